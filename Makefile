@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make run` (Nurture with demo data on
+# http://localhost:5000) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/nurture init
+	$(VENV)/bin/nurture demo
+	$(VENV)/bin/nurture run
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/nurture bench engine
+
+clean:
+	rm -rf var .pytest_cache
