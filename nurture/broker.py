@@ -1,0 +1,85 @@
+"""The message transport: Redis when REDIS_URL is set, else an in-process broker.
+
+Redis only carries ids; the database holds the work. Actors are declared on whichever broker
+is installed, so nothing depends on import order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dramatiq
+from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+
+from nurture.config import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUES = {"advance_enrollments": "journeys", "deliver_sends": "sending",
+          "deliver_webhooks": "webhooks"}
+
+
+@dataclass
+class Transport:
+    broker: dramatiq.Broker
+    actors: dict[str, dramatiq.Actor] = field(default_factory=dict)
+    worker: Worker | None = None
+
+    @property
+    def in_process(self) -> bool:
+        return isinstance(self.broker, StubBroker)
+
+    def send(self, actor: str, ids: Sequence[Any], chunk: int = 500) -> int:
+        """Enqueue ids in messages of `chunk`; returns the number of messages."""
+        messages = 0
+        for start in range(0, len(ids), chunk):
+            self.actors[actor].send(list(ids[start:start + chunk]))
+            messages += 1
+        return messages
+
+    def start_worker(self, threads: int) -> Worker:
+        worker = Worker(self.broker, worker_threads=threads, worker_timeout=100)
+        # One prefetched message per thread: each message is a batch of hundreds of ids,
+        # so a deeper prefetch would only park work behind a busy thread.
+        worker.queue_prefetch = threads
+        worker.start()
+        self.worker = worker
+        return worker
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        self.broker.close()
+
+    def join(self, timeout_ms: int = 60000) -> None:
+        """Wait until the queues are empty and the local worker is idle."""
+        for queue in sorted(set(QUEUES.values())):
+            if queue in self.broker.get_declared_queues():
+                self.broker.join(queue, timeout=timeout_ms)
+        if self.worker is not None:
+            self.worker.join()
+
+
+def make_transport(settings: Settings, handlers: dict[str, Callable[..., None]]) -> Transport:
+    if settings.redis_url:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker: dramatiq.Broker = RedisBroker(url=settings.redis_url,
+                                              namespace=settings.extra.get("queue_namespace",
+                                                                           "nurture"))
+    else:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    dramatiq.set_broker(broker)
+    transport = Transport(broker)
+    for name, fn in handlers.items():
+        transport.actors[name] = dramatiq.actor(
+            fn, actor_name=name, queue_name=QUEUES[name], broker=broker,
+            max_retries=5, min_backoff=1000, max_backoff=60000, time_limit=600000,
+        )
+    return transport

@@ -1,0 +1,22 @@
+"""The `nurture` command line."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from nurture.cli.journeys import journeys, simulate
+from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """Nurture: marketing automation and nurture journeys."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):
+    main.add_command(command)

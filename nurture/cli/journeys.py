@@ -1,0 +1,120 @@
+"""`nurture journeys ...` and `nurture simulate`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from journeys.loader import iter_files, known_templates, load_file
+from nurture.config import Settings
+
+
+@click.group()
+def journeys() -> None:
+    """Validate, publish, list and draw journeys."""
+
+
+@journeys.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def validate(paths: tuple[str, ...]) -> None:
+    """Check journey files; print every violation as FILE:LINE: sentence."""
+    settings = Settings.from_env()
+    templates = known_templates(settings.templates_dir)
+    files, bad = iter_files(paths), 0
+    if not files:
+        raise click.ClickException("No journey files were found at the paths given.")
+    for path in files:
+        loaded = load_file(path, templates)
+        for violation in loaded.violations:
+            click.echo(str(violation))
+        bad += bool(loaded.violations)
+    click.echo(f"{len(files) - bad} of {len(files)} journey files are valid.", err=True)
+    sys.exit(1 if bad else 0)
+
+
+@journeys.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+def publish(paths: tuple[str, ...]) -> None:
+    """Publish journey files (default: the shipped library) as new versions when changed."""
+    from nurture.cli.ops import open_runtime
+    from nurture.journeys_ops import publish_files
+
+    rt = open_runtime(with_transport=False)
+    files = iter_files(paths or [rt.settings.journeys_dir])
+    problems = publish_files(rt, files, echo=click.echo)
+    sys.exit(1 if problems else 0)
+
+
+@journeys.command("list")
+def list_() -> None:
+    """Published journeys with their versions and enrollment counts."""
+    from nurture.cli.ops import open_runtime
+    from nurture.journeys_ops import journey_table
+
+    rt = open_runtime(with_transport=False)
+    for line in journey_table(rt):
+        click.echo(line)
+
+
+@journeys.command()
+@click.argument("journey_id")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+def draw(journey_id: str, out: str) -> None:
+    """Draw a journey (a published id, or a file path) as an SVG diagram."""
+    from journeys.draw import draw_svg
+
+    journey = _journey_by_id_or_path(journey_id)
+    Path(out).write_text(draw_svg(journey), encoding="utf-8")
+    click.echo(f"Wrote {out}.")
+
+
+def _journey_by_id_or_path(ref: str):
+    settings = Settings.from_env()
+    path = Path(ref)
+    if not path.exists():
+        for candidate in iter_files([settings.journeys_dir]):
+            loaded = load_file(candidate)
+            if loaded.journey is not None and loaded.journey.id == ref:
+                return loaded.journey
+        from nurture.cli.ops import open_runtime
+        from nurture.journeys_ops import latest_journey
+
+        journey = latest_journey(open_runtime(with_transport=False), ref)
+        if journey is None:
+            raise click.ClickException(f"There is no journey with the id {ref!r}.")
+        return journey
+    loaded = load_file(path, known_templates(settings.templates_dir))
+    if loaded.journey is None:
+        for violation in loaded.violations:
+            click.echo(str(violation), err=True)
+        raise click.ClickException(f"{ref} is not a valid journey.")
+    return loaded.journey
+
+
+@click.command()
+@click.argument("journey_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--contacts", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--behavior", type=click.Path(exists=True, dir_okay=False),
+              help="A YAML file of open, click, convert and unsubscribe probabilities.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def simulate(journey_file: str, contacts: int, days: int, seed: int, behavior: str | None,
+             as_json: bool) -> None:
+    """Run the real engine on synthetic contacts with a virtual clock."""
+    from journeys.simulator import load_behavior
+    from journeys.simulator import simulate as run_simulation
+
+    journey = _journey_by_id_or_path(journey_file)
+    try:
+        behaviour = load_behavior(behavior) if behavior else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = run_simulation(journey, contacts, days, seed, behaviour)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        click.echo(report.format_text())

@@ -1,0 +1,179 @@
+"""Operations commands: init, run, web, scheduler, worker, demo, events, bench."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+
+import click
+
+from nurture.config import Settings
+from nurture.runtime import Runtime, build
+
+
+def open_runtime(with_transport: bool = True) -> Runtime:
+    return build(Settings.from_env(), with_transport=with_transport)
+
+
+@click.command()
+def init() -> None:
+    """Create or migrate the database to the newest schema."""
+    from nurture.migrate import upgrade
+
+    rt = open_runtime(with_transport=False)
+    upgrade(rt.db)
+    click.echo(f"The database is ready: {rt.db.engine.url.render_as_string(hide_password=True)}")
+
+
+def _serve_web(rt: Runtime, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from web import create_app
+
+    run_simple(host, port, create_app(rt), threaded=True, use_reloader=False)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Embedded mode: web, scheduler and worker in one process."""
+    from nurture.migrate import upgrade
+    from nurture.scheduler.loop import run as run_scheduler
+
+    rt = open_runtime()
+    upgrade(rt.db)
+    assert rt.transport is not None
+    rt.transport.start_worker(rt.settings.worker_threads)
+    stop = threading.Event()
+    threading.Thread(target=run_scheduler, args=(rt, stop), daemon=True,
+                     name="scheduler").start()
+    click.echo(f"Nurture is running on http://{host}:{port} "
+               f"(database {rt.db.engine.url.render_as_string(hide_password=True)}, "
+               f"{'Redis' if rt.settings.redis_url else 'in-process'} broker, "
+               f"{'SMTP' if rt.settings.smtp_url else 'outbox ' + str(rt.settings.outbox_dir)}).")
+    try:
+        _serve_web(rt, host, port)
+    finally:
+        stop.set()
+        rt.close()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def web(host: str, port: int) -> None:
+    """The web app alone (for production, serve wsgi:app with gunicorn)."""
+    _serve_web(open_runtime(), host, port)
+
+
+@click.command()
+def scheduler() -> None:
+    """Claim due work and enqueue it; run one or several."""
+    from nurture.scheduler.loop import run as run_scheduler
+
+    rt = open_runtime()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_scheduler(rt, stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rt.close()
+
+
+@click.command()
+@click.option("--threads", default=None, type=click.IntRange(1, 256),
+              help="Worker threads (default: NURTURE_WORKER_THREADS or 8).")
+def worker(threads: int | None) -> None:
+    """A dramatiq worker: advances journeys, delivers email and webhooks."""
+    rt = open_runtime()
+    assert rt.transport is not None
+    if rt.transport.in_process:
+        raise click.ClickException("A separate worker needs REDIS_URL; without it, "
+                                   "`nurture run` runs the worker in-process.")
+    count = threads or rt.settings.worker_threads
+    rt.transport.start_worker(count)
+    click.echo(f"Worker started with {count} threads.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rt.close()
+
+
+@click.command()
+@click.option("--contacts", default=200, show_default=True, type=click.IntRange(0, 100000))
+@click.option("--seed", default=7, show_default=True, type=int)
+def demo(contacts: int, seed: int) -> None:
+    """Load demo contacts and publish the shipped journeys."""
+    from nurture.demo import load_demo
+
+    rt = open_runtime()
+    load_demo(rt, contacts, seed, echo=click.echo)
+    rt.close()
+
+
+@click.group()
+def events() -> None:
+    """Record events and list the event types."""
+
+
+@events.command("types")
+def event_types() -> None:
+    """The catalogue of event types journeys may use."""
+    from nurture.events.catalog import EVENT_TYPES
+
+    for name, description in EVENT_TYPES.items():
+        click.echo(f"{name:28} {description}")
+
+
+@events.command("record")
+@click.argument("email")
+@click.argument("event_type")
+@click.option("--prop", "props", multiple=True, help="A property as key=value (repeatable).")
+def record(email: str, event_type: str, props: tuple[str, ...]) -> None:
+    """Record one event for the contact with EMAIL."""
+    from nurture.events.api import record_for_email
+
+    properties = {}
+    for item in props:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.ClickException(f"The property {item!r} must be written key=value.")
+        properties[key] = _coerce(value)
+    rt = open_runtime()
+    try:
+        event_id = record_for_email(rt, email, event_type, properties, source="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        rt.close()
+    click.echo(f"Recorded event {event_id}.")
+
+
+def _coerce(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@click.command()
+@click.argument("what", type=click.Choice(["engine"]))
+@click.option("--contacts", default=100_000, show_default=True, type=int)
+@click.option("--sim-contacts", default=10_000, show_default=True, type=int)
+def bench(what: str, contacts: int, sim_contacts: int) -> None:
+    """Measure the engine and print JSON."""
+    from nurture.bench import run_engine_bench
+
+    result = run_engine_bench(Settings.from_env(), contacts, sim_contacts, echo=lambda m:
+                              click.echo(m, err=True))
+    click.echo(json.dumps(result, indent=2))
+    sys.exit(0)

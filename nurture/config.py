@@ -1,0 +1,83 @@
+"""Settings, read once from the environment and passed down from there."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(var_dir: Path) -> str:
+    """The SECRET_KEY, generated once and kept under var/ when the environment has none."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one Nurture installation."""
+
+    database_url: str
+    redis_url: str | None
+    smtp_url: str | None
+    secret_key: str
+    base_url: str
+    timezone: str
+    var_dir: Path
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    journeys_dir: Path = PROJECT_ROOT / "journeys" / "library"
+    # Journey pacing defaults; the domain asks for numbers a marketer can change.
+    frequency_cap: int = 3
+    frequency_window_days: int = 7
+    quiet_hours_start: str = "20:00"
+    quiet_hours_end: str = "08:00"
+    # Scheduler and worker.
+    lease_seconds: int = 300
+    claim_batch: int = 5000
+    message_batch: int = 500
+    poll_seconds: float = 1.0
+    worker_threads: int = 8
+    from_address: str = "Nurture <hello@nurture.localhost>"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("NURTURE_VAR_DIR", "var")).resolve()
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'nurture.db'}",
+            redis_url=env.get("REDIS_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
+            base_url=(env.get("BASE_URL") or "http://localhost:5000").rstrip("/"),
+            timezone=env.get("NURTURE_TZ") or "UTC",
+            var_dir=var_dir,
+            frequency_cap=int(env.get("NURTURE_FREQUENCY_CAP", 3)),
+            frequency_window_days=int(env.get("NURTURE_FREQUENCY_WINDOW_DAYS", 7)),
+            quiet_hours_start=env.get("NURTURE_QUIET_START", "20:00"),
+            quiet_hours_end=env.get("NURTURE_QUIET_END", "08:00"),
+            lease_seconds=int(env.get("NURTURE_LEASE_SECONDS", 300)),
+            worker_threads=int(env.get("NURTURE_WORKER_THREADS", 8)),
+            from_address=env.get("NURTURE_FROM", "Nurture <hello@nurture.localhost>"),
+            poll_seconds=float(env.get("NURTURE_POLL_SECONDS", 1.0)),
+            extra={"api_key": env.get("NURTURE_API_KEY", ""),
+                   "queue_namespace": env.get("NURTURE_QUEUE_NAMESPACE", "nurture")},
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some settings changed (tests pass their own settings)."""
+        return replace(self, **changes)

@@ -1,0 +1,1 @@
+"""Contacts: the people Nurture talks to, their stage and its history."""

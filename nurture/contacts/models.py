@@ -1,0 +1,50 @@
+"""Contact rows and their stage history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # Lower-cased email: unique, so Ann@Example.com and ann@example.com are one contact.
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    first_name: Mapped[str] = mapped_column(String(120), default="")
+    last_name: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    company: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(120), default="")
+    industry: Mapped[str] = mapped_column(String(80), default="", index=True)
+    company_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    country: Mapped[str] = mapped_column(String(2), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+    stage: Mapped[str] = mapped_column(String(20), default="learn", index=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    consent_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_source: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class StageChange(Base):
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    from_stage: Mapped[str] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cause: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_stage_changes_contact", "contact_id", "at"),)

@@ -1,0 +1,1 @@
+"""The append-only event log: the one way the outside world moves a contact."""

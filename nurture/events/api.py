@@ -1,0 +1,37 @@
+"""Recording events from the outside (CLI, web API): resolve the contact, record, kick."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from nurture.contacts.models import Contact
+from nurture.contacts.services import email_key
+from nurture.events.errors import EventError
+from nurture.events.services import NewEvent, claim, record_events
+from nurture.runtime import Runtime
+
+
+def record_many(rt: Runtime, events: list[NewEvent]) -> list[int]:
+    """Record events in one transaction and wake whatever they set due."""
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        result = record_events(session, rt.versions, events, now)
+        claim(session, result.kick, now, rt.lease)
+    rt.kick("advance_enrollments", result.kick)
+    return result.event_ids
+
+
+def record_for_email(rt: Runtime, email: str, event_type: str,
+                     properties: Mapping[str, Any] | None = None, source: str = "api",
+                     occurred_at: datetime | None = None) -> int:
+    with rt.db.sessions() as session:
+        contact_id = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))
+    if contact_id is None:
+        raise EventError(f"There is no contact with the email address {email}.")
+    ids = record_many(rt, [NewEvent(contact_id, event_type, dict(properties or {}),
+                                    occurred_at, source=source)])
+    return ids[0] if ids else 0

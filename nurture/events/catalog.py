@@ -1,0 +1,62 @@
+"""Known event types. Journeys and scoring rules may only name these (or `custom.*`).
+
+Each entry says what the event means; `effects.py` says how some of them move a contact.
+"""
+
+from __future__ import annotations
+
+EVENT_TYPES: dict[str, str] = {
+    # Contact and consent
+    "contact.created": "A contact was added (import, form or API).",
+    "contact.updated": "Contact fields or attributes changed; properties hold the new values.",
+    "consent.given": "The contact confirmed consent to marketing email (double opt-in).",
+    "consent.withdrawn": "The contact withdrew consent to marketing email.",
+    # Web and content
+    "page.visited": "A tracked page was visited.",
+    "form.submitted": "A form was submitted.",
+    "content.downloaded": "A piece of gated content was downloaded.",
+    "webinar.attended": "The contact attended a webinar.",
+    "demo.requested": "The contact asked for a demo (a hand-raiser).",
+    # Email
+    "email.sent": "A journey email was accepted by the mail server.",
+    "email.opened": "An email was opened.",
+    "email.clicked": "A link in an email was clicked.",
+    "email.bounced": "An email bounced (properties.kind: hard or soft).",
+    "email.complained": "The recipient marked an email as spam.",
+    "email.unsubscribed": "The contact unsubscribed from marketing email.",
+    # Trial
+    "trial.started": "A 30-day trial began (properties: seats, services, days).",
+    "trial.seat_activated": "A trial seat (account) was activated.",
+    "trial.service_used": "A trial service was used.",
+    "trial.converted": "The trial converted to a paid subscription.",
+    "trial.expired": "The trial ended without converting; services are disabled.",
+    "trial.data_deleted": "The expired trial's data was deleted after the retention period.",
+    # Customer
+    "purchase.completed": "A purchase was made (properties: amount, currency, product).",
+    "subscription.renewed": "A subscription commitment was renewed.",
+    "subscription.cancelled": "A subscription was cancelled.",
+    "subscription.deprovisioned": "Service and billing stopped for a departed customer.",
+    "onboarding.completed": "The customer finished onboarding.",
+    "support.ticket_opened": "The customer opened a support ticket.",
+    "usage.dropped": "Usage fell noticeably (a customer trigger event).",
+    # Feedback and referral
+    "nps.answered": "An NPS answer (properties: score 0-10, category, reason).",
+    "referral.clicked": "A referral share link was visited.",
+    "referral.signed_up": "A referred prospect signed up.",
+    "referral.converted": "A referred prospect became a customer.",
+    "reward.approved": "A referral reward was approved.",
+    # Sales
+    "sales.handoff": "The lead was handed to sales.",
+    "sales.accepted": "Sales accepted the lead.",
+    "sales.rejected": "Sales sent the lead back to nurture (properties.reason).",
+    "sales.won": "Sales won the deal.",
+    "sales.lost": "Sales lost the deal.",
+}
+
+CUSTOM_PREFIX = "custom."
+
+
+def is_known(event_type: str) -> bool:
+    return event_type in EVENT_TYPES or (
+        event_type.startswith(CUSTOM_PREFIX) and len(event_type) > len(CUSTOM_PREFIX)
+    )

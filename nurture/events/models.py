@@ -1,0 +1,30 @@
+"""The append-only event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(80))
+    properties: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(80), default="api")
+    # An optional caller-chosen key: recording the same key twice records one event.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+
+    __table_args__ = (
+        Index("ix_events_contact_type_time", "contact_id", "type", "occurred_at"),
+        Index("ix_events_type_time", "type", "occurred_at"),
+    )

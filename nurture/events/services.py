@@ -1,0 +1,148 @@
+"""Recording events: the one way the outside world moves a contact.
+
+One transaction per batch: insert the events in bulk, apply their effects (stage and
+attributes), end journeys whose goals were reached, wake `wait_for` steps, and enter
+contacts into journeys whose triggers fired. Woken and new enrollments are claimed in the
+same transaction and kicked to the workers right after commit, not at the next poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from journeys.facts import EventRecord
+from journeys.models import Enrollment
+from journeys.repository import VersionCache, load_facts, lock_contacts
+from journeys.services import Entries, all_history_types, react_to_events
+from nurture.contacts.models import Contact, StageChange
+from nurture.events.catalog import is_known
+from nurture.events.effects import Lifecycle, effects, merge_attributes
+from nurture.events.errors import EventError
+from nurture.events.models import Event
+
+MAX_FUTURE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    contact_id: int
+    type: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+    source: str = "api"
+    dedupe_key: str | None = None
+
+
+@dataclass
+class Recorded:
+    event_ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    kick: list[int] = field(default_factory=list)  # enrollments due now
+
+
+def check(events: Sequence[NewEvent], now: datetime) -> None:
+    for index, item in enumerate(events, start=1):
+        where = f"Event {index}" if len(events) > 1 else "The event"
+        if not is_known(item.type):
+            raise EventError(f"{where} has the unknown type {item.type!r}; use a catalogue "
+                             "type or prefix your own with 'custom.'.")
+        if item.occurred_at is not None and item.occurred_at > now + MAX_FUTURE:
+            raise EventError(f"{where} is dated in the future ({item.occurred_at.isoformat()}).")
+        if not isinstance(item.properties, Mapping):
+            raise EventError(f"{where} has properties that are not an object.")
+
+
+def record_events(session: Session, cache: VersionCache, events: Sequence[NewEvent],
+                  now: datetime, lifecycle: Lifecycle | None = None) -> Recorded:
+    """Record a batch of events and everything they set in motion, in the caller's
+    transaction. Raises EventError, before writing anything, for any bad event."""
+    check(events, now)
+    result = Recorded()
+    contacts = lock_contacts(session, {e.contact_id for e in events})
+    unknown = sorted({e.contact_id for e in events} - contacts.keys())
+    if unknown:
+        raise EventError(f"There is no contact with id {unknown[0]}.")
+    fresh = _drop_duplicates(session, events)
+    result.duplicates = len(events) - len(fresh)
+    if not fresh:
+        return result
+    rows = [{"contact_id": e.contact_id, "type": e.type, "properties": dict(e.properties),
+             "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
+             "dedupe_key": e.dedupe_key} for e in fresh]
+    statement = insert(Event).returning(Event.id, sort_by_parameter_order=True)
+    result.event_ids = list(session.scalars(statement, rows))
+    live = cache.live(session)
+    facts = load_facts(session, contacts, all_history_types(live.values()), now,
+                       timedelta(days=7))
+    changed = _apply_effects(session, contacts, rows, lifecycle)
+    for row in rows:  # keep facts current: later events in the batch see earlier ones
+        facts[row["contact_id"]].events.append(
+            EventRecord(row["type"], row["occurred_at"], row["properties"]))
+    for contact_id in changed:
+        contact = contacts[contact_id]
+        facts[contact_id].contact.stage = contact.stage
+        facts[contact_id].contact.attributes = dict(contact.attributes or {})
+    triples = [(r["contact_id"], r["type"], r["properties"]) for r in rows]
+    result.kick += react_to_events(session, cache, facts, triples, now)
+    entries = Entries(session, live, now)
+    entries.load_history(contacts)
+    for contact_id, type_, properties in triples:
+        entries.on_event(facts[contact_id], type_, properties)
+    for contact_id in changed:
+        entries.on_change(facts[contact_id])
+    result.kick += entries.flush()
+    return result
+
+
+def claim(session: Session, ids: list[int], now: datetime, lease: timedelta) -> None:
+    """Lease enrollments we are about to enqueue, so the scheduler does not enqueue them too.
+    If the message is lost, the lease runs out and the scheduler picks them up."""
+    if ids:
+        session.execute(update(Enrollment).where(Enrollment.id.in_(ids))
+                        .values(lease_until=now + lease))
+
+
+def _drop_duplicates(session: Session, events: Sequence[NewEvent]) -> list[NewEvent]:
+    keys = [e.dedupe_key for e in events if e.dedupe_key]
+    seen: set[str] = set()
+    if keys:
+        seen = set(session.scalars(select(Event.dedupe_key).where(Event.dedupe_key.in_(keys))))
+    fresh = []
+    for item in events:
+        if item.dedupe_key:
+            if item.dedupe_key in seen:
+                continue
+            seen.add(item.dedupe_key)
+        fresh.append(item)
+    return fresh
+
+
+def _apply_effects(session: Session, contacts: dict[int, Contact],
+                   rows: list[dict[str, Any]], lifecycle: Lifecycle) -> set[int]:
+    changed: set[int] = set()
+    history = []
+    for row in sorted(rows, key=lambda r: r["occurred_at"]):
+        contact = contacts[row["contact_id"]]
+        change = effects(contact.stage, row["type"], row["properties"], row["occurred_at"],
+                         lifecycle or Lifecycle())
+        if not change:
+            continue
+        changed.add(contact.id)
+        for name, value in change.fields.items():
+            setattr(contact, name, value)
+        if change.attributes:
+            contact.attributes = merge_attributes(contact.attributes or {}, change.attributes)
+        if change.stage:
+            history.append({"contact_id": contact.id, "from_stage": contact.stage,
+                            "to_stage": change.stage, "at": row["occurred_at"],
+                            "cause": f"event {row['type']}"})
+            contact.stage = change.stage
+    if history:
+        session.execute(insert(StageChange), history)
+    return changed

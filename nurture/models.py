@@ -1,0 +1,13 @@
+"""Every model, imported in one place so that metadata (and Alembic) sees all tables."""
+
+from journeys.models import Activity, Enrollment, JourneyVersion
+from nurture.contacts.models import Contact, StageChange
+from nurture.db import Base
+from nurture.events.models import Event
+from nurture.sending.models import Send
+from nurture.webhooks.models import WebhookDelivery
+
+__all__ = [
+    "Activity", "Base", "Contact", "Enrollment", "Event", "JourneyVersion", "Send",
+    "StageChange", "WebhookDelivery",
+]

@@ -1,0 +1,72 @@
+"""The running installation: settings, database, clock, transport and caches, wired once.
+
+Actors receive ids only; they find everything else through `current()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+
+from journeys.repository import VersionCache
+from journeys.schedule import Pacing
+from nurture.broker import Transport, make_transport
+from nurture.clock import Clock
+from nurture.config import Settings
+from nurture.db import Database
+from nurture.sending.senders import Sender, make_sender
+
+log = logging.getLogger(__name__)
+_current: Runtime | None = None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock
+    sender: Sender
+    transport: Transport | None = None
+    versions: VersionCache = field(default_factory=VersionCache)
+
+    @property
+    def pacing(self) -> Pacing:
+        s = self.settings
+        return Pacing(cap=s.frequency_cap, window=timedelta(days=s.frequency_window_days),
+                      quiet_start=time.fromisoformat(s.quiet_hours_start),
+                      quiet_end=time.fromisoformat(s.quiet_hours_end), default_tz=s.timezone)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    def kick(self, actor: str, ids: list) -> None:
+        """Enqueue ids right away (after a commit); the lease covers them if this is lost."""
+        if ids and self.transport is not None:
+            self.transport.send(actor, ids, self.settings.message_batch)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.stop()
+        self.sender.close()
+        self.db.dispose()
+
+
+def build(settings: Settings, clock: Clock | None = None, with_transport: bool = True) -> Runtime:
+    """Wire an installation from settings and make it the current one."""
+    global _current
+    runtime = Runtime(settings, Database(settings.database_url), clock or Clock(),
+                      make_sender(settings))
+    if with_transport:
+        from nurture import tasks
+
+        runtime.transport = make_transport(settings, tasks.HANDLERS)
+    _current = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("Nurture's runtime is not built; call nurture.runtime.build first.")
+    return _current

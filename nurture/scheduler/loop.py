@@ -1,0 +1,46 @@
+"""The scheduler loop: every tick, claim due rows of each kind and enqueue their ids."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from nurture.runtime import Runtime
+from nurture.scheduler.claims import DUE_WORK, claim_due
+from nurture.sending.services import fail_interrupted
+
+log = logging.getLogger(__name__)
+
+
+def tick(rt: Runtime, max_rounds: int = 100) -> dict[str, int]:
+    """One pass: returns how many ids of each kind were claimed and enqueued."""
+    claimed = dict.fromkeys(DUE_WORK, 0)
+    for kind in DUE_WORK:
+        for _ in range(max_rounds):
+            with rt.db.transaction() as session:
+                ids = claim_due(session, kind, rt.clock.now(), rt.lease,
+                                rt.settings.claim_batch)
+            # Enqueued after the commit: if we die in between, the lease runs out and the
+            # rows are claimed again.
+            rt.kick(kind, ids)
+            claimed[kind] += len(ids)
+            if len(ids) < rt.settings.claim_batch:
+                break
+    with rt.db.transaction() as session:
+        fail_interrupted(session, rt.clock.now(), rt.lease)
+    return claimed
+
+
+def run(rt: Runtime, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    log.info("scheduler: polling every %.1fs", rt.settings.poll_seconds)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            claimed = tick(rt)
+            if any(claimed.values()):
+                log.info("scheduler: enqueued %s", claimed)
+        except Exception:  # a database hiccup must not end the scheduler
+            log.exception("scheduler tick failed; retrying")
+        stop.wait(max(0.0, rt.settings.poll_seconds - (time.monotonic() - started)))

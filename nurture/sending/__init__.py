@@ -1,0 +1,1 @@
+"""Sending: send rows (due work with a unique key), senders and delivery."""

@@ -1,0 +1,40 @@
+"""A send is one email to one recipient, keyed so that it can only ever exist once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db import Base, BigId, UTCDateTime, utcnow
+
+
+class Send(Base):
+    __tablename__ = "sends"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # journey version : enrollment : step seq : step : recipient role
+    send_key: Mapped[str] = mapped_column(String(300), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    to_email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(60), default="contact")
+    enrollment_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    journey_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    step_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    template: Mapped[str] = mapped_column(String(120))
+    variant: Mapped[str] = mapped_column(String(120), default="")
+    transactional: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_sends_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),
+              sqlite_where=text("due_at IS NOT NULL")),
+        Index("ix_sends_contact_created", "contact_id", "created_at"),
+    )

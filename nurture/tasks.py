@@ -1,0 +1,88 @@
+"""Actors: ids in, look up, call a service, done. Declared on the broker by `broker.py`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from journeys.services import advance_batch
+from nurture.events.services import NewEvent, claim, record_events
+from nurture.runtime import Runtime, current
+from nurture.sending.render import TemplateStore
+from nurture.sending.services import deliver
+
+log = logging.getLogger(__name__)
+_stores: dict[Path, TemplateStore] = {}
+
+
+def advance_enrollments(ids: list[int]) -> None:
+    run_advance(current(), ids)
+
+
+def run_advance(rt: Runtime, ids: list[int]) -> None:
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        batch = advance_batch(session, rt.versions, ids, now, rt.pacing)
+        kick: list[int] = []
+        if batch.handoffs:
+            handoffs = [NewEvent(cid, "sales.handoff", props, now, source="journey")
+                        for cid, props in batch.handoffs]
+            kick += record_events(session, rt.versions, handoffs, now).kick
+        if batch.changed_contacts:
+            kick += _entries_for_changed(session, rt, batch.changed_contacts, now)
+        claim(session, kick, now, rt.lease)
+        send_ids = _ids_for_keys(session, batch.kick_sends)
+        hook_ids = _ids_for_keys(session, batch.kick_webhooks, webhooks=True)
+    rt.kick("advance_enrollments", kick)
+    rt.kick("deliver_sends", send_ids)
+    rt.kick("deliver_webhooks", hook_ids)
+
+
+def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> list[int]:
+    from journeys.repository import load_facts, lock_contacts
+    from journeys.services import Entries, all_history_types
+
+    live = rt.versions.live(session)
+    contacts = lock_contacts(session, contact_ids)
+    facts = load_facts(session, contacts, all_history_types(live.values()), now,
+                       rt.pacing.window)
+    entries = Entries(session, live, now)
+    entries.load_history(contact_ids)
+    for item in facts.values():
+        entries.on_change(item)
+    return entries.flush()
+
+
+def _ids_for_keys(session, keys: list[str], webhooks: bool = False) -> list[int]:
+    if not keys:
+        return []
+    from sqlalchemy import select
+
+    from nurture.sending.models import Send
+    from nurture.webhooks.models import WebhookDelivery
+
+    model, column = (WebhookDelivery, WebhookDelivery.delivery_key) if webhooks else (
+        Send, Send.send_key)
+    return list(session.scalars(select(model.id).where(column.in_(keys))))
+
+
+def deliver_sends(ids: list[int]) -> None:
+    rt = current()
+    root = rt.settings.templates_dir
+    store = _stores.setdefault(root, TemplateStore(root))
+    deliver(rt.db.sessions, store, rt.sender, ids, rt.clock.now(), rt.settings.base_url,
+            rt.settings.from_address)
+
+
+def deliver_webhooks(ids: list[int]) -> None:
+    from nurture.webhooks.services import deliver_batch
+
+    rt = current()
+    deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)
+
+
+HANDLERS = {
+    "advance_enrollments": advance_enrollments,
+    "deliver_sends": deliver_sends,
+    "deliver_webhooks": deliver_webhooks,
+}

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: HMAC-signed JSON deliveries, retried with backoff and logged."""
