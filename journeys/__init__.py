@@ -1,0 +1,1 @@
+"""Journeys as code: definitions, validation, the pure engine, drawing and simulation."""

@@ -1,0 +1,207 @@
+"""The journey definition: frozen dataclasses, the contract between the loader and the engine.
+
+Steps are a closed tagged union; the engine dispatches on them in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+STAGES = (
+    "learn", "try", "buy", "onboard", "adopt", "renew", "expand", "churned", "deprovisioned",
+)
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    """Enter when an event of `event` type is recorded and `where` (if any) holds."""
+
+    event: str
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionTrigger:
+    """Enter when the contact's facts satisfy `when` (checked whenever the contact changes)."""
+
+    when: str
+
+
+@dataclass(frozen=True)
+class DateTrigger:
+    """Enter at a date relative to a contact date attribute, e.g. `trial.ends_at - 5d`."""
+
+    attribute: str
+    offset: timedelta
+
+
+Trigger = EventTrigger | ConditionTrigger | DateTrigger
+
+
+@dataclass(frozen=True)
+class ReEntry:
+    """once: never again; after: again once `after` has passed since the last entry;
+    always: every time the trigger fires."""
+
+    mode: str = "once"
+    after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class ExitGoal:
+    event: str
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    template: str
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Send:
+    id: str
+    template: str
+    variants: tuple[Variant, ...] = ()
+    to: tuple[str, ...] = ("contact",)
+    transactional: bool = False
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Wait a duration, until a weekday/time in the contact's zone, or until a contact date."""
+
+    id: str
+    duration: timedelta | None = None
+    weekday: int | None = None  # 0 = Monday
+    at: tuple[int, int] | None = None  # (hour, minute) local time
+    until_date: DateTrigger | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    id: str
+    event: str
+    timeout: timedelta
+    on_event: str
+    on_timeout: str
+    where: str | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    when: str
+    goto: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    id: str
+    cases: tuple[Case, ...]
+    default: str
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Path:
+    weight: int
+    goto: str
+
+
+@dataclass(frozen=True)
+class Split:
+    id: str
+    paths: tuple[Path, ...]
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class SetFields:
+    id: str
+    stage: str | None = None
+    attributes: tuple[tuple[str, object], ...] = ()
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    id: str
+    reason: str = ""
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    url: str
+    event: str = ""
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Exit:
+    id: str
+    reason: str = "exit"
+    next: str | None = None
+
+
+Step = Send | Wait | WaitFor | Branch | Split | SetFields | Handoff | Webhook | Exit
+
+
+@dataclass(frozen=True)
+class Journey:
+    id: str
+    name: str
+    trigger: Trigger
+    steps: tuple[Step, ...]
+    stages: tuple[str, ...] = ()
+    vertical: str | None = None
+    description: str = ""
+    reentry: ReEntry = field(default_factory=ReEntry)
+    exit_goals: tuple[ExitGoal, ...] = ()
+
+    @property
+    def first_step(self) -> str:
+        return self.steps[0].id
+
+    def step(self, step_id: str) -> Step:
+        return self.step_map[step_id]
+
+    @property
+    def step_map(self) -> dict[str, Step]:
+        # Cached on first use: definitions are immutable.
+        cached = self.__dict__.get("_step_map")
+        if cached is None:
+            cached = {s.id: s for s in self.steps}
+            object.__setattr__(self, "_step_map", cached)
+        return cached
+
+    def next_of(self, step_id: str) -> str | None:
+        """Where a step goes when it finishes normally: its `next`, or the following step."""
+        step = self.step_map[step_id]
+        if step.next is not None:
+            return step.next
+        ids = [s.id for s in self.steps]
+        index = ids.index(step_id)
+        return ids[index + 1] if index + 1 < len(ids) else None
+
+
+def successors(journey: Journey, step: Step) -> list[str]:
+    """Every step a step can lead to, for validation and drawing."""
+    match step:
+        case WaitFor():
+            return [step.on_event, step.on_timeout]
+        case Branch():
+            return [c.goto for c in step.cases] + [step.default]
+        case Split():
+            return [p.goto for p in step.paths]
+        case Exit():
+            return []
+        case _:
+            nxt = journey.next_of(step.id)
+            return [nxt] if nxt else []

@@ -1,0 +1,232 @@
+"""A small, safe condition language for journeys: Python-like syntax, never `eval`.
+
+    score >= 50 and industry in ['retail', 'healthcare']
+    nps.category == 'detractor' or count('email.clicked', '14d') >= 2
+    attributes.trial.seats > 5 and not has('trial.seat_activated')
+
+The source is parsed with `ast` and only a whitelist of node types is accepted; evaluation
+walks that tree over plain facts. Missing values are `None`, and comparing `None` is false
+rather than an error, so a contact with a gap in its data never stops a batch.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from journeys.durations import DurationError, parse_duration
+from journeys.facts import Facts, attribute_path
+
+NAMES = {
+    "stage", "score", "email", "first_name", "last_name", "company", "role", "industry",
+    "vertical", "company_size", "country", "timezone", "attributes", "nps", "event",
+    "properties",
+}
+# Functions over the contact's event history; the first argument is an event type.
+FUNCTIONS = {"count", "has", "days_since"}
+HELPERS = {"days_until", "lower"}
+
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.In: lambda a, b: b is not None and a in b,
+    ast.NotIn: lambda a, b: b is None or a not in b,
+}
+_ARITH: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+class ExpressionError(ValueError):
+    """Raised when a condition is not valid in the journey condition language."""
+
+    def __init__(self, message: str, line_offset: int = 0):
+        super().__init__(message)
+        self.line_offset = line_offset
+
+
+@dataclass(frozen=True)
+class Expression:
+    source: str
+    tree: ast.Expression
+    event_types: frozenset[str]
+    names: frozenset[str] = frozenset()
+
+    def evaluate(self, facts: Facts, now: datetime,
+                 event: Mapping[str, Any] | None = None) -> bool:
+        return bool(_Evaluator(facts, now, event).eval(self.tree.body))
+
+
+def compile_expression(source: object) -> Expression:
+    """Parse and check a condition; raises ExpressionError with a whole-sentence message."""
+    if isinstance(source, bool):
+        source = "True" if source else "False"
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("A condition must be a non-empty text such as \"score >= 50\".")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(
+            f"The condition {source!r} is not valid: {exc.msg} at column {exc.offset}."
+        ) from None
+    event_types: set[str] = set()
+    for node in ast.walk(tree):
+        _check_node(node, source, event_types)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return Expression(source.strip(), tree, frozenset(event_types), frozenset(names))
+
+
+_ALLOWED = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare,
+    ast.Name, ast.Load, ast.Attribute, ast.Constant, ast.List, ast.Tuple, ast.Call,
+    ast.BinOp, ast.keyword, *_COMPARE, *_ARITH,
+)
+
+
+def _check_node(node: ast.AST, source: str, event_types: set[str]) -> None:
+    if not isinstance(node, _ALLOWED):
+        raise ExpressionError(
+            f"The condition {source!r} uses {type(node).__name__}, which conditions do not allow."
+        )
+    if isinstance(node, ast.Name) and node.id not in NAMES | FUNCTIONS | HELPERS:
+        raise ExpressionError(
+            f"The condition {source!r} names {node.id!r}, which is not a known field; "
+            f"use one of {', '.join(sorted(NAMES))}."
+        )
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ExpressionError(f"The condition {source!r} reaches for a private name.")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS | HELPERS:
+            raise ExpressionError(
+                f"The condition {source!r} calls something other than "
+                f"{', '.join(sorted(FUNCTIONS | HELPERS))}."
+            )
+        if node.func.id in FUNCTIONS:
+            _check_history_call(node, source, event_types)
+
+
+def _check_history_call(node: ast.Call, source: str, event_types: set[str]) -> None:
+    name = node.func.id  # type: ignore[attr-defined]
+    args = list(node.args) + [k.value for k in node.keywords]
+    if not args or not isinstance(args[0], ast.Constant) or not isinstance(args[0].value, str):
+        raise ExpressionError(
+            f"In {source!r}, {name}() needs an event type in quotes as its first argument."
+        )
+    event_types.add(args[0].value)
+    if len(args) > 2:
+        raise ExpressionError(f"In {source!r}, {name}() takes an event type and a period.")
+    if len(args) == 2:
+        period = args[1]
+        if not isinstance(period, ast.Constant):
+            raise ExpressionError(f"In {source!r}, the period of {name}() must be like '14d'.")
+        try:
+            parse_duration(period.value)
+        except DurationError as exc:
+            raise ExpressionError(f"In {source!r}: {exc}") from None
+
+
+class _Evaluator:
+    def __init__(self, facts: Facts, now: datetime, event: Mapping[str, Any] | None):
+        self.facts, self.now, self.event = facts, now, event
+
+    def eval(self, node: ast.AST) -> Any:
+        match node:
+            case ast.Constant(value=value):
+                return value
+            case ast.BoolOp(op=ast.And(), values=values):
+                return all(self.eval(v) for v in values)
+            case ast.BoolOp(op=ast.Or(), values=values):
+                return any(self.eval(v) for v in values)
+            case ast.UnaryOp(op=ast.Not(), operand=operand):
+                return not self.eval(operand)
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                value = self.eval(operand)
+                return -value if isinstance(value, int | float) else None
+            case ast.Compare():
+                return self._compare(node)
+            case ast.BinOp(op=op, left=left, right=right):
+                a, b = self.eval(left), self.eval(right)
+                try:
+                    return _ARITH[type(op)](a, b)
+                except (TypeError, ZeroDivisionError):
+                    return None
+            case ast.List(elts=elts) | ast.Tuple(elts=elts):
+                return [self.eval(e) for e in elts]
+            case ast.Name(id=name):
+                return self._name(name)
+            case ast.Attribute(value=value, attr=attr):
+                base = self.eval(value)
+                return base.get(attr) if isinstance(base, Mapping) else None
+            case ast.Call(func=ast.Name(id=name), args=args, keywords=keywords):
+                values = [self.eval(a) for a in args] + [self.eval(k.value) for k in keywords]
+                return self._call(name, values)
+        raise ExpressionError(f"Unsupported expression node {type(node).__name__}.")
+
+    def _compare(self, node: ast.Compare) -> bool:
+        left = self.eval(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.eval(comparator)
+            if type(op) not in (ast.In, ast.NotIn, ast.Eq, ast.NotEq) and (
+                left is None or right is None
+            ):
+                return False
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError:
+                return False
+            left = right
+        return True
+
+    def _name(self, name: str) -> Any:
+        contact = self.facts.contact
+        if name == "vertical":
+            return contact.industry or None
+        if name == "attributes":
+            return contact.attributes
+        if name == "nps":
+            return self.facts.nps
+        if name == "event":
+            return self.event
+        if name == "properties":
+            return (self.event or {}).get("properties", {})
+        value = getattr(contact, name, None)
+        return None if value == "" else value
+
+    def _call(self, name: str, args: list[Any]) -> Any:
+        if name == "lower":
+            return args[0].lower() if args and isinstance(args[0], str) else None
+        if name == "days_until":
+            target = attribute_path(self.facts.contact.attributes, str(args[0]))
+            target = as_datetime(target)
+            return None if target is None else (target - self.now).total_seconds() / 86400
+        since = self.now - parse_duration(args[1]) if len(args) > 1 else None
+        matches = [
+            e for e in self.facts.events_of(args[0])
+            if e.occurred_at <= self.now and (since is None or e.occurred_at >= since)
+        ]
+        if name == "count":
+            return len(matches)
+        if name == "has":
+            return bool(matches)
+        if not matches:  # days_since
+            return None
+        return (self.now - matches[-1].occurred_at).total_seconds() / 86400
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A contact date attribute as an aware datetime (ISO text or datetime), else None."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None

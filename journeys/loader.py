@@ -1,0 +1,191 @@
+"""YAML → Journey, collecting every violation with its line. A broken file never half-loads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError
+
+from journeys import definition as j
+from journeys.reader import ID_PATTERN, STEP_KINDS, TOP_KEYS, Reader, Violation, line_of
+from journeys.steps import parse_step
+from journeys.validate import check_graph
+
+
+@dataclass
+class Loaded:
+    file: str
+    source: str
+    journey: j.Journey | None = None
+    violations: list[Violation] = field(default_factory=list)
+    step_lines: dict[str, int] = field(default_factory=dict)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, list[Violation]]:
+    try:
+        return YAML(typ="rt").load(text), []
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = (exc.problem or exc.context or "unreadable YAML").rstrip(".")
+        return None, [Violation(file, line, f"The YAML is not valid: {problem}.")]
+    except Exception as exc:  # ruamel raises a handful of non-marked errors too
+        return None, [Violation(file, 1, f"The YAML is not valid: {exc}.")]
+
+
+def load_text(text: str, file: str = "<journey>", templates: set[str] | None = None) -> Loaded:
+    loaded = Loaded(file, text)
+    doc, errors = parse_yaml(text, file)
+    if errors:
+        loaded.violations = errors
+        return loaded
+    if not isinstance(doc, CommentedMap):
+        loaded.violations = [Violation(file, 1, "A journey file must be a mapping with id, "
+                                                "name, entry and steps.")]
+        return loaded
+    reader = Reader(file, templates)
+    journey = _journey(reader, doc, loaded.step_lines)
+    if journey is not None and not reader.violations:
+        reader.violations += check_graph(journey, file, loaded.step_lines)
+    loaded.violations = sorted(set(reader.violations))
+    loaded.journey = None if loaded.violations else journey
+    return loaded
+
+
+def load_file(path: str | FilePath, templates: set[str] | None = None) -> Loaded:
+    path = FilePath(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Loaded(str(path), "", violations=[Violation(str(path), 1,
+                                                           f"The file cannot be read: {exc}.")])
+    return load_text(text, str(path), templates)
+
+
+def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Journey | None:
+    for key in doc:
+        if key not in TOP_KEYS:
+            r.bad(line_of(doc, key), f"The key '{key}' is not part of a journey; "
+                                     f"expected one of {', '.join(sorted(TOP_KEYS))}.")
+    journey_id = r.text(doc, "id", 1)
+    if journey_id and not ID_PATTERN.match(journey_id):
+        r.bad(line_of(doc, "id"), "The journey id must be lower-case letters, digits, '-', "
+                                  "'_' or '.'.")
+    name = r.text(doc, "name", 1) or ""
+    stages = _list(doc.get("stages", []))
+    for stage in stages:
+        if stage not in j.STAGES:
+            r.bad(line_of(doc, "stages"), f"The stage {stage!r} is unknown; stages are "
+                                          f"{', '.join(j.STAGES)}.")
+    trigger = _trigger(r, doc)
+    reentry = _reentry(r, doc)
+    goals = _goals(r, doc)
+    steps = _steps(r, doc, step_lines)
+    if None in (journey_id, trigger, reentry) or not steps:
+        return None
+    return j.Journey(
+        id=journey_id or "", name=name, trigger=trigger, steps=tuple(steps),  # type: ignore[arg-type]
+        stages=tuple(stages), vertical=doc.get("vertical") or None,
+        description=str(doc.get("description") or ""), reentry=reentry,  # type: ignore[arg-type]
+        exit_goals=tuple(goals),
+    )
+
+
+def _list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _trigger(r: Reader, doc: CommentedMap) -> j.Trigger | None:
+    entry = doc.get("entry")
+    line = line_of(doc, "entry")
+    if not isinstance(entry, dict):
+        r.bad(line, "'entry' is required: an event (with optional 'where'), a 'when' "
+                    "condition, or a 'date' such as 'trial.ends_at - 5d'.")
+        return None
+    kinds = [k for k in ("event", "when", "date") if k in entry]
+    if len(kinds) != 1:
+        r.bad(line, "'entry' needs exactly one of 'event', 'when' or 'date'.")
+        return None
+    if kinds[0] == "event":
+        event = r.event_type(entry["event"], line_of(entry, "event", line))
+        where = entry.get("where")
+        where = r.condition(where, line_of(entry, "where", line)) if where is not None else None
+        return j.EventTrigger(event, where) if event else None
+    if kinds[0] == "when":
+        when = r.condition(entry["when"], line_of(entry, "when", line))
+        return j.ConditionTrigger(when) if when else None
+    return r.date_offset(entry["date"], line_of(entry, "date", line), "entry date")
+
+
+def _reentry(r: Reader, doc: CommentedMap) -> j.ReEntry | None:
+    value = doc.get("reentry", "once")
+    line = line_of(doc, "reentry")
+    if value in ("once", "always"):
+        return j.ReEntry(value)
+    if isinstance(value, dict) and set(value) == {"after"}:
+        after = r.duration(value["after"], line, "re-entry period")
+        return j.ReEntry("after", after) if after else None
+    r.bad(line, "'reentry' must be 'once', 'always' or {after: DURATION}, e.g. {after: 90d}.")
+    return None
+
+
+def _goals(r: Reader, doc: CommentedMap) -> list[j.ExitGoal]:
+    goals = []
+    raw = doc.get("exit_on") or []
+    if not isinstance(raw, list):
+        r.bad(line_of(doc, "exit_on"), "'exit_on' must be a list of event types.")
+        return []
+    for index, item in enumerate(raw):
+        line = line_of(raw, index)
+        if isinstance(item, dict):
+            event = r.event_type(item.get("event"), line)
+            where = r.condition(item["where"], line) if item.get("where") is not None else None
+        else:
+            event, where = r.event_type(item, line), None
+        if event:
+            goals.append(j.ExitGoal(event, where))
+    return goals
+
+
+def _steps(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> list[j.Step]:
+    raw = doc.get("steps")
+    if not isinstance(raw, list) or not raw:
+        r.bad(line_of(doc, "steps"), "'steps' must be a non-empty list of steps.")
+        return []
+    steps: list[j.Step] = []
+    for index, node in enumerate(raw):
+        line = line_of(raw, index)
+        if not isinstance(node, dict):
+            r.bad(line, "Each step must be a mapping with one of "
+                        f"{', '.join(STEP_KINDS)}.")
+            continue
+        step_id = str(node.get("id") or f"step-{index + 1}")
+        if step_id in step_lines:
+            r.bad(line, f"The step id '{step_id}' is used twice; step ids must be unique.")
+            continue
+        step_lines[step_id] = line
+        step = parse_step(r, node, step_id, line)
+        if step is not None:
+            steps.append(step)
+    return steps
+
+
+def known_templates(templates_dir: str | FilePath) -> set[str]:
+    root = FilePath(templates_dir) / "email"
+    return {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+
+
+def iter_files(paths: Iterable[str | FilePath]) -> list[FilePath]:
+    files: list[FilePath] = []
+    for path in map(FilePath, paths):
+        files += sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+    return files
+
+

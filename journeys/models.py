@@ -1,0 +1,78 @@
+"""Journey versions, enrollments (due work with a lease) and the activity log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+
+
+class JourneyVersion(Base):
+    """An immutable published version of a journey file."""
+
+    __tablename__ = "journey_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    checksum: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Only the newest version takes new entries; a retired journey takes none.
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (UniqueConstraint("journey_id", "version"),)
+
+
+ACTIVE = ("scheduled", "active")
+
+
+class Enrollment(Base):
+    """One contact's way through one journey version. Due when next_run_at has passed."""
+
+    __tablename__ = "enrollments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    journey_id: Mapped[str] = mapped_column(String(120))
+    journey_version_id: Mapped[int] = mapped_column(ForeignKey("journey_versions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    step_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    exit_reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_enrollments_due", "next_run_at",
+              postgresql_where=text("next_run_at IS NOT NULL"),
+              sqlite_where=text("next_run_at IS NOT NULL")),
+        Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
+    )
+
+
+class Activity(Base):
+    """What happened in an enrollment: steps entered and completed, sends deferred, exits."""
+
+    __tablename__ = "journey_activity"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigId)
+    journey_version_id: Mapped[int] = mapped_column(BigId)
+    step_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_activity_version_step", "journey_version_id", "step_id", "kind"),
+        Index("ix_activity_enrollment", "enrollment_id"),
+    )
