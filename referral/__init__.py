@@ -1,0 +1,1 @@
+"""Referral program: sources, attribution, rewards and fraud checks."""

@@ -1,0 +1,1 @@
+"""Lead scoring: fit and decaying engagement, handoff rules and the predictive model."""

@@ -1,0 +1,41 @@
+"""The web app: `create_app(runtime)` builds it; blueprints per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from nurture.config import PROJECT_ROOT
+from nurture.runtime import Runtime
+
+
+def create_app(runtime: Runtime | None = None) -> Flask:
+    if runtime is None:
+        from nurture.config import Settings
+        from nurture.runtime import build
+
+        runtime = build(Settings.from_env())
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates" / "web"))
+    app.config.update(
+        SECRET_KEY=runtime.settings.secret_key,
+        SESSION_COOKIE_SECURE=runtime.settings.base_url.startswith("https"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions["nurture"] = runtime
+
+    from web.api import bp as api_bp
+    from web.dashboard import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(api_bp)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; "
+                                    "style-src 'self' 'unsafe-inline'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app

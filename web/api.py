@@ -1,0 +1,50 @@
+"""JSON API: record events. Authenticated by the NURTURE_API_KEY bearer token."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from flask import Blueprint, current_app, jsonify, request
+
+from nurture.contacts.services import ContactError
+from nurture.events.api import record_for_email
+from nurture.events.errors import EventError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _error(message: str, status: int):
+    return jsonify({"error": message}), status
+
+
+@bp.post("/events")
+def post_event():
+    rt = current_app.extensions["nurture"]
+    key = rt.settings.extra.get("api_key") or ""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not key or not hmac.compare_digest(given, key):
+        return _error("A valid API key is required (Authorization: Bearer ...).", 401)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error("The request body must be a JSON object.", 400)
+    email, event_type = body.get("email"), body.get("type")
+    if not isinstance(email, str) or not isinstance(event_type, str):
+        return _error("An event needs an 'email' and a 'type'.", 400)
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        return _error("'properties' must be a JSON object.", 400)
+    occurred_at = None
+    if body.get("occurred_at") is not None:
+        try:
+            occurred_at = datetime.fromisoformat(str(body["occurred_at"]))
+        except ValueError:
+            return _error("'occurred_at' must be an ISO 8601 date and time.", 400)
+        if occurred_at.tzinfo is None:
+            return _error("'occurred_at' needs a time zone offset, e.g. 2026-03-02T10:00Z.", 400)
+    try:
+        event_id = record_for_email(rt, email, event_type, properties, source="api",
+                                    occurred_at=occurred_at)
+    except (EventError, ContactError) as exc:
+        return _error(str(exc), 422)
+    return jsonify({"id": event_id}), 201
