@@ -1,0 +1,117 @@
+"""Real worker processes on Redis: kill one with SIGKILL mid-batch and flush Redis; the
+leases run out, the scheduler claims the work again, and every step runs exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from journeys.models import Activity, Enrollment
+from nurture.contacts.services import upsert_contacts
+from nurture.events.services import NewEvent, record_events
+from nurture.sending.models import Send
+from tests.helpers import publish_text
+
+REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+CONTACTS = 1500
+
+
+def _redis_or_skip() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError:
+        if os.environ.get("NURTURE_REQUIRE_SERVICES"):
+            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}.")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}.")
+
+
+def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nurture.cli", *args], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.slow
+def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(settings, tmp_path):
+    _redis_or_skip()
+    from nurture.runtime import build
+
+    namespace = f"nurture-crash-{os.getpid()}"
+    rt = build(settings.with_(redis_url=None))  # this process only writes the database
+    from tests.conftest import _clean
+
+    _clean(rt.db)
+    publish_text(rt, """
+        id: crash
+        name: Crash test
+        entry: {event: contact.created}
+        steps:
+          - {id: first, send: trial-welcome, transactional: true}
+          - {id: pause, wait: 5s}
+          - {id: second, send: trial-ending, transactional: true}
+    """)
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        ids = upsert_contacts(session, [{"email": f"c{i}@example.com"} for i in range(CONTACTS)])
+        record_events(session, rt.versions, [NewEvent(i, "contact.created") for i in
+                                             ids.values()], now)
+    # No kick: the scheduler process will claim everything as due.
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
+           "NURTURE_VAR_DIR": str(tmp_path), "NURTURE_QUEUE_NAMESPACE": namespace,
+           "NURTURE_LEASE_SECONDS": "4", "NURTURE_POLL_SECONDS": "0.2",
+           "SECRET_KEY": "crash-test", "PYTHONUNBUFFERED": "1"}
+    env.pop("SMTP_URL", None)
+    log = open(tmp_path / "processes.log", "w")  # noqa: SIM115 - outlives the block
+    victim = _spawn(["worker", "--threads", "4"], env, log)
+    survivor = None
+    scheduler = _spawn(["scheduler"], env, log)
+    try:
+        _wait_for(lambda: _count(rt, Activity.kind == "entered") > 200, 60)
+        victim.send_signal(signal.SIGKILL)  # mid-batch: its transactions roll back
+        victim.wait()
+        redis.Redis.from_url(REDIS_URL).flushdb()  # and every queued message is gone
+        survivor = _spawn(["worker", "--threads", "4"], env, log)
+        _wait_for(lambda: _count(rt, Enrollment.status == "completed") == CONTACTS, 120)
+        # A send the killed worker was handing over stays `sending` until its lease runs
+        # out; the scheduler then marks it failed (outcome unknown), never resends it.
+        _wait_for(lambda: _count(rt, Send.status.in_(("queued", "sending"))) == 0, 60)
+    finally:
+        for proc in (scheduler, survivor, victim):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        log.close()
+    with rt.db.sessions() as session:
+        entered = Counter(session.execute(
+            select(Activity.enrollment_id, Activity.step_id).where(Activity.kind == "entered")
+        ).all())
+        per_contact = Counter(c for (c,) in session.execute(select(Send.contact_id)))
+        statuses = Counter(s for (s,) in session.execute(select(Send.status)))
+    assert len(entered) == CONTACTS * 3 and set(entered.values()) == {1}, "a step ran twice"
+    assert set(per_contact.values()) == {2} and len(per_contact) == CONTACTS
+    # Sends a killed worker was handing over have an unknown outcome: never resent.
+    assert statuses["sent"] + statuses["failed"] == CONTACTS * 2
+    assert statuses["failed"] <= 8
+    rt.close()
+
+
+def _count(rt, condition) -> int:
+    model = condition.left.table
+    with rt.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(condition))
+
+
+def _wait_for(predicate, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not done within {seconds}s")
