@@ -32,9 +32,8 @@ class Batch:
     enrollment_updates: list[dict[str, Any]] = field(default_factory=list)
     handoffs: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     changed_contacts: set[int] = field(default_factory=set)
-    kick_enrollments: list[int] = field(default_factory=list)
-    kick_sends: list[str] = field(default_factory=list)
-    kick_webhooks: list[str] = field(default_factory=list)
+    send_ids: list[int] = field(default_factory=list)
+    webhook_ids: list[int] = field(default_factory=list)
 
     def activity(self, row: Enrollment, kind: str, step_id: str | None,
                  reason: str | None = None) -> None:
@@ -95,7 +94,6 @@ class Batch:
                                 "contact": {"id": contact.id, "email": contact.email,
                                             "stage": contact.stage}},
                 })
-                self.kick_webhooks.append(key)
 
     def _send(self, row: Enrollment, contact: Contact, decision: d.SendEmail) -> None:
         for role in decision.to:
@@ -112,7 +110,6 @@ class Batch:
                 "variant": decision.variant, "transactional": decision.transactional,
                 "status": "queued", "created_at": self.now, "due_at": self.now,
             })
-            self.kick_sends.append(key)
 
     def write(self, session: Session) -> None:
         if self.enrollment_updates:
@@ -121,5 +118,8 @@ class Batch:
             session.execute(insert(Activity), self.activities)
         if self.stage_changes:
             session.execute(insert(StageChange), self.stage_changes)
-        insert_ignore(session, Send, self.sends, "send_key")
-        insert_ignore(session, WebhookDelivery, self.webhooks, "delivery_key")
+        # Ids of rows created now, to deliver after commit; a row that already existed
+        # (a message processed twice) was kicked by whoever created it.
+        self.send_ids = insert_ignore(session, Send, self.sends, "send_key")
+        self.webhook_ids = insert_ignore(session, WebhookDelivery, self.webhooks,
+                                         "delivery_key")

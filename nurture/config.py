@@ -43,7 +43,7 @@ class Settings:
     quiet_hours_end: str = "08:00"
     # Scheduler and worker.
     lease_seconds: int = 300
-    claim_batch: int = 5000
+    claim_batch: int = 20000  # rows leased per claim statement; enqueued in messages of 500
     message_batch: int = 500
     poll_seconds: float = 1.0
     worker_threads: int = 8

@@ -31,11 +31,9 @@ def run_advance(rt: Runtime, ids: list[int]) -> None:
         if batch.changed_contacts:
             kick += _entries_for_changed(session, rt, batch.changed_contacts, now)
         claim(session, kick, now, rt.lease)
-        send_ids = _ids_for_keys(session, batch.kick_sends)
-        hook_ids = _ids_for_keys(session, batch.kick_webhooks, webhooks=True)
     rt.kick("advance_enrollments", kick)
-    rt.kick("deliver_sends", send_ids)
-    rt.kick("deliver_webhooks", hook_ids)
+    rt.kick("deliver_sends", batch.send_ids)
+    rt.kick("deliver_webhooks", batch.webhook_ids)
 
 
 def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> list[int]:
@@ -51,19 +49,6 @@ def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> li
     for item in facts.values():
         entries.on_change(item)
     return entries.flush()
-
-
-def _ids_for_keys(session, keys: list[str], webhooks: bool = False) -> list[int]:
-    if not keys:
-        return []
-    from sqlalchemy import select
-
-    from nurture.sending.models import Send
-    from nurture.webhooks.models import WebhookDelivery
-
-    model, column = (WebhookDelivery, WebhookDelivery.delivery_key) if webhooks else (
-        Send, Send.send_key)
-    return list(session.scalars(select(model.id).where(column.in_(keys))))
 
 
 def deliver_sends(ids: list[int]) -> None:

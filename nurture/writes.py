@@ -8,11 +8,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]], key: str) -> None:
-    """Insert rows, silently skipping any whose unique `key` already exists."""
+def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]],
+                  key: str) -> list[int]:
+    """Insert rows, silently skipping any whose unique `key` already exists. Returns the ids
+    of the rows inserted now (from RETURNING: no second lookup by key)."""
     if not rows:
-        return
+        return []
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(model).on_conflict_do_nothing(index_elements=[key])
-    session.execute(statement, rows)
+    return list(session.scalars(statement.returning(model.id), rows))

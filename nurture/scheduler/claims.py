@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import any_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from journeys.models import Enrollment
@@ -31,12 +31,19 @@ def claim_due(session: Session, kind: str, now: datetime, lease: timedelta,
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
+        # `id = ANY(ARRAY(subquery))` makes the planner fetch the claimed rows by primary
+        # key; `id IN (subquery)` hash-joins against a scan of the whole table.
         candidates = candidates.with_for_update(skip_locked=True)
+        chosen = model.id == any_(func.array(candidates.scalar_subquery()))
+    else:
+        chosen = model.id.in_(candidates.scalar_subquery())
     statement = (
         update(model)
-        .where(model.id.in_(candidates.scalar_subquery()))
+        .where(chosen)
         .values(lease_until=now + lease)
         .returning(model.id)
         .execution_options(synchronize_session=False)
     )
-    return sorted(session.scalars(statement))
+    ids = list(session.connection().execute(statement).scalars().all())  # one fetchall
+    ids.sort()
+    return ids

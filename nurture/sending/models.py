@@ -37,4 +37,5 @@ class Send(Base):
         Index("ix_sends_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),
               sqlite_where=text("due_at IS NOT NULL")),
         Index("ix_sends_contact_created", "contact_id", "created_at"),
+        {"postgresql_with": {"fillfactor": 70}},  # room for HOT lease updates
     )

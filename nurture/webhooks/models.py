@@ -30,4 +30,5 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),
               sqlite_where=text("due_at IS NOT NULL")),
+        {"postgresql_with": {"fillfactor": 70}},  # room for HOT lease updates
     )

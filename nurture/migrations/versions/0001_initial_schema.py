@@ -17,6 +17,11 @@ branch_labels = None
 depends_on = None
 
 
+# Leased tables: free room in each page lets a lease update stay on its page (HOT) instead
+# of writing a new entry into every index.
+LEASED = {'fillfactor': 70}
+
+
 def upgrade() -> None:
     
     op.create_table('contacts',
@@ -73,7 +78,8 @@ def upgrade() -> None:
     sa.Column('lease_until', nurture.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', nurture.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
-    sa.UniqueConstraint('delivery_key', name=op.f('uq_webhook_deliveries_delivery_key'))
+    sa.UniqueConstraint('delivery_key', name=op.f('uq_webhook_deliveries_delivery_key')),
+    postgresql_with=LEASED,
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_deliveries_due', ['due_at'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), sqlite_where=sa.text('due_at IS NOT NULL'))
@@ -93,7 +99,8 @@ def upgrade() -> None:
     sa.Column('lease_until', nurture.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_enrollments_contact_id_contacts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['journey_version_id'], ['journey_versions.id'], name=op.f('fk_enrollments_journey_version_id_journey_versions')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_enrollments'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_enrollments')),
+    postgresql_with=LEASED,
     )
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.create_index('ix_enrollments_contact_journey', ['contact_id', 'journey_id'], unique=False)
@@ -137,7 +144,8 @@ def upgrade() -> None:
     sa.Column('sent_at', nurture.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_sends_contact_id_contacts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sends')),
-    sa.UniqueConstraint('send_key', name=op.f('uq_sends_send_key'))
+    sa.UniqueConstraint('send_key', name=op.f('uq_sends_send_key')),
+    postgresql_with=LEASED,
     )
     with op.batch_alter_table('sends', schema=None) as batch_op:
         batch_op.create_index('ix_sends_contact_created', ['contact_id', 'created_at'], unique=False)
