@@ -1,6 +1,7 @@
 """Every model, imported in one place so that metadata (and Alembic) sees all tables."""
 
 from journeys.models import Activity, Enrollment, JourneyVersion
+from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
@@ -8,6 +9,6 @@ from nurture.sending.models import Send
 from nurture.webhooks.models import WebhookDelivery
 
 __all__ = [
-    "Activity", "Base", "Contact", "Enrollment", "Event", "JourneyVersion", "Send",
-    "StageChange", "WebhookDelivery",
+    "Activity", "Base", "ConsentRecord", "Contact", "Enrollment", "Event", "JourneyVersion",
+    "Send", "StageChange", "Suppression", "WebhookDelivery",
 ]

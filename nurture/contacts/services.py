@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from journeys.definition import STAGES
 from nurture.contacts.models import Contact
+from nurture.db import utcnow
 from nurture.events.effects import CONTACT_FIELDS
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -42,7 +43,9 @@ def clean(data: Mapping[str, Any]) -> dict[str, Any]:
         raise ContactError(f"The stage {stage!r} is unknown; stages are {', '.join(STAGES)}.")
     row["stage"] = stage
     row["attributes"] = dict(data.get("attributes") or {})
-    row["consent_marketing"] = bool(data.get("consent_marketing", False))
+    if "consent_marketing" in data:  # absent means "unchanged", never "withdrawn"
+        row["consent_marketing"] = bool(data["consent_marketing"])
+        row["consent_source"] = str(data.get("consent_source") or "import")[:200]
     return row
 
 
@@ -53,8 +56,10 @@ def upsert_contacts(session: Session, items: Iterable[Mapping[str, Any]]) -> dic
     keys = [r["email_key"] for r in rows]
     existing = {c.email_key: c for c in session.scalars(
         select(Contact).where(Contact.email_key.in_(keys)))}
+    consent_changes: list[tuple[Contact, bool, str]] = []
     for row in rows:
         contact = existing.get(row["email_key"])
+        was = None if contact is None else contact.consent_marketing
         if contact is None:
             contact = Contact(**row)
             session.add(contact)
@@ -64,5 +69,21 @@ def upsert_contacts(session: Session, items: Iterable[Mapping[str, Any]]) -> dic
                 if name not in ("stage", "attributes", "email_key"):
                     setattr(contact, name, value)
             contact.attributes = {**(contact.attributes or {}), **row["attributes"]}
+        given = row.get("consent_marketing")
+        if given is not None and given != bool(was):
+            consent_changes.append((contact, given, row["consent_source"]))
     session.flush()
+    _record_consent(session, consent_changes)
     return {key: contact.id for key, contact in existing.items()}
+
+
+def _record_consent(session: Session, changes: list[tuple[Contact, bool, str]]) -> None:
+    """Consent stated by an import or API call is kept with its source as proof."""
+    from nurture.consent.models import ConsentRecord
+
+    now = utcnow()
+    for contact, given, source in changes:
+        if given:
+            contact.consent_at = contact.consent_at or now
+        session.add(ConsentRecord(contact_id=contact.id, method=source, at=now,
+                                  action="confirmed" if given else "withdrawn"))
