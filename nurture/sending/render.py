@@ -1,5 +1,10 @@
 """Email rendering: MJML compiled once per template version, Jinja per contact (sandboxed).
 
+A template is a folder under templates/email/: subject.txt, body.mjml and, optionally,
+body.txt (derived from the HTML when absent). `<name>@<vertical>/` and `<name>@<stage>/`
+are variants of `<name>/`; `TemplateStore.resolve` picks the most specific one there is.
+The HTML <title> is always the subject, since spam filters score a mismatch.
+
 Hand-built MIME bytes: the stdlib EmailMessage path manages about 440 messages a second
 here; assembling the few headers and parts directly is some 30 times faster.
 """
@@ -11,61 +16,322 @@ import hashlib
 import html
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import mjml
-from jinja2 import ChainableUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from inscriptis import get_text
+from inscriptis.css_profiles import STRICT_CSS_PROFILE
+from inscriptis.html_properties import Display
+from inscriptis.model.config import ParserConfig
+from inscriptis.model.html_element import HtmlElement
+from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+from jinja2 import ChainableUndefined, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-ENV = SandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
-TEXT_ENV = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
+FILES = ("subject.txt", "body.mjml", "body.txt")
+JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.S)
+
+
+class TemplateError(Exception):
+    """Raised when a template is missing, does not compile or fails to render; the message
+    is one sentence naming the template, the file and, when known, the line."""
+
+    def __init__(self, template: str, reason: str, file: str | None = None,
+                 line: int | None = None):
+        self.template, self.file, self.line = template, file, line
+        self.reason = reason.rstrip(".") + "."
+        where = f"Template {template}" + (f", {file}" if file else "")
+        super().__init__(f"{where}{f' line {line}' if line else ''}: {self.reason}")
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Refuses unsafe attributes loudly: the stock sandbox returns an undefined value, which
+    ChainableUndefined would print as an empty string and so hide the attempt."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"{attribute!r} of a {type(obj).__name__} value is not allowed")
+
+
+ENV = _Sandbox(autoescape=True, undefined=ChainableUndefined)
+TEXT_ENV = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+_RUNTIME_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One compiled file of a template. `mode` tidies the output: "line" for a subject
+    (one line, so a contact's name cannot add headers), "text" for a derived text part."""
+
+    template: str
+    file: str
+    jinja: jinja2.Template
+    mode: str = ""
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        try:
+            out = self.jinja.render(context)
+        except _RUNTIME_ERRORS as exc:
+            line = _template_line(exc) if self.file != "body.mjml" else None
+            raise TemplateError(self.template, _reason(exc), self.file, line) from exc
+        if self.mode == "line":
+            return " ".join(out.split())
+        return _tidy(out) if self.mode == "text" else out
 
 
 @dataclass(frozen=True)
 class Template:
     name: str
     version: str
-    subject: Any
-    html: Any
-    text: Any
+    subject: Part
+    html: Part
+    text: Part
+    folder: str = ""  # the folder used: the name itself or one of its variants
+    transactional: bool = False
 
 
 class TemplateStore:
-    """Templates under templates/email/<name>/, compiled once per version (content hash)."""
+    """Templates under templates/email/<name>/, compiled once per version (content hash).
+
+    A folder holding `transactional.txt` is a service email (log-in instructions, notices
+    about the account) that may go without an unsubscribe link."""
 
     def __init__(self, root: Path):
         self.root = root / "email"
-        self._cache: dict[tuple[str, str], Template] = {}
+        self._cache: dict[str, tuple[tuple, Template | TemplateError]] = {}
         self._lock = threading.Lock()
 
+    def folders(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and FOLDER.fullmatch(p.name))
+
+    def resolve(self, name: str, *, variant: str | None = None, vertical: str | None = "",
+                stage: str | None = "") -> Template:
+        """The most specific folder there is: the journey's variant, then
+        `<name>@<vertical>`, `<name>@<stage>`, then `<name>` itself."""
+        return self.get(self.folder_for(name, variant=variant, vertical=vertical, stage=stage))
+
+    def folder_for(self, name: str, *, variant: str | None = None, vertical: str | None = "",
+                   stage: str | None = "") -> str:
+        choices = [variant if variant and "@" in variant else f"{name}@{_slug(variant)}"]
+        choices += [f"{name}@{_slug(vertical)}", f"{name}@{_slug(stage)}"]
+        for folder in choices:
+            if (not folder.endswith("@") and FOLDER.fullmatch(folder)
+                    and (self.root / folder / "body.mjml").is_file()):
+                return folder
+        return name
+
     def get(self, name: str) -> Template:
-        folder = self.root / name
-        subject = (folder / "subject.txt").read_text(encoding="utf-8").strip()
-        body = (folder / "body.mjml").read_text(encoding="utf-8")
-        text_path = folder / "body.txt"
-        text = text_path.read_text(encoding="utf-8") if text_path.exists() else None
-        version = hashlib.sha256(f"{subject}\0{body}\0{text}".encode()).hexdigest()[:16]
-        key = (name, version)
+        stamp = self._stamp(name)  # a few stat calls: reading every file per send costs more
         with self._lock:
-            if key not in self._cache:
-                compiled = mjml.mjml2html(body)
-                self._cache[key] = Template(
-                    name, version, TEXT_ENV.from_string(subject), ENV.from_string(compiled),
-                    TEXT_ENV.from_string(text if text is not None else _text_of(compiled)),
-                )
-            return self._cache[key]
+            cached = self._cache.get(name)
+            if cached is None or cached[0] != stamp:
+                sources, transactional = self._read(name)
+                version = hashlib.sha256("\0".join(
+                    [*(s if s is not None else "\0" for s in sources.values()),
+                     str(transactional)]).encode()).hexdigest()[:16]
+                try:
+                    result: Template | TemplateError = _compile(name, version, sources,
+                                                                transactional)
+                except TemplateError as exc:
+                    result = exc  # a broken version fails every send fast, compiled once
+                self._cache[name] = cached = (stamp, result)
+        if isinstance(cached[1], TemplateError):
+            raise cached[1]
+        return cached[1]
+
+    def check(self, name: str) -> list[TemplateError]:
+        """Everything wrong with one folder: compile errors, then content rules."""
+        try:
+            template = self.get(name)
+        except TemplateError as exc:
+            return [exc]
+        sources, _ = self._read(name)
+        problems = _content_problems(name, sources, template.transactional)
+        base = name.partition("@")[0]
+        if base != name and not (self.root / base / "body.mjml").is_file():
+            problems.append(TemplateError(name, f"there is no template {base} to fall back on "
+                                                "for contacts this variant does not fit"))
+        return problems
+
+    def _stamp(self, name: str) -> tuple[tuple[int, int] | None, ...]:
+        if not FOLDER.fullmatch(name):
+            raise TemplateError(name, f"there is no template {name} under {self.root}")
+        stamp = []
+        for file in (*FILES, "transactional.txt"):
+            try:
+                stat = (self.root / name / file).stat()
+                stamp.append((stat.st_mtime_ns, stat.st_size))
+            except OSError:
+                stamp.append(None)
+        if stamp[1] is None:
+            raise TemplateError(name, f"there is no template {name} under {self.root}")
+        return tuple(stamp)
+
+    def _read(self, name: str) -> tuple[dict[str, str | None], bool]:
+        folder = self.root / name
+        sources: dict[str, str | None] = {}
+        for file in FILES:
+            path = folder / file
+            try:
+                sources[file] = path.read_text(encoding="utf-8") if path.exists() else None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise TemplateError(name, f"the file could not be read ({exc})", file) from None
+        for file in ("subject.txt", "body.mjml"):
+            if sources[file] is None:
+                raise TemplateError(name, "the file is missing", file)
+        return sources, (folder / "transactional.txt").exists()
 
 
-def _text_of(compiled_html: str) -> str:
-    body = re.sub(r"(?is)<(style|head|script)[^>]*>.*?</\1>", "", compiled_html)
-    body = re.sub(r"(?i)<br\s*/?>|</p>|</h\d>|</tr>", "\n", body)
-    body = re.sub(r"<[^>]+>", "", body)
-    lines = [line.strip() for line in html.unescape(body).splitlines()]
-    return "\n".join(line for line in lines if line)
+def _compile(name: str, version: str, sources: dict[str, str | None],
+             transactional: bool) -> Template:
+    subject, body, text = sources["subject.txt"].strip(), sources["body.mjml"], sources["body.txt"]
+    for file, source in (("subject.txt", subject), ("body.mjml", body), ("body.txt", text)):
+        if source is not None:
+            _parse(name, file, source)
+    try:
+        compiled = mjml.mjml2html(body, fonts={})  # no web fonts: they leak readers' addresses
+    except ValueError as exc:
+        raise TemplateError(name, f"MJML could not compile it ({exc})", "body.mjml") from None
+    lost = len(re.findall(r"{{|{%", body)) - len(re.findall(r"{{|{%", compiled))
+    if lost > 0:
+        raise TemplateError(name, f"MJML dropped {lost} Jinja tag(s) placed directly between "
+                                  "MJML elements; wrap them in <mj-raw>", "body.mjml")
+    title = "".join(part if i % 2 else html.escape(part, quote=False)
+                    for i, part in enumerate(JINJA_TAG.split(subject)))
+    compiled = re.sub(r"<title>.*?</title>", lambda _: f"<title>{title}</title>", compiled,
+                      count=1, flags=re.S)
+    html_part = _part(ENV, name, "body.mjml", compiled, after_mjml=True)
+    text_part = (_part(TEXT_ENV, name, "body.txt", text) if text is not None
+                 else _part(TEXT_ENV, name, "body.mjml", text_of(compiled), "text", True))
+    return Template(name.split("@")[0], version, _part(TEXT_ENV, name, "subject.txt", subject,
+                                                       "line"),
+                    html_part, text_part, name, transactional)
+
+
+def _parse(name: str, file: str, source: str) -> None:
+    """Syntax errors and reaches for Python internals, with the line in the author's file."""
+    try:
+        tree = ENV.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(name, exc.message or "invalid syntax", file, exc.lineno) from None
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Include,
+                               nodes.Import, nodes.FromImport, nodes.Extends)):
+        if isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends):
+            raise TemplateError(name, "templates cannot include or import other templates",
+                                file, node.lineno)
+        attr = (node.attr if isinstance(node, nodes.Getattr)
+                else getattr(node.arg, "value", None) if isinstance(node, nodes.Getitem)
+                else getattr(node.args[0], "value", None) if node.name == "attr" and node.args
+                else None)
+        if isinstance(attr, str) and attr.startswith("_"):
+            raise TemplateError(name, f"{attr!r} is not allowed: templates cannot reach "
+                                      "Python internals", file, node.lineno)
+
+
+def _part(env: _Sandbox, name: str, file: str, source: str, mode: str = "",
+          after_mjml: bool = False) -> Part:
+    try:
+        return Part(name, file, env.from_string(source), mode)
+    except jinja2.TemplateSyntaxError as exc:
+        hint = " after MJML compilation; keep Jinja tags inside <mj-text> or <mj-raw>"
+        raise TemplateError(name, exc.message + (hint if after_mjml else ""), file,
+                            None if after_mjml else exc.lineno) from None
+
+
+def _slug(value: str | None) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", (value or "").strip().lower()).strip("-")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SecurityError):
+        return f"{exc}: templates cannot reach Python internals"
+    return str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """Jinja rewrites tracebacks so that template frames carry the template's own lines."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _tidy(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _link_start(state: Any, attrs: dict) -> None:
+    state.link_target = attrs.get("href", "")
+
+
+def _link_end(state: Any) -> None:
+    if state.link_target and not state.link_target.startswith("#"):
+        state.tags[-1].write(f" ({state.link_target})")
+
+
+# MJML lays out with tables; reading them as blocks keeps one column of text in order, and
+# every <div> (one per mj-text) becomes a paragraph.
+_BLOCKS = {tag: HtmlElement(display=Display.block) for tag in ("table", "tbody", "tr", "td", "th")}
+_TEXT_CONFIG = ParserConfig(
+    css={**STRICT_CSS_PROFILE, **_BLOCKS,
+         "div": HtmlElement(display=Display.block, margin_before=1, margin_after=1)},
+    custom_html_tag_handler_mapping=CustomHtmlTagHandlerMapping(
+        {"a": _link_start, "table": None, "tr": None, "td": None, "th": None},
+        {"a": _link_end, "table": None, "td": None, "th": None}),
+)
+
+
+def text_of(compiled_html: str) -> str:
+    """The plain-text part of an HTML email, links written as `text (url)`. Runs on the
+    compiled HTML before personalization, so the Jinja tags in it survive."""
+    return _tidy(get_text(compiled_html, _TEXT_CONFIG))
+
+
+def _content_problems(name: str, sources: dict[str, str | None],
+                      transactional: bool) -> list[TemplateError]:
+    """The house rules every email keeps: the postal address, an unsubscribe link in
+    marketing email, text a phone can read, alt text, and no white preview text."""
+    problems: list[TemplateError] = []
+    for file in ("body.mjml", "body.txt"):
+        source = sources[file]
+        if source is None:
+            continue
+        end = source.count("\n") + 1
+        if "footer.postal_address" not in source:
+            problems.append(TemplateError(name, "the postal address "
+                                          "({{ footer.postal_address }}) is missing", file, end))
+        if not transactional and "links.unsubscribe" not in source:
+            problems.append(TemplateError(
+                name, "marketing email needs a visible unsubscribe link "
+                      "({{ links.unsubscribe }}); add transactional.txt if this is a service "
+                      "email", file, end))
+    body = sources["body.mjml"] or ""
+    rules = [
+        (r"font-size[=:]\s*\"?(\d+(?:\.\d+)?)px", lambda m: float(m.group(1)) < 14,
+         "text smaller than 14px is hard to read on a phone"),
+        (r"<mj-preview\b", lambda m: True, "mj-preview writes white text that spam filters "
+         "score (HTML_FONT_LOW_CONTRAST); use a hidden <mj-raw> div as the preheader"),
+        (r"<(?:mj-image|img)\b[^>]*>", lambda m: "alt=" not in m.group(0),
+         "images need alt text for readers who do not load them"),
+    ]
+    for pattern, bad, reason in rules:
+        for match in re.finditer(pattern, body):
+            if bad(match):
+                line = body.count("\n", 0, match.start()) + 1
+                problems.append(TemplateError(name, reason, "body.mjml", line))
+    return problems
 
 
 def message_id(send_key: str, domain: str) -> str:
