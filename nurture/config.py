@@ -48,6 +48,9 @@ class Settings:
     poll_seconds: float = 1.0
     worker_threads: int = 8
     from_address: str = "Nurture <hello@nurture.localhost>"
+    # Every marketing email shows the sender's postal address (CAN-SPAM, GDPR transparency).
+    postal_address: str = "Nurture, 1 Example Street, 75001 Paris, France"
+    company_name: str = "Nurture"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -74,6 +77,9 @@ class Settings:
             worker_threads=int(env.get("NURTURE_WORKER_THREADS", 8)),
             from_address=env.get("NURTURE_FROM", "Nurture <hello@nurture.localhost>"),
             poll_seconds=float(env.get("NURTURE_POLL_SECONDS", 1.0)),
+            postal_address=env.get("NURTURE_POSTAL_ADDRESS",
+                                   "Nurture, 1 Example Street, 75001 Paris, France"),
+            company_name=env.get("NURTURE_COMPANY", "Nurture"),
             extra={"api_key": env.get("NURTURE_API_KEY", ""),
                    "queue_namespace": env.get("NURTURE_QUEUE_NAMESPACE", "nurture")},
         )

@@ -16,6 +16,7 @@ from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.db import Database
 from nurture.sending.senders import Sender, make_sender
+from nurture.tokens import Tokens
 
 log = logging.getLogger(__name__)
 _current: Runtime | None = None
@@ -28,7 +29,14 @@ class Runtime:
     clock: Clock
     sender: Sender
     transport: Transport | None = None
+    _tokens: Tokens | None = field(default=None, repr=False)
     versions: VersionCache = field(default_factory=VersionCache)
+
+    @property
+    def tokens(self) -> Tokens:
+        if self._tokens is None:
+            self._tokens = Tokens(self.settings.secret_key)
+        return self._tokens
 
     @property
     def pacing(self) -> Pacing:

@@ -54,9 +54,7 @@ def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> li
 def deliver_sends(ids: list[int]) -> None:
     rt = current()
     root = rt.settings.templates_dir
-    store = _stores.setdefault(root, TemplateStore(root))
-    deliver(rt.db.sessions, store, rt.sender, ids, rt.clock.now(), rt.settings.base_url,
-            rt.settings.from_address)
+    deliver(rt, _stores.setdefault(root, TemplateStore(root)), ids)
 
 
 def deliver_webhooks(ids: list[int]) -> None:

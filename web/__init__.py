@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from nurture.config import PROJECT_ROOT
 from nurture.runtime import Runtime
@@ -20,14 +21,23 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         SESSION_COOKIE_SECURE=runtime.settings.base_url.startswith("https"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session cookie
     )
     app.extensions["nurture"] = runtime
 
     from web.api import bp as api_bp
     from web.dashboard import bp as dashboard_bp
+    from web.email_links import bp as email_links_bp
+    from web.email_links import unsubscribe
 
+    csrf = CSRFProtect(app)
+    csrf.exempt(api_bp)  # bearer-key JSON API, no cookies
+    # RFC 8058: mail providers POST `List-Unsubscribe=One-Click` with no session; the signed
+    # token in the URL is the authority, as it is for the link in the email.
+    csrf.exempt(unsubscribe)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(email_links_bp)
 
     @app.after_request
     def security_headers(response):

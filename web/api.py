@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, jsonify, request
 from nurture.contacts.services import ContactError
 from nurture.events.api import record_for_email
 from nurture.events.errors import EventError
+from nurture.sending.bounces import record_bounces
+from nurture.sending.dsn import DSNError, parse_json_event
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -18,12 +20,32 @@ def _error(message: str, status: int):
     return jsonify({"error": message}), status
 
 
+def _authorized() -> bool:
+    key = current_app.extensions["nurture"].settings.extra.get("api_key") or ""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(key) and hmac.compare_digest(given, key)
+
+
+@bp.post("/bounces")
+def post_bounces():
+    """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
+    if not _authorized():
+        return _error("A valid API key is required (Authorization: Bearer ...).", 401)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error("The request body must be a JSON object.", 400)
+    try:
+        bounces = parse_json_event(body)
+    except DSNError as exc:
+        return _error(str(exc), 422)
+    counts = record_bounces(current_app.extensions["nurture"], bounces, "webhook")
+    return jsonify({"recorded": len(bounces), "by_kind": counts}), 202
+
+
 @bp.post("/events")
 def post_event():
     rt = current_app.extensions["nurture"]
-    key = rt.settings.extra.get("api_key") or ""
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not key or not hmac.compare_digest(given, key):
+    if not _authorized():
         return _error("A valid API key is required (Authorization: Bearer ...).", 401)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -6,8 +6,11 @@ import logging
 
 import click
 
+from nurture.cli.bounces import bounces
 from nurture.cli.journeys import journeys, simulate
 from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
+from nurture.cli.sink import smtp_sink
+from nurture.cli.templates import templates
 
 
 @click.group()
@@ -20,3 +23,6 @@ def main(verbose: bool) -> None:
 
 for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):
     main.add_command(command)
+main.add_command(bounces)
+main.add_command(smtp_sink)
+main.add_command(templates)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, UTCDateTime, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
 
 
 class Send(Base):
@@ -32,6 +32,8 @@ class Send(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The tracked links of the message as sent: a click redirects only to one of these.
+    links: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
 
     __table_args__ = (
         Index("ix_sends_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),

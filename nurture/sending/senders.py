@@ -1,24 +1,59 @@
-"""Senders behind one small interface, chosen by SMTP_URL: real SMTP or a file outbox."""
+"""Senders behind one small interface, chosen by SMTP_URL: real SMTP or a file outbox.
+
+SMTP_URL forms: `smtp://host:25`, `smtps://host:465` (implicit TLS), `smtp+starttls://host:587`
+or `smtp://host:587?starttls=1`, with `user:password@` (URL-encoded) for AUTH and an optional
+`?timeout=SECONDS`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
+import functools
 import os
+import random
+import re
 import smtplib
+import socket
 import ssl
 import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from nurture.config import Settings
 
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_CAP = timedelta(hours=4)
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+
 
 class SendError(Exception):
-    """Raised when a mail server refuses a message; `permanent` for 5xx replies."""
+    """Raised when a message was not delivered: `permanent` for 5xx replies (record it
+    failed), temporary for 4xx replies and connection trouble (retry later with backoff)."""
 
-    def __init__(self, message: str, permanent: bool):
-        super().__init__(message)
+    def __init__(self, message: str, permanent: bool, *, code: int | None = None,
+                 stage: str | None = None):
+        super().__init__(message[:200])  # fits sends.reason
         self.permanent = permanent
+        self.code = code
+        self.stage = stage  # the SMTP step that was refused: mail, rcpt, data or payload
+
+    @property
+    def hard_bounce(self) -> bool:
+        """The recipient address itself was refused (5xx on RCPT, or a 5.1.x status)."""
+        if not self.permanent:
+            return False
+        return self.stage == "rcpt" or bool(re.search(r"\b5\.1\.\d{1,3}\b", str(self)))
+
+
+def retry_delay(attempt: int, jitter: float | None = None) -> timedelta:
+    """How long to wait before retry number `attempt` (1, 2, ...) after a temporary failure:
+    5 min doubling up to 4 h, shortened by up to a quarter at random so that a batch refused
+    together does not come back together. `jitter` in [0, 1) makes it deterministic."""
+    base = min(RETRY_CAP, RETRY_FIRST * 2 ** max(0, min(attempt - 1, 16)))
+    return base * (1 - 0.25 * (random.random() if jitter is None else jitter))
 
 
 class Sender:
@@ -46,57 +81,200 @@ class FileOutbox(Sender):
         os.replace(tmp, final)
 
 
-class SMTPSender(Sender):
-    """SMTP with one reused connection per thread, reopened when the server drops it."""
+@dataclass(frozen=True)
+class SMTPConfig:
+    host: str
+    port: int
+    tls: str = "none"  # none, implicit (smtps) or starttls
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
 
-    def __init__(self, url: str):
+    @classmethod
+    def from_url(cls, url: str) -> SMTPConfig:
         parsed = urlparse(url)
-        self.scheme = parsed.scheme
-        self.host = parsed.hostname or "localhost"
-        self.port = parsed.port or (465 if parsed.scheme == "smtps" else 25)
-        self.user = unquote(parsed.username) if parsed.username else None
-        self.password = unquote(parsed.password) if parsed.password else None
-        self.starttls = "starttls" in (parsed.query or "")
+        query = parse_qs(parsed.query, keep_blank_values=True)
+        starttls = query.get("starttls", ["0"])[-1].lower() in ("", "1", "true", "yes")
+        tls = {"smtps": "implicit", "smtp+starttls": "starttls"}.get(parsed.scheme, "none")
+        if parsed.scheme not in ("smtp", "smtps", "smtp+starttls"):
+            raise ValueError(f"SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, "
+                             f"not {parsed.scheme}://.")
+        if tls == "none" and starttls:
+            tls = "starttls"
+        default_port = {"implicit": 465, "starttls": 587}.get(tls, 25)
+        return cls(host=parsed.hostname or "localhost", port=parsed.port or default_port,
+                   tls=tls, user=unquote(parsed.username) if parsed.username else None,
+                   password=unquote(parsed.password) if parsed.password else None,
+                   timeout=float(query.get("timeout", ["30"])[-1]))
+
+
+class _Dropped(Exception):
+    """Raised inside one attempt when the connection is gone before the server took the
+    message, so one reconnect and retry cannot deliver it twice."""
+
+    def __init__(self, reason: str, code: int | None = None):
+        super().__init__(reason)
+        self.code = code
+
+
+class SMTPSender(Sender):
+    """SMTP with one connection per thread reused across messages, reopened when dropped.
+
+    A dropped connection (disconnect, reset, 421) before the message text was sent is
+    reopened and the message retried once at once. A drop after the text was sent leaves
+    the outcome unknown: that is a permanent failure, never a second copy.
+    """
+
+    def __init__(self, url: str, context: ssl.SSLContext | None = None):
+        self.config = SMTPConfig.from_url(url)
+        self.context = context or ssl.create_default_context()
         self._local = threading.local()
+        self._open: set[smtplib.SMTP] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"<SMTPSender {c.tls} {c.user + '@' if c.user else ''}{c.host}:{c.port}>"
+
+    def send(self, sender: str, recipient: str, message_id: str, data: bytes) -> None:
+        for attempt in (1, 2):
+            try:
+                self._transaction(self._connection(), sender, recipient, data)
+                return
+            except _Dropped as exc:
+                self._discard()
+                if attempt == 2:
+                    raise SendError(f"The mail server dropped the connection: {exc}", False,
+                                    code=exc.code) from None
+
+    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str,
+                     data: bytes) -> None:
+        mail_from, rcpt_to = _address(sender), _address(recipient)
+        options = ""
+        if not (mail_from + rcpt_to).isascii():
+            if not conn.has_extn("smtputf8"):
+                raise SendError(f"The mail server cannot take the address {recipient!r}: "
+                                "it does not support SMTPUTF8.", True, stage="mail")
+            conn.command_encoding, options = "utf-8", " SMTPUTF8"
+        stage = "mail"
+        try:
+            self._expect(conn, "mail", conn.docmd("MAIL", f"FROM:<{mail_from}>{options}"),
+                         (250,))
+            stage = "rcpt"
+            self._expect(conn, "rcpt", conn.docmd("RCPT", f"TO:<{rcpt_to}>"), (250, 251))
+            stage = "data"
+            self._expect(conn, "data", conn.docmd("DATA"), (354,))
+            stage = "payload"
+            conn.send(_dot_stuffed(data))
+            self._expect(conn, "payload", conn.getreply(), (250,))
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if stage != "payload":
+                raise _Dropped(type(exc).__name__) from None
+            self._discard()
+            raise SendError("The connection dropped after the message was sent; its outcome "
+                            "is unknown, so it is not sent again.", True,
+                            stage="payload") from None
+
+    def _expect(self, conn: smtplib.SMTP, stage: str, reply: tuple[int, bytes],
+                ok: tuple[int, ...]) -> None:
+        code, text = reply
+        if code in ok:
+            return
+        if code == 421 or code == -1:  # the server is closing this connection
+            raise _Dropped(f"{code} {_text(text)}", code)
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            conn.rset()  # keep the connection usable for the next message
+        what = {"mail": "sender", "rcpt": "recipient"}.get(stage, "message")
+        raise SendError(f"The mail server refused the {what}: {code} {_text(text)}",
+                        code >= 500, code=code, stage=stage)
 
     def _connection(self) -> smtplib.SMTP:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        if self.scheme == "smtps":
-            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=30,
-                                    context=ssl.create_default_context())
-        else:
-            conn = smtplib.SMTP(self.host, self.port, timeout=30)
-            if self.starttls:
-                conn.starttls(context=ssl.create_default_context())
-        if self.user:
-            conn.login(self.user, self.password or "")
+        c = self.config
+        try:
+            if c.tls == "implicit":
+                conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=self.context)
+            else:
+                conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+                if c.tls == "starttls":
+                    conn.starttls(context=self.context)
+            conn.ehlo_or_helo_if_needed()
+            if c.user:
+                conn.login(c.user, c.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendError(f"The mail server refused the login for {c.user}: "
+                            f"{exc.smtp_code} {_text(exc.smtp_error)}", False,
+                            code=exc.smtp_code, stage="auth") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            # The message was never offered: try again later, whatever the reply was.
+            raise SendError(f"Could not open an SMTP session with {c.host}:{c.port}: "
+                            f"{_describe(exc)}", False, stage="connect") from None
+        with self._lock:
+            self._open.add(conn)
         self._local.conn = conn
         return conn
 
-    def send(self, sender: str, recipient: str, message_id: str, data: bytes) -> None:
-        for attempt in (1, 2):
-            try:
-                self._connection().sendmail(sender, [recipient], data)
-                return
-            except smtplib.SMTPServerDisconnected:
-                self._local.conn = None
-                if attempt == 2:
-                    raise SendError("The mail server closed the connection.", False) from None
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = next(iter(exc.recipients.values()))
-                raise SendError(f"{code} {text!r}", code >= 500) from None
-            except smtplib.SMTPResponseException as exc:
-                raise SendError(f"{exc.smtp_code} {exc.smtp_error!r}",
-                                exc.smtp_code >= 500) from None
+    def _discard(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._lock:
+                self._open.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            with contextlib.suppress(smtplib.SMTPException):
+        """Quit every thread's connection (called once the worker threads have stopped)."""
+        with self._lock:
+            connections, self._open = list(self._open), set()
+        for conn in connections:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 conn.quit()
-            self._local.conn = None
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._local = threading.local()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(value: str) -> str:
+    return email.utils.parseaddr(value)[1]
+
+
+def _address(value: str) -> str:
+    """The bare address for MAIL/RCPT, from `a@b` or `Name <a@b>` (parsed once, cached)."""
+    if "\r" in value or "\n" in value:
+        raise SendError(f"The address {value[:80]!r} contains a line break.", True,
+                        stage="mail")
+    value = value.strip()
+    return _parsed(value) if "<" in value or " " in value else value
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The DATA payload: CRLF line ends, leading dots doubled, the final `.` line."""
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if data.startswith(b"."):
+        data = b"." + data
+    data = data.replace(b"\r\n.", b"\r\n..")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())[:120]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}"[:120]
 
 
 def make_sender(settings: Settings) -> Sender:

@@ -1,94 +1,156 @@
-"""Delivering queued sends: claim, render, hand to the sender, record the outcome.
+"""Delivering queued sends: check consent and suppression, render, hand to the sender,
+record the outcome.
 
 Exactly-once effect: a send row is keyed by (journey version, enrollment, step seq, step,
-recipient), so it exists once. Each row is marked `sending` (committed) just before the
-hand-off and `sent` right after; a row found `sending` after a crash is never sent again but
-marked failed with an unknown outcome. The only window left is the one between the mail
-server accepting a message and that `sent` commit.
+recipient), so it exists once. Each row is marked `sending` and committed just before its
+hand-off to the mail server, in the same commit that records the previous message as `sent`.
+A row found `sending` after a crash is never sent again but marked failed with an unknown
+outcome. The only window left is one message per worker thread: the mail server accepted
+it and the process died before the next commit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
+from nurture.events.services import NewEvent, record_events
+from nurture.runtime import Runtime
+from nurture.sending import compose
 from nurture.sending.models import Send
 from nurture.sending.render import TemplateStore, build_mime, message_id
-from nurture.sending.senders import Sender, SendError
+from nurture.sending.senders import SendError, retry_delay
+
+MAX_ATTEMPTS = 8  # temporary (4xx) failures are retried with backoff, then given up
 
 
-def _context(contact: Contact, base_url: str) -> dict:
-    return {
-        "contact": {"first_name": contact.first_name, "last_name": contact.last_name,
-                    "company": contact.company, "email": contact.email,
-                    "attributes": contact.attributes or {}},
-        "links": {"login": f"{base_url}/login", "unsubscribe": f"{base_url}/u/pending",
-                  "preferences": f"{base_url}/preferences/pending",
-                  "nps": [f"{base_url}/nps/pending/{i}" for i in range(11)],
-                  "referral": f"{base_url}/r/pending"},
-        "company": {"name": "Nurture"},
-        "footer": {"postal_address": "Nurture, 1 Example Street, 75001 Paris, France"},
-    }
+@dataclass
+class Outcome:
+    counts: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0,
+                                                            "skipped": 0, "retried": 0})
+    events: list[NewEvent] = field(default_factory=list)
 
 
-def deliver(session_factory, store: TemplateStore, sender: Sender, ids: list[int],
-            now: datetime, base_url: str, from_address: str) -> dict[str, int]:
+def blocked(send: Send, contact: Contact, reasons: dict[str, str]) -> str | None:
+    """Why this send must not go out now, checked at send time; None when it may."""
+    reason = reasons.get(send.to_email.strip().lower())
+    if send.transactional:
+        return "suppressed:bounced" if reason == "bounced" else None
+    if reason:
+        return f"suppressed:{reason}"
+    if not contact.consent_marketing:
+        return "no_consent"
+    return None
+
+
+def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]:
     """Deliver the queued sends among `ids`; returns counts by outcome."""
-    counts = {"sent": 0, "failed": 0, "skipped": 0}
-    domain = from_address.rsplit("@", 1)[-1].strip(">")
-    with session_factory() as session:
+    now, outcome = rt.clock.now(), Outcome()
+    with rt.db.sessions() as session:
         rows = session.execute(
             select(Send, Contact).join(Contact, Contact.id == Send.contact_id)
-            .where(Send.id.in_(ids), Send.status == "queued")
+            .where(Send.id.in_(ids), Send.status == "queued").order_by(Send.id)
         ).all()
+        reasons = suppressions(session, [send.to_email for send, _ in rows])
+        staged: dict[str, Any] | None = None
         for send, contact in rows:
-            if not _mark(session, send.id, "queued", "sending", now):
-                continue  # another worker has it
-            try:
-                template = store.get(send.template)
-                context = _context(contact, base_url)
-                data = build_mime(
-                    sender=from_address, to=send.to_email,
-                    subject=template.subject.render(context),
-                    html_body=template.html.render(context),
-                    text_body=template.text.render(context),
-                    msg_id=message_id(send.send_key, domain),
-                    headers={"X-Nurture-Send": send.send_key},
-                )
-                sender.send(from_address, send.to_email, message_id(send.send_key, domain),
-                            data)
-            except SendError as exc:
-                status = "failed" if exc.permanent else "queued"
-                _finish(session, send.id, status, str(exc), now,
-                        retry=None if exc.permanent else now + timedelta(minutes=5))
-                counts["failed"] += 1
+            why = blocked(send, contact, reasons)
+            if why is not None:
+                _stage(session, send.id, {"status": "skipped", "reason": why})
+                outcome.counts["skipped"] += 1
                 continue
-            except (OSError, KeyError, ValueError) as exc:
-                _finish(session, send.id, "failed", f"render: {exc}", now)
-                counts["failed"] += 1
-                continue
-            _finish(session, send.id, "sent", None, now)
-            counts["sent"] += 1
-    return counts
+            if staged is not None:
+                _stage(session, staged.pop("id"), staged)
+                staged = None
+            if not _mark_sending(session, send.id, now + rt.lease):  # commits staged, too
+                continue  # another worker has it, or an unsubscribe just stopped it
+            staged = _deliver_one(rt, store, session, send, contact, now, outcome)
+        if staged is not None:
+            _stage(session, staged.pop("id"), staged)
+        session.commit()
+    if outcome.events:
+        _record(rt, outcome.events, now)
+    return outcome.counts
 
 
-def _mark(session: Session, send_id: int, old: str, new: str, now: datetime) -> bool:
-    result = session.execute(update(Send).where(Send.id == send_id, Send.status == old)
-                             .values(status=new, attempts=Send.attempts + 1))
+def _deliver_one(rt: Runtime, store: TemplateStore, session: Session, send: Send,
+                 contact: Contact, now: datetime, outcome: Outcome) -> dict[str, Any]:
+    settings = rt.settings
+    domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
+    msg_id = message_id(send.send_key, domain)
+    links = compose.Links(rt.tokens, settings.base_url, contact.id, contact.email_key, send.id)
+    try:
+        template = store.resolve(send.template, vertical=contact.industry, stage=contact.stage)
+        context = compose.context(contact, links, settings.postal_address,
+                                  settings.company_name)
+        html, tracked = compose.track(template.html.render(context), settings.base_url,
+                                      rt.tokens.sign("track", send.id))
+        data = build_mime(
+            sender=settings.from_address, to=send.to_email,
+            subject=template.subject.render(context), html_body=html,
+            text_body=template.text.render(context), msg_id=msg_id,
+            headers=compose.list_headers(transactional=send.transactional, links=links,
+                                         list_id=f"{send.journey_id or 'system'}.{domain}",
+                                         domain=domain, send_key=send.send_key),
+        )
+    except Exception as exc:  # a broken template fails its sends, never the batch
+        outcome.counts["failed"] += 1
+        return {"id": send.id, "status": "failed", "reason": f"render: {exc}"[:200]}
+    try:
+        rt.sender.send(settings.from_address, send.to_email, msg_id, data)
+    except SendError as exc:
+        return _failure(session, send, contact, exc, now, outcome)
+    outcome.counts["sent"] += 1
+    return {"id": send.id, "status": "sent", "sent_at": now, "links": tracked}
+
+
+def _failure(session: Session, send: Send, contact: Contact, exc: SendError, now: datetime,
+             outcome: Outcome) -> dict[str, Any]:
+    if not exc.permanent and send.attempts + 1 < MAX_ATTEMPTS:
+        outcome.counts["retried"] += 1
+        return {"id": send.id, "status": "queued", "reason": str(exc)[:200],
+                "due_at": now + retry_delay(send.attempts + 1)}
+    outcome.counts["failed"] += 1
+    if exc.hard_bounce:
+        suppress(session, send.to_email, "bounced", str(exc), "smtp", now)
+        if send.role == "contact":
+            outcome.events.append(NewEvent(contact.id, "email.bounced", {
+                "kind": "hard", "send": send.send_key, "diagnostic": str(exc)[:200]}, now,
+                source="smtp"))
+    return {"id": send.id, "status": "failed", "reason": str(exc)[:200]}
+
+
+def _stage(session: Session, send_id: int, values: dict[str, Any]) -> None:
+    """An outcome, written now and committed with the next mark (or at the end)."""
+    values = {"lease_until": None, "due_at": None} | values
+    session.execute(update(Send).where(Send.id == send_id).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def _mark_sending(session: Session, send_id: int, lease_until: datetime) -> bool:
+    """Claim one send for the hand-off; if this process dies, the lease runs out and the
+    row is marked failed (outcome unknown), never sent again."""
+    result = session.execute(update(Send).where(Send.id == send_id, Send.status == "queued")
+                             .values(status="sending", attempts=Send.attempts + 1,
+                                     lease_until=lease_until, due_at=None)
+                             .execution_options(synchronize_session=False))
     session.commit()
     return result.rowcount == 1
 
 
-def _finish(session: Session, send_id: int, status: str, reason: str | None, now: datetime,
-            retry: datetime | None = None) -> None:
-    values = {"status": status, "reason": reason, "lease_until": None, "due_at": retry}
-    if status == "sent":
-        values["sent_at"] = now
-    session.execute(update(Send).where(Send.id == send_id).values(**values))
-    session.commit()
+def _record(rt: Runtime, events: list[NewEvent], now: datetime) -> None:
+    from nurture.events.services import claim
+
+    with rt.db.transaction() as session:
+        kick = record_events(session, rt.versions, events, now).kick
+        claim(session, kick, now, rt.lease)
+    rt.kick("advance_enrollments", kick)
 
 
 def fail_interrupted(session: Session, now: datetime, lease: timedelta) -> int:

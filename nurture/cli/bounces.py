@@ -1,0 +1,41 @@
+"""`nurture bounces import FILE...`: delivery status notifications (RFC 3464), ARF
+complaints and plain bounce messages, one message or an mbox per file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def bounces() -> None:
+    """Bounce and complaint intake."""
+
+
+@bounces.command("import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(files: tuple[Path, ...]) -> None:
+    """Read bounce messages and suppress hard-bounced and complaining addresses."""
+    from nurture.config import Settings
+    from nurture.runtime import build
+    from nurture.sending.bounces import record_bounces
+    from nurture.sending.dsn import DSNError, parse_mbox_or_message
+
+    found = []
+    for path in files:
+        try:
+            parsed = parse_mbox_or_message(path.read_bytes())
+        except DSNError as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+        if not parsed:
+            click.echo(f"{path}: no bounce or complaint found; nothing recorded.", err=True)
+        found += parsed
+    rt = build(Settings.from_env(), with_transport=False)
+    try:
+        counts = record_bounces(rt, found, "dsn-import")
+    finally:
+        rt.close()
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing"
+    click.echo(f"Recorded {len(found)} bounce reports: {summary}.")

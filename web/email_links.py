@@ -1,0 +1,134 @@
+"""Pages that links in emails lead to: unsubscribe (RFC 8058 one-click too), preferences,
+double opt-in confirmation, the open pixel and click redirects. Each link carries a token
+signed for its purpose; a bad or expired one gets a clear page and a 4xx."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from nurture.consent import api as consent
+from nurture.consent.services import Proof
+from nurture.contacts.models import Contact
+from nurture.events.api import record_many
+from nurture.events.services import NewEvent
+from nurture.runtime import Runtime
+from nurture.sending.models import Send
+from nurture.sending.tracking import machine_reason
+from nurture.tokens import TokenError
+
+bp = Blueprint("email_links", __name__)
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["nurture"]
+
+
+def _proof(method: str) -> Proof:
+    return Proof(method=method, page=request.path[:500], ip=request.remote_addr or "",
+                 user_agent=request.headers.get("User-Agent", "")[:400])
+
+
+def _contact_for(purpose: str, token: str) -> Contact:
+    """The contact a token names, if it still has the address the token was signed for."""
+    rt = _rt()
+    try:
+        contact_id, key, _send = rt.tokens.load(purpose, token)
+    except (TokenError, TypeError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, TokenError) else "This link is not valid."
+        abort(Response(render_template("email/link_error.html", message=message), 400))
+    with rt.db.sessions() as session:
+        contact = session.get(Contact, contact_id)
+    if contact is None or contact.email_key != key:
+        abort(Response(render_template("email/link_error.html",
+                                       message="This link no longer matches a subscriber."),
+                       404))
+    return contact
+
+
+@bp.route("/u/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    contact = _contact_for("unsubscribe", token)
+    if request.method == "GET":
+        return render_template("email/unsubscribe.html", contact=contact, token=token)
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    consent.withdraw(_rt(), contact.id, _proof("one-click" if one_click else "unsubscribe-page"))
+    if one_click:
+        return Response("Unsubscribed.", 200, mimetype="text/plain")
+    return render_template("email/unsubscribed.html", contact=contact, token=token)
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+def preferences(token: str):
+    contact = _contact_for("preferences", token)
+    saved = False
+    if request.method == "POST":
+        choice = request.form.get("marketing")
+        if choice not in ("yes", "no"):
+            return render_template("email/preferences.html", contact=contact, token=token,
+                                   error="Please choose whether to receive marketing email."
+                                   ), 400
+        action = consent.confirm if choice == "yes" else consent.withdraw
+        action(_rt(), contact.id, _proof("preference-center"))
+        contact, saved = _contact_for("preferences", token), True
+    return render_template("email/preferences.html", contact=contact, token=token,
+                           saved=saved)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    contact = _contact_for("confirm", token)
+    if request.method == "GET" and not contact.consent_marketing:
+        # A button, not an automatic confirmation: mail scanners follow links too.
+        return render_template("email/confirm.html", contact=contact, token=token)
+    if request.method == "POST":
+        consent.confirm(_rt(), contact.id, _proof("double-opt-in"))
+    return render_template("email/confirmed.html", contact=contact)
+
+
+def _send_for(token: str) -> Send | None:
+    rt = _rt()
+    try:
+        send_id = rt.tokens.load("track", token)
+    except TokenError:
+        return None
+    if not isinstance(send_id, int):
+        return None
+    with rt.db.sessions() as session:
+        return session.get(Send, send_id)
+
+
+def _record_hit(send: Send, type_: str, **properties) -> None:
+    rt = _rt()
+    reason = machine_reason(request.headers.get("User-Agent", ""), request.remote_addr or "",
+                            send.sent_at, rt.clock.now())
+    properties |= {"send": send.send_key, "template": send.template,
+                   "journey": send.journey_id, "step": send.step_id,
+                   "machine": reason is not None}
+    if reason:
+        properties["machine_reason"] = reason
+    if send.role == "contact":
+        record_many(rt, [NewEvent(send.contact_id, type_, properties, source="tracking")])
+
+
+@bp.get("/o/<token>.gif")
+def open_pixel(token: str):
+    send = _send_for(token)
+    if send is not None and send.status == "sent":
+        _record_hit(send, "email.opened")
+    return Response(PIXEL, 200, mimetype="image/gif",
+                    headers={"Cache-Control": "no-store, private", "Pragma": "no-cache"})
+
+
+@bp.get("/t/<token>/<int:index>")
+def click(token: str, index: int):
+    send = _send_for(token)
+    links = (send.links or []) if send is not None else []
+    if not 0 <= index < len(links):  # only ever a URL recorded for this send
+        return render_template("email/link_error.html",
+                               message="This link is not valid or has expired."), 404
+    _record_hit(send, "email.clicked", url=links[index], link=index)
+    return Response(status=302, headers={"Location": links[index],
+                                         "Cache-Control": "no-store, private"})
