@@ -38,6 +38,12 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(email_links_bp)
+    from web.landing import bp as landing_bp
+    from web.nps import bp as nps_bp
+    from web.trials import bp as trials_bp
+
+    for blueprint in (landing_bp, trials_bp, nps_bp):
+        app.register_blueprint(blueprint)
 
     @app.after_request
     def security_headers(response):

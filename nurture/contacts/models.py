@@ -33,6 +33,9 @@ class Contact(Base):
     consent_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     consent_source: Mapped[str] = mapped_column(String(200), default="")
+    # Preference center: topics chosen (empty = all) and how often marketing may arrive.
+    email_topics: Mapped[list[str]] = mapped_column(Json, default=list)
+    email_frequency: Mapped[str] = mapped_column(String(20), default="normal")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
