@@ -27,6 +27,7 @@ class SendEmail:
     variant: str
     to: tuple[str, ...]
     transactional: bool
+    topic: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+# What a journey's marketing email is about; subscribers choose topics in the preference center.
+TOPICS = {
+    "product": "Product news and tips",
+    "guides": "Guides and industry insights",
+    "events": "Events and webinars",
+    "customer": "Customer success: onboarding, reviews and renewals",
+    "surveys": "Surveys about your experience",
+}
+
 STAGES = (
     "learn", "try", "buy", "onboard", "adopt", "renew", "expand", "churned", "deprovisioned",
 )
@@ -161,6 +170,7 @@ class Journey:
     steps: tuple[Step, ...]
     stages: tuple[str, ...] = ()
     vertical: str | None = None
+    topic: str = ""
     description: str = ""
     reentry: ReEntry = field(default_factory=ReEntry)
     exit_goals: tuple[ExitGoal, ...] = ()

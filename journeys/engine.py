@@ -205,7 +205,7 @@ class _Runner:
             chosen = step.variants[pick_weighted([v.weight for v in step.variants], point)]
             template, variant = chosen.template, chosen.template
         self.out.append(d.SendEmail(step.id, state.seq, template, variant, step.to,
-                                    step.transactional))
+                                    step.transactional, self.journey.topic))
         if not step.transactional:
             self.facts.marketing_sends.append(self.now)
 

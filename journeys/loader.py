@@ -82,6 +82,10 @@ def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Jour
         if stage not in j.STAGES:
             r.bad(line_of(doc, "stages"), f"The stage {stage!r} is unknown; stages are "
                                           f"{', '.join(j.STAGES)}.")
+    topic = str(doc.get("topic") or "")
+    if topic and topic not in j.TOPICS:
+        r.bad(line_of(doc, "topic"), f"The topic {topic!r} is unknown; topics are "
+                                     f"{', '.join(j.TOPICS)}.")
     trigger = _trigger(r, doc)
     reentry = _reentry(r, doc)
     goals = _goals(r, doc)
@@ -90,7 +94,7 @@ def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Jour
         return None
     return j.Journey(
         id=journey_id or "", name=name, trigger=trigger, steps=tuple(steps),  # type: ignore[arg-type]
-        stages=tuple(stages), vertical=doc.get("vertical") or None,
+        stages=tuple(stages), vertical=doc.get("vertical") or None, topic=topic,
         description=str(doc.get("description") or ""), reentry=reentry,  # type: ignore[arg-type]
         exit_goals=tuple(goals),
     )

@@ -15,8 +15,8 @@ from journeys.expressions import ExpressionError, compile_expression
 from nurture.events.catalog import is_known
 
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "set", "handoff", "webhook", "exit")
-TOP_KEYS = {"id", "name", "description", "stages", "vertical", "entry", "reentry", "exit_on",
-            "steps"}
+TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry", "reentry",
+            "exit_on", "steps"}
 STEP_KEYS = {"id", "next", "variants", "to", "transactional", "timeout", "on_event",
              "on_timeout", "default", *STEP_KINDS}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

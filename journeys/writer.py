@@ -108,6 +108,7 @@ class Batch:
                 "enrollment_id": row.id, "journey_id": row.journey_id,
                 "step_id": decision.step_id, "template": decision.template,
                 "variant": decision.variant, "transactional": decision.transactional,
+                "topic": decision.topic,
                 "status": "queued", "created_at": self.now, "due_at": self.now,
             })
 

@@ -8,6 +8,7 @@ import base64
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from journeys.definition import TOPICS
 from nurture.consent import api as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
@@ -60,21 +61,43 @@ def unsubscribe(token: str):
     return render_template("email/unsubscribed.html", contact=contact, token=token)
 
 
+FREQUENCIES = {"normal": "As they come (at most a few a week)",
+               "weekly": "At most one a week", "monthly": "At most one a month"}
+
+
 @bp.route("/p/<token>", methods=["GET", "POST"])
 def preferences(token: str):
     contact = _contact_for("preferences", token)
-    saved = False
-    if request.method == "POST":
-        choice = request.form.get("marketing")
-        if choice not in ("yes", "no"):
-            return render_template("email/preferences.html", contact=contact, token=token,
-                                   error="Please choose whether to receive marketing email."
-                                   ), 400
-        action = consent.confirm if choice == "yes" else consent.withdraw
-        action(_rt(), contact.id, _proof("preference-center"))
-        contact, saved = _contact_for("preferences", token), True
-    return render_template("email/preferences.html", contact=contact, token=token,
-                           saved=saved)
+    page = {"contact": contact, "token": token, "topics": TOPICS, "frequencies": FREQUENCIES,
+            "chosen": set(contact.email_topics or TOPICS), "frequency": contact.email_frequency,
+            "errors": {}}
+    if request.method == "GET":
+        return render_template("email/preferences.html", **page)
+    choice = request.form.get("marketing")
+    topics = request.form.getlist("topics")
+    frequency = request.form.get("frequency", "normal")
+    errors = page["errors"]
+    if choice not in ("yes", "no"):
+        errors["marketing"] = "Please choose whether to receive marketing email."
+    if any(t not in TOPICS for t in topics) or (choice == "yes" and not topics):
+        errors["topics"] = "Please choose at least one topic, or no marketing email at all."
+    if frequency not in FREQUENCIES:
+        errors["frequency"] = "Please choose how often you would like to hear from us."
+    if errors:  # show what was chosen, change nothing
+        page |= {"chosen": set(topics), "frequency": frequency, "marketing": choice}
+        return render_template("email/preferences.html", **page), 400
+    rt = _rt()
+    if choice == "yes":
+        # All topics chosen is stored as "all", so that new topics reach them too.
+        consent.set_preferences(rt, contact.id, [] if set(topics) == set(TOPICS) else topics,
+                                frequency)
+        consent.confirm(rt, contact.id, _proof("preference-center"))
+    else:
+        consent.withdraw(rt, contact.id, _proof("preference-center"))
+    contact = _contact_for("preferences", token)
+    page |= {"contact": contact, "saved": True, "chosen": set(contact.email_topics or TOPICS),
+             "frequency": contact.email_frequency}
+    return render_template("email/preferences.html", **page)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

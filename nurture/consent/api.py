@@ -34,6 +34,16 @@ def confirm(rt: Runtime, contact_id: int, proof: Proof) -> bool:
     return _apply(rt, contact_id, lambda s, c, now: services.confirm(s, c, proof, now))
 
 
+def set_preferences(rt: Runtime, contact_id: int, topics: list[str], frequency: str) -> bool:
+    """Topics (empty: all) and frequency from the preference center, already validated."""
+
+    def action(session, contact, now):
+        contact.email_topics, contact.email_frequency = sorted(set(topics)), frequency
+        return []
+
+    return _apply(rt, contact_id, action)
+
+
 def request_opt_in(rt: Runtime, contact_id: int, proof: Proof) -> bool:
     sent: list[int] = []
 

@@ -25,6 +25,7 @@ class Send(Base):
     template: Mapped[str] = mapped_column(String(120))
     variant: Mapped[str] = mapped_column(String(120), default="")
     transactional: Mapped[bool] = mapped_column(Boolean, default=False)
+    topic: Mapped[str] = mapped_column(String(40), default="")  # the journey's topic
     status: Mapped[str] = mapped_column(String(16), default="queued")
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

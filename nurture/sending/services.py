@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.services import suppress, suppressions
@@ -37,8 +37,14 @@ class Outcome:
     events: list[NewEvent] = field(default_factory=list)
 
 
-def blocked(send: Send, contact: Contact, reasons: dict[str, str]) -> str | None:
-    """Why this send must not go out now, checked at send time; None when it may."""
+# Preference-center frequencies: at most one marketing email per this many days.
+FREQUENCY_DAYS = {"weekly": 7, "monthly": 30}
+
+
+def blocked(send: Send, contact: Contact, reasons: dict[str, str],
+            last_marketing: datetime | None, now: datetime) -> str | None:
+    """Why this send must not go out now, checked at send time; None when it may.
+    `last_marketing` is when the contact last got a marketing email, if recently."""
     reason = reasons.get(send.to_email.strip().lower())
     if send.transactional:
         return "suppressed:bounced" if reason == "bounced" else None
@@ -46,7 +52,26 @@ def blocked(send: Send, contact: Contact, reasons: dict[str, str]) -> str | None
         return f"suppressed:{reason}"
     if not contact.consent_marketing:
         return "no_consent"
+    if contact.email_topics and send.topic and send.topic not in contact.email_topics:
+        return "preference:topic"
+    days = FREQUENCY_DAYS.get(contact.email_frequency or "")
+    if days and last_marketing is not None and now - last_marketing < timedelta(days=days):
+        return "preference:frequency"
     return None
+
+
+def _last_marketing(session: Session, contact_ids: set[int], now: datetime
+                    ) -> dict[int, datetime]:
+    """When each contact last received a marketing email, within the longest frequency."""
+    if not contact_ids:
+        return {}
+    since = now - timedelta(days=max(FREQUENCY_DAYS.values()))
+    rows = session.execute(
+        select(Send.contact_id, func.max(Send.sent_at))
+        .where(Send.contact_id.in_(sorted(contact_ids)), Send.transactional.is_(False),
+               Send.status == "sent", Send.sent_at > since)
+        .group_by(Send.contact_id))
+    return dict(rows.all())
 
 
 def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]:
@@ -58,9 +83,11 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
             .where(Send.id.in_(ids), Send.status == "queued").order_by(Send.id)
         ).all()
         reasons = suppressions(session, [send.to_email for send, _ in rows])
+        last = _last_marketing(session, {c.id for _, c in rows if c.email_frequency
+                                         in FREQUENCY_DAYS}, now)
         staged: dict[str, Any] | None = None
         for send, contact in rows:
-            why = blocked(send, contact, reasons)
+            why = blocked(send, contact, reasons, last.get(contact.id), now)
             if why is not None:
                 _stage(session, send.id, {"status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
@@ -71,6 +98,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
             if not _mark_sending(session, send.id, now + rt.lease):  # commits staged, too
                 continue  # another worker has it, or an unsubscribe just stopped it
             staged = _deliver_one(rt, store, session, send, contact, now, outcome)
+            if staged["status"] == "sent" and not send.transactional:
+                last[contact.id] = now
         if staged is not None:
             _stage(session, staged.pop("id"), staged)
         session.commit()

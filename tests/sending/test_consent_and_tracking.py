@@ -169,11 +169,39 @@ def test_preference_center_unsubscribes_and_resubscribes(rt):
     assert get_contact(rt, cid).consent_marketing is True, "bad input changes nothing"
     client.post(path, data={"csrf_token": token, "marketing": "no"})
     assert get_contact(rt, cid).consent_marketing is False
-    saved = client.post(path, data={"csrf_token": token, "marketing": "yes"})
+    none = client.post(path, data={"csrf_token": token, "marketing": "yes"})
+    assert none.status_code == 400 and b"at least one topic" in none.data
+    saved = client.post(path, data={"csrf_token": token, "marketing": "yes",
+                                    "topics": ["guides", "events"], "frequency": "monthly"})
     assert b"Your preferences are saved." in saved.data
-    assert get_contact(rt, cid).consent_marketing is True
+    person = get_contact(rt, cid)
+    assert person.consent_marketing is True
+    assert (person.email_topics, person.email_frequency) == (["events", "guides"], "monthly")
     with rt.db.sessions() as session:
         assert session.scalar(select(Suppression)) is None, "resubscribing lifts the unsubscribe"
+
+
+def test_topics_and_frequency_chosen_in_the_preference_center_apply_at_send_time(rt):
+    from datetime import timedelta
+
+    from tests.helpers import advance_clock, event
+
+    publish_text(rt, MARKETING.replace("name: News", "name: News\n    topic: product"))
+    other_topics = contact(rt, "gus@example.com", consent_marketing=True)
+    weekly = contact(rt, "wen@example.com", consent_marketing=True)
+    with rt.db.transaction() as session:
+        from nurture.contacts.models import Contact
+
+        session.get(Contact, other_topics).email_topics = ["guides"]
+        session.get(Contact, weekly).email_frequency = "weekly"
+    for cid in (other_topics, weekly):
+        event(rt, cid, "custom.joined")
+    advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))
+    status = {(s.contact_id, s.step_id): (s.status, s.reason) for s in sends(rt)}
+    assert status[other_topics, "tips"] == ("skipped", "preference:topic")
+    assert status[weekly, "tips"] == ("sent", None)
+    assert status[weekly, "more"] == ("skipped", "preference:frequency")
+    assert status[other_topics, "hello"][0] == status[weekly, "hello"][0] == "sent"
 
 
 def test_clicks_redirect_only_to_recorded_links_and_opens_flag_proxies(rt):

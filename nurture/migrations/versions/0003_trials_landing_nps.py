@@ -82,6 +82,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_trials_contact', ['contact_id'], unique=False)
         batch_op.create_index('ix_trials_status_ends', ['status', 'ends_at'], unique=False)
 
+    with op.batch_alter_table('sends', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('topic', sa.String(length=40), nullable=False, server_default=''))
+
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_topics', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('email_frequency', sa.String(length=20), nullable=False, server_default='normal'))
@@ -89,6 +92,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sends', schema=None) as batch_op:
+        batch_op.drop_column('topic')
+
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_column('email_frequency')
         batch_op.drop_column('email_topics')
