@@ -166,13 +166,19 @@ def _coerce(value: str):
 
 
 @click.command()
-@click.argument("what", type=click.Choice(["engine"]))
+@click.argument("what", type=click.Choice(["engine", "send"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 def bench(what: str, contacts: int, sim_contacts: int) -> None:
-    """Measure the engine and print JSON."""
+    """Measure the engine (or `send`: rendering, MIME, the SMTP tick) and print JSON."""
     from nurture.bench import run_engine_bench
 
+    if what == "send":
+        from nurture.bench_send import run_send_bench
+
+        click.echo(json.dumps(run_send_bench(Settings.from_env(), contacts, echo=lambda m:
+                                             click.echo(m, err=True)), indent=2))
+        sys.exit(0)
     result = run_engine_bench(Settings.from_env(), contacts, sim_contacts, echo=lambda m:
                               click.echo(m, err=True))
     click.echo(json.dumps(result, indent=2))

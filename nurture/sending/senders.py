@@ -26,7 +26,7 @@ from nurture.config import Settings
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=4)
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+_STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463 enhanced status
 
 
 class SendError(Exception):
@@ -39,13 +39,19 @@ class SendError(Exception):
         self.permanent = permanent
         self.code = code
         self.stage = stage  # the SMTP step that was refused: mail, rcpt, data or payload
+        found = _STATUS.search(message)
+        self.status = found.group(1) if found else None
 
     @property
     def hard_bounce(self) -> bool:
-        """The recipient address itself was refused (5xx on RCPT, or a 5.1.x status)."""
+        """The address itself is bad: a 5.1.x status (unknown mailbox or domain) at any
+        step, or a bare 550/551/553 to RCPT. A policy refusal (5.7.x: relaying, spam) or a
+        full mailbox is not the address's fault and is no hard bounce."""
         if not self.permanent:
             return False
-        return self.stage == "rcpt" or bool(re.search(r"\b5\.1\.\d{1,3}\b", str(self)))
+        if self.status is not None and self.status != "5.0.0":
+            return self.status.startswith("5.1.")
+        return self.stage == "rcpt" and self.code in (550, 551, 553)
 
 
 def retry_delay(attempt: int, jitter: float | None = None) -> timedelta:
@@ -180,7 +186,9 @@ class SMTPSender(Sender):
         code, text = reply
         if code in ok:
             return
-        if code == 421 or code == -1:  # the server is closing this connection
+        if code == -1:  # not an SMTP reply: treated as a lost connection
+            raise smtplib.SMTPServerDisconnected(_text(text))
+        if code == 421:  # the server refuses and is closing this connection
             raise _Dropped(f"{code} {_text(text)}", code)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             conn.rset()  # keep the connection usable for the next message

@@ -122,11 +122,18 @@ def test_bare_line_feeds_and_display_names_are_made_smtp_safe(run_sink, tmp_path
     assert json.loads((tmp_path / "log.jsonl").read_text())["message_id"] == "<m2@x>"
 
 
-def test_a_5xx_status_about_the_mailbox_is_a_hard_bounce_at_any_step():
-    assert SendError("refused the message: 550 5.1.1 unknown user", True,
-                     stage="payload").hard_bounce
-    assert not SendError("refused the message: 554 5.7.1 spam", True, stage="payload").hard_bounce
-    assert not SendError("refused the recipient: 452 4.2.2 full", False, stage="rcpt").hard_bounce
+def test_only_a_bad_address_is_a_hard_bounce():
+    def error(text: str, code: int, stage: str = "rcpt") -> SendError:
+        return SendError(f"The mail server refused the recipient: {text}", code >= 500,
+                         code=code, stage=stage)
+
+    assert error("550 5.1.1 unknown user", 550, stage="payload").hard_bounce
+    assert error("550 No such mailbox", 550).hard_bounce
+    assert error("553 5.1.3 Bad address syntax", 553).hard_bounce
+    assert not error("550 5.7.1 Relaying denied", 550).hard_bounce
+    assert not error("554 5.7.1 Message refused as spam", 554, stage="payload").hard_bounce
+    assert not error("552 5.2.2 Mailbox full", 552).hard_bounce
+    assert not error("452 4.2.2 Mailbox full", 452).hard_bounce
 
 
 def test_an_unreachable_server_is_temporary_and_the_password_never_shows():

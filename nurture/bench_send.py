@@ -1,0 +1,386 @@
+"""`nurture bench send`: personalized renders and MIME messages per second, and the whole
+send tick (claim, advance, render, MIME, SMTP, record) for N due contacts beside a raw
+smtplib blast of prebuilt messages to the same local sink, on SQLite (embedded: in-process
+broker, worker threads) and on PostgreSQL with Redis and worker processes.
+
+The sink runs in its own process (`nurture smtp-sink`) so it never shares a GIL with the
+code measured.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import multiprocessing
+import os
+import pstats
+import re
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import jinja2
+import mjml
+from sqlalchemy import func, select
+
+from nurture.bench import _postgres, _seed
+from nurture.config import Settings
+from nurture.migrate import upgrade
+from nurture.runtime import Runtime, build
+from nurture.scheduler.loop import tick
+from nurture.sending import compose
+from nurture.sending.models import Send
+from nurture.sending.render import Template, TemplateStore, build_mime, message_id
+
+Echo = Callable[[str], None]
+DONE = ("sent", "failed", "skipped")
+
+
+# -- rendering and MIME -------------------------------------------------------------------
+
+def _contact(i: int) -> SimpleNamespace:
+    return SimpleNamespace(
+        id=i, email=f"ann{i}@example.com", email_key=f"ann{i}@example.com", first_name="Ann",
+        last_name="Lee", company="Acme", role="admin", industry="retail", stage="try",
+        consent_marketing=True, attributes={"trial": {"ends_at": "2026-04-01T00:00:00+00:00"}})
+
+
+def _personalize(settings: Settings, tokens: Any, template: Template, i: int,
+                 full: bool = True) -> tuple[str, str, str, list[str]]:
+    """What `deliver` does per send before the MIME: signed links, context, render, track."""
+    contact = _contact(i)
+    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, i)
+    context = compose.context(contact, links, settings.postal_address, settings.company_name)
+    html, tracked = compose.track(template.html.render(context), settings.base_url,
+                                  tokens.sign("track", i))
+    if not full:
+        return "", html, "", tracked
+    return template.subject.render(context), html, template.text.render(context), tracked
+
+
+def _choose_template(rt: Runtime, store: TemplateStore) -> tuple[str, int]:
+    """The shipped template with the most tracked links (8 if one has them)."""
+    counts = {}
+    for name in store.folders():
+        try:
+            counts[name] = len(_personalize(rt.settings, rt.tokens, store.get(name), 1)[3])
+        except Exception:  # a broken template just does not take part
+            continue
+    eight = [name for name, n in counts.items() if n == 8]
+    name = eight[0] if eight else max(counts, key=lambda k: counts[k])
+    return name, counts[name]
+
+
+def _with_links(store: TemplateStore, name: str, extra: int, root: Path) -> TemplateStore:
+    """A copy of a shipped template with `extra` more links at the end of the body."""
+    target = root / "email" / name
+    shutil.copytree(store.root / name, target)
+    links = "".join(f'<a href="https://www.example.com/resources/{k}">Resource {k}</a><br />'
+                    for k in range(1, extra + 1))
+    body = (target / "body.mjml").read_text(encoding="utf-8").replace(
+        "</mj-body>", f"<mj-section><mj-column><mj-text>{links}</mj-text></mj-column>"
+                      "</mj-section></mj-body>")
+    (target / "body.mjml").write_text(body, encoding="utf-8")
+    return TemplateStore(root)
+
+
+def _rate(fn: Callable[[int], Any], seconds: float = 2.0) -> float:
+    fn(0)  # warm caches
+    count, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        for i in range(50):
+            fn(count + i)
+        count += 50
+    return count / elapsed
+
+
+def measure_rendering(settings: Settings) -> dict[str, Any]:
+    rt = build(settings, with_transport=False)
+    store = TemplateStore(settings.templates_dir)
+    name, tracked = _choose_template(rt, store)
+    added = max(0, 8 - tracked)
+    if added:  # no shipped template has 8 tracked links yet: add the missing ones
+        store = _with_links(store, name, added, settings.var_dir / "bench-templates")
+    template = store.get(name)
+    compiled = mjml.mjml2html((store.root / name / "body.mjml").read_text(), fonts={})
+    raw = jinja2.Environment(autoescape=True).from_string(compiled)
+    base = settings.base_url
+    plain = {"contact": vars(_contact(1)), "company": {"name": settings.company_name},
+             "footer": {"postal_address": settings.postal_address},
+             "links": {"login": f"{base}/login", "unsubscribe": f"{base}/u/x",
+                       "preferences": f"{base}/p/x", "confirm": f"{base}/confirm/x",
+                       "trial": f"{base}/l/trial", "referral": f"{base}/r/",
+                       "nps": [f"{base}/nps/{i}" for i in range(11)]}}
+    html_rate = _rate(lambda i: _personalize(settings, rt.tokens, template, i, full=False))
+    full_rate = _rate(lambda i: _personalize(settings, rt.tokens, template, i))
+    raw_rate = _rate(lambda i: raw.render(plain))
+    subject, html, text, _ = _personalize(settings, rt.tokens, template, 1)
+    domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
+
+    def mime(i: int) -> bytes:
+        return build_mime(sender=settings.from_address, to=f"ann{i}@example.com",
+                          subject=subject, html_body=html, text_body=text,
+                          msg_id=message_id(f"bench:{i}", domain),
+                          headers={"X-Nurture-Send": f"bench:{i}"})
+
+    mime_rate = _rate(mime)
+    rt.db.dispose()
+    return {
+        "template": name, "links_added_to_the_shipped_template": added,
+        "tracked_links": len(_personalize(settings, rt.tokens, template, 1)[3]),
+        "open_pixel": "/o/" in html,
+        "html_bytes": len(html), "message_bytes": len(mime(1)),
+        "personalized_html_per_second": round(html_rate),
+        "personalized_subject_html_text_per_second": round(full_rate),
+        "raw_jinja_html_per_second": round(raw_rate),
+        "ratio_personalized_to_raw": round(html_rate / raw_rate, 2),
+        "mime_messages_per_second_one_core": round(mime_rate),
+    }
+
+
+# -- the sink and the raw blast ------------------------------------------------------------
+
+@contextmanager
+def sink_process() -> Iterator[str]:
+    """`nurture smtp-sink` on a free port in a child process; yields its SMTP URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "nurture.cli", "smtp-sink", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("SMTP_URL="):
+            raise RuntimeError("The SMTP sink did not start.")
+        yield line.strip().split("=", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def sink_count(url: str) -> int:
+    host, port = url.removeprefix("smtp://").rsplit(":", 1)
+    with smtplib.SMTP(host, int(port), timeout=10) as conn:
+        reply = conn.docmd("XSTATS")[1].decode()
+    return int(re.search(r"messages=(\d+)", reply).group(1))  # type: ignore[union-attr]
+
+
+def _blast_process(url: str, messages: list[bytes], count: int, threads: int,
+                   barrier: Any, results: Any) -> None:
+    host, port = url.removeprefix("smtp://").rsplit(":", 1)
+    connections = [smtplib.SMTP(host, int(port)) for _ in range(threads)]
+
+    def blast(conn: smtplib.SMTP, start: int) -> None:
+        for i in range(start, count, threads):
+            conn.sendmail("hello@nurture.localhost", [f"raw{i}@example.com"],
+                          messages[i % len(messages)])
+
+    barrier.wait()
+    started = time.time()
+    workers = [threading.Thread(target=blast, args=(c, k)) for k, c in enumerate(connections)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put((started, time.time()))
+    for conn in connections:
+        conn.quit()
+
+
+def raw_blast(url: str, messages: list[bytes], total: int, processes: int,
+              threads: int) -> float:
+    """Seconds for `total` prebuilt messages over processes x threads smtplib connections."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    share = [total // processes + (k < total % processes) for k in range(processes)]
+    procs = [ctx.Process(target=_blast_process,
+                         args=(url, messages, share[k], threads, barrier, results))
+             for k in range(processes)]
+    for proc in procs:
+        proc.start()
+    spans = [results.get(timeout=3600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return max(end for _, end in spans) - min(start for start, _ in spans)
+
+
+# -- the end-to-end tick -------------------------------------------------------------------
+
+def _done(rt: Runtime) -> int:
+    with rt.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Send)
+                              .where(Send.status.in_(DONE))) or 0
+
+
+def _spawn_workers(settings: Settings, processes: int, threads: int,
+                   log: Path) -> list[subprocess.Popen]:
+    env = {**os.environ, "DATABASE_URL": settings.database_url,
+           "REDIS_URL": settings.redis_url or "", "SMTP_URL": settings.smtp_url or "",
+           "NURTURE_VAR_DIR": str(settings.var_dir), "SECRET_KEY": settings.secret_key,
+           "NURTURE_QUEUE_NAMESPACE": settings.extra["queue_namespace"]}
+    with log.open("a") as out:  # each child keeps its own copy of the file
+        procs = [subprocess.Popen([sys.executable, "-m", "nurture.cli", "worker", "--threads",
+                                   str(threads)], env=env, stdout=out, stderr=subprocess.STDOUT)
+                 for _ in range(processes)]
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Worker started") < processes:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"The bench workers did not start; see {log}.")
+        time.sleep(0.1)
+    return procs
+
+
+def measure_tick(settings: Settings, contacts: int, processes: int, threads: int,
+                 label: str, echo: Echo) -> dict[str, Any]:
+    """Seed `contacts` due enrollments, then run the scheduler until every send is done."""
+    rt = build(settings)
+    assert rt.transport is not None and settings.smtp_url
+    upgrade(rt.db)
+    echo(f"{label}: seeding {contacts} due contacts...")
+    _seed(rt, contacts)
+    workers: list[subprocess.Popen] = []
+    if rt.transport.in_process:
+        rt.transport.start_worker(threads)
+    else:
+        rt.transport.broker.flush_all()
+        workers = _spawn_workers(settings, processes, threads, settings.var_dir / "workers.log")
+    before = sink_count(settings.smtp_url)
+    echo(f"{label}: delivering with {processes} process(es) x {threads} threads...")
+    started = time.perf_counter()
+    all_queued, again = None, 0
+    try:
+        while (done := _done(rt)) < contacts:
+            again += tick(rt)["deliver_sends"]
+            if all_queued is None and _count_sends(rt) >= contacts:
+                all_queued = time.perf_counter() - started
+            time.sleep(settings.poll_seconds)
+            if time.perf_counter() - started > 3600:
+                raise RuntimeError(f"{label}: only {done} of {contacts} sends done in an hour.")
+        seconds = time.perf_counter() - started
+    finally:
+        for proc in workers:
+            proc.terminate()
+            proc.wait(30)
+        if not rt.transport.in_process:
+            rt.transport.broker.flush_all()
+        rt.close()
+    received = sink_count(settings.smtp_url) - before
+    return {"contacts": contacts, "processes": processes, "threads_per_process": threads,
+            "smtp_connections": processes * threads, "seconds": round(seconds, 2),
+            "sends_created_by_seconds": round(all_queued or seconds, 2),
+            "per_second": round(contacts / seconds), "received_by_sink": received,
+            "sends_enqueued_again_by_the_scheduler": again}
+
+
+def _count_sends(rt: Runtime) -> int:
+    with rt.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Send)) or 0
+
+
+def _prebuilt(settings: Settings, count: int = 200) -> list[bytes]:
+    rt = build(settings, with_transport=False)
+    store = TemplateStore(settings.templates_dir)
+    template = store.get("trial-welcome")
+    messages = []
+    for i in range(count):
+        subject, html, text, _ = _personalize(settings, rt.tokens, template, i)
+        messages.append(build_mime(sender=settings.from_address, to=f"raw{i}@example.com",
+                                   subject=subject, html_body=html, text_body=text,
+                                   msg_id=message_id(f"raw:{i}", "nurture.localhost")))
+    rt.db.dispose()
+    return messages
+
+
+def compare(settings: Settings, contacts: int, processes: int, threads: int, label: str,
+            echo: Echo) -> dict[str, Any]:
+    result = measure_tick(settings, contacts, processes, threads, label, echo)
+    echo(f"{label}: raw smtplib blast of {contacts} prebuilt messages...")
+    raw = raw_blast(settings.smtp_url or "", _prebuilt(settings), contacts, processes, threads)
+    result |= {"raw_smtplib_seconds": round(raw, 2),
+               "raw_smtplib_per_second": round(contacts / raw),
+               "ratio_end_to_end_to_raw": round(raw / result["seconds"], 2)}
+    return result
+
+
+# -- where the time goes -------------------------------------------------------------------
+
+def profile_stages(settings: Settings, contacts: int, echo: Echo) -> dict[str, Any]:
+    """One thread, no broker: claim, then advance, then deliver, each timed; deliver under
+    cProfile. Says which stage and which calls to make faster."""
+    from nurture.scheduler.claims import claim_due
+    from nurture.tasks import deliver_sends, run_advance
+
+    rt = build(settings)
+    upgrade(rt.db)
+    echo(f"profile: seeding {contacts} contacts...")
+    _seed(rt, contacts)
+    kicked: list[list[int]] = []
+    rt.kick = lambda actor, ids: kicked.append(ids) if actor == "deliver_sends" else None
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    with rt.db.transaction() as session:
+        ids = claim_due(session, "advance_enrollments", rt.clock.now(), rt.lease, contacts)
+    stages["claim"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for k in range(0, len(ids), settings.message_batch):
+        run_advance(rt, ids[k:k + settings.message_batch])
+    stages["advance"] = time.perf_counter() - started
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for batch in kicked:
+        deliver_sends(batch)
+    profiler.disable()
+    stages["deliver"] = time.perf_counter() - started
+    rt.close()
+    return {"contacts": contacts,
+            "seconds": {k: round(v, 2) for k, v in stages.items()},
+            "per_second": {k: round(contacts / v) for k, v in stages.items() if v},
+            "deliver_cumulative": _hot(profiler, "cumulative"),
+            "deliver_own_time": _hot(profiler, "tottime")}
+
+
+def _hot(profiler: cProfile.Profile, key: str, lines: int = 14) -> list[str]:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats(key).print_stats(lines)
+    rows = [line.strip() for line in out.getvalue().splitlines() if re.match(r"\s*\d", line)]
+    return [re.sub(r"\s+", " ", row) for row in rows if "builtins.exec" not in row]
+
+
+# -- the command ---------------------------------------------------------------------------
+
+def run_send_bench(base: Settings, contacts: int, echo: Echo = print) -> dict[str, Any]:
+    threads = base.worker_threads
+    result: dict[str, Any] = {"cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp, sink_process() as url:
+        var = Path(tmp)
+        common = {"smtp_url": url, "var_dir": var, "poll_seconds": 0.2,
+                  "secret_key": base.secret_key}
+        echo("rendering and MIME...")
+        result["render"] = measure_rendering(base.with_(
+            database_url=f"sqlite:///{var / 'render.db'}", redis_url=None, **common))
+        sqlite = base.with_(database_url=f"sqlite:///{var / 'send.db'}", redis_url=None,
+                            **common)
+        result["sqlite_inprocess"] = compare(sqlite, contacts, 1, threads, "sqlite", echo)
+        pg = _postgres(os.environ.get("BENCH_DATABASE_URL",
+                                      "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+        if pg:
+            redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+            settings = base.with_(database_url=pg, redis_url=redis_url,
+                                  extra={"queue_namespace": "nurture-bench-send"}, **common)
+            result["postgresql_redis"] = compare(settings, contacts, 2, threads // 2 or 1,
+                                                 "postgresql+redis", echo)
+        else:
+            result["postgresql_redis"] = "skipped: PostgreSQL is not reachable"
+        profile_size = min(contacts, 5000)
+        result["profile_sqlite_one_thread"] = profile_stages(base.with_(
+            database_url=f"sqlite:///{var / 'profile.db'}", redis_url=None, **common),
+            profile_size, echo)
+    return result
