@@ -3,15 +3,21 @@ when a template uses them), tracked links and the open pixel, and the list heade
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
+from markupsafe import Markup
+
 from nurture.tokens import Tokens
 
-HREF = re.compile(r'href="(https?://[^"]+)"')
+HREF = re.compile(r'href="([^"]*)"')
+EXPR = re.compile(r"\{\{(.*?)\}\}")
 # Links that must reach their page directly: never wrapped in a click redirect.
-UNTRACKED = ("/u/", "/p/", "/confirm/", "/nps/")
+UNTRACKED_EXPR = ("links.unsubscribe", "links.preferences", "links.confirm", "links.nps",
+                  "links.convert")
 
 
 class Links:
@@ -43,12 +49,20 @@ class Links:
         return [f"{self._base}/nps/{self._tokens.sign('nps', [self._contact, survey, score])}"
                 for score in range(11)]
 
+    @cached_property
+    def convert(self) -> str:
+        """The trial conversion page for the contact's latest trial (see trials.lifecycle)."""
+        token = self._tokens.sign("trial", [self._contact, self._key])
+        return f"{self._base}/trial/{token}/convert"
+
     def _sign(self, purpose: str) -> str:
         return self._tokens.sign(purpose, [self._contact, self._key, self._send])
 
 
-def context(contact: Any, links: Links, postal_address: str, company: str) -> dict[str, Any]:
+def context(contact: Any, links: Links, postal_address: str, company: str,
+            tracker: Tracker | None = None) -> dict[str, Any]:
     return {
+        "track": tracker or Tracker(),
         "contact": {"first_name": contact.first_name, "last_name": contact.last_name,
                     "company": contact.company, "email": contact.email,
                     "role": contact.role, "industry": contact.industry,
@@ -59,24 +73,58 @@ def context(contact: Any, links: Links, postal_address: str, company: str) -> di
     }
 
 
-def track(html: str, base_url: str, token: str) -> tuple[str, list[str]]:
-    """Wrap outgoing links in click redirects and add the open pixel. Returns the new HTML
-    and the links in order: the redirect for index i goes to links[i] and nowhere else."""
-    links: list[str] = []
+class Tracker:
+    """`track(n, url)` and `track.pixel()` in a compiled template (see `add_tracking`): wraps
+    each outgoing link in a click redirect and records it, in order. The redirect for index i
+    goes to `links[i]` and nowhere else. Without a token (previews) links stay as they are."""
+
+    def __init__(self, base_url: str = "", sign: Callable[[], str] | None = None):
+        self._base, self._sign = base_url, sign
+        self.links: list[str] = []
+
+    @cached_property
+    def token(self) -> str:
+        return self._sign() if self._sign else ""
+
+    def __call__(self, _index: int, url: Any) -> str:
+        url = str(url)
+        if not self._sign or not url.startswith(("http://", "https://")):
+            return url
+        self.links.append(url)
+        return f"{self._base}/t/{self.token}/{len(self.links) - 1}"
+
+    def pixel(self) -> Markup:
+        if not self._sign:
+            return Markup("")
+        return Markup(f'<img src="{self._base}/o/{self.token}.gif" width="1" height="1" '
+                      'alt="" style="display:block;border:0;width:1px;height:1px">')
+
+
+def add_tracking(compiled_html: str) -> str:
+    """Rewrite a compiled template once, so that rendering it tracks its links: every
+    `href` that may lead to an http(s) page becomes `{{ track(n, <its url>) }}` and the open
+    pixel goes before `</body>`. Per message this costs a few calls, not a regex pass."""
+    count = 0
 
     def wrap(match: re.Match[str]) -> str:
-        url = match.group(1)
-        if url.startswith(base_url) and any(p in url for p in UNTRACKED):
+        nonlocal count
+        value = match.group(1)
+        pieces = EXPR.split(value)  # literal, expression, literal, ...
+        expressions = pieces[1::2]
+        if "{%" in value or any(e.strip().startswith(UNTRACKED_EXPR) for e in expressions):
             return match.group(0)
-        links.append(url.replace("&amp;", "&"))
-        return f'href="{base_url}/t/{token}/{len(links) - 1}"'
+        literal = html.unescape(pieces[0])
+        if not expressions and not literal.startswith(("http://", "https://")):
+            return match.group(0)  # mailto:, anchors, relative links
+        parts = [f"({p.strip()})" if i % 2 else repr(html.unescape(p))
+                 for i, p in enumerate(pieces) if p.strip() or i % 2]
+        count += 1
+        return f'href="{{{{ track({count - 1}, {" ~ ".join(parts)}) }}}}"'
 
-    html = HREF.sub(wrap, html)
-    pixel = (f'<img src="{base_url}/o/{token}.gif" width="1" height="1" alt="" '
-             'style="display:block;border:0;width:1px;height:1px">')
-    at = html.rfind("</body>")
-    html = html[:at] + pixel + html[at:] if at >= 0 else html + pixel
-    return html, links
+    tracked = HREF.sub(wrap, compiled_html)
+    at = tracked.rfind("</body>")
+    pixel = "{{ track.pixel() }}"
+    return tracked[:at] + pixel + tracked[at:] if at >= 0 else tracked + pixel
 
 
 def list_headers(*, transactional: bool, links: Links, list_id: str, domain: str,

@@ -34,6 +34,8 @@ from inscriptis.model.tag import CustomHtmlTagHandlerMapping
 from jinja2 import ChainableUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from nurture.sending.compose import Tracker, add_tracking
+
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
 FILES = ("subject.txt", "body.mjml", "body.txt")
 JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.S)
@@ -75,6 +77,8 @@ class Part:
     mode: str = ""
 
     def render(self, context: Mapping[str, Any]) -> str:
+        if "track" not in context:  # previews and tests: links stay as written
+            context = {**context, "track": Tracker()}
         try:
             out = self.jinja.render(context)
         except _RUNTIME_ERRORS as exc:
@@ -209,7 +213,7 @@ def _compile(name: str, version: str, sources: dict[str, str | None],
                     for i, part in enumerate(JINJA_TAG.split(subject)))
     compiled = re.sub(r"<title>.*?</title>", lambda _: f"<title>{title}</title>", compiled,
                       count=1, flags=re.S)
-    html_part = _part(ENV, name, "body.mjml", compiled, after_mjml=True)
+    html_part = _part(ENV, name, "body.mjml", add_tracking(compiled), after_mjml=True)
     text_part = (_part(TEXT_ENV, name, "body.txt", text) if text is not None
                  else _part(TEXT_ENV, name, "body.mjml", text_of(compiled), "text", True))
     return Template(name.split("@")[0], version, _part(TEXT_ENV, name, "subject.txt", subject,

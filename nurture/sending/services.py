@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.services import suppress, suppressions
@@ -24,7 +24,7 @@ from nurture.events.services import NewEvent, record_events
 from nurture.runtime import Runtime
 from nurture.sending import compose
 from nurture.sending.models import Send
-from nurture.sending.render import TemplateStore, build_mime, message_id
+from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.senders import SendError, retry_delay
 
 MAX_ATTEMPTS = 8  # temporary (4xx) failures are retried with backoff, then given up
@@ -77,6 +77,7 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
 def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]:
     """Deliver the queued sends among `ids`; returns counts by outcome."""
     now, outcome = rt.clock.now(), Outcome()
+    templates: dict[tuple[str, str, str], Template] = {}
     with rt.db.sessions() as session:
         rows = session.execute(
             select(Send, Contact).join(Contact, Contact.id == Send.contact_id)
@@ -85,41 +86,67 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         reasons = suppressions(session, [send.to_email for send, _ in rows])
         last = _last_marketing(session, {c.id for _, c in rows if c.email_frequency
                                          in FREQUENCY_DAYS}, now)
-        staged: dict[str, Any] | None = None
+        staged: list[dict[str, Any]] = []
         for send, contact in rows:
             why = blocked(send, contact, reasons, last.get(contact.id), now)
             if why is not None:
-                _stage(session, send.id, {"status": "skipped", "reason": why})
+                staged.append({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
                 continue
-            if staged is not None:
-                _stage(session, staged.pop("id"), staged)
-                staged = None
-            if not _mark_sending(session, send.id, now + rt.lease):  # commits staged, too
+            # One commit: the outcomes so far, and this send marked `sending`.
+            conn = session.connection()
+            _write(conn, staged)
+            marked = conn.execute(_MARK, {"m_id": send.id,
+                                          "m_lease": rt.clock.now() + rt.lease}).rowcount
+            session.commit()
+            if not marked:
                 continue  # another worker has it, or an unsubscribe just stopped it
-            staged = _deliver_one(rt, store, session, send, contact, now, outcome)
-            if staged["status"] == "sent" and not send.transactional:
+            key = (send.template, contact.industry or "", contact.stage or "")
+            staged.append(_deliver_one(rt, store, templates, key, session, send, contact, now,
+                                       outcome))
+            if staged[-1]["status"] == "sent" and not send.transactional:
                 last[contact.id] = now
-        if staged is not None:
-            _stage(session, staged.pop("id"), staged)
+        _write(session.connection(), staged)
         session.commit()
     if outcome.events:
         _record(rt, outcome.events, now)
     return outcome.counts
 
 
-def _deliver_one(rt: Runtime, store: TemplateStore, session: Session, send: Send,
-                 contact: Contact, now: datetime, outcome: Outcome) -> dict[str, Any]:
+# Core statements, built once: a send's two writes cost a fraction of ORM updates.
+_SENDS = Send.__table__
+_MARK = (_SENDS.update()
+         .where(_SENDS.c.id == bindparam("m_id"), _SENDS.c.status == "queued")
+         .values(status="sending", attempts=_SENDS.c.attempts + 1,
+                 lease_until=bindparam("m_lease"), due_at=None))
+_FIELDS = ("status", "reason", "sent_at", "due_at", "links")
+_DONE = (_SENDS.update().where(_SENDS.c.id == bindparam("d_id"))
+         .values(lease_until=None, **{f: bindparam(f"d_{f}") for f in _FIELDS}))
+
+
+def _write(conn: Any, staged: list[dict[str, Any]]) -> None:
+    """Outcomes staged since the last commit, in one executemany."""
+    if staged:
+        conn.execute(_DONE, [{"d_id": v["id"], **{f"d_{f}": v.get(f) for f in _FIELDS}}
+                             for v in staged])
+        staged.clear()
+
+
+def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, str, str],
+                 session: Session, send: Send, contact: Contact, now: datetime,
+                 outcome: Outcome) -> dict[str, Any]:
     settings = rt.settings
     domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
     msg_id = message_id(send.send_key, domain)
     links = compose.Links(rt.tokens, settings.base_url, contact.id, contact.email_key, send.id)
     try:
-        template = store.resolve(send.template, vertical=contact.industry, stage=contact.stage)
+        template = templates.get(key)
+        if template is None:  # resolved once per batch, not per send
+            template = templates[key] = store.resolve(key[0], vertical=key[1], stage=key[2])
+        tracker = compose.Tracker(settings.base_url, lambda: rt.tokens.sign("track", send.id))
         context = compose.context(contact, links, settings.postal_address,
-                                  settings.company_name)
-        html, tracked = compose.track(template.html.render(context), settings.base_url,
-                                      rt.tokens.sign("track", send.id))
+                                  settings.company_name, tracker)
+        html = template.html.render(context)
         data = build_mime(
             sender=settings.from_address, to=send.to_email,
             subject=template.subject.render(context), html_body=html,
@@ -136,7 +163,7 @@ def _deliver_one(rt: Runtime, store: TemplateStore, session: Session, send: Send
     except SendError as exc:
         return _failure(session, send, contact, exc, now, outcome)
     outcome.counts["sent"] += 1
-    return {"id": send.id, "status": "sent", "sent_at": now, "links": tracked}
+    return {"id": send.id, "status": "sent", "sent_at": now, "links": tracker.links}
 
 
 def _failure(session: Session, send: Send, contact: Contact, exc: SendError, now: datetime,
@@ -153,24 +180,6 @@ def _failure(session: Session, send: Send, contact: Contact, exc: SendError, now
                 "kind": "hard", "send": send.send_key, "diagnostic": str(exc)[:200]}, now,
                 source="smtp"))
     return {"id": send.id, "status": "failed", "reason": str(exc)[:200]}
-
-
-def _stage(session: Session, send_id: int, values: dict[str, Any]) -> None:
-    """An outcome, written now and committed with the next mark (or at the end)."""
-    values = {"lease_until": None, "due_at": None} | values
-    session.execute(update(Send).where(Send.id == send_id).values(**values)
-                    .execution_options(synchronize_session=False))
-
-
-def _mark_sending(session: Session, send_id: int, lease_until: datetime) -> bool:
-    """Claim one send for the hand-off; if this process dies, the lease runs out and the
-    row is marked failed (outcome unknown), never sent again."""
-    result = session.execute(update(Send).where(Send.id == send_id, Send.status == "queued")
-                             .values(status="sending", attempts=Send.attempts + 1,
-                                     lease_until=lease_until, due_at=None)
-                             .execution_options(synchronize_session=False))
-    session.commit()
-    return result.rowcount == 1
 
 
 def _record(rt: Runtime, events: list[NewEvent], now: datetime) -> None:

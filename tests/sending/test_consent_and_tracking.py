@@ -59,7 +59,7 @@ def test_marketing_email_needs_consent_and_carries_unsubscribe_headers(rt):
     event(rt, blocked, "custom.joined")
     run_due(rt)
     by_contact = {s.contact_id: s for s in sends(rt) if s.step_id == "tips"}
-    assert by_contact[cid].status == "sent"
+    assert by_contact[cid].status == "sent", by_contact[cid].reason
     assert (by_contact[blocked].status, by_contact[blocked].reason) == ("skipped", "no_consent")
     [message] = _messages(rt)
     assert message["To"] == "ann@example.com"

@@ -34,9 +34,10 @@ def _message(store: TemplateStore, tokens: Tokens, folder: str, send_id: int) ->
     """As nurture.sending.services delivers it: context, tracked links, list headers."""
     template = store.get(folder)
     links = compose.Links(tokens, BASE, CONTACT.id, CONTACT.email_key, send_id)
+    tracker = compose.Tracker(BASE, lambda: tokens.sign("track", send_id))
     context = compose.context(CONTACT, links, "Nurture SAS, 1 Example Street, 75001 Paris, France",
-                              "Nurture")
-    html, _ = compose.track(template.html.render(context), BASE, tokens.sign("track", send_id))
+                              "Nurture", tracker)
+    html = template.html.render(context)
     headers = compose.list_headers(transactional=template.transactional, links=links,
                                    list_id=f"prospect-retail.{DOMAIN}", domain=DOMAIN,
                                    send_key=folder)
