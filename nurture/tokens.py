@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous.signer import HMACAlgorithm
 
 DAY = 86400
 MAX_AGE = {
@@ -33,15 +34,27 @@ class TokenError(ValueError):
     """A token that is malformed, tampered with, expired, or signed for another purpose."""
 
 
+class _KeyedHMAC(HMACAlgorithm):
+    """HMAC-SHA1 with the key schedule done once: each signature copies a keyed state."""
+
+    def __init__(self, key: bytes):
+        super().__init__(hashlib.sha1)
+        self._keyed = hmac.new(key, digestmod=hashlib.sha1)
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(value)
+        return mac.digest()
+
+
 class Tokens:
     def __init__(self, secret_key: str):
-        self._signers = {
-            purpose: TimestampSigner(
-                hmac.new(secret_key.encode(), f"nurture.{purpose}".encode(),
-                         hashlib.sha256).digest(),
-                key_derivation="none")
-            for purpose in MAX_AGE
-        }
+        self._signers = {}
+        for purpose in MAX_AGE:
+            key = hmac.new(secret_key.encode(), f"nurture.{purpose}".encode(),
+                           hashlib.sha256).digest()
+            self._signers[purpose] = TimestampSigner(key, key_derivation="none",
+                                                     algorithm=_KeyedHMAC(key))
 
     def sign(self, purpose: str, value: Any) -> str:
         payload = json.dumps(value, separators=(",", ":")).encode()
