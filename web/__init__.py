@@ -22,6 +22,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session cookie
+        MAX_CONTENT_LENGTH=1024 * 1024,  # no form or API call needs more: 413 beyond
     )
     app.extensions["nurture"] = runtime
 
