@@ -1,7 +1,108 @@
-"""Public pages: trials (filled in by its issue)."""
+"""Trial pages and API: the one-time conversion choice behind the link in the trial-ending
+email, and usage reports (seat activations, service use) from the provisioning system.
+
+Trial errors become pages or JSON here, as sentences: a bad link is a 400, an unknown trial
+a 404, a choice already made (or data already deleted) a 409, usage that does not fit the
+trial a 422.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from nurture.contacts.models import Contact
+from nurture.events.errors import EventError
+from nurture.runtime import Runtime
+from nurture.tokens import TokenError
+from nurture.trials import lifecycle, rules
+from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
+from web.api import _authorized, _error
 
 bp = Blueprint("trials", __name__)
+TRIAL_ID = re.compile(r"[0-9]{1,18}")
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["nurture"]
+
+
+def _linked(token: str) -> tuple[TrialFacts, Contact]:
+    try:
+        return lifecycle.trial_for_token(_rt(), token)
+    except TokenError as exc:
+        status, message = 400, str(exc)
+    except TrialNotFound as exc:
+        status, message = 404, str(exc)
+    abort(Response(render_template("trials/problem.html", message=message), status))
+
+
+def _refused(trial: TrialFacts, message: str):
+    return render_template("trials/refused.html", trial=trial, message=message,
+                           choices=rules.CHOICE_WORDS, day=rules.day), 409
+
+
+@bp.route("/trial/<token>/convert", methods=["GET", "POST"])
+def convert(token: str):
+    """Show the choice, explained; convert on a confirmed POST. Never changes a choice."""
+    rt = _rt()
+    trial, contact = _linked(token)
+    now = rt.clock.now()
+    if refusal := rules.conversion_refusal(trial, now):
+        return _refused(trial, refusal)
+    form = {"choice": request.form.get("choice", ""),
+            "confirmed": request.form.get("confirmed") == "yes"}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = {name: error for name, error in (
+            ("choice", rules.choice_error(form["choice"])),
+            ("confirmed", rules.confirmation_error(form["confirmed"]))) if error}
+        if not errors:
+            try:
+                done = lifecycle.convert(rt, trial.id, form["choice"], source="web")
+            except TrialConflict as exc:  # converted meanwhile: show what stands
+                return _refused(_linked(token)[0], str(exc))
+            except TrialNotFound as exc:
+                abort(Response(render_template("trials/problem.html", message=str(exc)), 404))
+            return render_template("trials/converted.html", trial=done, contact=contact,
+                                   choices=rules.CHOICE_WORDS, day=rules.day)
+    days = rules.retention_days(rt.settings.extra)
+    clean_until = rules.retention_after_conversion(trial, "new_subscription", now, days)
+    return render_template("trials/convert.html", trial=trial, contact=contact, token=token,
+                           form=form, errors=errors, choices=rules.CHOICE_WORDS,
+                           clean_until=clean_until, retention_days=days,
+                           day=rules.day), 400 if errors else 200
+
+
+@bp.post("/api/trials/<trial_id>/usage")
+def usage(trial_id: str):
+    """`{"type": "seat_activated", "seat": ...}` or `{"type": "service_used", "service": ...}`."""
+    if not _authorized():
+        return _error("A valid API key is required (Authorization: Bearer ...).", 401)
+    if not TRIAL_ID.fullmatch(trial_id):
+        return _error("There is no trial with this id.", 404)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error("The request body must be a JSON object.", 400)
+    kind = body.get("type")
+    noun = rules.USAGE_TYPES.get(kind, "") if isinstance(kind, str) else ""
+    try:
+        result = lifecycle.record_usage(_rt(), int(trial_id), kind, body.get(noun),
+                                        source="api")
+    except TrialNotFound as exc:
+        return _error(str(exc), 404)
+    except TrialConflict as exc:
+        return _error(str(exc), 409)
+    except (TrialInvalid, EventError) as exc:
+        return _error(str(exc), 422)
+    return jsonify({"recorded": result.recorded, "event_id": result.event_id,
+                    "seats_activated": result.seats_activated}), 201 if result.recorded else 200
+
+
+@bp.record_once
+def _exempt_api_from_csrf(state) -> None:
+    # A bearer-key JSON API without cookies, like web/api.py (whose blueprint is exempt).
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(usage)

@@ -9,6 +9,7 @@ import time
 from nurture.runtime import Runtime
 from nurture.scheduler.claims import DUE_WORK, claim_due
 from nurture.sending.services import fail_interrupted
+from nurture.trials.lifecycle import run_trial_jobs
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,24 @@ def tick(rt: Runtime, max_rounds: int = 100) -> dict[str, int]:
     return claimed
 
 
+JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry and deletion)
+
+
 def run(rt: Runtime, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     log.info("scheduler: polling every %.1fs", rt.settings.poll_seconds)
+    jobs_due = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
         try:
             claimed = tick(rt)
             if any(claimed.values()):
                 log.info("scheduler: enqueued %s", claimed)
+            if started >= jobs_due:  # safe on several schedulers at once: conditional updates
+                jobs_due = started + JOBS_EVERY
+                done = run_trial_jobs(rt)
+                if any(done.values()):
+                    log.info("scheduler: trials %s", done)
         except Exception:  # a database hiccup must not end the scheduler
             log.exception("scheduler tick failed; retrying")
         stop.wait(max(0.0, rt.settings.poll_seconds - (time.monotonic() - started)))
