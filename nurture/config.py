@@ -23,6 +23,15 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+# Settings of one area, read by that area from `Settings.extra` (empty means its default).
+EXTRA_ENV = {
+    "nps_throttle_days": "NURTURE_NPS_THROTTLE_DAYS",
+    "nps_alert_delay_minutes": "NURTURE_NPS_ALERT_DELAY_MINUTES",
+    "cs_email": "NURTURE_CS_EMAIL",
+    "trial_retention_days": "NURTURE_TRIAL_RETENTION_DAYS",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Nurture installation."""
@@ -81,7 +90,8 @@ class Settings:
                                    "Nurture, 1 Example Street, 75001 Paris, France"),
             company_name=env.get("NURTURE_COMPANY", "Nurture"),
             extra={"api_key": env.get("NURTURE_API_KEY", ""),
-                   "queue_namespace": env.get("NURTURE_QUEUE_NAMESPACE", "nurture")},
+                   "queue_namespace": env.get("NURTURE_QUEUE_NAMESPACE", "nurture"),
+                   **{key: env[name] for key, name in EXTRA_ENV.items() if env.get(name)}},
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -1,7 +1,127 @@
-"""Public pages: nps (filled in by its issue)."""
+"""NPS pages: the eleven one-click links in the survey email, the reason form that follows,
+and the JSON report (`GET /api/nps`, bearer API key).
+
+A click records the score at once, unless it looks like a mail scanner or privacy proxy
+(`machine_reason`: known agents, Apple's network, a click within seconds of delivery):
+those are not answers, as link scanners follow every link in a message, and a person who
+is taken for one sees the same page and their answer counts when they send it. A later
+click on another score in the same email changes the answer: the latest answer wins.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hmac
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from nurture.contacts.models import Contact
+from nurture.nps import services, stats
+from nurture.runtime import Runtime
+from nurture.sending.models import Send
+from nurture.sending.tracking import machine_reason
+from nurture.tokens import TokenError
 
 bp = Blueprint("nps", __name__)
+SCORES = range(11)
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["nurture"]
+
+
+def _link_error(message: str, status: int) -> None:
+    abort(Response(render_template("email/link_error.html", message=message), status))
+
+
+def _token(token: str) -> tuple[int, str, int]:
+    """(contact id, survey, score) from a token signed for NPS answers; else a 400 page."""
+    try:
+        value = _rt().tokens.load("nps", token)
+    except TokenError as exc:
+        _link_error(str(exc), 400)
+    if not (isinstance(value, list) and len(value) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and value[2] in SCORES):
+        _link_error("This link is not valid.", 400)
+    contact_id, survey, score = value
+    return contact_id, str(survey), score
+
+
+def _exists(contact_id: int) -> None:
+    with _rt().db.sessions() as session:
+        if session.get(Contact, contact_id) is None:
+            _link_error("This link no longer matches a subscriber.", 404)
+
+
+def _looks_automated(survey: str) -> bool:
+    rt = _rt()
+    with rt.db.sessions() as session:
+        send = session.get(Send, int(survey)) if survey.isdigit() else None
+        sent_at = send.sent_at if send is not None else None
+    return machine_reason(request.headers.get("User-Agent", ""), request.remote_addr or "",
+                          sent_at, rt.clock.now()) is not None
+
+
+@bp.route("/nps/<token>", methods=["GET", "POST"])
+def answer(token: str):
+    contact_id, survey, score = _token(token)
+    _exists(contact_id)
+    rt = _rt()
+    if request.method == "GET":
+        recorded = not _looks_automated(survey)
+        if recorded:
+            saved = services.record_answer(rt, contact_id, survey, score)
+        else:
+            with rt.db.sessions() as session:
+                saved = services.find_answer(session, contact_id, survey)
+        return render_template("nps/answer.html", token=token, score=score,
+                               reason=saved.reason if saved else "", recorded=recorded,
+                               scores=SCORES, errors={})
+    errors, chosen = _form_errors()
+    reason = request.form.get("reason", "")
+    if errors:
+        return render_template("nps/answer.html", token=token, score=chosen, reason=reason,
+                               recorded=False, scores=SCORES, errors=errors), 400
+    saved = services.record_answer(rt, contact_id, survey, chosen, reason=reason,
+                                   submitted=True)
+    if saved is None:
+        _link_error("This link no longer matches a subscriber.", 404)
+    return render_template("nps/thanks.html", answer=saved)
+
+
+def _form_errors() -> tuple[dict[str, str], int | None]:
+    raw = request.form.get("score", "")
+    chosen = int(raw) if raw.isdigit() and int(raw) in SCORES else None
+    errors = {}
+    if chosen is None:
+        errors["score"] = "Please choose a score from 0 to 10."
+    if len(request.form.get("reason", "").strip()) > services.REASON_MAX:
+        errors["reason"] = (f"Please keep your reason under {services.REASON_MAX:,} "
+                            "characters.")
+    return errors, chosen
+
+
+def _api_key_ok() -> bool:
+    """The same bearer key as the rest of the JSON API (web/api.py)."""
+    key = _rt().settings.extra.get("api_key") or ""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(key) and hmac.compare_digest(given, key)
+
+
+@bp.get("/api/nps")
+def report():
+    """NPS ± its 95% margin per period, and per vertical or stage when asked."""
+    if not _api_key_ok():
+        return jsonify({"error": "A valid API key is required (Authorization: Bearer ...)."}
+                       ), 401
+    period = request.args.get("period") or "month"
+    segment = request.args.get("segment") or None
+    with _rt().db.sessions() as session:
+        rows = services.answer_rows(session)
+    try:
+        lines = stats.by_period_and_segment(rows, period, segment)
+    except ValueError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify({"period": period, "segment": segment or stats.ALL,
+                    "method": "adjusted-Wald 95% interval (Rocks 2016)",
+                    "rows": [stats.as_dict(line) for line in lines]})

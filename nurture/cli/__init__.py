@@ -8,9 +8,11 @@ import click
 
 from nurture.cli.bounces import bounces
 from nurture.cli.journeys import journeys, simulate
+from nurture.cli.nps import nps
 from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
 from nurture.cli.sink import smtp_sink
 from nurture.cli.templates import templates
+from nurture.cli.trials import trials
 
 
 @click.group()
@@ -26,3 +28,5 @@ for command in (init, run, web, scheduler, worker, demo, events, journeys, simul
 main.add_command(bounces)
 main.add_command(smtp_sink)
 main.add_command(templates)
+main.add_command(trials)
+main.add_command(nps)

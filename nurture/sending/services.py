@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.events.services import NewEvent, record_events
+from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
 from nurture.runtime import Runtime
 from nurture.sending import compose
 from nurture.sending.models import Send
@@ -42,7 +43,8 @@ FREQUENCY_DAYS = {"weekly": 7, "monthly": 30}
 
 
 def blocked(send: Send, contact: Contact, reasons: dict[str, str],
-            last_marketing: datetime | None, now: datetime) -> str | None:
+            last_marketing: datetime | None, now: datetime,
+            nps_throttled: bool = False) -> str | None:
     """Why this send must not go out now, checked at send time; None when it may.
     `last_marketing` is when the contact last got a marketing email, if recently."""
     reason = reasons.get(send.to_email.strip().lower())
@@ -52,6 +54,8 @@ def blocked(send: Send, contact: Contact, reasons: dict[str, str],
         return f"suppressed:{reason}"
     if not contact.consent_marketing:
         return "no_consent"
+    if nps_throttled and send.template.startswith(SURVEY_TEMPLATE):
+        return "nps_throttled"  # surveyed or answered within the throttle period
     if contact.email_topics and send.topic and send.topic not in contact.email_topics:
         return "preference:topic"
     days = FREQUENCY_DAYS.get(contact.email_frequency or "")
@@ -86,9 +90,13 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         reasons = suppressions(session, [send.to_email for send, _ in rows])
         last = _last_marketing(session, {c.id for _, c in rows if c.email_frequency
                                          in FREQUENCY_DAYS}, now)
+        surveyed = recently_surveyed(
+            session, {c.id for s, c in rows if s.template.startswith(SURVEY_TEMPLATE)}, now,
+            NPSConfig.from_settings(rt.settings).throttle_days)
         staged: list[dict[str, Any]] = []
         for send, contact in rows:
-            why = blocked(send, contact, reasons, last.get(contact.id), now)
+            why = blocked(send, contact, reasons, last.get(contact.id), now,
+                          contact.id in surveyed)
             if why is not None:
                 staged.append({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
@@ -106,6 +114,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
                                        outcome))
             if staged[-1]["status"] == "sent" and not send.transactional:
                 last[contact.id] = now
+                if send.template.startswith(SURVEY_TEMPLATE):
+                    surveyed.add(contact.id)
         _write(session.connection(), staged)
         session.commit()
     if outcome.events:

@@ -1,0 +1,46 @@
+"""`nurture nps report`: NPS ± its 95% margin of error per month or quarter, and per
+vertical or stage."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group()
+def nps() -> None:
+    """Net Promoter Score answers."""
+
+
+@nps.command()
+@click.option("--period", type=click.Choice(["month", "quarter"]), default="month",
+              show_default=True, help="Group answers by calendar month or quarter.")
+@click.option("--segment", type=click.Choice(["vertical", "stage"]), default=None,
+              help="Split each period by the contact's vertical or stage at answer time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def report(period: str, segment: str | None, as_json: bool) -> None:
+    """NPS per period (and segment), with the adjusted-Wald 95% interval."""
+    from nurture.config import Settings
+    from nurture.nps import services, stats
+    from nurture.runtime import build
+
+    rt = build(Settings.from_env(), with_transport=False)
+    try:
+        with rt.db.sessions() as session:
+            rows = services.answer_rows(session)
+    finally:
+        rt.close()
+    lines = [stats.as_dict(item) for item in stats.by_period_and_segment(rows, period, segment)]
+    if as_json:
+        click.echo(json.dumps({"period": period, "segment": segment or stats.ALL,
+                               "rows": lines}, indent=2))
+        return
+    if not lines:
+        click.echo("No NPS answers yet.")
+        return
+    click.echo(f"{'period':<9} {'segment':<20} {'n':>5} {'NPS':>7} {'±':>6}  95% interval")
+    for line in lines:
+        click.echo(f"{line['period']:<9} {line['segment'][:20]:<20} {line['n']:>5} "
+                   f"{line['nps']:>+7.1f} {line['margin']:>6.1f}  "
+                   f"{line['low']:+.1f} to {line['high']:+.1f}")
