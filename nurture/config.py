@@ -29,6 +29,7 @@ EXTRA_ENV = {
     "nps_alert_delay_minutes": "NURTURE_NPS_ALERT_DELAY_MINUTES",
     "cs_email": "NURTURE_CS_EMAIL",
     "trial_retention_days": "NURTURE_TRIAL_RETENTION_DAYS",
+    "signup_rate_limit": "NURTURE_SIGNUP_RATE_LIMIT",
 }
 
 
