@@ -346,6 +346,12 @@ def _header(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
+def _base64_lines(data: bytes) -> str:
+    """Base64 in 76-character lines joined by CRLF (RFC 2045), in one encoding pass."""
+    encoded = base64.b64encode(data).decode("ascii")
+    return "\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+
+
 def build_mime(*, sender: str, to: str, subject: str, html_body: str, text_body: str,
                msg_id: str, headers: dict[str, str] | None = None) -> bytes:
     boundary = "=_" + hashlib.sha1(msg_id.encode()).hexdigest()
@@ -357,9 +363,9 @@ def build_mime(*, sender: str, to: str, subject: str, html_body: str, text_body:
     lines += [f'Content-Type: multipart/alternative; boundary="{boundary}"', "",
               f"--{boundary}", "Content-Type: text/plain; charset=utf-8",
               "Content-Transfer-Encoding: base64", "",
-              base64.encodebytes(text_body.encode()).decode().rstrip(),
+              _base64_lines(text_body.encode()),
               f"--{boundary}", "Content-Type: text/html; charset=utf-8",
               "Content-Transfer-Encoding: base64", "",
-              base64.encodebytes(html_body.encode()).decode().rstrip(),
+              _base64_lines(html_body.encode()),
               f"--{boundary}--", ""]
     return "\r\n".join(lines).encode("ascii")
