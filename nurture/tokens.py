@@ -17,12 +17,14 @@ import json
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous.encoding import base64_encode, int_to_bytes
 from itsdangerous.signer import HMACAlgorithm
 
 DAY = 86400
 MAX_AGE = {
-    "unsubscribe": 400 * DAY,  # RFC 8058 one-click must work long after the send
-    "preferences": 400 * DAY,
+    # Managing one's subscription (the unsubscribe link, the RFC 8058 one-click POST and the
+    # preference center, which can unsubscribe too): valid long after the send.
+    "subscription": 400 * DAY,
     "confirm": 14 * DAY,  # double opt-in confirmation
     "track": 400 * DAY,  # open pixel and click redirects of one send
     "nps": 90 * DAY,
@@ -57,9 +59,12 @@ class Tokens:
                                                      algorithm=_KeyedHMAC(key))
 
     def sign(self, purpose: str, value: Any) -> str:
-        payload = json.dumps(value, separators=(",", ":")).encode()
-        return self._signers[purpose].sign(
-            base64.urlsafe_b64encode(payload).rstrip(b"=")).decode()
+        """`TimestampSigner.sign`, spelled out: the same token for a fraction of the calls."""
+        signer = self._signers[purpose]
+        payload = base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode())
+        signed = payload.rstrip(b"=") + b"." + base64_encode(int_to_bytes(signer.get_timestamp()))
+        return (signed + b"." + base64_encode(signer.algorithm.get_signature(b"", signed))
+                ).decode()
 
     def load(self, purpose: str, token: str) -> Any:
         try:

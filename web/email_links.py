@@ -51,7 +51,7 @@ def _contact_for(purpose: str, token: str) -> Contact:
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
-    contact = _contact_for("unsubscribe", token)
+    contact = _contact_for("subscription", token)
     if request.method == "GET":
         return render_template("email/unsubscribe.html", contact=contact, token=token)
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
@@ -67,7 +67,7 @@ FREQUENCIES = {"normal": "As they come (at most a few a week)",
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
 def preferences(token: str):
-    contact = _contact_for("preferences", token)
+    contact = _contact_for("subscription", token)
     page = {"contact": contact, "token": token, "topics": TOPICS, "frequencies": FREQUENCIES,
             "chosen": set(contact.email_topics or TOPICS), "frequency": contact.email_frequency,
             "errors": {}}
@@ -94,7 +94,7 @@ def preferences(token: str):
         consent.confirm(rt, contact.id, _proof("preference-center"))
     else:
         consent.withdraw(rt, contact.id, _proof("preference-center"))
-    contact = _contact_for("preferences", token)
+    contact = _contact_for("subscription", token)
     page |= {"contact": contact, "saved": True, "chosen": set(contact.email_topics or TOPICS),
              "frequency": contact.email_frequency}
     return render_template("email/preferences.html", **page)

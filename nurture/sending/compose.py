@@ -33,11 +33,15 @@ class Links:
 
     @cached_property
     def unsubscribe(self) -> str:
-        return f"{self._base}/u/{self._sign('unsubscribe')}"
+        return f"{self._base}/u/{self._subscription}"
 
     @cached_property
     def preferences(self) -> str:
-        return f"{self._base}/p/{self._sign('preferences')}"
+        return f"{self._base}/p/{self._subscription}"
+
+    @cached_property
+    def _subscription(self) -> str:
+        return self._sign("subscription")
 
     @cached_property
     def confirm(self) -> str:

@@ -116,9 +116,9 @@ def test_bad_or_foreign_tokens_get_a_clear_4xx_page(rt):
     client = create_app(rt).test_client()
     tampered = client.get(f"/u/{token[:-2]}xx")
     assert tampered.status_code == 400 and b"This link is not valid." in tampered.data
-    # An unsubscribe token is not a preferences or confirmation token (one salt per purpose).
-    assert client.get(f"/p/{token}").status_code == 400
+    # A subscription token is not a confirmation or tracking token (one salt per purpose).
     assert client.get(f"/confirm/{token}").status_code == 400
+    assert client.get(f"/t/{token}/0").status_code == 404
     assert client.get("/u/").status_code == 404
 
 

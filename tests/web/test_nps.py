@@ -211,7 +211,7 @@ def test_bad_expired_or_foreign_tokens_get_a_clear_400_page(rt, monkeypatch):
     cases = {
         f"/nps/{good[:-2]}xx": b"This link is not valid.",
         f"/nps/{expired}": b"This link has expired.",
-        f"/nps/{rt.tokens.sign('unsubscribe', [cid, 'cy@example.com', 7])}":
+        f"/nps/{rt.tokens.sign('subscription', [cid, 'cy@example.com', 7])}":
             b"This link is not valid.",
         f"/nps/{rt.tokens.sign('nps', [cid, 7, 11])}": b"This link is not valid.",
         f"/nps/{rt.tokens.sign('nps', 'hello')}": b"This link is not valid.",

@@ -156,7 +156,7 @@ def test_a_bad_expired_or_foreign_link_gets_a_clear_400_page(rt, monkeypatch):
     client = create_app(rt).test_client()
     bad = client.get("/trial/not-a-token/convert")
     assert bad.status_code == 400 and b"This link is not valid." in bad.data
-    unsubscribe = rt.tokens.sign("unsubscribe", [cid, "ann@example.com", None])
+    unsubscribe = rt.tokens.sign("subscription", [cid, "ann@example.com", None])
     assert client.get(f"/trial/{unsubscribe}/convert").status_code == 400
     with monkeypatch.context() as patch:
         old = int(START.timestamp()) - 61 * 86400
