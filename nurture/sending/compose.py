@@ -9,8 +9,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from markupsafe import Markup
-
 from nurture.tokens import Tokens
 
 HREF = re.compile(r'href="([^"]*)"')
@@ -65,8 +63,11 @@ class Links:
 
 def context(contact: Any, links: Links, postal_address: str, company: str,
             tracker: Tracker | None = None) -> dict[str, Any]:
+    """What templates see. Without a tracker (previews) links stay as they are written."""
+    tracking = {} if tracker is None else {"track": tracker, "track_base": tracker.base,
+                                           "track_pixel": tracker.pixel}
     return {
-        "track": tracker or Tracker(),
+        **tracking,
         "contact": {"first_name": contact.first_name, "last_name": contact.last_name,
                     "company": contact.company, "email": contact.email,
                     "role": contact.role, "industry": contact.industry,
@@ -77,58 +78,77 @@ def context(contact: Any, links: Links, postal_address: str, company: str,
     }
 
 
-class Tracker:
-    """`track(n, url)` and `track.pixel()` in a compiled template (see `add_tracking`): wraps
-    each outgoing link in a click redirect and records it, in order. The redirect for index i
-    goes to `links[i]` and nowhere else. Without a token (previews) links stay as they are."""
+class _Lazy:
+    """A value computed the first time a template prints it (via `__html__`): a plain
+    variable lookup for Jinja, with none of the sandbox's checks on calls."""
 
-    def __init__(self, base_url: str = "", sign: Callable[[], str] | None = None):
+    __slots__ = ("_fn", "_value")
+
+    def __init__(self, fn: Callable[[], str]):
+        self._fn, self._value = fn, None
+
+    def __html__(self) -> str:
+        if self._value is None:
+            self._value = self._fn()
+        return self._value
+
+    __str__ = __html__
+
+
+class Tracker:
+    """Tracking for one message of a template rewritten by `add_tracking`. Links written
+    in the template are known at compile time (`static`); links built from the context
+    (`track(url)`) are added as the message renders. The redirect for index i goes to
+    `links[i]` and nowhere else."""
+
+    def __init__(self, base_url: str, sign: Callable[[], str], static: tuple[str, ...] = ()):
         self._base, self._sign = base_url, sign
-        self.links: list[str] = []
+        self.links: list[str] = list(static)
+        self.base = _Lazy(lambda: f"{self._base}/t/{self.token}")
+        self.pixel = _Lazy(lambda: (
+            f'<img src="{self._base}/o/{self.token}.gif" width="1" height="1" alt="" '
+            'style="display:block;border:0;width:1px;height:1px">'))
 
     @cached_property
     def token(self) -> str:
-        return self._sign() if self._sign else ""
+        return self._sign()
 
-    def __call__(self, _index: int, url: Any) -> str:
+    def __call__(self, url: Any) -> str:
         url = str(url)
-        if not self._sign or not url.startswith(("http://", "https://")):
+        if not url.startswith(("http://", "https://")):
             return url
         self.links.append(url)
-        return f"{self._base}/t/{self.token}/{len(self.links) - 1}"
-
-    def pixel(self) -> Markup:
-        if not self._sign:
-            return Markup("")
-        return Markup(f'<img src="{self._base}/o/{self.token}.gif" width="1" height="1" '
-                      'alt="" style="display:block;border:0;width:1px;height:1px">')
+        return f"{self.base}/{len(self.links) - 1}"
 
 
-def add_tracking(compiled_html: str) -> str:
-    """Rewrite a compiled template once, so that rendering it tracks its links: every
-    `href` that may lead to an http(s) page becomes `{{ track(n, <its url>) }}` and the open
-    pixel goes before `</body>`. Per message this costs a few calls, not a regex pass."""
-    count = 0
+def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:
+    """Rewrite a compiled template once, so that rendering it tracks its links. A link
+    written in the template becomes `{{ track_base }}/<n>` (its URL is returned, in order);
+    one built from the context becomes `{{ track(<its url>) }}`; the open pixel goes before
+    `</body>`. Per message this costs a few lookups, not a regex pass over the HTML."""
+    static: list[str] = []
 
     def wrap(match: re.Match[str]) -> str:
-        nonlocal count
         value = match.group(1)
         pieces = EXPR.split(value)  # literal, expression, literal, ...
         expressions = pieces[1::2]
         if "{%" in value or any(e.strip().startswith(UNTRACKED_EXPR) for e in expressions):
             return match.group(0)
         literal = html.unescape(pieces[0])
-        if not expressions and not literal.startswith(("http://", "https://")):
-            return match.group(0)  # mailto:, anchors, relative links
+        if not expressions:
+            if not literal.startswith(("http://", "https://")):
+                return match.group(0)  # mailto:, anchors, relative links
+            static.append(literal)
+            return f'href="{{{{ track_base }}}}/{len(static) - 1}"'
         parts = [f"({p.strip()})" if i % 2 else repr(html.unescape(p))
                  for i, p in enumerate(pieces) if p.strip() or i % 2]
-        count += 1
-        return f'href="{{{{ track({count - 1}, {" ~ ".join(parts)}) }}}}"'
+        return f'href="{{{{ track({" ~ ".join(parts)}) }}}}"'
 
     tracked = HREF.sub(wrap, compiled_html)
     at = tracked.rfind("</body>")
-    pixel = "{{ track.pixel() }}"
-    return tracked[:at] + pixel + tracked[at:] if at >= 0 else tracked + pixel
+    pixel = "{{ track_pixel }}"
+    tracked = tracked[:at] + pixel + tracked[at:] if at >= 0 else tracked + pixel
+    return tracked, tuple(static)
 
 
 def list_headers(*, transactional: bool, links: Links, list_id: str, domain: str,

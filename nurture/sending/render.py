@@ -17,7 +17,7 @@ import html
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.header import Header
 from email.utils import formatdate
 from pathlib import Path
@@ -34,7 +34,7 @@ from inscriptis.model.tag import CustomHtmlTagHandlerMapping
 from jinja2 import ChainableUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from nurture.sending.compose import Tracker, add_tracking
+from nurture.sending.compose import add_tracking
 
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
 FILES = ("subject.txt", "body.mjml", "body.txt")
@@ -75,12 +75,15 @@ class Part:
     file: str
     jinja: jinja2.Template
     mode: str = ""
+    # The HTML part is compiled twice: with tracked links (`jinja`, rendered when the context
+    # has a tracker) and as written (`plain`, for previews); `links` are its written links.
+    plain: jinja2.Template | None = None
+    links: tuple[str, ...] = ()
 
     def render(self, context: Mapping[str, Any]) -> str:
-        if "track" not in context:  # previews and tests: links stay as written
-            context = {**context, "track": Tracker()}
+        jinja = self.jinja if self.plain is None or "track" in context else self.plain
         try:
-            out = self.jinja.render(context)
+            out = jinja.render(context)
         except _RUNTIME_ERRORS as exc:
             line = _template_line(exc) if self.file != "body.mjml" else None
             raise TemplateError(self.template, _reason(exc), self.file, line) from exc
@@ -213,7 +216,10 @@ def _compile(name: str, version: str, sources: dict[str, str | None],
                     for i, part in enumerate(JINJA_TAG.split(subject)))
     compiled = re.sub(r"<title>.*?</title>", lambda _: f"<title>{title}</title>", compiled,
                       count=1, flags=re.S)
-    html_part = _part(ENV, name, "body.mjml", add_tracking(compiled), after_mjml=True)
+    tracked, links = add_tracking(compiled)
+    html_part = replace(_part(ENV, name, "body.mjml", tracked, after_mjml=True),
+                        plain=_part(ENV, name, "body.mjml", compiled, after_mjml=True).jinja,
+                        links=links)
     text_part = (_part(TEXT_ENV, name, "body.txt", text) if text is not None
                  else _part(TEXT_ENV, name, "body.mjml", text_of(compiled), "text", True))
     return Template(name.split("@")[0], version, _part(TEXT_ENV, name, "subject.txt", subject,
