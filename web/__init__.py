@@ -1,20 +1,18 @@
-"""The web app: `create_app(runtime)` builds it; blueprints per area."""
+"""The web app: `create_app(settings)` (or a built runtime) builds it; blueprints per area."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from nurture.config import PROJECT_ROOT
-from nurture.runtime import Runtime
+from nurture.config import PROJECT_ROOT, Settings
+from nurture.runtime import Runtime, build
 
 
-def create_app(runtime: Runtime | None = None) -> Flask:
-    if runtime is None:
-        from nurture.config import Settings
-        from nurture.runtime import build
-
-        runtime = build(Settings.from_env())
+def create_app(config: Settings | Runtime | None = None) -> Flask:
+    """The app for these settings (default: from the environment), or for a runtime that is
+    already built (tests, `nurture run`)."""
+    runtime = config if isinstance(config, Runtime) else build(config or Settings.from_env())
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates" / "web"))
     app.config.update(
         SECRET_KEY=runtime.settings.secret_key,
