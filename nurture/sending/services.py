@@ -36,6 +36,7 @@ class Outcome:
     counts: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0,
                                                             "skipped": 0, "retried": 0})
     events: list[NewEvent] = field(default_factory=list)
+    bounced: list[tuple[str, str]] = field(default_factory=list)  # address, diagnostic
 
 
 # Preference-center frequencies: at most one marketing email per this many days.
@@ -93,6 +94,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         surveyed = recently_surveyed(
             session, {c.id for s, c in rows if s.template.startswith(SURVEY_TEMPLATE)}, now,
             NPSConfig.from_settings(rt.settings).throttle_days)
+    # The loop writes through one Core connection: a send costs two statements and a commit.
+    with rt.db.engine.connect() as conn:
         staged: list[dict[str, Any]] = []
         for send, contact in rows:
             why = blocked(send, contact, reasons, last.get(contact.id), now,
@@ -102,24 +105,22 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
                 outcome.counts["skipped"] += 1
                 continue
             # One commit: the outcomes so far, and this send marked `sending`.
-            conn = session.connection()
             _write(conn, staged)
             marked = conn.execute(_MARK, {"m_id": send.id,
                                           "m_lease": rt.clock.now() + rt.lease}).rowcount
-            session.commit()
+            conn.commit()
             if not marked:
                 continue  # another worker has it, or an unsubscribe just stopped it
             key = (send.template, contact.industry or "", contact.stage or "")
-            staged.append(_deliver_one(rt, store, templates, key, session, send, contact, now,
-                                       outcome))
+            staged.append(_deliver_one(rt, store, templates, key, send, contact, now, outcome))
             if staged[-1]["status"] == "sent" and not send.transactional:
                 last[contact.id] = now
                 if send.template.startswith(SURVEY_TEMPLATE):
                     surveyed.add(contact.id)
-        _write(session.connection(), staged)
-        session.commit()
-    if outcome.events:
-        _record(rt, outcome.events, now)
+        _write(conn, staged)
+        conn.commit()
+    if outcome.bounced or outcome.events:
+        _record(rt, outcome, now)
     return outcome.counts
 
 
@@ -143,7 +144,7 @@ def _write(conn: Any, staged: list[dict[str, Any]]) -> None:
 
 
 def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, str, str],
-                 session: Session, send: Send, contact: Contact, now: datetime,
+                 send: Send, contact: Contact, now: datetime,
                  outcome: Outcome) -> dict[str, Any]:
     settings = rt.settings
     domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
@@ -172,12 +173,12 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
     try:
         rt.sender.send(settings.from_address, send.to_email, msg_id, data)
     except SendError as exc:
-        return _failure(session, send, contact, exc, now, outcome)
+        return _failure(send, contact, exc, now, outcome)
     outcome.counts["sent"] += 1
     return {"id": send.id, "status": "sent", "sent_at": now, "links": tracker.links}
 
 
-def _failure(session: Session, send: Send, contact: Contact, exc: SendError, now: datetime,
+def _failure(send: Send, contact: Contact, exc: SendError, now: datetime,
              outcome: Outcome) -> dict[str, Any]:
     if not exc.permanent and send.attempts + 1 < MAX_ATTEMPTS:
         outcome.counts["retried"] += 1
@@ -185,7 +186,7 @@ def _failure(session: Session, send: Send, contact: Contact, exc: SendError, now
                 "due_at": now + retry_delay(send.attempts + 1)}
     outcome.counts["failed"] += 1
     if exc.hard_bounce:
-        suppress(session, send.to_email, "bounced", str(exc), "smtp", now)
+        outcome.bounced.append((send.to_email, str(exc)))
         if send.role == "contact":
             outcome.events.append(NewEvent(contact.id, "email.bounced", {
                 "kind": "hard", "send": send.send_key, "diagnostic": str(exc)[:200]}, now,
@@ -193,11 +194,14 @@ def _failure(session: Session, send: Send, contact: Contact, exc: SendError, now
     return {"id": send.id, "status": "failed", "reason": str(exc)[:200]}
 
 
-def _record(rt: Runtime, events: list[NewEvent], now: datetime) -> None:
+def _record(rt: Runtime, outcome: Outcome, now: datetime) -> None:
+    """Hard bounces onto the suppression list and their events, after the batch."""
     from nurture.events.services import claim
 
     with rt.db.transaction() as session:
-        kick = record_events(session, rt.versions, events, now).kick
+        for address, diagnostic in outcome.bounced:
+            suppress(session, address, "bounced", diagnostic, "smtp", now)
+        kick = record_events(session, rt.versions, outcome.events, now).kick
         claim(session, kick, now, rt.lease)
     rt.kick("advance_enrollments", kick)
 
