@@ -166,12 +166,19 @@ def _coerce(value: str):
 
 
 @click.command()
-@click.argument("what", type=click.Choice(["engine", "send"]))
+@click.argument("what", type=click.Choice(["engine", "send", "web"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 def bench(what: str, contacts: int, sim_contacts: int) -> None:
-    """Measure the engine (or `send`: rendering, MIME, the SMTP tick) and print JSON."""
+    """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
+    pages under gunicorn) and print JSON."""
     from nurture.bench import run_engine_bench
+
+    if what == "web":
+        from nurture.bench_web import run_web_bench
+
+        click.echo(json.dumps(run_web_bench(echo=lambda m: click.echo(m, err=True)), indent=2))
+        sys.exit(0)
 
     if what == "send":
         from nurture.bench_send import run_send_bench
