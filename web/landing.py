@@ -20,6 +20,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from wtforms import (
     BooleanField,
@@ -62,6 +63,25 @@ def _email(what: str) -> list:
 
 def _options(blank: str, pairs) -> list[tuple[str, str]]:
     return [("", blank), *((str(value), label) for value, label in pairs)]
+
+
+_OPTION_HTML: dict[int, tuple[list[tuple[str, str]], str]] = {}
+
+
+@bp.app_template_global()
+def option_tags(options: list[tuple[str, str]], selected: str | None) -> Markup:
+    """`<option>` tags with `selected` on the chosen one (the blank one when none). The
+    tags of a list are escaped and joined once: a country list has some 250 of them."""
+    cached = _OPTION_HTML.get(id(options))
+    if cached is None or cached[0] is not options:
+        tags = "".join(f'<option value="{escape(value)}">{escape(label)}</option>'
+                       for value, label in options)
+        cached = _OPTION_HTML[id(options)] = (options, tags)
+    chosen = str(selected or "")
+    if chosen not in {value for value, _ in options}:
+        chosen = ""
+    marker = f'<option value="{escape(chosen)}">'
+    return Markup(cached[1].replace(marker, marker[:-1] + " selected>", 1))
 
 
 def _from_list(pairs, message: str) -> AnyOf:
