@@ -53,7 +53,8 @@ class Settings:
     quiet_hours_end: str = "08:00"
     # Scheduler and worker.
     lease_seconds: int = 300
-    claim_batch: int = 20000  # rows leased per claim statement; enqueued in messages of 500
+    claim_batch: int = 5000  # rows leased per claim statement; enqueued in messages of 500
+    claim_threads: int = 2  # on PostgreSQL, claim statements run side by side when busy
     message_batch: int = 500
     poll_seconds: float = 1.0
     worker_threads: int = 8
