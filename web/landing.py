@@ -305,7 +305,8 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
         landing_slug=page.slug,
         utm=signup.clean_utm({key: getattr(form, key).data for key in signup.UTM_KEYS}),
         referral_code=signup.clean_referral(form.ref.data), ip=request.remote_addr or "",
-        user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500])
+        user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500],
+        journey=page.journey)
 
 
 def _pretend(form: SignUpForm, rt: Runtime, lifecycle: Lifecycle) -> dict:

@@ -135,6 +135,7 @@ class Source:
     ip: str = ""
     user_agent: str = ""
     page: str = ""
+    journey: str = ""  # the journey the landing page names: `trial.started` carries it
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,8 @@ def _events(contact: Contact, trial: Trial, source: Source, now: datetime) -> li
     days = round((trial.ends_at - trial.started_at) / timedelta(days=1))
     properties = {"seats": trial.seats, "services": list(trial.services), "days": days,
                   "trial_id": trial.id, "landing": trial.landing_slug}
+    if source.journey:  # a journey can enter on it: where: "properties.journey == '...'"
+        properties["journey"] = source.journey
     if (contact.attributes or {}).get("technical_contact"):
         properties["technical_contact"] = trial.technical_email
     events = [NewEvent(contact.id, "trial.started", properties, now, SOURCE,

@@ -117,7 +117,8 @@ def test_sign_up_starts_a_30_day_trial_and_welcomes_the_person_and_technical_con
     [started] = _all(rt, Event, Event.type == "trial.started")
     assert started.properties == {
         "seats": 5, "services": ["crm", "analytics"], "days": 30, "trial_id": trial.id,
-        "landing": "trial", "technical_contact": "tom@example.com"}
+        "landing": "trial", "technical_contact": "tom@example.com",
+        "journey": "trial-nurture"}
     [referred] = _all(rt, Event, Event.type == "referral.signed_up")
     assert referred.properties["code"] == "ANN-42"
     assert [e.journey_id for e in enrollments(rt, person.id)] == ["trial-nurture"]
