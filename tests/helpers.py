@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from textwrap import dedent
 from typing import Any
@@ -83,3 +85,13 @@ def activity(rt: Runtime, kind: str) -> list[Activity]:
 def get_contact(rt: Runtime, contact_id: int) -> Contact:
     with rt.db.sessions() as session:
         return session.get(Contact, contact_id)
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float) -> None:
+    """Poll until `predicate()` holds (real processes at work), or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not done within {seconds}s")

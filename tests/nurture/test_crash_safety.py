@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -18,7 +17,7 @@ from journeys.models import Activity, Enrollment
 from nurture.contacts.services import upsert_contacts
 from nurture.events.services import NewEvent, record_events
 from nurture.sending.models import Send
-from tests.helpers import publish_text
+from tests.helpers import publish_text, wait_for
 
 REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 CONTACTS = 1500
@@ -73,15 +72,15 @@ def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(setting
     survivor = None
     scheduler = _spawn(["scheduler"], env, log)
     try:
-        _wait_for(lambda: _count(rt, Activity.kind == "entered") > 200, 60)
+        wait_for(lambda: _count(rt, Activity.kind == "entered") > 200, 60)
         victim.send_signal(signal.SIGKILL)  # mid-batch: its transactions roll back
         victim.wait()
         redis.Redis.from_url(REDIS_URL).flushdb()  # and every queued message is gone
         survivor = _spawn(["worker", "--threads", "4"], env, log)
-        _wait_for(lambda: _count(rt, Enrollment.status == "completed") == CONTACTS, 120)
+        wait_for(lambda: _count(rt, Enrollment.status == "completed") == CONTACTS, 120)
         # A send the killed worker was handing over stays `sending` until its lease runs
         # out; the scheduler then marks it failed (outcome unknown), never resends it.
-        _wait_for(lambda: _count(rt, Send.status.in_(("queued", "sending"))) == 0, 60)
+        wait_for(lambda: _count(rt, Send.status.in_(("queued", "sending"))) == 0, 60)
     finally:
         for proc in (scheduler, survivor, victim):
             if proc is not None and proc.poll() is None:
@@ -107,11 +106,3 @@ def _count(rt, condition) -> int:
     with rt.db.sessions() as session:
         return session.scalar(select(func.count()).select_from(model).where(condition))
 
-
-def _wait_for(predicate, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not done within {seconds}s")

@@ -23,7 +23,7 @@ from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
 from nurture.events.services import NewEvent, record_events
 from nurture.sending.models import Send
-from tests.helpers import publish_text
+from tests.helpers import publish_text, wait_for
 
 REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 CONTACTS = 1000
@@ -122,13 +122,13 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
         processes.append(_start_aiosmtpd(port, received, log))
         victim = _spawn(["worker", "--threads", str(THREADS)], env, log)
         processes += [victim, _spawn(["scheduler"], env, log)]
-        _wait_for(lambda: len(_lines(received)) >= 150, 40)
+        wait_for(lambda: len(_lines(received)) >= 150, 40)
         victim.send_signal(signal.SIGKILL)  # mid-batch, in the middle of SMTP sessions
         victim.wait()
         at_kill = len(_lines(received))
         redis.Redis.from_url(REDIS_URL).flushdb()  # and every queued message is gone
         processes.append(_spawn(["worker", "--threads", str(THREADS)], env, log))
-        _wait_for(lambda: _count(rt, Send.id > 0) == CONTACTS and
+        wait_for(lambda: _count(rt, Send.id > 0) == CONTACTS and
                   _count(rt, Send.status.in_(("queued", "sending"))) == 0, 60)
     finally:
         for proc in reversed(processes):
@@ -164,11 +164,3 @@ def _count(rt, condition) -> int:
     with rt.db.sessions() as session:
         return session.scalar(select(func.count()).select_from(Send).where(condition))
 
-
-def _wait_for(predicate, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not done within {seconds}s")
