@@ -95,3 +95,9 @@ def wait_for(predicate: Callable[[], bool], seconds: float) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"not done within {seconds}s")
+
+
+def tampered(token: str) -> str:
+    """The token with one signature character changed. Not the last one: in base64 its low
+    bits are padding, so some changes there decode to the same signature."""
+    return token[:-5] + ("B" if token[-5] == "A" else "A") + token[-4:]

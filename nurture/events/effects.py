@@ -64,6 +64,8 @@ def effects(stage: str, event_type: str, properties: Mapping[str, Any], occurred
             change.attributes["trial"] = {"outcome": "converted",
                                           "converted_at": _iso(occurred_at),
                                           "keep_data": bool(p.get("keep_data", True))}
+            if p.get("retention_until"):  # a clean start: the trial data goes on this date
+                change.attributes["trial"]["retention_until"] = str(p["retention_until"])
         if stage in ("learn", "try", "buy"):
             change.stage = "onboard"
             ends = as_datetime(p.get("commitment_ends_at")) or occurred_at + timedelta(

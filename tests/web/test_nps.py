@@ -26,7 +26,7 @@ from nurture.events.models import Event
 from nurture.nps.models import NPSResponse
 from nurture.nps.services import NPSConfig, recently_surveyed, surveyed_recently
 from nurture.sending.models import Send
-from tests.helpers import advance_clock, contact, enrollments, get_contact, run_due, sends
+from tests.helpers import advance_clock, contact, enrollments, get_contact, run_due, sends, tampered
 from web import create_app
 
 HUMAN = {"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4) Firefox/124.0"}
@@ -209,7 +209,7 @@ def test_bad_expired_or_foreign_tokens_get_a_clear_400_page(rt, monkeypatch):
         m.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 91 * 86400)
         expired = rt.tokens.sign("nps", [cid, 7, 9])
     cases = {
-        f"/nps/{good[:-2]}xx": b"This link is not valid.",
+        f"/nps/{tampered(good)}": b"This link is not valid.",
         f"/nps/{expired}": b"This link has expired.",
         f"/nps/{rt.tokens.sign('subscription', [cid, 'cy@example.com', 7])}":
             b"This link is not valid.",
@@ -220,7 +220,7 @@ def test_bad_expired_or_foreign_tokens_get_a_clear_400_page(rt, monkeypatch):
         response = client.get(path, headers=HUMAN)
         assert response.status_code == 400, path
         assert message in response.data, path
-    assert client.post(f"/nps/{good[:-2]}xx", data={"score": "1"}).status_code == 400
+    assert client.post(f"/nps/{tampered(good)}", data={"score": "1"}).status_code == 400
     assert client.get(f"/nps/{rt.tokens.sign('nps', [cid + 99, 7, 9])}",
                       headers=HUMAN).status_code == 404
     assert _answers(rt) == []

@@ -359,3 +359,34 @@ def test_operators_record_usage_list_show_and_expire_from_the_command_line(rt, m
     expired = runner.invoke(cli, ["trials", "expire"])
     assert expired.output.strip() == '{"expired": 1, "deleted": 0}'
     assert runner.invoke(cli, ["trials", "list", "--status", "active"]).output == "No trials.\n"
+
+
+def test_a_clean_start_warns_a_week_before_the_old_trial_data_is_deleted(rt):
+    with rt.db.transaction() as session:
+        publish(session, load_file(PROJECT_ROOT / "journeys" / "library"
+                                   / "trial-data-deletion.yaml"))
+    cid, trial_id = _trial(rt)
+    rt.clock.advance(timedelta(days=10))
+    lifecycle.convert(rt, trial_id, "new_subscription")
+    run_due(rt)
+    retention = _row(rt, trial_id).retention_until
+    assert retention == rt.clock.now() + timedelta(days=30)
+    advance_clock(rt, timedelta(days=22), step=timedelta(hours=12))
+    assert _outbox_subjects(rt) == [], "not before a week ahead of the deletion"
+    advance_clock(rt, timedelta(days=2), step=timedelta(hours=12))
+    [subject] = _outbox_subjects(rt)
+    assert "deleted in 7 days" in subject
+    [message] = [p for p in Path(rt.settings.outbox_dir).glob("*.eml")]
+    body = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
+    assert retention.date().isoformat() in body.get_body(("plain",)).get_content()
+    advance_clock(rt, timedelta(days=7), step=timedelta(hours=12))
+    lifecycle.run_trial_jobs(rt)
+    run_due(rt)
+    assert _row(rt, trial_id).deleted_at is not None
+    assert [e.status for e in enrollments(rt, cid) if e.journey_id == "trial-data-deletion"] \
+        == ["completed"]
+
+
+def _outbox_subjects(rt) -> list[str]:
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["Subject"]
+            for p in Path(rt.settings.outbox_dir).glob("*.eml")]
