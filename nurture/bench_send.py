@@ -126,7 +126,7 @@ def measure_rendering(settings: Settings) -> dict[str, Any]:
     full_rate = _rate(lambda i: _personalize(settings, rt.tokens, template, i))
     raw_rate = _rate(lambda i: raw.render(plain))
     subject, html, text, _ = _personalize(settings, rt.tokens, template, 1)
-    domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
+    domain = settings.mail_domain
 
     def mime(i: int) -> bytes:
         return build_mime(sender=settings.from_address, to=f"ann{i}@example.com",

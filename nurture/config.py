@@ -65,6 +65,11 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def mail_domain(self) -> str:
+        """The sender's domain: Message-IDs, List-Id and default addresses use it."""
+        return self.from_address.rsplit("@", 1)[-1].strip("> ")
+
+    @property
     def outbox_dir(self) -> Path:
         return self.var_dir / "outbox"
 

@@ -16,11 +16,12 @@ from nurture.sending.dsn import DSNError, parse_json_event
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _error(message: str, status: int):
+def error(message: str, status: int):
     return jsonify({"error": message}), status
 
 
-def _authorized() -> bool:
+def authorized() -> bool:
+    """The request carries the API key (`Authorization: Bearer $NURTURE_API_KEY`)."""
     key = current_app.extensions["nurture"].settings.extra.get("api_key") or ""
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     return bool(key) and hmac.compare_digest(given, key)
@@ -29,15 +30,15 @@ def _authorized() -> bool:
 @bp.post("/bounces")
 def post_bounces():
     """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
-    if not _authorized():
-        return _error("A valid API key is required (Authorization: Bearer ...).", 401)
+    if not authorized():
+        return error("A valid API key is required (Authorization: Bearer ...).", 401)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _error("The request body must be a JSON object.", 400)
+        return error("The request body must be a JSON object.", 400)
     try:
         bounces = parse_json_event(body)
     except DSNError as exc:
-        return _error(str(exc), 422)
+        return error(str(exc), 422)
     counts = record_bounces(current_app.extensions["nurture"], bounces, "webhook")
     return jsonify({"recorded": len(bounces), "by_kind": counts}), 202
 
@@ -45,28 +46,28 @@ def post_bounces():
 @bp.post("/events")
 def post_event():
     rt = current_app.extensions["nurture"]
-    if not _authorized():
-        return _error("A valid API key is required (Authorization: Bearer ...).", 401)
+    if not authorized():
+        return error("A valid API key is required (Authorization: Bearer ...).", 401)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _error("The request body must be a JSON object.", 400)
+        return error("The request body must be a JSON object.", 400)
     email, event_type = body.get("email"), body.get("type")
     if not isinstance(email, str) or not isinstance(event_type, str):
-        return _error("An event needs an 'email' and a 'type'.", 400)
+        return error("An event needs an 'email' and a 'type'.", 400)
     properties = body.get("properties") or {}
     if not isinstance(properties, dict):
-        return _error("'properties' must be a JSON object.", 400)
+        return error("'properties' must be a JSON object.", 400)
     occurred_at = None
     if body.get("occurred_at") is not None:
         try:
             occurred_at = datetime.fromisoformat(str(body["occurred_at"]))
         except ValueError:
-            return _error("'occurred_at' must be an ISO 8601 date and time.", 400)
+            return error("'occurred_at' must be an ISO 8601 date and time.", 400)
         if occurred_at.tzinfo is None:
-            return _error("'occurred_at' needs a time zone offset, e.g. 2026-03-02T10:00Z.", 400)
+            return error("'occurred_at' needs a time zone offset, e.g. 2026-03-02T10:00Z.", 400)
     try:
         event_id = record_for_email(rt, email, event_type, properties, source="api",
                                     occurred_at=occurred_at)
     except (EventError, ContactError) as exc:
-        return _error(str(exc), 422)
+        return error(str(exc), 422)
     return jsonify({"id": event_id}), 201

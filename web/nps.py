@@ -10,8 +10,6 @@ click on another score in the same email changes the answer: the latest answer w
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from nurture.contacts.models import Contact
@@ -20,6 +18,7 @@ from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
 from nurture.tokens import TokenError
+from web.api import authorized, error
 
 bp = Blueprint("nps", __name__)
 SCORES = range(11)
@@ -101,19 +100,11 @@ def _form_errors() -> tuple[dict[str, str], int | None]:
     return errors, chosen
 
 
-def _api_key_ok() -> bool:
-    """The same bearer key as the rest of the JSON API (web/api.py)."""
-    key = _rt().settings.extra.get("api_key") or ""
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return bool(key) and hmac.compare_digest(given, key)
-
-
 @bp.get("/api/nps")
 def report():
     """NPS ± its 95% margin per period, and per vertical or stage when asked."""
-    if not _api_key_ok():
-        return jsonify({"error": "A valid API key is required (Authorization: Bearer ...)."}
-                       ), 401
+    if not authorized():
+        return error("A valid API key is required (Authorization: Bearer ...).", 401)
     period = request.args.get("period") or "month"
     segment = request.args.get("segment") or None
     with _rt().db.sessions() as session:

@@ -18,7 +18,7 @@ from nurture.runtime import Runtime
 from nurture.tokens import TokenError
 from nurture.trials import lifecycle, rules
 from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
-from web.api import _authorized, _error
+from web.api import authorized, error
 
 bp = Blueprint("trials", __name__)
 TRIAL_ID = re.compile(r"[0-9]{1,18}")
@@ -78,24 +78,24 @@ def convert(token: str):
 @bp.post("/api/trials/<trial_id>/usage")
 def usage(trial_id: str):
     """`{"type": "seat_activated", "seat": ...}` or `{"type": "service_used", "service": ...}`."""
-    if not _authorized():
-        return _error("A valid API key is required (Authorization: Bearer ...).", 401)
+    if not authorized():
+        return error("A valid API key is required (Authorization: Bearer ...).", 401)
     if not TRIAL_ID.fullmatch(trial_id):
-        return _error("There is no trial with this id.", 404)
+        return error("There is no trial with this id.", 404)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _error("The request body must be a JSON object.", 400)
+        return error("The request body must be a JSON object.", 400)
     kind = body.get("type")
     noun = rules.USAGE_TYPES.get(kind, "") if isinstance(kind, str) else ""
     try:
         result = lifecycle.record_usage(_rt(), int(trial_id), kind, body.get(noun),
                                         source="api")
     except TrialNotFound as exc:
-        return _error(str(exc), 404)
+        return error(str(exc), 404)
     except TrialConflict as exc:
-        return _error(str(exc), 409)
+        return error(str(exc), 409)
     except (TrialInvalid, EventError) as exc:
-        return _error(str(exc), 422)
+        return error(str(exc), 422)
     return jsonify({"recorded": result.recorded, "event_id": result.event_id,
                     "seats_activated": result.seats_activated}), 201 if result.recorded else 200
 

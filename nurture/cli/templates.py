@@ -107,7 +107,7 @@ def render(ctx: click.Context, name: str, contact_file: Path, out: Path, vertica
         raise click.UsageError(f"There is no template named {name!r}; "
                                "`nurture templates list` shows the templates there are.")
     contact = _load_contact(contact_file)
-    domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
+    domain = settings.mail_domain
     links = compose.Links(Tokens(settings.secret_key), settings.base_url, contact.id,
                           contact.email_key)
     try:

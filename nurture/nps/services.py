@@ -56,7 +56,7 @@ class NPSConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> NPSConfig:
         extra = settings.extra
-        domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
+        domain = settings.mail_domain
         return cls(
             # Values are text from the environment; empty means the default, "0" means 0.
             throttle_days=int(extra.get("nps_throttle_days") or DEFAULT_THROTTLE_DAYS),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
+from nurture.contacts.services import email_key
 from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
 from nurture.runtime import Runtime
@@ -48,7 +49,7 @@ def blocked(send: Send, contact: Contact, reasons: dict[str, str],
             nps_throttled: bool = False) -> str | None:
     """Why this send must not go out now, checked at send time; None when it may.
     `last_marketing` is when the contact last got a marketing email, if recently."""
-    reason = reasons.get(send.to_email.strip().lower())
+    reason = reasons.get(email_key(send.to_email))
     if send.transactional:
         return "suppressed:bounced" if reason == "bounced" else None
     if reason:
@@ -147,7 +148,7 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
                  send: Send, contact: Contact, now: datetime,
                  outcome: Outcome) -> dict[str, Any]:
     settings = rt.settings
-    domain = settings.from_address.rsplit("@", 1)[-1].strip("> ")
+    domain = settings.mail_domain
     msg_id = message_id(send.send_key, domain)
     links = compose.Links(rt.tokens, settings.base_url, contact.id, contact.email_key, send.id)
     try:
