@@ -9,10 +9,12 @@ from nurture.landing.models import LandingPage
 from nurture.nps.models import NPSResponse
 from nurture.sending.models import Send
 from nurture.trials.models import Trial
+from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
+from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
-    "Activity", "Base", "ConsentRecord", "Contact", "Enrollment", "Event", "JourneyVersion",
-    "LandingPage", "NPSResponse", "Send", "StageChange", "Suppression", "Trial",
-    "WebhookDelivery",
+    "Activity", "Base", "ConsentRecord", "Contact", "ContactScore", "Enrollment", "Event",
+    "Handoff", "HandoffNote", "JourneyVersion", "LandingPage", "NPSResponse", "PredictiveModel",
+    "ScoreEntry", "Send", "StageChange", "Suppression", "Trial", "User", "WebhookDelivery",
 ]
