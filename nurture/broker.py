@@ -20,7 +20,7 @@ from nurture.config import Settings
 log = logging.getLogger(__name__)
 
 QUEUES = {"advance_enrollments": "journeys", "deliver_sends": "sending",
-          "deliver_webhooks": "webhooks"}
+          "deliver_webhooks": "webhooks", "escalate_handoffs": "sales"}
 
 
 @dataclass

@@ -26,9 +26,7 @@ def run_advance(rt: Runtime, ids: list[int]) -> None:
         batch = advance_batch(session, rt.versions, ids, now, rt.pacing)
         kick: list[int] = []
         if batch.handoffs:
-            handoffs = [NewEvent(cid, "sales.handoff", props, now, source="journey")
-                        for cid, props in batch.handoffs]
-            kick += record_events(session, rt.versions, handoffs, now).kick
+            kick += _journey_handoffs(session, rt, batch.handoffs, now)
         if batch.changed_contacts:
             kick += _entries_for_changed(session, rt, batch.changed_contacts, now)
         claim(session, kick, now, rt.lease)
@@ -36,6 +34,24 @@ def run_advance(rt: Runtime, ids: list[int]) -> None:
     rt.kick("advance_enrollments", kick)
     rt.kick("deliver_sends", batch.send_ids)
     rt.kick("deliver_webhooks", batch.webhook_ids)
+
+
+def _journey_handoffs(session, rt: Runtime, handoffs: list[tuple[int, dict]], now) -> list[int]:
+    """A journey's `handoff` step takes the same path as a score hand-off (routing, rep
+    email, CRM webhook, cool-down); with scoring paused it still records `sales.handoff`."""
+    from scoring.pipeline import hand_off, setup_for
+    from scoring.services import HandoffRequest
+
+    setup = setup_for(rt.settings)
+    if setup is None:
+        events = [NewEvent(cid, "sales.handoff", props, now, source="journey")
+                  for cid, props in handoffs]
+    else:
+        requests = [HandoffRequest(cid, "journey", props.get("reason") or
+                                   f"Journey {props.get('journey')}, step {props.get('step')}.")
+                    for cid, props in handoffs]
+        events = hand_off(session, setup, requests, now).events
+    return record_events(session, rt.versions, events, now).kick if events else []
 
 
 def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> list[int]:
@@ -75,8 +91,15 @@ def deliver_webhooks(ids: list[int]) -> None:
     deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)
 
 
+def escalate_handoffs(ids: list[int]) -> None:
+    from scoring.api import escalate_due
+
+    escalate_due(current(), ids)
+
+
 HANDLERS = {
     "advance_enrollments": advance_enrollments,
     "deliver_sends": deliver_sends,
     "deliver_webhooks": deliver_webhooks,
+    "escalate_handoffs": escalate_handoffs,
 }

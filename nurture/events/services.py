@@ -81,12 +81,17 @@ def record_events(session: Session, cache: VersionCache, events: Sequence[NewEve
     facts = load_facts(session, contacts, all_history_types(live.values()), now,
                        timedelta(days=7))
     changed = _apply_effects(session, contacts, rows, lifecycle)
+    from scoring.pipeline import hand_off, score_recorded  # scoring builds on events
+
+    scored, setup = score_recorded(session, contacts, rows, result.event_ids, changed, now)
+    changed |= scored.scores.keys()  # a new score can start a journey (`score >= 50`)
     for row in rows:  # keep facts current: later events in the batch see earlier ones
         facts[row["contact_id"]].events.append(
             EventRecord(row["type"], row["occurred_at"], row["properties"]))
     for contact_id in changed:
         contact = contacts[contact_id]
         facts[contact_id].contact.stage = contact.stage
+        facts[contact_id].contact.score = contact.score
         facts[contact_id].contact.attributes = dict(contact.attributes or {})
     triples = [(r["contact_id"], r["type"], r["properties"]) for r in rows]
     result.kick += react_to_events(session, cache, facts, triples, now)
@@ -97,6 +102,11 @@ def record_events(session: Session, cache: VersionCache, events: Sequence[NewEve
     for contact_id in changed:
         entries.on_change(facts[contact_id])
     result.kick += entries.flush()
+    # Leads that reached the hand-off point: the hand-off's own `sales.handoff` events go
+    # through the pipeline too (a lead with an open hand-off is never handed off again).
+    handed = hand_off(session, setup, scored.handoffs, now)
+    if handed.events:
+        result.kick += record_events(session, cache, handed.events, now, lifecycle).kick
     return result
 
 

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from journeys.models import Enrollment
 from nurture.sending.models import Send
 from nurture.webhooks.models import WebhookDelivery
+from scoring.models import Handoff
 
 DUE_WORK: dict[str, tuple[Any, Any]] = {
     "advance_enrollments": (Enrollment, Enrollment.next_run_at),
     "deliver_sends": (Send, Send.due_at),
     "deliver_webhooks": (WebhookDelivery, WebhookDelivery.due_at),
+    "escalate_handoffs": (Handoff, Handoff.due_at),  # the sales SLA ran out
 }
 
 

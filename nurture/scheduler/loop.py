@@ -11,6 +11,7 @@ from nurture.runtime import Runtime
 from nurture.scheduler.claims import DUE_WORK, claim_due
 from nurture.sending.services import fail_interrupted
 from nurture.trials.lifecycle import run_trial_jobs
+from scoring.api import run_scoring_jobs
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,13 @@ def tick(rt: Runtime, max_rounds: int = 100) -> dict[str, int]:
 
 
 JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry and deletion)
+SCORING_EVERY = 3600.0  # decay moves scores slowly: hourly keeps them to the point
 
 
 def run(rt: Runtime, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     log.info("scheduler: polling every %.1fs", rt.settings.poll_seconds)
-    jobs_due = time.monotonic()
+    jobs_due = scoring_due = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -70,6 +72,11 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 done = run_trial_jobs(rt)
                 if any(done.values()):
                     log.info("scheduler: trials %s", done)
+            if started >= scoring_due:
+                scoring_due = started + SCORING_EVERY
+                scored = run_scoring_jobs(rt)
+                if any(scored.values()):
+                    log.info("scheduler: scoring %s", scored)
         except Exception:  # a database hiccup must not end the scheduler
             log.exception("scheduler tick failed; retrying")
         stop.wait(max(0.0, rt.settings.poll_seconds - (time.monotonic() - started)))

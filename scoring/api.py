@@ -1,0 +1,108 @@
+"""Scoring and sales for the outside world (web, CLI, actors, scheduler): one transaction
+each, events through the pipeline, and the resulting work kicked after the commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.events.services import claim, record_events
+from nurture.runtime import Runtime
+from nurture.users.models import User
+from scoring import sales
+from scoring.decay import recompute_all
+from scoring.handoffs import Outcome, open_handoffs
+from scoring.pipeline import Setup, setup_for
+from scoring.services import HandoffRequest, refresh_missing
+
+log = logging.getLogger(__name__)
+
+
+class ScoringPaused(RuntimeError):
+    """Raised when the scoring rules file is invalid, so nothing can be scored."""
+
+
+def _setup(rt: Runtime) -> Setup:
+    setup = setup_for(rt.settings)
+    if setup is None:
+        raise ScoringPaused("The scoring rules file is not valid; run `nurture scoring "
+                            "validate` to see why.")
+    return setup
+
+
+def _run(rt: Runtime, work: Callable[[Session, Setup, datetime], Outcome]) -> Outcome:
+    setup, now = _setup(rt), rt.clock.now()
+    with rt.db.transaction() as session:
+        outcome = work(session, setup, now)
+        kick = record_events(session, rt.versions, outcome.events, now).kick \
+            if outcome.events else []
+        claim(session, kick, now, rt.lease)
+    rt.kick("advance_enrollments", kick)
+    rt.kick("deliver_sends", outcome.send_ids)
+    rt.kick("deliver_webhooks", outcome.webhook_ids)
+    return outcome
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise sales.HandoffError("Your account is not active.")
+    return user
+
+
+def accept(rt: Runtime, handoff_id: int, user_id: int) -> None:
+    _run(rt, lambda s, setup, now: sales.accept(s, setup.config, handoff_id, _user(s, user_id),
+                                                now))
+
+
+def reject(rt: Runtime, handoff_id: int, user_id: int, code: str, detail: str) -> None:
+    _run(rt, lambda s, setup, now: sales.reject(s, setup.config, handoff_id, _user(s, user_id),
+                                                code, detail, now))
+
+
+def close(rt: Runtime, handoff_id: int, user_id: int, won: bool, detail: str,
+          amount: float | None = None) -> None:
+    _run(rt, lambda s, setup, now: sales.close(s, setup.config, handoff_id, _user(s, user_id),
+                                               won, detail, amount, now))
+
+
+def hand_off(rt: Runtime, contact_id: int, reason: str, trigger: str = "manual") -> list[int]:
+    """Hand a lead to sales now (a marketer's decision or `nurture scoring handoff`); the
+    cool-down and the one-open-hand-off rule still apply. Returns the new hand-off ids."""
+    request = HandoffRequest(contact_id, trigger, reason)
+    return _run(rt, lambda s, setup, now: open_handoffs(s, setup.rules, setup.config,
+                                                        [request], now)).handoff_ids
+
+
+def escalate_due(rt: Runtime, ids: list[int]) -> None:
+    _run(rt, lambda s, setup, now: sales.escalate(s, setup.rules, setup.config, ids, now))
+
+
+def run_scoring_jobs(rt: Runtime) -> dict[str, int]:
+    """The periodic job: fit for new contacts, then everyone's decay."""
+    setup = setup_for(rt.settings)
+    if setup is None:
+        return {}
+    now = rt.clock.now()
+    done = {"fitted": 0}
+    while True:  # hand-offs from fit alone are not a thing: fit never meets velocity
+        with rt.db.transaction() as session:
+            count = refresh_missing(session, setup.rules, now)
+        done["fitted"] += count
+        if count < 5000:
+            break
+    with rt.db.transaction() as session:
+        done["decayed"] = recompute_all(session, setup.rules, now)
+    return done
+
+
+def open_for(rt: Runtime, contact_id: int) -> int | None:
+    from scoring.models import Handoff
+
+    with rt.db.sessions() as session:
+        return session.scalar(select(Handoff.id).where(
+            Handoff.contact_id == contact_id, Handoff.status.in_(("open", "accepted"))))

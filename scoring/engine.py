@@ -1,0 +1,194 @@
+"""Score arithmetic: fit, capped engagement with a half-life, explanations and the hand-off
+decision. Pure: plain values in, decisions out, `now` always a parameter.
+
+Engagement is kept as one number as it stood at `engagement_at`; its value at any later
+time is that number halved every `half_life`. A delta earned at `t` is folded in exactly,
+whether `t` is after or before `engagement_at`, so the stored value always equals the sum
+over the ledger of `delta * 0.5 ** ((now - at) / half_life)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from scoring.rules import HandoffPolicy, Rules, grade_at_least
+
+
+@dataclass
+class ScoreState:
+    """One contact's score parts (the `contact_scores` row as plain values)."""
+
+    fixed: float = 0.0  # fit points plus non-decaying event points
+    engagement: float = 0.0
+    engagement_at: datetime | None = None
+    fit_points: dict[str, float] = field(default_factory=dict)  # fit rule -> points held
+
+    def engagement_now(self, now: datetime, half_life: timedelta) -> float:
+        if self.engagement_at is None or not self.engagement:
+            return 0.0
+        return self.engagement * decay_factor(now - self.engagement_at, half_life)
+
+    def total(self, now: datetime, half_life: timedelta) -> float:
+        return self.fixed + self.engagement_now(now, half_life)
+
+    def add_engagement(self, delta: float, at: datetime, half_life: timedelta) -> None:
+        if self.engagement_at is None:
+            self.engagement, self.engagement_at = delta, at
+        elif at >= self.engagement_at:
+            self.engagement = self.engagement_now(at, half_life) + delta
+            self.engagement_at = at
+        else:
+            self.engagement += delta * decay_factor(self.engagement_at - at, half_life)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One ledger row to append."""
+
+    contact_id: int
+    kind: str  # fit | engagement | fixed
+    rule: str
+    delta: float
+    at: datetime
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScoredEvent:
+    contact_id: int
+    event_id: int | None
+    type: str
+    properties: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Contribution:
+    rule: str
+    label: str
+    kind: str
+    points: float  # what the rule is worth now (engagement decayed)
+    events: int
+
+
+def decay_factor(elapsed: timedelta, half_life: timedelta) -> float:
+    return 0.5 ** (elapsed / half_life)
+
+
+def rounded(value: float) -> int:
+    """Half away from zero, not Python's banker's rounding: 49.5 is 50."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
+def refit(rules: Rules, contact_id: int, state: ScoreState, facts: Mapping[str, Any],
+          now: datetime) -> list[Delta]:
+    """Re-evaluate the fit rules; a delta for each rule that starts, stops or changes."""
+    held = {rule.id: rule.points for rule in rules.fit if rule.applies(facts)}
+    deltas = []
+    for rule_id in sorted(held.keys() | state.fit_points.keys()):
+        change = held.get(rule_id, 0.0) - state.fit_points.get(rule_id, 0.0)
+        if change:
+            deltas.append(Delta(contact_id, "fit", rule_id, change, now))
+            state.fixed += change
+    state.fit_points = held
+    return deltas
+
+
+def score_event(rules: Rules, state: ScoreState, event: ScoredEvent,
+                used: dict[tuple[str, datetime], float]) -> list[Delta]:
+    """The deltas one event earns. `used` holds the points each capped rule has already
+    given this contact in each period (it is updated, so a batch respects its caps)."""
+    deltas = []
+    for rule in rules.engagement:
+        if not rule.applies(event.type, event.properties):
+            continue
+        points = rule.points
+        if rule.cap is not None and points > 0:
+            window = (rule.id, rule.cap.window_start(event.at))
+            points = max(0.0, min(points, rule.cap.points - used.get(window, 0.0)))
+            used[window] = used.get(window, 0.0) + points
+        if not points:
+            continue
+        if rule.decays:
+            state.add_engagement(points, event.at, rules.half_life)
+            deltas.append(Delta(event.contact_id, "engagement", rule.id, points, event.at,
+                                event.event_id))
+        else:
+            state.fixed += points
+            deltas.append(Delta(event.contact_id, "fixed", rule.id, points, event.at,
+                                event.event_id))
+    return deltas
+
+
+def score_from_ledger(entries: Iterable[tuple[str, float, datetime]], now: datetime,
+                      half_life: timedelta) -> float:
+    """The score at `now` from ledger rows (kind, delta, at) alone."""
+    total = 0.0
+    for kind, delta, at in entries:
+        if at > now:
+            continue
+        total += delta * decay_factor(now - at, half_life) if kind == "engagement" else delta
+    return total
+
+
+def explain(rules: Rules, entries: Iterable[tuple[str, str, float, datetime]], now: datetime,
+            top: int = 8) -> list[Contribution]:
+    """The rules that make up the score at `now`, biggest first: (rule, kind, delta, at)."""
+    points: dict[str, float] = {}
+    kinds: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for rule, kind, delta, at in entries:
+        if at > now:
+            continue
+        value = delta * decay_factor(now - at, rules.half_life) if kind == "engagement" else delta
+        points[rule] = points.get(rule, 0.0) + value
+        kinds[rule] = kind
+        counts[rule] = counts.get(rule, 0) + (1 if kind != "fit" else 0)
+    ranked = sorted((r for r in points if abs(points[r]) >= 0.05),
+                    key=lambda r: (-abs(points[r]), r))
+    return [Contribution(r, rules.label(r), kinds[r], round(points[r], 1), counts[r])
+            for r in ranked[:top]]
+
+
+@dataclass(frozen=True)
+class HandoffCase:
+    """What the hand-off decision needs to know about one lead."""
+
+    score: int
+    grade: str
+    stage: str
+    recent_engagements: int  # scored engagement events within the velocity window
+    hand_raiser: str | None = None  # a hand-raiser event type in this batch
+    open_handoff: bool = False
+    last_handoff_at: datetime | None = None  # the later of the last hand-off and its closing
+
+
+def handoff_reason(policy: HandoffPolicy, case: HandoffCase, now: datetime
+                   ) -> tuple[str, str] | None:
+    """(trigger, reason) when the lead should go to sales now, else None."""
+    if case.open_handoff or case.stage not in policy.stages:
+        return None
+    if case.last_handoff_at is not None and now - case.last_handoff_at < policy.cooldown:
+        return None
+    if case.hand_raiser:
+        return "hand_raiser", f"Raised a hand: {case.hand_raiser}."
+    if (case.score >= policy.threshold and grade_at_least(case.grade, policy.min_grade)
+            and case.recent_engagements >= policy.velocity_events):
+        return "score", (f"Score {case.score} reached the threshold of {policy.threshold:g} "
+                         f"with {case.recent_engagements} engagements in the last "
+                         f"{policy.velocity_days} days (grade {case.grade}).")
+    return None
+
+
+def decay_scores(fixed: np.ndarray, engagement: np.ndarray, seconds_since: np.ndarray,
+                 half_life: timedelta) -> np.ndarray:
+    """Every contact's score at once: fixed + engagement halved per half-life, rounded half
+    away from zero. `seconds_since` is the time since each `engagement_at`."""
+    value = fixed + engagement * np.exp2(-seconds_since / half_life.total_seconds())
+    return (np.sign(value) * np.floor(np.abs(value) + 0.5)).astype(np.int64)

@@ -1,0 +1,159 @@
+"""What sales does with a hand-off (accept, reject with a reason, mark won or lost) and
+what happens when nobody accepts it in time (remind the rep, then reassign)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.contacts.models import Contact
+from nurture.events.effects import merge_attributes
+from nurture.events.services import NewEvent
+from nurture.users.models import User
+from scoring.handoffs import Outcome, SalesConfig, _assign, _note, _reps, _webhook, notify
+from scoring.models import Handoff
+from scoring.rules import Rules
+
+REASON_MAX = 1000
+REJECT_REASONS = {
+    "not-ready": "Not ready to buy yet",
+    "no-budget": "No budget",
+    "not-decision-maker": "Not the decision maker",
+    "bad-fit": "Not a fit for our product",
+    "bad-data": "Wrong or incomplete contact data",
+    "existing-deal": "Already in a deal with us",
+    "other": "Other",
+}
+
+
+class HandoffError(ValueError):
+    """Raised when a hand-off cannot make the asked transition (wrong state, not yours,
+    no reason given); the message is a sentence for the person who asked."""
+
+
+def _load(session: Session, handoff_id: int) -> Handoff:
+    query = select(Handoff).where(Handoff.id == handoff_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    handoff = session.scalar(query)
+    if handoff is None:
+        raise HandoffError("There is no such hand-off.")
+    return handoff
+
+
+def _may_act(handoff: Handoff, user: User) -> None:
+    if user.role == "sales" and handoff.assigned_to not in (None, user.id):
+        raise HandoffError("This lead is assigned to another rep.")
+
+
+def accept(session: Session, config: SalesConfig, handoff_id: int, user: User,
+           now: datetime) -> Outcome:
+    handoff = _load(session, handoff_id)
+    _may_act(handoff, user)
+    if handoff.status != "open":
+        raise HandoffError(f"This hand-off is already {handoff.status}.")
+    handoff.status, handoff.accepted_at, handoff.due_at, handoff.lease_until = (
+        "accepted", now, None, None)
+    if handoff.assigned_to is None:
+        handoff.assigned_to, handoff.assigned_at = user.id, now
+    _note(session, handoff, "accepted", user.id, "", now)
+    return _changed(session, config, handoff, "sales.accepted", {}, now)
+
+
+def reject(session: Session, config: SalesConfig, handoff_id: int, user: User, code: str,
+           detail: str, now: datetime) -> Outcome:
+    """Back to nurture, with the reason recorded; the cool-down starts now."""
+    detail = (detail or "").strip()
+    if code not in REJECT_REASONS:
+        raise HandoffError("Choose a reason for sending the lead back to nurture.")
+    if code == "other" and not detail:
+        raise HandoffError("Say in a few words why the lead goes back to nurture.")
+    if len(detail) > REASON_MAX:
+        raise HandoffError(f"The reason is too long; keep it under {REASON_MAX} characters.")
+    handoff = _load(session, handoff_id)
+    _may_act(handoff, user)
+    if handoff.status not in ("open", "accepted"):
+        raise HandoffError(f"This hand-off is already {handoff.status}.")
+    reason = REJECT_REASONS[code] + (f": {detail}" if detail else "")
+    _close(handoff, "rejected", reason, now)
+    _note(session, handoff, "rejected", user.id, reason, now)
+    return _changed(session, config, handoff, "sales.rejected",
+                    {"reason": reason, "reason_code": code}, now)
+
+
+def close(session: Session, config: SalesConfig, handoff_id: int, user: User, won: bool,
+          detail: str, amount: float | None, now: datetime) -> Outcome:
+    detail = (detail or "").strip()
+    if len(detail) > REASON_MAX:
+        raise HandoffError(f"The note is too long; keep it under {REASON_MAX} characters.")
+    if amount is not None and amount < 0:
+        raise HandoffError("The deal amount cannot be negative.")
+    handoff = _load(session, handoff_id)
+    _may_act(handoff, user)
+    if handoff.status != "accepted":
+        raise HandoffError("Accept the lead before marking the deal won or lost." if
+                           handoff.status == "open" else
+                           f"This hand-off is already {handoff.status}.")
+    status = "won" if won else "lost"
+    _close(handoff, status, detail, now)
+    _note(session, handoff, status, user.id, detail, now)
+    properties = {"reason": detail} if detail else {}
+    if won and amount is not None:
+        properties["amount"] = amount
+    return _changed(session, config, handoff, f"sales.{status}", properties, now)
+
+
+def _close(handoff: Handoff, status: str, reason: str, now: datetime) -> None:
+    handoff.status, handoff.outcome_reason, handoff.closed_at = status, reason, now
+    handoff.due_at = handoff.lease_until = None
+
+
+def _changed(session: Session, config: SalesConfig, handoff: Handoff, event: str,
+             properties: dict, now: datetime) -> Outcome:
+    contact = session.get(Contact, handoff.contact_id)
+    contact.attributes = merge_attributes(contact.attributes or {}, {"sales": {
+        "status": handoff.status, "reason": handoff.outcome_reason, "at": now.isoformat(),
+        "handoff_id": handoff.id}})
+    out = _webhook(session, config, handoff, contact, {}, event, now)
+    out.events.append(NewEvent(contact.id, event, {"handoff_id": handoff.id, **properties},
+                               now, source="sales"))
+    return out
+
+
+def escalate(session: Session, rules: Rules, config: SalesConfig, ids: Sequence[int],
+             now: datetime) -> Outcome:
+    """SLA missed: the first time, remind the rep; after that, give the lead to the next
+    rep in turn (or keep reminding if there is nobody else)."""
+    out = Outcome()
+    rows = session.scalars(select(Handoff).where(
+        Handoff.id.in_(list(ids)), Handoff.status == "open", Handoff.due_at <= now)).all()
+    if not rows:
+        return out
+    reps = _reps(session)
+    for handoff in rows:
+        contact = session.get(Contact, handoff.contact_id)
+        handoff.escalations += 1
+        handoff.due_at, handoff.lease_until = now + rules.handoff.sla, None
+        current = reps.get(handoff.assigned_to) if handoff.assigned_to else None
+        if handoff.escalations == 1 and current is not None:
+            _note(session, handoff, "reminded", None,
+                  f"Not accepted within {_hours(rules)}; reminded the rep.", now)
+            out += notify(session, config, handoff, contact, current, now)
+            continue
+        moved = _assign(session, config, handoff, contact, reps, now,
+                        exclude=handoff.assigned_to)
+        if moved.send_ids or handoff.assigned_to != (current.id if current else None):
+            out += moved
+        elif current is not None:
+            _note(session, handoff, "reminded", None, "No other rep covers this lead; "
+                  "reminded the rep again.", now)
+            out += notify(session, config, handoff, contact, current, now)
+    return out
+
+
+def _hours(rules: Rules) -> str:
+    hours = rules.handoff.sla.total_seconds() / 3600
+    return f"{hours:g} hours"

@@ -1,0 +1,270 @@
+"""Hand-off to sales at the right time: threshold plus velocity or a hand-raiser, one open
+hand-off per lead and a cool-down, round-robin routing, the rep's email, the signed CRM
+webhook, the SLA escalation, and what sales does with the lead."""
+
+from __future__ import annotations
+
+import email
+import hmac
+import json
+import threading
+from datetime import timedelta
+from email import policy
+from hashlib import sha256
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from nurture.events.api import record_many
+from nurture.events.models import Event
+from nurture.events.services import NewEvent
+from nurture.users.models import User
+from nurture.webhooks.models import WebhookDelivery
+from scoring import api
+from scoring.models import Handoff, HandoffNote
+from scoring.sales import HandoffError
+from tests.helpers import contact, publish_text, run_due
+
+LEAD = dict(industry="retail", company_size=120, role="Head of IT", country="FR",
+            first_name="Ann", last_name="Lee", company="Lee Retail")  # fit 45, grade A
+
+
+def rep(rt, email_, verticals=(), territories=(), name=""):
+    with rt.db.transaction() as session:
+        user = User(email=email_, name=name or email_.split("@")[0].title(), role="sales",
+                    password_hash="-", verticals=list(verticals), territories=list(territories))
+        session.add(user)
+        session.flush()
+        return user.id
+
+
+def record(rt, cid, *types, **properties):
+    record_many(rt, [NewEvent(cid, t, dict(properties)) for t in types])
+    run_due(rt)
+
+
+def handoffs(rt, cid=None):
+    with rt.db.sessions() as session:
+        query = select(Handoff).order_by(Handoff.id)
+        if cid is not None:
+            query = query.where(Handoff.contact_id == cid)
+        return list(session.scalars(query))
+
+
+def mail_to(rt, address):
+    out = []
+    for path in sorted(Path(rt.settings.outbox_dir).glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        if address in message["To"]:
+            out.append(message)
+    return out
+
+
+def engaged(rt, cid):
+    """Three engagements in a few days: a click, a webinar, a pricing page."""
+    record(rt, cid, "email.clicked")
+    record(rt, cid, "webinar.attended")
+
+
+def test_a_lead_over_the_threshold_with_recent_engagement_goes_to_sales(rt):
+    anna = rep(rt, "anna@sales.example", verticals=["retail"])
+    cid = contact(rt, "ann@lee-retail.example", **LEAD)
+    record(rt, cid, "contact.created")
+    assert handoffs(rt) == [], "fit alone (45) is below the threshold"
+    record(rt, cid, "email.clicked")  # 48: over no threshold yet
+    assert handoffs(rt) == []
+    engaged(rt, cid)  # 45 + 3 + 3 + 10 = 61, three engagements in 14 days
+    [handoff] = handoffs(rt, cid)
+    assert (handoff.trigger, handoff.status, handoff.grade) == ("score", "open", "A")
+    assert handoff.assigned_to == anna and handoff.score == 61
+    assert "61" in handoff.reason and "3 engagements" in handoff.reason
+    assert handoff.explanation[0]["rule"] == "target-vertical"
+    assert {item["type"] for item in handoff.timeline} >= {"email.clicked", "webinar.attended"}
+    [notice] = mail_to(rt, "anna@sales.example")
+    assert notice["Subject"] == "New lead for you: Ann Lee at Lee Retail (score 61, grade A)"
+    body = notice.get_body(("plain",)).get_content()
+    assert f"/sales/handoffs/{handoff.id}" in body and "Industry is one of our verticals" in body
+    with rt.db.sessions() as session:
+        types = session.scalars(select(Event.type).where(Event.contact_id == cid)).all()
+    assert types.count("sales.handoff") == 1
+
+
+def test_a_high_score_without_recent_engagement_is_not_handed_off(rt):
+    rep(rt, "anna@sales.example")
+    cid = contact(rt, "bo@example.com", **LEAD)
+    record(rt, cid, "webinar.attended")  # 55, but one engagement
+    assert handoffs(rt) == []
+
+
+def test_a_hand_raiser_goes_to_sales_at_once_whatever_the_score(rt):
+    rep(rt, "anna@sales.example")
+    cid = contact(rt, "cy@gmail.com")
+    record(rt, cid, "demo.requested")
+    [handoff] = handoffs(rt, cid)
+    assert handoff.trigger == "hand_raiser" and handoff.priority >= 1000
+    assert handoff.reason == "Raised a hand: demo.requested."
+
+
+def test_no_second_hand_off_while_one_is_open_or_within_the_cool_down(rt):
+    anna = rep(rt, "anna@sales.example")
+    cid = contact(rt, "dee@example.com", **LEAD)
+    record(rt, cid, "demo.requested")
+    record(rt, cid, "demo.requested")
+    [first] = handoffs(rt, cid)
+    api.reject(rt, first.id, anna, "not-ready", "Budget comes in Q3.")
+    record(rt, cid, "demo.requested")
+    assert len(handoffs(rt, cid)) == 1, "rejected ten seconds ago: cool-down"
+    rt.clock.advance(timedelta(days=31))
+    record(rt, cid, "demo.requested")
+    assert [h.status for h in handoffs(rt, cid)] == ["rejected", "open"]
+
+
+def test_reps_take_turns_and_specialists_come_first(rt):
+    generalist = rep(rt, "gen@sales.example")
+    first = rep(rt, "r1@sales.example", verticals=["retail"])
+    second = rep(rt, "r2@sales.example", verticals=["retail"], territories=["FR", "BE"])
+    third = rep(rt, "r3@sales.example", verticals=["retail"], territories=["FR"])
+    owners = []
+    for n in range(4):
+        cid = contact(rt, f"lead{n}@example.com", industry="retail", country="FR")
+        record(rt, cid, "demo.requested")
+        owners.append(handoffs(rt, cid)[0].assigned_to)
+    assert owners == [second, third, second, third] and first not in owners
+    health = contact(rt, "doc@example.com", industry="healthcare", country="FR")
+    record(rt, health, "demo.requested")
+    assert handoffs(rt, health)[0].assigned_to == generalist
+
+
+def test_an_unaccepted_hand_off_reminds_the_rep_then_moves_to_the_next(rt):
+    anna = rep(rt, "anna@sales.example")
+    bob = rep(rt, "bob@sales.example")
+    cid = contact(rt, "eve@example.com", first_name="Eve")
+    record(rt, cid, "demo.requested")
+    assert handoffs(rt, cid)[0].assigned_to == anna
+    rt.clock.advance(timedelta(hours=23))
+    run_due(rt)
+    assert len(mail_to(rt, "anna@sales.example")) == 1
+    rt.clock.advance(timedelta(hours=2))
+    run_due(rt)
+    reminders = mail_to(rt, "anna@sales.example")
+    assert len(reminders) == 2 and reminders[1]["Subject"].startswith("Reminder: ")
+    assert handoffs(rt, cid)[0].assigned_to == anna
+    rt.clock.advance(timedelta(hours=24))
+    run_due(rt)
+    [handoff] = handoffs(rt, cid)
+    assert handoff.assigned_to == bob and handoff.escalations == 2
+    assert len(mail_to(rt, "bob@sales.example")) == 1
+    with rt.db.sessions() as session:
+        actions = session.scalars(select(HandoffNote.action).where(
+            HandoffNote.handoff_id == handoff.id).order_by(HandoffNote.id)).all()
+    assert actions == ["opened", "assigned", "reminded", "reassigned"]
+    api.accept(rt, handoff.id, bob)
+    rt.clock.advance(timedelta(days=3))
+    run_due(rt)
+    assert len(mail_to(rt, "bob@sales.example")) == 1, "accepted: no more reminders"
+
+
+def test_sales_accepts_then_wins_and_journeys_see_each_step(rt):
+    anna = rep(rt, "anna@sales.example")
+    other = rep(rt, "zed@sales.example", verticals=["mining"])
+    cid = contact(rt, "fin@example.com")
+    record(rt, cid, "demo.requested")
+    [handoff] = handoffs(rt, cid)
+    with pytest.raises(HandoffError, match="Accept the lead before"):
+        api.close(rt, handoff.id, anna, won=True, detail="")
+    with pytest.raises(HandoffError, match="assigned to another rep"):
+        api.accept(rt, handoff.id, other)
+    api.accept(rt, handoff.id, anna)
+    with pytest.raises(HandoffError, match="already accepted"):
+        api.accept(rt, handoff.id, anna)
+    api.close(rt, handoff.id, anna, won=True, detail="Signed for 12 seats.", amount=14400.0)
+    run_due(rt)
+    with rt.db.sessions() as session:
+        events = session.execute(select(Event.type, Event.properties).where(
+            Event.contact_id == cid, Event.type.like("sales.%")).order_by(Event.id)).all()
+    assert [t for t, _ in events] == ["sales.handoff", "sales.accepted", "sales.won"]
+    assert events[-1].properties["amount"] == 14400.0
+    assert handoffs(rt, cid)[0].status == "won"
+
+
+def test_rejecting_needs_a_reason_and_sends_the_lead_back_to_nurture(rt):
+    anna = rep(rt, "anna@sales.example")
+    cid = contact(rt, "gil@example.com")
+    record(rt, cid, "demo.requested")
+    [handoff] = handoffs(rt, cid)
+    with pytest.raises(HandoffError, match="Choose a reason"):
+        api.reject(rt, handoff.id, anna, "", "")
+    with pytest.raises(HandoffError, match="Say in a few words"):
+        api.reject(rt, handoff.id, anna, "other", "  ")
+    api.reject(rt, handoff.id, anna, "no-budget", "Frozen until January.")
+    [handoff] = handoffs(rt, cid)
+    assert (handoff.status, handoff.outcome_reason) == ("rejected",
+                                                        "No budget: Frozen until January.")
+    with rt.db.sessions() as session:
+        rejected = session.scalar(select(Event.properties).where(
+            Event.contact_id == cid, Event.type == "sales.rejected"))
+        from nurture.contacts.models import Contact
+        attributes = session.get(Contact, cid).attributes
+    assert rejected["reason"] == "No budget: Frozen until January."
+    assert attributes["sales"]["status"] == "rejected"
+
+
+def test_a_journey_handoff_step_takes_the_same_path(rt):
+    anna = rep(rt, "anna@sales.example")
+    publish_text(rt, """
+        id: webinar-followup
+        name: Webinar follow-up
+        entry: {event: webinar.attended}
+        steps:
+          - id: to-sales
+            handoff: Attended the webinar on pricing.
+    """)
+    cid = contact(rt, "hal@example.com")
+    record(rt, cid, "webinar.attended")
+    [handoff] = handoffs(rt, cid)
+    assert (handoff.trigger, handoff.reason, handoff.assigned_to) == (
+        "journey", "Attended the webinar on pricing.", anna)
+    assert len(mail_to(rt, "anna@sales.example")) == 1
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(200 if len(self.received) > 1 else 503)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_crm_webhook_is_signed_and_retried_until_delivered(rt):
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/crm"
+        object.__setattr__(rt, "settings", rt.settings.with_(
+            extra={**rt.settings.extra, "crm_webhook_url": url}))
+        rep(rt, "anna@sales.example")
+        cid = contact(rt, "ivy@example.com", first_name="Ivy")
+        record(rt, cid, "demo.requested")
+        assert len(_Receiver.received) == 1, "the first attempt got a 503"
+        rt.clock.advance(timedelta(minutes=1))
+        run_due(rt)
+        headers, body = _Receiver.received[-1]
+        expected = "sha256=" + hmac.new(b"test-secret-key", headers["X-Nurture-Timestamp"]
+                                        .encode() + b"." + body, sha256).hexdigest()
+        assert headers["X-Nurture-Signature"] == expected
+        payload = json.loads(body)
+        assert payload["event"] == "sales.handoff" and payload["lead"]["first_name"] == "Ivy"
+        assert payload["rep"]["email"] == "anna@sales.example"
+        with rt.db.sessions() as session:
+            row = session.scalar(select(WebhookDelivery))
+        assert (row.status, row.attempts) == ("delivered", 2)
+    finally:
+        server.shutdown()
