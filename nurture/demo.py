@@ -1,4 +1,5 @@
-"""Demo data: contacts across verticals and stages, the shipped journeys, a few trials."""
+"""Demo data: contacts across verticals and stages, the shipped journeys, a few trials, and
+synthetic lead history with a first approved predictive model, so scores show out of the box."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from nurture.events.services import NewEvent
 from nurture.journeys_ops import publish_files
 from nurture.migrate import upgrade
 from nurture.runtime import Runtime
+from scoring import model_store
+from scoring.synthetic import generate
 
 FIRST = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas",
          "Keiko", "Liam", "Maya", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sam", "Tariq"]
@@ -45,7 +48,7 @@ def demo_contacts(count: int, seed: int) -> list[dict]:
 
 
 def load_demo(rt: Runtime, count: int, seed: int,
-              echo: Callable[[str], None] = print) -> None:
+              echo: Callable[[str], None] = print, history_leads: int = 2000) -> None:
     upgrade(rt.db)
     echo("Publishing the shipped journeys...")
     publish_files(rt, iter_files([rt.settings.journeys_dir]), echo=echo)
@@ -71,4 +74,22 @@ def load_demo(rt: Runtime, count: int, seed: int,
     if rt.transport is not None and rt.transport.in_process:
         rt.transport.start_worker(rt.settings.worker_threads)
         rt.transport.join()
+    if history_leads:
+        load_history(rt, history_leads, seed, echo)
     echo("Demo data is ready.")
+
+
+def load_history(rt: Runtime, leads: int, seed: int,
+                 echo: Callable[[str], None] = print) -> None:
+    """Synthetic history, then a model trained on it, approved and used to score everyone."""
+    now = rt.clock.now()
+    history = generate(leads, now, seed=seed, signal=1.0)
+    with rt.db.transaction() as session:
+        written = model_store.write_history(session, history)
+    echo(f"Wrote {written.contacts} synthetic leads with {written.events} events of history.")
+    with rt.db.transaction() as session:
+        stored = model_store.fit_model(session, now)
+        model_store.approve(session, stored.version, "demo", now)
+        scored = model_store.score_all(session, now)
+    echo(f"Predictive model version {stored.version} approved (held-out AUC "
+         f"{stored.metrics['auc']}); {scored} contacts scored.")

@@ -43,6 +43,8 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
 
     for blueprint in (landing_bp, trials_bp, nps_bp):
         app.register_blueprint(blueprint)
+    from web.auth import init_app as init_auth
+    init_auth(app)
 
     @app.after_request
     def security_headers(response):

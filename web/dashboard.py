@@ -1,4 +1,5 @@
-"""A first marketer view: published journeys, where contacts are, and recent email."""
+"""A first marketer view: published journeys, where contacts are, and recent email.
+Marketers and admins only; `/healthz` stays open for load balancers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import func, select
 
 from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.sending.models import Send
+from web.auth import login_required
 
 bp = Blueprint("dashboard", __name__)
 
@@ -17,6 +19,7 @@ def healthz():
 
 
 @bp.get("/")
+@login_required("marketer")  # and admins
 def index():
     rt = current_app.extensions["nurture"]
     with rt.db.sessions() as session:

@@ -10,9 +10,12 @@ from nurture.cli.bounces import bounces
 from nurture.cli.journeys import journeys, simulate
 from nurture.cli.nps import nps
 from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
+from nurture.cli.scoring import scoring
+from nurture.cli.scoring_models import approve_command, fit, generate_history, models
 from nurture.cli.sink import smtp_sink
 from nurture.cli.templates import templates
 from nurture.cli.trials import trials
+from nurture.cli.users import users
 
 
 @click.group()
@@ -30,3 +33,7 @@ main.add_command(smtp_sink)
 main.add_command(templates)
 main.add_command(trials)
 main.add_command(nps)
+main.add_command(users)
+for command in (fit, models, approve_command, generate_history):
+    scoring.add_command(command)
+main.add_command(scoring)

@@ -166,18 +166,25 @@ def _coerce(value: str):
 
 
 @click.command()
-@click.argument("what", type=click.Choice(["engine", "send", "web"]))
+@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 def bench(what: str, contacts: int, sim_contacts: int) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
-    pages under gunicorn) and print JSON."""
+    pages under gunicorn; `scoring`: events scored per second, decay for 1M) and print JSON."""
     from nurture.bench import run_engine_bench
 
     if what == "web":
         from nurture.bench_web import run_web_bench
 
         click.echo(json.dumps(run_web_bench(echo=lambda m: click.echo(m, err=True)), indent=2))
+        sys.exit(0)
+
+    if what == "scoring":
+        from nurture.bench_scoring import run_scoring_bench
+
+        click.echo(json.dumps(run_scoring_bench(Settings.from_env(), echo=lambda m:
+                                                click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "send":

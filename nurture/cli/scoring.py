@@ -1,0 +1,107 @@
+"""`nurture scoring`: check the rules file, explain a contact's score, run the decay, hand a
+lead to sales by hand, and (from `scoring_models`) train and approve the predictive model."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+
+@contextmanager
+def _runtime():
+    from nurture.config import Settings
+    from nurture.runtime import build
+
+    rt = build(Settings.from_env(), with_transport=False)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+@click.group()
+def scoring() -> None:
+    """Lead scoring, hand-offs to sales and the predictive model."""
+
+
+@scoring.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def validate(path: Path | None) -> None:
+    """Check a scoring rules file (default: the one in use) and list every problem."""
+    import os
+
+    from scoring.loader import DEFAULT_FILE, load_rules_file
+
+    path = path or Path(os.environ.get("NURTURE_SCORING_RULES") or DEFAULT_FILE)
+    loaded = load_rules_file(path)
+    for violation in loaded.violations:
+        click.echo(str(violation), err=True)
+    if loaded.violations:
+        raise click.ClickException(f"{path} has {len(loaded.violations)} problem(s).")
+    rules = loaded.rules
+    click.echo(f"{path}: {len(rules.fit)} fit and {len(rules.engagement)} engagement rules, "
+               f"half-life {rules.half_life.days} days, hand-off at {rules.handoff.threshold:g}.")
+
+
+@scoring.command()
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def explain(email: str, as_json: bool) -> None:
+    """Why a contact has the score it has: the rules that earned the points."""
+    from scoring.queries import score_card
+
+    with _runtime() as rt:
+        card = score_card(rt, email=email)
+    if card is None:
+        raise click.ClickException(f"There is no contact with the email address {email}.")
+    if as_json:
+        click.echo(json.dumps(card, indent=2, default=str))
+        return
+    click.echo(f"{card['email']}: score {card['score']}, grade {card['grade']} "
+               f"(fit {card['fit']:g}, engagement now {card['engagement']:.1f})")
+    if card["predictive"] is not None:
+        click.echo(f"Predicted chance to convert within 90 days: {card['predictive']:.0%}")
+    for item in card["explanation"]:
+        click.echo(f"  {item['points']:>+7.1f}  {item['label']}"
+                   + (f" ({item['events']} events)" if item["events"] else ""))
+
+
+@scoring.command()
+def decay() -> None:
+    """Bring every score to now (the scheduler does this hourly)."""
+    from scoring.api import run_scoring_jobs
+
+    with _runtime() as rt:
+        done = run_scoring_jobs(rt)
+    if not done:
+        raise click.ClickException("The scoring rules file is not valid; run "
+                                   "`nurture scoring validate`.")
+    click.echo(f"Fitted {done['fitted']} new contacts; {done['decayed']} scores changed.")
+
+
+@scoring.command()
+@click.argument("email")
+@click.option("--reason", required=True, help="Why sales should call now.")
+def handoff(email: str, reason: str) -> None:
+    """Hand a lead to sales now (cool-down and one open hand-off still apply)."""
+    from sqlalchemy import select
+
+    from nurture.contacts.models import Contact
+    from nurture.contacts.services import email_key
+    from scoring.api import hand_off, open_for
+
+    with _runtime() as rt:
+        with rt.db.sessions() as session:
+            cid = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))
+        if cid is None:
+            raise click.ClickException(f"There is no contact with the email address {email}.")
+        ids = hand_off(rt, cid, reason.strip() or "Handed off by hand.")
+        if not ids:
+            existing = open_for(rt, cid)
+            raise click.ClickException(
+                f"{email} already has hand-off {existing} open." if existing else
+                f"{email} was handed off recently and is in its cool-down.")
+    click.echo(f"Hand-off {ids[0]} opened for {email}.")

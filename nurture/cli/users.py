@@ -1,0 +1,138 @@
+"""`nurture users`: create people who sign in, list them, change a password, deactivate.
+
+A password is typed at a hidden prompt (twice), or read from stdin with `--password-stdin`
+for scripts. There is no `--password` option: it would be kept in the shell's history and
+shown to anyone who lists processes.
+
+Commands use the runtime passed as the click context's `obj` when there is one (tests),
+and otherwise build one from the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from nurture.cli.ops import open_runtime
+from nurture.runtime import Runtime
+from nurture.users import services
+from nurture.users.errors import UserError
+from nurture.users.models import ROLES
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _runtime() -> Iterator[Runtime]:
+    given = click.get_current_context().find_object(Runtime)
+    if given is not None:
+        yield given
+        return
+    rt = open_runtime(with_transport=False)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+def _write(work: Callable[[Session, Runtime], T]) -> T:
+    """Run `work` in one transaction; a user error becomes the command's error sentence."""
+    with _runtime() as rt:
+        try:
+            with rt.db.transaction() as session:
+                return work(session, rt)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _password(email: str, from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.read().rstrip("\r\n")
+    else:
+        def policy(value: str) -> str:  # asked again at once, before the confirmation
+            try:
+                services.check_password(value, email)
+            except UserError as exc:
+                raise click.UsageError(str(exc)) from None
+            return value
+
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
+                                value_proc=policy)
+    try:
+        services.check_password(password, email)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    return password
+
+
+def _email(email: str) -> str:
+    try:
+        return services.normalise_email(email)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
+                              help="Read the password from stdin instead of a prompt.")
+
+
+@click.group()
+def users() -> None:
+    """People who sign in: sales, marketers and admins."""
+
+
+@users.command()
+@click.option("--email", required=True, help="The address they sign in with.")
+@click.option("--name", required=True, help="Their name, as the app shows it.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--vertical", "verticals", multiple=True,
+              help="A vertical they cover (repeat for more; none: every vertical).")
+@click.option("--territory", "territories", multiple=True,
+              help="An ISO country code they cover, like GB (repeat; none: everywhere).")
+@PASSWORD_STDIN
+def create(email: str, name: str, role: str, verticals: tuple[str, ...],
+           territories: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user who can sign in."""
+    address = _email(email)
+    password = _password(address, password_stdin)
+    user = _write(lambda session, rt: services.create_user(
+        session, address, name, role, password, verticals, territories, now=rt.clock.now()))
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@users.command("list")
+@click.option("--role", type=click.Choice(ROLES), help="Only users with this role.")
+def list_command(role: str | None) -> None:
+    """Every user, inactive ones too."""
+    rows = _write(lambda session, _rt: services.list_users(session, role))
+    if not rows:
+        click.echo("No users yet: create one with `nurture users create`.")
+    for user in rows:
+        login = f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never"
+        click.echo(f"{user.id:>6}  {user.role:8}  {'active' if user.active else 'inactive':8}  "
+                   f"{user.email}  {user.name}  verticals: {', '.join(user.verticals) or 'any'}"
+                   f"  territories: {', '.join(user.territories) or 'any'}  last sign-in: "
+                   f"{login}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@PASSWORD_STDIN
+def set_password(email: str, password_stdin: bool) -> None:
+    """Change a user's password; their open sessions end."""
+    password = _password(email.strip().lower(), password_stdin)
+    user = _write(lambda session, _rt: services.set_password(session, email, password))
+    click.echo(f"Changed the password of {user.email}.")
+
+
+@users.command()
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Stop a user from signing in; their open sessions end."""
+    user = _write(lambda session, _rt: services.deactivate(session, email))
+    click.echo(f"Deactivated {user.email}: they can no longer sign in.")

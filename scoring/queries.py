@@ -1,0 +1,108 @@
+"""Read models for people: a contact's score card (parts, grade, explanation, predictive
+contributions) and the sales inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, select
+
+from nurture.contacts.models import Contact
+from nurture.contacts.services import email_key
+from nurture.runtime import Runtime
+from nurture.users.models import User
+from scoring.handoffs import explanation
+from scoring.models import ContactScore, Handoff, HandoffNote
+from scoring.pipeline import setup_for
+
+OPEN = ("open", "accepted")
+
+
+def score_card(rt: Runtime, contact_id: int | None = None, email: str | None = None
+               ) -> dict[str, Any] | None:
+    setup, now = setup_for(rt.settings), rt.clock.now()
+    with rt.db.sessions() as session:
+        query = select(Contact)
+        query = query.where(Contact.id == contact_id) if contact_id is not None else \
+            query.where(Contact.email_key == email_key(email or ""))
+        contact = session.scalar(query)
+        if contact is None:
+            return None
+        part = session.get(ContactScore, contact.id)
+        half_life = setup.rules.half_life if setup else None
+        engagement = 0.0
+        if part and part.engagement_at and half_life:
+            engagement = part.engagement * 0.5 ** ((now - part.engagement_at) / half_life)
+        return {
+            "contact_id": contact.id, "email": contact.email, "score": contact.score,
+            "grade": part.grade if part else "D", "fit": part.fit if part else 0.0,
+            "engagement": round(engagement, 2),
+            "explanation": explanation(session, setup.rules, contact.id, now) if setup else [],
+            "predictive": part.predictive if part else None,
+            "model_version": part.model_version if part else None,
+            "predictive_explanation": _predictive(session, contact.id, now),
+        }
+
+
+def _predictive(session, contact_id: int, now) -> list[dict[str, Any]]:
+    try:
+        from scoring.model_store import explain_contact
+    except ImportError:  # pragma: no cover - the predictive model is optional
+        return []
+    return list(explain_contact(session, contact_id, now) or [])
+
+
+def inbox(rt: Runtime, user: User, show: str = "mine") -> list[dict[str, Any]]:
+    """Hand-offs for a user: `mine` (assigned to them, plus the unassigned queue), `all`
+    (marketers and admins), or `closed` (theirs, most recent first)."""
+    with rt.db.sessions() as session:
+        query = (select(Handoff, Contact, User.name, User.email)
+                 .join(Contact, Contact.id == Handoff.contact_id)
+                 .outerjoin(User, User.id == Handoff.assigned_to))
+        if show == "closed":
+            query = query.where(Handoff.status.not_in(OPEN)).order_by(Handoff.closed_at.desc())
+        else:
+            query = query.where(Handoff.status.in_(OPEN)).order_by(
+                case((Handoff.status == "open", 0), else_=1), Handoff.priority.desc(),
+                Handoff.created_at)
+        if show != "all" or user.role == "sales":
+            query = query.where((Handoff.assigned_to == user.id) | (
+                (Handoff.assigned_to.is_(None)) if show != "closed" else False))
+        rows = session.execute(query.limit(200)).all()
+        return [_row(h, c, name or rep_email) for h, c, name, rep_email in rows]
+
+
+def _row(handoff: Handoff, contact: Contact, rep: str | None) -> dict[str, Any]:
+    return {"id": handoff.id, "status": handoff.status, "trigger": handoff.trigger,
+            "reason": handoff.reason, "score": handoff.score, "grade": handoff.grade,
+            "priority": handoff.priority, "predictive": handoff.predictive,
+            "created_at": handoff.created_at, "rep": rep or "",
+            "due_at": handoff.due_at, "escalations": handoff.escalations,
+            "name": f"{contact.first_name} {contact.last_name}".strip() or contact.email,
+            "company": contact.company, "email": contact.email, "industry": contact.industry,
+            "contact_id": contact.id, "current_score": contact.score}
+
+
+def handoff_detail(rt: Runtime, handoff_id: int) -> dict[str, Any] | None:
+    with rt.db.sessions() as session:
+        row = session.execute(select(Handoff, Contact).join(
+            Contact, Contact.id == Handoff.contact_id).where(Handoff.id == handoff_id)).first()
+        if row is None:
+            return None
+        handoff, contact = row
+        rep = session.get(User, handoff.assigned_to) if handoff.assigned_to else None
+        notes = session.execute(select(HandoffNote, User.name).outerjoin(
+            User, User.id == HandoffNote.user_id).where(HandoffNote.handoff_id == handoff_id)
+            .order_by(HandoffNote.id)).all()
+        detail = _row(handoff, contact, (rep.name or rep.email) if rep else None)
+        detail.update({
+            "assigned_to": handoff.assigned_to, "explanation": handoff.explanation,
+            "timeline": handoff.timeline, "outcome_reason": handoff.outcome_reason,
+            "role": contact.role, "company_size": contact.company_size,
+            "country": contact.country, "stage": contact.stage, "phone": contact.phone,
+            "notes": [{"at": n.at, "action": n.action, "note": n.note, "by": name or ""}
+                      for n, name in notes],
+        })
+    card = score_card(rt, contact_id=detail["contact_id"])
+    detail["card"] = card
+    return detail

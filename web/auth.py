@@ -1,0 +1,219 @@
+"""Signing in and out, `g.user`, and `login_required(*roles)` for the views that need it.
+
+`init_app(app)` registers the `/login` and `/logout` views and a hook that puts the
+signed-in user (`nurture.users.services.UserInfo`) or None in `flask.g.user` for every
+request. The session keeps the user's id and the stamp of their password hash: a changed
+password or a deactivated user ends the session at the next request. Sessions last 12 hours
+from the last request (app config `PERMANENT_SESSION_LIFETIME`).
+
+Failed sign-ins are limited per IP (app config `LOGIN_RATE_LIMIT`, default 10 per minute;
+`RATELIMIT_ENABLED=False` turns it off at request time).
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import TooManyRequests
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from nurture.runtime import Runtime
+from nurture.users import services
+from nurture.users.models import ROLES
+from nurture.users.services import UserInfo
+
+bp = Blueprint("auth", __name__)
+USER_ID, STAMP, NOTICE = "user_id", "user_stamp", "auth_notice"
+HOMES = {"sales": "/sales", "marketer": "/", "admin": "/"}
+SESSION_LIFETIME = timedelta(hours=12)
+WRONG = "The email or password is incorrect."
+ROLE_NAMES = {"sales": "sales", "marketer": "marketers", "admin": "admins"}
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class LoginForm(FlaskForm):
+    class Meta:
+        csrf = False  # CSRFProtect checks every POST app-wide; the page adds csrf_token()
+
+    email = StringField("Email address", [InputRequired("Enter your email address.")],
+                        filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    password = PasswordField("Password", [InputRequired("Enter your password.")])
+    next = HiddenField()
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["nurture"]
+
+
+def safe_next(value: object) -> str | None:
+    """`value` when it is a path on this site, else None: never a way off to another site.
+    Browsers read `//host` and `/\\host` as another host, and drop tabs and newlines."""
+    if not isinstance(value, str) or not value.startswith("/") or "\\" in value:
+        return None
+    if value.startswith("//") or CONTROL.search(value):
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme or parts.netloc else value
+
+
+def home_for(user: UserInfo) -> str:
+    return HOMES.get(user.role, "/")
+
+
+# ---- the hooks ------------------------------------------------------------------------
+
+def init_app(app: Flask) -> None:
+    """Register the views, `g.user`, the header's sign-out form and the sign-in limit."""
+    if "auth" in app.blueprints:  # already set up: a second call changes nothing
+        return
+    rt: Runtime = app.extensions["nurture"]
+    if app.config["PERMANENT_SESSION_LIFETIME"] == Flask.default_config[
+            "PERMANENT_SESSION_LIFETIME"]:
+        app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    app.config.setdefault("LOGIN_RATE_LIMIT",
+                          rt.settings.extra.get("login_rate_limit") or "10 per minute")
+    namespace = rt.settings.extra.get("queue_namespace", "nurture")
+    limiter = Limiter(get_remote_address, storage_uri=rt.settings.redis_url or "memory://",
+                      key_prefix=f"{namespace}:login", swallow_errors=True)
+    limiter.init_app(app)
+    # Counts wrong passwords, not sign-ins that work nor forms missing a field.
+    limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+                  deduct_when=lambda response: response.status_code == 401,
+                  exempt_when=lambda: (request.endpoint != "auth.login"
+                                       or not current_app.config.get("RATELIMIT_ENABLED", True))
+                  )(bp)
+    app.before_request(load_user)
+    app.context_processor(lambda: {"current_user": g.get("user")})
+    app.register_blueprint(bp)
+
+
+def load_user() -> None:
+    """`g.user`: the signed-in user, or None. A session whose user was deactivated or whose
+    password changed since it signed in is forgotten."""
+    g.user = None
+    user_id = session.get(USER_ID)
+    if user_id is None or request.endpoint == "static":
+        return
+    user = None
+    if isinstance(user_id, int):
+        with _rt().db.sessions() as db:
+            user = services.get_user(db, user_id)
+    stamp = session.get(STAMP)
+    if (user is None or not user.active or not isinstance(stamp, str)
+            or not hmac.compare_digest(user.stamp, stamp)):
+        for key in (USER_ID, STAMP):
+            session.pop(key, None)
+        return
+    g.user = user
+
+
+def login_required(*roles: str) -> Callable:
+    """A view decorator: anonymous visitors go to the sign-in page (and come back after);
+    a signed-in user needs one of `roles` (any role when none are given; admins always
+    pass) or gets a 403 page that says so."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"Unknown roles: {', '.join(sorted(unknown))}.")
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user: UserInfo | None = g.get("user")
+            if user is None:
+                if request.method in ("GET", "HEAD"):
+                    here = request.path + (f"?{request.query_string.decode('latin-1')}"
+                                           if request.query_string else "")
+                    return redirect(url_for("auth.login", next=here))
+                return redirect(url_for("auth.login"), 303)
+            if roles and user.role != "admin" and user.role not in roles:
+                allowed = list(dict.fromkeys(ROLE_NAMES[role] for role in (*roles, "admin")))
+                who = ", ".join(allowed[:-1]) + " and " * (len(allowed) > 1) + allowed[-1]
+                return render_template(
+                    "auth/message.html", title="You cannot open this page",
+                    message=f"This page is for {who}, and you are signed in as "
+                            f"{user.email} ({user.role}). Ask an admin if you need it.",
+                    home=home_for(user)), 403
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+# ---- the views ------------------------------------------------------------------------
+
+def _page(form: LoginForm, status: int = 200, notice: str | None = None):
+    return render_template("auth/login.html", form=form, notice=notice), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+        if g.user is not None:
+            return redirect(form.next.data or home_for(g.user))
+        return _page(form, notice=session.pop(NOTICE, None))
+    if not form.validate():
+        return _page(form, 422)
+    rt = _rt()
+    with rt.db.transaction() as db:
+        user = services.authenticate(db, form.email.data, form.password.data,
+                                     now=rt.clock.now())
+    if user is None:
+        form.form_errors.append(WRONG)
+        return _page(form, 401)
+    # A fresh session: nothing from before signing in (a planted value, an old CSRF token)
+    # carries over into the signed-in one.
+    session.clear()
+    session[USER_ID], session[STAMP] = user.id, user.stamp
+    session.permanent = True
+    return redirect(safe_next(form.next.data) or home_for(user), 303)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    session[NOTICE] = "You have signed out."
+    return redirect(url_for(".login"), 303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(_error: CSRFError):
+    if request.endpoint == "auth.login":
+        form = LoginForm(formdata=request.form)
+        form.form_errors.append("The form had expired, so you were not signed in. "
+                                "Please try again.")
+        return _page(form, 400)
+    return render_template("auth/message.html", title="Please try again",
+                           message="The form had expired or was sent from another site, so "
+                                   "you are still signed in. Please go back, reload the page "
+                                   "and try again."), 400
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many(_error: TooManyRequests):
+    form = LoginForm(formdata=request.form)
+    form.form_errors.append("There have been too many failed sign-ins from your network. "
+                            "Please wait a minute and try again.")
+    return _page(form, 429)
