@@ -90,6 +90,9 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
         select(Contact).where(Contact.id.in_(wanted)).order_by(Contact.id))}
     scores = {s.contact_id: s for s in session.scalars(
         select(ContactScore).where(ContactScore.contact_id.in_(wanted)))}
+    from scoring.model_store import score_contacts
+
+    predicted = score_contacts(session, list(wanted), now)  # the latest approved model's
     reps = _reps(session)
     for cid, request in sorted(wanted.items()):
         contact, part = contacts[cid], scores.get(cid)
@@ -98,7 +101,7 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
             contact_id=cid, trigger=request.trigger, reason=request.reason, status="open",
             score=contact.score, grade=grade, priority=priority(request.trigger, grade,
                                                                 contact.score),
-            predictive=part.predictive if part else None,
+            predictive=predicted.get(cid),
             explanation=explanation(session, rules, cid, now),
             timeline=timeline(session, cid), created_at=now,
             due_at=now + rules.handoff.sla)

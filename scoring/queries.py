@@ -33,23 +33,23 @@ def score_card(rt: Runtime, contact_id: int | None = None, email: str | None = N
         engagement = 0.0
         if part and part.engagement_at and half_life:
             engagement = part.engagement * 0.5 ** ((now - part.engagement_at) / half_life)
+        live = _predictive(session, contact.id, now)
         return {
             "contact_id": contact.id, "email": contact.email, "score": contact.score,
             "grade": part.grade if part else "D", "fit": part.fit if part else 0.0,
             "engagement": round(engagement, 2),
             "explanation": explanation(session, setup.rules, contact.id, now) if setup else [],
-            "predictive": part.predictive if part else None,
-            "model_version": part.model_version if part else None,
-            "predictive_explanation": _predictive(session, contact.id, now),
+            "predictive": live.probability if live else None,
+            "model_version": live.version if live else None,
+            "predictive_explanation": live.as_dicts() if live else [],
         }
 
 
-def _predictive(session, contact_id: int, now) -> list[dict[str, Any]]:
-    try:
-        from scoring.model_store import explain_contact
-    except ImportError:  # pragma: no cover - the predictive model is optional
-        return []
-    return list(explain_contact(session, contact_id, now) or [])
+def _predictive(session, contact_id: int, now):
+    """The live prediction with the latest approved model (None without one)."""
+    from scoring.model_store import explain_contact
+
+    return explain_contact(session, contact_id, now)
 
 
 def inbox(rt: Runtime, user: User, show: str = "mine") -> list[dict[str, Any]]:

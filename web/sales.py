@@ -1,0 +1,98 @@
+"""The sales inbox: hand-offs by priority with the score, its explanation and the recent
+timeline; accept, send back to nurture with a reason, or mark the deal won or lost."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from nurture.runtime import Runtime
+from scoring import api
+from scoring.queries import handoff_detail, inbox
+from scoring.sales import REJECT_REASONS, HandoffError
+from web.auth import login_required
+
+bp = Blueprint("sales", __name__, url_prefix="/sales")
+VIEWS = {"mine": "My leads", "all": "All open", "closed": "Closed"}
+FLASH = "sales_notice"
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["nurture"]
+
+
+@bp.get("")
+@login_required("sales", "marketer")
+def index():
+    show = request.args.get("show", "mine")
+    if show not in VIEWS or (show == "all" and g.user.role == "sales"):
+        show = "mine"
+    views = {k: v for k, v in VIEWS.items() if k != "all" or g.user.role != "sales"}
+    return render_template("sales/inbox.html", rows=inbox(_rt(), g.user, show), show=show,
+                           views=views, notice=session.pop(FLASH, None))
+
+
+@bp.get("/handoffs/<int:handoff_id>")
+@login_required("sales", "marketer")
+def detail(handoff_id: int):
+    return _detail(handoff_id)
+
+
+def _detail(handoff_id: int, error: str | None = None, status: int = 200):
+    item = handoff_detail(_rt(), handoff_id)
+    if item is None:
+        abort(404)
+    mine = g.user.role != "sales" or item["assigned_to"] in (None, g.user.id)
+    return render_template("sales/handoff.html", h=item, mine=mine, error=error,
+                           reasons=REJECT_REASONS, form=request.form,
+                           notice=session.pop(FLASH, None)), status
+
+
+def _act(handoff_id: int, work, done: str):
+    try:
+        work()
+    except HandoffError as exc:
+        return _detail(handoff_id, str(exc), 409 if "already" in str(exc) else 422)
+    session[FLASH] = done
+    return redirect(url_for(".detail", handoff_id=handoff_id), 303)
+
+
+@bp.post("/handoffs/<int:handoff_id>/accept")
+@login_required("sales", "marketer")
+def accept(handoff_id: int):
+    return _act(handoff_id, lambda: api.accept(_rt(), handoff_id, g.user.id),
+                "You accepted the lead. It is yours now.")
+
+
+@bp.post("/handoffs/<int:handoff_id>/reject")
+@login_required("sales", "marketer")
+def reject(handoff_id: int):
+    code, detail = request.form.get("reason", ""), request.form.get("detail", "")
+    return _act(handoff_id, lambda: api.reject(_rt(), handoff_id, g.user.id, code, detail),
+                "The lead went back to nurture with your reason.")
+
+
+@bp.post("/handoffs/<int:handoff_id>/close")
+@login_required("sales", "marketer")
+def close(handoff_id: int):
+    outcome = request.form.get("outcome")
+    if outcome not in ("won", "lost"):
+        return _detail(handoff_id, "Choose whether the deal was won or lost.", 422)
+    raw = (request.form.get("amount") or "").strip().replace(",", "")
+    try:
+        amount = float(raw) if raw and outcome == "won" else None
+    except ValueError:
+        return _detail(handoff_id, "The deal amount must be a number, such as 12000.", 422)
+    detail = request.form.get("detail", "")
+    return _act(handoff_id, lambda: api.close(_rt(), handoff_id, g.user.id, outcome == "won",
+                                              detail, amount),
+                f"The deal is marked {outcome}.")
