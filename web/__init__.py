@@ -44,10 +44,12 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     for blueprint in (landing_bp, trials_bp, nps_bp):
         app.register_blueprint(blueprint)
     from web.auth import init_app as init_auth
+    from web.insights import bp as insights_bp
     from web.sales import bp as sales_bp
 
     init_auth(app)
     app.register_blueprint(sales_bp)
+    app.register_blueprint(insights_bp)
 
     @app.after_request
     def security_headers(response):

@@ -7,6 +7,7 @@ import logging
 import click
 
 from nurture.cli.bounces import bounces
+from nurture.cli.clv import clv
 from nurture.cli.journeys import journeys, simulate
 from nurture.cli.nps import nps
 from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
@@ -34,6 +35,7 @@ main.add_command(templates)
 main.add_command(trials)
 main.add_command(nps)
 main.add_command(users)
+main.add_command(clv)
 for command in (fit, models, approve_command, generate_history):
     scoring.add_command(command)
 main.add_command(scoring)

@@ -1,0 +1,42 @@
+"""Customer lifetime value for marketers and sales: the five best customers and the
+average CLV, from Nurture's own purchase events (BG/NBD + Gamma-Gamma, `scoring/clv.py`)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, render_template, request
+
+from scoring.clv import value_customers
+from scoring.clv_data import contact_emails, periods_per_year, summarize, transactions_from_events
+from scoring.errors import CLVError
+from web.auth import login_required
+
+bp = Blueprint("insights", __name__, url_prefix="/insights")
+HORIZONS = {"52": "one year", "104": "two years", "156": "three years"}
+
+
+@bp.get("/customer-value")
+@login_required("sales", "marketer")
+def customer_value():
+    rt = current_app.extensions["nurture"]
+    horizon = request.args.get("horizon", "52")
+    if horizon not in HORIZONS:
+        horizon = "52"
+    tz = ZoneInfo(rt.settings.timezone)
+    end = rt.clock.now().astimezone(tz).date()
+    report, best, error = None, [], None
+    with rt.db.sessions() as session:
+        transactions = transactions_from_events(session, tz=tz)
+        try:
+            summaries = summarize(transactions, end, "weeks")
+            if not summaries:
+                raise CLVError("No customer has a recorded purchase yet.")
+            report = value_customers(summaries, int(horizon), 0.10, periods_per_year("weeks"))
+            top = report.best(5)
+            emails = contact_emails(session, [c.customer_id for c in top])
+            best = [(c, emails.get(c.customer_id, "")) for c in top]
+        except CLVError as exc:
+            error = str(exc)
+    return render_template("insights/customer_value.html", report=report, best=best,
+                           error=error, end=end, horizon=horizon, horizons=HORIZONS)
