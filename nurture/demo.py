@@ -76,7 +76,51 @@ def load_demo(rt: Runtime, count: int, seed: int,
         rt.transport.join()
     if history_leads:
         load_history(rt, history_leads, seed, echo)
+    load_sales(rt, people, seed, echo)
     echo("Demo data is ready.")
+
+
+DEMO_USERS = [("marketer@demo.nurture.example", "Mia Marketer", "marketer", ()),
+              ("retail.rep@demo.nurture.example", "Rita Retail", "sales", ("retail",)),
+              ("health.rep@demo.nurture.example", "Hal Health", "sales", ("healthcare",)),
+              ("rep@demo.nurture.example", "Sam Sales", "sales", ())]
+
+
+def load_sales(rt: Runtime, people: list[dict], seed: int,
+               echo: Callable[[str], None] = print) -> None:
+    """Demo users (a fresh password each, printed once) and a few hand-raisers, so the sales
+    inbox has leads to show."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from nurture.contacts.models import Contact
+    from nurture.users.models import User
+    from nurture.users.services import create_user
+    from scoring.api import run_scoring_jobs
+
+    password = secrets.token_urlsafe(12)
+    created = []
+    with rt.db.transaction() as session:
+        for email, name, role, verticals in DEMO_USERS:
+            if session.scalar(select(User.id).where(User.email == email)) is None:
+                create_user(session, email, name, role, password, verticals=verticals,
+                            now=rt.clock.now())
+                created.append(email)
+    rng = random.Random(seed + 2)
+    raisers = rng.sample(people, min(8, len(people)))
+    with rt.db.sessions() as session:
+        ids = dict(session.execute(select(Contact.email_key, Contact.id).where(
+            Contact.email_key.in_([p["email"].lower() for p in raisers]))).all())
+    record_many(rt, [NewEvent(cid, rng.choice(["demo.requested", "webinar.attended"]),
+                              {}, rt.clock.now(), source="demo") for cid in ids.values()])
+    if rt.transport is not None and rt.transport.in_process:
+        rt.transport.join()
+    run_scoring_jobs(rt)
+    if created:
+        echo(f"Demo users (password {password}): " + ", ".join(created) + ".")
+        echo("Sign in at /login: marketers see journeys and lifetime value, reps the "
+             "sales inbox at /sales.")
 
 
 def load_history(rt: Runtime, leads: int, seed: int,

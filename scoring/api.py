@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,15 +15,12 @@ from nurture.runtime import Runtime
 from nurture.users.models import User
 from scoring import sales
 from scoring.decay import recompute_all
+from scoring.errors import HandoffError, ScoringPaused
 from scoring.handoffs import Outcome, open_handoffs
 from scoring.pipeline import Setup, setup_for
 from scoring.services import HandoffRequest, refresh_missing
 
 log = logging.getLogger(__name__)
-
-
-class ScoringPaused(RuntimeError):
-    """Raised when the scoring rules file is invalid, so nothing can be scored."""
 
 
 def _setup(rt: Runtime) -> Setup:
@@ -50,7 +47,7 @@ def _run(rt: Runtime, work: Callable[[Session, Setup, datetime], Outcome]) -> Ou
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise sales.HandoffError("Your account is not active.")
+        raise HandoffError("Your account is not active.")
     return user
 
 
@@ -97,7 +94,21 @@ def run_scoring_jobs(rt: Runtime) -> dict[str, int]:
             break
     with rt.db.transaction() as session:
         done["decayed"] = recompute_all(session, setup.rules, now)
+    with rt.db.transaction() as session:
+        done["predicted"] = predict_recent(session, now)
     return done
+
+
+def predict_recent(session: Session, now: datetime) -> int:
+    """The predictive score of everyone active within the model's engagement window (their
+    features moved); others keep theirs until `nurture scoring approve` rescores all."""
+    from scoring.features import WINDOW
+    from scoring.model_store import score_contacts
+    from scoring.models import ContactScore
+
+    ids = list(session.scalars(select(ContactScore.contact_id).where(
+        ContactScore.engagement_at >= now - WINDOW - timedelta(days=1))))
+    return len(score_contacts(session, ids, now)) if ids else 0
 
 
 def open_for(rt: Runtime, contact_id: int) -> int | None:

@@ -6,3 +6,12 @@ from __future__ import annotations
 class CLVError(ValueError):
     """Raised when transactions cannot be read, or a lifetime-value model cannot be fitted to
     them."""
+
+
+class HandoffError(ValueError):
+    """Raised when a hand-off cannot make the asked transition (wrong state, not yours, no
+    reason given)."""
+
+
+class ScoringPaused(RuntimeError):
+    """Raised when the scoring rules file is invalid, so nothing can be scored."""

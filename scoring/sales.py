@@ -13,6 +13,7 @@ from nurture.contacts.models import Contact
 from nurture.events.effects import merge_attributes
 from nurture.events.services import NewEvent
 from nurture.users.models import User
+from scoring.errors import HandoffError
 from scoring.handoffs import Outcome, SalesConfig, _assign, _note, _reps, _webhook, notify
 from scoring.models import Handoff
 from scoring.rules import Rules
@@ -27,11 +28,6 @@ REJECT_REASONS = {
     "existing-deal": "Already in a deal with us",
     "other": "Other",
 }
-
-
-class HandoffError(ValueError):
-    """Raised when a hand-off cannot make the asked transition (wrong state, not yours,
-    no reason given); the message is a sentence for the person who asked."""
 
 
 def _load(session: Session, handoff_id: int) -> Handoff:

@@ -17,8 +17,9 @@ from flask import (
 
 from nurture.runtime import Runtime
 from scoring import api
+from scoring.errors import HandoffError
 from scoring.queries import handoff_detail, inbox
-from scoring.sales import REJECT_REASONS, HandoffError
+from scoring.sales import REJECT_REASONS
 from web.auth import login_required
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")

@@ -23,8 +23,8 @@ from nurture.events.services import NewEvent
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
 from scoring import api
+from scoring.errors import HandoffError
 from scoring.models import Handoff, HandoffNote
-from scoring.sales import HandoffError
 from tests.helpers import contact, publish_text, run_due
 
 LEAD = dict(industry="retail", company_size=120, role="Head of IT", country="FR",
@@ -268,3 +268,24 @@ def test_the_crm_webhook_is_signed_and_retried_until_delivered(rt):
         assert (row.status, row.attempts) == ("delivered", 2)
     finally:
         server.shutdown()
+
+
+def test_a_lead_sent_back_for_timing_is_nurtured_again_but_not_a_bad_fit(rt):
+    from nurture.config import PROJECT_ROOT
+    from tests.helpers import advance_clock, enrollments, sends
+
+    publish_text(rt, (PROJECT_ROOT / "journeys/library/sales-recycled.yaml").read_text())
+    anna = rep(rt, "anna@sales.example")
+    later = contact(rt, "later@example.com", consent_marketing=True, timezone="UTC")
+    wrong = contact(rt, "wrong@example.com", consent_marketing=True)
+    for cid in (later, wrong):
+        record(rt, cid, "demo.requested")
+    first, second = handoffs(rt)
+    api.reject(rt, first.id, anna, "not-ready", "Evaluating next quarter.")
+    api.reject(rt, second.id, anna, "bad-fit", "")
+    run_due(rt)
+    assert [e.journey_id for e in enrollments(rt, later)] == ["sales-recycled"]
+    assert enrollments(rt, wrong) == []
+    advance_clock(rt, timedelta(days=23), step=timedelta(hours=12))
+    assert [s.template for s in sends(rt, later) if s.status == "sent"][-1] == \
+        "prospect-case-study"
