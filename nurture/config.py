@@ -30,6 +30,9 @@ EXTRA_ENV = {
     "cs_email": "NURTURE_CS_EMAIL",
     "trial_retention_days": "NURTURE_TRIAL_RETENTION_DAYS",
     "signup_rate_limit": "NURTURE_SIGNUP_RATE_LIMIT",
+    "scoring_rules": "NURTURE_SCORING_RULES",
+    "crm_webhook_url": "NURTURE_CRM_WEBHOOK_URL",
+    "login_rate_limit": "NURTURE_LOGIN_RATE_LIMIT",
 }
 
 
