@@ -71,3 +71,20 @@ def post_event():
     except (EventError, ContactError) as exc:
         return error(str(exc), 422)
     return jsonify({"id": event_id}), 201
+
+
+@bp.get("/scores")
+def get_score():
+    """A contact's score, grade and the rules behind it: `GET /api/scores?email=...`."""
+    from scoring.queries import score_card
+
+    if not authorized():
+        return error("A valid API key is required (Authorization: Bearer ...).", 401)
+    email = request.args.get("email", "")
+    if not email:
+        return error("Give the contact's email address: /api/scores?email=ann@example.com.",
+                     400)
+    card = score_card(current_app.extensions["nurture"], email=email)
+    if card is None:
+        return error(f"There is no contact with the email address {email}.", 404)
+    return jsonify(card)

@@ -101,3 +101,20 @@ def test_explanation_lists_the_biggest_contributions_first(rt):
     assert items[0]["points"] == 25 and items[0]["label"] == "Asked for a demo"
     clicks = next(i for i in items if i["rule"] == "email-click")
     assert clicks["points"] == 6 and clicks["events"] == 2
+
+
+def test_the_api_explains_a_score_to_an_integrator(rt):
+    from web import create_app
+
+    cid = contact(rt, "gus@retail.example", **FIT)
+    record(rt, cid, "webinar.attended")
+    client = create_app(rt).test_client()
+    assert client.get("/api/scores?email=gus@retail.example").status_code == 401
+    auth = {"Authorization": "Bearer test-api-key"}
+    card = client.get("/api/scores?email=GUS@retail.example", headers=auth).get_json()
+    assert (card["score"], card["grade"], card["fit"]) == (55, "A", 45.0)
+    assert card["explanation"][0] == {"rule": "target-vertical", "kind": "fit", "events": 0,
+                                      "label": "Industry is one of our verticals",
+                                      "points": 15.0}
+    missing = client.get("/api/scores?email=nobody@example.com", headers=auth)
+    assert missing.status_code == 404 and "no contact" in missing.get_json()["error"]
