@@ -83,8 +83,7 @@ def _decay(settings: Settings, contacts: int, label: str, echo: Callable[[str], 
                                               strict=False)]
         with rt.db.transaction() as session:
             session.execute(insert(ContactScore), rows)
-    with rt.db.transaction() as session:  # scores as they stood at seeding time
-        recompute_all(session, rules, now)
+    recompute_all(rt.db, rules, now)  # scores as they stood at seeding time
     if rt.db.is_postgres:
         with rt.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE contacts, contact_scores"))
@@ -92,8 +91,7 @@ def _decay(settings: Settings, contacts: int, label: str, echo: Callable[[str], 
     for name, later in (("hourly_run", timedelta(hours=1)), ("daily_run", timedelta(days=1))):
         echo(f"{label}: recomputing {len(ids)} scores {later} later...")
         started = time.perf_counter()
-        with rt.db.transaction() as session:
-            changed = recompute_all(session, rules, now + later)
+        changed = recompute_all(rt.db, rules, now + later)
         runs[name] = {"seconds": round(time.perf_counter() - started, 2),
                       "scores_changed": changed}
     started = time.perf_counter()

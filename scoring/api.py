@@ -92,8 +92,7 @@ def run_scoring_jobs(rt: Runtime) -> dict[str, int]:
         done["fitted"] += count
         if count < 5000:
             break
-    with rt.db.transaction() as session:
-        done["decayed"] = recompute_all(session, setup.rules, now)
+    done["decayed"] = recompute_all(rt.db, setup.rules, now)
     with rt.db.transaction() as session:
         done["predicted"] = predict_recent(session, now)
     return done

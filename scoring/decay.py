@@ -2,59 +2,110 @@
 only where the rounded score changed. Engagement is stored as of `engagement_at`, so the
 stored parts never need rewriting; only `contacts.score` (what journeys see) moves.
 
-Rows are read with the driver's cursor as plain tuples in chunks, turned into numpy
-columns, and the changed scores written in one statement per chunk."""
+Rows are read in chunks: on PostgreSQL as a binary COPY that numpy reads as fixed-width
+records without a Python object per value; on SQLite through the driver's cursor. The
+changed scores are written in one statement per chunk."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import numpy as np
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from nurture.db import Database
 from scoring.engine import decay_scores
 from scoring.rules import Rules
 
 CHUNK = 250_000
 
-_SELECT = {
-    "postgresql": "SELECT s.contact_id, s.fit, s.engagement, "
-                  "COALESCE(EXTRACT(EPOCH FROM (%(now)s - s.engagement_at)), 0), c.score "
-                  "FROM contact_scores s JOIN contacts c ON c.id = s.contact_id "
-                  "WHERE s.contact_id > %(after)s ORDER BY s.contact_id LIMIT %(limit)s",
-    "sqlite": "SELECT s.contact_id, s.fit, s.engagement, "
-              "COALESCE((julianday(?) - julianday(s.engagement_at)) * 86400.0, 0), c.score "
-              "FROM contact_scores s JOIN contacts c ON c.id = s.contact_id "
-              "WHERE s.contact_id > ? ORDER BY s.contact_id LIMIT ?",
-}
+_SQLITE = ("SELECT s.contact_id, s.fit, s.engagement, "
+           "COALESCE((julianday(?) - julianday(s.engagement_at)) * 86400.0, 0), c.score "
+           "FROM contact_scores s JOIN contacts c ON c.id = s.contact_id "
+           "WHERE s.contact_id > ? AND s.contact_id <= ?")
+_COPY = ("COPY (SELECT s.contact_id::int8, s.fit::float8, s.engagement::float8, "
+         "COALESCE(EXTRACT(EPOCH FROM (%s::timestamptz - s.engagement_at)), 0)::float8, "
+         "c.score::int4 FROM contact_scores s JOIN contacts c ON c.id = s.contact_id "
+         "WHERE s.contact_id > %s AND s.contact_id <= %s) TO STDOUT (FORMAT BINARY)")
+# PostgreSQL's binary COPY: a 19-byte header, then per row a field count and, per field, a
+# length and the big-endian value; no NULLs here, so every record has the same width.
+_RECORD = np.dtype([("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("fit", ">f8"),
+                    ("l3", ">i4"), ("eng", ">f8"), ("l4", ">i4"), ("since", ">f8"),
+                    ("l5", ">i4"), ("score", ">i4")])
+_HEADER, _TRAILER = 19, 2
 
 
-def _chunk(session: Session, now: datetime, after: int, limit: int) -> list[tuple]:
+def _chunk(session: Session, now: datetime, after: int, upto: int
+           ) -> tuple[np.ndarray, ...] | None:
+    """ids, fixed, engagement, seconds since engagement_at, current score."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        return connection.exec_driver_sql(_SELECT["postgresql"], {
-            "now": now, "after": after, "limit": limit}).fetchall()
+        raw = bytearray()
+        with (connection.connection.driver_connection.cursor() as cursor,
+              cursor.copy(_COPY, (now, after, upto)) as copy):
+            for block in copy:
+                raw += block
+        rows = np.frombuffer(bytes(raw[_HEADER:-_TRAILER]), dtype=_RECORD)
+        if not len(rows):
+            return None
+        return (rows["id"].astype(np.int64), rows["fit"].astype(np.float64),
+                rows["eng"].astype(np.float64), rows["since"].astype(np.float64),
+                rows["score"].astype(np.int64))
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    return connection.exec_driver_sql(_SELECT["sqlite"], (stamp, after, limit)).fetchall()
+    found = connection.exec_driver_sql(_SQLITE, (stamp, after, upto)).fetchall()
+    if not found:
+        return None
+    ids, fixed, engagement, since, current = (
+        np.fromiter(column, dtype=np.float64, count=len(found))
+        for column in zip(*found, strict=True))
+    return ids.astype(np.int64), fixed, engagement, since, current.astype(np.int64)
 
 
-def recompute_all(session: Session, rules: Rules, now: datetime, chunk: int = CHUNK) -> int:
-    """Bring every contact's score to `now`; returns how many scores changed."""
-    changed, after = 0, 0
-    while True:
-        rows = _chunk(session, now, after, chunk)
-        if not rows:
-            return changed
-        ids, fixed, engagement, since, current = (np.fromiter(column, dtype=np.float64,
-                                                              count=len(rows))
-                                                  for column in zip(*rows, strict=True))
-        scores = decay_scores(fixed, engagement, since, rules.half_life)
-        moved = scores != current.astype(np.int64)
-        changed += int(moved.sum())
-        write_scores(session, ids[moved].astype(np.int64), scores[moved])
-        after = int(ids[-1])
-        if len(rows) < chunk:
-            return changed
+def recompute_all(db: Database, rules: Rules, now: datetime, chunk: int = CHUNK,
+                  threads: int = 2) -> int:
+    """Bring every contact's score to `now`; returns how many scores changed. Each chunk is
+    its own transaction (a score is right on its own, whatever its neighbours); on
+    PostgreSQL chunks run side by side so both the reads and the writes use more cores."""
+    bounds = _bounds(db, chunk)
+    if not bounds:
+        return 0
+
+    def run(span: tuple[int, int]) -> int:
+        with db.transaction() as session:
+            return recompute_range(session, rules, now, *span)
+
+    if not db.is_postgres or threads == 1 or len(bounds) == 1:
+        return sum(map(run, bounds))
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(run, bounds))
+
+
+def _bounds(db: Database, chunk: int) -> list[tuple[int, int]]:
+    """Id ranges (after, up to) of about `chunk` score rows each, if ids are dense."""
+    with db.sessions() as session:
+        low, high, count = session.execute(text(
+            "SELECT min(contact_id), max(contact_id), count(*) FROM contact_scores")).one()
+    if not count:
+        return []
+    parts = -(-count // chunk)
+    step = -(-(high - low + 1) // parts)
+    edges = [low - 1 + step * n for n in range(parts)] + [high]
+    return list(pairwise(edges))
+
+
+def recompute_range(session: Session, rules: Rules, now: datetime, after: int,
+                    upto: int) -> int:
+    columns = _chunk(session, now, after, upto)
+    if columns is None:
+        return 0
+    ids, fixed, engagement, since, current = columns
+    scores = decay_scores(fixed, engagement, since, rules.half_life)
+    moved = scores != current
+    write_scores(session, ids[moved], scores[moved])
+    return int(moved.sum())
 
 
 def write_scores(session: Session, ids: np.ndarray, scores: np.ndarray) -> None:
