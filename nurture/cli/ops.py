@@ -6,6 +6,8 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -15,6 +17,16 @@ from nurture.runtime import Runtime, build
 
 def open_runtime(with_transport: bool = True) -> Runtime:
     return build(Settings.from_env(), with_transport=with_transport)
+
+
+@contextmanager
+def running(with_transport: bool = False) -> Iterator[Runtime]:
+    """A runtime for one command, closed when it is done."""
+    rt = open_runtime(with_transport)
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 @click.command()

@@ -4,22 +4,11 @@ lead to sales by hand, and (from `scoring_models`) train and approve the predict
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-
-@contextmanager
-def _runtime():
-    from nurture.config import Settings
-    from nurture.runtime import build
-
-    rt = build(Settings.from_env(), with_transport=False)
-    try:
-        yield rt
-    finally:
-        rt.close()
+from nurture.cli.ops import running
 
 
 @click.group()
@@ -53,7 +42,7 @@ def explain(email: str, as_json: bool) -> None:
     """Why a contact has the score it has: the rules that earned the points."""
     from scoring.queries import score_card
 
-    with _runtime() as rt:
+    with running() as rt:
         card = score_card(rt, email=email)
     if card is None:
         raise click.ClickException(f"There is no contact with the email address {email}.")
@@ -74,7 +63,7 @@ def decay() -> None:
     """Bring every score to now (the scheduler does this hourly)."""
     from scoring.api import run_scoring_jobs
 
-    with _runtime() as rt:
+    with running() as rt:
         done = run_scoring_jobs(rt)
     if not done:
         raise click.ClickException("The scoring rules file is not valid; run "
@@ -93,7 +82,7 @@ def handoff(email: str, reason: str) -> None:
     from nurture.contacts.services import email_key
     from scoring.api import hand_off, open_for
 
-    with _runtime() as rt:
+    with running() as rt:
         with rt.db.sessions() as session:
             cid = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))
         if cid is None:
