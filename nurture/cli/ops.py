@@ -21,10 +21,17 @@ def open_runtime(with_transport: bool = True) -> Runtime:
 
 @contextmanager
 def running(with_transport: bool = False) -> Iterator[Runtime]:
-    """A runtime for one command, closed when it is done."""
+    """A runtime for one command, closed when it is done. A database that cannot be read
+    (not created yet, unreachable) is a sentence, not a traceback."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
     rt = open_runtime(with_transport)
     try:
         yield rt
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+        raise click.ClickException(f"Nurture's database could not be read ({reason}); is it "
+                                   "set up? `nurture init` creates it.") from None
     finally:
         rt.close()
 
