@@ -98,6 +98,23 @@ def run_scoring_jobs(rt: Runtime) -> dict[str, int]:
     return done
 
 
+def refit_everyone(rt: Runtime, chunk: int = 2000) -> int:
+    """Re-evaluate every contact's fit rules (after the rules file changed): each change is a
+    ledger delta. Engagement already earned stays as it was earned."""
+    from nurture.contacts.models import Contact
+    from scoring.services import score_batch
+
+    setup, now, after, done = _setup(rt), rt.clock.now(), 0, 0
+    while True:
+        with rt.db.transaction() as session:
+            contacts = {c.id: c for c in session.scalars(
+                select(Contact).where(Contact.id > after).order_by(Contact.id).limit(chunk))}
+            if not contacts:
+                return done
+            score_batch(session, setup.rules, contacts, [], [], set(contacts), now)
+        after, done = max(contacts), done + len(contacts)
+
+
 def predict_recent(session: Session, now: datetime) -> int:
     """The predictive score of everyone active within the model's engagement window (their
     features moved); others keep theirs until `nurture scoring approve` rescores all."""

@@ -72,6 +72,20 @@ def decay() -> None:
 
 
 @scoring.command()
+def refit() -> None:
+    """Re-evaluate every contact's fit after the rules file changed (ledger deltas)."""
+    from scoring.api import refit_everyone
+    from scoring.errors import ScoringPaused
+
+    with running() as rt:
+        try:
+            count = refit_everyone(rt)
+        except ScoringPaused as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Fit re-evaluated for {count} contacts.")
+
+
+@scoring.command()
 @click.argument("email")
 @click.option("--reason", required=True, help="Why sales should call now.")
 def handoff(email: str, reason: str) -> None:

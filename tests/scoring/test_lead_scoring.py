@@ -118,3 +118,20 @@ def test_the_api_explains_a_score_to_an_integrator(rt):
                                       "points": 15.0}
     missing = client.get("/api/scores?email=nobody@example.com", headers=auth)
     assert missing.status_code == 404 and "no contact" in missing.get_json()["error"]
+
+
+def test_a_changed_rules_file_is_applied_to_everyone_with_refit(rt, tmp_path):
+    from scoring.api import refit_everyone
+
+    cid = contact(rt, "hal@retail.example", **FIT)
+    record(rt, cid, "contact.created")
+    assert get_contact(rt, cid).score == 45
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("fit:\n  - {id: target-vertical, points: 30, when: {industry: [retail]}}\n")
+    object.__setattr__(rt, "settings", rt.settings.with_(
+        extra={**rt.settings.extra, "scoring_rules": str(rules)}))
+    assert refit_everyone(rt) == 1
+    assert get_contact(rt, cid).score == 30
+    fit = sorted(d for k, d, _ in ledger(rt, cid) if k == "fit")
+    # first +15 +10 +10 +5 +5; then the vertical is worth 15 more and the rest go
+    assert fit == [-10.0, -10.0, -5.0, -5.0, 5.0, 5.0, 10.0, 10.0, 15.0, 15.0]
