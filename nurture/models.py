@@ -11,10 +11,20 @@ from nurture.sending.models import Send
 from nurture.trials.models import Trial
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
+from referral.models import (
+    Referral,
+    ReferralClick,
+    ReferralDevice,
+    ReferralSource,
+    Reward,
+    RewardTransition,
+)
 from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
     "Activity", "Base", "ConsentRecord", "Contact", "ContactScore", "Enrollment", "Event",
     "Handoff", "HandoffNote", "JourneyVersion", "LandingPage", "NPSResponse", "PredictiveModel",
-    "ScoreEntry", "Send", "StageChange", "Suppression", "Trial", "User", "WebhookDelivery",
+    "Referral", "ReferralClick", "ReferralDevice", "ReferralSource", "Reward",
+    "RewardTransition", "ScoreEntry", "Send", "StageChange", "Suppression", "Trial", "User",
+    "WebhookDelivery",
 ]

@@ -49,6 +49,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
 
     init_auth(app)
     app.register_blueprint(sales_bp)
+    from web.referral import bp as referral_bp
+
+    app.register_blueprint(referral_bp)
     app.register_blueprint(insights_bp)
 
     @app.after_request

@@ -36,6 +36,7 @@ from nurture.events.effects import Lifecycle
 from nurture.landing import pages
 from nurture.runtime import Runtime
 from nurture.trials import signup
+from web import referral
 
 bp = Blueprint("landing", __name__)
 RESULT = "landing_result"
@@ -304,9 +305,11 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
     return signup.Source(
         landing_slug=page.slug,
         utm=signup.clean_utm({key: getattr(form, key).data for key in signup.UTM_KEYS}),
-        referral_code=signup.clean_referral(form.ref.data), ip=request.remote_addr or "",
+        # The cookie's touches and the form's ref, by the attribution model and window;
+        # an unknown, paused or expired code is logged and carries no attribution.
+        referral_code=referral.attributed_code(form.ref.data), ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500],
-        journey=page.journey)
+        journey=page.journey, visitor=referral.visitor())
 
 
 def _pretend(form: SignUpForm, rt: Runtime, lifecycle: Lifecycle) -> dict:

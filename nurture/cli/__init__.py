@@ -11,6 +11,7 @@ from nurture.cli.clv import clv
 from nurture.cli.journeys import journeys, simulate
 from nurture.cli.nps import nps
 from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
+from nurture.cli.referral import referral
 from nurture.cli.scoring import scoring
 from nurture.cli.scoring_models import approve_command, fit, generate_history, models
 from nurture.cli.sink import smtp_sink
@@ -35,6 +36,7 @@ main.add_command(templates)
 main.add_command(trials)
 main.add_command(nps)
 main.add_command(users)
+main.add_command(referral)
 main.add_command(clv)
 for command in (fit, models, approve_command, generate_history):
     scoring.add_command(command)

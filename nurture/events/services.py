@@ -85,6 +85,10 @@ def record_events(session: Session, cache: VersionCache, events: Sequence[NewEve
 
     scored, setup = score_recorded(session, contacts, rows, result.event_ids, changed, now)
     changed |= scored.scores.keys()  # a new score can start a journey (`score >= 50`)
+    from referral.pipeline import on_recorded  # referrals build on events: ties, rewards
+
+    referred = on_recorded(session, contacts, rows, result.event_ids, now)
+    changed |= referred.changed  # a new referral code is kept in the contact's attributes
     for row in rows:  # keep facts current: later events in the batch see earlier ones
         facts[row["contact_id"]].events.append(
             EventRecord(row["type"], row["occurred_at"], row["properties"]))
@@ -105,8 +109,9 @@ def record_events(session: Session, cache: VersionCache, events: Sequence[NewEve
     # Leads that reached the hand-off point: the hand-off's own `sales.handoff` events go
     # through the pipeline too (a lead with an open hand-off is never handed off again).
     handed = hand_off(session, setup, scored.handoffs, now)
-    if handed.events:
-        result.kick += record_events(session, cache, handed.events, now, lifecycle).kick
+    if handed.events or referred.events:  # and a conversion's `referral.converted`
+        result.kick += record_events(session, cache, handed.events + referred.events, now,
+                                     lifecycle).kick
     return result
 
 

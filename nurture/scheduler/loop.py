@@ -11,6 +11,7 @@ from nurture.runtime import Runtime
 from nurture.scheduler.claims import DUE_WORK, claim_due
 from nurture.sending.services import fail_interrupted
 from nurture.trials.lifecycle import run_trial_jobs
+from referral.api import run_referral_jobs
 from scoring.api import run_scoring_jobs
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 done = run_trial_jobs(rt)
                 if any(done.values()):
                     log.info("scheduler: trials %s", done)
+                rewarded = run_referral_jobs(rt)  # rewards past their hold period
+                if any(rewarded.values()):
+                    log.info("scheduler: referrals %s", rewarded)
             if started >= scoring_due:
                 scoring_due = started + SCORING_EVERY
                 scored = run_scoring_jobs(rt)

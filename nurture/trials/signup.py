@@ -31,6 +31,8 @@ from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.trials.models import Trial
 from nurture.writes import insert_ignore
+from referral.fraud import agent_hash
+from referral.pipeline import remember_device
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class Source:
     user_agent: str = ""
     page: str = ""
     journey: str = ""  # the journey the landing page names: `trial.started` carries it
+    visitor: str = ""  # the referral cookie's random visitor id (self-referral checks)
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,8 @@ def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) ->
             outcome = Outcome(False, running.id, contact.id, running.ends_at, bool(sends))
         else:
             contact, trial = _start(session, data, source, now, lifecycle)
+            remember_device(session, contact.id, source.visitor, source.ip,
+                            agent_hash(source.user_agent), now)
             result = record_events(session, rt.versions, _events(contact, trial, source, now),
                                    now, lifecycle)
             claim(session, result.kick, now, rt.lease)
@@ -253,7 +258,9 @@ def _events(contact: Contact, trial: Trial, source: Source, now: datetime) -> li
                        dedupe_key=f"trial.started:{trial.id}")]
     if source.referral_code:
         events.append(NewEvent(contact.id, "referral.signed_up",
-                               {"code": source.referral_code, "trial_id": trial.id}, now,
+                               {"code": source.referral_code, "trial_id": trial.id,
+                                "visitor": source.visitor,
+                                "agent": agent_hash(source.user_agent)}, now,
                                SOURCE, dedupe_key=f"referral.signed_up:{trial.id}"))
     return events
 

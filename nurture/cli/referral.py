@@ -1,0 +1,118 @@
+"""`nurture referral`: sources, the rewards file, the report, and the hold-period job."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import click
+
+
+@contextmanager
+def _runtime():
+    from nurture.config import Settings
+    from nurture.runtime import build
+
+    rt = build(Settings.from_env(), with_transport=False)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+@click.group()
+def referral() -> None:
+    """Referral program: sources, rewards and the report."""
+
+
+@referral.command()
+@click.argument("path", required=False)
+def validate(path: str | None) -> None:
+    """Check the rewards file (default: NURTURE_REFERRAL_RULES or referral/rewards.yaml);
+    every problem as FILE:LINE: sentence."""
+    from nurture.config import Settings
+    from referral.config import ReferralConfig
+    from referral.loader import load_rewards_file
+
+    file = path or str(ReferralConfig.from_settings(Settings.from_env()).rules_file)
+    loaded = load_rewards_file(file)
+    for violation in loaded.violations:
+        click.echo(str(violation), err=True)
+    if loaded.violations:
+        sys.exit(1)
+    rules = loaded.rules
+    click.echo(f"{file}: {len(rules.rewards)} rewards and {len(rules.milestones)} "
+               "milestones, no problems.")
+
+
+@referral.group()
+def sources() -> None:
+    """Referral sources (customers get theirs automatically)."""
+
+
+@sources.command("create")
+@click.option("--type", "type_", type=click.Choice(["partner", "influencer"]), required=True)
+@click.option("--name", required=True)
+@click.option("--email", default="")
+@click.option("--campaign", default="", help="The utm_campaign tag of the share link.")
+@click.option("--landing", default="trial", show_default=True, help="Landing page slug.")
+@click.option("--expires", "expires_on", default="", help="Last day of the code, YYYY-MM-DD.")
+def create_source(type_: str, name: str, email: str, campaign: str, landing: str,
+                  expires_on: str) -> None:
+    """Create a partner's or influencer's source and print its share link."""
+    from referral import api
+    from referral.errors import ReferralError
+    from referral.sources import share_link
+
+    expires = None
+    if expires_on:
+        try:
+            expires = datetime.fromisoformat(expires_on).replace(tzinfo=UTC) \
+                + timedelta(days=1)
+        except ValueError:
+            raise click.UsageError("Give --expires as YYYY-MM-DD.") from None
+    with _runtime() as rt:
+        try:
+            _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli",
+                                        expires)
+        except ReferralError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(share_link(rt.settings.base_url, code))
+
+
+@sources.command("backfill")
+def backfill() -> None:
+    """Give every existing customer without a referral code their own."""
+    from referral import api
+
+    with _runtime() as rt:
+        click.echo(f"{api.backfill_codes(rt)} customers got a referral code.")
+
+
+@referral.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of CSV.")
+def report(as_json: bool) -> None:
+    """Clicks, sign-ups, conversions, revenue and rewards per source (CSV on stdout)."""
+    from dataclasses import asdict
+
+    from referral import analytics
+
+    with _runtime() as rt, rt.db.sessions() as session:
+        funnels = analytics.per_source(session)
+    if as_json:
+        click.echo(json.dumps({"sources": [asdict(f) for f in funnels],
+                               "types": [asdict(f) for f in analytics.per_type(funnels)]},
+                              indent=2))
+    else:
+        click.echo(analytics.to_csv(funnels), nl=False)
+
+
+@referral.command("approve-due")
+def approve_due() -> None:
+    """Approve rewards whose hold period is over (the scheduler does this every minute)."""
+    from referral import api
+
+    with _runtime() as rt:
+        click.echo(f"{api.approve_due(rt)} rewards approved.")

@@ -1,0 +1,177 @@
+"""Referral actions at the runtime level: one transaction each, events recorded with them
+and their journeys kicked after commit. The web app, the CLI and the scheduler call these."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.contacts.models import Contact
+from nurture.events.services import NewEvent, claim, record_events
+from nurture.runtime import Runtime
+from referral import ledger, sources
+from referral.config import ReferralConfig
+from referral.errors import Conflict, Invalid, NotFound
+from referral.models import Referral, ReferralClick, ReferralSource, Reward
+
+log = logging.getLogger(__name__)
+BATCH = 500
+DECISIONS = ("approve", "reject")
+
+
+@dataclass(frozen=True)
+class Click:
+    code: str
+    target: str  # local path of the landing page
+    reason: str  # "ok" or why the visit carries no attribution
+
+
+def _record(session: Session, rt: Runtime, events: list[NewEvent], now: datetime) -> list[int]:
+    if not events:
+        return []
+    result = record_events(session, rt.versions, events, now)
+    claim(session, result.kick, now, rt.lease)
+    return result.kick
+
+
+def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
+    """A visit of a share link (or a landing page with `?ref=`): counted, and raised as
+    `referral.clicked` on the referrer (once per visitor and day, so a reload or a link
+    scanner does not flood journeys). An unknown, paused or expired code is logged."""
+    now = rt.clock.now()
+    kick: list[int] = []
+    with rt.db.transaction() as session:
+        found = sources.find(session, code, now)
+        if found.source is None:
+            log.info("referral: %s visit with %s code %r carries no attribution", via,
+                     found.reason, str(code)[:64])
+            return Click("", "/l/trial", found.reason)
+        source = found.source
+        session.add(ReferralClick(source_id=source.id, visitor=visitor[:40], via=via, at=now))
+        if source.contact_id is not None:
+            kick = _record(session, rt, [NewEvent(
+                source.contact_id, "referral.clicked", {"code": source.code, "via": via},
+                now, "referral",
+                dedupe_key=f"referral.clicked:{source.id}:{visitor or '-'}:{now.date()}")],
+                now)
+        result = Click(source.code, sources.landing_target(source), "ok")
+    rt.kick("advance_enrollments", kick)
+    return result
+
+
+def create_source(rt: Runtime, type_: str, name: str, email: str = "", campaign: str = "",
+                  landing: str = "trial", actor: str = "system",
+                  expires_at: datetime | None = None) -> tuple[int, str]:
+    with rt.db.transaction() as session:
+        row = sources.create(session, type_, name, email, campaign, landing, rt.clock.now(),
+                             actor, expires_at)
+        return row.id, row.code
+
+
+def set_source_status(rt: Runtime, source_id: int, status: str) -> None:
+    if status not in ("active", "paused"):
+        raise Invalid("A source is either active or paused.")
+    with rt.db.transaction() as session:
+        row = session.get(ReferralSource, source_id)
+        if row is None:
+            raise NotFound(f"There is no referral source with id {source_id}.")
+        row.status = status
+
+
+def review(rt: Runtime, referral_id: int, decision: str, actor: str, note: str = "") -> str:
+    """A marketer's verdict on a flagged referral: approve clears it (its rewards follow the
+    hold as usual), reject voids its rewards. Returns the new review state."""
+    if decision not in DECISIONS:
+        raise Invalid("Choose to approve or reject the referral.")
+    note = " ".join(str(note or "").split())[:500]
+    if decision == "reject" and not note:
+        raise Invalid("Give a reason for rejecting the referral.")
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        row = session.get(Referral, referral_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"There is no referral with id {referral_id}.")
+        if row.review != "flagged":
+            raise Conflict("This referral is not waiting for review; it was "
+                           f"{row.review or 'never flagged'}.")
+        row.review = "cleared" if decision == "approve" else "rejected"
+        row.review_note, row.reviewed_by, row.reviewed_at = note, actor[:320], now
+        if decision == "reject":
+            ledger.void_pending(session, row.id, actor, f"Fraud review: {note}", now,
+                                include_approved=True)
+        return row.review
+
+
+def move_reward(rt: Runtime, reward_id: int, to: str, actor: str, reason: str = "") -> str:
+    """A marketer approves early, marks paid, or voids a reward (audited)."""
+    if to not in ("approved", "paid", "voided"):
+        raise Invalid("A reward can be approved, marked paid or voided.")
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        reward = ledger.locked(session, reward_id)
+        moved = ledger.move(session, reward, to, actor, reason or _default_reason(to), now)
+        kick = _record(session, rt, [moved.event] if moved.event else [], now)
+    rt.kick("advance_enrollments", kick)
+    return moved.to
+
+
+def _default_reason(to: str) -> str:
+    return {"approved": "Approved by a marketer.", "paid": "Paid."}.get(to, "")
+
+
+def approve_due(rt: Runtime, batch: int = BATCH) -> int:
+    """Approve pending rewards whose hold period is over (the scheduler runs this every
+    minute; safe on several schedulers: conditional updates). Returns how many."""
+    total = 0
+    while True:
+        now = rt.clock.now()
+        with rt.db.transaction() as session:
+            rows = ledger.due_for_approval(session, now, batch)
+            events = []
+            for row in rows:
+                try:
+                    moved = ledger.move(session, row, "approved", ledger.SYSTEM,
+                                        "The hold period is over.", now)
+                except Conflict:
+                    continue
+                total += 1
+                if moved.event:
+                    events.append(moved.event)
+            kick = _record(session, rt, events, now)
+        rt.kick("advance_enrollments", kick)
+        if len(rows) < batch:
+            return total
+
+
+def run_referral_jobs(rt: Runtime) -> dict[str, int]:
+    return {"rewards_approved": approve_due(rt)}
+
+
+def backfill_codes(rt: Runtime, stages: tuple[str, ...] = ("onboard", "adopt", "renew",
+                                                           "expand")) -> int:
+    """Give every existing customer without a code their own (for installations that had
+    customers before referrals)."""
+    made = 0
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        for contact in session.scalars(select(Contact).where(Contact.stage.in_(stages))):
+            if not ((contact.attributes or {}).get("referral") or {}).get("code"):
+                sources.ensure_for_contact(session, contact, now)
+                made += 1
+    return made
+
+
+def config(rt: Runtime) -> ReferralConfig:
+    return ReferralConfig.from_settings(rt.settings)
+
+
+def reward(rt: Runtime, reward_id: int) -> Reward:
+    with rt.db.sessions() as session:
+        row = session.get(Reward, reward_id)
+        if row is None:
+            raise NotFound(f"There is no reward with id {reward_id}.")
+        return row

@@ -1,0 +1,113 @@
+"""The rewards ledger: pending → approved (after the hold period) → paid, or voided
+(refund, churn inside the hold period, fraud). Every transition is written to the audit
+trail with who made it and why, in the same transaction as the change.
+
+A reward's unique key makes each grant exist once: a conversion retried, recorded twice or
+raced by two workers still produces one reward per (referral, beneficiary, rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from nurture.events.services import NewEvent
+from nurture.writes import insert_ignore
+from referral.errors import Conflict, Invalid, NotFound
+from referral.models import Referral, ReferralSource, Reward, RewardTransition
+from referral.rules import Grant
+
+SYSTEM = "system"
+# What each state may become, and by whose hand: the scheduler approves after the hold,
+# a marketer may approve early, pay, or void with a reason.
+ALLOWED = {"pending": ("approved", "voided"), "approved": ("paid", "voided"),
+           "paid": (), "voided": ()}
+REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class Moved:
+    reward_id: int
+    to: str
+    event: NewEvent | None  # reward.approved for the beneficiary, when they are a contact
+
+
+def grant(session: Session, grants: Sequence[Grant], referral: Referral,
+          source: ReferralSource, now: datetime, hold: timedelta) -> list[int]:
+    """Write grants as pending rewards; returns the ids of those new now (others existed)."""
+    rows = [{"key": g.key, "referral_id": referral.id, "source_id": source.id,
+             "beneficiary": g.to,
+             "contact_id": source.contact_id if g.to == "referrer" else referral.friend_id,
+             "rule": g.rule, "kind": g.kind, "amount_cents": g.amount_cents,
+             "currency": g.currency, "status": "pending", "created_at": now,
+             "eligible_at": now + hold, "updated_at": now, "reason": "Earned by a conversion."}
+            for g in grants]
+    ids = insert_ignore(session, Reward, rows, "key")
+    if ids:
+        session.add_all(RewardTransition(reward_id=i, from_status="", to_status="pending",
+                                         actor=SYSTEM, reason="Earned by a conversion.",
+                                         at=now) for i in ids)
+    return ids
+
+
+def move(session: Session, reward: Reward, to: str, actor: str, reason: str,
+         now: datetime) -> Moved:
+    """One transition, audited. Raises Conflict when the state does not allow it."""
+    reason = " ".join(str(reason or "").split())[:REASON_MAX]
+    if to not in ALLOWED.get(reward.status, ()):
+        raise Conflict(f"A {reward.status} reward cannot be marked {to}.")
+    if to == "voided" and not reason:
+        raise Invalid("Give a reason for voiding the reward, like 'refund' or 'fraud'.")
+    if to == "approved" and actor != SYSTEM:
+        referral = session.get(Referral, reward.referral_id)
+        if referral is not None and referral.review == "flagged":
+            raise Conflict("This referral is waiting for a fraud review; approve the "
+                           "referral first.")
+    # Conditional on the state read: two marketers (or the scheduler) cannot both move it.
+    changed = session.execute(
+        update(Reward).where(Reward.id == reward.id, Reward.status == reward.status)
+        .values(status=to, updated_at=now, reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        raise Conflict("This reward was changed a moment ago; reload to see its state.")
+    session.add(RewardTransition(reward_id=reward.id, from_status=reward.status,
+                                 to_status=to, actor=actor[:320], reason=reason, at=now))
+    event = None
+    if to == "approved" and reward.contact_id is not None:
+        event = NewEvent(reward.contact_id, "reward.approved", {
+            "reward_id": reward.id, "amount_cents": reward.amount_cents,
+            "currency": reward.currency, "kind": reward.kind, "rule": reward.rule,
+            "beneficiary": reward.beneficiary}, now, "referral",
+            dedupe_key=f"reward.approved:{reward.id}")
+    session.expire(reward)
+    return Moved(reward.id, to, event)
+
+
+def locked(session: Session, reward_id: int) -> Reward:
+    row = session.get(Reward, reward_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"There is no reward with id {reward_id}.")
+    return row
+
+
+def void_pending(session: Session, referral_id: int, actor: str, reason: str,
+                 now: datetime, include_approved: bool = False) -> list[int]:
+    """Void a referral's pending rewards (and approved, unpaid ones on fraud)."""
+    states = ("pending", "approved") if include_approved else ("pending",)
+    rows = session.scalars(select(Reward).where(Reward.referral_id == referral_id,
+                                                Reward.status.in_(states))
+                           .with_for_update()).all()
+    return [move(session, row, "voided", actor, reason, now).reward_id for row in rows]
+
+
+def due_for_approval(session: Session, now: datetime, limit: int) -> list[Reward]:
+    """Pending rewards past their hold whose referral is not waiting for review."""
+    return list(session.scalars(
+        select(Reward).join(Referral, Referral.id == Reward.referral_id)
+        .where(Reward.status == "pending", Reward.eligible_at <= now,
+               Referral.review.in_(("", "cleared")))
+        .order_by(Reward.eligible_at, Reward.id).limit(limit).with_for_update(of=Reward)))

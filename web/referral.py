@@ -1,0 +1,335 @@
+"""Referrals on the web: share links, the attribution cookie, the one-sheet, and the
+marketer's pages (sources, fraud review, rewards ledger, analytics and CSV export).
+
+The cookie (`nurture_ref`) is first-party, HttpOnly, SameSite=Lax and Secure on https. It
+holds a random visitor id and the referral codes visited with their times, signed so that
+it cannot be forged; no personal data. It lives as long as the attribution window.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from nurture.runtime import Runtime
+from nurture.trials.signup import clean_referral
+from referral import analytics, api, onesheet, sources
+from referral.attribution import Touch, add_touch, choose
+from referral.config import ReferralConfig
+from referral.errors import Conflict, Invalid, NotFound, ReferralError
+from referral.fraud import explain
+from referral.models import Referral, ReferralSource, Reward, RewardTransition
+from referral.rules import format_money
+from web.auth import login_required
+
+log = logging.getLogger(__name__)
+bp = Blueprint("referral", __name__)
+COOKIE = "nurture_ref"
+FLASH = "referral_notice"
+SAME_VISIT = timedelta(minutes=10)  # a share link's redirect lands with ?ref= too
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["nurture"]
+
+
+def _config() -> ReferralConfig:
+    return ReferralConfig.from_settings(_rt().settings)
+
+
+# ---- the cookie -------------------------------------------------------------------------
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="nurture.referral-cookie")
+
+
+def _read() -> tuple[str, tuple[Touch, ...]]:
+    """The visitor id and touches in the cookie; nothing when it is missing or forged."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return "", ()
+    try:
+        data = _serializer().loads(raw)
+        touches = tuple(Touch(str(code), datetime.fromtimestamp(int(at), UTC))
+                        for code, at in data.get("t", [])[:20])
+        return str(data.get("v") or "")[:40], touches
+    except (BadSignature, AttributeError, TypeError, ValueError, OverflowError):
+        log.info("referral: ignoring a referral cookie that is not valid")
+        return "", ()
+
+
+def _write(response: Response, visitor: str, touches: tuple[Touch, ...]) -> None:
+    config = _config()
+    value = _serializer().dumps({"v": visitor, "t": [[t.code, int(t.at.timestamp())]
+                                                     for t in touches]})
+    response.set_cookie(COOKIE, value, max_age=int(config.window.total_seconds()),
+                        httponly=True, samesite="Lax", secure=config.secure_cookie, path="/")
+
+
+def visitor() -> str:
+    """This browser's visitor id (made by the landing page or share link it came through)."""
+    return g.get("referral_visitor") or _read()[0]
+
+
+def attributed_code(form_ref: str) -> str:
+    """The referral code a sign-up now is credited to, by the configured model and window.
+    The form's `ref` (from the page's `?ref=`) counts as a touch now only when the cookie
+    does not already remember it (a browser without cookies)."""
+    config, now = _config(), _rt().clock.now()
+    _, touches = _read()
+    form_ref = clean_referral(form_ref)
+    if form_ref and sources.normalise_code(form_ref) not in {t.code for t in touches}:
+        touches = add_touch(touches, form_ref, now)
+    decision = choose(touches, config.model, config.window, now)
+    if decision.touch is None:
+        if decision.reason == "expired":
+            log.info("referral: sign-up not attributed: every referral visit is older than "
+                     "%s days", config.window.days)
+        return ""
+    return decision.touch.code
+
+
+@bp.after_app_request
+def _landing_cookie(response: Response) -> Response:
+    """On landing pages: give the browser a visitor id, and count `?ref=` as a visit."""
+    if request.endpoint != "landing.landing_page" or request.method != "GET" \
+            or response.status_code != 200:
+        return response
+    known, touches = _read()
+    visitor_id = known or secrets.token_urlsafe(16)
+    ref = request.args.get("ref")
+    now = _rt().clock.now()
+    if ref is not None:
+        code = sources.normalise_code(ref)
+        repeat = touches and touches[-1].code == code and now - touches[-1].at < SAME_VISIT
+        if not repeat:
+            click = api.click(_rt(), ref, visitor_id, via="landing")
+            if click.code:
+                touches = add_touch(touches, click.code, now)
+    if not known or ref is not None:
+        _write(response, visitor_id, touches)
+    return response
+
+
+# ---- public pages -----------------------------------------------------------------------
+
+@bp.get("/r/<code>")
+def share_link(code: str):
+    """A share link: count the visit, remember the code, go to the landing page. An unknown,
+    malformed, paused or expired code still leads to the trial page, without attribution."""
+    known, touches = _read()
+    visitor_id = known or secrets.token_urlsafe(16)
+    click = api.click(_rt(), code[:100], visitor_id)
+    response = redirect(click.target if click.code else url_for("landing.landing_page",
+                                                                slug="trial"), 302)
+    if click.code:
+        touches = add_touch(touches, click.code, _rt().clock.now())
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    _write(response, visitor_id, touches)
+    return response
+
+
+@bp.get("/r/<code>/one-sheet")
+def one_sheet(code: str):
+    """What we do and who we help best, with the source's share link and share buttons."""
+    rt = _rt()
+    with rt.db.sessions() as db:
+        found = sources.find(db, code[:100], rt.clock.now())
+    if found.source is None:
+        log.info("referral: one-sheet for %s code %r", found.reason, code[:64])
+        return render_template("referral/not_found.html"), 404
+    link = sources.share_link(rt.settings.base_url, found.source.code)
+    return render_template("referral/one_sheet.html", sheet=onesheet.load(), link=link,
+                           shares=sources.social_links(link, rt.settings.company_name),
+                           company=rt.settings.company_name)
+
+
+# ---- marketer pages ---------------------------------------------------------------------
+
+def _done(message: str, endpoint: str, **values):
+    session[FLASH] = message
+    return redirect(url_for(endpoint, **values), 303)
+
+
+@bp.get("/referrals")
+@login_required("marketer")
+def dashboard():
+    rt = _rt()
+    with rt.db.sessions() as db:
+        funnels = analytics.per_source(db)
+        flagged = len(db.scalars(select(Referral.id).where(Referral.review == "flagged"))
+                      .all())
+    rules = _config().rules
+    return render_template("referral/dashboard.html", funnels=funnels,
+                           types=analytics.per_type(funnels),
+                           leaders=analytics.leaderboard(funnels), flagged=flagged,
+                           money=_money, rules_ok=rules is not None,
+                           notice=session.pop(FLASH, None))
+
+
+@bp.get("/referrals/report.csv")
+@login_required("marketer")
+def report_csv():
+    with _rt().db.sessions() as db:
+        text = analytics.to_csv(analytics.per_source(db))
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=referral-sources.csv"})
+
+
+@bp.route("/referrals/sources", methods=["GET", "POST"])
+@login_required("marketer")
+def sources_page():
+    rt = _rt()
+    error, status = None, 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            expires = _date(form.get("expires_on", ""))
+            _, code = api.create_source(rt, form.get("type", ""), form.get("name", ""),
+                                        form.get("email", ""), form.get("campaign", ""),
+                                        form.get("landing", "") or "trial", g.user.email,
+                                        expires)
+        except ReferralError as exc:
+            error, status = str(exc), 422
+        else:
+            return _done(f"The source was created with the code {code}.", ".sources_page")
+    with rt.db.sessions() as db:
+        rows = db.scalars(select(ReferralSource).order_by(ReferralSource.created_at.desc(),
+                                                          ReferralSource.id.desc())
+                          .limit(500)).all()
+    base = rt.settings.base_url
+    return render_template("referral/sources.html", rows=rows, error=error,
+                           form=request.form, base=base,
+                           shares={r.code: sources.social_links(
+                               sources.share_link(base, r.code), rt.settings.company_name)
+                               for r in rows},
+                           notice=session.pop(FLASH, None)), status
+
+
+def _date(text: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) + timedelta(days=1)
+    except ValueError:
+        raise Invalid("Enter the expiry date as YYYY-MM-DD, like 2026-12-31.") from None
+
+
+@bp.post("/referrals/sources/<int:source_id>/status")
+@login_required("marketer")
+def source_status(source_id: int):
+    status = request.form.get("status", "")
+    try:
+        api.set_source_status(_rt(), source_id, status)
+    except NotFound:
+        abort(404)
+    except Invalid as exc:
+        return _message("The source was not changed", str(exc), 422)
+    return _done(f"The source is {status} now.", ".sources_page")
+
+
+@bp.get("/referrals/review")
+@login_required("marketer")
+def review_queue():
+    rt = _rt()
+    with rt.db.sessions() as db:
+        rows = _referral_rows(db, Referral.review == "flagged")
+    return render_template("referral/review.html", rows=rows, explain=explain,
+                           notice=session.pop(FLASH, None))
+
+
+def _referral_rows(db, *where) -> list[dict]:
+    from nurture.contacts.models import Contact
+
+    query = (select(Referral, ReferralSource, Contact)
+             .join(ReferralSource, ReferralSource.id == Referral.source_id)
+             .join(Contact, Contact.id == Referral.friend_id)
+             .where(*where).order_by(Referral.signed_up_at, Referral.id).limit(500))
+    return [{"id": r.id, "friend": c.email, "company": c.company, "source": s.name or s.code,
+             "code": s.code, "type": s.type, "email": s.email, "reasons": r.reasons,
+             "signed_up_at": r.signed_up_at, "status": r.status}
+            for r, s, c in db.execute(query)]
+
+
+@bp.post("/referrals/<int:referral_id>/review")
+@login_required("marketer")
+def review(referral_id: int):
+    decision = request.form.get("decision", "")
+    try:
+        state = api.review(_rt(), referral_id, decision, g.user.email,
+                           request.form.get("note", ""))
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        return _message("The referral was not changed", str(exc), 409)
+    except Invalid as exc:
+        return _message("The referral was not changed", str(exc), 422)
+    word = "approved: its rewards follow the hold period" if state == "cleared" else \
+        "rejected: its rewards are void"
+    return _done(f"Referral {referral_id} was {word}.", ".review_queue")
+
+
+@bp.get("/referrals/rewards")
+@login_required("marketer")
+def rewards():
+    status = request.args.get("status", "")
+    rt = _rt()
+    with rt.db.sessions() as db:
+        query = (select(Reward, ReferralSource).join(ReferralSource,
+                                                     ReferralSource.id == Reward.source_id)
+                 .order_by(Reward.created_at.desc(), Reward.id.desc()).limit(500))
+        if status in ("pending", "approved", "paid", "voided"):
+            query = query.where(Reward.status == status)
+        rows = db.execute(query).all()
+        audit = {}
+        ids = [r.id for r, _ in rows]
+        if ids:
+            for t in db.scalars(select(RewardTransition)
+                                .where(RewardTransition.reward_id.in_(ids))
+                                .order_by(RewardTransition.at, RewardTransition.id)):
+                audit.setdefault(t.reward_id, []).append(t)
+    return render_template("referral/rewards.html", rows=rows, audit=audit, status=status,
+                           money=format_money, notice=session.pop(FLASH, None))
+
+
+@bp.post("/referrals/rewards/<int:reward_id>")
+@login_required("marketer")
+def move_reward(reward_id: int):
+    to = request.form.get("to", "")
+    try:
+        state = api.move_reward(_rt(), reward_id, to, g.user.email,
+                                request.form.get("reason", ""))
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        return _message("The reward was not changed", str(exc), 409)
+    except Invalid as exc:
+        return _message("The reward was not changed", str(exc), 422)
+    return _done(f"Reward {reward_id} is {state} now.", ".rewards")
+
+
+def _message(title: str, message: str, status: int):
+    return render_template("referral/message.html", title=title, message=message), status
+
+
+def _money(cents: int) -> str:
+    rules = _config().rules
+    return format_money(cents, rules.currency if rules else "EUR")
