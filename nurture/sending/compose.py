@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any
 
 from nurture.tokens import Tokens
@@ -16,6 +15,20 @@ EXPR = re.compile(r"\{\{(.*?)\}\}")
 # Links that must reach their page directly: never wrapped in a click redirect.
 UNTRACKED_EXPR = ("links.unsubscribe", "links.preferences", "links.confirm", "links.nps",
                   "links.convert")
+
+
+class _once:  # a decorator, named like functools.cached_property
+    """A value computed on first access and then kept on the instance. Unlike
+    functools.cached_property (3.11), it takes no lock: one message is one thread's."""
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn, self.name = fn, fn.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 class Links:
@@ -29,29 +42,29 @@ class Links:
         self.trial = f"{base_url}/l/trial"
         self.referral = f"{base_url}/r/"
 
-    @cached_property
+    @_once
     def unsubscribe(self) -> str:
         return f"{self._base}/u/{self._subscription}"
 
-    @cached_property
+    @_once
     def preferences(self) -> str:
         return f"{self._base}/p/{self._subscription}"
 
-    @cached_property
+    @_once
     def _subscription(self) -> str:
         return self._sign("subscription")
 
-    @cached_property
+    @_once
     def confirm(self) -> str:
         return f"{self._base}/confirm/{self._sign('confirm')}"
 
-    @cached_property
+    @_once
     def nps(self) -> list[str]:
         survey = self._send or 0
         return [f"{self._base}/nps/{self._tokens.sign('nps', [self._contact, survey, score])}"
                 for score in range(11)]
 
-    @cached_property
+    @_once
     def convert(self) -> str:
         """The trial conversion page for the contact's latest trial (see trials.lifecycle)."""
         token = self._tokens.sign("trial", [self._contact, self._key])
@@ -59,6 +72,46 @@ class Links:
 
     def _sign(self, purpose: str) -> str:
         return self._tokens.sign(purpose, [self._contact, self._key, self._send])
+
+    def for_templates(self) -> dict[str, Any]:
+        """The links as a plain dict (the sandbox's fast path); signed ones stay lazy."""
+        return {"login": self.login, "trial": self.trial, "referral": self.referral,
+                "unsubscribe": _Link(self, "unsubscribe"),
+                "preferences": _Link(self, "preferences"), "confirm": _Link(self, "confirm"),
+                "convert": _Link(self, "convert"), "nps": _Survey(self)}
+
+
+class _Link:
+    """One signed link of `Links`, signed when a template prints it."""
+
+    __slots__ = ("_links", "_name")
+
+    def __init__(self, links: Links, name: str):
+        self._links, self._name = links, name
+
+    def __str__(self) -> str:
+        return getattr(self._links, self._name)
+
+    def __html__(self) -> str:
+        return html.escape(str(self))
+
+
+class _Survey:
+    """`links.nps`: the eleven score links, signed when a template first asks for one."""
+
+    __slots__ = ("_links",)
+
+    def __init__(self, links: Links):
+        self._links = links
+
+    def __getitem__(self, index: int) -> str:
+        return self._links.nps[index]
+
+    def __len__(self) -> int:
+        return 11
+
+    def __iter__(self) -> Any:
+        return iter(self._links.nps)
 
 
 def context(contact: Any, links: Links, postal_address: str, company: str,
@@ -72,7 +125,7 @@ def context(contact: Any, links: Links, postal_address: str, company: str,
                     "company": contact.company, "email": contact.email,
                     "role": contact.role, "industry": contact.industry,
                     "attributes": contact.attributes or {}},
-        "links": links,
+        "links": links.for_templates(),
         "company": {"name": company},
         "footer": {"postal_address": postal_address},
     }
@@ -109,7 +162,7 @@ class Tracker:
             f'<img src="{self._base}/o/{self.token}.gif" width="1" height="1" alt="" '
             'style="display:block;border:0;width:1px;height:1px">'))
 
-    @cached_property
+    @_once
     def token(self) -> str:
         return self._sign()
 

@@ -60,6 +60,17 @@ class _Sandbox(SandboxedEnvironment):
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(f"{attribute!r} of a {type(obj).__name__} value is not allowed")
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`contact.first_name` on the plain dicts of a send's context is a key lookup: a
+        key is data, never a Python internal, so the sandbox's checks are not needed (and
+        a contact attribute called `items` means the attribute, not the dict method)."""
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
 
 ENV = _Sandbox(autoescape=True, undefined=ChainableUndefined)
 TEXT_ENV = _Sandbox(autoescape=False, undefined=ChainableUndefined)
@@ -355,7 +366,7 @@ def _header(value: str) -> str:
 def _base64_lines(data: bytes) -> str:
     """Base64 in 76-character lines joined by CRLF (RFC 2045), in one encoding pass."""
     encoded = base64.b64encode(data).decode("ascii")
-    return "\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+    return "\r\n".join([encoded[i:i + 76] for i in range(0, len(encoded), 76)])
 
 
 def build_mime(*, sender: str, to: str, subject: str, html_body: str, text_body: str,

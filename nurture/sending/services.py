@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.services import suppress, suppressions
@@ -25,6 +25,7 @@ from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
 from nurture.runtime import Runtime
 from nurture.sending import compose
+from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.senders import SendError, retry_delay
@@ -95,53 +96,26 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         surveyed = recently_surveyed(
             session, {c.id for s, c in rows if s.template.startswith(SURVEY_TEMPLATE)}, now,
             NPSConfig.from_settings(rt.settings).throttle_days)
-    # The loop writes through one Core connection: a send costs two statements and a commit.
-    with rt.db.engine.connect() as conn:
-        staged: list[dict[str, Any]] = []
+    # One commit per message: the outcomes so far, and this send marked `sending`.
+    with SendLedger(rt.db.engine) as ledger:
         for send, contact in rows:
             why = blocked(send, contact, reasons, last.get(contact.id), now,
                           contact.id in surveyed)
             if why is not None:
-                staged.append({"id": send.id, "status": "skipped", "reason": why})
+                ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
                 continue
-            # One commit: the outcomes so far, and this send marked `sending`.
-            _write(conn, staged)
-            marked = conn.execute(_MARK, {"m_id": send.id,
-                                          "m_lease": rt.clock.now() + rt.lease}).rowcount
-            conn.commit()
-            if not marked:
+            if not ledger.commit(send.id, rt.clock.now() + rt.lease):
                 continue  # another worker has it, or an unsubscribe just stopped it
             key = (send.template, contact.industry or "", contact.stage or "")
-            staged.append(_deliver_one(rt, store, templates, key, send, contact, now, outcome))
-            if staged[-1]["status"] == "sent" and not send.transactional:
+            ledger.stage(_deliver_one(rt, store, templates, key, send, contact, now, outcome))
+            if ledger.staged[-1]["status"] == "sent" and not send.transactional:
                 last[contact.id] = now
                 if send.template.startswith(SURVEY_TEMPLATE):
                     surveyed.add(contact.id)
-        _write(conn, staged)
-        conn.commit()
     if outcome.bounced or outcome.events:
         _record(rt, outcome, now)
     return outcome.counts
-
-
-# Core statements, built once: a send's two writes cost a fraction of ORM updates.
-_SENDS = Send.__table__
-_MARK = (_SENDS.update()
-         .where(_SENDS.c.id == bindparam("m_id"), _SENDS.c.status == "queued")
-         .values(status="sending", attempts=_SENDS.c.attempts + 1,
-                 lease_until=bindparam("m_lease"), due_at=None))
-_FIELDS = ("status", "reason", "sent_at", "due_at", "links")
-_DONE = (_SENDS.update().where(_SENDS.c.id == bindparam("d_id"))
-         .values(lease_until=None, **{f: bindparam(f"d_{f}") for f in _FIELDS}))
-
-
-def _write(conn: Any, staged: list[dict[str, Any]]) -> None:
-    """Outcomes staged since the last commit, in one executemany."""
-    if staged:
-        conn.execute(_DONE, [{"d_id": v["id"], **{f"d_{f}": v.get(f) for f in _FIELDS}}
-                             for v in staged])
-        staged.clear()
 
 
 def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, str, str],

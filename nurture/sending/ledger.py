@@ -1,0 +1,179 @@
+"""The send loop's writes, one commit per message, on the driver's own connection.
+
+Marking a send `sending` and recording the previous one's outcome is the only write that
+happens once per message, so it skips SQLAlchemy's per-statement work: the two statements
+are compiled by SQLAlchemy once per dialect and run on the pooled DBAPI connection, with
+SQLAlchemy's own bind processors (dates, JSON). Measured here (SQLite), 160 µs a send
+through Core against 25 µs this way.
+
+On PostgreSQL both go in one statement in autocommit: one round trip a message.
+On SQLite the writers of one process queue on a lock instead of on SQLite's busy handler,
+which sleeps a millisecond or more each time it finds the database locked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql import Update
+
+from nurture.sending.models import Send
+
+_SENDS = Send.__table__
+MARK = (_SENDS.update()
+        .where(_SENDS.c.id == bindparam("m_id"), _SENDS.c.status == "queued")
+        .values(status="sending", attempts=_SENDS.c.attempts + 1,
+                lease_until=bindparam("m_lease"), due_at=None))
+FIELDS = ("status", "reason", "sent_at", "due_at", "links")
+DONE = (_SENDS.update().where(_SENDS.c.id == bindparam("d_id"))
+        .values(lease_until=None, **{f: bindparam(f"d_{f}") for f in FIELDS}))
+
+_SQLITE_WRITES = threading.Lock()
+
+
+class _Prepared:
+    """One statement compiled for one dialect: its SQL, and how to turn named values into
+    the driver's parameters (defaults for the constants, bind processors applied)."""
+
+    def __init__(self, statement: Update, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        names = compiled.bind_names  # each bind parameter: its name in the SQL
+        self.defaults = {name: bind.effective_value for bind, name in names.items()
+                         if not bind.required}
+        self.positions: Sequence[str] | None = compiled.positiontup
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for bind, name in names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def params(self, values: dict[str, Any]) -> Any:
+        merged = self.defaults | values
+        for name, processor in self.processors.items():
+            merged[name] = processor(merged[name])
+        if self.positions is None:
+            return merged
+        return tuple(merged[name] for name in self.positions)
+
+
+# PostgreSQL: the outcomes and the next mark in one statement, run in autocommit, so a
+# message costs one round trip (and one WAL flush) instead of three.
+_PG_STEP = """
+WITH done AS (
+    UPDATE sends SET status = d.status, reason = d.reason, sent_at = d.sent_at,
+                     due_at = d.due_at, links = d.links, lease_until = NULL
+    FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(reasons)s::text[],
+                %(sent)s::timestamptz[], %(due)s::timestamptz[], %(links)s::jsonb[])
+         AS d(id, status, reason, sent_at, due_at, links)
+    WHERE sends.id = d.id
+    RETURNING 1)
+UPDATE sends SET status = 'sending', attempts = attempts + 1, lease_until = %(lease)s,
+                 due_at = NULL
+WHERE id = %(mark)s AND status = 'queued'
+"""
+
+
+class SendLedger:
+    """Per message: one commit holding the outcomes staged so far and the next send marked
+    `sending`. Use as a context manager; it returns its connection to the pool."""
+
+    _prepared: dict[str, tuple[_Prepared, _Prepared]] = {}
+
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        if dialect.name not in self._prepared:
+            self._prepared[dialect.name] = (_Prepared(MARK, dialect), _Prepared(DONE, dialect))
+        self._mark, self._done = self._prepared[dialect.name]
+        self._sqlite = dialect.name == "sqlite"
+        self._postgres = dialect.name == "postgresql"
+        self._conn = engine.raw_connection()
+        if self._postgres:
+            self._conn.driver_connection.autocommit = True
+        self.staged: list[dict[str, Any]] = []
+
+    def __enter__(self) -> SendLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.commit(None, None)
+        finally:
+            if self._postgres:
+                self._conn.driver_connection.autocommit = False
+            self._conn.close()
+
+    def stage(self, outcome: dict[str, Any]) -> None:
+        self.staged.append(outcome)
+
+    def commit(self, mark_id: int | None, lease_until: datetime | None) -> bool:
+        """Write the staged outcomes and, given `mark_id`, mark that send `sending` if it is
+        still queued, in one transaction; True when it was (the send is this worker's)."""
+        if not self.staged and mark_id is None:
+            return False
+        cursor = self._conn.cursor()
+        try:
+            marked = (self._step_postgres(cursor, mark_id, lease_until) if self._postgres
+                      else self._step(cursor, mark_id, lease_until))
+        finally:
+            cursor.close()
+        self.staged.clear()
+        return marked
+
+    def _step_postgres(self, cursor: Any, mark_id: int | None,
+                       lease_until: datetime | None) -> bool:
+        staged = self.staged
+        cursor.execute(_PG_STEP, {
+            "ids": [v["id"] for v in staged], "statuses": [v["status"] for v in staged],
+            "reasons": [v.get("reason") for v in staged],
+            "sent": [v.get("sent_at") for v in staged], "due": [v.get("due_at") for v in staged],
+            "links": [None if v.get("links") is None else json.dumps(v["links"])
+                      for v in staged],
+            "lease": lease_until, "mark": mark_id})
+        return cursor.rowcount == 1
+
+    def _step(self, cursor: Any, mark_id: int | None, lease_until: datetime | None) -> bool:
+        """Any other database: the two compiled statements in one transaction; on SQLite
+        the process's writers take turns on a lock first."""
+        lock = _SQLITE_WRITES if self._sqlite else None
+        if lock:
+            lock.acquire()
+        try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            if self.staged:
+                cursor.executemany(self._done.sql, [self._done.params(
+                    {"d_id": v["id"], **{f"d_{f}": v.get(f) for f in FIELDS}})
+                    for v in self.staged])
+            marked = False
+            if mark_id is not None:
+                cursor.execute(self._mark.sql,
+                               self._mark.params({"m_id": mark_id, "m_lease": lease_until}))
+                marked = cursor.rowcount == 1
+            if self._sqlite:
+                cursor.execute("COMMIT")
+            else:
+                self._conn.commit()
+        except BaseException:
+            self._rollback(cursor)
+            raise
+        finally:
+            if lock:
+                lock.release()
+        return marked
+
+    def _rollback(self, cursor: Any) -> None:
+        try:
+            if self._sqlite:
+                cursor.execute("ROLLBACK")
+            else:
+                self._conn.rollback()
+        except Exception:  # the original error is the one worth raising
+            pass

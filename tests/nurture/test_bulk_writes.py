@@ -1,0 +1,47 @@
+"""Bulk inserts that skip existing keys: the same rows, defaults and ids on SQLite and on
+PostgreSQL, whether the batch is small or large enough for PostgreSQL's array path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from nurture.webhooks.models import WebhookDelivery
+from nurture.writes import UNNEST_FROM, insert_ignore
+from tests.conftest import START
+
+
+@pytest.mark.parametrize("count", [3, UNNEST_FROM + 7])
+def test_insert_ignore_keeps_existing_rows_and_returns_only_new_ids(rt, count):
+    first = [{"delivery_key": f"k{i}", "url": "https://crm.example.com/hook",
+              "payload": {"n": i, "name": "Zoë"}, "due_at": START} for i in range(count)]
+    with rt.db.transaction() as session:
+        created = insert_ignore(session, WebhookDelivery, first[: count // 2], "delivery_key")
+    later = START + timedelta(hours=1)
+    again = [{**row, "payload": {"n": -1}, "due_at": later} for row in first]
+    with rt.db.transaction() as session:
+        added = insert_ignore(session, WebhookDelivery, again, "delivery_key")
+
+    with rt.db.sessions() as session:
+        rows = {r.delivery_key: r for r in session.scalars(select(WebhookDelivery))}
+    assert len(rows) == count
+    assert len(created) == count // 2 and len(added) == count - count // 2
+    assert {rows[f"k{i}"].id for i in range(count // 2, count)} == set(added)
+    kept = rows["k0"]  # an existing row is left exactly as it was
+    assert kept.payload == {"n": 0, "name": "Zoë"} and kept.due_at == START
+    new = rows[f"k{count - 1}"]
+    assert new.payload == {"n": -1} and new.due_at == later
+    # Columns the rows leave out get the model's defaults.
+    assert new.status == "pending" and new.attempts == 0 and new.created_at is not None
+
+
+def test_insert_ignore_applies_callable_defaults_in_bulk(rt):
+    rows = [{"delivery_key": f"d{i}", "url": "https://crm.example.com/hook"}
+            for i in range(UNNEST_FROM)]
+    with rt.db.transaction() as session:
+        ids = insert_ignore(session, WebhookDelivery, rows, "delivery_key")
+    with rt.db.sessions() as session:
+        stored = session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        assert [(r.payload, r.event) for r in stored] == [({}, "")] * UNNEST_FROM
