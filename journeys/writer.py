@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from journeys import decisions as d
@@ -17,7 +16,7 @@ from nurture.contacts.models import Contact, StageChange
 from nurture.events.effects import merge_attributes
 from nurture.sending.models import Send
 from nurture.webhooks.models import WebhookDelivery
-from nurture.writes import insert_ignore
+from nurture.writes import bulk_insert, bulk_update, insert_ignore
 
 
 @dataclass
@@ -113,12 +112,9 @@ class Batch:
             })
 
     def write(self, session: Session) -> None:
-        if self.enrollment_updates:
-            session.execute(update(Enrollment), self.enrollment_updates)
-        if self.activities:
-            session.execute(insert(Activity), self.activities)
-        if self.stage_changes:
-            session.execute(insert(StageChange), self.stage_changes)
+        bulk_update(session, Enrollment, self.enrollment_updates)
+        bulk_insert(session, Activity, self.activities)
+        bulk_insert(session, StageChange, self.stage_changes)
         # Ids of rows created now, to deliver after commit; a row that already existed
         # (a message processed twice) was kicked by whoever created it.
         self.send_ids = insert_ignore(session, Send, self.sends, "send_key")

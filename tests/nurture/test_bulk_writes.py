@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from nurture.webhooks.models import WebhookDelivery
-from nurture.writes import UNNEST_FROM, insert_ignore
+from nurture.writes import UNNEST_FROM, bulk_insert, bulk_update, insert_ignore
 from tests.conftest import START
 
 
@@ -45,3 +45,32 @@ def test_insert_ignore_applies_callable_defaults_in_bulk(rt):
     with rt.db.sessions() as session:
         stored = session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
         assert [(r.payload, r.event) for r in stored] == [({}, "")] * UNNEST_FROM
+
+
+def test_bulk_update_changes_only_the_columns_each_row_names(rt):
+    count = UNNEST_FROM + 10
+    rows = [{"delivery_key": f"u{i}", "url": "https://crm.example.com/hook",
+             "payload": {"n": i}, "due_at": START} for i in range(count)]
+    with rt.db.transaction() as session:
+        ids = sorted(insert_ignore(session, WebhookDelivery, rows, "delivery_key"))
+    later = START + timedelta(days=1)
+    changes = [{"id": i, "status": "delivered", "payload": {"done": True}, "due_at": None}
+               for i in ids[:UNNEST_FROM]]
+    changes += [{"id": i, "last_error": "HTTP 503"} for i in ids[UNNEST_FROM:]]
+    with rt.db.transaction() as session:
+        bulk_update(session, WebhookDelivery, changes)
+        bulk_insert(session, WebhookDelivery, [
+            {"delivery_key": f"n{i}", "url": "https://crm.example.com/new", "due_at": later}
+            for i in range(UNNEST_FROM)])
+
+    with rt.db.sessions() as session:
+        stored = {r.id: r for r in session.scalars(select(WebhookDelivery))}
+    assert len(stored) == count + UNNEST_FROM
+    done = stored[ids[0]]
+    assert (done.status, done.payload, done.due_at, done.last_error) == (
+        "delivered", {"done": True}, None, None)
+    failed = stored[ids[-1]]
+    assert (failed.status, failed.payload, failed.due_at, failed.last_error) == (
+        "pending", {"n": count - 1}, START, "HTTP 503")
+    new = [r for r in stored.values() if r.url.endswith("/new")]
+    assert {(r.status, r.due_at) for r in new} == {("pending", later)}
