@@ -255,13 +255,17 @@ def measure_tick(settings: Settings, contacts: int, processes: int, threads: int
     before = sink_count(settings.smtp_url)
     echo(f"{label}: delivering with {processes} process(es) x {threads} threads...")
     started = time.perf_counter()
-    all_queued, again = None, 0
+    all_queued, again, done, counted = None, 0, 0, 0.0
     try:
-        while (done := _done(rt)) < contacts:
+        while done < contacts:
             again += tick(rt)["deliver_sends"]
-            if all_queued is None and _count_sends(rt) >= contacts:
-                all_queued = time.perf_counter() - started
             time.sleep(settings.poll_seconds)
+            if time.perf_counter() - counted < 0.5:
+                continue  # counting scans the sends table: twice a second is enough
+            counted = time.perf_counter()
+            done = _done(rt)
+            if all_queued is None and _count_sends(rt) >= contacts:
+                all_queued = counted - started
             if time.perf_counter() - started > 3600:
                 raise RuntimeError(f"{label}: only {done} of {contacts} sends done in an hour.")
         seconds = time.perf_counter() - started
