@@ -47,13 +47,35 @@ def line_of(node: Any, key: Any = None, default: int = 1) -> int:
         return default
 
 
-class Reader:
-    def __init__(self, file: str, templates: set[str] | None):
-        self.file, self.templates = file, templates
+class FileReader:
+    """Reads one YAML file (journeys, scoring rules, referral rules), collecting every
+    problem with its line instead of stopping at the first."""
+
+    def __init__(self, file: str):
+        self.file = file
         self.violations: list[Violation] = []
 
     def bad(self, line: int, message: str) -> None:
         self.violations.append(Violation(self.file, line, message))
+
+    def unknown_keys(self, node: Any, allowed: set[str], line: int, what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.bad(line_of(node, key, line), f"{what} has an unknown key '{key}'; "
+                         f"use {', '.join(sorted(allowed))}.")
+
+    def duration(self, value: Any, line: int, what: str) -> timedelta | None:
+        try:
+            return parse_duration(value)
+        except DurationError as exc:
+            self.bad(line, f"The {what} is not valid: {exc}")
+            return None
+
+
+class Reader(FileReader):
+    def __init__(self, file: str, templates: set[str] | None):
+        super().__init__(file)
+        self.templates = templates
 
     def text(self, node: Any, key: str, line: int, required: bool = True) -> str | None:
         value = node.get(key) if isinstance(node, dict) else None
@@ -65,13 +87,6 @@ class Reader:
             self.bad(line_of(node, key, line), f"'{key}' must be a text value.")
             return None
         return str(value)
-
-    def duration(self, value: Any, line: int, what: str):
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            self.bad(line, f"The {what} is not valid: {exc}")
-            return None
 
     def condition(self, value: Any, line: int) -> str | None:
         try:

@@ -65,18 +65,20 @@ def load_demo(rt: Runtime, count: int, seed: int,
         for person in trials:
             events.append(NewEvent(
                 ids[person["email"].lower()], "trial.started",
-                {"seats": rng.randint(1, 20), "services": ["mail", "files"],
+                {"seats": rng.randint(1, 20), "services": ["crm", "email-campaigns"],
                  "technical_contact": f"it.{person['email']}"},
                 now - timedelta(days=rng.randint(0, 20)), source="demo",
                 dedupe_key=f"demo:trial:{person['email'].lower()}"))
         record_many(rt, events)
         echo(f"Loaded {min(start + 500, len(people))} of {len(people)} demo contacts.")
     if rt.transport is not None and rt.transport.in_process:
-        rt.transport.start_worker(rt.settings.worker_threads)
+        if rt.transport.worker is None:
+            rt.transport.start_worker(rt.settings.worker_threads)
         rt.transport.join()
     if history_leads:
         load_history(rt, history_leads, seed, echo)
     load_sales(rt, people, seed, echo)
+    load_referrals(rt, people, seed, echo)
     echo("Demo data is ready.")
 
 
@@ -137,3 +139,73 @@ def load_history(rt: Runtime, leads: int, seed: int,
         scored = model_store.score_all(session, now)
     echo(f"Predictive model version {stored.version} approved (held-out AUC "
          f"{stored.metrics['auc']}); {scored} contacts scored.")
+
+
+FRIENDS = [("Lena", "Berg", "lena@berg-outdoor.example", "retail"),
+           ("Omar", "Haddad", "omar@haddad-clinic.example", "healthcare"),
+           ("Pia", "Lund", "pia@lund-finance.example", "financial-services"),
+           ("Tom", "Free", "tom.free@mailinator.com", "retail")]
+
+
+def load_referrals(rt: Runtime, people: list[dict], seed: int,
+                   echo: Callable[[str], None] = print) -> None:
+    """Three customers with share codes, a partner source, visits of their links, friends
+    who signed up through them (one from a throwaway mailbox, flagged for review), and one
+    who bought, so /referrals shows a program under way."""
+    from sqlalchemy import select
+
+    from nurture.contacts.models import Contact
+    from nurture.trials.signup import Address, SignUp, Source, sign_up
+    from referral import api
+    from referral.models import ReferralSource
+
+    rng = random.Random(seed + 3)
+    buyers = rng.sample(people, min(3, len(people)))
+    with rt.db.sessions() as session:
+        ids = dict(session.execute(select(Contact.email_key, Contact.id).where(
+            Contact.email_key.in_([p["email"].lower() for p in buyers]))).all())
+    record_many(rt, [NewEvent(cid, "purchase.completed",
+                              {"amount": rng.choice([1200, 2400, 4800]), "currency": "EUR"},
+                              rt.clock.now(), source="demo", dedupe_key=f"demo:bought:{cid}")
+                     for cid in ids.values()])
+    _settle(rt)
+    api.backfill_codes(rt)
+    with rt.db.sessions() as session:
+        codes = [((c.attributes or {}).get("referral") or {}).get("code", "")
+                 for c in session.scalars(select(Contact).where(Contact.id.in_(ids.values())))]
+    codes = [code for code in codes if code]
+    with rt.db.sessions() as session:  # a second `nurture demo` reuses the partner
+        partner = session.scalar(select(ReferralSource.code).where(
+            ReferralSource.type == "partner", ReferralSource.name == "Northwind Resellers"))
+    if partner is None:
+        _, partner = api.create_source(rt, "partner", "Northwind Resellers",
+                                       email="partners@northwind.example",
+                                       campaign="q4-resellers")
+    codes.append(partner)
+    for k, code in enumerate(codes):
+        for visitor in range(rng.randint(2, 6)):
+            api.click(rt, code, f"demo-visitor-{k}-{visitor}")
+    for k, (first, last, email, industry) in enumerate(FRIENDS):
+        code = codes[k % len(codes)]
+        outcome = sign_up(rt, SignUp(
+            first_name=first, last_name=last, email=email, company=f"{last} Ltd",
+            industry=industry, country="GB",
+            shipping=Address(street="1 High Street", city="York", postal_code="YO1 7HH",
+                             country="GB"),
+            technical_name=first, technical_email=email, services=("crm",), seats=5,
+            marketing_consent=True,
+        ), Source(landing_slug="trial", referral_code=code, ip=f"198.51.100.{20 + k}",
+                  user_agent="Demo-Browser/1.0", page="/l/trial",
+                  visitor=f"demo-visitor-{k}-0"))
+        if k == 0:  # the first friend bought: their referrer's reward goes on hold
+            record_many(rt, [NewEvent(outcome.contact_id, "purchase.completed",
+                                      {"amount": 2400, "currency": "EUR"}, rt.clock.now(),
+                                      source="demo", dedupe_key="demo:friend-bought")])
+    _settle(rt)
+    echo(f"Referrals: {len(codes) - 1} customers and a partner with share links, "
+         f"{len(FRIENDS)} referred sign-ups (one flagged for review); see /referrals.")
+
+
+def _settle(rt: Runtime) -> None:
+    if rt.transport is not None and rt.transport.in_process:
+        rt.transport.join()

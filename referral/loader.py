@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from journeys.durations import DurationError, parse_duration
 from journeys.loader import parse_yaml
-from journeys.reader import ID_PATTERN, Violation, line_of
+from journeys.reader import ID_PATTERN, FileReader, Violation, line_of
 from referral.models import SOURCE_TYPES
 from referral.rules import BENEFICIARIES, FraudLimits, Milestone, RewardRule, Rules
 
@@ -31,20 +31,7 @@ class LoadedRewards:
     violations: list[Violation] = field(default_factory=list)
 
 
-class _Reader:
-    def __init__(self, file: str):
-        self.file = file
-        self.violations: list[Violation] = []
-
-    def bad(self, line: int, message: str) -> None:
-        self.violations.append(Violation(self.file, line, message))
-
-    def unknown_keys(self, node: CommentedMap, allowed: set[str], line: int, what: str) -> None:
-        for key in node:
-            if key not in allowed:
-                self.bad(line_of(node, key, line), f"{what} has an unknown key '{key}'; "
-                         f"use {', '.join(sorted(allowed))}.")
-
+class _Reader(FileReader):
     def cents(self, value: Any, line: int, what: str) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             self.bad(line, f"The {what} must be an amount of zero or more, like 50 or 12.5.")

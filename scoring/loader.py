@@ -10,9 +10,8 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from journeys.durations import DurationError, parse_duration
 from journeys.loader import parse_yaml
-from journeys.reader import ID_PATTERN, Violation, line_of
+from journeys.reader import ID_PATTERN, FileReader, Violation, line_of
 from nurture.events.catalog import is_known
 from scoring.rules import (
     FIT_FIELDS,
@@ -41,32 +40,12 @@ class LoadedRules:
     violations: list[Violation] = field(default_factory=list)
 
 
-class _Reader:
-    def __init__(self, file: str):
-        self.file = file
-        self.violations: list[Violation] = []
-
-    def bad(self, line: int, message: str) -> None:
-        self.violations.append(Violation(self.file, line, message))
-
+class _Reader(FileReader):
     def number(self, value: Any, line: int, what: str) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.bad(line, f"The {what} must be a number.")
             return None
         return float(value)
-
-    def duration(self, value: Any, line: int, what: str) -> timedelta | None:
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            self.bad(line, f"The {what} is not valid: {exc}")
-            return None
-
-    def unknown_keys(self, node: CommentedMap, allowed: set[str], line: int, what: str) -> None:
-        for key in node:
-            if key not in allowed:
-                self.bad(line_of(node, key, line), f"{what} has an unknown key '{key}'; "
-                         f"use {', '.join(sorted(allowed))}.")
 
     def matcher(self, value: Any, line: int, what: str) -> Matcher | None:
         if isinstance(value, str | int | float):  # a bool too: `machine: true`

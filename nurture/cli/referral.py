@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import click
 
-
-@contextmanager
-def _runtime():
-    from nurture.config import Settings
-    from nurture.runtime import build
-
-    rt = build(Settings.from_env(), with_transport=False)
-    try:
-        yield rt
-    finally:
-        rt.close()
+from nurture.cli.ops import running
 
 
 @click.group()
@@ -73,7 +62,7 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
                 + timedelta(days=1)
         except ValueError:
             raise click.UsageError("Give --expires as YYYY-MM-DD.") from None
-    with _runtime() as rt:
+    with running() as rt:
         try:
             _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli",
                                         expires)
@@ -87,7 +76,7 @@ def backfill() -> None:
     """Give every existing customer without a referral code their own."""
     from referral import api
 
-    with _runtime() as rt:
+    with running() as rt:
         click.echo(f"{api.backfill_codes(rt)} customers got a referral code.")
 
 
@@ -99,7 +88,7 @@ def report(as_json: bool) -> None:
 
     from referral import analytics
 
-    with _runtime() as rt, rt.db.sessions() as session:
+    with running() as rt, rt.db.sessions() as session:
         funnels = analytics.per_source(session)
     if as_json:
         click.echo(json.dumps({"sources": [asdict(f) for f in funnels],
@@ -114,5 +103,5 @@ def approve_due() -> None:
     """Approve rewards whose hold period is over (the scheduler does this every minute)."""
     from referral import api
 
-    with _runtime() as rt:
+    with running() as rt:
         click.echo(f"{api.approve_due(rt)} rewards approved.")
