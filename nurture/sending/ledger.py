@@ -121,9 +121,13 @@ class SendLedger:
             if exc[0] is None:
                 self.commit(None, None)
         finally:
-            if self._postgres:
-                self._conn.driver_connection.autocommit = False
-            self._conn.close()
+            try:
+                if self._postgres:
+                    self._conn.driver_connection.autocommit = False
+            except Exception:  # a broken connection: never handed to the next user
+                self._conn.invalidate()
+            finally:
+                self._conn.close()
 
     def stage(self, outcome: dict[str, Any]) -> None:
         self.staged.append(outcome)
