@@ -203,10 +203,11 @@ def due_ids(session: Session, ids: list[int], now: datetime) -> list[int]:
 
 
 def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: datetime,
-                  pacing: Pacing) -> Batch:
+                  pacing: Pacing, lease_until: datetime | None = None) -> Batch:
     """Advance every due enrollment among `ids` in one transaction. Not-due ids are skipped,
-    so a message processed twice changes nothing the second time."""
-    batch = Batch(now)
+    so a message processed twice changes nothing the second time. New sends are created
+    leased until `lease_until`, for a caller that delivers them at once."""
+    batch = Batch(now, lease_until)
     due = due_ids(session, ids, now)
     if not due:
         return batch

@@ -24,6 +24,9 @@ class Batch:
     """Rows to write for one batch of enrollments, and the work to kick after commit."""
 
     now: datetime
+    # New sends are kicked right after commit: this lease keeps the scheduler from
+    # enqueueing them a second time (it takes them only if that message is lost).
+    lease_until: datetime | None = None
     activities: list[dict[str, Any]] = field(default_factory=list)
     sends: list[dict[str, Any]] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
@@ -109,6 +112,7 @@ class Batch:
                 "variant": decision.variant, "transactional": decision.transactional,
                 "topic": decision.topic,
                 "status": "queued", "created_at": self.now, "due_at": self.now,
+                "lease_until": self.lease_until,
             })
 
     def write(self, session: Session) -> None:

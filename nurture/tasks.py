@@ -8,7 +8,6 @@ from pathlib import Path
 from journeys.services import advance_batch
 from nurture.events.services import NewEvent, claim, record_events
 from nurture.runtime import Runtime, current
-from nurture.sending.models import Send
 from nurture.sending.render import TemplateStore
 from nurture.sending.services import deliver
 
@@ -23,14 +22,13 @@ def advance_enrollments(ids: list[int]) -> None:
 def run_advance(rt: Runtime, ids: list[int]) -> None:
     now = rt.clock.now()
     with rt.db.transaction() as session:
-        batch = advance_batch(session, rt.versions, ids, now, rt.pacing)
+        batch = advance_batch(session, rt.versions, ids, now, rt.pacing, now + rt.lease)
         kick: list[int] = []
         if batch.handoffs:
             kick += _journey_handoffs(session, rt, batch.handoffs, now)
         if batch.changed_contacts:
             kick += _entries_for_changed(session, rt, batch.changed_contacts, now)
         claim(session, kick, now, rt.lease)
-        _lease(session, batch.send_ids, now + rt.lease)
     rt.kick("advance_enrollments", kick)
     rt.kick("deliver_sends", batch.send_ids)
     rt.kick("deliver_webhooks", batch.webhook_ids)
@@ -67,15 +65,6 @@ def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> li
     for item in facts.values():
         entries.on_change(item)
     return entries.flush()
-
-
-def _lease(session, send_ids: list[int], until) -> None:
-    """New sends are kicked right after commit; the lease keeps the scheduler from
-    enqueueing them a second time (it takes them only if that message is lost)."""
-    if send_ids:
-        table = Send.__table__
-        session.connection().execute(table.update().where(table.c.id.in_(send_ids))
-                                      .values(lease_until=until))
 
 
 def deliver_sends(ids: list[int]) -> None:
