@@ -13,6 +13,7 @@ SQLite's busy handler. End to end it was slower.)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -120,6 +121,9 @@ class SendLedger:
         try:
             if exc[0] is None:
                 self.commit(None, None)
+            elif self.staged:  # the batch failed: still record what was handed over
+                with contextlib.suppress(Exception):  # the batch's own error is raised
+                    self.commit(None, None)
         finally:
             try:
                 if self._postgres:
