@@ -29,10 +29,9 @@ def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]],
     dialect = session.get_bind().dialect
     if _unnest_fits(dialect, rows):
         table = model.__table__
-        sql = _insert_sql(dialect, table, rows) + (
-            f' ON CONFLICT ("{table.c[key].name}") DO NOTHING RETURNING id')
-        return [r[0] for r in session.connection().exec_driver_sql(
-            sql, _arrays(dialect, table, rows))]
+        sql, arrays = _insert(dialect, table, rows)
+        sql += f' ON CONFLICT ("{table.c[key].name}") DO NOTHING RETURNING id'
+        return [r[0] for r in session.connection().exec_driver_sql(sql, arrays)]
     module = postgresql if dialect.name == "postgresql" else sqlite
     statement = module.insert(model).on_conflict_do_nothing(index_elements=[key])
     return list(session.scalars(statement.returning(model.id), rows))
@@ -44,9 +43,7 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         return
     dialect = session.get_bind().dialect
     if _unnest_fits(dialect, rows):
-        table = model.__table__
-        session.connection().exec_driver_sql(_insert_sql(dialect, table, rows),
-                                             _arrays(dialect, table, rows))
+        session.connection().exec_driver_sql(*_insert(dialect, model.__table__, rows))
     else:
         session.execute(insert(model), rows)
 
@@ -84,20 +81,16 @@ def _unnest_fits(dialect: Dialect, rows: list[dict[str, Any]]) -> bool:
     return all(row.keys() == keys for row in rows)
 
 
-def _with_defaults(table: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    given = [c for c in table.columns if c.key in rows[0]]
-    return given + [c for c in table.columns if c.key not in rows[0] and c.default is not None]
-
-
-def _insert_sql(dialect: Dialect, table: Any, rows: list[dict[str, Any]]) -> str:
-    columns = _with_defaults(table, rows)
-    _, casts = _columns(dialect, columns, [])
+def _insert(dialect: Dialect, table: Any, rows: list[dict[str, Any]]
+            ) -> tuple[str, dict[str, list[Any]]]:
+    """`INSERT ... SELECT * FROM unnest(...)` and its arrays: the columns the rows give,
+    then those they leave out that have a default."""
+    columns = [c for c in table.columns if c.key in rows[0]]
+    columns += [c for c in table.columns if c.key not in rows[0] and c.default is not None]
+    arrays, casts = _columns(dialect, columns, rows)
     names = ", ".join(f'"{c.name}"' for c in columns)
-    return f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({", ".join(casts)})'
-
-
-def _arrays(dialect: Dialect, table: Any, rows: list[dict[str, Any]]) -> dict[str, list]:
-    return _columns(dialect, _with_defaults(table, rows), rows)[0]
+    sql = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({", ".join(casts)})'
+    return sql, arrays
 
 
 def _columns(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
@@ -109,9 +102,9 @@ def _columns(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
     for i, column in enumerate(columns):
         impl = column.type.dialect_impl(dialect)
         process = impl.bind_processor(dialect) or (lambda value: value)
-        if rows and column.key in rows[0]:
+        if column.key in rows[0]:
             arrays[f"c{i}"] = [process(row[column.key]) for row in rows]
-        elif rows:
+        else:
             default = column.default
             arrays[f"c{i}"] = [process(default.arg(None) if default.is_callable
                                        else default.arg) for _ in rows]

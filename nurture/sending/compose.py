@@ -15,6 +15,7 @@ EXPR = re.compile(r"\{\{(.*?)\}\}")
 # Links that must reach their page directly: never wrapped in a click redirect.
 UNTRACKED_EXPR = ("links.unsubscribe", "links.preferences", "links.confirm", "links.nps",
                   "links.convert")
+NPS_SCORES = range(11)  # 0 to 10
 
 
 class _once:  # a decorator, named like functools.cached_property
@@ -62,7 +63,7 @@ class Links:
     def nps(self) -> list[str]:
         survey = self._send or 0
         return [f"{self._base}/nps/{self._tokens.sign('nps', [self._contact, survey, score])}"
-                for score in range(11)]
+                for score in NPS_SCORES]
 
     @_once
     def convert(self) -> str:
@@ -108,7 +109,7 @@ class _Survey:
         return self._links.nps[index]
 
     def __len__(self) -> int:
-        return 11
+        return len(NPS_SCORES)
 
     def __iter__(self) -> Any:
         return iter(self._links.nps)

@@ -94,6 +94,17 @@ def test_default_filter_covers_a_contact_with_no_fields_at_all(tmp_path):
     assert store.get("greeting").subject.render({}) == "Hi there"
 
 
+def test_a_contact_attribute_named_like_a_dict_method_is_the_attribute(tmp_path):
+    store = _template(tmp_path, "plan", "<mj-text>x</mj-text>",
+                      subject="{{ contact.attributes.items }} items, "
+                              "{% for k, v in contact.plan.items() %}{{ k }}={{ v }}{% endfor %}")
+
+    subject = store.get("plan").subject.render(
+        {"contact": {"attributes": {"items": 3}, "plan": {"seats": 5}}})
+
+    assert subject == "3 items, seats=5"  # with no such key, the method is still there
+
+
 def test_subject_stays_on_one_line_whatever_the_contact_is_called(store):
     context = CONTEXT | {"contact": {"first_name": "Ann\r\nBcc: everyone@example.com"}}
 
