@@ -67,14 +67,14 @@ _PG_STEP = """
 WITH done AS (
     UPDATE sends SET status = d.status, reason = d.reason, sent_at = d.sent_at,
                      due_at = d.due_at, links = d.links, lease_until = NULL
-    FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(reasons)s::text[],
-                %(sent)s::timestamptz[], %(due)s::timestamptz[], %(links)s::jsonb[])
+    FROM unnest(%(ids)b::bigint[], %(statuses)b::text[], %(reasons)b::text[],
+                %(sent)b::timestamptz[], %(due)b::timestamptz[], %(links)b::jsonb[])
          AS d(id, status, reason, sent_at, due_at, links)
     WHERE sends.id = d.id
     RETURNING 1)
-UPDATE sends SET status = 'sending', attempts = attempts + 1, lease_until = %(lease)s,
+UPDATE sends SET status = 'sending', attempts = attempts + 1, lease_until = %(lease)b,
                  due_at = NULL
-WHERE id = %(mark)s AND status = 'queued'
+WHERE id = %(mark)b AND status = 'queued'
 """
 
 # SQLite (3.35+): the same in one UPDATE ... FROM VALUES, the mark a row of its own, run
