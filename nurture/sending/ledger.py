@@ -62,7 +62,14 @@ class _Prepared:
 
 
 # PostgreSQL: the outcomes and the next mark in one statement, run in autocommit, so a
-# message costs one round trip (and one WAL flush) instead of three.
+# message costs one round trip (and one WAL flush) instead of three. The usual step holds
+# one outcome (the previous message's) and goes with plain values, which psycopg dumps in
+# C; several outcomes go as arrays.
+_PG_MARK = """
+UPDATE sends SET status = 'sending', attempts = attempts + 1, lease_until = %(lease)b,
+                 due_at = NULL
+WHERE id = %(mark)b AND status = 'queued'
+"""
 _PG_STEP = """
 WITH done AS (
     UPDATE sends SET status = d.status, reason = d.reason, sent_at = d.sent_at,
@@ -71,11 +78,13 @@ WITH done AS (
                 %(sent)b::timestamptz[], %(due)b::timestamptz[], %(links)b::jsonb[])
          AS d(id, status, reason, sent_at, due_at, links)
     WHERE sends.id = d.id
-    RETURNING 1)
-UPDATE sends SET status = 'sending', attempts = attempts + 1, lease_until = %(lease)b,
-                 due_at = NULL
-WHERE id = %(mark)b AND status = 'queued'
-"""
+    RETURNING 1)""" + _PG_MARK
+_PG_STEP_ONE = """
+WITH done AS (
+    UPDATE sends SET status = %(statuses)b, reason = %(reasons)b, sent_at = %(sent)b,
+                     due_at = %(due)b, links = %(links)b::jsonb, lease_until = NULL
+    WHERE id = %(ids)b
+    RETURNING 1)""" + _PG_MARK
 
 # SQLite (3.35+): the same in one UPDATE ... FROM VALUES, the mark a row of its own, run
 # outside an explicit transaction. The write lock is held for one statement, all of it in
@@ -157,13 +166,20 @@ class SendLedger:
     def _step_postgres(self, cursor: Any, mark_id: int | None,
                        lease_until: datetime | None) -> bool:
         staged = self.staged
-        cursor.execute(_PG_STEP, {
+        values = {
             "ids": [v["id"] for v in staged], "statuses": [v["status"] for v in staged],
             "reasons": [v.get("reason") for v in staged],
             "sent": [v.get("sent_at") for v in staged], "due": [v.get("due_at") for v in staged],
             "links": [None if v.get("links") is None else json.dumps(v["links"])
                       for v in staged],
-            "lease": lease_until, "mark": mark_id})
+            "lease": lease_until, "mark": mark_id}
+        if not staged:
+            cursor.execute(_PG_MARK, values)
+        elif len(staged) == 1:
+            cursor.execute(_PG_STEP_ONE, {k: v[0] if isinstance(v, list) else v
+                                          for k, v in values.items()})
+        else:
+            cursor.execute(_PG_STEP, values)
         return cursor.rowcount == 1
 
     def _step_sqlite(self, cursor: Any, mark_id: int | None,

@@ -72,3 +72,16 @@ def test_outcomes_are_recorded_even_when_the_batch_fails(rt, form):
         raise RuntimeError("the template store went away")
     rows = _rows(rt)
     assert rows[first].status == "sent" and rows[second].status == "queued"
+
+
+def test_several_outcomes_land_in_one_step(rt, form):
+    first, second, third = _queued(rt, 3)
+    lease = START + timedelta(minutes=5)
+    with SendLedger(rt.db.engine) as ledger:
+        ledger.stage({"id": first, "status": "skipped", "reason": "suppressed:unsubscribed"})
+        ledger.stage({"id": second, "status": "failed", "reason": "550 no such user"})
+        assert ledger.commit(third, lease) is True
+        rows = _rows(rt)
+        assert (rows[first].status, rows[first].reason) == ("skipped", "suppressed:unsubscribed")
+        assert (rows[second].status, rows[second].reason) == ("failed", "550 no such user")
+        assert rows[third].status == "sending"
