@@ -30,6 +30,7 @@ from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.senders import SendError, retry_delay
 
+_SENDS, _CONTACTS = Send.__table__, Contact.__table__
 MAX_ATTEMPTS = 8  # temporary (4xx) failures are retried with backoff, then given up
 
 
@@ -86,10 +87,13 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
     now, outcome = rt.clock.now(), Outcome()
     templates: dict[tuple[str, str, str], Template] = {}
     with rt.db.sessions() as session:
-        rows = session.execute(
-            select(Send, Contact).join(Contact, Contact.id == Send.contact_id)
-            .where(Send.id.in_(ids), Send.status == "queued").order_by(Send.id)
-        ).all()
+        # Core rows, read-only here: ORM objects cost twice as much to load per send.
+        sends = session.execute(select(_SENDS).where(Send.id.in_(ids), Send.status == "queued")
+                                .order_by(Send.id)).all()
+        contacts = {c.id: c for c in session.execute(select(_CONTACTS).where(
+            Contact.id.in_({s.contact_id for s in sends})))}
+        rows = [(send, contacts[send.contact_id]) for send in sends
+                if send.contact_id in contacts]
         reasons = suppressions(session, [send.to_email for send, _ in rows])
         last = _last_marketing(session, {c.id for _, c in rows if c.email_frequency
                                          in FREQUENCY_DAYS}, now)
