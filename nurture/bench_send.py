@@ -59,7 +59,7 @@ def _personalize(settings: Settings, tokens: Any, template: Template, i: int,
     """What `deliver` does per send before the MIME: signed links, context, render, track."""
     contact = _contact(i)
     links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, i)
-    tracker = compose.Tracker(settings.base_url, lambda: tokens.sign("track", i),
+    tracker = compose.Tracker(settings.base_url, tokens.sign("track", i),
                               template.html.links)
     context = compose.context(contact, links, settings.postal_address, settings.company_name,
                               tracker)

@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from markupsafe import Markup
+
 from nurture.tokens import Tokens
 
 HREF = re.compile(r'href="([^"]*)"')
@@ -132,40 +134,22 @@ def context(contact: Any, links: Links, postal_address: str, company: str,
     }
 
 
-class _Lazy:
-    """A value computed the first time a template prints it (via `__html__`): a plain
-    variable lookup for Jinja, with none of the sandbox's checks on calls."""
-
-    __slots__ = ("_fn", "_value")
-
-    def __init__(self, fn: Callable[[], str]):
-        self._fn, self._value = fn, None
-
-    def __html__(self) -> str:
-        if self._value is None:
-            self._value = self._fn()
-        return self._value
-
-    __str__ = __html__
-
-
 class Tracker:
     """Tracking for one message of a template rewritten by `add_tracking`. Links written
     in the template are known at compile time (`static`); links built from the context
     (`track(url)`) are added as the message renders. The redirect for index i goes to
     `links[i]` and nowhere else."""
 
-    def __init__(self, base_url: str, sign: Callable[[], str], static: tuple[str, ...] = ()):
-        self._base, self._sign = base_url, sign
+    def __init__(self, base_url: str, token: str, static: tuple[str, ...] = ()):
+        # Every tracked message has the open pixel, so its token is always needed. Plain
+        # strings are escaped by markupsafe's C code; a lazy object costs a Python call
+        # for each link it prints.
+        self.token = token
         self.links: list[str] = list(static)
-        self.base = _Lazy(lambda: f"{self._base}/t/{self.token}")
-        self.pixel = _Lazy(lambda: (
-            f'<img src="{self._base}/o/{self.token}.gif" width="1" height="1" alt="" '
-            'style="display:block;border:0;width:1px;height:1px">'))
-
-    @_once
-    def token(self) -> str:
-        return self._sign()
+        self.base = f"{base_url}/t/{token}"
+        self.pixel = Markup(
+            f'<img src="{html.escape(base_url)}/o/{token}.gif" width="1" height="1" alt="" '
+            'style="display:block;border:0;width:1px;height:1px">')
 
     def __call__(self, url: Any) -> str:
         url = str(url)

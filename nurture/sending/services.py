@@ -133,7 +133,7 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
         template = templates.get(key)
         if template is None:  # resolved once per batch, not per send
             template = templates[key] = store.resolve(key[0], vertical=key[1], stage=key[2])
-        tracker = compose.Tracker(settings.base_url, lambda: rt.tokens.sign("track", send.id),
+        tracker = compose.Tracker(settings.base_url, rt.tokens.sign("track", send.id),
                                   template.html.links)
         context = compose.context(contact, links, settings.postal_address,
                                   settings.company_name, tracker)

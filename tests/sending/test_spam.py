@@ -34,7 +34,7 @@ def _message(store: TemplateStore, tokens: Tokens, folder: str, send_id: int) ->
     """As nurture.sending.services delivers it: context, tracked links, list headers."""
     template = store.get(folder)
     links = compose.Links(tokens, BASE, CONTACT.id, CONTACT.email_key, send_id)
-    tracker = compose.Tracker(BASE, lambda: tokens.sign("track", send_id), template.html.links)
+    tracker = compose.Tracker(BASE, tokens.sign("track", send_id), template.html.links)
     context = compose.context(CONTACT, links, "Nurture SAS, 1 Example Street, 75001 Paris, France",
                               "Nurture", tracker)
     html = template.html.render(context)
