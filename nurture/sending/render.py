@@ -360,8 +360,15 @@ def message_id(send_key: str, domain: str) -> str:
     return f"<{hashlib.sha256(send_key.encode()).hexdigest()[:32]}@{domain}>"
 
 
+def _one_line(value: str) -> str:
+    """A header value on one line: no CR or LF can start a header of its own."""
+    return value.replace("\r", " ").replace("\n", " ")
+
+
 def _header(value: str) -> str:
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    """A free-text header value on one line, encoded and folded with CRLF if not ASCII."""
+    value = _one_line(value)
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
 
 
 _CRLF = np.array([13, 10], dtype=np.uint8)
@@ -381,12 +388,15 @@ def _base64_lines(data: bytes) -> bytes:
 
 def build_mime(*, sender: str, to: str, subject: str, html_body: str, text_body: str,
                msg_id: str, headers: dict[str, str] | None = None) -> bytes:
+    """The message as SMTP carries it: CRLF line ends only, both parts in base64, so no
+    line starts with a dot (senders may skip their scan: `canonical=True`)."""
     boundary = "=_" + hashlib.sha1(msg_id.encode()).hexdigest()
     lines = [
-        f"From: {sender}", f"To: {to}", f"Subject: {_header(subject)}",
-        f"Date: {formatdate(localtime=False)}", f"Message-ID: {msg_id}", "MIME-Version: 1.0",
+        f"From: {_one_line(sender)}", f"To: {_one_line(to)}", f"Subject: {_header(subject)}",
+        f"Date: {formatdate(localtime=False)}", f"Message-ID: {_one_line(msg_id)}",
+        "MIME-Version: 1.0",
     ]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines += [f"{k}: {_one_line(v)}" for k, v in (headers or {}).items()]
     lines += [f'Content-Type: multipart/alternative; boundary="{boundary}"', "",
               f"--{boundary}", "Content-Type: text/plain; charset=utf-8",
               "Content-Transfer-Encoding: base64", "", ""]

@@ -63,7 +63,11 @@ def retry_delay(attempt: int, jitter: float | None = None) -> timedelta:
 
 
 class Sender:
-    def send(self, sender: str, recipient: str, message_id: str, data: bytes) -> None:
+    def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
+             canonical: bool = False) -> None:
+        """Deliver one message. `canonical` says data is already as SMTP carries it (CRLF
+        line ends only, no line starting with a dot), as `build_mime` writes it, so the
+        SMTP sender need not scan it (three scans of a 20 KB message cost 60 µs here)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -80,7 +84,8 @@ class FileOutbox(Sender):
     def path_for(self, message_id: str) -> Path:
         return self.directory / (message_id.strip("<>").replace("@", "_at_") + ".eml")
 
-    def send(self, sender: str, recipient: str, message_id: str, data: bytes) -> None:
+    def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
+             canonical: bool = False) -> None:
         final = self.path_for(message_id)
         tmp = final.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
@@ -142,10 +147,12 @@ class SMTPSender(Sender):
         c = self.config
         return f"<SMTPSender {c.tls} {c.user + '@' if c.user else ''}{c.host}:{c.port}>"
 
-    def send(self, sender: str, recipient: str, message_id: str, data: bytes) -> None:
+    def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
+             canonical: bool = False) -> None:
+        payload = data + b".\r\n" if canonical else _dot_stuffed(data)
         for attempt in (1, 2):
             try:
-                self._transaction(self._connection(), sender, recipient, data)
+                self._transaction(self._connection(), sender, recipient, payload)
                 return
             except _Dropped as exc:
                 self._discard()
@@ -154,7 +161,7 @@ class SMTPSender(Sender):
                                     code=exc.code) from None
 
     def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str,
-                     data: bytes) -> None:
+                     payload: bytes) -> None:
         mail_from, rcpt_to = _address(sender), _address(recipient)
         options = ""
         if not (mail_from + rcpt_to).isascii():
@@ -174,7 +181,7 @@ class SMTPSender(Sender):
                 stage = "data"
                 self._expect(conn, "data", conn.docmd("DATA"), (354,))
             stage = "payload"
-            conn.send(_dot_stuffed(data))
+            conn.send(payload)
             self._expect(conn, "payload", conn.getreply(), (250,))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             if stage != "payload":

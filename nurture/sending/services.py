@@ -150,7 +150,7 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
         outcome.counts["failed"] += 1
         return {"id": send.id, "status": "failed", "reason": f"render: {exc}"[:200]}
     try:
-        rt.sender.send(settings.from_address, send.to_email, msg_id, data)
+        rt.sender.send(settings.from_address, send.to_email, msg_id, data, canonical=True)
     except SendError as exc:
         return _failure(send, contact, exc, now, outcome)
     outcome.counts["sent"] += 1

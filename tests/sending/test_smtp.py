@@ -278,3 +278,26 @@ def test_a_refused_login_is_temporary_and_does_not_show_the_password(aiosmtpd_se
     assert not caught.value.permanent and caught.value.stage == "auth"
     assert "wrong-secret" not in str(caught.value)
     assert handler.messages == []
+
+
+def test_built_messages_arrive_whole_without_the_senders_scan(run_sink, tmp_path):
+    """`build_mime` writes SMTP's own form (CRLF only, no leading dot, even for a long
+    non-ASCII subject or a header value with a line break), so `canonical=True` is safe."""
+    from nurture.sending.render import build_mime
+    from nurture.sending.senders import _dot_stuffed
+
+    data = build_mime(sender="Nurture <hello@nurture.localhost>", to="ann@example.com",
+                      subject="Ihr Testzeitraum endet bald — bitte prüfen Sie Ihre Zugänge " * 3,
+                      html_body="<p>.5 seats\n.left</p>\r\n" * 400, text_body=".5 seats\n" * 50,
+                      msg_id="<m9@nurture.localhost>",
+                      headers={"X-Nurture-Send": "v1:1:2:welcome\r\nBcc: x@evil.example"})
+    assert _dot_stuffed(data) == data + b".\r\n"
+    sink = run_sink(store=Store(maildir=tmp_path / "box"))
+    sender = SMTPSender(f"smtp://127.0.0.1:{sink.port}")
+    sender.send("hello@nurture.localhost", "ann@example.com", "<m9@nurture.localhost>", data,
+                canonical=True)
+    sender.close()
+    (kept,) = mailbox.Maildir(tmp_path / "box").values()
+    assert kept["Bcc"] is None and kept["Subject"].startswith("=?utf-8?")
+    html, = (p for p in kept.walk() if p.get_content_type() == "text/html")
+    assert html.get_payload(decode=True).decode() == "<p>.5 seats\n.left</p>\r\n" * 400
