@@ -42,7 +42,11 @@ class Transport:
         return messages
 
     def start_worker(self, threads: int) -> Worker:
-        worker = Worker(self.broker, worker_threads=threads, worker_timeout=100)
+        # How long an idle queue's consumer sleeps between polls, at most. In process it is
+        # a queue wait; on Redis each poll is a round trip and a script, so an idle worker
+        # polling its eight queues every 100 ms spent 7% of a core doing nothing.
+        timeout = 100 if self.in_process else 500
+        worker = Worker(self.broker, worker_threads=threads, worker_timeout=timeout)
         # One prefetched message per thread: each message is a batch of hundreds of ids,
         # so a deeper prefetch would only park work behind a busy thread.
         worker.queue_prefetch = threads
