@@ -211,7 +211,8 @@ def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: da
     due = due_ids(session, ids, now)
     if not due:
         return batch
-    rows = session.scalars(select(Enrollment).where(Enrollment.id.in_(due))
+    # Core rows: the enrollments are only read here (their updates are written in bulk).
+    rows = session.execute(select(Enrollment.__table__).where(Enrollment.id.in_(due))
                            .order_by(Enrollment.id)).all()
     journeys = cache.get(session, {r.journey_version_id for r in rows})
     contacts = lock_contacts(session, {r.contact_id for r in rows})

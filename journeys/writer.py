@@ -21,7 +21,8 @@ from nurture.writes import bulk_insert, bulk_update, insert_ignore
 
 @dataclass
 class Batch:
-    """Rows to write for one batch of enrollments, and the work to kick after commit."""
+    """Rows to write for one batch of enrollments, and the work to kick after commit.
+    An enrollment (`row`) is only read: an ORM object or a Core row of `enrollments`."""
 
     now: datetime
     # New sends are kicked right after commit: this lease keeps the scheduler from
@@ -37,7 +38,7 @@ class Batch:
     send_ids: list[int] = field(default_factory=list)
     webhook_ids: list[int] = field(default_factory=list)
 
-    def activity(self, row: Enrollment, kind: str, step_id: str | None,
+    def activity(self, row: Any, kind: str, step_id: str | None,
                  reason: str | None = None) -> None:
         self.activities.append({
             "enrollment_id": row.id, "contact_id": row.contact_id,
@@ -45,7 +46,7 @@ class Batch:
             "reason": reason, "at": self.now,
         })
 
-    def apply(self, row: Enrollment, contact: Contact, result: Advance) -> None:
+    def apply(self, row: Any, contact: Contact, result: Advance) -> None:
         step_id = row.step_id
         for decision in result.decisions:
             if isinstance(decision, d.StepEntered):
@@ -61,7 +62,7 @@ class Batch:
                            "next_run_at": None}
         self.enrollment_updates.append(update_row)
 
-    def _decision(self, row: Enrollment, contact: Contact, decision: d.Decision,
+    def _decision(self, row: Any, contact: Contact, decision: d.Decision,
                   current: str | None) -> None:
         match decision:
             case d.StepEntered(step_id=step_id):
@@ -97,7 +98,7 @@ class Batch:
                                             "stage": contact.stage}},
                 })
 
-    def _send(self, row: Enrollment, contact: Contact, decision: d.SendEmail) -> None:
+    def _send(self, row: Any, contact: Contact, decision: d.SendEmail) -> None:
         for role in decision.to:
             address = contact.email if role == "contact" else attribute_path(
                 contact.attributes or {}, role)
