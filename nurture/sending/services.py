@@ -30,7 +30,11 @@ from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.senders import SendError, retry_delay
 
-_SENDS, _CONTACTS = Send.__table__, Contact.__table__
+_SENDS = Send.__table__
+# What sending reads of a contact: the checks at send time and what templates see.
+_CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
+    "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
+    "stage", "attributes", "consent_marketing", "email_topics", "email_frequency")]
 MAX_ATTEMPTS = 8  # temporary (4xx) failures are retried with backoff, then given up
 
 
@@ -90,7 +94,7 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         # Core rows, read-only here: ORM objects cost twice as much to load per send.
         sends = session.execute(select(_SENDS).where(Send.id.in_(ids), Send.status == "queued")
                                 .order_by(Send.id)).all()
-        contacts = {c.id: c for c in session.execute(select(_CONTACTS).where(
+        contacts = {c.id: c for c in session.execute(select(*_CONTACT_FIELDS).where(
             Contact.id.in_({s.contact_id for s in sends})))}
         rows = [(send, contacts[send.contact_id]) for send in sends
                 if send.contact_id in contacts]
