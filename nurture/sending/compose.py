@@ -137,7 +137,7 @@ def context(contact: Any, links: Links, postal_address: str, company: str,
 class Tracker:
     """Tracking for one message of a template rewritten by `add_tracking`. Links written
     in the template are known at compile time (`static`); links built from the context
-    (`track(url)`) are added as the message renders. The redirect for index i goes to
+    (`url | track`) are added as the message renders. The redirect for index i goes to
     `links[i]` and nowhere else."""
 
     def __init__(self, base_url: str, token: str, static: tuple[str, ...] = ()):
@@ -162,7 +162,7 @@ class Tracker:
 def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:
     """Rewrite a compiled template once, so that rendering it tracks its links. A link
     written in the template becomes `{{ track_base }}/<n>` (its URL is returned, in order);
-    one built from the context becomes `{{ track(<its url>) }}`; the open pixel goes before
+    one built from the context becomes `{{ (<its url>) | track }}`; the open pixel goes before
     `</body>`. Per message this costs a few lookups, not a regex pass over the HTML."""
     static: list[str] = []
 
@@ -180,7 +180,7 @@ def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:
             return f'href="{{{{ track_base }}}}/{len(static) - 1}"'
         parts = [f"({p.strip()})" if i % 2 else repr(html.unescape(p))
                  for i, p in enumerate(pieces) if p.strip() or i % 2]
-        return f'href="{{{{ track({" ~ ".join(parts)}) }}}}"'
+        return f'href="{{{{ ({" ~ ".join(parts)}) | track }}}}"'
 
     tracked = HREF.sub(wrap, compiled_html)
     at = tracked.rfind("</body>")

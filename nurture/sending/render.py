@@ -73,7 +73,16 @@ class _Sandbox(SandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+@jinja2.pass_context
+def _track(context: Any, url: Any) -> str:
+    """`{{ url | track }}`, which `add_tracking` writes for a link built from the context:
+    a filter is called directly, where a call in the template goes through the sandbox's
+    checks each time."""
+    return context["track"](url)
+
+
 ENV = _Sandbox(autoescape=True, undefined=ChainableUndefined)
+ENV.filters["track"] = _track
 TEXT_ENV = _Sandbox(autoescape=False, undefined=ChainableUndefined)
 _RUNTIME_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
