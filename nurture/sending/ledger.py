@@ -3,8 +3,8 @@
 Marking a send `sending` and recording the previous one's outcome is the only write that
 happens once per message, so it skips SQLAlchemy's per-statement work: the two statements
 are compiled by SQLAlchemy once per dialect and run on the pooled DBAPI connection, with
-SQLAlchemy's own bind processors (dates, JSON). Measured here (SQLite), 160 µs a send
-through Core against 25 µs this way.
+SQLAlchemy's own bind processors (dates, JSON). Measured here with 10,000 queued sends on
+SQLite: about 100 µs a step this way, 70 µs of it SQLite's own UPDATE and commit.
 
 On PostgreSQL both go in one statement in autocommit: one round trip a message.
 (Tried: making SQLite's writers in one process queue on a Python lock rather than on
