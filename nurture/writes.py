@@ -85,7 +85,8 @@ def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         groups[tuple(row)].append(row)
     table = model.__table__
     for keys, group in groups.items():
-        if len(group) < UNNEST_FROM:
+        stamped = any(c.onupdate is not None and c.key not in keys for c in table.columns)
+        if len(group) < UNNEST_FROM or stamped:  # the ORM sets `onupdate` columns
             session.execute(update(model), group)
             continue
         columns = [table.c[k] for k in keys]

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from nurture.contacts.models import Contact
 from nurture.webhooks.models import WebhookDelivery
 from nurture.writes import UNNEST_FROM, bulk_insert, bulk_update, insert_ignore
 from tests.conftest import START
@@ -74,3 +75,18 @@ def test_bulk_update_changes_only_the_columns_each_row_names(rt):
         "pending", {"n": count - 1}, START, "HTTP 503")
     new = [r for r in stored.values() if r.url.endswith("/new")]
     assert {(r.status, r.due_at) for r in new} == {("pending", later)}
+
+
+def test_bulk_update_keeps_update_stamps(rt):
+    count = UNNEST_FROM + 1
+    with rt.db.transaction() as session:
+        session.add_all([Contact(email=f"s{i}@example.com", email_key=f"s{i}@example.com",
+                                 created_at=START, updated_at=START) for i in range(count)])
+    with rt.db.sessions() as session:
+        ids = list(session.scalars(select(Contact.id)))
+    with rt.db.transaction() as session:
+        bulk_update(session, Contact, [{"id": i, "stage": "buy"} for i in ids])
+    with rt.db.sessions() as session:
+        stored = session.scalars(select(Contact)).all()
+    assert {c.stage for c in stored} == {"buy"}
+    assert all(c.updated_at > START for c in stored)  # `onupdate` still applies in bulk
