@@ -6,6 +6,8 @@ import hashlib
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,13 +65,29 @@ class VersionCache:
         return self.get(session, live_ids)
 
 
-def contact_facts(row: Contact) -> ContactFacts:
+def contact_facts(row: Contact | SimpleNamespace) -> ContactFacts:
     return ContactFacts(
         id=row.id, email=row.email, stage=row.stage, score=row.score,
         first_name=row.first_name, last_name=row.last_name, company=row.company,
         role=row.role, industry=row.industry, company_size=row.company_size,
         country=row.country, timezone=row.timezone, attributes=dict(row.attributes or {}),
     )
+
+
+# What advancing reads of a contact (its facts, recipients, webhook payloads).
+_ADVANCE_FIELDS = [Contact.__table__.c[name] for name in (
+    "id", "email", "stage", "score", "first_name", "last_name", "company", "role",
+    "industry", "company_size", "country", "timezone", "attributes")]
+
+
+def lock_contact_rows(session: Session, ids: Iterable[int]) -> dict[int, SimpleNamespace]:
+    """`lock_contacts` as plain objects, for advancing: loading ORM objects was a quarter
+    of its time. The journey writer records what it changes on them and writes that back
+    (`Batch.contact_changes`)."""
+    query = select(*_ADVANCE_FIELDS).where(Contact.id.in_(sorted(set(ids)))).order_by(Contact.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.id: SimpleNamespace(**row._mapping) for row in session.execute(query)}
 
 
 def lock_contacts(session: Session, ids: Iterable[int]) -> dict[int, Contact]:
@@ -81,7 +99,7 @@ def lock_contacts(session: Session, ids: Iterable[int]) -> dict[int, Contact]:
     return {c.id: c for c in session.scalars(query)}
 
 
-def load_facts(session: Session, contacts: dict[int, Contact], history: frozenset[str],
+def load_facts(session: Session, contacts: dict[int, Any], history: frozenset[str],
                now: datetime, window: timedelta) -> dict[int, Facts]:
     """Facts for many contacts with two queries: their relevant events and recent sends."""
     facts = {cid: Facts(contact_facts(row)) for cid, row in contacts.items()}

@@ -17,7 +17,7 @@ from journeys.engine import State, advance
 from journeys.facts import Facts
 from journeys.loader import Loaded
 from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
-from journeys.repository import VersionCache, checksum, load_facts, lock_contacts
+from journeys.repository import VersionCache, checksum, load_facts, lock_contact_rows
 from journeys.schedule import Pacing
 from journeys.writer import Batch
 from nurture.contacts.models import Contact
@@ -215,7 +215,7 @@ def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: da
     rows = session.execute(select(Enrollment.__table__).where(Enrollment.id.in_(due))
                            .order_by(Enrollment.id)).all()
     journeys = cache.get(session, {r.journey_version_id for r in rows})
-    contacts = lock_contacts(session, {r.contact_id for r in rows})
+    contacts = lock_contact_rows(session, {r.contact_id for r in rows})
     facts = load_facts(session, contacts, all_history_types(journeys.values()), now,
                        pacing.window)
     for row in rows:

@@ -35,6 +35,9 @@ class Batch:
     enrollment_updates: list[dict[str, Any]] = field(default_factory=list)
     handoffs: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     changed_contacts: set[int] = field(default_factory=set)
+    # What the batch changed on its contacts, by id, to write back: the contacts it is given
+    # may be plain objects rather than ORM ones.
+    contact_changes: dict[int, dict[str, Any]] = field(default_factory=dict)
     send_ids: list[int] = field(default_factory=list)
     webhook_ids: list[int] = field(default_factory=list)
 
@@ -46,7 +49,7 @@ class Batch:
             "reason": reason, "at": self.now,
         })
 
-    def apply(self, row: Any, contact: Contact, result: Advance) -> None:
+    def apply(self, row: Any, contact: Any, result: Advance) -> None:
         step_id = row.step_id
         for decision in result.decisions:
             if isinstance(decision, d.StepEntered):
@@ -62,7 +65,7 @@ class Batch:
                            "next_run_at": None}
         self.enrollment_updates.append(update_row)
 
-    def _decision(self, row: Any, contact: Contact, decision: d.Decision,
+    def _decision(self, row: Any, contact: Any, decision: d.Decision,
                   current: str | None) -> None:
         match decision:
             case d.StepEntered(step_id=step_id):
@@ -77,6 +80,7 @@ class Batch:
                 self._send(row, contact, decision)
             case d.SetStage(step_id=step_id, from_stage=old, to_stage=new):
                 contact.stage = new
+                self.contact_changes.setdefault(contact.id, {})["stage"] = new
                 self.stage_changes.append({
                     "contact_id": contact.id, "from_stage": old, "to_stage": new, "at": self.now,
                     "cause": f"journey {row.journey_id} step {step_id}",
@@ -84,6 +88,8 @@ class Batch:
                 self.changed_contacts.add(contact.id)
             case d.SetAttributes(values=values):
                 contact.attributes = merge_attributes(contact.attributes or {}, values)
+                self.contact_changes.setdefault(contact.id, {})["attributes"] = \
+                    contact.attributes
                 self.changed_contacts.add(contact.id)
             case d.HandOff(step_id=step_id, reason=reason):
                 self.handoffs.append((contact.id, {"journey": row.journey_id, "step": step_id,
@@ -98,7 +104,7 @@ class Batch:
                                             "stage": contact.stage}},
                 })
 
-    def _send(self, row: Any, contact: Contact, decision: d.SendEmail) -> None:
+    def _send(self, row: Any, contact: Any, decision: d.SendEmail) -> None:
         for role in decision.to:
             address = contact.email if role == "contact" else attribute_path(
                 contact.attributes or {}, role)
@@ -117,6 +123,8 @@ class Batch:
             })
 
     def write(self, session: Session) -> None:
+        bulk_update(session, Contact, [{"id": cid, **changes}
+                                       for cid, changes in self.contact_changes.items()])
         bulk_update(session, Enrollment, self.enrollment_updates)
         bulk_insert(session, Activity, self.activities)
         bulk_insert(session, StageChange, self.stage_changes)

@@ -36,7 +36,7 @@ steps:
     on_event: thanks
     on_timeout: nudge
   - id: thanks
-    set: {{stage: try}}
+    set: {{stage: try, attributes: {{welcome: {{clicked: true}}}}}}
     next: done
   - id: nudge
     send: {template}
@@ -66,7 +66,8 @@ def test_wait_for_wakes_on_the_event_without_waiting_for_the_timeout(rt):
     event(rt, ann, "email.clicked")
     row = enrollments(rt, ann)[0]
     assert (row.status, row.exit_reason) == ("exited", "finished")
-    assert get_contact(rt, ann).stage == "try"
+    stored = get_contact(rt, ann)
+    assert stored.stage == "try" and stored.attributes["welcome"] == {"clicked": True}
     assert "nudge" not in [s.step_id for s in sends(rt, ann)]
 
 
