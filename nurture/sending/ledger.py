@@ -35,6 +35,7 @@ FIELDS = ("status", "reason", "sent_at", "due_at", "links")
 DONE = (_SENDS.update().where(_SENDS.c.id == bindparam("d_id"))
         .values(lease_until=None, **{f: bindparam(f"d_{f}") for f in FIELDS}))
 
+
 class _Prepared:
     """One statement compiled for one dialect: its SQL, and how to turn named values into
     the driver's parameters (defaults for the constants, bind processors applied)."""

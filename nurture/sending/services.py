@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.services import suppress, suppressions
@@ -50,7 +50,7 @@ class Outcome:
 FREQUENCY_DAYS = {"weekly": 7, "monthly": 30}
 
 
-def blocked(send: Send, contact: Contact, reasons: dict[str, str],
+def blocked(send: Row, contact: Row, reasons: dict[str, str],
             last_marketing: datetime | None, now: datetime,
             nps_throttled: bool = False) -> str | None:
     """Why this send must not go out now, checked at send time; None when it may.
@@ -127,7 +127,7 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
 
 
 def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, str, str],
-                 send: Send, contact: Contact, now: datetime,
+                 send: Row, contact: Row, now: datetime,
                  outcome: Outcome) -> dict[str, Any]:
     settings = rt.settings
     domain = settings.mail_domain
@@ -161,7 +161,7 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
     return {"id": send.id, "status": "sent", "sent_at": now, "links": tracker.links}
 
 
-def _failure(send: Send, contact: Contact, exc: SendError, now: datetime,
+def _failure(send: Row, contact: Row, exc: SendError, now: datetime,
              outcome: Outcome) -> dict[str, Any]:
     if not exc.permanent and send.attempts + 1 < MAX_ATTEMPTS:
         outcome.counts["retried"] += 1
