@@ -64,10 +64,10 @@ def _personalize(settings: Settings, tokens: Any, template: Template, i: int,
                               template.html.links)
     context = compose.context(contact, links, settings.postal_address, settings.company_name,
                               tracker)
-    html, tracked = template.html.render(context), tracker.links
     if not full:
-        return "", html, "", tracked
-    return template.subject.render(context), html, template.text.render(context), tracked
+        return "", template.html.render(context), "", tracker.links
+    subject, html, text = template.render(context)
+    return subject, html, text, tracker.links
 
 
 def _choose_template(rt: Runtime, store: TemplateStore) -> tuple[str, int]:

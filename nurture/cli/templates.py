@@ -116,11 +116,10 @@ def render(ctx: click.Context, name: str, contact_file: Path, out: Path, vertica
                                  stage=contact.stage if stage is None else stage)
         context = compose.context(contact, links, settings.postal_address,
                                   settings.company_name)
-        html = template.html.render(context)
+        subject, html, text = template.render(context)
         data = build_mime(
             sender=settings.from_address, to=contact.email,
-            subject=template.subject.render(context), html_body=html,
-            text_body=template.text.render(context),
+            subject=subject, html_body=html, text_body=text,
             msg_id=message_id(f"preview:{uuid.uuid4()}", domain),
             headers=compose.list_headers(transactional=template.transactional, links=links,
                                          list_id=f"preview.{domain}", domain=domain,

@@ -84,6 +84,14 @@ def _track(context: Any, url: Any) -> str:
 ENV = _Sandbox(autoescape=True, undefined=ChainableUndefined)
 ENV.filters["track"] = _track
 TEXT_ENV = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+# Both environments keep Jinja's default globals (range, dict, cycler, ...).
+_GLOBALS = dict(ENV.globals)
+assert _GLOBALS.keys() == TEXT_ENV.globals.keys()
+
+
+def with_globals(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A context with the templates' globals under it, as `jinja2.Template.render` builds."""
+    return {**_GLOBALS, **context}
 _RUNTIME_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
 
@@ -102,9 +110,19 @@ class Part:
     links: tuple[str, ...] = ()
 
     def render(self, context: Mapping[str, Any]) -> str:
-        jinja = self.jinja if self.plain is None or "track" in context else self.plain
+        return self.render_with(with_globals(context))
+
+    def render_with(self, variables: dict[str, Any]) -> str:
+        """Render with `variables` from `with_globals`, which the parts of one message share:
+        `jinja2.Template.render` would copy the environment's globals (a ChainMap, slow to
+        iterate) into a fresh dict for every part, a third of a subject's render time."""
+        jinja = self.jinja if self.plain is None or "track" in variables else self.plain
         try:
-            out = jinja.render(context)
+            try:
+                out = jinja.environment.concat(  # type: ignore[attr-defined]
+                    jinja.root_render_func(jinja.new_context(variables, shared=True)))
+            except Exception:
+                jinja.environment.handle_exception()  # re-raises with the template's lines
         except _RUNTIME_ERRORS as exc:
             line = _template_line(exc) if self.file != "body.mjml" else None
             raise TemplateError(self.template, _reason(exc), self.file, line) from exc
@@ -122,6 +140,12 @@ class Template:
     text: Part
     folder: str = ""  # the folder used: the name itself or one of its variants
     transactional: bool = False
+
+    def render(self, context: Mapping[str, Any]) -> tuple[str, str, str]:
+        """Subject, HTML and text for one message's context."""
+        variables = with_globals(context)
+        return (self.subject.render_with(variables), self.html.render_with(variables),
+                self.text.render_with(variables))
 
 
 class TemplateStore:

@@ -141,11 +141,10 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
                                   template.html.links)
         context = compose.context(contact, links, settings.postal_address,
                                   settings.company_name, tracker)
-        html = template.html.render(context)
+        subject, html, text = template.render(context)
         data = build_mime(
             sender=settings.from_address, to=send.to_email,
-            subject=template.subject.render(context), html_body=html,
-            text_body=template.text.render(context), msg_id=msg_id,
+            subject=subject, html_body=html, text_body=text, msg_id=msg_id,
             headers=compose.list_headers(transactional=send.transactional, links=links,
                                          list_id=f"{send.journey_id or 'system'}.{domain}",
                                          domain=domain, send_key=send.send_key),
