@@ -17,6 +17,7 @@ from journeys.facts import ContactFacts, EventRecord, Facts
 from journeys.loader import load_text
 from journeys.models import JourneyVersion
 from nurture.contacts.models import Contact
+from nurture.db import one_of
 from nurture.events.models import Event
 from nurture.sending.models import Send
 
@@ -84,7 +85,8 @@ def lock_contact_rows(session: Session, ids: Iterable[int]) -> dict[int, SimpleN
     """`lock_contacts` as plain objects, for advancing: loading ORM objects was a quarter
     of its time. The journey writer records what it changes on them and writes that back
     (`Batch.contact_changes`)."""
-    query = select(*_ADVANCE_FIELDS).where(Contact.id.in_(sorted(set(ids)))).order_by(Contact.id)
+    query = (select(*_ADVANCE_FIELDS).where(one_of(session, Contact.id, sorted(set(ids))))
+             .order_by(Contact.id))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return {row.id: SimpleNamespace(**row._mapping) for row in session.execute(query)}
@@ -107,7 +109,7 @@ def load_facts(session: Session, contacts: dict[int, Any], history: frozenset[st
     if history and ids:
         rows = session.execute(
             select(Event.contact_id, Event.type, Event.occurred_at, Event.properties)
-            .where(Event.contact_id.in_(ids), Event.type.in_(sorted(history)))
+            .where(one_of(session, Event.contact_id, ids), Event.type.in_(sorted(history)))
             .order_by(Event.occurred_at, Event.id)
         )
         for contact_id, type_, occurred_at, properties in rows:
@@ -115,7 +117,7 @@ def load_facts(session: Session, contacts: dict[int, Any], history: frozenset[st
     if ids:
         rows = session.execute(
             select(Send.contact_id, Send.created_at)
-            .where(Send.contact_id.in_(ids), Send.transactional.is_(False),
+            .where(one_of(session, Send.contact_id, ids), Send.transactional.is_(False),
                    Send.role == "contact", Send.status.in_(COUNTED),
                    Send.created_at > now - window)
         )

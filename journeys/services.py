@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 
 from journeys import entry
@@ -21,6 +21,7 @@ from journeys.repository import VersionCache, checksum, load_facts, lock_contact
 from journeys.schedule import Pacing
 from journeys.writer import Batch
 from nurture.contacts.models import Contact
+from nurture.db import one_of
 
 
 @dataclass(frozen=True)
@@ -191,15 +192,17 @@ def react_to_events(session: Session, cache: VersionCache, facts: dict[int, Fact
     return kick
 
 
-def due_ids(session: Session, ids: list[int], now: datetime) -> list[int]:
-    """The ids among `ids` that are still due, locked (and skipped if another worker has
-    them) on PostgreSQL. Looked up by primary key only: a planner that prefers the due-time
-    index here would scan every due row for each batch."""
-    query = (select(Enrollment.id, Enrollment.next_run_at)
-             .where(Enrollment.id.in_(ids)).order_by(Enrollment.id))
+def due_rows(session: Session, ids: list[int], now: datetime) -> list[Row]:
+    """The enrollments among `ids` that are still due, as Core rows (they are only read
+    here; their updates are written in bulk), locked and skipped if another worker has them
+    on PostgreSQL. Looked up by primary key only: a planner that prefers the due-time index
+    here would scan every due row for each batch."""
+    query = (select(Enrollment.__table__).where(one_of(session, Enrollment.id, ids))
+             .order_by(Enrollment.id))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return [i for i, due in session.execute(query) if due is not None and due <= now]
+    return [row for row in session.execute(query)
+            if row.next_run_at is not None and row.next_run_at <= now]
 
 
 def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: datetime,
@@ -208,12 +211,9 @@ def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: da
     so a message processed twice changes nothing the second time. New sends are created
     leased until `lease_until`, for a caller that delivers them at once."""
     batch = Batch(now, lease_until)
-    due = due_ids(session, ids, now)
-    if not due:
+    rows = due_rows(session, ids, now)
+    if not rows:
         return batch
-    # Core rows: the enrollments are only read here (their updates are written in bulk).
-    rows = session.execute(select(Enrollment.__table__).where(Enrollment.id.in_(due))
-                           .order_by(Enrollment.id)).all()
     journeys = cache.get(session, {r.journey_version_id for r in rows})
     contacts = lock_contact_rows(session, {r.contact_id for r in rows})
     facts = load_facts(session, contacts, all_history_types(journeys.values()), now,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
+from nurture.db import one_of
 from nurture.events.services import NewEvent
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
@@ -38,7 +39,7 @@ def suppressions(session: Session, addresses: Iterable[str]) -> dict[str, str]:
     if not keys:
         return {}
     rows = session.execute(select(Suppression.email_key, Suppression.reason)
-                           .where(Suppression.email_key.in_(keys)))
+                           .where(one_of(session, Suppression.email_key, keys)))
     return dict(rows.all())
 
 

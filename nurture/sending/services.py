@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
+from nurture.db import one_of
 from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
 from nurture.runtime import Runtime
@@ -92,10 +93,11 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
     templates: dict[tuple[str, str, str], Template] = {}
     with rt.db.sessions() as session:
         # Core rows, read-only here: ORM objects cost twice as much to load per send.
-        sends = session.execute(select(_SENDS).where(Send.id.in_(ids), Send.status == "queued")
+        sends = session.execute(select(_SENDS).where(one_of(session, Send.id, ids),
+                                                    Send.status == "queued")
                                 .order_by(Send.id)).all()
         contacts = {c.id: c for c in session.execute(select(*_CONTACT_FIELDS).where(
-            Contact.id.in_({s.contact_id for s in sends})))}
+            one_of(session, Contact.id, {s.contact_id for s in sends})))}
         rows = [(send, contacts[send.contact_id]) for send in sends
                 if send.contact_id in contacts]
         reasons = suppressions(session, [send.to_email for send, _ in rows])
