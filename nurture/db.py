@@ -24,6 +24,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+# Registers psycopg's dumper for pre-built arrays: connections take the global adapters
+# when they open, so it must come before the first one does.
+from nurture import pgarrays  # noqa: F401
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
