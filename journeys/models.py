@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
 
 
 class JourneyVersion(Base):
@@ -51,11 +51,9 @@ class Enrollment(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        Index("ix_enrollments_due", "next_run_at",
-              postgresql_where=text("next_run_at IS NOT NULL"),
-              sqlite_where=text("next_run_at IS NOT NULL")),
+        *due_indexes("enrollments", "next_run_at"),
         Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
-        {"postgresql_with": {"fillfactor": 70}},  # room for HOT lease updates
+        {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 
 

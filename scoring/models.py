@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
 
 
 class ScoreEntry(Base):
@@ -78,8 +78,7 @@ class Handoff(Base):
     __table_args__ = (
         Index("ix_handoffs_contact_created", "contact_id", "created_at"),
         Index("ix_handoffs_assigned_status", "assigned_to", "status"),
-        Index("ix_handoffs_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),
-              sqlite_where=text("due_at IS NOT NULL")),
+        *due_indexes("handoffs", "due_at"),
     )
 
 

@@ -1,12 +1,19 @@
-"""Claiming due work. A claim is a lease: if the worker dies, the lease expires and the row
-is claimed again. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets many schedulers run at once."""
+"""Claiming due work. A claim is a lease: if the worker dies, the lease expires, the row is
+released and claimed again. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets many schedulers run
+at once.
+
+Each table of work has two partial indexes (`nurture.db.due_indexes`): due rows no one
+holds, by due time, which is all a claim reads, and held rows, by lease, which finds the
+expired ones. A claim never reads past a leased backlog: with 100,000 enrollments leased
+and waiting for workers, a claim that also took expired leases walked all of them, 22 ms
+each time, several times a second."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import any_, func, or_, select, update
+from sqlalchemy import any_, func, select, update
 from sqlalchemy.orm import Session
 
 from journeys.models import Enrollment
@@ -28,7 +35,7 @@ def claim_due(session: Session, kind: str, now: datetime, lease: timedelta,
     model, due_column = DUE_WORK[kind]
     candidates = (
         select(model.id)
-        .where(due_column <= now, or_(model.lease_until.is_(None), model.lease_until < now))
+        .where(due_column <= now, model.lease_until.is_(None))
         .order_by(due_column)
         .limit(limit)
     )
@@ -49,3 +56,17 @@ def claim_due(session: Session, kind: str, now: datetime, lease: timedelta,
     ids = list(session.connection().execute(statement).scalars().all())  # one fetchall
     ids.sort()
     return ids
+
+
+def release_expired(session: Session, kind: str, now: datetime) -> int:
+    """Give up the leases that ran out on work still due (its worker died or is stuck), so
+    that the next claim takes it again. Returns how many were released."""
+    model, due_column = DUE_WORK[kind]
+    result = session.execute(
+        update(model)
+        .where(due_column.is_not(None), model.lease_until.is_not(None),
+               model.lease_until < now)
+        .values(lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

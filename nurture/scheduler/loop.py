@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from nurture.runtime import Runtime
-from nurture.scheduler.claims import DUE_WORK, claim_due
+from nurture.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.sending.services import fail_interrupted
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.api import run_referral_jobs
@@ -37,6 +37,11 @@ def claim_and_enqueue(rt: Runtime, kind: str, max_rounds: int = 100) -> int:
                 break
         return total
 
+    with rt.db.transaction() as session:
+        released = release_expired(session, kind, rt.clock.now())
+    if released:
+        log.warning("scheduler: %d %s leases ran out; their work is claimed again",
+                    released, kind)
     first = rounds(1)
     if first < rt.settings.claim_batch:
         return first

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
 
 
 class Send(Base):
@@ -37,8 +37,7 @@ class Send(Base):
     links: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
 
     __table_args__ = (
-        Index("ix_sends_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),
-              sqlite_where=text("due_at IS NOT NULL")),
+        *due_indexes("sends", "due_at"),
         Index("ix_sends_contact_created", "contact_id", "created_at"),
-        {"postgresql_with": {"fillfactor": 70}},  # room for HOT lease updates
+        {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )

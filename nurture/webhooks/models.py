@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
 
 
 class WebhookDelivery(Base):
@@ -28,7 +28,6 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        Index("ix_webhook_deliveries_due", "due_at", postgresql_where=text("due_at IS NOT NULL"),
-              sqlite_where=text("due_at IS NOT NULL")),
-        {"postgresql_with": {"fillfactor": 70}},  # room for HOT lease updates
+        *due_indexes("webhook_deliveries", "due_at"),
+        {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )

@@ -1,0 +1,63 @@
+"""Leases on due work: a claimed row is not claimed again while its lease runs, and once
+the lease runs out (its worker died) the scheduler releases it and claims it again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import insert, select
+
+from journeys.models import Enrollment, JourneyVersion
+from nurture.contacts.services import upsert_contacts
+from nurture.scheduler.loop import tick
+from tests.helpers import publish_text
+
+
+def _due_enrollments(rt, count: int) -> list[int]:
+    version = publish_text(rt, """
+        id: leases
+        name: Leases
+        entry: {event: contact.created}
+        steps:
+          - {id: hello, send: trial-welcome, transactional: true}
+    """)
+    with rt.db.transaction() as session:
+        emails = [f"lease{i}@example.com" for i in range(count)]
+        ids = upsert_contacts(session, [{"email": e} for e in emails])
+        version_id = session.scalar(select(JourneyVersion.id).where(
+            JourneyVersion.journey_id == "leases", JourneyVersion.version == version))
+        now = rt.clock.now()
+        session.execute(insert(Enrollment), [
+            {"contact_id": ids[e], "journey_id": "leases", "journey_version_id": version_id,
+             "status": "active", "state": {}, "entered_at": now, "next_run_at": now}
+            for e in emails])
+        return sorted(session.scalars(select(Enrollment.id)))
+
+
+def test_a_lease_that_runs_out_is_released_and_its_work_claimed_again(rt, clock):
+    ids = _due_enrollments(rt, 3)
+    enqueued: list[int] = []
+    rt.kick = lambda actor, batch: enqueued.extend(batch)  # a worker that never runs them
+
+    assert tick(rt)["advance_enrollments"] == 3 and sorted(enqueued) == ids
+    assert tick(rt)["advance_enrollments"] == 0  # leased: not claimed twice
+    clock.advance(rt.lease - timedelta(seconds=1))
+    assert tick(rt)["advance_enrollments"] == 0  # the lease still runs
+    clock.advance(timedelta(seconds=2))
+    enqueued.clear()
+    assert tick(rt)["advance_enrollments"] == 3 and sorted(enqueued) == ids
+    with rt.db.sessions() as session:
+        leases = set(session.scalars(select(Enrollment.lease_until)))
+    assert leases == {clock.now() + rt.lease}  # held again, by the new claim
+
+
+def test_finished_work_keeps_no_lease_and_is_not_claimed(rt, clock):
+    _due_enrollments(rt, 2)
+    tick(rt)
+    rt.transport.join()  # the real worker advances them: the journey ends
+    clock.advance(rt.lease * 2)
+    assert tick(rt)["advance_enrollments"] == 0
+    with rt.db.sessions() as session:
+        rows = session.execute(select(Enrollment.status, Enrollment.next_run_at,
+                                      Enrollment.lease_until)).all()
+    assert rows and all(row == ("completed", None, None) for row in rows)
