@@ -3,6 +3,7 @@ when a template uses them), tracked links and the open pixel, and the list heade
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -144,11 +145,15 @@ class Tracker:
         # Every tracked message has the open pixel, so its token is always needed. Plain
         # strings are escaped by markupsafe's C code; a lazy object costs a Python call
         # for each link it prints.
+        # Both are Markup, escaped once here: a template prints the base once per link.
+        # (A token is URL-safe base64 and dots, so only the base URL can need escaping.)
         self.token = token
         self.links: list[str] = list(static)
-        self.base = f"{base_url}/t/{token}"
+        escaped = _escaped(base_url)
+        self._redirect = f"{base_url}/t/{token}"  # for links made as the message renders
+        self.base = Markup(f"{escaped}/t/{token}")
         self.pixel = Markup(
-            f'<img src="{html.escape(base_url)}/o/{token}.gif" width="1" height="1" alt="" '
+            f'<img src="{escaped}/o/{token}.gif" width="1" height="1" alt="" '
             'style="display:block;border:0;width:1px;height:1px">')
 
     def __call__(self, url: Any) -> str:
@@ -156,7 +161,12 @@ class Tracker:
         if not url.startswith(("http://", "https://")):
             return url
         self.links.append(url)
-        return f"{self.base}/{len(self.links) - 1}"
+        return f"{self._redirect}/{len(self.links) - 1}"
+
+
+@functools.lru_cache(maxsize=16)
+def _escaped(base_url: str) -> str:
+    return html.escape(base_url)
 
 
 def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:

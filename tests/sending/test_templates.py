@@ -277,3 +277,21 @@ def test_list_shows_variants_and_subjects(tmp_path):
     line = next(x for x in result.output.splitlines() if x.startswith("prospect-case-study "))
     assert "healthcare,retail,try" in line
     assert "How a 40-person firm" in line
+
+
+def test_tracked_links_and_pixel_escape_the_base_url_exactly_once(tmp_path):
+    from nurture.sending.compose import Tracker
+
+    store = _template(tmp_path, "links", '<mj-text><a href="https://shop.example/a">A</a> '
+                      '<a href="{{ contact.site }}/b">B</a></mj-text>')
+    template = store.get("links")
+    tracker = Tracker("https://app.example/n?x=1&y=2", "tok", template.html.links)
+    html = template.html.render({**CONTEXT, "contact": {"site": "https://own.example"},
+                                 "track": tracker, "track_base": tracker.base,
+                                 "track_pixel": tracker.pixel})
+
+    assert 'href="https://app.example/n?x=1&amp;y=2/t/tok/0"' in html
+    assert 'href="https://app.example/n?x=1&amp;y=2/t/tok/1"' in html
+    assert 'src="https://app.example/n?x=1&amp;y=2/o/tok.gif"' in html
+    assert "&amp;amp;" not in html
+    assert tracker.links == ["https://shop.example/a", "https://own.example/b"]
