@@ -114,4 +114,3 @@ def _json(value: Any) -> str:
     if isinstance(value, Json | Jsonb):
         return value.dumps(value.obj) if value.dumps else json.dumps(value.obj)
     return value if isinstance(value, str) else json.dumps(value)
-

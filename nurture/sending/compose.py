@@ -142,15 +142,14 @@ class Tracker:
     `links[i]` and nowhere else."""
 
     def __init__(self, base_url: str, token: str, static: tuple[str, ...] = ()):
-        # Every tracked message has the open pixel, so its token is always needed. Plain
-        # strings are escaped by markupsafe's C code; a lazy object costs a Python call
-        # for each link it prints.
-        # Both are Markup, escaped once here: a template prints the base once per link.
-        # (A token is URL-safe base64 and dots, so only the base URL can need escaping.)
+        # Every tracked message has the open pixel, so its token is made at once rather than
+        # lazily. The base and the pixel are Markup, escaped once here, since a template
+        # prints the base once per link (a token is URL-safe base64 and dots: only the base
+        # URL can need escaping). Links made as the message renders use the raw base.
         self.token = token
         self.links: list[str] = list(static)
         escaped = _escaped(base_url)
-        self._redirect = f"{base_url}/t/{token}"  # for links made as the message renders
+        self._redirect = f"{base_url}/t/{token}"
         self.base = Markup(f"{escaped}/t/{token}")
         self.pixel = Markup(
             f'<img src="{escaped}/o/{token}.gif" width="1" height="1" alt="" '
