@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 
 from journeys.repository import VersionCache
 from journeys.schedule import Pacing
@@ -32,7 +32,6 @@ class Runtime:
     _tokens: Tokens | None = field(default=None, repr=False)
     versions: VersionCache = field(default_factory=VersionCache)
     # When the scheduler last looked for sends left `sending` by a dead worker.
-    swept_at: datetime | None = field(default=None, repr=False)
 
     @property
     def tokens(self) -> Tokens:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from journeys.models import Enrollment
 from nurture.sending.models import Send
+from nurture.sending.services import fail_interrupted
 from nurture.webhooks.models import WebhookDelivery
 from scoring.models import Handoff
 
@@ -62,6 +63,8 @@ def release_expired(session: Session, kind: str, now: datetime) -> int:
     """Give up the leases that ran out on work still due (its worker died or is stuck), so
     that the next claim takes it again. Returns how many were released."""
     model, due_column = DUE_WORK[kind]
+    if kind == "deliver_sends":  # a send that ran out of lease mid-transmission: never again
+        fail_interrupted(session, now)
     result = session.execute(
         update(model)
         .where(due_column.is_not(None), model.lease_until.is_not(None),

@@ -6,11 +6,9 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from nurture.runtime import Runtime
 from nurture.scheduler.claims import DUE_WORK, claim_due, release_expired
-from nurture.sending.services import fail_interrupted
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.api import run_referral_jobs
 from scoring.api import run_scoring_jobs
@@ -54,20 +52,7 @@ def claim_and_enqueue(rt: Runtime, kind: str, max_rounds: int = 100) -> int:
 
 def tick(rt: Runtime, max_rounds: int = 100) -> dict[str, int]:
     """One pass: returns how many ids of each kind were claimed and enqueued."""
-    claimed = {kind: claim_and_enqueue(rt, kind, max_rounds) for kind in DUE_WORK}
-    now = rt.clock.now()
-    if rt.swept_at is None or now - rt.swept_at >= sweep_every(rt.lease):
-        # Sends a dead worker left `sending` have no index to find them by (one would cost
-        # every delivered message a non-HOT update), so they are looked for now and then.
-        with rt.db.transaction() as session:
-            fail_interrupted(session, now, rt.lease)
-        rt.swept_at = now
-    return claimed
-
-
-def sweep_every(lease: timedelta) -> timedelta:
-    """How often to look for interrupted sends: half a lease, from 1 second to 1 minute."""
-    return min(max(lease / 2, timedelta(seconds=1)), timedelta(minutes=1))
+    return {kind: claim_and_enqueue(rt, kind, max_rounds) for kind in DUE_WORK}
 
 
 JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry and deletion)

@@ -20,17 +20,22 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, case
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql import Update
 
 from nurture.sending.models import Send
 
 _SENDS = Send.__table__
+# A mark leaves `due_at` and, while it runs long enough, the lease as they are: a row
+# whose indexed columns keep their values is a HOT update on PostgreSQL (no index entries).
 MARK = (_SENDS.update()
         .where(_SENDS.c.id == bindparam("m_id"), _SENDS.c.status == "queued")
         .values(status="sending", attempts=_SENDS.c.attempts + 1,
-                lease_until=bindparam("m_lease"), due_at=None))
+                lease_until=case((and_(_SENDS.c.lease_until.is_not(None),
+                                       _SENDS.c.lease_until >= bindparam("m_keep")),
+                                  _SENDS.c.lease_until),
+                                 else_=bindparam("m_lease", type_=_SENDS.c.lease_until.type))))
 FIELDS = ("status", "reason", "sent_at", "due_at", "links")
 DONE = (_SENDS.update().where(_SENDS.c.id == bindparam("d_id"))
         .values(lease_until=None, **{f: bindparam(f"d_{f}") for f in FIELDS}))
@@ -67,8 +72,9 @@ class _Prepared:
 # one outcome (the previous message's) and goes with plain values, which psycopg dumps in
 # C; several outcomes go as arrays.
 _PG_MARK = """
-UPDATE sends SET status = 'sending', attempts = attempts + 1, lease_until = %(lease)b,
-                 due_at = NULL
+UPDATE sends SET status = 'sending', attempts = attempts + 1,
+    lease_until = CASE WHEN lease_until >= %(keep)b::timestamptz THEN lease_until
+                       ELSE %(lease)b::timestamptz END
 WHERE id = %(mark)b AND status = 'queued'
 """
 _PG_STEP = """
@@ -92,13 +98,16 @@ WITH done AS (
 # C, instead of from BEGIN IMMEDIATE to COMMIT across Python code that waits for the GIL.
 _SQLITE_STEP = """
 UPDATE sends SET
-    status = d.status, attempts = sends.attempts + d.mark, lease_until = d.lease,
-    due_at = d.due_at,
+    status = d.status, attempts = sends.attempts + d.mark,
+    lease_until = CASE WHEN d.mark AND sends.lease_until >= d.keep THEN sends.lease_until
+                       ELSE d.lease END,
+    due_at = CASE WHEN d.mark THEN sends.due_at ELSE d.due_at END,
     reason = CASE WHEN d.mark THEN sends.reason ELSE d.reason END,
     sent_at = CASE WHEN d.mark THEN sends.sent_at ELSE d.sent_at END,
     links = CASE WHEN d.mark THEN sends.links ELSE d.links END
 FROM (SELECT column1 AS id, column2 AS status, column3 AS reason, column4 AS sent_at,
-             column5 AS due_at, column6 AS links, column7 AS lease, column8 AS mark
+             column5 AS due_at, column6 AS links, column7 AS lease, column8 AS mark,
+             column9 AS keep
       FROM (VALUES {rows})) AS d
 WHERE sends.id = d.id AND (d.mark = 0 OR sends.status = 'queued')
 RETURNING sends.id
@@ -150,23 +159,26 @@ class SendLedger:
     def stage(self, outcome: dict[str, Any]) -> None:
         self.staged.append(outcome)
 
-    def commit(self, mark_id: int | None, lease_until: datetime | None) -> bool:
+    def commit(self, mark_id: int | None, lease_until: datetime | None,
+               renew_before: datetime | None = None) -> bool:
         """Write the staged outcomes and, given `mark_id`, mark that send `sending` if it is
-        still queued, in one transaction; True when it was (the send is this worker's)."""
+        still queued, in one transaction; True when it was (the send is this worker's).
+        The send's lease becomes `lease_until`, unless it already runs to `renew_before`
+        or later: then it is kept, and the row's indexes are left alone."""
         if not self.staged and mark_id is None:
             return False
         cursor = self._cursor
         if self._postgres:
-            marked = self._step_postgres(cursor, mark_id, lease_until)
+            marked = self._step_postgres(cursor, mark_id, lease_until, renew_before)
         elif self._sqlite and _SQLITE_ONE_STATEMENT:
-            marked = self._step_sqlite(cursor, mark_id, lease_until)
+            marked = self._step_sqlite(cursor, mark_id, lease_until, renew_before)
         else:
-            marked = self._step(cursor, mark_id, lease_until)
+            marked = self._step(cursor, mark_id, lease_until, renew_before)
         self.staged.clear()
         return marked
 
-    def _step_postgres(self, cursor: Any, mark_id: int | None,
-                       lease_until: datetime | None) -> bool:
+    def _step_postgres(self, cursor: Any, mark_id: int | None, lease_until: datetime | None,
+                       renew_before: datetime | None) -> bool:
         staged = self.staged
         values = {
             "ids": [v["id"] for v in staged], "statuses": [v["status"] for v in staged],
@@ -174,7 +186,7 @@ class SendLedger:
             "sent": [v.get("sent_at") for v in staged], "due": [v.get("due_at") for v in staged],
             "links": [None if v.get("links") is None else json.dumps(v["links"])
                       for v in staged],
-            "lease": lease_until, "mark": mark_id}
+            "lease": lease_until, "keep": renew_before, "mark": mark_id}
         if not staged:
             cursor.execute(_PG_MARK, values)
         elif len(staged) == 1:
@@ -184,19 +196,22 @@ class SendLedger:
             cursor.execute(_PG_STEP, values)
         return cursor.rowcount == 1
 
-    def _step_sqlite(self, cursor: Any, mark_id: int | None,
-                     lease_until: datetime | None) -> bool:
+    def _step_sqlite(self, cursor: Any, mark_id: int | None, lease_until: datetime | None,
+                     renew_before: datetime | None) -> bool:
         done = self._done.processors
         when, links = done["d_sent_at"], done["d_links"]
         rows = [(v["id"], v["status"], v.get("reason"), when(v.get("sent_at")),
-                 when(v.get("due_at")), links(v.get("links")), None, 0) for v in self.staged]
+                 when(v.get("due_at")), links(v.get("links")), None, 0, None)
+                for v in self.staged]
         if mark_id is not None:
-            rows.append((mark_id, "sending", None, None, None, None, when(lease_until), 1))
-        sql = _SQLITE_STEP.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)))
+            rows.append((mark_id, "sending", None, None, None, None, when(lease_until), 1,
+                         when(renew_before)))
+        sql = _SQLITE_STEP.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)))
         changed = cursor.execute(sql, [value for row in rows for value in row]).fetchall()
         return mark_id is not None and (mark_id,) in changed
 
-    def _step(self, cursor: Any, mark_id: int | None, lease_until: datetime | None) -> bool:
+    def _step(self, cursor: Any, mark_id: int | None, lease_until: datetime | None,
+              renew_before: datetime | None) -> bool:
         """Any other database: the two compiled statements in one transaction."""
         try:
             if self._sqlite:
@@ -207,8 +222,8 @@ class SendLedger:
                     for v in self.staged])
             marked = False
             if mark_id is not None:
-                cursor.execute(self._mark.sql,
-                               self._mark.params({"m_id": mark_id, "m_lease": lease_until}))
+                cursor.execute(self._mark.sql, self._mark.params(
+                    {"m_id": mark_id, "m_lease": lease_until, "m_keep": renew_before}))
                 marked = cursor.rowcount == 1
             if self._sqlite:
                 cursor.execute("COMMIT")

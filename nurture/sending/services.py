@@ -4,9 +4,10 @@ record the outcome.
 Exactly-once effect: a send row is keyed by (journey version, enrollment, step seq, step,
 recipient), so it exists once. Each row is marked `sending` and committed just before its
 hand-off to the mail server, in the same commit that records the previous message as `sent`.
-A row found `sending` after a crash is never sent again but marked failed with an unknown
-outcome. The only window left is one message per worker thread: the mail server accepted
-it and the process died before the next commit.
+A row still `sending` when its lease runs out (its worker died) is never sent again: the
+scheduler marks it failed with an unknown outcome before it releases expired leases. The
+only window left is one message per worker thread: the mail server accepted it and the
+process died before the next commit.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
                 ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
                 continue
-            if not ledger.commit(send.id, rt.clock.now() + rt.lease):
+            moment = rt.clock.now()
+            if not ledger.commit(send.id, moment + rt.lease, moment + rt.lease / 2):
                 continue  # another worker has it, or an unsubscribe just stopped it
             key = (send.template, contact.industry or "", contact.stage or "")
             ledger.stage(_deliver_one(rt, store, templates, key, send, contact, now, outcome))
@@ -190,10 +192,15 @@ def _record(rt: Runtime, outcome: Outcome, now: datetime) -> None:
     rt.kick("advance_enrollments", kick)
 
 
-def fail_interrupted(session: Session, now: datetime, lease: timedelta) -> int:
-    """Sends left `sending` by a dead worker: their outcome is unknown, so never resend."""
+def fail_interrupted(session: Session, now: datetime) -> int:
+    """Sends left `sending` by a dead worker: their outcome is unknown, so never resend.
+    A send keeps its due time while `sending`, so these are found among the expired leases
+    by the same index (`ix_sends_leased`) the scheduler reads to release them."""
     result = session.execute(
-        update(Send).where(Send.status == "sending", Send.lease_until < now)
-        .values(status="failed", reason="interrupted: outcome unknown", due_at=None)
+        update(Send).where(Send.due_at.is_not(None), Send.lease_until.is_not(None),
+                           Send.lease_until < now, Send.status == "sending")
+        .values(status="failed", reason="interrupted: outcome unknown", due_at=None,
+                lease_until=None)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount

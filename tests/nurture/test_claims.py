@@ -61,3 +61,29 @@ def test_finished_work_keeps_no_lease_and_is_not_claimed(rt, clock):
         rows = session.execute(select(Enrollment.status, Enrollment.next_run_at,
                                       Enrollment.lease_until)).all()
     assert rows and all(row == ("completed", None, None) for row in rows)
+
+
+def test_a_send_left_sending_when_its_lease_runs_out_fails_and_is_never_claimed(rt, clock):
+    from nurture.sending.ledger import SendLedger
+    from nurture.sending.models import Send
+
+    _due_enrollments(rt, 2)
+    tick(rt)
+    rt.kick = lambda actor, batch: None  # the advance ran; its sends' worker never does
+    rt.transport.join()
+    with rt.db.sessions() as session:
+        dead, queued = sorted(session.scalars(select(Send.id)))
+    with SendLedger(rt.db.engine) as ledger:  # a worker marks one, then is killed
+        now = clock.now()
+        assert ledger.commit(dead, now + rt.lease, now + rt.lease / 2)
+    clock.advance(rt.lease + timedelta(seconds=1))
+    enqueued: list[int] = []
+    rt.kick = lambda actor, batch: enqueued.extend(batch) if actor == "deliver_sends" else None
+    assert tick(rt)["deliver_sends"] == 1 and enqueued == [queued]
+    with rt.db.sessions() as session:
+        row = session.get(Send, dead)
+    assert (row.status, row.reason) == ("failed", "interrupted: outcome unknown")
+    clock.advance(rt.lease * 2)
+    enqueued.clear()
+    tick(rt)
+    assert dead not in enqueued

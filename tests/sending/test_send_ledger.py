@@ -47,7 +47,7 @@ def test_a_send_is_marked_once_and_outcomes_land_with_the_next_mark(rt, form):
         assert ledger.commit(first, lease) is True
         assert ledger.commit(first, lease) is False  # already this worker's: not again
         marked = _rows(rt)[first]
-        assert (marked.status, marked.attempts, marked.due_at) == ("sending", 1, None)
+        assert (marked.status, marked.attempts, marked.due_at) == ("sending", 1, START)
         assert marked.lease_until == lease and marked.reason == "421 try again later"
         assert _rows(rt)[third].status == "skipped"
         ledger.stage({"id": first, "status": "sent", "sent_at": START,
@@ -85,3 +85,18 @@ def test_several_outcomes_land_in_one_step(rt, form):
         assert (rows[first].status, rows[first].reason) == ("skipped", "suppressed:unsubscribed")
         assert (rows[second].status, rows[second].reason) == ("failed", "550 no such user")
         assert rows[third].status == "sending"
+
+
+def test_a_mark_keeps_a_lease_that_runs_long_enough_and_renews_a_short_one(rt, form):
+    long_held, short_held = _queued(rt, 2)
+    with rt.db.transaction() as session:
+        for send_id, minutes in ((long_held, 4), (short_held, 1)):
+            session.get(Send, send_id).lease_until = START + timedelta(minutes=minutes)
+    renewed = START + timedelta(minutes=5)
+    with SendLedger(rt.db.engine) as ledger:
+        for send_id in (long_held, short_held):
+            assert ledger.commit(send_id, renewed, START + timedelta(minutes=2.5)) is True
+    rows = _rows(rt)
+    assert rows[long_held].lease_until == START + timedelta(minutes=4)
+    assert rows[short_held].lease_until == renewed
+    assert {rows[long_held].due_at, rows[short_held].due_at} == {START}
