@@ -192,12 +192,17 @@ def react_to_events(session: Session, cache: VersionCache, facts: dict[int, Fact
     return kick
 
 
+# What advancing reads of an enrollment: a column left out is a value not converted.
+_DUE_FIELDS = [Enrollment.__table__.c[name] for name in (
+    "id", "contact_id", "journey_id", "journey_version_id", "state", "step_id", "next_run_at")]
+
+
 def due_rows(session: Session, ids: list[int], now: datetime) -> list[Row]:
     """The enrollments among `ids` that are still due, as Core rows (they are only read
     here; their updates are written in bulk), locked and skipped if another worker has them
     on PostgreSQL. Looked up by primary key only: a planner that prefers the due-time index
     here would scan every due row for each batch."""
-    query = (select(Enrollment.__table__).where(one_of(session, Enrollment.id, ids))
+    query = (select(*_DUE_FIELDS).where(one_of(session, Enrollment.id, ids))
              .order_by(Enrollment.id))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -33,6 +33,10 @@ from nurture.sending.render import Template, TemplateStore, build_mime, message_
 from nurture.sending.senders import SendError, retry_delay
 
 _SENDS = Send.__table__
+# What delivering reads of a send (its outcome columns are only written).
+_SEND_FIELDS = [_SENDS.c[name] for name in (
+    "id", "send_key", "contact_id", "to_email", "role", "journey_id", "template",
+    "transactional", "topic", "attempts")]
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
@@ -94,8 +98,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
     templates: dict[tuple[str, str, str], Template] = {}
     with rt.db.sessions() as session:
         # Core rows, read-only here: ORM objects cost twice as much to load per send.
-        sends = session.execute(select(_SENDS).where(one_of(session, Send.id, ids),
-                                                    Send.status == "queued")
+        sends = session.execute(select(*_SEND_FIELDS).where(one_of(session, Send.id, ids),
+                                                           Send.status == "queued")
                                 .order_by(Send.id)).all()
         contacts = {c.id: c for c in session.execute(select(*_CONTACT_FIELDS).where(
             one_of(session, Contact.id, {s.contact_id for s in sends})))}
