@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 UNIT_DAYS = {"days": 1, "weeks": 7}
 # Purchases with a value. Nurture's own trial conversion records no amount, so a conversion
-# only counts when whoever recorded it gave one.
+# only counts when whoever recorded it gave one, and no valued purchase on the same day
+# records the same sale (a billing system often sends both).
 PURCHASE_TYPES = ("purchase.completed", "trial.converted")
+CONVERSION = "trial.converted"
 
 
 @dataclass(frozen=True)
@@ -191,18 +193,22 @@ def transaction_from_event(contact_id: int, properties: Mapping[str, Any],
 def transactions_from_events(session: Session, types: Sequence[str] = PURCHASE_TYPES,
                              tz: tzinfo = UTC) -> list[Transaction]:
     """Nurture's own customers' purchases, from the event log: one transaction per event of
-    `types` with an amount, the customer being the contact and the day taken in `tz`."""
+    `types` with an amount, the customer being the contact and the day taken in `tz`. A
+    valued conversion is left out on a day with a valued purchase: they are one sale."""
     from sqlalchemy import select
 
     from nurture.events.models import Event
 
     rows = session.execute(
-        select(Event.contact_id, Event.properties, Event.occurred_at)
+        select(Event.type, Event.contact_id, Event.properties, Event.occurred_at)
         .where(Event.type.in_(list(types)))
         .order_by(Event.contact_id, Event.occurred_at, Event.id))
-    found = (transaction_from_event(contact_id, properties or {}, occurred_at, tz)
-             for contact_id, properties, occurred_at in rows)
-    return [item for item in found if item is not None]
+    found = [(type_, transaction_from_event(contact_id, properties or {}, occurred_at, tz))
+             for type_, contact_id, properties, occurred_at in rows]
+    purchased = {(item.customer_id, item.day) for type_, item in found
+                 if item is not None and type_ != CONVERSION}
+    return [item for type_, item in found if item is not None and not (
+        type_ == CONVERSION and (item.customer_id, item.day) in purchased)]
 
 
 def contact_emails(session: Session, customer_ids: Iterable[str]) -> dict[str, str]:

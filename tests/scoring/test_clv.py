@@ -283,6 +283,22 @@ def test_purchase_events_become_transactions_and_unvalued_ones_are_left_out(rt):
     assert summaries[0] == model.CustomerSummary(str(ann), 1, 27.0, 55.0, 25.0)
 
 
+def test_a_sale_recorded_as_both_a_conversion_and_a_purchase_counts_once(rt):
+    ann, bob = contact(rt, "ann@example.com"), contact(rt, "bob@example.com")
+    day = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    record_many(rt, [  # the app records the conversion, billing the payment, same amount
+        NewEvent(ann, "trial.converted", {"amount": 99, "trial_id": 3}, day),
+        NewEvent(ann, "purchase.completed", {"amount": 99}, day + timedelta(minutes=10)),
+        NewEvent(bob, "trial.converted", {"amount": 50, "trial_id": 4}, day),
+        NewEvent(bob, "purchase.completed", {"amount": 20}, day + timedelta(days=3)),
+    ])
+    with rt.db.sessions() as session:
+        found = transactions_from_events(session)
+    assert found == [Transaction(str(ann), date(2026, 1, 5), 99.0),
+                     Transaction(str(bob), date(2026, 1, 5), 50.0),
+                     Transaction(str(bob), date(2026, 1, 8), 20.0)]
+
+
 def test_an_event_day_is_taken_in_the_given_time_zone():
     late = datetime(2026, 1, 5, 23, 30, tzinfo=UTC)
     paris = transaction_from_event(1, {"amount": 1}, late, ZoneInfo("Europe/Paris"))
