@@ -1,4 +1,5 @@
-"""`nurture users`: create people who sign in, list them, change a password, deactivate.
+"""`nurture users`: create people who sign in, list them, change a password, deactivate and
+reactivate.
 
 A password is typed at a hidden prompt (twice), or read from stdin with `--password-stdin`
 for scripts. There is no `--password` option: it would be kept in the shell's history and
@@ -136,3 +137,11 @@ def deactivate(email: str) -> None:
     """Stop a user from signing in; their open sessions end."""
     user = _write(lambda session, _rt: services.deactivate(session, email))
     click.echo(f"Deactivated {user.email}: they can no longer sign in.")
+
+
+@users.command()
+@click.argument("email")
+def activate(email: str) -> None:
+    """Let a deactivated user sign in again."""
+    user = _write(lambda session, _rt: services.activate(session, email))
+    click.echo(f"Activated {user.email}: they can sign in again.")

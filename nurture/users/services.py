@@ -214,6 +214,14 @@ def deactivate(session: Session, email: str) -> UserInfo:
     return _info(row)
 
 
+def activate(session: Session, email: str) -> UserInfo:
+    """A deactivated user may sign in again (sessions that ended stay ended)."""
+    row = _existing(session, email)
+    row.active = True
+    session.flush()
+    return _info(row)
+
+
 def list_users(session: Session, role: str | None = None) -> list[UserInfo]:
     """Every user (inactive ones too), by role then email."""
     query = select(User).order_by(User.role, User.email)

@@ -97,7 +97,8 @@ def test_unknown_territories_are_refused(rt):
         _user(rt, territories=["XX"])
 
 
-def test_operators_create_list_reset_and_deactivate_users_from_the_command_line(rt, client):
+def test_operators_create_list_reset_deactivate_and_reactivate_users_from_the_command_line(
+        rt, client):
     runner = CliRunner()
     made = runner.invoke(users, ["create", "--email", "Mia@Example.com", "--name", "Mia Park",
                                  "--role", "marketer", "--vertical", "retail",
@@ -137,6 +138,10 @@ def test_operators_create_list_reset_and_deactivate_users_from_the_command_line(
     assert gone.exit_code == 0 and "can no longer sign in" in gone.output
     assert re.search(r"inactive\s+mia@example\.com", runner.invoke(users, ["list"], obj=rt)
                      .output)
+    assert _sign_in(create_app(rt).test_client(), "mia@example.com", new).status_code == 401
+    back = runner.invoke(users, ["activate", "Mia@example.com"], obj=rt)
+    assert back.exit_code == 0 and "can sign in again" in back.output
+    assert _sign_in(create_app(rt).test_client(), "mia@example.com", new).status_code == 303
     missing = runner.invoke(users, ["deactivate", "nobody@example.com"], obj=rt)
     assert missing.exit_code == 1
     assert "There is no user with the email address nobody@example.com." in missing.output
