@@ -23,6 +23,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,  # no form or API call needs more: 413 beyond
     )
     app.extensions["nurture"] = runtime
+    # Public pages (landing, unsubscribe, NPS) show the sender's name; only signed-in staff
+    # get the link to the console, which would send a prospect to the sign-in page.
+    app.context_processor(lambda: {"company_name": runtime.settings.company_name})
 
     from web.api import bp as api_bp
     from web.dashboard import bp as dashboard_bp

@@ -304,3 +304,20 @@ def test_the_dashboard_is_for_marketers_and_admins_only(rt, client):
     admin = create_app(rt).test_client()
     _sign_in(admin, "ada@example.com")
     assert "<h1>Journeys</h1>" in admin.get("/").text
+
+
+def test_public_pages_show_the_senders_name_and_only_staff_get_the_console_link(rt):
+    from nurture.runtime import build
+
+    acme = build(rt.settings.with_(company_name="Acme <Health>"), with_transport=False)
+    try:
+        client = create_app(acme).test_client()
+        page = client.get("/login").text
+        header = re.search(r"<header>(.*?)</header>", page, re.S).group(1)
+        assert "Acme &lt;Health&gt;" in header and 'href="/"' not in header
+        _user(acme, "ada@example.com", "admin")
+        _sign_in(client, "ada@example.com")
+        header = re.search(r"<header>(.*?)</header>", client.get("/").text, re.S).group(1)
+        assert '<a href="/">Nurture</a>' in header
+    finally:
+        acme.close()
