@@ -15,6 +15,7 @@ from nurture.cli.referral import referral
 from nurture.cli.scoring import scoring
 from nurture.cli.scoring_models import approve_command, fit, generate_history, models
 from nurture.cli.sink import smtp_sink
+from nurture.cli.suppressions import suppressions
 from nurture.cli.templates import templates
 from nurture.cli.trials import trials
 from nurture.cli.users import users
@@ -31,6 +32,7 @@ def main(verbose: bool) -> None:
 for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):
     main.add_command(command)
 main.add_command(bounces)
+main.add_command(suppressions)
 main.add_command(smtp_sink)
 main.add_command(templates)
 main.add_command(trials)

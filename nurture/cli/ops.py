@@ -6,13 +6,17 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import click
+from sqlalchemy.orm import Session
 
 from nurture.config import Settings
 from nurture.runtime import Runtime, build
+
+T = TypeVar("T")
 
 
 def open_runtime(with_transport: bool = True) -> Runtime:
@@ -34,6 +38,28 @@ def running(with_transport: bool = False) -> Iterator[Runtime]:
                                    "set up? `nurture init` creates it.") from None
     finally:
         rt.close()
+
+
+@contextmanager
+def command_runtime() -> Iterator[Runtime]:
+    """The runtime given as the click context's object (tests), or one for this command."""
+    given = click.get_current_context().find_object(Runtime)
+    if given is not None:
+        yield given
+        return
+    with running() as rt:
+        yield rt
+
+
+def in_transaction(work: Callable[[Session, Runtime], T],
+                   errors: tuple[type[Exception], ...]) -> T:
+    """Run `work` in one transaction; an error of `errors` becomes the command's sentence."""
+    with command_runtime() as rt:
+        try:
+            with rt.db.transaction() as session:
+                return work(session, rt)
+        except errors as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @click.command()

@@ -12,14 +12,13 @@ and otherwise build one from the environment.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
 import click
 from sqlalchemy.orm import Session
 
-from nurture.cli.ops import open_runtime
+from nurture.cli.ops import in_transaction
 from nurture.runtime import Runtime
 from nurture.users import services
 from nurture.users.errors import UserError
@@ -28,27 +27,9 @@ from nurture.users.models import ROLES
 T = TypeVar("T")
 
 
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    given = click.get_current_context().find_object(Runtime)
-    if given is not None:
-        yield given
-        return
-    rt = open_runtime(with_transport=False)
-    try:
-        yield rt
-    finally:
-        rt.close()
-
-
 def _write(work: Callable[[Session, Runtime], T]) -> T:
     """Run `work` in one transaction; a user error becomes the command's error sentence."""
-    with _runtime() as rt:
-        try:
-            with rt.db.transaction() as session:
-                return work(session, rt)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
+    return in_transaction(work, (UserError,))
 
 
 def _password(email: str, from_stdin: bool) -> str:
