@@ -37,6 +37,7 @@ EXTRA_ENV = {
     "scoring_rules": "NURTURE_SCORING_RULES",
     "crm_webhook_url": "NURTURE_CRM_WEBHOOK_URL",
     "login_rate_limit": "NURTURE_LOGIN_RATE_LIMIT",
+    "send_retention_days": "NURTURE_SEND_RETENTION_DAYS",
 }
 
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from nurture.runtime import Runtime
 from nurture.scheduler.claims import DUE_WORK, claim_due, release_expired
+from nurture.sending.retention import run_send_jobs
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.api import run_referral_jobs
 from scoring.api import run_scoring_jobs
@@ -77,6 +78,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 rewarded = run_referral_jobs(rt)  # rewards past their hold period
                 if any(rewarded.values()):
                     log.info("scheduler: referrals %s", rewarded)
+                pruned = run_send_jobs(rt)  # sends older than their links
+                if any(pruned.values()):
+                    log.info("scheduler: sends %s", pruned)
             if started >= scoring_due:
                 scoring_due = started + SCORING_EVERY
                 scored = run_scoring_jobs(rt)
