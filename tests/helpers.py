@@ -101,3 +101,23 @@ def tampered(token: str) -> str:
     """The token with one signature character changed. Not the last one: in base64 its low
     bits are padding, so some changes there decode to the same signature."""
     return token[:-5] + ("B" if token[-5] == "A" else "A") + token[-4:]
+
+
+PASSWORD = "correct horse battery"
+
+
+def signed_in(rt: Runtime, role: str) -> Any:
+    """A web test client signed in as a new user with this role (`role@example.com`)."""
+    import re
+
+    from nurture.users import services
+    from web import create_app
+
+    with rt.db.transaction() as session:
+        services.create_user(session, f"{role}@example.com", role.title(), role, PASSWORD,
+                             now=rt.clock.now())
+    client = create_app(rt).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"csrf_token": token, "email": f"{role}@example.com",
+                                "password": PASSWORD})
+    return client

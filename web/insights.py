@@ -1,12 +1,15 @@
-"""Customer lifetime value for marketers and sales: the five best customers and the
-average CLV, from Nurture's own purchase events (BG/NBD + Gamma-Gamma, `scoring/clv.py`)."""
+"""Insights: customer lifetime value for marketers and sales (the five best customers and
+the average CLV, from Nurture's own purchase events: BG/NBD + Gamma-Gamma, `scoring/clv.py`),
+and email performance for marketers (`nurture/sending/report.py`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 
+from nurture.sending.report import email_report
 from scoring.clv import value_customers
 from scoring.clv_data import contact_emails, periods_per_year, summarize, transactions_from_events
 from scoring.errors import CLVError
@@ -14,6 +17,7 @@ from web.auth import login_required
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
 HORIZONS = {"52": "one year", "104": "two years", "156": "three years"}
+PERIODS = {"7": "7 days", "30": "30 days", "90": "90 days"}
 
 
 @bp.get("/customer-value")
@@ -40,3 +44,15 @@ def customer_value():
             error = str(exc)
     return render_template("insights/customer_value.html", report=report, best=best,
                            error=error, end=end, horizon=horizon, horizons=HORIZONS)
+
+
+@bp.get("/email")
+@login_required("marketer")  # and admins
+def email_performance():
+    rt = current_app.extensions["nurture"]
+    days = request.args.get("days", "30")
+    if days not in PERIODS:
+        days = "30"
+    with rt.db.sessions() as session:
+        rows = email_report(session, rt.clock.now() - timedelta(days=int(days)))
+    return render_template("insights/email.html", rows=rows, days=days, periods=PERIODS)

@@ -9,26 +9,11 @@ from datetime import timedelta
 
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
-from nurture.users import services
-from tests.helpers import contact
-from web import create_app
-
-PASSWORD = "correct horse battery"
-
-
-def _signed_in(rt, role):
-    with rt.db.transaction() as session:
-        services.create_user(session, f"{role}@example.com", role.title(), role, PASSWORD,
-                             now=rt.clock.now())
-    client = create_app(rt).test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    client.post("/login", data={"csrf_token": token, "email": f"{role}@example.com",
-                                "password": PASSWORD})
-    return client
+from tests.helpers import contact, signed_in
 
 
 def test_without_purchases_the_page_says_so(rt):
-    page = _signed_in(rt, "sales").get("/insights/customer-value")
+    page = signed_in(rt, "sales").get("/insights/customer-value")
     assert page.status_code == 200
     assert "Not enough purchase history" in page.text
 
@@ -47,7 +32,7 @@ def test_the_five_best_customers_and_the_average_clv(rt):
                                    now - timedelta(days=day)))
             day -= int(365 / rate) + rng.randint(0, 20)
     record_many(rt, events)
-    page = _signed_in(rt, "marketer").get("/insights/customer-value")
+    page = signed_in(rt, "marketer").get("/insights/customer-value")
     assert page.status_code == 200
     assert re.search(r"Average CLV: [\d,]+\.\d\d", page.text)
     best = re.findall(r"<tr><td>(buyer\d+@example\.com)</td>", page.text)

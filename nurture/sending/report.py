@@ -1,0 +1,74 @@
+"""Email performance for marketers: per journey and template, what the emails created in a
+period became (sent, failed, skipped) and how many of those sent were opened and clicked by
+people. Opens and clicks flagged as machine traffic (mail-privacy proxies, link scanners)
+are left out, as scoring leaves them out; each email counts once however often it was
+opened or clicked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from nurture.events.models import Event
+from nurture.sending.models import Send
+
+OPENED, CLICKED = "email.opened", "email.clicked"
+
+
+@dataclass
+class TemplateStats:
+    journey: str
+    template: str
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    pending: int = 0  # queued or being sent
+    opened: int = 0  # sent emails opened by a person, each once
+    clicked: int = 0
+
+    @property
+    def open_rate(self) -> float | None:
+        return self.opened / self.sent if self.sent else None
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.clicked / self.sent if self.sent else None
+
+
+def email_report(session: Session, since: datetime) -> list[TemplateStats]:
+    """The stats of the emails created since `since`, by journey then template."""
+    stats: dict[tuple[str, str], TemplateStats] = {}
+
+    def row(journey: str | None, template: str) -> TemplateStats:
+        key = (journey or "", template)
+        if key not in stats:
+            stats[key] = TemplateStats(journey or "", template)
+        return stats[key]
+
+    for journey, template, status, count in session.execute(
+            select(Send.journey_id, Send.template, Send.status, func.count())
+            .where(Send.created_at >= since, Send.role == "contact")
+            .group_by(Send.journey_id, Send.template, Send.status)):
+        item = row(journey, template)
+        if status in ("sent", "failed", "skipped"):
+            setattr(item, status, getattr(item, status) + count)
+        else:
+            item.pending += count
+    # Hits are events carrying their send's key; the key's unique index finds the send.
+    machine = Event.properties["machine"].as_boolean()
+    for journey, template, type_, count in session.execute(
+            select(Send.journey_id, Send.template, Event.type, func.count(distinct(Send.id)))
+            .join(Send, Send.send_key == Event.properties["send"].as_string())
+            .where(Event.type.in_((OPENED, CLICKED)), Event.occurred_at >= since,
+                   Send.created_at >= since, Send.status == "sent",
+                   func.coalesce(machine, False).is_(False))
+            .group_by(Send.journey_id, Send.template, Event.type)):
+        item = row(journey, template)
+        if type_ == OPENED:
+            item.opened = count
+        else:
+            item.clicked = count
+    return sorted(stats.values(), key=lambda s: (s.journey, s.template))

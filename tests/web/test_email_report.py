@@ -1,0 +1,63 @@
+"""Email performance for marketers: per journey and template, what the emails of a period
+became and how many people opened and clicked them, machine opens left out."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import insert
+
+from nurture.events.api import record_many
+from nurture.events.services import NewEvent
+from nurture.sending.models import Send
+from tests.helpers import contact, signed_in
+
+
+def _rows(page: str) -> list[list[str]]:
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(
+        r"<td[^>]*>(.*?)</td>", row, re.S)] for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_sent_opened_and_clicked_by_journey_and_template_without_machine_opens(rt):
+    now = rt.clock.now()
+    people = [contact(rt, f"p{i}@example.com") for i in range(5)]
+    rows, hits = [], []
+    for i, cid in enumerate(people):
+        status = ["sent", "sent", "sent", "sent", "failed"][i]
+        rows.append({"send_key": f"k{i}", "contact_id": cid, "to_email": f"p{i}@example.com",
+                     "journey_id": "trial", "template": "trial-welcome", "status": status,
+                     "created_at": now - timedelta(days=2), "sent_at": now - timedelta(days=2)})
+    rows.append({"send_key": "skip", "contact_id": people[0], "to_email": "p0@example.com",
+                 "journey_id": "trial", "template": "trial-tips", "status": "skipped",
+                 "created_at": now - timedelta(days=1)})
+    rows.append({"send_key": "old", "contact_id": people[1], "to_email": "p1@example.com",
+                 "journey_id": "trial", "template": "trial-welcome", "status": "sent",
+                 "created_at": now - timedelta(days=40), "sent_at": now - timedelta(days=40)})
+    with rt.db.transaction() as session:
+        session.execute(insert(Send), rows)
+    at = now - timedelta(days=1)
+    for key, type_, machine in [("k0", "email.opened", False), ("k0", "email.opened", False),
+                                ("k0", "email.clicked", False), ("k1", "email.opened", False),
+                                ("k2", "email.opened", True),  # Apple's proxy, not a person
+                                ("old", "email.opened", False)]:
+        cid = people[int(key[1])] if key.startswith("k") else people[1]
+        hits.append(NewEvent(cid, type_, {"send": key, "template": "trial-welcome",
+                                          "machine": machine}, at, source="tracking"))
+    record_many(rt, hits)
+    client = signed_in(rt, "marketer")
+    page = client.get("/insights/email")
+    assert page.status_code == 200
+    assert _rows(page.text) == [
+        ["trial", "trial-tips", "0", "0", "0", "0", "1", "0"],
+        ["trial", "trial-welcome", "4", "2 (50.0%)", "1 (25.0%)", "1", "0", "0"]]
+    quarter = _rows(client.get("/insights/email?days=90").text)
+    assert quarter[1][:4] == ["trial", "trial-welcome", "5", "3 (60.0%)"]
+    assert _rows(client.get("/insights/email?days=nonsense").text) == _rows(page.text)
+
+
+def test_email_performance_is_for_marketers(rt):
+    assert signed_in(rt, "sales").get("/insights/email").status_code == 403
+    page = signed_in(rt, "admin").get("/insights/email")
+    assert "No email was created in this period." in page.text
