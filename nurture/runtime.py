@@ -31,7 +31,6 @@ class Runtime:
     transport: Transport | None = None
     _tokens: Tokens | None = field(default=None, repr=False)
     versions: VersionCache = field(default_factory=VersionCache)
-    # When the scheduler last looked for sends left `sending` by a dead worker.
 
     @property
     def tokens(self) -> Tokens:
