@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.models import REASONS, Suppression
 from nurture.consent.services import STRENGTH
 from nurture.contacts.services import EMAIL, email_key
+from nurture.db import one_of
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 
-CHUNK = 1000  # addresses per statement
+CHUNK = 1000  # addresses per statement that reads or writes the list
+STOP_CHUNK = 30000  # addresses per pass over the queued sends (SQLite's parameter limit)
 EXPORT_COLUMNS = ("email", "reason", "detail", "source", "created_at")
 
 
@@ -99,18 +101,19 @@ def apply(session: Session, entries: list[Entry], source: str, now: datetime) ->
         counts["added"] += len(new)
         counts["strengthened"] += len(stronger)
         counts["unchanged"] += len(chunk) - len(new) - len(stronger)
-        for why in REASONS:
-            keys = [e.email_key for e in chunk if e.reason == why]
-            counts["sends_stopped"] += _stop_queued(session, keys, why)
+    for why in REASONS:
+        keys = [e.email_key for e in entries if e.reason == why]
+        for start in range(0, len(keys), STOP_CHUNK):
+            counts["sends_stopped"] += _stop_queued(session, keys[start:start + STOP_CHUNK],
+                                                    why)
     return counts
 
 
 def _stop_queued(session: Session, keys: list[str], reason: str) -> int:
-    if not keys:
-        return 0
-    # Queued rows always have a due time: the partial due index finds them.
+    """One pass over the queued sends for many addresses (an array on PostgreSQL)."""
     statement = (update(Send).where(Send.due_at.is_not(None), Send.status == "queued",
-                                    func.lower(Send.to_email).in_(keys))
+                                    one_of(session, func.lower(Send.to_email, type_=String()),
+                                           keys))
                  .values(status="skipped", reason=f"suppressed:{reason}", due_at=None,
                          lease_until=None))
     if reason != "bounced":
