@@ -52,9 +52,11 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
 
     init_auth(app)
     app.register_blueprint(sales_bp)
+    from web.contacts import bp as contacts_bp
     from web.referral import bp as referral_bp
 
     app.register_blueprint(referral_bp)
+    app.register_blueprint(contacts_bp)
     app.register_blueprint(insights_bp)
 
     @app.after_request
