@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import String, delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.models import REASONS, Suppression
-from nurture.consent.services import STRENGTH
+from nurture.consent.services import STRENGTH, stop_queued
 from nurture.contacts.services import EMAIL, email_key
-from nurture.db import one_of
-from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 
 CHUNK = 1000  # addresses per statement that reads or writes the list
@@ -104,21 +102,9 @@ def apply(session: Session, entries: list[Entry], source: str, now: datetime) ->
     for why in REASONS:
         keys = [e.email_key for e in entries if e.reason == why]
         for start in range(0, len(keys), STOP_CHUNK):
-            counts["sends_stopped"] += _stop_queued(session, keys[start:start + STOP_CHUNK],
-                                                    why)
+            counts["sends_stopped"] += stop_queued(session, keys[start:start + STOP_CHUNK],
+                                                   why)
     return counts
-
-
-def _stop_queued(session: Session, keys: list[str], reason: str) -> int:
-    """One pass over the queued sends for many addresses (an array on PostgreSQL)."""
-    statement = (update(Send).where(Send.due_at.is_not(None), Send.status == "queued",
-                                    one_of(session, func.lower(Send.to_email, type_=String()),
-                                           keys))
-                 .values(status="skipped", reason=f"suppressed:{reason}", due_at=None,
-                         lease_until=None))
-    if reason != "bounced":
-        statement = statement.where(Send.transactional.is_(False))
-    return session.execute(statement.execution_options(synchronize_session=False)).rowcount
 
 
 def export(session: Session, reason: str | None = None) -> Iterator[tuple[str, ...]]:

@@ -3,11 +3,11 @@ are recorded by the caller in the same transaction (see `nurture.consent.api`)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.consent.models import ConsentRecord, Suppression
@@ -54,18 +54,20 @@ def suppress(session: Session, address: str, reason: str, detail: str, source: s
                                               "created_at": now}], "email_key")
     elif STRENGTH[reason] > STRENGTH[current.reason]:
         current.reason, current.detail, current.source = reason, detail[:500], source
-    stop_queued_marketing(session, key, f"suppressed:{reason}", now,
-                          transactional_too=reason == "bounced")
+    stop_queued(session, [key], reason)
 
 
-def stop_queued_marketing(session: Session, key: str, reason: str, now: datetime,
-                          transactional_too: bool = False) -> int:
-    """Skip every queued send to an address at once; the send-time check covers the rest."""
-    # Queued rows always have a due time: the partial due index finds them.
+def stop_queued(session: Session, keys: Collection[str], reason: str) -> int:
+    """Skip every queued send to these (lower-cased) addresses at once, in one pass over
+    the queued sends; the send-time check covers the rest. Marketing email only, unless
+    the reason is a hard bounce. Returns how many sends were stopped."""
+    # Queued rows always have a due time.
+    address = func.lower(Send.to_email, type_=String())
     statement = (update(Send).where(Send.due_at.is_not(None), Send.status == "queued",
-                                    func.lower(Send.to_email) == key)
-                 .values(status="skipped", reason=reason, due_at=None, lease_until=None))
-    if not transactional_too:
+                                    one_of(session, address, keys))
+                 .values(status="skipped", reason=f"suppressed:{reason}", due_at=None,
+                         lease_until=None))
+    if reason != "bounced":
         statement = statement.where(Send.transactional.is_(False))
     return session.execute(statement.execution_options(synchronize_session=False)).rowcount
 
