@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from journeys.definition import Journey
@@ -81,14 +81,13 @@ _ADVANCE_FIELDS = [Contact.__table__.c[name] for name in (
     "industry", "company_size", "country", "timezone", "attributes")]
 
 
-def lock_contact_rows(session: Session, ids: Iterable[int]) -> dict[int, SimpleNamespace]:
+def lock_contact_rows(session: Session, ids: Select) -> dict[int, SimpleNamespace]:
     """`lock_contacts` as plain objects, for advancing: loading ORM objects was a quarter
     of its time. The journey writer records what it changes on them and writes that back
-    (`Batch.contact_changes`)."""
-    query = (select(*_ADVANCE_FIELDS).where(one_of(session, Contact.id, sorted(set(ids))))
-             .order_by(Contact.id))
+    (`Batch.contact_changes`). `ids` is a query of contact ids, run in the same statement."""
+    query = select(*_ADVANCE_FIELDS).where(Contact.id.in_(ids)).order_by(Contact.id)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=Contact)
     return {row.id: SimpleNamespace(**row._mapping) for row in session.execute(query)}
 
 

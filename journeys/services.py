@@ -214,13 +214,18 @@ def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: da
                   pacing: Pacing, lease_until: datetime | None = None) -> Batch:
     """Advance every due enrollment among `ids` in one transaction. Not-due ids are skipped,
     so a message processed twice changes nothing the second time. New sends are created
-    leased until `lease_until`, for a caller that delivers them at once."""
+    leased until `lease_until`, for a caller that delivers them at once.
+
+    Locks go contacts first, then their enrollments: the order recording an event takes
+    them in. Locking the enrollments first deadlocked with an event for the same contact."""
     batch = Batch(now, lease_until)
-    rows = due_rows(session, ids, now)
+    contacts = lock_contact_rows(session, select(Enrollment.contact_id).where(
+        one_of(session, Enrollment.id, ids), Enrollment.next_run_at <= now))
+    # A row made due since that read was woken by whoever made it due, who runs it.
+    rows = [r for r in due_rows(session, ids, now) if r.contact_id in contacts]
     if not rows:
         return batch
     journeys = cache.get(session, {r.journey_version_id for r in rows})
-    contacts = lock_contact_rows(session, {r.contact_id for r in rows})
     facts = load_facts(session, contacts, all_history_types(journeys.values()), now,
                        pacing.window)
     for row in rows:
