@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from journeys.repository import lock_contacts
 from nurture.events.services import NewEvent
 from nurture.writes import insert_ignore
 from referral.errors import Conflict, Invalid, NotFound
@@ -88,6 +89,10 @@ def move(session: Session, reward: Reward, to: str, actor: str, reason: str,
 
 
 def locked(session: Session, reward_id: int) -> Reward:
+    """The reward, locked after the contact it rewards: every writer takes the contact first."""
+    contact_id = session.scalar(select(Reward.contact_id).where(Reward.id == reward_id))
+    if contact_id is not None:
+        lock_contacts(session, [contact_id])
     row = session.get(Reward, reward_id, with_for_update=True)
     if row is None:
         raise NotFound(f"There is no reward with id {reward_id}.")
@@ -105,9 +110,13 @@ def void_pending(session: Session, referral_id: int, actor: str, reason: str,
 
 
 def due_for_approval(session: Session, now: datetime, limit: int) -> list[Reward]:
-    """Pending rewards past their hold whose referral is not waiting for review."""
-    return list(session.scalars(
-        select(Reward).join(Referral, Referral.id == Reward.referral_id)
-        .where(Reward.status == "pending", Reward.eligible_at <= now,
-               Referral.review.in_(("", "cleared")))
-        .order_by(Reward.eligible_at, Reward.id).limit(limit).with_for_update(of=Reward)))
+    """Pending rewards past their hold whose referral is not waiting for review, locked
+    after the contacts they reward (the order the event pipeline takes)."""
+    def due(*what):
+        return (select(*what).join(Referral, Referral.id == Reward.referral_id)
+                .where(Reward.status == "pending", Reward.eligible_at <= now,
+                       Referral.review.in_(("", "cleared")))
+                .order_by(Reward.eligible_at, Reward.id).limit(limit))
+
+    lock_contacts(session, {c for c in session.scalars(due(Reward.contact_id)) if c})
+    return list(session.scalars(due(Reward).with_for_update(of=Reward)))

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from journeys.repository import lock_contacts
 from nurture.contacts.models import Contact
 from nurture.events.effects import merge_attributes
 from nurture.events.services import NewEvent
@@ -31,13 +32,12 @@ REJECT_REASONS = {
 
 
 def _load(session: Session, handoff_id: int) -> Handoff:
-    query = select(Handoff).where(Handoff.id == handoff_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    handoff = session.scalar(query)
-    if handoff is None:
+    """The hand-off, locked after its contact: every writer takes the contact first."""
+    contact_id = session.scalar(select(Handoff.contact_id).where(Handoff.id == handoff_id))
+    if contact_id is None:
         raise HandoffError("There is no such hand-off.")
-    return handoff
+    lock_contacts(session, [contact_id])
+    return session.get(Handoff, handoff_id, with_for_update=True)
 
 
 def _may_act(handoff: Handoff, user: User) -> None:
@@ -124,8 +124,12 @@ def escalate(session: Session, rules: Rules, config: SalesConfig, ids: Sequence[
     """SLA missed: the first time, remind the rep; after that, give the lead to the next
     rep in turn (or keep reminding if there is nobody else)."""
     out = Outcome()
+    # The leads first, then their hand-offs, then the reps: the order opening one takes.
+    lock_contacts(session, session.scalars(select(Handoff.contact_id).where(
+        Handoff.id.in_(list(ids)))))
     rows = session.scalars(select(Handoff).where(
-        Handoff.id.in_(list(ids)), Handoff.status == "open", Handoff.due_at <= now)).all()
+        Handoff.id.in_(list(ids)), Handoff.status == "open", Handoff.due_at <= now)
+        .order_by(Handoff.id).with_for_update()).all()
     if not rows:
         return out
     reps = _reps(session)

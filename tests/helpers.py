@@ -8,7 +8,7 @@ from datetime import timedelta
 from textwrap import dedent
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from journeys.loader import load_text
 from journeys.models import Activity, Enrollment
@@ -121,3 +121,17 @@ def signed_in(rt: Runtime, role: str) -> Any:
     client.post("/login", data={"csrf_token": token, "email": f"{role}@example.com",
                                 "password": PASSWORD})
     return client
+
+
+def wait_for_a_lock_wait(rt: Runtime, seconds: float = 10.0) -> None:
+    """Until a connection to this PostgreSQL database waits for a row lock."""
+    deadline = time.monotonic() + seconds
+    with rt.db.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar():
+                return
+            conn.rollback()
+            time.sleep(0.02)
+    raise AssertionError("nothing waited for a lock")

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from journeys.repository import lock_contacts
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
 from nurture.events.services import NewEvent, claim, record_events
@@ -59,6 +60,10 @@ def _record(session: Session, rt: Runtime, events: list[NewEvent], now: datetime
 
 
 def _locked(session: Session, trial_id: int) -> Trial:
+    """The trial, locked after its contact: every writer takes the contact first."""
+    contact_id = session.scalar(select(Trial.contact_id).where(Trial.id == trial_id))
+    if contact_id is not None:
+        lock_contacts(session, [contact_id])
     row = session.get(Trial, trial_id, with_for_update=True)
     if row is None:
         raise TrialNotFound(f"There is no trial with id {trial_id}.")

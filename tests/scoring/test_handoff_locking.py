@@ -1,0 +1,36 @@
+"""Sales work and scoring take row locks in one order on PostgreSQL (the contact first),
+so an SLA escalation and a new hand-off for the same lead queue up instead of
+deadlocking."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from journeys.repository import lock_contacts
+from scoring import api
+from scoring.handoffs import _reps
+from tests.helpers import contact, run_due, wait_for_a_lock_wait
+from tests.scoring.test_handoffs import handoffs, mail_to, record, rep
+
+
+def test_an_escalation_waits_for_a_hand_off_holding_the_lead(rt):
+    if not rt.db.is_postgres:
+        pytest.skip("row locks are a PostgreSQL matter: SQLite has one writer at a time")
+    rep(rt, "anna@sales.example")
+    eve = contact(rt, "eve@example.com", first_name="Eve")
+    record(rt, eve, "demo.requested")
+    [handoff] = handoffs(rt, eve)
+    rt.clock.advance(timedelta(hours=25))  # the SLA has run out
+    with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
+        lock_contacts(session, [eve])  # as scoring does before it opens a hand-off
+        escalation = pool.submit(api.escalate_due, rt, [handoff.id])
+        wait_for_a_lock_wait(rt)
+        _reps(session)  # ... and then it takes the reps in turn
+    escalation.result(timeout=30)  # raised DeadlockDetected when it took the reps first
+    run_due(rt)
+    [after] = handoffs(rt, eve)
+    assert after.escalations == 1
+    assert mail_to(rt, "anna@sales.example")[-1]["Subject"].startswith("Reminder: ")
