@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from journeys.services import advance_batch
 from nurture.events.services import NewEvent, claim, record_events
 from nurture.runtime import Runtime, current
-from nurture.sending.render import TemplateStore
+from nurture.sending.render import store_for
 from nurture.sending.services import deliver
 
 log = logging.getLogger(__name__)
-_stores: dict[Path, TemplateStore] = {}
 
 
 def advance_enrollments(ids: list[int]) -> None:
@@ -69,8 +67,7 @@ def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> li
 
 def deliver_sends(ids: list[int]) -> None:
     rt = current()
-    root = rt.settings.templates_dir
-    deliver(rt, _stores.setdefault(root, TemplateStore(root)), ids)
+    deliver(rt, store_for(rt.settings.templates_dir), ids)
 
 
 def deliver_webhooks(ids: list[int]) -> None:

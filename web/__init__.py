@@ -53,17 +53,19 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     init_auth(app)
     app.register_blueprint(sales_bp)
     from web.contacts import bp as contacts_bp
+    from web.email_templates import bp as email_templates_bp
     from web.referral import bp as referral_bp
 
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
     app.register_blueprint(insights_bp)
+    app.register_blueprint(email_templates_bp)
 
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; img-src 'self' data:; "
-                                    "style-src 'self' 'unsafe-inline'")
+                                    "style-src 'self' 'unsafe-inline'; frame-ancestors 'self'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import sys
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import click
 
 from nurture.config import Settings
-from nurture.sending.render import TemplateError, TemplateStore, build_mime, message_id
+from nurture.sending.render import TemplateError, TemplateStore
 
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 CONTACT_FIELDS = ("first_name", "last_name", "company", "role", "industry", "stage")
@@ -37,17 +36,16 @@ def _store(ctx: click.Context) -> TemplateStore:
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """Each template with its variants and subject line."""
+    from nurture.sending.preview import names
+
     store = _store(ctx)
-    variants: dict[str, list[str]] = {}
-    for folder in store.folders():
-        name, _, variant = folder.partition("@")
-        variants.setdefault(name, []).extend([variant] if variant else [])
-    for name, names in variants.items():
+    for name, folders in names(store).items():
         try:
             subject = (store.root / name / "subject.txt").read_text(encoding="utf-8").strip()
         except OSError:
             subject = "(no subject.txt)"
-        click.echo(f"{name:<34} {','.join(names) or '-':<32} {subject}")
+        variants = ",".join(f.partition("@")[2] for f in folders)
+        click.echo(f"{name:<34} {variants or '-':<32} {subject}")
 
 
 @templates.command()
@@ -99,42 +97,26 @@ def render(ctx: click.Context, name: str, contact_file: Path, out: Path, vertica
            stage: str | None, variant: str | None) -> None:
     """Render NAME for one contact: OUT/message.eml as it would be sent (without click
     tracking), and OUT/index.html to preview in a browser."""
-    from nurture.sending import compose
-    from nurture.tokens import Tokens
+    from nurture.sending.preview import render_preview
 
     store, settings = _store(ctx), Settings.from_env()
     if name not in {f.partition("@")[0] for f in store.folders()}:
         raise click.UsageError(f"There is no template named {name!r}; "
                                "`nurture templates list` shows the templates there are.")
     contact = _load_contact(contact_file)
-    domain = settings.mail_domain
-    links = compose.Links(Tokens(settings.secret_key), settings.base_url, contact.id,
-                          contact.email_key)
     try:
-        template = store.resolve(name, variant=variant,
-                                 vertical=contact.industry if vertical is None else vertical,
-                                 stage=contact.stage if stage is None else stage)
-        context = compose.context(contact, links, settings.postal_address,
-                                  settings.company_name)
-        subject, html, text = template.render(context)
-        data = build_mime(
-            sender=settings.from_address, to=contact.email,
-            subject=subject, html_body=html, text_body=text,
-            msg_id=message_id(f"preview:{uuid.uuid4()}", domain),
-            headers=compose.list_headers(transactional=template.transactional, links=links,
-                                         list_id=f"preview.{domain}", domain=domain,
-                                         send_key=f"preview:{template.folder}"),
-        )
+        shown = render_preview(store, settings, name, contact, variant=variant,
+                               vertical=vertical, stage=stage)
     except TemplateError as exc:
         raise click.ClickException(str(exc)) from None
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "message.eml").write_bytes(data)
-        (out / "index.html").write_text(html, encoding="utf-8")
+        (out / "message.eml").write_bytes(shown.message)
+        (out / "index.html").write_text(shown.html, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"Could not write to {out}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote {out / 'message.eml'} and {out / 'index.html'} from "
-               f"templates/email/{template.folder}.")
+               f"templates/email/{shown.folder}.")
 
 
 def _load_contact(path: Path) -> Any:

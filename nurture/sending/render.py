@@ -243,6 +243,15 @@ class TemplateStore:
         return sources, (folder / "transactional.txt").exists()
 
 
+_stores: dict[Path, TemplateStore] = {}
+
+
+def store_for(root: Path) -> TemplateStore:
+    """One store per templates folder in a process, so each version compiles once."""
+    store = _stores.get(root)
+    return store if store is not None else _stores.setdefault(root, TemplateStore(root))
+
+
 def _compile(name: str, version: str, sources: dict[str, str | None],
              transactional: bool) -> Template:
     subject, body, text = sources["subject.txt"].strip(), sources["body.mjml"], sources["body.txt"]
