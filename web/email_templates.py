@@ -49,17 +49,15 @@ def index():
 @bp.get("/<name>")
 @login_required("marketer")
 def preview(name: str):
+    choices, status, error = _choices(), 200, None
     try:
         shown, who = _render(name)
     except _Refused as exc:
-        return render_template("templates/preview.html", name=name, choices=_choices(),
-                               shown=None, who=None, error=str(exc),
-                               variants=names(_store()).get(name, [])), exc.status
-    choices = _choices()
+        shown, who, status, error = None, None, exc.status, str(exc)
     frame = url_for("email_templates.body", name=name, **{k: v for k, v in choices.items() if v})
-    return render_template("templates/preview.html", name=name, choices=choices,
-                           shown=shown, who=who, error=None, variants=names(_store())[name],
-                           frame=frame)
+    return render_template("templates/preview.html", name=name, choices=choices, shown=shown,
+                           who=who, error=error, variants=names(_store()).get(name, []),
+                           frame=frame), status
 
 
 @bp.get("/<name>/body.html")
