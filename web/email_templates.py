@@ -6,13 +6,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask_limiter import Limiter
 from sqlalchemy import select
 
 from nurture.contacts.models import Contact
 from nurture.contacts.services import EMAIL, email_key
 from nurture.sending.preview import SAMPLE, for_preview, names, render_preview
 from nurture.sending.render import TemplateError, store_for
+from nurture.sending.senders import SendError, make_sender
 from web.auth import login_required
 
 bp = Blueprint("email_templates", __name__, url_prefix="/templates")
@@ -27,6 +41,20 @@ class _Refused(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    app, rt = state.app, state.app.extensions["nurture"]
+    app.config.setdefault("TEST_SEND_RATE_LIMIT", "20 per hour")
+    namespace = rt.settings.extra.get("queue_namespace", "nurture")
+    limiter = Limiter(lambda: str(g.user.id) if g.get("user") else request.remote_addr,
+                      storage_uri=rt.settings.redis_url or "memory://",
+                      key_prefix=f"{namespace}:test-send", swallow_errors=True)
+    limiter.init_app(app)
+    limiter.limit(lambda: current_app.config["TEST_SEND_RATE_LIMIT"], methods=["POST"],
+                  exempt_when=lambda: not current_app.config.get("RATELIMIT_ENABLED", True)
+                  )(bp)
 
 
 def _store():
@@ -49,15 +77,43 @@ def index():
 @bp.get("/<name>")
 @login_required("marketer")
 def preview(name: str):
-    choices, status, error = _choices(), 200, None
+    return _page(name)
+
+
+def _page(name: str, status: int = 200, error: str | None = None):
+    choices = _choices()
     try:
         shown, who = _render(name)
     except _Refused as exc:
-        shown, who, status, error = None, None, exc.status, str(exc)
+        shown = who = None
+        status, error = exc.status, str(exc)
     frame = url_for("email_templates.body", name=name, **{k: v for k, v in choices.items() if v})
     return render_template("templates/preview.html", name=name, choices=choices, shown=shown,
                            who=who, error=error, variants=names(_store()).get(name, []),
-                           frame=frame), status
+                           frame=frame, sent=get_flashed_messages()), status
+
+
+@bp.post("/<name>/test")
+@login_required("marketer")
+def send_test(name: str):
+    """Send the email as previewed to the signed-in marketer, its subject marked [Test]. It
+    is recorded nowhere: no send row, no event, nothing in the reports."""
+    to = g.user.email
+    try:
+        shown, _ = _render(name, test_to=to)
+    except _Refused:
+        return _page(name)  # says why
+    settings = current_app.extensions["nurture"].settings
+    sender = make_sender(settings)
+    try:
+        sender.send(settings.from_address, to, shown.message_id, shown.message, canonical=True)
+    except SendError as exc:
+        return _page(name, 502, f"The test could not be sent to {to}: {exc}")
+    finally:
+        sender.close()
+    flash(f"Sent a test of {shown.folder} to {to}.")
+    choices = {k: v for k, v in _choices().items() if v}
+    return redirect(url_for("email_templates.preview", name=name, **choices), 303)
 
 
 @bp.get("/<name>/body.html")
@@ -74,22 +130,22 @@ def body(name: str):
 
 
 def _choices() -> dict[str, str]:
-    return {k: request.args.get(k, "").strip()[:120] for k in (*CHOICES, "email")}
+    return {k: request.values.get(k, "").strip()[:120] for k in (*CHOICES, "email")}
 
 
-def _render(name: str) -> tuple[Any, str]:
+def _render(name: str, test_to: str | None = None) -> tuple[Any, str]:
     store = _store()
     if name not in names(store):
         raise _Refused(404, f"There is no email template named {name}.")
     choices = _choices()
-    if any(len(request.args.get(k, "")) > 120 for k in CHOICES):
+    if any(len(request.values.get(k, "")) > 120 for k in CHOICES):
         raise _Refused(422, "A variant, vertical or stage name is at most 120 characters.")
     contact, who = _contact(choices["email"])
     try:
         shown = render_preview(
             store, current_app.extensions["nurture"].settings, name, contact,
             variant=choices["variant"] or None, vertical=choices["vertical"] or None,
-            stage=choices["stage"] or None)
+            stage=choices["stage"] or None, test_to=test_to)
     except TemplateError as exc:
         raise _Refused(422, str(exc)) from None
     return shown, who

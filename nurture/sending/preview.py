@@ -28,6 +28,7 @@ class Preview:
     text: str
     message: bytes  # the whole MIME message, as it would be sent
     transactional: bool
+    message_id: str = ""
 
 
 def names(store: TemplateStore) -> dict[str, list[str]]:
@@ -50,9 +51,10 @@ def for_preview(contact: Any) -> SimpleNamespace:
 
 def render_preview(store: TemplateStore, settings: Settings, name: str, contact: Any, *,
                    variant: str | None = None, vertical: str | None = None,
-                   stage: str | None = None) -> Preview:
+                   stage: str | None = None, test_to: str | None = None) -> Preview:
     """Render template `name` for `contact` (see `for_preview`), choosing the variant as a
-    send would: the journey's `variant`, else the contact's vertical, else its stage. Raises
+    send would: the journey's `variant`, else the contact's vertical, else its stage. With
+    `test_to` the message is a test for that address, its subject marked "[Test]". Raises
     TemplateError for a broken template; the caller checks that `name` exists."""
     domain = settings.mail_domain
     links = compose.Links(Tokens(settings.secret_key), settings.base_url, contact.id,
@@ -62,10 +64,13 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
                              stage=contact.stage if stage is None else stage)
     context = compose.context(contact, links, settings.postal_address, settings.company_name)
     subject, html, text = template.render(context)
+    msg_id = message_id(f"{'test' if test_to else 'preview'}:{uuid.uuid4()}", domain)
     message = build_mime(
-        sender=settings.from_address, to=contact.email, subject=subject, html_body=html,
-        text_body=text, msg_id=message_id(f"preview:{uuid.uuid4()}", domain),
+        sender=settings.from_address, to=test_to or contact.email,
+        subject=f"[Test] {subject}" if test_to else subject, html_body=html,
+        text_body=text, msg_id=msg_id,
         headers=compose.list_headers(transactional=template.transactional, links=links,
                                      list_id=f"preview.{domain}", domain=domain,
                                      send_key=f"preview:{template.folder}"))
-    return Preview(template.folder, subject, html, text, message, template.transactional)
+    return Preview(template.folder, subject, html, text, message, template.transactional,
+                   msg_id)

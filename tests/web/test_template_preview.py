@@ -128,3 +128,63 @@ def test_the_cli_preview_writes_the_same_message(rt, tmp_path):
     page = signed_in(rt, "marketer").get("/templates/trial-welcome")
     shown = re.search(r'<dd id="subject">(.*?)</dd>', page.text).group(1)
     assert message["Subject"] == shown.replace("&#39;", "'")
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_a_marketer_sends_a_test_to_themselves_and_nothing_is_recorded(rt):
+    from sqlalchemy import func, select
+
+    from nurture.sending.models import Send
+
+    with rt.db.transaction() as session:
+        upsert_contacts(session, [{"email": "ann@example.com", "industry": "retail",
+                                   "first_name": "Annie"}])
+    client = signed_in(rt, "marketer")
+    page = client.get("/templates/prospect-case-study?email=ann@example.com")
+    sent = client.post("/templates/prospect-case-study/test", data={
+        "csrf_token": _csrf(page.text), "email": "ann@example.com"})
+    assert sent.status_code == 303
+    after = client.get(sent.headers["Location"])
+    assert "Sent a test of prospect-case-study@retail to marketer@example.com." in after.text
+    [eml] = list(rt.settings.outbox_dir.glob("*.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["To"] == "marketer@example.com"
+    assert message["Subject"] == ("[Test] How a 14-store retailer got through peak season "
+                                  "without the IT scramble")
+    html = message.get_body(("html",)).get_content()
+    assert "Hi Annie," in html and "fourteen garden and home stores" in html
+    with rt.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Send)) == 0
+
+
+def test_a_test_send_needs_the_form_token_and_a_marketer(rt):
+    client = signed_in(rt, "marketer")
+    assert client.post("/templates/trial-welcome/test").status_code == 400
+    sales = signed_in(rt, "sales")
+    token = _csrf(sales.get("/sales").text)
+    assert sales.post("/templates/trial-welcome/test",
+                      data={"csrf_token": token}).status_code == 403
+    assert list(rt.settings.outbox_dir.glob("*.eml")) == []
+
+
+def test_a_test_send_the_mail_server_refuses_is_a_sentence(rt, settings, clock):
+    from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
+
+    sink = SinkThread(SMTPSink(port=0, store=Store(), faults=Faults.parse(
+        ["^marketer@=550 5.7.1 Relaying denied"])))
+    rt2 = build(settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}"), clock=clock)
+    try:
+        client = signed_in(rt2, "marketer")
+        page = client.get("/templates/trial-welcome")
+        refused = client.post("/templates/trial-welcome/test",
+                              data={"csrf_token": _csrf(page.text)})
+        assert refused.status_code == 502
+        assert "The test could not be sent to marketer@example.com:" in refused.text
+        assert "Relaying denied" in refused.text
+        assert 'id="subject"' in refused.text, "the preview is still shown"
+    finally:
+        rt2.close()
+        sink.stop()
