@@ -38,6 +38,8 @@ EXTRA_ENV = {
     "crm_webhook_url": "NURTURE_CRM_WEBHOOK_URL",
     "login_rate_limit": "NURTURE_LOGIN_RATE_LIMIT",
     "send_retention_days": "NURTURE_SEND_RETENTION_DAYS",
+    "email_utm": "NURTURE_EMAIL_UTM",
+    "email_utm_source": "NURTURE_EMAIL_UTM_SOURCE",
 }
 
 

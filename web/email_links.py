@@ -17,6 +17,7 @@ from nurture.events.services import NewEvent
 from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
+from nurture.sending.utm import email_tags, tagged
 from nurture.tokens import TokenError
 
 bp = Blueprint("email_links", __name__)
@@ -153,5 +154,6 @@ def click(token: str, index: int):
         return render_template("email/link_error.html",
                                message="This link is not valid or has expired."), 404
     _record_hit(send, "email.clicked", url=links[index], link=index)
-    return Response(status=302, headers={"Location": links[index],
+    tags = email_tags(_rt().settings.extra, send.journey_id, send.template)
+    return Response(status=302, headers={"Location": tagged(links[index], tags),
                                          "Cache-Control": "no-store, private"})

@@ -215,7 +215,9 @@ def test_clicks_redirect_only_to_recorded_links_and_opens_flag_proxies(rt):
     client = create_app(rt).test_client()
     rt.clock.advance(__import__("datetime").timedelta(minutes=5))
     hit = client.get(clicks[0] + "?url=https://evil.example/", headers={"User-Agent": "Firefox"})
-    assert hit.status_code == 302 and hit.headers["Location"] == send.links[0]
+    assert hit.status_code == 302 and hit.headers["Location"] == send.links[0] + (
+        "?utm_source=nurture&utm_medium=email&utm_campaign=news"
+        "&utm_content=trial-activation-tips")
     token, _index = clicks[0].split("/")[2:4]
     assert client.get(f"/t/{token}/{len(send.links)}").status_code == 404
     assert client.get(f"/t/{helpers.tampered(token)}/0").status_code == 404

@@ -1,0 +1,72 @@
+"""UTM tags on email clicks: a prospect who clicks "Start a 30-day trial" in a nurture
+email and signs up is attributed to that journey and email; a marketer's own tags win."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from nurture.sending.utm import email_tags, tagged
+from nurture.trials.models import Trial
+from tests.helpers import advance_clock, contact, event, publish_text
+from tests.sending.test_consent_and_tracking import _html, _messages
+from tests.web.test_signup import IP, VALID
+from web import create_app
+
+TAGS = email_tags({}, "prospect-retail", "retail-nurture-5")
+
+
+def test_tags_join_the_query_and_keep_the_rest_of_the_link():
+    assert tagged("https://shop.example/p?id=7&x=#top", TAGS) == (
+        "https://shop.example/p?id=7&x=&utm_source=nurture&utm_medium=email"
+        "&utm_campaign=prospect-retail&utm_content=retail-nurture-5#top")
+    assert tagged("https://shop.example/", TAGS).endswith("/?utm_source=nurture&utm_medium="
+                                                          "email&utm_campaign=prospect-retail"
+                                                          "&utm_content=retail-nurture-5")
+
+
+def test_a_link_with_its_own_tags_or_no_web_address_is_left_as_written():
+    own = "https://shop.example/?UTM_Campaign=spring-sale"
+    assert tagged(own, TAGS) == own
+    assert tagged("mailto:hello@example.com", TAGS) == "mailto:hello@example.com"
+    assert tagged("https://shop.example/", None) == "https://shop.example/"
+
+
+def test_tagging_can_be_turned_off_and_the_source_named():
+    assert email_tags({"email_utm": "off"}, "j", "t") is None
+    assert email_tags({"email_utm_source": "acme-mail"}, None, "welcome") == {
+        "utm_source": "acme-mail", "utm_medium": "email", "utm_campaign": "welcome",
+        "utm_content": "welcome"}
+
+
+def test_a_prospect_who_clicks_start_a_trial_signs_up_attributed_to_the_email(rt):
+    publish_text(rt, """
+        id: prospect-retail
+        name: Retail prospects
+        entry: {event: custom.joined}
+        steps:
+          - {id: costs, send: retail-nurture-5}
+    """)
+    ann = contact(rt, "ann@example.com", first_name="Ann", industry="retail",
+                  consent_marketing=True)
+    event(rt, ann, "custom.joined")
+    [message] = _messages(rt)
+    html = _html(message)
+    [cta] = re.findall(r'<a href="http://localhost:5000(/t/[^"]+)"[^>]*>\s*Start a 30-day trial',
+                       html)
+    advance_clock(rt, timedelta(minutes=30))
+    client = create_app(rt).test_client()
+    hit = client.get(cta, headers={"User-Agent": "Mozilla/5.0 Firefox/128.0"})
+    assert hit.status_code == 302
+    landing = hit.headers["Location"].removeprefix("http://localhost:5000")
+    assert landing.startswith("/l/trial?"), "a prospect goes to the trial sign-up"
+    page = client.get(landing)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    hidden = dict(re.findall(r'type="hidden" name="(utm_\w+)" value="([^"]*)"', page.text))
+    signed_up = client.post("/l/trial", data={**VALID, **hidden, "csrf_token": token},
+                            environ_base=IP)
+    assert signed_up.status_code == 303
+    with rt.db.sessions() as session:
+        [trial] = session.query(Trial).all()
+    assert trial.utm == {"utm_source": "nurture", "utm_medium": "email",
+                         "utm_campaign": "prospect-retail", "utm_content": "retail-nurture-5"}
