@@ -54,5 +54,6 @@ def email_performance():
     if days not in PERIODS:
         days = "30"
     with rt.db.sessions() as session:
-        rows = email_report(session, rt.clock.now() - timedelta(days=int(days)))
+        rows = email_report(session, rt.clock.now() - timedelta(days=int(days)),
+                            rt.settings.extra.get("email_utm_source") or "nurture")
     return render_template("insights/email.html", rows=rows, days=days, periods=PERIODS)

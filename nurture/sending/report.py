@@ -2,7 +2,8 @@
 period became (sent, failed, skipped) and how many of those sent were opened and clicked by
 people. Opens and clicks flagged as machine traffic (mail-privacy proxies, link scanners)
 are left out, as scoring leaves them out; each email counts once however often it was
-opened or clicked."""
+opened or clicked. Trials started are those whose sign-up arrived through a click on one
+of the template's links (its UTM tags, `nurture/sending/utm.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from nurture.events.models import Event
 from nurture.sending.models import Send
+from nurture.trials.models import Trial
 
 OPENED, CLICKED = "email.opened", "email.clicked"
 
@@ -28,6 +30,7 @@ class TemplateStats:
     pending: int = 0  # queued or being sent
     opened: int = 0  # sent emails opened by a person, each once
     clicked: int = 0
+    trials: int = 0  # trials started in the period from a click on this email
 
     @property
     def open_rate(self) -> float | None:
@@ -38,8 +41,10 @@ class TemplateStats:
         return self.clicked / self.sent if self.sent else None
 
 
-def email_report(session: Session, since: datetime) -> list[TemplateStats]:
-    """The stats of the emails created since `since`, by journey then template."""
+def email_report(session: Session, since: datetime, source: str = "nurture"
+                 ) -> list[TemplateStats]:
+    """The stats of the emails created since `since`, by journey then template, and the
+    trials started since then from their links (`source`: the installation's utm_source)."""
     stats: dict[tuple[str, str], TemplateStats] = {}
 
     def row(journey: str | None, template: str) -> TemplateStats:
@@ -71,4 +76,12 @@ def email_report(session: Session, since: datetime) -> list[TemplateStats]:
             item.opened = count
         else:
             item.clicked = count
+    for utm in session.scalars(select(Trial.utm).where(Trial.started_at >= since)):
+        if not isinstance(utm, dict) or (utm.get("utm_source"), utm.get("utm_medium")) != (
+                source, "email") or not utm.get("utm_content"):
+            continue
+        campaign, template = utm.get("utm_campaign", ""), utm["utm_content"]
+        # Email outside journeys is tagged with its template as the campaign.
+        journey = "" if campaign == template and (campaign, template) not in stats else campaign
+        row(journey, template).trials += 1
     return sorted(stats.values(), key=lambda s: (s.journey, s.template))

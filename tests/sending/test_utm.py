@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from nurture.sending.utm import email_tags, tagged
 from nurture.trials.models import Trial
-from tests.helpers import advance_clock, contact, event, publish_text
+from tests.helpers import advance_clock, contact, event, publish_text, signed_in
 from tests.sending.test_consent_and_tracking import _html, _messages
+from tests.web.test_email_report import _rows
 from tests.web.test_signup import IP, VALID
 from web import create_app
 
@@ -70,3 +71,6 @@ def test_a_prospect_who_clicks_start_a_trial_signs_up_attributed_to_the_email(rt
         [trial] = session.query(Trial).all()
     assert trial.utm == {"utm_source": "nurture", "utm_medium": "email",
                          "utm_campaign": "prospect-retail", "utm_content": "retail-nurture-5"}
+    report = signed_in(rt, "marketer").get("/insights/email").text
+    [row] = [r for r in _rows(report) if r[:2] == ["prospect-retail", "retail-nurture-5"]]
+    assert (row[2], row[5]) == ("1", "1"), "one sent, one trial started from it"

@@ -50,8 +50,8 @@ def test_sent_opened_and_clicked_by_journey_and_template_without_machine_opens(r
     page = client.get("/insights/email")
     assert page.status_code == 200
     assert _rows(page.text) == [
-        ["trial", "trial-tips", "0", "0", "0", "0", "1", "0"],
-        ["trial", "trial-welcome", "4", "2 (50.0%)", "1 (25.0%)", "1", "0", "0"]]
+        ["trial", "trial-tips", "0", "0", "0", "0", "0", "1", "0"],
+        ["trial", "trial-welcome", "4", "2 (50.0%)", "1 (25.0%)", "0", "1", "0", "0"]]
     quarter = _rows(client.get("/insights/email?days=90").text)
     assert quarter[1][:4] == ["trial", "trial-welcome", "5", "3 (60.0%)"]
     assert _rows(client.get("/insights/email?days=nonsense").text) == _rows(page.text)
@@ -61,3 +61,33 @@ def test_email_performance_is_for_marketers(rt):
     assert signed_in(rt, "sales").get("/insights/email").status_code == 403
     page = signed_in(rt, "admin").get("/insights/email")
     assert "No email was created in this period." in page.text
+
+
+def test_trials_started_count_sign_ups_tagged_by_the_email_and_nothing_else(rt):
+    from nurture.trials.models import Trial
+
+    now = rt.clock.now()
+    ann, bob, cat, dan = (contact(rt, f"{n}@example.com") for n in ("ann", "bob", "cat", "dan"))
+    tags = {"utm_source": "nurture", "utm_medium": "email"}
+    with rt.db.transaction() as session:
+        session.execute(insert(Send), [{
+            "send_key": "s1", "contact_id": ann, "to_email": "ann@example.com",
+            "journey_id": "prospect-retail", "template": "retail-nurture-5", "status": "sent",
+            "created_at": now - timedelta(days=3), "sent_at": now - timedelta(days=3)}])
+        session.execute(insert(Trial), [
+            {"contact_id": ann, "ends_at": now, "started_at": now - timedelta(days=1),
+             "utm": {**tags, "utm_campaign": "prospect-retail",
+                     "utm_content": "retail-nurture-5"}},
+            {"contact_id": bob, "ends_at": now, "started_at": now - timedelta(days=1),
+             "utm": {**tags, "utm_campaign": "consent-confirm",
+                     "utm_content": "consent-confirm"}},  # an email outside journeys
+            {"contact_id": cat, "ends_at": now, "started_at": now - timedelta(days=1),
+             "utm": {"utm_source": "newsletter", "utm_medium": "email",
+                     "utm_campaign": "prospect-retail", "utm_content": "retail-nurture-5"}},
+            {"contact_id": dan, "ends_at": now, "started_at": now - timedelta(days=45),
+             "utm": {**tags, "utm_campaign": "prospect-retail",
+                     "utm_content": "retail-nurture-5"}}])
+    rows = _rows(signed_in(rt, "marketer").get("/insights/email").text)
+    assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
+        ("(outside journeys)", "consent-confirm", "0", "1"),
+        ("prospect-retail", "retail-nurture-5", "1", "1")]
