@@ -64,12 +64,12 @@ def _store():
 @bp.get("")
 @login_required("marketer")  # and admins
 def index():
-    store = _store()
+    store, settings = _store(), current_app.extensions["nurture"].settings
     rows = []
     for name, variants in names(store).items():
         folders = [name, *variants]
         rows.append({"name": name, "variants": variants,
-                     "subject": _subject(store, name),
+                     "subject": _subject(store, settings, name),
                      "problems": [str(p) for f in folders for p in store.check(f)]})
     return render_template("templates/index.html", rows=rows)
 
@@ -164,8 +164,13 @@ def _contact(email: str) -> tuple[Any, str]:
         return for_preview(row), row.email
 
 
-def _subject(store, name: str) -> str:
+def _subject(store, settings, name: str) -> str:
+    """The subject as the sample contact gets it, or as written if it does not render."""
     try:
-        return (store.root / name / "subject.txt").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return ""
+        return render_preview(store, settings, name, for_preview(SAMPLE), vertical="",
+                              stage="").subject  # the template's own folder, no variant
+    except TemplateError:
+        try:
+            return (store.root / name / "subject.txt").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
