@@ -21,6 +21,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_limiter import Limiter
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 
 from nurture.contacts.models import Contact
 from nurture.contacts.services import EMAIL, email_key
@@ -91,6 +92,14 @@ def _page(name: str, status: int = 200, error: str | None = None):
     return render_template("templates/preview.html", name=name, choices=choices, shown=shown,
                            who=who, error=error, variants=names(_store()).get(name, []),
                            frame=frame, sent=get_flashed_messages()), status
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many(_error: TooManyRequests):
+    name = (request.view_args or {}).get("name", "")
+    return _page(name, 429, "You have sent as many tests as you may in an hour "
+                            f"({current_app.config['TEST_SEND_RATE_LIMIT']}). "
+                            "Please try again later.")
 
 
 @bp.post("/<name>/test")

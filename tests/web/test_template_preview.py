@@ -188,3 +188,15 @@ def test_a_test_send_the_mail_server_refuses_is_a_sentence(rt, settings, clock):
     finally:
         rt2.close()
         sink.stop()
+
+
+def test_test_sends_are_limited_per_user_with_a_sentence(rt):
+    client = signed_in(rt, "marketer")
+    client.application.config["TEST_SEND_RATE_LIMIT"] = "2 per hour"
+    token = _csrf(client.get("/templates/trial-welcome").text)
+    codes = [client.post("/templates/trial-welcome/test", data={"csrf_token": token})
+             for _ in range(3)]
+    assert [c.status_code for c in codes] == [303, 303, 429]
+    assert "You have sent as many tests as you may in an hour (2 per hour)." in codes[2].text
+    assert 'id="subject"' in codes[2].text
+    assert len(list(rt.settings.outbox_dir.glob("*.eml"))) == 2
