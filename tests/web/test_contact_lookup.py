@@ -43,6 +43,10 @@ def test_a_contact_shows_consent_suppression_and_why_each_email_went_or_not(rt):
     assert [row[1:5] for row in _cells(page.text, "Email, newest first")] == [
         ["trial-tips", "trial", "skipped", "suppressed:unsubscribed"],
         ["trial-welcome (service)", "trial", "sent", ""]]
+    # Each email opens the template's preview for this contact.
+    preview = re.search(r'href="(/templates/trial-welcome\?[^"]+)"', page.text).group(1)
+    shown = client.get(preview.replace("&amp;", "&"))
+    assert shown.status_code == 200 and "For</dt><dd>Ann@Example.com" in shown.text
     assert [row[1:3] for row in _cells(page.text, "Consent proof, newest first")] == [
         ["confirmed", "import"]]
     assert _cells(page.text, "Events, newest first")[0][1] == "custom.joined"
