@@ -40,6 +40,7 @@ EXTRA_ENV = {
     "send_retention_days": "NURTURE_SEND_RETENTION_DAYS",
     "email_utm": "NURTURE_EMAIL_UTM",
     "email_utm_source": "NURTURE_EMAIL_UTM_SOURCE",
+    "send_rate": "NURTURE_SEND_RATE",
 }
 
 

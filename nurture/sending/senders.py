@@ -316,6 +316,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def make_sender(settings: Settings) -> Sender:
-    if settings.smtp_url:
-        return SMTPSender(settings.smtp_url)
-    return FileOutbox(settings.outbox_dir)
+    """SMTP when `SMTP_URL` is set, else the file outbox; held to `NURTURE_SEND_RATE`
+    messages a second across workers when that is set (`nurture/sending/rate.py`)."""
+    from nurture.sending import rate
+
+    inner: Sender = SMTPSender(settings.smtp_url) if settings.smtp_url \
+        else FileOutbox(settings.outbox_dir)
+    per_second = rate.parse_rate(settings.extra.get("send_rate"))
+    if per_second is None:
+        return inner
+    namespace = settings.extra.get("queue_namespace", "nurture")
+    count = rate.redis_counter(settings.redis_url, namespace) if settings.redis_url \
+        else rate.memory_counter()
+    return rate.RateLimitedSender(inner, rate.Gate(per_second, count))

@@ -1,0 +1,99 @@
+"""A cap on messages per second across every worker (`NURTURE_SEND_RATE`), for a mail relay
+that allows so many (Amazon SES, a provider's plan, a warming-up IP). Over the cap a relay
+answers 4xx, and every refused send waits minutes for its retry; under it, a worker waits
+the fraction of a second the cap asks.
+
+Counted in one-second windows: in the database's Redis when there is one, so that every
+worker process counts together, otherwise in this process. Without the setting, senders
+are not wrapped and nothing is counted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from nurture.sending.senders import Sender
+
+Counter = Callable[[int], int]  # window (whole seconds) -> messages counted in it, this one too
+
+
+def parse_rate(raw: str | None) -> int | None:
+    """The setting as messages per second; None when unset. Raises ValueError, in a
+    sentence, for anything but a whole number of at least 1."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        rate = int(raw.strip())
+    except ValueError:
+        rate = 0
+    if rate < 1:
+        raise ValueError(f"NURTURE_SEND_RATE must be a whole number of messages per second, "
+                         f"at least 1, not {raw!r}.")
+    return rate
+
+
+class Gate:
+    """Lets `rate` messages through per one-second window; `wait()` blocks until this one
+    may go. Time and sleep are parameters, so tests run it on a virtual clock."""
+
+    def __init__(self, rate: int, count: Counter, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.rate, self.count, self.clock, self.sleep = rate, count, clock, sleep
+
+    def wait(self) -> float:
+        """Block until a message may go; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            now = self.clock()
+            window = int(now)
+            if self.count(window) <= self.rate:
+                return waited
+            pause = window + 1 - now
+            self.sleep(pause)
+            waited += pause
+
+
+def memory_counter() -> Counter:
+    """Counts in this process (the embedded default: one process sends)."""
+    lock, counts = threading.Lock(), {}
+
+    def count(window: int) -> int:
+        with lock:
+            for old in [w for w in counts if w < window]:
+                del counts[old]
+            counts[window] = counts.get(window, 0) + 1
+            return counts[window]
+
+    return count
+
+
+def redis_counter(url: str, namespace: str) -> Counter:
+    """Counts in Redis, shared by every worker process: one round trip a message."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+
+    def count(window: int) -> int:
+        key = f"{namespace}:send-rate:{window}"
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 5)
+        return int(pipe.execute()[0])
+
+    return count
+
+
+class RateLimitedSender(Sender):
+    """Any sender, held to a gate: the message waits for its place, then goes as usual."""
+
+    def __init__(self, inner: Sender, gate: Gate):
+        self.inner, self.gate = inner, gate
+
+    def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
+             canonical: bool = False) -> None:
+        self.gate.wait()
+        self.inner.send(sender, recipient, message_id, data, canonical=canonical)
+
+    def close(self) -> None:
+        self.inner.close()

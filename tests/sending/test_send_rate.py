@@ -1,0 +1,90 @@
+"""NURTURE_SEND_RATE: messages per second across every worker, counted in one-second
+windows (in Redis when there is one); run here on a virtual clock, and through the real
+send path."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from nurture.runtime import build
+from nurture.sending.rate import Gate, RateLimitedSender, memory_counter, parse_rate, redis_counter
+from tests.conftest import REDIS_URL
+from tests.helpers import contact, event, publish_text, sends
+
+
+class VirtualTime:
+    def __init__(self, start: float):
+        self.now = start
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_over_the_rate_a_message_waits_for_the_next_second():
+    time_ = VirtualTime(100.25)
+    gate = Gate(3, memory_counter(), time_.clock, time_.sleep)
+    went = []
+    for _ in range(7):
+        gate.wait()
+        went.append(time_.now)
+    assert went == [100.25, 100.25, 100.25, 101.0, 101.0, 101.0, 102.0]
+
+
+def test_the_setting_is_a_whole_number_per_second_or_a_sentence():
+    assert parse_rate(None) is None and parse_rate(" ") is None
+    assert parse_rate("14") == 14
+    for bad in ("0", "-3", "fast", "2.5"):
+        with pytest.raises(ValueError, match="NURTURE_SEND_RATE must be a whole number of "
+                                             "messages per second, at least 1"):
+            parse_rate(bad)
+
+
+def test_worker_processes_count_together_in_redis():
+    if not REDIS_URL:
+        pytest.skip("needs Redis: set NURTURE_TEST_REDIS_URL (.ci/run does)")
+    namespace = f"nurture-test-{uuid.uuid4().hex}"
+    time_ = VirtualTime(500.5)
+    first = Gate(4, redis_counter(REDIS_URL, namespace), time_.clock, time_.sleep)
+    second = Gate(4, redis_counter(REDIS_URL, namespace), time_.clock, time_.sleep)
+    for gate in (first, second, first, second):
+        assert gate.wait() == 0.0
+    assert second.wait() == 0.5, "the fifth message of the second waits for the next one"
+    other = Gate(4, redis_counter(REDIS_URL, f"{namespace}-other"), time_.clock, time_.sleep)
+    assert other.wait() == 0.0, "another installation counts apart"
+
+
+def test_a_capped_installation_still_delivers_every_email(settings, clock):
+    rt = build(settings.with_(extra={**settings.extra, "send_rate": "500"}), clock=clock)
+    try:
+        from tests.conftest import _clean
+
+        _clean(rt.db)
+        rt.transport.start_worker(2)
+        assert isinstance(rt.sender, RateLimitedSender)
+        publish_text(rt, """
+            id: hi
+            name: Hi
+            entry: {event: custom.joined}
+            steps:
+              - {id: hello, send: trial-welcome, transactional: true}
+        """)
+        people = [contact(rt, f"p{i}@example.com") for i in range(5)]
+        for cid in people:
+            event(rt, cid, "custom.joined")
+        assert sorted(s.status for s in sends(rt)) == ["sent"] * 5
+        assert len(list(rt.settings.outbox_dir.glob("*.eml"))) == 5
+    finally:
+        if not rt.transport.in_process:
+            rt.transport.broker.flush_all()
+        rt.close()
+
+
+def test_a_bad_rate_stops_the_installation_from_starting_with_a_sentence(settings):
+    with pytest.raises(ValueError, match="not 'lots'"):
+        build(settings.with_(extra={**settings.extra, "send_rate": "lots"}),
+              with_transport=False)
