@@ -6,8 +6,24 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used, said in one sentence naming the variable."""
+
+
+def _number(env: Any, name: str, default: float, kind: type = int) -> Any:
+    raw = env.get(name)
+    if raw is None or not str(raw).strip():
+        return default
+    try:
+        return kind(str(raw).strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {raw!r}.") from None
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -96,14 +112,14 @@ class Settings:
             base_url=(env.get("BASE_URL") or "http://localhost:5000").rstrip("/"),
             timezone=env.get("NURTURE_TZ") or "UTC",
             var_dir=var_dir,
-            frequency_cap=int(env.get("NURTURE_FREQUENCY_CAP", 3)),
-            frequency_window_days=int(env.get("NURTURE_FREQUENCY_WINDOW_DAYS", 7)),
+            frequency_cap=_number(env, "NURTURE_FREQUENCY_CAP", 3),
+            frequency_window_days=_number(env, "NURTURE_FREQUENCY_WINDOW_DAYS", 7),
             quiet_hours_start=env.get("NURTURE_QUIET_START", "20:00"),
             quiet_hours_end=env.get("NURTURE_QUIET_END", "08:00"),
-            lease_seconds=int(env.get("NURTURE_LEASE_SECONDS", 300)),
-            worker_threads=int(env.get("NURTURE_WORKER_THREADS", 8)),
+            lease_seconds=_number(env, "NURTURE_LEASE_SECONDS", 300),
+            worker_threads=_number(env, "NURTURE_WORKER_THREADS", 8),
             from_address=env.get("NURTURE_FROM", "Nurture <hello@nurture.localhost>"),
-            poll_seconds=float(env.get("NURTURE_POLL_SECONDS", 1.0)),
+            poll_seconds=_number(env, "NURTURE_POLL_SECONDS", 1.0, float),
             postal_address=env.get("NURTURE_POSTAL_ADDRESS",
                                    "Nurture, 1 Example Street, 75001 Paris, France"),
             company_name=env.get("NURTURE_COMPANY", "Nurture"),

@@ -19,9 +19,20 @@ from nurture.cli.suppressions import suppressions
 from nurture.cli.templates import templates
 from nurture.cli.trials import trials
 from nurture.cli.users import users
+from nurture.config import ConfigError
 
 
-@click.group()
+class _Main(click.Group):
+    """Settings that cannot be used end the command with their sentence, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(f"The configuration cannot be used: {exc}") from None
+
+
+@click.group(cls=_Main)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Nurture: marketing automation and nurture journeys."""

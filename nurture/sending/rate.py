@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from nurture.config import ConfigError
 from nurture.sending.senders import Sender
 
 Counter = Callable[[int], int]  # window (whole seconds) -> messages counted in it, this one too
 
 
 def parse_rate(raw: str | None) -> int | None:
-    """The setting as messages per second; None when unset. Raises ValueError, in a
+    """The setting as messages per second; None when unset. Raises ConfigError, in a
     sentence, for anything but a whole number of at least 1."""
     if raw is None or not raw.strip():
         return None
@@ -28,7 +29,7 @@ def parse_rate(raw: str | None) -> int | None:
     except ValueError:
         rate = 0
     if rate < 1:
-        raise ValueError(f"NURTURE_SEND_RATE must be a whole number of messages per second, "
+        raise ConfigError(f"NURTURE_SEND_RATE must be a whole number of messages per second, "
                          f"at least 1, not {raw!r}.")
     return rate
 

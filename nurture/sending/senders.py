@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from nurture.config import Settings
+from nurture.config import ConfigError, Settings
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=4)
@@ -108,7 +108,7 @@ class SMTPConfig:
         starttls = query.get("starttls", ["0"])[-1].lower() in ("", "1", "true", "yes")
         tls = {"smtps": "implicit", "smtp+starttls": "starttls"}.get(parsed.scheme, "none")
         if parsed.scheme not in ("smtp", "smtps", "smtp+starttls"):
-            raise ValueError(f"SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, "
+            raise ConfigError(f"SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, "
                              f"not {parsed.scheme}://.")
         if tls == "none" and starttls:
             tls = "starttls"
