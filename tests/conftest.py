@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,12 +78,22 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
-@pytest.fixture
-def rt(settings: Settings, clock: FrozenClock) -> Runtime:
+@contextmanager
+def running(settings: Settings, clock: FrozenClock, workers: int = 4) -> Iterator[Runtime]:
+    """A runtime on an empty database with its workers started, closed afterwards: the
+    `rt` fixture, for tests that need other settings (`settings.with_(...)`)."""
     runtime = build(settings, clock=clock)
     _clean(runtime.db)
-    runtime.transport.start_worker(4)
-    yield runtime
-    if runtime.transport is not None and not runtime.transport.in_process:
-        runtime.transport.broker.flush_all()
-    runtime.close()
+    runtime.transport.start_worker(workers)
+    try:
+        yield runtime
+    finally:
+        if runtime.transport is not None and not runtime.transport.in_process:
+            runtime.transport.broker.flush_all()
+        runtime.close()
+
+
+@pytest.fixture
+def rt(settings: Settings, clock: FrozenClock) -> Runtime:
+    with running(settings, clock) as runtime:
+        yield runtime

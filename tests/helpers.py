@@ -21,6 +21,15 @@ from nurture.runtime import Runtime
 from nurture.scheduler.loop import tick
 from nurture.sending.models import Send
 
+# One transactional email on an event: the smallest journey that sends.
+HELLO = """
+    id: hi
+    name: Hi
+    entry: {event: custom.joined}
+    steps:
+      - {id: hello, send: trial-welcome, transactional: true}
+"""
+
 
 def publish_text(rt: Runtime, source: str) -> int:
     loaded = load_text(dedent(source), "test.yaml")

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from nurture.consent.models import Suppression
 from nurture.events.models import Event
-from nurture.runtime import build
 from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
-from tests.helpers import contact, event, publish_text, run_due, sends
+from tests.conftest import running
+from tests.helpers import HELLO, contact, event, publish_text, run_due, sends
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dsn"
 
@@ -22,27 +22,14 @@ FIXTURES = Path(__file__).parent / "fixtures" / "dsn"
 def smtp_rt(settings, clock):
     sink = SinkThread(SMTPSink(port=0, store=Store(), faults=Faults.parse(
         ["^gone@=550 5.1.1 No such user here", "^busy@=451 4.3.0 Try again later"])))
-    from tests.conftest import _clean
-
-    runtime = build(settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}"), clock=clock)
-    _clean(runtime.db)
-    runtime.transport.start_worker(2)
-    yield runtime, sink
-    if not runtime.transport.in_process:
-        runtime.transport.broker.flush_all()
-    runtime.close()
+    with running(settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}"), clock, 2) as rt:
+        yield rt, sink
     sink.stop()
 
 
 def test_hard_bounce_suppresses_and_a_4xx_is_retried_later(smtp_rt):
     rt, sink = smtp_rt
-    publish_text(rt, """
-        id: hi
-        name: Hi
-        entry: {event: custom.joined}
-        steps:
-          - {id: hello, send: trial-welcome, transactional: true}
-    """)
+    publish_text(rt, HELLO)
     people = {name: contact(rt, f"{name}@example.com") for name in ("ok", "gone", "busy")}
     for cid in people.values():
         event(rt, cid, "custom.joined")

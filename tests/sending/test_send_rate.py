@@ -10,8 +10,8 @@ import pytest
 
 from nurture.runtime import build
 from nurture.sending.rate import Gate, RateLimitedSender, memory_counter, parse_rate, redis_counter
-from tests.conftest import REDIS_URL
-from tests.helpers import contact, event, publish_text, sends
+from tests.conftest import REDIS_URL, running
+from tests.helpers import HELLO, contact, event, publish_text, sends
 
 
 class VirtualTime:
@@ -59,29 +59,14 @@ def test_worker_processes_count_together_in_redis():
 
 
 def test_a_capped_installation_still_delivers_every_email(settings, clock):
-    rt = build(settings.with_(extra={**settings.extra, "send_rate": "500"}), clock=clock)
-    try:
-        from tests.conftest import _clean
-
-        _clean(rt.db)
-        rt.transport.start_worker(2)
+    with running(settings.with_(extra={**settings.extra, "send_rate": "500"}), clock, 2) as rt:
         assert isinstance(rt.sender, RateLimitedSender)
-        publish_text(rt, """
-            id: hi
-            name: Hi
-            entry: {event: custom.joined}
-            steps:
-              - {id: hello, send: trial-welcome, transactional: true}
-        """)
+        publish_text(rt, HELLO)
         people = [contact(rt, f"p{i}@example.com") for i in range(5)]
         for cid in people:
             event(rt, cid, "custom.joined")
         assert sorted(s.status for s in sends(rt)) == ["sent"] * 5
         assert len(list(rt.settings.outbox_dir.glob("*.eml"))) == 5
-    finally:
-        if not rt.transport.in_process:
-            rt.transport.broker.flush_all()
-        rt.close()
 
 
 def test_a_bad_rate_stops_the_installation_from_starting_with_a_sentence(settings):

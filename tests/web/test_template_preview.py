@@ -11,7 +11,7 @@ from email import policy
 
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
-from nurture.runtime import build
+from tests.conftest import running
 from tests.helpers import signed_in
 
 
@@ -95,8 +95,7 @@ def test_a_broken_template_is_listed_with_its_file_and_line_and_its_preview_says
     shutil.copytree(PROJECT_ROOT / "templates" / "email", root / "email")
     broken = root / "email" / "trial-welcome" / "subject.txt"
     broken.write_text("Welcome {{ contact.first_name \n", encoding="utf-8")
-    rt2 = build(settings.with_(templates_dir=root), clock=clock)
-    try:
+    with running(settings.with_(templates_dir=root), clock) as rt2:
         client = signed_in(rt2, "marketer")
         listed = client.get("/templates")
         assert listed.status_code == 200
@@ -105,8 +104,6 @@ def test_a_broken_template_is_listed_with_its_file_and_line_and_its_preview_says
         assert page.status_code == 422
         assert "Template trial-welcome, subject.txt line 1:" in page.text
         assert client.get("/templates/renewal-quote").status_code == 200
-    finally:
-        rt2.close()
 
 
 def test_the_cli_preview_writes_the_same_message(rt, tmp_path):
@@ -175,18 +172,17 @@ def test_a_test_send_the_mail_server_refuses_is_a_sentence(rt, settings, clock):
 
     sink = SinkThread(SMTPSink(port=0, store=Store(), faults=Faults.parse(
         ["^marketer@=550 5.7.1 Relaying denied"])))
-    rt2 = build(settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}"), clock=clock)
     try:
-        client = signed_in(rt2, "marketer")
-        page = client.get("/templates/trial-welcome")
-        refused = client.post("/templates/trial-welcome/test",
-                              data={"csrf_token": _csrf(page.text)})
+        with running(settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}"), clock) as rt2:
+            client = signed_in(rt2, "marketer")
+            page = client.get("/templates/trial-welcome")
+            refused = client.post("/templates/trial-welcome/test",
+                                  data={"csrf_token": _csrf(page.text)})
         assert refused.status_code == 502
         assert "The test could not be sent to marketer@example.com:" in refused.text
         assert "Relaying denied" in refused.text
         assert 'id="subject"' in refused.text, "the preview is still shown"
     finally:
-        rt2.close()
         sink.stop()
 
 
