@@ -37,7 +37,10 @@ def _load(session: Session, handoff_id: int) -> Handoff:
     if contact_id is None:
         raise HandoffError("There is no such hand-off.")
     lock_contacts(session, [contact_id])
-    return session.get(Handoff, handoff_id, with_for_update=True)
+    handoff = session.get(Handoff, handoff_id, with_for_update=True)
+    if handoff is None:  # erased with its contact in between
+        raise HandoffError("There is no such hand-off.")
+    return handoff
 
 
 def _may_act(handoff: Handoff, user: User) -> None:

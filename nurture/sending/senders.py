@@ -108,8 +108,8 @@ class SMTPConfig:
         starttls = query.get("starttls", ["0"])[-1].lower() in ("", "1", "true", "yes")
         tls = {"smtps": "implicit", "smtp+starttls": "starttls"}.get(parsed.scheme, "none")
         if parsed.scheme not in ("smtp", "smtps", "smtp+starttls"):
-            raise ConfigError(f"SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, "
-                             f"not {parsed.scheme}://.")
+            raise ConfigError(f"SMTP_URL must start with smtp://, smtps:// or "
+                              f"smtp+starttls://, not {parsed.scheme}://.")
         if tls == "none" and starttls:
             tls = "starttls"
         default_port = {"implicit": 465, "starttls": 587}.get(tls, 25)
