@@ -149,6 +149,9 @@ def _render(name: str, test_to: str | None = None) -> tuple[Any, str]:
     choices = _choices()
     if any(len(request.values.get(k, "")) > 120 for k in CHOICES):
         raise _Refused(422, "A variant, vertical or stage name is at most 120 characters.")
+    variant = choices["variant"]
+    if "@" in variant and variant.partition("@")[0] != name:
+        raise _Refused(422, f"{variant} is not a variant of {name}.")
     contact, who = _contact(choices["email"])
     try:
         shown = render_preview(

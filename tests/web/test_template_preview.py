@@ -76,6 +76,9 @@ def test_bad_input_is_a_sentence_and_a_4xx(rt):
     nobody = client.get("/templates/trial-welcome?email=nobody@example.com")
     assert nobody.status_code == 404
     assert "There is no contact with the address nobody@example.com." in nobody.text
+    other = client.get("/templates/trial-welcome?variant=prospect-case-study@retail")
+    assert other.status_code == 422
+    assert "prospect-case-study@retail is not a variant of trial-welcome." in other.text
     long = client.get("/templates/trial-welcome/body.html?stage=" + "x" * 200)
     assert long.status_code == 422 and "at most 120 characters" in long.text
 
