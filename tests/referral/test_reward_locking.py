@@ -1,0 +1,37 @@
+"""Reward approval takes the rewarded contacts' locks before the rewards' own, the order
+the event pipeline takes: a refund recorded while the approval job runs waits its turn,
+and wins, instead of deadlocking (PostgreSQL)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from journeys.repository import lock_contacts
+from nurture.events.services import NewEvent, record_events
+from referral import api
+from tests.helpers import advance_clock, wait_for_a_lock_wait
+from tests.referral.referral_helpers import client, contact_id, customer, rewards, sign_up, visit
+from tests.referral.test_referral_services import _convert_friend
+
+
+def test_a_refund_recorded_while_rewards_are_approved_voids_them_without_deadlock(rt):
+    if not rt.db.is_postgres:
+        pytest.skip("row locks are a PostgreSQL matter: SQLite has one writer at a time")
+    code = customer(rt)
+    web = client(rt)
+    sign_up(web, visit(web, code))
+    _convert_friend(rt)
+    advance_clock(rt, timedelta(days=30, minutes=1), step=timedelta(days=1))
+    bob = contact_id(rt, "bob@bob-bikes.example")
+    assert {r.status for r in rewards(rt)} == {"pending"}, "past the hold, not yet approved"
+    with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
+        lock_contacts(session, [bob])  # as recording an event for Bob does first
+        approval = pool.submit(api.approve_due, rt)
+        wait_for_a_lock_wait(rt)
+        record_events(session, rt.versions, [NewEvent(bob, "custom.purchase.refunded")],
+                      rt.clock.now())
+    assert approval.result(timeout=30) == 0  # raised DeadlockDetected when rewards came first
+    assert {r.status for r in rewards(rt)} == {"voided"}
