@@ -24,6 +24,7 @@ LAST = ["Martin", "Smith", "Okafor", "Tanaka", "Müller", "Rossi", "Dubois", "Si
 VERTICALS = ["retail", "financial-services", "healthcare", "public-sector"]
 ZONES = [("FR", "Europe/Paris"), ("US", "America/New_York"), ("GB", "Europe/London"),
          ("JP", "Asia/Tokyo"), ("US", "America/Los_Angeles"), ("DE", "Europe/Berlin")]
+LANGUAGES = {"FR": "fr", "DE": "de", "JP": "ja"}  # the rest read the default (English)
 ROLES = ["IT manager", "CTO", "Office manager", "CFO", "Operations lead", "Developer"]
 
 
@@ -41,7 +42,7 @@ def demo_contacts(count: int, seed: int) -> list[dict]:
             "first_name": first, "last_name": last, "company": company,
             "role": rng.choice(ROLES), "industry": vertical,
             "company_size": rng.choice([5, 12, 40, 120, 600, 2500]),
-            "country": country, "timezone": zone,
+            "country": country, "timezone": zone, "language": LANGUAGES.get(country, ""),
             "consent_marketing": rng.random() < 0.8,
         })
     return people

@@ -23,15 +23,18 @@ from flask_limiter import Limiter
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 
+from nurture.contacts.language import problem as language_problem
+from nurture.contacts.language import standard_tag
 from nurture.contacts.models import Contact
 from nurture.contacts.services import EMAIL, email_key
-from nurture.sending.preview import SAMPLE, for_preview, names, render_preview
+from nurture.sending.preview import SAMPLE, for_preview, languages, names, render_preview
 from nurture.sending.render import TemplateError, store_for
 from nurture.sending.senders import SendError, make_sender
 from web.auth import login_required
 
 bp = Blueprint("email_templates", __name__, url_prefix="/templates")
-CHOICES = ("variant", "vertical", "stage")
+CHOICES = ("variant", "vertical", "stage", "language")
+DEFAULT_TEXT = "default"  # the language choice for the untranslated text
 # The email's HTML runs no script and reaches nothing but images, styles and fonts.
 FRAME_POLICY = ("sandbox; default-src 'none'; img-src https: http: data:; "
                 "style-src 'unsafe-inline' https:; font-src https: data:; "
@@ -69,9 +72,12 @@ def index():
     rows = []
     for name, variants in names(store).items():
         folders = [name, *variants]
+        translated = [f"{f}/{tag}" for f in folders for tag in store.translations(f)]
         rows.append({"name": name, "variants": variants,
+                     "languages": languages(store, folders),
                      "subject": _subject(store, settings, name),
-                     "problems": [str(p) for f in folders for p in store.check(f)]})
+                     "problems": [str(p) for f in folders + translated
+                                  for p in store.check(f)]})
     return render_template("templates/index.html", rows=rows)
 
 
@@ -89,8 +95,10 @@ def _page(name: str, status: int = 200, error: str | None = None):
         shown = who = None
         status, error = exc.status, str(exc)
     frame = url_for("email_templates.body", name=name, **{k: v for k, v in choices.items() if v})
+    variants = names(_store()).get(name, [])
     return render_template("templates/preview.html", name=name, choices=choices, shown=shown,
-                           who=who, error=error, variants=names(_store()).get(name, []),
+                           who=who, error=error, variants=variants, default_text=DEFAULT_TEXT,
+                           languages=languages(_store(), [name, *variants]),
                            frame=frame, sent=get_flashed_messages()), status
 
 
@@ -148,16 +156,21 @@ def _render(name: str, test_to: str | None = None) -> tuple[Any, str]:
         raise _Refused(404, f"There is no email template named {name}.")
     choices = _choices()
     if any(len(request.values.get(k, "")) > 120 for k in CHOICES):
-        raise _Refused(422, "A variant, vertical or stage name is at most 120 characters.")
+        raise _Refused(422, "A variant, vertical, stage or language is at most 120 "
+                            "characters.")
     variant = choices["variant"]
     if "@" in variant and variant.partition("@")[0] != name:
         raise _Refused(422, f"{variant} is not a variant of {name}.")
+    language = choices["language"]
+    if language not in ("", DEFAULT_TEXT) and standard_tag(language) is None:
+        raise _Refused(422, language_problem(language))
     contact, who = _contact(choices["email"])
     try:
         shown = render_preview(
             store, current_app.extensions["nurture"].settings, name, contact,
             variant=choices["variant"] or None, vertical=choices["vertical"] or None,
-            stage=choices["stage"] or None, test_to=test_to)
+            stage=choices["stage"] or None, test_to=test_to,
+            language=None if not language else "" if language == DEFAULT_TEXT else language)
     except TemplateError as exc:
         raise _Refused(422, str(exc)) from None
     return shown, who
@@ -180,7 +193,7 @@ def _subject(store, settings, name: str) -> str:
     """The subject as the sample contact gets it, or as written if it does not render."""
     try:
         return render_preview(store, settings, name, for_preview(SAMPLE), vertical="",
-                              stage="").subject  # the template's own folder, no variant
+                              stage="").subject  # the template's own folder and text
     except TemplateError:
         try:
             return (store.root / name / "subject.txt").read_text(encoding="utf-8").strip()

@@ -32,6 +32,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional, Regexp, StopValidation
 
 from nurture.config import PROJECT_ROOT
+from nurture.contacts.language import from_browser
 from nurture.events.effects import Lifecycle
 from nurture.landing import pages
 from nurture.runtime import Runtime
@@ -309,7 +310,8 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
         # an unknown, paused or expired code is logged and carries no attribution.
         referral_code=referral.attributed_code(form.ref.data), ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500],
-        journey=page.journey, visitor=referral.visitor())
+        journey=page.journey, visitor=referral.visitor(),
+        language=from_browser(list(request.accept_languages)))
 
 
 def _pretend(form: SignUpForm, rt: Runtime, lifecycle: Lifecycle) -> dict:

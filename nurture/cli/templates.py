@@ -13,10 +13,13 @@ from typing import Any
 import click
 
 from nurture.config import Settings
+from nurture.contacts.language import problem as language_problem
+from nurture.contacts.language import standard_tag
 from nurture.sending.render import TemplateError, TemplateStore
 
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
-CONTACT_FIELDS = ("first_name", "last_name", "company", "role", "industry", "stage")
+CONTACT_FIELDS = ("first_name", "last_name", "company", "role", "industry", "stage",
+                  "language")
 
 
 @click.group()
@@ -35,8 +38,8 @@ def _store(ctx: click.Context) -> TemplateStore:
 @templates.command("list")
 @click.pass_context
 def list_(ctx: click.Context) -> None:
-    """Each template with its variants and subject line."""
-    from nurture.sending.preview import names
+    """Each template with its variants, translations and subject line."""
+    from nurture.sending.preview import languages, names
 
     store = _store(ctx)
     for name, folders in names(store).items():
@@ -45,7 +48,8 @@ def list_(ctx: click.Context) -> None:
         except OSError:
             subject = "(no subject.txt)"
         variants = ",".join(f.partition("@")[2] for f in folders)
-        click.echo(f"{name:<34} {variants or '-':<32} {subject}")
+        translated = ",".join(languages(store, [name, *folders]))
+        click.echo(f"{name:<34} {variants or '-':<32} {translated or '-':<10} {subject}")
 
 
 @templates.command()
@@ -55,9 +59,9 @@ def check(ctx: click.Context, names: tuple[str, ...]) -> None:
     """Compile every template (or the NAMES given) and apply the content rules; print each
     problem as PATH:LINE: sentence and exit 1 if there is any."""
     store = _store(ctx)
-    folders = store.folders()
-    chosen = [f for f in folders if f in names or f.partition("@")[0] in names] if names \
-        else folders
+    folders = store.all_folders()  # with each one's translations
+    chosen = [f for f in folders if f.partition("/")[0] in names
+              or f.partition("@")[0].partition("/")[0] in names] if names else folders
     if names and not chosen:
         raise click.UsageError(f"There is no template named {', '.join(names)}.")
     bad = 0
@@ -92,9 +96,11 @@ def _located(store: TemplateStore, problem: TemplateError) -> str:
 @click.option("--stage", help="Pick the variant for this lifecycle stage (default: the "
                               "contact's stage).")
 @click.option("--variant", help="A journey variant folder, such as NAME@retail.")
+@click.option("--language", help="Pick the translation for this language, such as fr "
+                                 "(default: the contact's language; 'default' for none).")
 @click.pass_context
 def render(ctx: click.Context, name: str, contact_file: Path, out: Path, vertical: str | None,
-           stage: str | None, variant: str | None) -> None:
+           stage: str | None, variant: str | None, language: str | None) -> None:
     """Render NAME for one contact: OUT/message.eml as it would be sent (without click
     tracking), and OUT/index.html to preview in a browser."""
     from nurture.sending.preview import render_preview
@@ -103,9 +109,12 @@ def render(ctx: click.Context, name: str, contact_file: Path, out: Path, vertica
     if name not in {f.partition("@")[0] for f in store.folders()}:
         raise click.UsageError(f"There is no template named {name!r}; "
                                "`nurture templates list` shows the templates there are.")
+    if language not in (None, "default") and standard_tag(language) is None:
+        raise click.UsageError(language_problem(language))
     contact = _load_contact(contact_file)
     try:
         shown = render_preview(store, settings, name, contact, variant=variant,
+                               language="" if language == "default" else language,
                                vertical=vertical, stage=stage)
     except TemplateError as exc:
         raise click.ClickException(str(exc)) from None

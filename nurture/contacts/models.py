@@ -27,6 +27,9 @@ class Contact(Base):
     company_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     country: Mapped[str] = mapped_column(String(2), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="")
+    # The language emails are written in for this contact, a BCP 47 tag ("fr", "pt-BR");
+    # empty: the templates' default text.
+    language: Mapped[str] = mapped_column(String(35), default="", server_default="")
     stage: Mapped[str] = mapped_column(String(20), default="learn", index=True)
     score: Mapped[int] = mapped_column(Integer, default=0)
     attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

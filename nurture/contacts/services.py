@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from journeys.definition import STAGES
+from nurture.contacts import language
 from nurture.contacts.models import Contact
 from nurture.db import utcnow
 from nurture.events.effects import CONTACT_FIELDS
@@ -38,6 +39,10 @@ def clean(data: Mapping[str, Any]) -> dict[str, Any]:
             row["company_size"] = int(row["company_size"])
         except (TypeError, ValueError):
             raise ContactError("The company size must be a whole number.") from None
+    if "language" in row:
+        row["language"] = language.standard_tag(row["language"])
+        if row["language"] is None:
+            raise ContactError(language.problem(data["language"]))
     stage = data.get("stage") or "learn"
     if stage not in STAGES:
         raise ContactError(f"The stage {stage!r} is unknown; stages are {', '.join(STAGES)}.")

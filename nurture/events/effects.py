@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from journeys.expressions import as_datetime
+from nurture.contacts.language import standard_tag
 
 CONTACT_FIELDS = ("first_name", "last_name", "company", "role", "industry", "company_size",
-                  "country", "timezone", "phone")
+                  "country", "timezone", "phone", "language")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def effects(stage: str, event_type: str, properties: Mapping[str, Any], occurred
     change = Change()
     if event_type == "contact.updated":
         change.fields = {k: p[k] for k in CONTACT_FIELDS if k in p}
+        if "language" in change.fields:  # checked when recorded; None or "" clears it
+            change.fields["language"] = standard_tag(change.fields["language"]) or ""
         if isinstance(p.get("attributes"), Mapping):
             change.attributes = dict(p["attributes"])
     elif event_type == "trial.started":

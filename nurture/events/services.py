@@ -20,6 +20,8 @@ from journeys.facts import EventRecord
 from journeys.models import Enrollment
 from journeys.repository import VersionCache, load_facts, lock_contacts
 from journeys.services import Entries, all_history_types, react_to_events
+from nurture.contacts.language import problem as language_problem
+from nurture.contacts.language import standard_tag
 from nurture.contacts.models import Contact, StageChange
 from nurture.events.catalog import is_known
 from nurture.events.effects import Lifecycle, effects, merge_attributes
@@ -56,6 +58,10 @@ def check(events: Sequence[NewEvent], now: datetime) -> None:
             raise EventError(f"{where} is dated in the future ({item.occurred_at.isoformat()}).")
         if not isinstance(item.properties, Mapping):
             raise EventError(f"{where} has properties that are not an object.")
+        said = item.properties.get("language") if item.type == "contact.updated" else ""
+        if said not in (None, "") and standard_tag(said) is None:
+            sentence = language_problem(said)
+            raise EventError(sentence if len(events) == 1 else f"{where}: {sentence}")
 
 
 def record_events(session: Session, cache: VersionCache, events: Sequence[NewEvent],

@@ -128,6 +128,7 @@ def context(contact: Any, links: Links, postal_address: str, company: str,
         "contact": {"first_name": contact.first_name, "last_name": contact.last_name,
                     "company": contact.company, "email": contact.email,
                     "role": contact.role, "industry": contact.industry,
+                    "language": getattr(contact, "language", "") or "",
                     "attributes": contact.attributes or {}},
         "links": links.for_templates(),
         "company": {"name": company},
@@ -199,8 +200,12 @@ def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:
 
 
 def list_headers(*, transactional: bool, links: Links, list_id: str, domain: str,
-                 send_key: str) -> dict[str, str]:
+                 send_key: str, language: str | None = None) -> dict[str, str]:
+    """The headers beside the message's own: the send key, a translation's
+    Content-Language, and for marketing email the list and one-click unsubscribe."""
     headers = {"X-Nurture-Send": send_key}
+    if language:
+        headers["Content-Language"] = language
     if transactional:
         headers["X-Nurture-Category"] = "transactional"
         return headers

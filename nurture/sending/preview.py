@@ -17,7 +17,7 @@ from nurture.tokens import Tokens
 # Who a preview is for when the marketer names nobody.
 SAMPLE = {"email": "ann.lee@example.com", "first_name": "Ann", "last_name": "Lee",
           "company": "Lee Retail", "role": "Head of IT", "industry": "retail",
-          "stage": "try", "attributes": {}}
+          "stage": "try", "language": "", "attributes": {}}
 
 
 @dataclass(frozen=True)
@@ -40,20 +40,27 @@ def names(store: TemplateStore) -> dict[str, list[str]]:
     return out
 
 
+def languages(store: TemplateStore, folders: list[str]) -> list[str]:
+    """The languages any of `folders` (a template and its variants) is translated into."""
+    return sorted({tag for folder in folders for tag in store.translations(folder)})
+
+
 def for_preview(contact: Any) -> SimpleNamespace:
     """A contact (a row or a mapping) reduced to what templates read, with no identity."""
     get = contact.get if isinstance(contact, dict) else lambda k: getattr(contact, k, None)
     fields = {k: get(k) for k in ("email", "first_name", "last_name", "company", "role",
-                                  "industry", "stage")}
+                                  "industry", "stage", "language")}
     return SimpleNamespace(id=0, email_key="preview", attributes=get("attributes") or {},
                            **fields)
 
 
 def render_preview(store: TemplateStore, settings: Settings, name: str, contact: Any, *,
                    variant: str | None = None, vertical: str | None = None,
-                   stage: str | None = None, test_to: str | None = None) -> Preview:
-    """Render template `name` for `contact` (see `for_preview`), choosing the variant as a
-    send would: the journey's `variant`, else the contact's vertical, else its stage. With
+                   stage: str | None = None, language: str | None = None,
+                   test_to: str | None = None) -> Preview:
+    """Render template `name` for `contact` (see `for_preview`), choosing the folder as a
+    send would: the contact's language (or `language`; "" for the default text), then the
+    journey's `variant`, else the contact's vertical, else its stage. With
     `test_to` the message is a test for that address, its subject marked "[Test]". Raises
     TemplateError for a broken template; the caller checks that `name` exists."""
     domain = settings.mail_domain
@@ -61,7 +68,8 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
                           contact.email_key)
     template = store.resolve(name, variant=variant,
                              vertical=contact.industry if vertical is None else vertical,
-                             stage=contact.stage if stage is None else stage)
+                             stage=contact.stage if stage is None else stage,
+                             language=contact.language if language is None else language)
     context = compose.context(contact, links, settings.postal_address, settings.company_name)
     subject, html, text = template.render(context)
     msg_id = message_id(f"{'test' if test_to else 'preview'}:{uuid.uuid4()}", domain)
@@ -71,6 +79,7 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
         text_body=text, msg_id=msg_id,
         headers=compose.list_headers(transactional=template.transactional, links=links,
                                      list_id=f"preview.{domain}", domain=domain,
-                                     send_key=f"preview:{template.folder}"))
+                                     send_key=f"preview:{template.folder}",
+                                     language=template.language))
     return Preview(template.folder, subject, html, text, message, template.transactional,
                    msg_id)

@@ -2,7 +2,9 @@
 
 A template is a folder under templates/email/: subject.txt, body.mjml and, optionally,
 body.txt (derived from the HTML when absent). `<name>@<vertical>/` and `<name>@<stage>/`
-are variants of `<name>/`; `TemplateStore.resolve` picks the most specific one there is.
+are variants of `<name>/`, and a subfolder named by a language tag (`<name>/fr/`,
+`<name>@retail/pt-br/`) is a translation of the folder it is in. `TemplateStore.resolve`
+picks the contact's language first, then the most specific variant there is.
 The HTML <title> is always the subject, since spam filters score a mismatch.
 
 Hand-built MIME bytes: the stdlib EmailMessage path manages about 440 messages a second
@@ -40,6 +42,9 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from nurture.sending.compose import add_tracking
 
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
+# A translation: a lower-case language tag (`fr`, `pt-br`, `zh-hant`) as a subfolder.
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+TEMPLATE = re.compile(rf"{FOLDER.pattern}(/{LANGUAGE.pattern})?")
 FILES = ("subject.txt", "body.mjml", "body.txt")
 JINJA_TAG = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.S)
 
@@ -138,8 +143,9 @@ class Template:
     subject: Part
     html: Part
     text: Part
-    folder: str = ""  # the folder used: the name itself or one of its variants
+    folder: str = ""  # the folder used: the name itself, a variant, or a translation
     transactional: bool = False
+    language: str | None = None  # a translation's language tag; None for the default text
 
     def render(self, context: Mapping[str, Any]) -> tuple[str, str, str]:
         """Subject, HTML and text for one message's context."""
@@ -160,26 +166,45 @@ class TemplateStore:
         self._lock = threading.Lock()
 
     def folders(self) -> list[str]:
+        """The template folders: each name and its variants, without translations."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()
                       if p.is_dir() and FOLDER.fullmatch(p.name))
 
+    def translations(self, folder: str) -> list[str]:
+        """The language tags `folder` has a translation for, such as ["de", "fr"]."""
+        path = self.root / folder
+        if not FOLDER.fullmatch(folder) or not path.is_dir():
+            return []
+        return sorted(p.name for p in path.iterdir()
+                      if LANGUAGE.fullmatch(p.name) and (p / "body.mjml").is_file())
+
+    def all_folders(self) -> list[str]:
+        """Every folder a send can use: the templates, their variants and translations."""
+        return [path for folder in self.folders()
+                for path in (folder, *(f"{folder}/{tag}" for tag in self.translations(folder)))]
+
     def resolve(self, name: str, *, variant: str | None = None, vertical: str | None = "",
-                stage: str | None = "") -> Template:
-        """The most specific folder there is: the journey's variant, then
-        `<name>@<vertical>`, `<name>@<stage>`, then `<name>` itself."""
-        return self.get(self.folder_for(name, variant=variant, vertical=vertical, stage=stage))
+                stage: str | None = "", language: str | None = "") -> Template:
+        """The contact's language first, then the most specific folder there is: the
+        journey's variant, then `<name>@<vertical>`, `<name>@<stage>`, then `<name>`."""
+        return self.get(self.folder_for(name, variant=variant, vertical=vertical, stage=stage,
+                                         language=language))
 
     def folder_for(self, name: str, *, variant: str | None = None, vertical: str | None = "",
-                   stage: str | None = "") -> str:
+                   stage: str | None = "", language: str | None = "") -> str:
         choices = [variant if variant and "@" in variant else f"{name}@{_slug(variant)}"]
         choices += [f"{name}@{_slug(vertical)}", f"{name}@{_slug(stage)}"]
-        for folder in choices:
-            if (not folder.endswith("@") and FOLDER.fullmatch(folder)
-                    and (self.root / folder / "body.mjml").is_file()):
-                return folder
-        return name
+        folders = [folder for folder in choices
+                   if not folder.endswith("@") and FOLDER.fullmatch(folder)
+                   and (self.root / folder / "body.mjml").is_file()] + [name]
+        # `pt-BR` reads pt-br/, then pt/, in whichever variant has it; else the default text.
+        for tag in language_candidates(language):
+            for folder in folders:
+                if FOLDER.fullmatch(folder) and (self.root / folder / tag / "body.mjml").is_file():
+                    return f"{folder}/{tag}"
+        return folders[0]
 
     def get(self, name: str) -> Template:
         stamp = self._stamp(name)  # a few stat calls: reading every file per send costs more
@@ -208,19 +233,22 @@ class TemplateStore:
             return [exc]
         sources, _ = self._read(name)
         problems = _content_problems(name, sources, template.transactional)
-        base = name.partition("@")[0]
-        if base != name and not (self.root / base / "body.mjml").is_file():
+        folder, _, language = name.partition("/")
+        if language:
+            problems += _language_problems(name, language, sources["body.mjml"] or "")
+        base = folder.partition("@")[0]
+        if base != folder and not (self.root / base / "body.mjml").is_file():
             problems.append(TemplateError(name, f"there is no template {base} to fall back on "
                                                 "for contacts this variant does not fit"))
         return problems
 
     def _stamp(self, name: str) -> tuple[tuple[int, int] | None, ...]:
-        if not FOLDER.fullmatch(name):
+        if not TEMPLATE.fullmatch(name):
             raise TemplateError(name, f"there is no template {name} under {self.root}")
         stamp = []
-        for file in (*FILES, "transactional.txt"):
+        for path in (*(self.root / name / file for file in FILES), self._marker(name)):
             try:
-                stat = (self.root / name / file).stat()
+                stat = path.stat()
                 stamp.append((stat.st_mtime_ns, stat.st_size))
             except OSError:
                 stamp.append(None)
@@ -240,7 +268,11 @@ class TemplateStore:
         for file in ("subject.txt", "body.mjml"):
             if sources[file] is None:
                 raise TemplateError(name, "the file is missing", file)
-        return sources, (folder / "transactional.txt").exists()
+        return sources, self._marker(name).exists()
+
+    def _marker(self, name: str) -> Path:
+        """transactional.txt: a translation is the same kind of email as its folder."""
+        return self.root / name.partition("/")[0] / "transactional.txt"
 
 
 _stores: dict[Path, TemplateStore] = {}
@@ -276,9 +308,28 @@ def _compile(name: str, version: str, sources: dict[str, str | None],
                         links=links)
     text_part = (_part(TEXT_ENV, name, "body.txt", text) if text is not None
                  else _part(TEXT_ENV, name, "body.mjml", text_of(compiled), "text", True))
-    return Template(name.split("@")[0], version, _part(TEXT_ENV, name, "subject.txt", subject,
-                                                       "line"),
-                    html_part, text_part, name, transactional)
+    folder, _, language = name.partition("/")
+    return Template(folder.partition("@")[0], version,
+                    _part(TEXT_ENV, name, "subject.txt", subject, "line"),
+                    html_part, text_part, name, transactional, language or None)
+
+
+def language_candidates(language: str | None) -> list[str]:
+    """The translation folders to look for, most specific first: `pt-BR` gives pt-br, pt."""
+    tag = (language or "").strip().lower().replace("_", "-")
+    if not LANGUAGE.fullmatch(tag):
+        return []
+    parts = tag.split("-")
+    return ["-".join(parts[:k]) for k in range(len(parts), 0, -1)]
+
+
+def _language_problems(name: str, language: str, body: str) -> list[TemplateError]:
+    """A translation says which language it is in, for screen readers and mail clients."""
+    found = re.search(r"<mjml\b[^>]*\blang=\"([^\"]*)\"", body)
+    if found and found.group(1).lower().split("-")[0] == language.split("-")[0]:
+        return []
+    return [TemplateError(name, f'a translation declares its language: start it with '
+                                f'<mjml lang="{language}">', "body.mjml", 1)]
 
 
 def _parse(name: str, file: str, source: str) -> None:

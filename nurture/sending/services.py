@@ -40,7 +40,7 @@ _SEND_FIELDS = [_SENDS.c[name] for name in (
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
-    "stage", "attributes", "consent_marketing", "email_topics", "email_frequency")]
+    "stage", "language", "attributes", "consent_marketing", "email_topics", "email_frequency")]
 MAX_ATTEMPTS = 8  # temporary (4xx) failures are retried with backoff, then given up
 
 
@@ -95,7 +95,7 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
 def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]:
     """Deliver the queued sends among `ids`; returns counts by outcome."""
     now, outcome = rt.clock.now(), Outcome()
-    templates: dict[tuple[str, str, str], Template] = {}
+    templates: dict[tuple[str, str, str, str], Template] = {}
     with rt.db.sessions() as session:
         # Core rows, read-only here: ORM objects cost twice as much to load per send.
         sends = session.execute(select(*_SEND_FIELDS).where(one_of(session, Send.id, ids),
@@ -123,7 +123,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
             moment = rt.clock.now()
             if not ledger.commit(send.id, moment + rt.lease, moment + rt.lease / 2):
                 continue  # another worker has it, or an unsubscribe just stopped it
-            key = (send.template, contact.industry or "", contact.stage or "")
+            key = (send.template, contact.industry or "", contact.stage or "",
+                   contact.language or "")
             ledger.stage(_deliver_one(rt, store, templates, key, send, contact, now, outcome))
             if ledger.staged[-1]["status"] == "sent" and not send.transactional:
                 last[contact.id] = now
@@ -134,7 +135,7 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
     return outcome.counts
 
 
-def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, str, str],
+def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, ...],
                  send: Row, contact: Row, now: datetime,
                  outcome: Outcome) -> dict[str, Any]:
     settings = rt.settings
@@ -144,7 +145,8 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
     try:
         template = templates.get(key)
         if template is None:  # resolved once per batch, not per send
-            template = templates[key] = store.resolve(key[0], vertical=key[1], stage=key[2])
+            template = templates[key] = store.resolve(key[0], vertical=key[1], stage=key[2],
+                                                      language=key[3])
         tracker = compose.Tracker(settings.base_url, rt.tokens.sign("track", send.id),
                                   template.html.links)
         context = compose.context(contact, links, settings.postal_address,
@@ -155,7 +157,8 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
             subject=subject, html_body=html, text_body=text, msg_id=msg_id,
             headers=compose.list_headers(transactional=send.transactional, links=links,
                                          list_id=f"{send.journey_id or 'system'}.{domain}",
-                                         domain=domain, send_key=send.send_key),
+                                         domain=domain, send_key=send.send_key,
+                                         language=template.language),
         )
     except Exception as exc:  # a broken template fails its sends, never the batch
         outcome.counts["failed"] += 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -139,6 +139,7 @@ class Source:
     page: str = ""
     journey: str = ""  # the journey the landing page names: `trial.started` carries it
     visitor: str = ""  # the referral cookie's random visitor id (self-referral checks)
+    language: str = ""  # the browser's first language (Accept-Language), a standard tag
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,12 @@ def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) ->
             sends += _resend_welcome(session, contact, running, now)
             outcome = Outcome(False, running.id, contact.id, running.ends_at, bool(sends))
         else:
-            contact, trial = _start(session, data, source, now, lifecycle)
+            # The browser's language is a guess: a language already known (an import, the
+            # CRM, the API) is kept.
+            language = contact.language if contact is not None and contact.language \
+                else source.language
+            contact, trial = _start(session, data, replace(source, language=language), now,
+                                    lifecycle)
             remember_device(session, contact.id, source.visitor, source.ip,
                             agent_hash(source.user_agent), now)
             result = record_events(session, rt.versions, _events(contact, trial, source, now),
@@ -226,7 +232,7 @@ def _start(session: Session, data: SignUp, source: Source, now: datetime,
         "email": data.email, "first_name": data.first_name, "last_name": data.last_name,
         "phone": data.phone, "role": data.role, "company": data.company,
         "industry": data.industry, "company_size": data.company_size,
-        "country": data.country,
+        "country": data.country, "language": source.language,
         # The journey sends to `technical_contact` as an address. A person who is their own
         # technical contact gets one welcome, not two copies ("" is no recipient).
         "attributes": {"technical_contact": "" if own else data.technical_email,
