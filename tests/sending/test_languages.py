@@ -170,6 +170,7 @@ def test_the_console_lists_the_languages_and_previews_each(rt):
     assert subject("email=anne@example.fr") == "Anne, votre essai Nurture est prêt"
     assert subject("email=anne@example.fr&language=default").startswith("Your Nurture trial")
     assert subject("language=de") == "Ihre Testphase bei Nurture ist bereit"
+    assert "emails in fr" in client.get("/contacts?email=anne@example.fr").text
     bad = client.get("/templates/trial-welcome?language=zz-!")
     assert bad.status_code == 422
     assert "The language &#39;zz-!&#39; is not a language tag" in bad.text
