@@ -23,7 +23,7 @@ from journeys.facts import Facts, attribute_path
 
 NAMES = {
     "stage", "score", "email", "first_name", "last_name", "company", "role", "industry",
-    "vertical", "company_size", "country", "timezone", "attributes", "nps", "event",
+    "vertical", "company_size", "country", "timezone", "language", "attributes", "nps", "event",
     "properties",
 }
 # Functions over the contact's event history; the first argument is an event type.
@@ -187,6 +187,8 @@ class _Evaluator:
         contact = self.facts.contact
         if name == "vertical":
             return contact.industry or None
+        if name == "language":  # the language alone: `language == 'fr'` holds for fr-CH
+            return (contact.language or "").split("-")[0].lower() or None
         if name == "attributes":
             return contact.attributes
         if name == "nps":

@@ -29,6 +29,7 @@ class ContactFacts:
     company_size: int | None = None
     country: str = ""
     timezone: str = "UTC"
+    language: str = ""  # a BCP 47 tag such as "fr-CH"; "" reads the default text
     attributes: dict[str, Any] = field(default_factory=dict)
 
 

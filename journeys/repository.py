@@ -71,14 +71,15 @@ def contact_facts(row: Contact | SimpleNamespace) -> ContactFacts:
         id=row.id, email=row.email, stage=row.stage, score=row.score,
         first_name=row.first_name, last_name=row.last_name, company=row.company,
         role=row.role, industry=row.industry, company_size=row.company_size,
-        country=row.country, timezone=row.timezone, attributes=dict(row.attributes or {}),
+        country=row.country, timezone=row.timezone, language=row.language or "",
+        attributes=dict(row.attributes or {}),
     )
 
 
 # What advancing reads of a contact (its facts, recipients, webhook payloads).
 _ADVANCE_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "stage", "score", "first_name", "last_name", "company", "role",
-    "industry", "company_size", "country", "timezone", "attributes")]
+    "industry", "company_size", "country", "timezone", "language", "attributes")]
 
 
 def lock_contact_rows(session: Session, ids: Select) -> dict[int, SimpleNamespace]:

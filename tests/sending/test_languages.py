@@ -15,7 +15,7 @@ from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.contacts.services import ContactError, upsert_contacts
 from nurture.sending.render import TemplateError, TemplateStore
-from tests.helpers import contact, run_due, signed_in
+from tests.helpers import contact, event, run_due, signed_in
 from tests.sending.test_templates import CONTEXT, _cli, _template
 from tests.web.test_signup import IP, VALID, _messages, _publish_trial_journey
 from web import create_app
@@ -174,3 +174,29 @@ def test_the_console_lists_the_languages_and_previews_each(rt):
     bad = client.get("/templates/trial-welcome?language=zz-!")
     assert bad.status_code == 422
     assert "The language &#39;zz-!&#39; is not a language tag" in bad.text
+
+
+def test_a_journey_branches_on_the_language_without_its_region(rt):
+    from tests.helpers import publish_text, sends
+
+    publish_text(rt, """
+        id: by-language
+        name: By language
+        entry: {event: trial.started}
+        steps:
+          - id: route
+            branch:
+              - {when: "language == 'fr'", goto: french}
+            default: others
+          - {id: french, send: trial-welcome, transactional: true, next: done}
+          - {id: others, send: consent-confirm, transactional: true}
+          - {id: done, exit: done}
+    """)
+    swiss = contact(rt, "anne@example.ch", language="fr-CH")
+    german = contact(rt, "jonas@example.de", language="de")
+    unknown = contact(rt, "sam@example.com")
+    for who in (swiss, german, unknown):
+        event(rt, who, "trial.started")
+    assert [s.step_id for s in sends(rt, swiss)] == ["french"]
+    assert [s.step_id for s in sends(rt, german)] == ["others"]
+    assert [s.step_id for s in sends(rt, unknown)] == ["others"]
