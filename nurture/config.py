@@ -57,6 +57,7 @@ EXTRA_ENV = {
     "email_utm": "NURTURE_EMAIL_UTM",
     "email_utm_source": "NURTURE_EMAIL_UTM_SOURCE",
     "send_rate": "NURTURE_SEND_RATE",
+    "web_lock_wait": "NURTURE_WEB_LOCK_WAIT",
 }
 
 

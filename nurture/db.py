@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,13 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# How long a transaction begun in this context waits for a lock another one holds, in
+# seconds, before it fails with an OperationalError. None: SQLite's 30 s busy timeout, and
+# on PostgreSQL no limit. Web requests set it, so that a page says "busy, try again"
+# rather than hang behind a long batch (`web/errors.py`).
+lock_wait: ContextVar[float | None] = ContextVar("lock_wait", default=None)
+SQLITE_BUSY_MS = 30_000
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
@@ -92,7 +100,8 @@ def utcnow() -> datetime:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
+                                                  "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -107,12 +116,36 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
+            wait = lock_wait.get()
+            if wait is not None:  # put back when the connection returns to the pool
+                _sqlite_busy(conn.connection.dbapi_connection, conn.connection.info,
+                             int(wait * 1000))
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_checkin(dbapi_connection: Any, record: Any) -> None:
+            if dbapi_connection is not None:
+                _sqlite_busy(dbapi_connection, record.info, SQLITE_BUSY_MS)
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _postgres_begin(conn: Any) -> None:
+        wait = lock_wait.get()
+        if wait is not None:  # for this transaction only
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
+
+    return engine
+
+
+def _sqlite_busy(dbapi_connection: Any, info: dict[str, Any], ms: int) -> None:
+    """SQLite's busy timeout for this connection, set only when it changes."""
+    if info.get("busy_ms", SQLITE_BUSY_MS) != ms:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        info["busy_ms"] = ms
 
 
 class Database:

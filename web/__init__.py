@@ -23,6 +23,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,  # no form or API call needs more: 413 beyond
     )
     app.extensions["nurture"] = runtime
+    from web.errors import init_app as init_errors
+
+    init_errors(app, runtime.settings.extra)
     # Public pages (landing, unsubscribe, NPS) show the sender's name; only signed-in staff
     # get the link to the console, which would send a prospect to the sign-in page.
     app.context_processor(lambda: {"company_name": runtime.settings.company_name})
