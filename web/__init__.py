@@ -26,6 +26,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     from web.errors import init_app as init_errors
 
     init_errors(app, runtime.settings.extra)
+    from web.i18n import init_app as init_i18n
+
+    init_i18n(app, runtime.settings.var_dir)
     # Public pages (landing, unsubscribe, NPS) show the sender's name; only signed-in staff
     # get the link to the console, which would send a prospect to the sign-in page.
     app.context_processor(lambda: {"company_name": runtime.settings.company_name})

@@ -19,6 +19,7 @@ from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
 from nurture.sending.utm import email_tags, tagged
 from nurture.tokens import TokenError
+from web.i18n import speak_to
 
 bp = Blueprint("email_links", __name__)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -40,13 +41,16 @@ def _contact_for(purpose: str, token: str) -> Contact:
         contact_id, key, _send = rt.tokens.load(purpose, token)
     except (TokenError, TypeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, TokenError) else "This link is not valid."
+        speak_to(None)  # nobody is known: the browser's language
         abort(Response(render_template("email/link_error.html", message=message), 400))
     with rt.db.sessions() as session:
         contact = session.get(Contact, contact_id)
     if contact is None or contact.email_key != key:
+        speak_to(None)
         abort(Response(render_template("email/link_error.html",
                                        message="This link no longer matches a subscriber."),
                        404))
+    speak_to(contact.language)  # the language their emails are in
     return contact
 
 
@@ -151,6 +155,7 @@ def click(token: str, index: int):
     send = _send_for(token)
     links = (send.links or []) if send is not None else []
     if not 0 <= index < len(links):  # only ever a URL recorded for this send
+        speak_to(None)
         return render_template("email/link_error.html",
                                message="This link is not valid or has expired."), 404
     _record_hit(send, "email.clicked", url=links[index], link=index)

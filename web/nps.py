@@ -10,7 +10,7 @@ click on another score in the same email changes the answer: the latest answer w
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 
 from nurture.contacts.models import Contact
 from nurture.nps import services, stats
@@ -19,9 +19,13 @@ from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
 from nurture.tokens import TokenError
 from web.api import authorized, error
+from web.i18n import speak_to
 
 bp = Blueprint("nps", __name__)
 SCORES = range(11)
+
+
+REASON_TOO_LONG = f"Please keep your reason under {services.REASON_MAX:,} characters."
 
 
 def _rt() -> Runtime:
@@ -29,6 +33,8 @@ def _rt() -> Runtime:
 
 
 def _link_error(message: str, status: int) -> None:
+    if not g.get("reader_language"):
+        speak_to(None)  # nobody is known yet: the browser's language
     abort(Response(render_template("email/link_error.html", message=message), status))
 
 
@@ -48,8 +54,10 @@ def _token(token: str) -> tuple[int, str, int]:
 
 def _exists(contact_id: int) -> None:
     with _rt().db.sessions() as session:
-        if session.get(Contact, contact_id) is None:
-            _link_error("This link no longer matches a subscriber.", 404)
+        contact = session.get(Contact, contact_id)
+    if contact is None:
+        _link_error("This link no longer matches a subscriber.", 404)
+    speak_to(contact.language)  # the page is in the language their emails are in
 
 
 def _looks_automated(survey: str) -> bool:
@@ -95,8 +103,7 @@ def _form_errors() -> tuple[dict[str, str], int | None]:
     if chosen is None:
         errors["score"] = "Please choose a score from 0 to 10."
     if len(request.form.get("reason", "").strip()) > services.REASON_MAX:
-        errors["reason"] = (f"Please keep your reason under {services.REASON_MAX:,} "
-                            "characters.")
+        errors["reason"] = REASON_TOO_LONG
     return errors, chosen
 
 
