@@ -20,7 +20,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask_limiter import Limiter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.exceptions import TooManyRequests
 
 from nurture.contacts.language import problem as language_problem
@@ -78,7 +78,23 @@ def index():
                      "subject": _subject(store, settings, name),
                      "problems": [str(p) for f in folders + translated
                                   for p in store.check(f)]})
-    return render_template("templates/index.html", rows=rows)
+    return render_template("templates/index.html", rows=rows, coverage=_coverage(rows))
+
+
+def _coverage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each language contacts read (without its region), how many read it, and how many
+    templates have it: the rest reach those contacts in the default text."""
+    with current_app.extensions["nurture"].db.sessions() as session:
+        counts = session.execute(select(Contact.language, func.count())
+                                 .where(Contact.language != "").group_by(Contact.language))
+        readers: dict[str, int] = {}
+        for tag, count in counts:
+            primary = tag.split("-")[0].lower()
+            readers[primary] = readers.get(primary, 0) + count
+    return [{"language": primary, "contacts": count,
+             "templates": sum(any(t.split("-")[0] == primary for t in r["languages"])
+                              for r in rows)}
+            for primary, count in sorted(readers.items(), key=lambda kv: -kv[1])]
 
 
 @bp.get("/<name>")

@@ -156,8 +156,17 @@ def test_a_language_from_an_import_or_the_api_is_checked_and_kept_in_standard_fo
 
 def test_the_console_lists_the_languages_and_previews_each(rt):
     contact(rt, "anne@example.fr", first_name="Anne", language="fr")
+    contact(rt, "luc@example.ch", language="fr-CH")
+    contact(rt, "keiko@example.jp", language="ja")
     client = signed_in(rt, "marketer")
     listing = client.get("/templates")
+    coverage = re.search(r'<table id="coverage">.*?</table>', listing.text, re.S).group(0)
+    rows = re.findall(r'<td lang="(\w+)">\w+</td><td class="num">(\d+)</td>\s*<td>([^<]*)',
+                      coverage)
+    total = len(re.findall(r'<tr><td><a href="/templates/', listing.text))
+    assert [(lang, n, text.split(";")[0]) for lang, n, text in rows] == [
+        ("fr", "2", f"2 of {total}"),
+        ("ja", "1", "none: these contacts get every email in the default text")]
     row = re.search(r'<tr><td><a href="/templates/trial-welcome">.*?</tr>', listing.text,
                     re.S).group(0)
     assert re.findall(r'lang="(\w+)">', row) == ["de", "fr"]
