@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 
+from babel import Locale, UnknownLocaleError
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from journeys.definition import TOPICS
@@ -16,6 +17,7 @@ from nurture.events.api import record_many
 from nurture.events.services import NewEvent
 from nurture.runtime import Runtime
 from nurture.sending.models import Send
+from nurture.sending.render import store_for
 from nurture.sending.tracking import machine_reason
 from nurture.sending.utm import email_tags, tagged
 from nurture.tokens import TokenError
@@ -70,17 +72,36 @@ FREQUENCIES = {"normal": "As they come (at most a few a week)",
                "weekly": "At most one a week", "monthly": "At most one a month"}
 
 
+def email_languages() -> dict[str, str]:
+    """The languages our emails are written in, each named in itself: "" for the templates'
+    own text (English), then every language some template is translated into."""
+    store = store_for(_rt().settings.templates_dir)
+    tags = sorted({folder.split("/")[1] for folder in store.all_folders() if "/" in folder})
+    return {"": "English", **{tag: _endonym(tag) for tag in tags}}
+
+
+def _endonym(tag: str) -> str:
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name(Locale.parse(tag, sep="-"))
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return name[:1].upper() + name[1:] if name else tag
+
+
 @bp.route("/p/<token>", methods=["GET", "POST"])
 def preferences(token: str):
     contact = _contact_for("subscription", token)
+    languages = email_languages()
     page = {"contact": contact, "token": token, "topics": TOPICS, "frequencies": FREQUENCIES,
             "chosen": set(contact.email_topics or TOPICS), "frequency": contact.email_frequency,
+            "languages": languages, "language": _primary(contact.language, languages),
             "errors": {}}
     if request.method == "GET":
         return render_template("email/preferences.html", **page)
     choice = request.form.get("marketing")
     topics = request.form.getlist("topics")
     frequency = request.form.get("frequency", "normal")
+    language = request.form.get("language", page["language"])
     errors = page["errors"]
     if choice not in ("yes", "no"):
         errors["marketing"] = "Please choose whether to receive marketing email."
@@ -88,8 +109,11 @@ def preferences(token: str):
         errors["topics"] = "Please choose at least one topic, or no marketing email at all."
     if frequency not in FREQUENCIES:
         errors["frequency"] = "Please choose how often you would like to hear from us."
+    if language not in languages:
+        errors["language"] = "Please choose a language from the list."
     if errors:  # show what was chosen, change nothing
-        page |= {"chosen": set(topics), "frequency": frequency, "marketing": choice}
+        page |= {"chosen": set(topics), "frequency": frequency, "marketing": choice,
+                 "language": language if language in languages else page["language"]}
         return render_template("email/preferences.html", **page), 400
     rt = _rt()
     if choice == "yes":
@@ -99,10 +123,23 @@ def preferences(token: str):
         consent.confirm(rt, contact.id, _proof("preference-center"))
     else:
         consent.withdraw(rt, contact.id, _proof("preference-center"))
-    contact = _contact_for("subscription", token)
+    if language != page["language"]:  # "fr" chosen keeps a stored "fr-CH"
+        record_many(rt, [NewEvent(contact.id, "contact.updated", {"language": language},
+                                  source="preference-center")])
+    contact = _contact_for("subscription", token)  # and the page speaks the new language
     page |= {"contact": contact, "saved": True, "chosen": set(contact.email_topics or TOPICS),
-             "frequency": contact.email_frequency}
+             "frequency": contact.email_frequency,
+             "language": _primary(contact.language, languages)}
     return render_template("email/preferences.html", **page)
+
+
+def _primary(tag: str | None, languages: dict[str, str]) -> str:
+    """The choice that stands for a stored tag: `fr-CH` is French; unknown is English."""
+    tag = (tag or "").lower()
+    for key in (tag, tag.split("-")[0]):
+        if key in languages:
+            return key
+    return ""
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

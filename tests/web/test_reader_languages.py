@@ -17,6 +17,7 @@ from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.sending import compose
 from tests.helpers import contact, get_contact
+from tests.sending.test_languages import _language
 from web import create_app
 from web.email_links import FREQUENCIES
 from web.i18n import SOURCE, languages
@@ -129,3 +130,31 @@ def test_a_survey_answer_page_is_in_the_readers_language(rt):
     assert "Votre note : 2 sur 10." in thanks.text
     assert "Trop lent &lt;b&gt;" in thanks.text
     assert "Nous sommes désolés de vous avoir déçu." in thanks.text
+
+
+def test_a_reader_chooses_the_language_of_their_emails_in_the_preference_center(rt):
+    contact(rt, "anne@example.ch", consent_marketing=True, language="fr-CH")
+    url = _links(rt, "anne@example.ch").preferences
+    client = create_app(rt).test_client()
+    page = client.get(url)
+    options = re.findall(r'<option value="([\w-]*)" lang="[\w-]+"( selected)?>([^<]+)</option>',
+                         page.text)
+    assert [(key, name) for key, _chosen, name in options] == [
+        ("", "English"), ("de", "Deutsch"), ("fr", "Français")]
+    assert [key for key, chosen, _name in options if chosen] == ["fr"]
+    form = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1),
+            "marketing": "yes", "topics": list(TOPICS), "frequency": "normal"}
+
+    client.post(url, data={**form, "language": "fr"})
+    assert _language(rt, "anne@example.ch") == "fr-CH", "French kept as it was, region too"
+    saved = client.post(url, data={**form, "language": "de"})
+    assert saved.status_code == 200
+    assert '<html lang="de">' in saved.text and "Ihre Einstellungen sind gespeichert." in (
+        saved.text)
+    assert _language(rt, "anne@example.ch") == "de"
+    refused = client.post(url, data={**form, "language": "klingon"})
+    assert refused.status_code == 400
+    assert "Bitte wählen Sie eine Sprache aus der Liste." in refused.text
+    assert _language(rt, "anne@example.ch") == "de"
+    client.post(url, data={**form, "language": ""})
+    assert _language(rt, "anne@example.ch") == ""
