@@ -20,6 +20,7 @@ from typing import Any
 
 from journeys.durations import DurationError, parse_duration
 from journeys.facts import Facts, attribute_path
+from nurture.contacts.language import primary
 
 NAMES = {
     "stage", "score", "email", "first_name", "last_name", "company", "role", "industry",
@@ -188,7 +189,7 @@ class _Evaluator:
         if name == "vertical":
             return contact.industry or None
         if name == "language":  # the language alone: `language == 'fr'` holds for fr-CH
-            return (contact.language or "").split("-")[0].lower() or None
+            return primary(contact.language) or None
         if name == "attributes":
             return contact.attributes
         if name == "nps":

@@ -12,11 +12,13 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from journeys.definition import TOPICS
 from nurture.consent import api as consent
 from nurture.consent.services import Proof
+from nurture.contacts.language import primary
 from nurture.contacts.models import Contact
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
 from nurture.runtime import Runtime
 from nurture.sending.models import Send
+from nurture.sending.preview import languages
 from nurture.sending.render import store_for
 from nurture.sending.tracking import machine_reason
 from nurture.sending.utm import email_tags, tagged
@@ -76,8 +78,8 @@ def email_languages() -> dict[str, str]:
     """The languages our emails are written in, each named in itself: "" for the templates'
     own text (English), then every language some template is translated into."""
     store = store_for(_rt().settings.templates_dir)
-    tags = sorted({folder.split("/")[1] for folder in store.all_folders() if "/" in folder})
-    return {"": "English", **{tag: _endonym(tag) for tag in tags}}
+    return {"": "English",
+            **{tag: _endonym(tag) for tag in languages(store, store.folders())}}
 
 
 def _endonym(tag: str) -> str:
@@ -136,7 +138,7 @@ def preferences(token: str):
 def _primary(tag: str | None, languages: dict[str, str]) -> str:
     """The choice that stands for a stored tag: `fr-CH` is French; unknown is English."""
     tag = (tag or "").lower()
-    for key in (tag, tag.split("-")[0]):
+    for key in (tag, primary(tag)):
         if key in languages:
             return key
     return ""

@@ -23,8 +23,8 @@ from flask_limiter import Limiter
 from sqlalchemy import func, select
 from werkzeug.exceptions import TooManyRequests
 
+from nurture.contacts.language import primary, standard_tag
 from nurture.contacts.language import problem as language_problem
-from nurture.contacts.language import standard_tag
 from nurture.contacts.models import Contact
 from nurture.contacts.services import EMAIL, email_key
 from nurture.sending.preview import SAMPLE, for_preview, languages, names, render_preview
@@ -89,12 +89,11 @@ def _coverage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                  .where(Contact.language != "").group_by(Contact.language))
         readers: dict[str, int] = {}
         for tag, count in counts:
-            primary = tag.split("-")[0].lower()
-            readers[primary] = readers.get(primary, 0) + count
-    return [{"language": primary, "contacts": count,
-             "templates": sum(any(t.split("-")[0] == primary for t in r["languages"])
+            readers[primary(tag)] = readers.get(primary(tag), 0) + count
+    return [{"language": language, "contacts": count,
+             "templates": sum(any(primary(t) == language for t in r["languages"])
                               for r in rows)}
-            for primary, count in sorted(readers.items(), key=lambda kv: -kv[1])]
+            for language, count in sorted(readers.items(), key=lambda kv: -kv[1])]
 
 
 @bp.get("/<name>")

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import Babel, refresh
+
+from nurture.contacts.language import primary
 
 SOURCE = Path(__file__).resolve().parent / "translations"
 DEFAULT = "en"
@@ -54,10 +56,8 @@ def init_app(app: Flask, var_dir: Path) -> None:
 def speak_to(language: str | None) -> None:
     """Answer this request in `language` (a contact's tag, "fr-CH" reads French) when there
     is a catalog for it, else in the browser's first supported language, else English."""
-    from flask import current_app
-
     supported = current_app.config["READER_LANGUAGES"]
-    primary = (language or "").split("-")[0].lower()
-    g.reader_language = (primary if primary in supported
+    own = primary(language)
+    g.reader_language = (own if own in supported
                          else request.accept_languages.best_match(supported) or DEFAULT)
     refresh()  # a locale Flask-Babel already looked up for this request is dropped

@@ -20,6 +20,11 @@ def standard_tag(value: object) -> str | None:
     return tag if langcodes.tag_is_valid(tag) and tag != "und" else None
 
 
+def primary(tag: str | None) -> str:
+    """The language without its region or script, lower-case: "fr-CH" gives "fr"."""
+    return (tag or "").split("-")[0].lower()
+
+
 def problem(value: object) -> str:
     """The sentence for a value `standard_tag` refused."""
     return (f"The language {str(value)[:40]!r} is not a language tag; use one such as "
