@@ -39,6 +39,9 @@ class Contact(Base):
     # Preference center: topics chosen (empty = all) and how often marketing may arrive.
     email_topics: Mapped[list[str]] = mapped_column(Json, default=list)
     email_frequency: Mapped[str] = mapped_column(String(20), default="normal")
+    # What an anonymous form submitted for this existing contact, applied only once the
+    # person confirms it from a link sent to the address on file (None: nothing pending).
+    pending_change: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -35,6 +35,10 @@ class Send(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The tracked links of the message as sent: a click redirects only to one of these.
     links: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
+    # A retry an operator chose for a send whose outcome was unknown: the original send's
+    # id, and who decided (see `nurture sends retry`).
+    retry_of: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    retry_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
 
     __table_args__ = (
         *due_indexes("sends", "due_at"),

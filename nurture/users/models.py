@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
@@ -26,3 +26,6 @@ class User(Base):
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Raised by a sign-out, "sign out everywhere", a password change or a deactivation: a
+    # session cookie made under an older version no longer opens anything.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
