@@ -102,3 +102,11 @@ def axe_page(browser):
     context, page = _page(browser, bypass_csp=True)
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder drives Chromium: `-m "not browser"` leaves them all out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
