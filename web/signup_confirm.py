@@ -34,8 +34,10 @@ def _rt() -> Runtime:
 
 def _shown(name: str, value: Any) -> str:
     """A stored or submitted value as a person reads it."""
+    if value == "" and name == "technical_contact":
+        return "(you)"
     if value in (None, ""):
-        return "(none)" if name != "technical_contact" else "(you)"
+        return "(none)"
     choices = {"industry": signup.VERTICALS, "company_size": signup.COMPANY_SIZES,
                "country": signup.countries()}.get(name)
     if choices:

@@ -255,7 +255,7 @@ def test_sign_ups_over_the_per_ip_limit_get_a_429_page(rt):
     assert _post(client, email="p10@example.com").status_code == 303
 
 
-def test_a_second_sign_up_while_a_trial_runs_changes_nothing_until_confirmed_then_resends_the_welcome_once_a_day(rt):
+def test_a_repeat_sign_up_while_a_trial_runs_waits_for_confirmation_then_resends_the_welcome(rt):
     client = _client(rt)
     assert _post(client).status_code == 303
     run_due(rt)
