@@ -212,7 +212,7 @@ def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) ->
         contact = session.scalar(select(Contact).where(Contact.email_key == key)
                                  .with_for_update())
         if contact is not None:
-            outcome, sends = _known(session, rt, contact, data, source, now)
+            outcome, sends, kick = _known(session, rt, contact, data, source, now)
         else:
             contact = _new_contact(session, data, source)
             trial = Trial(**wanted(data), contact_id=contact.id)
@@ -230,13 +230,15 @@ def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) ->
 
 
 def _known(session: Session, rt: Runtime, contact: Contact, data: SignUp, source: Source,
-           now: datetime) -> tuple[Outcome, list[int]]:
+           now: datetime) -> tuple[Outcome, list[int], list[int]]:
     """An address we know: the form changes nothing. What it asked for waits for the
     person's confirmation from the address on file; a customer's request reaches the
-    account owner now. The page says the same whoever the contact is."""
+    account owner now. The page says the same whoever the contact is. Returns the outcome,
+    the sends and the enrollments to kick after commit."""
     trials = session.scalars(select(Trial).where(Trial.contact_id == contact.id))
     verdict = rules.eligibility(contact.stage, [facts(t) for t in trials], now)
     sends: list[int] = []
+    kick: list[int] = []
     if verdict.verdict == "customer":
         event = requests.requested(contact, data.services, data.seats, source.landing_slug,
                                    source.utm, now, SOURCE)
@@ -250,11 +252,11 @@ def _known(session: Session, rt: Runtime, contact: Contact, data: SignUp, source
     language = "" if contact.language else source.language
     change = pending.submitted(
         _fields(data, language), _attributes(data),
-        {**wanted(data), "shipping_address": _shipping(data)},
+        wanted(data),
         {**asdict(source), "language": language}, data.marketing_consent, now)
     link = pending.store(session, rt.tokens, rt.settings.base_url, contact, change, now)
     sends += [link] if link else []
-    return Outcome(contact.id, known=True, confirmation=link is not None), sends
+    return Outcome(contact.id, known=True, confirmation=link is not None), sends, kick
 
 
 def _fields(data: SignUp, language: str) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from sqlalchemy import select
 from journeys.loader import load_file
 from journeys.services import publish
 from nurture.config import PROJECT_ROOT
+from nurture.consent.models import ConsentRecord
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
 from nurture.nps.services import NPSConfig
+from nurture.sending.models import Send
 from nurture.trials import lifecycle
 from nurture.trials.models import Trial
 from tests.conftest import START
@@ -234,3 +236,18 @@ def test_a_new_address_without_a_journey_that_welcomes_is_not_told_it_was_welcom
     assert "Your trial has started" in page
     assert "We have not emailed log-in instructions" in page
     assert "We sent your log-in instructions" not in page
+
+
+def test_marketing_consent_ticked_for_a_known_address_is_given_only_by_confirming(rt):
+    cid = contact(rt, "ann@example.com", **ON_FILE)
+    client = _client(rt)
+    _post(client, marketing_consent="y")
+    assert [s.template for s in _all(rt, Send)] == ["signup-confirm"], "one email: the link"
+    assert get_contact(rt, cid).consent_marketing is False
+    page = client.get(confirmation_links(rt)[-1]).text
+    assert "You also asked for our news, guides and offers by email" in page
+    confirm_from_email(rt, client)
+    assert get_contact(rt, cid).consent_marketing is True
+    [record] = _all(rt, ConsentRecord)
+    assert (record.action, record.method, record.ip) == (
+        "confirmed", "signup-confirmation", "203.0.113.9")
