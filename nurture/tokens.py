@@ -29,6 +29,7 @@ MAX_AGE = {
     "track": 400 * DAY,  # open pixel and click redirects of one send
     "nps": 90 * DAY,
     "trial": 60 * DAY,  # conversion link: from the ending notice to the end of retention
+    "signup": 7 * DAY,  # confirming what the public sign-up form asked for a known address
 }
 
 

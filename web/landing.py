@@ -1,7 +1,10 @@
 """Landing pages (`/l/<slug>`) and the trial sign-up form they carry.
 
 The page comes from `landing/*.md` or the `landing_pages` table (`nurture.landing.pages`);
-the sign-up itself is `nurture.trials.signup.sign_up`. UTM parameters and a `?ref=` code
+the sign-up itself is `nurture.trials.signup.sign_up`. The page after it states exactly the
+emails that were queued: for an address we did not know, the welcome (when a journey sends
+it) and the consent confirmation; for one we know, only the link to confirm, sent to the
+address on file (`web.signup_confirm` serves that link). UTM parameters and a `?ref=` code
 ride along in hidden fields (and the session, for a visitor who reloads without them). A
 filled honeypot gets the thank-you page and stores nothing; sign-ups are limited per IP
 (app config `SIGNUP_RATE_LIMIT`, default 10 per hour; `RATELIMIT_ENABLED=False` turns it
@@ -11,7 +14,7 @@ off at request time).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -37,9 +40,10 @@ from nurture.events.effects import Lifecycle
 from nurture.landing import pages
 from nurture.runtime import Runtime
 from nurture.trials import signup
-from web import referral
+from web import referral, signup_confirm
 
 bp = Blueprint("landing", __name__)
+bp.register_blueprint(signup_confirm.bp)
 RESULT = "landing_result"
 ATTRIBUTION = "landing_attribution"
 
@@ -264,18 +268,18 @@ def landing_page(slug: str):
     if request.method == "GET":
         _prefill(form, page)
     elif form.website.data:  # the honeypot: only bots fill it; they are told it worked
-        return _finish(page, _pretend(form, rt, lifecycle))
+        return _finish(page, _pretend())
     elif form.validate_for(page):
         try:
             outcome = signup.sign_up(rt, form.to_signup(), _source(form, page), lifecycle)
         except signup.SignUpError as exc:
             form.form_errors.append(str(exc))
         else:
-            return _finish(page, {"started": outcome.started, "resent": outcome.resent,
-                                  "email": form.email.data,
-                                  "technical_email": form.tech_email.data,
-                                  "consent": bool(form.marketing_consent.data),
-                                  "ends_on": _long_date(outcome.ends_at)})
+            return _finish(page, {
+                "known": outcome.known, "confirmation": outcome.confirmation,
+                "welcome_to": list(outcome.welcome_to), "consent": outcome.consent,
+                "email": form.email.data, "technical_email": form.tech_email.data,
+                "ends_on": _long_date(outcome.ends_at) if outcome.ends_at else ""})
     if request.method == "POST":
         status = 422
     return render_template("landing/page.html", page=page, form=form, hero=_hero(page),
@@ -314,11 +318,9 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
         language=from_browser(list(request.accept_languages)))
 
 
-def _pretend(form: SignUpForm, rt: Runtime, lifecycle: Lifecycle) -> dict:
-    ends = rt.clock.now() + timedelta(days=lifecycle.trial_days)
-    return {"started": True, "resent": False, "email": str(form.email.data or "")[:254],
-            "technical_email": str(form.tech_email.data or "")[:254], "consent": False,
-            "ends_on": _long_date(ends)}
+def _pretend() -> dict:
+    """What a bot that filled the honeypot is shown: a thank-you that claims no email."""
+    return {"received": True}
 
 
 def _finish(page: pages.Page, result: dict):
@@ -336,7 +338,8 @@ def thanks(slug: str):
         if not known:
             return render_template("landing/not_found.html"), 404
         return redirect(url_for(".landing_page", slug=slug), 303)
-    template = "landing/thanks.html" if result.get("started") else "landing/running.html"
+    template = ("landing/received.html" if result.get("received") else
+                "landing/confirm_sent.html" if result.get("known") else "landing/thanks.html")
     return render_template(template, result=result)
 
 

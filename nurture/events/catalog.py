@@ -26,6 +26,8 @@ EVENT_TYPES: dict[str, str] = {
     "email.unsubscribed": "The contact unsubscribed from marketing email.",
     # Trial
     "trial.started": "A 30-day trial began (properties: seats, services, days).",
+    "trial.requested": "A customer asked for a trial from the sign-up form; no trial starts "
+                       "and the account owner is told (properties: services, seats).",
     "trial.seat_activated": "A trial seat (account) was activated.",
     "trial.service_used": "A trial service was used.",
     "trial.converted": "The trial converted to a paid subscription.",

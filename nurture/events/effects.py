@@ -62,6 +62,10 @@ def effects(stage: str, event_type: str, properties: Mapping[str, Any], occurred
         }
         if p.get("technical_contact"):
             change.attributes["technical_contact"] = str(p["technical_contact"])
+    elif event_type == "trial.requested":  # a customer's request: for the owner's alert
+        change.attributes["trial_request"] = {
+            "services": list(p.get("services") or []), "seats": p.get("seats"),
+            "at": _iso(occurred_at)}
     elif event_type in ("trial.converted", "purchase.completed"):
         if event_type == "trial.converted":
             change.attributes["trial"] = {"outcome": "converted",

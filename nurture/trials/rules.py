@@ -1,6 +1,10 @@
 """What a trial allows when, and how long its data is kept. Pure: plain values and the
 current time in, decisions out; `lifecycle.py` maps rows to `TrialFacts` and acts on them.
 
+Who may start a trial: a contact without a running trial who is not a customer. A customer
+(stage buy, onboard, adopt, renew or expand, or anyone whose trial converted) asking again
+is a request for the account owner, never a move back to `try`.
+
 The conversion choice is made once. A trial converts while it is active, or after it
 expired as long as its data is still kept (the retention date has not passed): the data is
 still there, so keeping it is still possible. After the retention date, or once converted,
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +26,7 @@ CHOICE_WORDS = {
     "keep_data": "keep the trial's data and settings",
     "new_subscription": "start a new subscription with a clean account",
 }
+CUSTOMER_STAGES = ("buy", "onboard", "adopt", "renew", "expand")
 USAGE_TYPES = {"seat_activated": "seat", "service_used": "service"}
 MAX_VALUE_LENGTH = 320  # the longest email address
 
@@ -57,6 +62,26 @@ class TrialFacts:
     expired_at: datetime | None = None
     retention_until: datetime | None = None
     deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether a contact may start a trial: `start`, `running` (one is: `trial` names it)
+    or `customer` (a request for the account owner instead)."""
+
+    verdict: str
+    trial: TrialFacts | None = None
+
+
+def eligibility(stage: str, trials: Iterable[TrialFacts], now: datetime) -> Eligibility:
+    """What a sign-up may start for a contact at `stage` with these trials."""
+    trials = list(trials)
+    if stage in CUSTOMER_STAGES or any(t.status == "converted" for t in trials):
+        return Eligibility("customer")
+    running = [t for t in trials if t.status == "active" and t.ends_at > now]
+    if running:
+        return Eligibility("running", max(running, key=lambda t: t.ends_at))
+    return Eligibility("start")
 
 
 def retention_days(settings_extra: Mapping[str, Any]) -> int:

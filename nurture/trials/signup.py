@@ -1,36 +1,52 @@
 """The trial sign-up: the person, the company, a shipping address, a technical contact, the
 services to try and the seats; never billing information (seeds 000, 003).
 
-`sign_up` does it all in one transaction: the contact is created or updated, a `Trial` row
-is added (30 days by default), and `trial.started` is recorded, which moves the contact to
-`try` and enters the trial journey, whose welcome email with log-in instructions goes to
-the person and to the technical contact. A second sign-up while a trial runs creates
-nothing: the log-in instructions are sent again, at most once a day.
+The form is public and unverified: anyone can type anyone's address. So `sign_up` treats
+the two cases apart, each in one transaction:
+
+- An address we do not know: the contact is created, a `Trial` row is added (30 days by
+  default), and `trial.started` is recorded, which moves the contact to `try` and enters
+  the trial journey, whose welcome email with log-in instructions goes to the person and
+  to the technical contact.
+- An address that already has a contact (any stage): nothing stored about them changes
+  (names, company, addresses, language, the technical contact, the account owner, the
+  stage) and nothing goes to an address the form gave. What was submitted becomes the
+  contact's pending change, and a link to confirm it goes to the address on file
+  (`nurture.trials.pending`); confirming applies it and then starts the trial if the rules
+  allow one (`nurture.trials.confirmation`). A customer (or anyone whose trial converted)
+  gets no second trial: `trial.requested` is recorded and the account owner is told
+  (`nurture.trials.requests`).
+
+`Outcome` says which emails were queued, and only those, for the page to state.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 import pycountry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from journeys.definition import Send as SendStep
+from journeys.models import Enrollment
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import ContactError, email_key, upsert_contacts
 from nurture.events.effects import Lifecycle
 from nurture.events.services import NewEvent, claim, record_events
+from nurture.nps.services import NPSConfig
 from nurture.runtime import Runtime
-from nurture.sending.models import Send
+from nurture.trials import pending, requests, rules
+from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
-from nurture.writes import insert_ignore
 from referral.fraud import agent_hash
 from referral.pipeline import remember_device
 
@@ -144,11 +160,16 @@ class Source:
 
 @dataclass(frozen=True)
 class Outcome:
-    started: bool  # False: a trial was already running and nothing new was created
-    trial_id: int
+    """What a sign-up did, so that the page says exactly which emails were queued."""
+
     contact_id: int
-    ends_at: datetime
-    resent: bool = False  # the log-in instructions were queued again (at most once a day)
+    started: bool = False  # a trial began: the address was new to us
+    trial_id: int | None = None
+    ends_at: datetime | None = None
+    welcome_to: tuple[str, ...] = ()  # the welcome is queued for: contact, technical_contact
+    known: bool = False  # the address has a contact: nothing changed, see `confirmation`
+    confirmation: bool = False  # a link to confirm went to the address on file
+    consent: bool = False  # the email to confirm marketing consent was queued
 
 
 def check(data: SignUp, lifecycle: Lifecycle | None = None) -> None:
@@ -168,8 +189,9 @@ def check(data: SignUp, lifecycle: Lifecycle | None = None) -> None:
 
 def sign_up(rt: Runtime, data: SignUp, source: Source,
             lifecycle: Lifecycle | None = None) -> Outcome:
-    """Start a trial, or, when one is already running for this email, send its log-in
-    instructions again. Retried once when a concurrent sign-up created the contact first."""
+    """Start a trial for an address we do not know; for one we know, keep the form as a
+    pending change and send a link to confirm it to the address on file. Retried once
+    when a concurrent sign-up created the contact first."""
     lifecycle = lifecycle or Lifecycle()
     check(data, lifecycle)
     try:
@@ -189,67 +211,125 @@ def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) ->
     with rt.db.transaction() as session:
         contact = session.scalar(select(Contact).where(Contact.email_key == key)
                                  .with_for_update())
-        running = _running_trial(session, contact.id, now) if contact else None
-        if contact is not None and running is not None:
-            sends += _resend_welcome(session, contact, running, now)
-            outcome = Outcome(False, running.id, contact.id, running.ends_at, bool(sends))
+        if contact is not None:
+            outcome, sends, kick = _known(session, rt, contact, data, source, now)
         else:
-            # The browser's language is a guess: a language already known (an import, the
-            # CRM, the API) is kept.
-            language = contact.language if contact is not None and contact.language \
-                else source.language
-            contact, trial = _start(session, data, replace(source, language=language), now,
-                                    lifecycle)
-            remember_device(session, contact.id, source.visitor, source.ip,
-                            agent_hash(source.user_agent), now)
-            result = record_events(session, rt.versions, _events(contact, trial, source, now),
-                                   now, lifecycle)
-            claim(session, result.kick, now, rt.lease)
-            kick = result.kick
-            outcome = Outcome(True, trial.id, contact.id, trial.ends_at)
-        if data.marketing_consent and not contact.consent_marketing:
-            proof = Proof(SOURCE, source.page, source.ip, source.user_agent)
-            sent = consent.request_opt_in(session, contact, proof, now)
-            sends += [sent] if sent else []
+            contact = _new_contact(session, data, source)
+            trial = Trial(**wanted(data), contact_id=contact.id)
+            kick, welcome_to = start(session, rt, contact, trial, source, now, lifecycle)
+            consent_id = None
+            if data.marketing_consent:
+                proof = Proof(SOURCE, source.page, source.ip, source.user_agent)
+                consent_id = consent.request_opt_in(session, contact, proof, now)
+            sends += [consent_id] if consent_id else []
+            outcome = Outcome(contact.id, True, trial.id, trial.ends_at, welcome_to,
+                              consent=consent_id is not None)
     rt.kick("advance_enrollments", kick)
     rt.kick("deliver_sends", sends)
     return outcome
 
 
-def _running_trial(session: Session, contact_id: int, now: datetime) -> Trial | None:
-    return session.scalar(select(Trial).where(Trial.contact_id == contact_id,
-                                              Trial.status == "active", Trial.ends_at > now)
-                          .order_by(Trial.ends_at.desc()).limit(1))
+def _known(session: Session, rt: Runtime, contact: Contact, data: SignUp, source: Source,
+           now: datetime) -> tuple[Outcome, list[int], list[int]]:
+    """An address we know: the form changes nothing. What it asked for waits for the
+    person's confirmation from the address on file; a customer's request reaches the
+    account owner now. The page says the same whoever the contact is. Returns the outcome,
+    the sends and the enrollments to kick after commit."""
+    trials = session.scalars(select(Trial).where(Trial.contact_id == contact.id))
+    verdict = rules.eligibility(contact.stage, [facts(t) for t in trials], now)
+    sends: list[int] = []
+    kick: list[int] = []
+    if verdict.verdict == "customer":
+        event = requests.requested(contact, data.services, data.seats, source.landing_slug,
+                                   source.utm, now, SOURCE)
+        kick = record_events(session, rt.versions, [event], now).kick
+        claim(session, kick, now, rt.lease)
+        alert = requests.alert_owner(session, contact, NPSConfig.from_settings(rt.settings),
+                                     now)
+        sends += [alert] if alert else []
+    # The browser's language is a guess: one already known (an import, the CRM, the API)
+    # is kept, so it is offered only to a contact without one.
+    language = "" if contact.language else source.language
+    change = pending.submitted(
+        _fields(data, language), _attributes(data),
+        wanted(data),
+        {**asdict(source), "language": language}, data.marketing_consent, now)
+    link = pending.store(session, rt.tokens, rt.settings.base_url, contact, change, now)
+    sends += [link] if link else []
+    return Outcome(contact.id, known=True, confirmation=link is not None), sends, kick
 
 
-def _start(session: Session, data: SignUp, source: Source, now: datetime,
-           lifecycle: Lifecycle) -> tuple[Contact, Trial]:
-    shipping = {"street": data.shipping.street, "city": data.shipping.city,
-                "region": data.shipping.region, "postal_code": data.shipping.postal_code,
-                "country": data.shipping.country}
+def _fields(data: SignUp, language: str) -> dict[str, Any]:
+    return {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone,
+            "role": data.role, "company": data.company, "industry": data.industry,
+            "company_size": data.company_size, "country": data.country,
+            "language": language}
+
+
+def _shipping(data: SignUp) -> dict[str, str]:
+    return {"street": data.shipping.street, "city": data.shipping.city,
+            "region": data.shipping.region, "postal_code": data.shipping.postal_code,
+            "country": data.shipping.country}
+
+
+def _attributes(data: SignUp) -> dict[str, Any]:
+    # The journey sends to `technical_contact` as an address. A person who is their own
+    # technical contact gets one welcome, not two copies ("" is no recipient).
     own = email_key(data.technical_email) == email_key(data.email)
-    ids = upsert_contacts(session, [{
-        "email": data.email, "first_name": data.first_name, "last_name": data.last_name,
-        "phone": data.phone, "role": data.role, "company": data.company,
-        "industry": data.industry, "company_size": data.company_size,
-        "country": data.country, "language": source.language,
-        # The journey sends to `technical_contact` as an address. A person who is their own
-        # technical contact gets one welcome, not two copies ("" is no recipient).
-        "attributes": {"technical_contact": "" if own else data.technical_email,
-                       "technical_contact_name": data.technical_name,
-                       "shipping_address": shipping},
-    }])
-    contact = session.get(Contact, ids[email_key(data.email)])
-    trial = Trial(contact_id=contact.id, company=data.company,
-                  technical_name=data.technical_name, technical_email=data.technical_email,
-                  shipping_address=shipping, services=list(data.services), seats=data.seats,
-                  status="active", started_at=now,
-                  ends_at=now + timedelta(days=lifecycle.trial_days),
-                  landing_slug=source.landing_slug[:120], utm=dict(source.utm),
-                  referral_code=source.referral_code, ip=source.ip[:64])
+    return {"technical_contact": "" if own else data.technical_email,
+            "technical_contact_name": data.technical_name,
+            "shipping_address": _shipping(data)}
+
+
+def wanted(data: SignUp) -> dict[str, Any]:
+    """The trial row's columns that come from the form."""
+    return {"company": data.company, "technical_name": data.technical_name,
+            "technical_email": data.technical_email, "shipping_address": _shipping(data),
+            "services": list(data.services), "seats": data.seats}
+
+
+def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
+    ids = upsert_contacts(session, [{"email": data.email, **_fields(data, source.language),
+                                     "attributes": _attributes(data)}])
+    return session.get(Contact, ids[email_key(data.email)])
+
+
+def start(session: Session, rt: Runtime, contact: Contact, trial: Trial, source: Source,
+          now: datetime, lifecycle: Lifecycle) -> tuple[list[int], tuple[str, ...]]:
+    """Start `trial` (a new row, its form columns set) for `contact`, locked: record
+    `trial.started`, which moves the contact to `try` and enters the trial journey. Returns
+    the enrollments to kick after commit and who the welcome is queued for."""
+    trial.status, trial.started_at = "active", now
+    trial.ends_at = now + timedelta(days=lifecycle.trial_days)
+    trial.landing_slug, trial.utm = source.landing_slug[:120], dict(source.utm)
+    trial.referral_code, trial.ip = source.referral_code, source.ip[:64]
     session.add(trial)
     session.flush()
-    return contact, trial
+    remember_device(session, contact.id, source.visitor, source.ip,
+                    agent_hash(source.user_agent), now)
+    result = record_events(session, rt.versions, _events(contact, trial, source, now), now,
+                           lifecycle)
+    claim(session, result.kick, now, rt.lease)
+    return result.kick, _welcome_to(session, rt, contact, result.kick)
+
+
+def _welcome_to(session: Session, rt: Runtime, contact: Contact,
+                kick: list[int]) -> tuple[str, ...]:
+    """Who the welcome is queued for: the roles of an enrollment, due now, whose step sends
+    it (none when no live journey sends it, or the contact may not enter it again)."""
+    rows = session.execute(select(Enrollment.journey_version_id, Enrollment.step_id)
+                           .where(Enrollment.id.in_(kick or [0]),
+                                  Enrollment.contact_id == contact.id)).all()
+    journeys = rt.versions.get(session, {version for version, _ in rows})
+    roles: list[str] = []
+    for version, step_id in rows:
+        journey = journeys[version]
+        step = journey.step_map.get(step_id or journey.first_step)
+        if isinstance(step, SendStep) and WELCOME_TEMPLATE in (
+                step.template, *(v.template for v in step.variants)):
+            roles += [r for r in step.to
+                      if r == "contact" or (contact.attributes or {}).get(r)]
+    return tuple(dict.fromkeys(roles))
 
 
 def _events(contact: Contact, trial: Trial, source: Source, now: datetime) -> list[NewEvent]:
@@ -269,14 +349,3 @@ def _events(contact: Contact, trial: Trial, source: Source, now: datetime) -> li
                                 "agent": agent_hash(source.user_agent)}, now,
                                SOURCE, dedupe_key=f"referral.signed_up:{trial.id}"))
     return events
-
-
-def _resend_welcome(session: Session, contact: Contact, trial: Trial,
-                    now: datetime) -> list[int]:
-    """Queue the welcome (log-in instructions) again to the person; once a day at most."""
-    return insert_ignore(session, Send, [{
-        "send_key": f"resend-welcome:{trial.id}:{now.date().isoformat()}",
-        "contact_id": contact.id, "to_email": contact.email, "role": "contact",
-        "template": WELCOME_TEMPLATE, "variant": "", "transactional": True,
-        "status": "queued", "created_at": now, "due_at": now,
-    }], "send_key")

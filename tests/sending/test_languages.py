@@ -17,7 +17,13 @@ from nurture.contacts.services import ContactError, upsert_contacts
 from nurture.sending.render import TemplateError, TemplateStore
 from tests.helpers import contact, event, run_due, signed_in
 from tests.sending.test_templates import CONTEXT, _cli, _template
-from tests.web.test_signup import IP, VALID, _messages, _publish_trial_journey
+from tests.web.test_signup import (
+    IP,
+    VALID,
+    _messages,
+    _publish_trial_journey,
+    confirm_from_email,
+)
 from web import create_app
 
 AUTH = {"Authorization": "Bearer test-api-key"}
@@ -125,8 +131,15 @@ def test_a_language_already_known_is_kept_when_the_browser_says_another(rt):
     client.post("/l/trial", data={**VALID, "csrf_token": token.group(1)}, environ_base=IP,
                 headers={"Accept-Language": "fr"})
     assert _language(rt, "ann@example.com") == "de"
+    # Ann is known: the link to confirm comes first, in her language, then the welcome.
     run_due(rt)
-    assert {m["Subject"] for m in _messages(rt)} == {"Ihre Testphase bei Nurture ist bereit"}
+    assert {m["Subject"] for m in _messages(rt)} == {
+        "Bitte bestätigen Sie Ihre Anmeldung bei Nurture"}
+    confirm_from_email(rt, client)
+    assert _language(rt, "ann@example.com") == "de"
+    run_due(rt)
+    assert {m["Subject"] for m in _messages(rt)} == {
+        "Bitte bestätigen Sie Ihre Anmeldung bei Nurture", "Ihre Testphase bei Nurture ist bereit"}
 
 
 def test_a_language_from_an_import_or_the_api_is_checked_and_kept_in_standard_form(rt):

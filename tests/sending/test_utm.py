@@ -1,5 +1,6 @@
 """UTM tags on email clicks: a prospect who clicks "Start a 30-day trial" in a nurture
-email and signs up is attributed to that journey and email; a marketer's own tags win."""
+email and signs up (and, being known, confirms from their inbox) is attributed to that
+journey and email; a marketer's own tags win."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from nurture.trials.models import Trial
 from tests.helpers import advance_clock, contact, event, publish_text, signed_in
 from tests.sending.test_consent_and_tracking import _html, _messages
 from tests.web.test_email_report import _rows
-from tests.web.test_signup import IP, VALID
+from tests.web.test_signup import IP, VALID, confirm_from_email
 from web import create_app
 
 TAGS = email_tags({}, "prospect-retail", "retail-nurture-5")
@@ -67,6 +68,9 @@ def test_a_prospect_who_clicks_start_a_trial_signs_up_attributed_to_the_email(rt
     signed_up = client.post("/l/trial", data={**VALID, **hidden, "csrf_token": token},
                             environ_base=IP)
     assert signed_up.status_code == 303
+    # Ann is known (the email reached her), so the trial starts once she confirms from
+    # her inbox; it keeps the attribution of the form she sent.
+    confirm_from_email(rt, client)
     with rt.db.sessions() as session:
         [trial] = session.query(Trial).all()
     assert trial.utm == {"utm_source": "nurture", "utm_medium": "email",

@@ -116,3 +116,22 @@ def test_no_seat_beyond_the_trials_seats():
     assert rules.seat_refusal(ACTIVE, 2) == (
         "All 2 seats of trial 7 are already activated; no more seats can be activated "
         "during the trial.")
+
+
+@pytest.mark.parametrize("stage", rules.CUSTOMER_STAGES)
+def test_a_customer_may_not_start_a_trial_but_asks_the_account_owner(stage):
+    assert rules.eligibility(stage, [], NOW).verdict == "customer"
+
+
+def test_anyone_whose_trial_converted_counts_as_a_customer_whatever_the_stage():
+    converted = replace(ACTIVE, status="converted", converted_at=NOW - timedelta(days=90))
+    assert rules.eligibility("learn", [converted], NOW).verdict == "customer"
+
+
+def test_a_running_trial_is_named_and_an_expired_one_allows_a_new_start():
+    assert rules.eligibility("try", [EXPIRED, ACTIVE], NOW) == rules.Eligibility(
+        "running", ACTIVE)
+    assert rules.eligibility("learn", [EXPIRED], NOW).verdict == "start"
+    past_end = replace(ACTIVE, ends_at=NOW - timedelta(minutes=1))  # not yet expired by job
+    assert rules.eligibility("try", [past_end], NOW).verdict == "start"
+    assert rules.eligibility("churned", [], NOW).verdict == "start"

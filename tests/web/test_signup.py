@@ -74,6 +74,29 @@ def _publish_trial_journey(rt) -> None:
         publish(session, loaded)
 
 
+def confirmation_links(rt) -> list[str]:
+    """The links to confirm a sign-up, from the emails sent so far, oldest first."""
+    run_due(rt)
+    files = sorted(Path(rt.settings.outbox_dir).glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in files]
+    found = [re.search(r"http://localhost:5000(/signup/confirm/\S+)",
+                       m.get_body(("plain",)).get_content()) for m in messages]
+    return [match.group(1) for match in found if match]
+
+
+def confirm_from_email(rt, client, link: str | None = None) -> str:
+    """Open the latest (or the given) link to confirm and press the button: the page."""
+    link = link or confirmation_links(rt)[-1]
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    done = client.post(link, data={"csrf_token": token}, environ_base=IP,
+                       headers={"User-Agent": "pytest-browser"})
+    assert done.status_code == 200, done.text
+    return done.text
+
+
 def _nothing_stored(rt) -> None:
     assert (_count(rt, Contact), _count(rt, Trial), _count(rt, Event), _count(rt, Send)) == (
         0, 0, 0, 0)
@@ -206,14 +229,16 @@ def test_tampered_csrf_token_gets_a_400_sentence_and_stores_nothing(rt):
     _nothing_stored(rt)
 
 
-def test_filled_honeypot_pretends_success_and_stores_nothing(rt):
+def test_filled_honeypot_pretends_success_claims_no_email_and_stores_nothing(rt):
     client = _client(rt)
     page = client.get("/l/trial").text
     assert re.search(r'<input type="text" id="website" name="website" value="" '
                      r'tabindex="-1" autocomplete="off">', page)
     response = _post(client, website="http://spam.example")
     assert response.status_code == 303
-    assert "check your inbox" in client.get(response.headers["Location"]).text
+    thanks = client.get(response.headers["Location"]).text
+    assert "We have received your sign-up." in thanks
+    assert "inbox" not in thanks and "sent" not in thanks, "no email was queued"
     _nothing_stored(rt)
 
 
@@ -230,7 +255,7 @@ def test_sign_ups_over_the_per_ip_limit_get_a_429_page(rt):
     assert _post(client, email="p10@example.com").status_code == 303
 
 
-def test_second_sign_up_while_a_trial_runs_resends_the_welcome_once_a_day(rt):
+def test_a_repeat_sign_up_while_a_trial_runs_waits_for_confirmation_then_resends_the_welcome(rt):
     client = _client(rt)
     assert _post(client).status_code == 303
     run_due(rt)
@@ -238,18 +263,26 @@ def test_second_sign_up_while_a_trial_runs_resends_the_welcome_once_a_day(rt):
     again = _post(client, email="ANN@example.COM", company="Someone Else Ltd", seats="20")
     assert again.status_code == 303
     page = client.get(again.headers["Location"]).text
-    assert "already have a trial running" in page and "1 April 2026" in page
-    assert "We sent the log-in instructions to ANN@example.COM again" in page
+    assert "We sent a link to confirm to the address we have on file" in page
+    assert "1 April 2026" not in page, "the page tells a stranger nothing about the trial"
     assert _count(rt, Trial) == 1 and _count(rt, Contact) == 1
     assert _all(rt, Contact)[0].company == "Lee Retail", "a repeat sign-up changes nothing"
-    assert _count(rt, Event, Event.type == "trial.started") == 1
+    run_due(rt)
+    [link] = _messages(rt)[before:]
+    assert (link["To"], link["Subject"]) == ("Ann@Example.com",
+                                              "Please confirm your sign-up with Nurture")
+
+    confirmed = confirm_from_email(rt, client)
+    assert "Your trial runs until" in confirmed and "1 April 2026" in confirmed
+    assert "We sent your log-in instructions to" in confirmed
+    assert _all(rt, Contact)[0].company == "Someone Else Ltd", "confirmed by the address"
+    assert _count(rt, Trial) == 1 and _count(rt, Event, Event.type == "trial.started") == 1
     [resend] = _all(rt, Send, Send.send_key.like("resend-welcome:%"))
     assert (resend.template, resend.transactional, resend.to_email) == (
         "trial-welcome", True, "Ann@Example.com")
-    run_due(rt)
-    assert len(_messages(rt)) == before + 1
-    third = _post(client, email="ann@example.com")
-    assert "already sent the log-in instructions" in client.get(third.headers["Location"]).text
+    _post(client, email="ann@example.com")
+    third = confirm_from_email(rt, client)
+    assert "We already sent your log-in instructions again today" in third
     assert _count(rt, Send, Send.send_key.like("resend-welcome:%")) == 1
 
 
