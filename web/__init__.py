@@ -57,6 +57,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     from web.sales import bp as sales_bp
 
     init_auth(app)
+    from web.account import bp as account_bp
+
+    app.register_blueprint(account_bp)
     app.register_blueprint(sales_bp)
     from web.contacts import bp as contacts_bp
     from web.email_templates import bp as email_templates_bp

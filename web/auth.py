@@ -2,9 +2,11 @@
 
 `init_app(app)` registers the `/login` and `/logout` views and a hook that puts the
 signed-in user (`nurture.users.services.UserInfo`) or None in `flask.g.user` for every
-request. The session keeps the user's id and the stamp of their password hash: a changed
-password or a deactivated user ends the session at the next request. Sessions last 12 hours
-from the last request (app config `PERMANENT_SESSION_LIFETIME`).
+request. The session keeps the user's id and their session version: signing out, "sign out
+everywhere" (`web/account.py`, `nurture users sign-out`), a changed password or a
+deactivation raise the version, which ends every session made before, copied cookies
+included, at its next request. Sessions last 12 hours from the last request (app config
+`PERMANENT_SESSION_LIFETIME`).
 
 Failed sign-ins are limited per IP (app config `LOGIN_RATE_LIMIT`, default 10 per minute;
 `RATELIMIT_ENABLED=False` turns it off at request time).
@@ -13,7 +15,6 @@ Failed sign-ins are limited per IP (app config `LOGIN_RATE_LIMIT`, default 10 pe
 from __future__ import annotations
 
 import functools
-import hmac
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -45,7 +46,7 @@ from nurture.users.models import ROLES
 from nurture.users.services import UserInfo
 
 bp = Blueprint("auth", __name__)
-USER_ID, STAMP, NOTICE = "user_id", "user_stamp", "auth_notice"
+USER_ID, VERSION, NOTICE = "user_id", "session_version", "auth_notice"
 HOMES = {"sales": "/sales", "marketer": "/", "admin": "/"}
 SESSION_LIFETIME = timedelta(hours=12)
 WRONG = "The email or password is incorrect."
@@ -110,8 +111,8 @@ def init_app(app: Flask) -> None:
 
 
 def load_user() -> None:
-    """`g.user`: the signed-in user, or None. A session whose user was deactivated or whose
-    password changed since it signed in is forgotten."""
+    """`g.user`: the signed-in user, or None. A session made under an older session version
+    of its user (signed out, password changed, deactivated) is forgotten."""
     g.user = None
     user_id = session.get(USER_ID)
     if user_id is None or request.endpoint == "static":
@@ -120,10 +121,10 @@ def load_user() -> None:
     if isinstance(user_id, int):
         with _rt().db.sessions() as db:
             user = services.get_user(db, user_id)
-    stamp = session.get(STAMP)
-    if (user is None or not user.active or not isinstance(stamp, str)
-            or not hmac.compare_digest(user.stamp, stamp)):
-        for key in (USER_ID, STAMP):
+    version = session.get(VERSION)
+    if (user is None or not user.active or type(version) is not int
+            or version != user.session_version):
+        for key in (USER_ID, VERSION):
             session.pop(key, None)
         return
     g.user = user
@@ -186,16 +187,31 @@ def login():
     # A fresh session: nothing from before signing in (a planted value, an old CSRF token)
     # carries over into the signed-in one.
     session.clear()
-    session[USER_ID], session[STAMP] = user.id, user.stamp
+    session[USER_ID], session[VERSION] = user.id, user.session_version
     session.permanent = True
     return redirect(safe_next(form.next.data) or home_for(user), 303)
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
-    session[NOTICE] = "You have signed out."
+    """Ends the session for good: a copy of the cookie no longer opens anything. With one
+    version per user, the user's other sessions end too."""
+    if g.user is not None:
+        end_sessions(g.user.id)
+    sign_out("You have signed out.")
     return redirect(url_for(".login"), 303)
+
+
+def end_sessions(user_id: int) -> UserInfo:
+    """Every session of the user ends (`services.end_sessions`)."""
+    with _rt().db.transaction() as db:
+        return services.end_sessions(db, user_id)
+
+
+def sign_out(notice: str) -> None:
+    """Forget this browser's session; the sign-in page shows `notice` once."""
+    session.clear()
+    session[NOTICE] = notice
 
 
 @bp.errorhandler(CSRFError)
