@@ -8,14 +8,21 @@ deactivation raise the version, which ends every session made before, copied coo
 included, at its next request. Sessions last 12 hours from the last request (app config
 `PERMANENT_SESSION_LIFETIME`).
 
-Failed sign-ins are limited per IP (app config `LOGIN_RATE_LIMIT`, default 10 per minute;
-`RATELIMIT_ENABLED=False` turns it off at request time).
+Failed sign-ins have two limits, both keyed on the client's address (the socket's, or the
+one trusted proxies forwarded: `NURTURE_TRUSTED_PROXIES`): per account and address, which
+stops guessing one password (app config `LOGIN_RATE_LIMIT`), and per address across
+accounts, higher, which stops spraying one password over many (`LOGIN_ADDRESS_RATE_LIMIT`).
+Neither touches other addresses, so nobody can lock a user out by failing in their name.
+`RATELIMIT_ENABLED=False` turns both off at request time.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import math
 import re
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -33,13 +40,14 @@ from flask import (
     url_for,
 )
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
+from nurture.config import ConfigError
 from nurture.runtime import Runtime
 from nurture.users import services
 from nurture.users.models import ROLES
@@ -52,6 +60,12 @@ SESSION_LIFETIME = timedelta(hours=12)
 WRONG = "The email or password is incorrect."
 ROLE_NAMES = {"sales": "sales", "marketer": "marketers", "admin": "admins"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Failed sign-ins: per account and address, then per address across accounts (spraying).
+LOGIN_LIMITS = {"LOGIN_RATE_LIMIT": ("login_rate_limit", "NURTURE_LOGIN_RATE_LIMIT",
+                                     "5 per minute; 30 per hour"),
+                "LOGIN_ADDRESS_RATE_LIMIT": ("login_address_rate_limit",
+                                             "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
+                                             "30 per minute; 300 per hour")}
 
 
 class LoginForm(FlaskForm):
@@ -93,21 +107,43 @@ def init_app(app: Flask) -> None:
     if app.config["PERMANENT_SESSION_LIFETIME"] == Flask.default_config[
             "PERMANENT_SESSION_LIFETIME"]:
         app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
-    app.config.setdefault("LOGIN_RATE_LIMIT",
-                          rt.settings.extra.get("login_rate_limit") or "10 per minute")
+    for config_key, (extra_key, variable, default) in LOGIN_LIMITS.items():
+        value = app.config.setdefault(config_key, rt.settings.extra.get(extra_key) or default)
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(f"{variable} must be a rate such as {default!r}, not "
+                              f"{value!r}.") from None
     namespace = rt.settings.extra.get("queue_namespace", "nurture")
-    limiter = Limiter(get_remote_address, storage_uri=rt.settings.redis_url or "memory://",
+    limiter = Limiter(_client, storage_uri=rt.settings.redis_url or "memory://",
                       key_prefix=f"{namespace}:login", swallow_errors=True)
     limiter.init_app(app)
-    # Counts wrong passwords, not sign-ins that work nor forms missing a field.
-    limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-                  deduct_when=lambda response: response.status_code == 401,
-                  exempt_when=lambda: (request.endpoint != "auth.login"
-                                       or not current_app.config.get("RATELIMIT_ENABLED", True))
-                  )(bp)
+    app.extensions["login_limiter"] = limiter
+    for config_key, key in (("LOGIN_RATE_LIMIT", _account_and_client),
+                            ("LOGIN_ADDRESS_RATE_LIMIT", _client)):
+        # Counts wrong passwords, not sign-ins that work nor forms missing a field.
+        limiter.limit(lambda name=config_key: current_app.config[name], key_func=key,
+                      methods=["POST"],
+                      deduct_when=lambda response: response.status_code == 401,
+                      exempt_when=lambda: (request.endpoint != "auth.login"
+                                           or not current_app.config.get("RATELIMIT_ENABLED",
+                                                                         True))
+                      )(bp)
     app.before_request(load_user)
     app.context_processor(lambda: {"current_user": g.get("user")})
     app.register_blueprint(bp)
+
+
+def _client() -> str:
+    """The client's address: ProxyFix has put the forwarded one here when proxies are
+    trusted, and only then."""
+    return request.remote_addr or "unknown"
+
+
+def _account_and_client() -> str:
+    """The address and the account asked for (a digest: any text can be typed there)."""
+    email = request.form.get("email", "").strip().lower()
+    return f"{_client()}/{hashlib.sha256(email.encode('utf-8', 'replace')).hexdigest()[:32]}"
 
 
 def load_user() -> None:
@@ -229,7 +265,11 @@ def csrf_error(_error: CSRFError):
 
 @bp.errorhandler(TooManyRequests)
 def too_many(_error: TooManyRequests):
+    limit = current_app.extensions["login_limiter"].current_limit
+    wait = max(1, math.ceil((limit.reset_at - time.time()) / 60)) if limit else 1
+    minutes = "a minute" if wait == 1 else f"{wait} minutes"
     form = LoginForm(formdata=request.form)
     form.form_errors.append("There have been too many failed sign-ins from your network. "
-                            "Please wait a minute and try again.")
-    return _page(form, 429)
+                            f"Please wait {minutes} and try again.")
+    response = _page(form, 429)
+    return response[0], 429, {"Retry-After": str(wait * 60)}

@@ -230,7 +230,7 @@ def test_next_leads_back_to_the_page_asked_for(rt, client):
     assert response.headers["Location"] == "/?tab=recent"
 
 
-def test_failed_sign_ins_over_the_per_ip_limit_get_a_429(rt):
+def test_failed_sign_ins_over_the_per_account_and_address_limit_get_a_429(rt):
     _user(rt)
     app = create_app(rt)
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
@@ -406,3 +406,19 @@ def test_public_pages_show_the_senders_name_and_only_staff_get_the_console_link(
         assert '<a href="/">Nurture</a>' in header
     finally:
         acme.close()
+
+
+def test_a_login_limit_that_is_not_a_rate_stops_the_app_with_a_sentence(rt):
+    from nurture.config import ConfigError
+    from nurture.runtime import build
+
+    odd = build(rt.settings.with_(extra={**rt.settings.extra,
+                                         "login_address_rate_limit": "lots"}),
+                with_transport=False)
+    try:
+        with pytest.raises(ConfigError, match=re.escape(
+                "NURTURE_LOGIN_ADDRESS_RATE_LIMIT must be a rate such as "
+                "'30 per minute; 300 per hour', not 'lots'.")):
+            create_app(odd)
+    finally:
+        odd.close()
