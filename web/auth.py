@@ -206,7 +206,7 @@ def _page(form: LoginForm, status: int = 200, notice: str | None = None):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm(formdata=request.form if request.method == "POST" else None)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD answered as GET
         form.next.data = safe_next(request.args.get("next")) or ""
         if g.user is not None:
             return redirect(form.next.data or home_for(g.user))
