@@ -135,7 +135,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def _row(session: Session, email: str) -> User | None:
     key = email.strip().lower()
-    if not key or len(key) > MAX_EMAIL_LENGTH:
+    if not key or len(key) > MAX_EMAIL_LENGTH or "\x00" in key:  # PostgreSQL refuses NUL
         return None
     return session.scalar(select(User).where(User.email == key))
 
