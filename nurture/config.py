@@ -26,6 +26,15 @@ def _number(env: Any, name: str, default: float, kind: type = int) -> Any:
         raise ConfigError(f"{name} must be {what}, not {raw!r}.") from None
 
 
+def _hops(env: Any, name: str) -> int:
+    """How many reverse proxies stand in front of the app: a whole number, 0 or more."""
+    hops = _number(env, name, 0)
+    if hops < 0:
+        raise ConfigError(f"{name} must be a whole number of proxies, 0 or more, not "
+                          f"{env.get(name)!r}.")
+    return hops
+
+
 def _secret_key(var_dir: Path) -> str:
     """The SECRET_KEY, generated once and kept under var/ when the environment has none."""
     path = var_dir / "secret_key"
@@ -53,6 +62,7 @@ EXTRA_ENV = {
     "scoring_rules": "NURTURE_SCORING_RULES",
     "crm_webhook_url": "NURTURE_CRM_WEBHOOK_URL",
     "login_rate_limit": "NURTURE_LOGIN_RATE_LIMIT",
+    "login_address_rate_limit": "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
     "send_retention_days": "NURTURE_SEND_RETENTION_DAYS",
     "email_utm": "NURTURE_EMAIL_UTM",
     "email_utm_source": "NURTURE_EMAIL_UTM_SOURCE",
@@ -90,6 +100,9 @@ class Settings:
     # Every marketing email shows the sender's postal address (CAN-SPAM, GDPR transparency).
     postal_address: str = "Nurture, 1 Example Street, 75001 Paris, France"
     company_name: str = "Nurture"
+    # Reverse proxies in front of the web app whose X-Forwarded-* headers are believed; 0
+    # means none: the client is the socket's address.
+    trusted_proxies: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -124,6 +137,7 @@ class Settings:
             postal_address=env.get("NURTURE_POSTAL_ADDRESS",
                                    "Nurture, 1 Example Street, 75001 Paris, France"),
             company_name=env.get("NURTURE_COMPANY", "Nurture"),
+            trusted_proxies=_hops(env, "NURTURE_TRUSTED_PROXIES"),
             extra={"api_key": env.get("NURTURE_API_KEY", ""),
                    "queue_namespace": env.get("NURTURE_QUEUE_NAMESPACE", "nurture"),
                    **{key: env[name] for key, name in EXTRA_ENV.items() if env.get(name)}},

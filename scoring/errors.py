@@ -13,5 +13,10 @@ class HandoffError(ValueError):
     reason given)."""
 
 
+class HandoffNotFound(HandoffError):
+    """Raised when there is no hand-off with the id, or none the user may see: the two are
+    the same answer, so that an id does not tell a rep whether another rep's lead exists."""
+
+
 class ScoringPaused(RuntimeError):
     """Raised when the scoring rules file is invalid, so nothing can be scored."""

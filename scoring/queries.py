@@ -11,6 +11,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.runtime import Runtime
 from nurture.users.models import User
+from scoring.access import Viewer, sees_every_lead, visible_to
 from scoring.handoffs import explanation
 from scoring.models import ContactScore, Handoff, HandoffNote
 from scoring.pipeline import setup_for
@@ -52,9 +53,10 @@ def _predictive(session, contact_id: int, now):
     return explain_contact(session, contact_id, now)
 
 
-def inbox(rt: Runtime, user: User, show: str = "mine") -> list[dict[str, Any]]:
+def inbox(rt: Runtime, user: Viewer, show: str = "mine") -> list[dict[str, Any]]:
     """Hand-offs for a user: `mine` (assigned to them, plus the unassigned queue), `all`
-    (marketers and admins), or `closed` (theirs, most recent first)."""
+    (marketers and admins), or `closed` (theirs, most recent first). A rep never gets
+    another rep's lead, whatever `show` says."""
     with rt.db.sessions() as session:
         query = (select(Handoff, Contact, User.name, User.email)
                  .join(Contact, Contact.id == Handoff.contact_id)
@@ -65,7 +67,7 @@ def inbox(rt: Runtime, user: User, show: str = "mine") -> list[dict[str, Any]]:
             query = query.where(Handoff.status.in_(OPEN)).order_by(
                 case((Handoff.status == "open", 0), else_=1), Handoff.priority.desc(),
                 Handoff.created_at)
-        if show != "all" or user.role == "sales":
+        if show != "all" or not sees_every_lead(user):
             query = query.where((Handoff.assigned_to == user.id) | (
                 (Handoff.assigned_to.is_(None)) if show != "closed" else False))
         rows = session.execute(query.limit(200)).all()
@@ -83,10 +85,13 @@ def _row(handoff: Handoff, contact: Contact, rep: str | None) -> dict[str, Any]:
             "contact_id": contact.id, "current_score": contact.score}
 
 
-def handoff_detail(rt: Runtime, handoff_id: int) -> dict[str, Any] | None:
+def handoff_detail(rt: Runtime, handoff_id: int, viewer: Viewer) -> dict[str, Any] | None:
+    """One hand-off with its contact, notes and score card; None when there is none with
+    this id that `viewer` may see (`scoring.access`)."""
     with rt.db.sessions() as session:
         row = session.execute(select(Handoff, Contact).join(
-            Contact, Contact.id == Handoff.contact_id).where(Handoff.id == handoff_id)).first()
+            Contact, Contact.id == Handoff.contact_id).where(
+            Handoff.id == handoff_id, visible_to(viewer))).first()
         if row is None:
             return None
         handoff, contact = row

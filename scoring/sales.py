@@ -3,6 +3,7 @@ what happens when nobody accepts it in time (remind the rep, then reassign)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -14,7 +15,8 @@ from nurture.contacts.models import Contact
 from nurture.events.effects import merge_attributes
 from nurture.events.services import NewEvent
 from nurture.users.models import User
-from scoring.errors import HandoffError
+from scoring.access import Viewer, may_see
+from scoring.errors import HandoffError, HandoffNotFound
 from scoring.handoffs import Outcome, SalesConfig, _assign, _note, _reps, _webhook, notify
 from scoring.models import Handoff
 from scoring.rules import Rules
@@ -31,27 +33,39 @@ REJECT_REASONS = {
 }
 
 
-def _load(session: Session, handoff_id: int) -> Handoff:
-    """The hand-off, locked after its contact: every writer takes the contact first."""
+NO_SUCH = "There is no such hand-off."
+# Finite, and no deal of ours comes near it: a typo or a test value, not a sale.
+MAX_AMOUNT = 1_000_000_000
+
+
+def _load(session: Session, handoff_id: int, user: Viewer) -> Handoff:
+    """The hand-off, locked after its contact (every writer takes the contact first), when
+    `user` may act on it; another rep's lead is `HandoffNotFound`, like a missing one."""
     contact_id = session.scalar(select(Handoff.contact_id).where(Handoff.id == handoff_id))
     if contact_id is None:
-        raise HandoffError("There is no such hand-off.")
+        raise HandoffNotFound(NO_SUCH)
     lock_contacts(session, [contact_id])
     handoff = session.get(Handoff, handoff_id, with_for_update=True)
-    if handoff is None:  # erased with its contact in between
-        raise HandoffError("There is no such hand-off.")
+    if handoff is None or not may_see(handoff.assigned_to, user):  # erased in between
+        raise HandoffNotFound(NO_SUCH)
     return handoff
 
 
-def _may_act(handoff: Handoff, user: User) -> None:
-    if user.role == "sales" and handoff.assigned_to not in (None, user.id):
-        raise HandoffError("This lead is assigned to another rep.")
+def check_amount(amount: float | None) -> None:
+    """A deal amount is a finite number from 0 to `MAX_AMOUNT`; raises `HandoffError`."""
+    if amount is None:
+        return
+    if not math.isfinite(amount):
+        raise HandoffError("The deal amount must be a number, such as 12000.")
+    if amount < 0:
+        raise HandoffError("The deal amount cannot be negative.")
+    if amount > MAX_AMOUNT:
+        raise HandoffError(f"The deal amount must be at most {MAX_AMOUNT:,}.")
 
 
 def accept(session: Session, config: SalesConfig, handoff_id: int, user: User,
            now: datetime) -> Outcome:
-    handoff = _load(session, handoff_id)
-    _may_act(handoff, user)
+    handoff = _load(session, handoff_id, user)
     if handoff.status != "open":
         raise HandoffError(f"This hand-off is already {handoff.status}.")
     handoff.status, handoff.accepted_at, handoff.due_at, handoff.lease_until = (
@@ -72,8 +86,7 @@ def reject(session: Session, config: SalesConfig, handoff_id: int, user: User, c
         raise HandoffError("Say in a few words why the lead goes back to nurture.")
     if len(detail) > REASON_MAX:
         raise HandoffError(f"The reason is too long; keep it under {REASON_MAX} characters.")
-    handoff = _load(session, handoff_id)
-    _may_act(handoff, user)
+    handoff = _load(session, handoff_id, user)
     if handoff.status not in ("open", "accepted"):
         raise HandoffError(f"This hand-off is already {handoff.status}.")
     reason = REJECT_REASONS[code] + (f": {detail}" if detail else "")
@@ -88,10 +101,8 @@ def close(session: Session, config: SalesConfig, handoff_id: int, user: User, wo
     detail = (detail or "").strip()
     if len(detail) > REASON_MAX:
         raise HandoffError(f"The note is too long; keep it under {REASON_MAX} characters.")
-    if amount is not None and amount < 0:
-        raise HandoffError("The deal amount cannot be negative.")
-    handoff = _load(session, handoff_id)
-    _may_act(handoff, user)
+    check_amount(amount)
+    handoff = _load(session, handoff_id, user)
     if handoff.status != "accepted":
         raise HandoffError("Accept the lead before marking the deal won or lost." if
                            handoff.status == "open" else

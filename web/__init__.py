@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from nurture.config import PROJECT_ROOT, Settings
 from nurture.runtime import Runtime, build
@@ -23,6 +24,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,  # no form or API call needs more: 413 beyond
     )
     app.extensions["nurture"] = runtime
+    hops = runtime.settings.trusted_proxies
+    if hops:  # the client's address, scheme and host as the proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from web.errors import init_app as init_errors
 
     init_errors(app, runtime.settings.extra)
@@ -57,6 +61,9 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     from web.sales import bp as sales_bp
 
     init_auth(app)
+    from web.account import bp as account_bp
+
+    app.register_blueprint(account_bp)
     app.register_blueprint(sales_bp)
     from web.contacts import bp as contacts_bp
     from web.email_templates import bp as email_templates_bp

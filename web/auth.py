@@ -2,19 +2,27 @@
 
 `init_app(app)` registers the `/login` and `/logout` views and a hook that puts the
 signed-in user (`nurture.users.services.UserInfo`) or None in `flask.g.user` for every
-request. The session keeps the user's id and the stamp of their password hash: a changed
-password or a deactivated user ends the session at the next request. Sessions last 12 hours
-from the last request (app config `PERMANENT_SESSION_LIFETIME`).
+request. The session keeps the user's id and their session version: signing out, "sign out
+everywhere" (`web/account.py`, `nurture users sign-out`), a changed password or a
+deactivation raise the version, which ends every session made before, copied cookies
+included, at its next request. Sessions last 12 hours from the last request (app config
+`PERMANENT_SESSION_LIFETIME`).
 
-Failed sign-ins are limited per IP (app config `LOGIN_RATE_LIMIT`, default 10 per minute;
-`RATELIMIT_ENABLED=False` turns it off at request time).
+Failed sign-ins have two limits, both keyed on the client's address (the socket's, or the
+one trusted proxies forwarded: `NURTURE_TRUSTED_PROXIES`): per account and address, which
+stops guessing one password (app config `LOGIN_RATE_LIMIT`), and per address across
+accounts, higher, which stops spraying one password over many (`LOGIN_ADDRESS_RATE_LIMIT`).
+Neither touches other addresses, so nobody can lock a user out by failing in their name.
+`RATELIMIT_ENABLED=False` turns both off at request time.
 """
 
 from __future__ import annotations
 
 import functools
-import hmac
+import hashlib
+import math
 import re
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -32,25 +40,32 @@ from flask import (
     url_for,
 )
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
+from nurture.config import ConfigError
 from nurture.runtime import Runtime
 from nurture.users import services
 from nurture.users.models import ROLES
 from nurture.users.services import UserInfo
 
 bp = Blueprint("auth", __name__)
-USER_ID, STAMP, NOTICE = "user_id", "user_stamp", "auth_notice"
+USER_ID, VERSION, NOTICE = "user_id", "session_version", "auth_notice"
 HOMES = {"sales": "/sales", "marketer": "/", "admin": "/"}
 SESSION_LIFETIME = timedelta(hours=12)
 WRONG = "The email or password is incorrect."
 ROLE_NAMES = {"sales": "sales", "marketer": "marketers", "admin": "admins"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Failed sign-ins: per account and address, then per address across accounts (spraying).
+LOGIN_LIMITS = {"LOGIN_RATE_LIMIT": ("login_rate_limit", "NURTURE_LOGIN_RATE_LIMIT",
+                                     "5 per minute; 30 per hour"),
+                "LOGIN_ADDRESS_RATE_LIMIT": ("login_address_rate_limit",
+                                             "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
+                                             "30 per minute; 300 per hour")}
 
 
 class LoginForm(FlaskForm):
@@ -92,26 +107,48 @@ def init_app(app: Flask) -> None:
     if app.config["PERMANENT_SESSION_LIFETIME"] == Flask.default_config[
             "PERMANENT_SESSION_LIFETIME"]:
         app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
-    app.config.setdefault("LOGIN_RATE_LIMIT",
-                          rt.settings.extra.get("login_rate_limit") or "10 per minute")
+    for config_key, (extra_key, variable, default) in LOGIN_LIMITS.items():
+        value = app.config.setdefault(config_key, rt.settings.extra.get(extra_key) or default)
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(f"{variable} must be a rate such as {default!r}, not "
+                              f"{value!r}.") from None
     namespace = rt.settings.extra.get("queue_namespace", "nurture")
-    limiter = Limiter(get_remote_address, storage_uri=rt.settings.redis_url or "memory://",
+    limiter = Limiter(_client, storage_uri=rt.settings.redis_url or "memory://",
                       key_prefix=f"{namespace}:login", swallow_errors=True)
     limiter.init_app(app)
-    # Counts wrong passwords, not sign-ins that work nor forms missing a field.
-    limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-                  deduct_when=lambda response: response.status_code == 401,
-                  exempt_when=lambda: (request.endpoint != "auth.login"
-                                       or not current_app.config.get("RATELIMIT_ENABLED", True))
-                  )(bp)
+    app.extensions["login_limiter"] = limiter
+    for config_key, key in (("LOGIN_RATE_LIMIT", _account_and_client),
+                            ("LOGIN_ADDRESS_RATE_LIMIT", _client)):
+        # Counts wrong passwords, not sign-ins that work nor forms missing a field.
+        limiter.limit(lambda name=config_key: current_app.config[name], key_func=key,
+                      methods=["POST"],
+                      deduct_when=lambda response: response.status_code == 401,
+                      exempt_when=lambda: (request.endpoint != "auth.login"
+                                           or not current_app.config.get("RATELIMIT_ENABLED",
+                                                                         True))
+                      )(bp)
     app.before_request(load_user)
     app.context_processor(lambda: {"current_user": g.get("user")})
     app.register_blueprint(bp)
 
 
+def _client() -> str:
+    """The client's address: ProxyFix has put the forwarded one here when proxies are
+    trusted, and only then."""
+    return request.remote_addr or "unknown"
+
+
+def _account_and_client() -> str:
+    """The address and the account asked for (a digest: any text can be typed there)."""
+    email = request.form.get("email", "").strip().lower()
+    return f"{_client()}/{hashlib.sha256(email.encode('utf-8', 'replace')).hexdigest()[:32]}"
+
+
 def load_user() -> None:
-    """`g.user`: the signed-in user, or None. A session whose user was deactivated or whose
-    password changed since it signed in is forgotten."""
+    """`g.user`: the signed-in user, or None. A session made under an older session version
+    of its user (signed out, password changed, deactivated) is forgotten."""
     g.user = None
     user_id = session.get(USER_ID)
     if user_id is None or request.endpoint == "static":
@@ -120,10 +157,10 @@ def load_user() -> None:
     if isinstance(user_id, int):
         with _rt().db.sessions() as db:
             user = services.get_user(db, user_id)
-    stamp = session.get(STAMP)
-    if (user is None or not user.active or not isinstance(stamp, str)
-            or not hmac.compare_digest(user.stamp, stamp)):
-        for key in (USER_ID, STAMP):
+    version = session.get(VERSION)
+    if (user is None or not user.active or type(version) is not int
+            or version != user.session_version):
+        for key in (USER_ID, VERSION):
             session.pop(key, None)
         return
     g.user = user
@@ -169,7 +206,7 @@ def _page(form: LoginForm, status: int = 200, notice: str | None = None):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm(formdata=request.form if request.method == "POST" else None)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD answered as GET
         form.next.data = safe_next(request.args.get("next")) or ""
         if g.user is not None:
             return redirect(form.next.data or home_for(g.user))
@@ -186,16 +223,31 @@ def login():
     # A fresh session: nothing from before signing in (a planted value, an old CSRF token)
     # carries over into the signed-in one.
     session.clear()
-    session[USER_ID], session[STAMP] = user.id, user.stamp
+    session[USER_ID], session[VERSION] = user.id, user.session_version
     session.permanent = True
     return redirect(safe_next(form.next.data) or home_for(user), 303)
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
-    session[NOTICE] = "You have signed out."
+    """Ends the session for good: a copy of the cookie no longer opens anything. With one
+    version per user, the user's other sessions end too."""
+    if g.user is not None:
+        end_sessions(g.user.id)
+    sign_out("You have signed out.")
     return redirect(url_for(".login"), 303)
+
+
+def end_sessions(user_id: int) -> UserInfo:
+    """Every session of the user ends (`services.end_sessions`)."""
+    with _rt().db.transaction() as db:
+        return services.end_sessions(db, user_id)
+
+
+def sign_out(notice: str) -> None:
+    """Forget this browser's session; the sign-in page shows `notice` once."""
+    session.clear()
+    session[NOTICE] = notice
 
 
 @bp.errorhandler(CSRFError)
@@ -213,7 +265,11 @@ def csrf_error(_error: CSRFError):
 
 @bp.errorhandler(TooManyRequests)
 def too_many(_error: TooManyRequests):
+    limit = current_app.extensions["login_limiter"].current_limit
+    wait = max(1, math.ceil((limit.reset_at - time.time()) / 60)) if limit else 1
+    minutes = "a minute" if wait == 1 else f"{wait} minutes"
     form = LoginForm(formdata=request.form)
     form.form_errors.append("There have been too many failed sign-ins from your network. "
-                            "Please wait a minute and try again.")
-    return _page(form, 429)
+                            f"Please wait {minutes} and try again.")
+    response = _page(form, 429)
+    return response[0], 429, {"Retry-After": str(wait * 60)}

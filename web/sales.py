@@ -1,5 +1,8 @@
 """The sales inbox: hand-offs by priority with the score, its explanation and the recent
-timeline; accept, send back to nurture with a reason, or mark the deal won or lost."""
+timeline; accept, send back to nurture with a reason, or mark the deal won or lost.
+
+A rep reaches their own leads and the unassigned queue (`scoring.access`); any other id is
+the same 404 as one that does not exist."""
 
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ from flask import (
 
 from nurture.runtime import Runtime
 from scoring import api
-from scoring.errors import HandoffError
+from scoring.errors import HandoffError, HandoffNotFound
 from scoring.queries import handoff_detail, inbox
-from scoring.sales import REJECT_REASONS
+from scoring.sales import REJECT_REASONS, check_amount
 from web.auth import login_required
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
@@ -49,11 +52,10 @@ def detail(handoff_id: int):
 
 
 def _detail(handoff_id: int, error: str | None = None, status: int = 200):
-    item = handoff_detail(_rt(), handoff_id)
+    item = handoff_detail(_rt(), handoff_id, g.user)
     if item is None:
         abort(404)
-    mine = g.user.role != "sales" or item["assigned_to"] in (None, g.user.id)
-    return render_template("sales/handoff.html", h=item, mine=mine, error=error,
+    return render_template("sales/handoff.html", h=item, error=error,
                            reasons=REJECT_REASONS, form=request.form,
                            notice=session.pop(FLASH, None)), status
 
@@ -61,6 +63,8 @@ def _detail(handoff_id: int, error: str | None = None, status: int = 200):
 def _act(handoff_id: int, work, done: str):
     try:
         work()
+    except HandoffNotFound:
+        abort(404)
     except HandoffError as exc:
         return _detail(handoff_id, str(exc), 409 if "already" in str(exc) else 422)
     session[FLASH] = done
@@ -91,8 +95,11 @@ def close(handoff_id: int):
     raw = (request.form.get("amount") or "").strip().replace(",", "")
     try:
         amount = float(raw) if raw and outcome == "won" else None
-    except ValueError:
-        return _detail(handoff_id, "The deal amount must be a number, such as 12000.", 422)
+        check_amount(amount)  # nan, inf and 1e999 parse as floats
+    except ValueError as exc:
+        message = str(exc) if isinstance(exc, HandoffError) else \
+            "The deal amount must be a number, such as 12000."
+        return _detail(handoff_id, message, 422)
     detail = request.form.get("detail", "")
     return _act(handoff_id, lambda: api.close(_rt(), handoff_id, g.user.id, outcome == "won",
                                               detail, amount),

@@ -1,5 +1,5 @@
-"""`nurture users`: create people who sign in, list them, change a password, deactivate and
-reactivate.
+"""`nurture users`: create people who sign in, list them, change a password, sign them out
+everywhere, deactivate and reactivate.
 
 A password is typed at a hidden prompt (twice), or read from stdin with `--password-stdin`
 for scripts. There is no `--password` option: it would be kept in the shell's history and
@@ -126,3 +126,11 @@ def activate(email: str) -> None:
     """Let a deactivated user sign in again."""
     user = _write(lambda session, _rt: services.activate(session, email))
     click.echo(f"Activated {user.email}: they can sign in again.")
+
+
+@users.command("sign-out")
+@click.argument("email")
+def sign_out(email: str) -> None:
+    """End every session of a user, on every device (they can sign in again)."""
+    user = _write(lambda session, _rt: services.end_sessions(session, email))
+    click.echo(f"Signed out {user.email} everywhere: every session they had has ended.")

@@ -4,8 +4,9 @@ Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's low-memor
 a hash made with older parameters is replaced at the next successful sign-in. Rows are
 mapped to `UserInfo` here and nowhere else: no `User` row leaves this module.
 
-A session remembers `UserInfo.stamp`, a digest of the password hash, so changing the
-password (which always makes a new salt) ends every session signed in with the old one.
+A session remembers the user's `session_version`. Signing out, "sign out everywhere", a
+password change and a deactivation raise it (`end_sessions`), so every session cookie made
+before, copies included, stops opening anything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -21,7 +22,7 @@ import pycountry
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,7 +51,7 @@ class UserInfo:
     created_at: datetime
     last_login_at: datetime | None
     last_assigned_at: datetime | None
-    stamp: str = field(repr=False)  # changes with the password: see the module docstring
+    session_version: int = 0  # a session made under another one has ended
 
 
 def _info(row: User) -> UserInfo:
@@ -58,12 +59,7 @@ def _info(row: User) -> UserInfo:
                     active=row.active, verticals=tuple(row.verticals or ()),
                     territories=tuple(row.territories or ()), created_at=row.created_at,
                     last_login_at=row.last_login_at, last_assigned_at=row.last_assigned_at,
-                    stamp=session_stamp(row.password_hash))
-
-
-def session_stamp(password_hash: str) -> str:
-    """A short digest of the hash: it tells hashes apart without putting one in a cookie."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:24]
+                    session_version=row.session_version or 0)
 
 
 # ---- checks ---------------------------------------------------------------------------
@@ -139,7 +135,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def _row(session: Session, email: str) -> User | None:
     key = email.strip().lower()
-    if not key or len(key) > MAX_EMAIL_LENGTH:
+    if not key or len(key) > MAX_EMAIL_LENGTH or "\x00" in key:  # PostgreSQL refuses NUL
         return None
     return session.scalar(select(User).where(User.email == key))
 
@@ -198,19 +194,37 @@ def get_user(session: Session, user_id: int) -> UserInfo | None:
 
 
 def set_password(session: Session, email: str, password: str) -> UserInfo:
-    """Change the password; sessions signed in with the old one end."""
+    """Change the password; every session of the user ends."""
     row = _existing(session, email)
     check_password(password, row.email)
     row.password_hash = _hasher.hash(password)
-    session.flush()
-    return _info(row)
+    return _end_sessions(session, row)
 
 
 def deactivate(session: Session, email: str) -> UserInfo:
     """The user can no longer sign in, and their open sessions end. Their rows stay."""
     row = _existing(session, email)
     row.active = False
+    return _end_sessions(session, row)
+
+
+def end_sessions(session: Session, user: str | int) -> UserInfo:
+    """Sign the user (an email address or an id) out everywhere: every session made so far
+    ends at its next request. Raises `UserNotFound`."""
+    row = session.get(User, user) if isinstance(user, int) else _row(session, user)
+    if row is None:
+        raise UserNotFound(f"There is no user with the email address {str(user).strip()}."
+                           if isinstance(user, str) else "There is no such user.")
+    return _end_sessions(session, row)
+
+
+def _end_sessions(session: Session, row: User) -> UserInfo:
+    # One statement, so that two sign-outs at once raise it twice rather than once.
+    session.execute(update(User).where(User.id == row.id).values(
+        session_version=User.session_version + 1).execution_options(
+        synchronize_session=False))
     session.flush()
+    session.refresh(row)
     return _info(row)
 
 

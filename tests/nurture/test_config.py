@@ -23,6 +23,12 @@ def test_numbers_are_read_and_a_bad_one_is_named(tmp_path):
         Settings.from_env({**env, "NURTURE_POLL_SECONDS": "soon"})
 
 
+def test_trusted_proxies_are_none_unless_set(tmp_path):
+    env = {"NURTURE_VAR_DIR": str(tmp_path), "SECRET_KEY": "k"}
+    assert Settings.from_env(env).trusted_proxies == 0
+    assert Settings.from_env({**env, "NURTURE_TRUSTED_PROXIES": " 2 "}).trusted_proxies == 2
+
+
 @pytest.mark.parametrize(("name", "value", "sentence"), [
     ("NURTURE_SEND_RATE", "lots", "NURTURE_SEND_RATE must be a whole number of messages per "
                                   "second, at least 1, not 'lots'."),
@@ -30,6 +36,10 @@ def test_numbers_are_read_and_a_bad_one_is_named(tmp_path):
                                         "smtp+starttls://, not http://."),
     ("NURTURE_FREQUENCY_CAP", "three", "NURTURE_FREQUENCY_CAP must be a whole number, "
                                        "not 'three'."),
+    ("NURTURE_TRUSTED_PROXIES", "yes", "NURTURE_TRUSTED_PROXIES must be a whole number, "
+                                       "not 'yes'."),
+    ("NURTURE_TRUSTED_PROXIES", "-1", "NURTURE_TRUSTED_PROXIES must be a whole number of "
+                                      "proxies, 0 or more, not '-1'."),
 ])
 def test_the_command_line_says_what_to_fix(tmp_path, name, value, sentence):
     env = {"NURTURE_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/n.db",

@@ -23,7 +23,7 @@ from nurture.events.services import NewEvent
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
 from scoring import api
-from scoring.errors import HandoffError
+from scoring.errors import HandoffError, HandoffNotFound
 from scoring.models import Handoff, HandoffNote
 from tests.helpers import contact, publish_text, run_due
 
@@ -174,8 +174,8 @@ def test_sales_accepts_then_wins_and_journeys_see_each_step(rt):
     [handoff] = handoffs(rt, cid)
     with pytest.raises(HandoffError, match="Accept the lead before"):
         api.close(rt, handoff.id, anna, won=True, detail="")
-    with pytest.raises(HandoffError, match="assigned to another rep"):
-        api.accept(rt, handoff.id, other)
+    with pytest.raises(HandoffNotFound, match="There is no such hand-off"):
+        api.accept(rt, handoff.id, other)  # another rep's lead: as if it did not exist
     api.accept(rt, handoff.id, anna)
     with pytest.raises(HandoffError, match="already accepted"):
         api.accept(rt, handoff.id, anna)

@@ -182,6 +182,12 @@ def test_a_wrong_password_or_unknown_email_gets_one_sentence_and_keeps_the_email
     assert _signed_in_as(client) is None
 
 
+def test_a_nul_in_the_sign_in_email_is_a_wrong_password_not_an_error(rt, client):
+    _user(rt)
+    response = _sign_in(client, "sam@example.com\x00")
+    assert response.status_code == 401 and WRONG in response.text
+
+
 def test_an_empty_form_asks_for_each_field(client):
     response = client.post("/login", data={"csrf_token": _csrf(client.get("/login").text)})
     assert response.status_code == 422
@@ -230,7 +236,7 @@ def test_next_leads_back_to_the_page_asked_for(rt, client):
     assert response.headers["Location"] == "/?tab=recent"
 
 
-def test_failed_sign_ins_over_the_per_ip_limit_get_a_429(rt):
+def test_failed_sign_ins_over_the_per_account_and_address_limit_get_a_429(rt):
     _user(rt)
     app = create_app(rt)
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
@@ -268,6 +274,91 @@ def test_changing_the_password_ends_sessions_signed_in_with_the_old_one(rt, clie
     assert client.get("/").headers["Location"] == "/login?next=/"
     assert _sign_in(client).status_code == 401
     assert _sign_in(client, password="a brand new passphrase").status_code == 303
+
+
+def test_a_deactivated_user_stays_signed_out_when_reactivated(rt, client):
+    _user(rt, role="marketer")
+    _sign_in(client)
+    with rt.db.transaction() as session:
+        services.deactivate(session, "sam@example.com")
+        services.activate(session, "sam@example.com")
+    assert client.get("/").status_code == 302
+
+
+def _copy_session(client, rt):
+    """Another browser holding a copy of `client`'s session cookie."""
+    thief = create_app(rt).test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_a_session_cookie_copied_before_signing_out_no_longer_opens_the_console(rt, client):
+    _user(rt, role="marketer")
+    _sign_in(client)
+    copy = _copy_session(client, rt)
+    assert copy.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
+    replayed = copy.get("/")
+    assert replayed.status_code == 302 and replayed.headers["Location"] == "/login?next=/"
+    assert _sign_in(client).status_code == 303, "signing in again works"
+    assert client.get("/").status_code == 200 and copy.get("/").status_code == 302
+
+
+def test_a_user_signs_out_everywhere_from_their_account_page(rt, client):
+    _user(rt, role="marketer")
+    _user(rt, "mia@example.com", "marketer", name="Mia Park")
+    _sign_in(client)
+    laptop, mia = create_app(rt).test_client(), create_app(rt).test_client()
+    _sign_in(laptop)
+    _sign_in(mia, "mia@example.com")
+    page = client.get("/account")
+    assert page.status_code == 200 and "sam@example.com" in page.text
+    assert "Sign out everywhere" in page.text and '/users"' not in page.text
+    assert client.post("/account/sign-out-everywhere").status_code == 400, "needs the token"
+    done = client.post("/account/sign-out-everywhere", data={"csrf_token": _csrf(page.text)})
+    assert done.status_code == 303 and done.headers["Location"] == "/login"
+    assert "every session you had, on any device, has ended." in client.get("/login").text
+    assert [c.get("/").status_code for c in (client, laptop, mia)] == [302, 302, 200]
+    assert create_app(rt).test_client().get("/account").headers["Location"] == \
+        "/login?next=/account"
+
+
+def test_an_admin_signs_any_user_out_everywhere_from_the_users_page(rt, client):
+    _user(rt, role="marketer")
+    _user(rt, "ada@example.com", "admin", name="Ada")
+    _sign_in(client)
+    admin = create_app(rt).test_client()
+    _sign_in(admin, "ada@example.com")
+    assert client.get("/users").status_code == 403
+    sam = _row(rt, "sam@example.com").id
+    token = _csrf(client.get("/").text)
+    assert client.post(f"/users/{sam}/sign-out", data={"csrf_token": token}).status_code == 403
+    page = admin.get("/users")
+    assert page.status_code == 200 and "sam@example.com" in page.text
+    assert '<a href="/users">Users</a>' in admin.get("/account").text
+    done = admin.post(f"/users/{sam}/sign-out", data={"csrf_token": _csrf(page.text)})
+    assert done.status_code == 303 and done.headers["Location"] == "/users"
+    assert "sam@example.com is signed out everywhere" in admin.get("/users").text
+    assert client.get("/").status_code == 302 and admin.get("/").status_code == 200
+    assert admin.post("/users/999999/sign-out",
+                      data={"csrf_token": _csrf(page.text)}).status_code == 404
+    ada = _row(rt, "ada@example.com").id
+    own = admin.post(f"/users/{ada}/sign-out", data={"csrf_token": _csrf(page.text)})
+    assert own.headers["Location"] == "/login" and admin.get("/users").status_code == 302
+
+
+def test_an_operator_signs_a_user_out_everywhere_from_the_command_line(rt, client):
+    _user(rt, role="marketer")
+    _sign_in(client)
+    runner = CliRunner()
+    done = runner.invoke(users, ["sign-out", "SAM@example.com"], obj=rt)
+    assert done.exit_code == 0, done.output
+    assert "Signed out sam@example.com everywhere" in done.output
+    assert client.get("/").status_code == 302
+    assert _sign_in(client).status_code == 303 and client.get("/").status_code == 200
+    missing = runner.invoke(users, ["sign-out", "nobody@example.com"], obj=rt)
+    assert missing.exit_code == 1
+    assert "There is no user with the email address nobody@example.com." in missing.output
 
 
 # ---- login_required and the dashboard ------------------------------------------------
@@ -321,3 +412,19 @@ def test_public_pages_show_the_senders_name_and_only_staff_get_the_console_link(
         assert '<a href="/">Nurture</a>' in header
     finally:
         acme.close()
+
+
+def test_a_login_limit_that_is_not_a_rate_stops_the_app_with_a_sentence(rt):
+    from nurture.config import ConfigError
+    from nurture.runtime import build
+
+    odd = build(rt.settings.with_(extra={**rt.settings.extra,
+                                         "login_address_rate_limit": "lots"}),
+                with_transport=False)
+    try:
+        with pytest.raises(ConfigError, match=re.escape(
+                "NURTURE_LOGIN_ADDRESS_RATE_LIMIT must be a rate such as "
+                "'30 per minute; 300 per hour', not 'lots'.")):
+            create_app(odd)
+    finally:
+        odd.close()

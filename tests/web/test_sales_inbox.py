@@ -47,7 +47,7 @@ def _lead(rt, email, event="demo.requested", **fields):
 
 
 def _post(client, path, **data):
-    page = client.get(path.rsplit("/", 1)[0]).text
+    page = client.get("/sales").text
     return client.post(path, data={"csrf_token": _csrf(page), **data})
 
 
@@ -108,14 +108,61 @@ def test_sending_back_needs_a_reason_and_keeps_it(rt, anna):
     assert again.status_code == 409 and "already rejected" in again.text
 
 
-def test_a_rep_cannot_act_on_another_reps_lead_but_a_marketer_sees_all(rt, anna):
+def test_a_rep_opening_or_acting_on_another_reps_lead_gets_the_404_of_a_missing_id(rt, anna):
     _user(rt, "zed@sales.example", verticals=["mining"])
     _user(rt, "mia@marketing.example", role="marketer")
-    _, handoff = _lead(rt, "cy@example.com", industry="retail")
+    cid, handoff = _lead(rt, "cy@example.com", industry="retail")
     zed = _client(rt, "zed@sales.example")
-    assert "cy@example.com" not in zed.get("/sales").text
-    refused = _post(zed, f"/sales/handoffs/{handoff}/accept")
-    assert refused.status_code == 422 and "assigned to another rep" in refused.text
+    for show in ("mine", "all", "closed"):
+        assert "cy@example.com" not in zed.get(f"/sales?show={show}").text
+    missing = handoff + 1000
+    page = zed.get(f"/sales/handoffs/{handoff}")
+    assert page.status_code == 404 and "cy@example.com" not in page.text
+    assert page.text == zed.get(f"/sales/handoffs/{missing}").text
+    for action, data in (("accept", {}), ("reject", {"reason": "no-budget"}),
+                         ("close", {"outcome": "lost"}),
+                         ("close", {"outcome": "won", "amount": "nan"})):
+        refused = _post(zed, f"/sales/handoffs/{handoff}/{action}", **data)
+        assert refused.status_code == 404, action
+        assert refused.text == _post(zed, f"/sales/handoffs/{missing}/{action}", **data).text
+    with rt.db.sessions() as session:
+        row = session.get(Handoff, handoff)
+        assert (row.status, row.assigned_to) == ("open", anna)
+        assert session.scalar(select(Event.id).where(
+            Event.contact_id == cid, Event.type.in_(
+                ("sales.accepted", "sales.rejected", "sales.won", "sales.lost")))) is None
     marketer = _client(rt, "mia@marketing.example")
     assert "Anna" in marketer.get("/sales?show=all").text
-    assert marketer.get("/sales/handoffs/999").status_code == 404
+    assert "cy@example.com" in marketer.get(f"/sales/handoffs/{handoff}").text
+    assert marketer.get(f"/sales/handoffs/{missing}").status_code == 404
+
+
+def test_a_rep_still_opens_and_takes_a_lead_from_the_unassigned_queue(rt, anna):
+    _user(rt, "zed@sales.example", verticals=["mining"])
+    _, handoff = _lead(rt, "dee@example.com", industry="healthcare")
+    with rt.db.sessions() as session:
+        assert session.get(Handoff, handoff).assigned_to is None, "nobody covers healthcare"
+    zed = _client(rt, "zed@sales.example")
+    assert zed.get(f"/sales/handoffs/{handoff}").status_code == 200
+    assert _post(zed, f"/sales/handoffs/{handoff}/accept").status_code == 303
+    anna_now = _client(rt, "anna@sales.example")
+    assert anna_now.get(f"/sales/handoffs/{handoff}").status_code == 404
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    ("nan", "must be a number"), ("inf", "must be a number"), ("-inf", "must be a number"),
+    ("1e999", "must be a number"), ("-5", "cannot be negative"),
+    ("1e12", "must be at most 1,000,000,000"), ("abc", "must be a number")])
+def test_a_deal_amount_that_is_not_a_sane_number_is_a_sentence_and_stores_nothing(
+        rt, anna, amount, message):
+    cid, handoff = _lead(rt, "eve@example.com", industry="retail")
+    client = _client(rt, "anna@sales.example")
+    assert _post(client, f"/sales/handoffs/{handoff}/accept").status_code == 303
+    refused = _post(client, f"/sales/handoffs/{handoff}/close", outcome="won", amount=amount)
+    assert refused.status_code == 422 and message in refused.text
+    with rt.db.sessions() as session:
+        assert session.get(Handoff, handoff).status == "accepted"
+        assert session.scalar(select(Event.id).where(
+            Event.contact_id == cid, Event.type == "sales.won")) is None
+    assert _post(client, f"/sales/handoffs/{handoff}/close", outcome="won",
+                 amount="1000000000").status_code == 303

@@ -1,0 +1,207 @@
+"""Who reaches what: every rule in the app's url_map, with every method, requested as an
+anonymous visitor, a sales rep, a marketer and an admin, against the status declared for it
+below. A rule without a declaration fails the test, so a new route says who may reach it.
+
+Kinds of route:
+- public: anyone, the same answer whoever asks;
+- token: the signed token in the URL is the authority, never a session (here a forged one);
+- api_key: the bearer key is the authority, never a session (here none is sent);
+- console: signed-in staff; anonymous visitors are sent to sign in, other roles get a 403.
+
+Forms are sent empty, with CSRF checks off: CSRF has its own tests, and here we want the
+answer of the access rules, not of the token. Where a route needs an id, it is the id of a
+real row; the hand-off is another rep's lead, which the signed-in rep must not reach.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from nurture.events.api import record_many
+from nurture.events.services import NewEvent
+from nurture.trials import lifecycle
+from nurture.users import services
+from nurture.users.models import User
+from referral.models import ReferralSource
+from scoring.models import Handoff
+from tests.helpers import contact, run_due
+from tests.referral.referral_helpers import client as web_client
+from tests.referral.referral_helpers import customer, referrals, rewards, sign_up, visit
+from web import create_app
+
+ANON, SALES, MARKETER, ADMIN = "anonymous", "sales", "marketer", "admin"
+ROLES = (ANON, SALES, MARKETER, ADMIN)
+PASSWORD = "correct horse battery"
+GET, POST = "GET", "POST"
+
+
+def public(status: int = 200) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+token = api_key = public  # the same answer for every role; named for what grants access
+
+
+def console(method: str, *roles: str, ok: int = 200, **others: int) -> dict[str, int]:
+    """Signed-in `roles` (and admins) get `ok`; other roles a 403; anonymous visitors are
+    sent to sign in (302 for a page, 303 after a form). `others` overrides a role."""
+    expected = {ANON: 302 if method == GET else 303}
+    for role in ROLES[1:]:
+        expected[role] = ok if (not roles or role in roles or role == ADMIN) else 403
+    return {**expected, **others}
+
+
+ROUTES: dict[tuple[str, str], dict[str, int]] = {
+    # Flask's own: there are no static files, so every name is a 404.
+    (GET, "/static/<path:filename>"): public(404),
+    (GET, "/healthz"): public(200),
+    # Public pages.
+    (GET, "/l/<slug>"): public(200),
+    (POST, "/l/<slug>"): public(422),  # an empty sign-up form
+    (GET, "/l/<slug>/thanks"): public(303),  # nothing signed up: back to the form
+    (GET, "/r/<code>"): public(302),
+    (GET, "/r/<code>/one-sheet"): public(200),
+    (GET, "/login"): {ANON: 200, SALES: 302, MARKETER: 302, ADMIN: 302},
+    (POST, "/login"): public(422),  # an empty form
+    (POST, "/logout"): public(303),
+    # Links in emails: a forged token opens nothing, signed in or not (a 400 page saying
+    # the link is broken; a click on a forged link is a 404 and a pixel is a pixel).
+    (GET, "/u/<token>"): token(400),
+    (POST, "/u/<token>"): token(400),
+    (GET, "/p/<token>"): token(400),
+    (POST, "/p/<token>"): token(400),
+    (GET, "/confirm/<token>"): token(400),
+    (POST, "/confirm/<token>"): token(400),
+    (GET, "/o/<token>.gif"): token(200),  # a pixel, whatever the token
+    (GET, "/t/<token>/<int:index>"): token(404),
+    (GET, "/nps/<token>"): token(400),
+    (POST, "/nps/<token>"): token(400),
+    (GET, "/trial/<token>/convert"): token(400),
+    (POST, "/trial/<token>/convert"): token(400),
+    # The JSON API: a session cookie is not a key.
+    (POST, "/api/events"): api_key(401),
+    (POST, "/api/bounces"): api_key(401),
+    (GET, "/api/scores"): api_key(401),
+    (GET, "/api/nps"): api_key(401),
+    (POST, "/api/trials/<trial_id>/usage"): api_key(401),
+    # The console.
+    (GET, "/"): console(GET, MARKETER),
+    (GET, "/account"): console(GET),
+    (POST, "/account/sign-out-everywhere"): console(POST, ok=303),
+    (GET, "/users"): console(GET, ADMIN),
+    (POST, "/users/<int:user_id>/sign-out"): console(POST, ADMIN, ok=303),
+    (GET, "/sales"): console(GET, SALES, MARKETER),
+    (GET, "/sales/handoffs/<int:handoff_id>"): console(GET, SALES, MARKETER, sales=404),
+    # The marketer accepts the rep's lead first, so the admin finds it accepted.
+    (POST, "/sales/handoffs/<int:handoff_id>/accept"): console(
+        POST, SALES, MARKETER, ok=303, sales=404, admin=409),
+    (POST, "/sales/handoffs/<int:handoff_id>/reject"): console(
+        POST, SALES, MARKETER, ok=422, sales=404),
+    (POST, "/sales/handoffs/<int:handoff_id>/close"): console(
+        POST, SALES, MARKETER, ok=422, sales=404),
+    (GET, "/contacts"): console(GET, MARKETER),
+    (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
+    (GET, "/insights/email"): console(GET, MARKETER),
+    (GET, "/templates"): console(GET, MARKETER),
+    (GET, "/templates/<name>"): console(GET, MARKETER),
+    (GET, "/templates/<name>/body.html"): console(GET, MARKETER),
+    (POST, "/templates/<name>/test"): console(POST, MARKETER, ok=303),
+    (GET, "/referrals"): console(GET, MARKETER),
+    (GET, "/referrals/report.csv"): console(GET, MARKETER),
+    (GET, "/referrals/sources"): console(GET, MARKETER),
+    (POST, "/referrals/sources"): console(POST, MARKETER, ok=422),
+    (POST, "/referrals/sources/<int:source_id>/status"): console(POST, MARKETER, ok=422),
+    (GET, "/referrals/review"): console(GET, MARKETER),
+    (POST, "/referrals/<int:referral_id>/review"): console(POST, MARKETER, ok=422),
+    (GET, "/referrals/rewards"): console(GET, MARKETER),
+    (POST, "/referrals/rewards/<int:reward_id>"): console(POST, MARKETER, ok=422),
+}
+
+
+def _user(rt, email: str, role: str, **fields) -> int:
+    with rt.db.transaction() as session:
+        return services.create_user(session, email, email.split("@")[0].title(), role,
+                                    PASSWORD, now=rt.clock.now(), **fields).id
+
+
+def _rows(rt) -> dict[str, object]:
+    """Real rows for the ids and names in the rules."""
+    _user(rt, "rita@sales.example", "sales", verticals=["retail"])
+    victim = _user(rt, "vic@nurture.example", "marketer")
+    lead = contact(rt, "cy@example.com", industry="retail")
+    record_many(rt, [NewEvent(lead, "demo.requested")])
+    run_due(rt)
+    code = customer(rt)
+    friend = web_client(rt)
+    sign_up(friend, visit(friend, code))
+    lifecycle.convert(rt, referrals(rt)[-1].trial_id, "keep_data")  # rewards to move
+    run_due(rt)
+    with rt.db.sessions() as session:
+        handoff = session.scalar(select(Handoff).where(Handoff.contact_id == lead))
+        rita = session.scalar(select(User.id).where(User.email == "rita@sales.example"))
+        assert handoff.assigned_to == rita, "the lead belongs to another rep"
+        source_id = session.scalar(select(ReferralSource.id).order_by(ReferralSource.id))
+    return {"filename": "none.css", "slug": "trial", "code": code, "token": "forged.token",
+            "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
+            "source_id": source_id, "referral_id": referrals(rt)[0].id,
+            "reward_id": rewards(rt)[0].id, "name": "trial-welcome"}
+
+
+def _path(rule, values: dict[str, object]) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_every_route_answers_each_role_as_declared(rt):
+    app = create_app(rt)
+    app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    staff = {role: _user(rt, f"{role}@nurture.example", role) for role in ROLES[1:]}
+    values = _rows(rt)
+
+    def as_role(role: str):
+        browser = app.test_client()
+        if role != ANON:
+            with rt.db.sessions() as session:
+                version = session.get(User, staff[role]).session_version
+            with browser.session_transaction() as cookie:
+                cookie["user_id"], cookie["session_version"] = staff[role], version
+        return browser
+
+    _assert_every_route_is_declared(app)
+    wrong = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            declared = ROUTES[(method, rule.rule)]
+            path = _path(rule, values)
+            for role in ROLES:
+                got = as_role(role).open(path, method=method).status_code
+                if got != declared[role]:
+                    wrong.append(f"{method} {path} as {role}: {got}, not {declared[role]}")
+            if "HEAD" in rule.methods and method == GET:  # HEAD answers as GET does
+                got = as_role(ANON).open(path, method="HEAD").status_code
+                if got != declared[ANON]:
+                    wrong.append(f"HEAD {path} as {ANON}: {got}, not {declared[ANON]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _assert_every_route_is_declared(app) -> None:
+    """Every (method, rule) of the app has an entry in ROUTES, and every entry a rule.
+    OPTIONS (Flask answers it, listing the methods) and HEAD (as GET) are not declared."""
+    present = {(method, rule.rule) for rule in app.url_map.iter_rules()
+               for method in rule.methods - {"HEAD", "OPTIONS"}}
+    undeclared = sorted(f"{method} {rule}" for method, rule in present - ROUTES.keys())
+    assert not undeclared, (
+        "These routes have no entry in ROUTES in tests/web/test_route_access.py; declare "
+        "who may reach them: " + ", ".join(undeclared) + ".")
+    stale = sorted(f"{method} {rule}" for method, rule in ROUTES.keys() - present)
+    assert not stale, ("These entries in ROUTES match no route any more: "
+                       + ", ".join(stale) + ".")
+
+
+def test_a_new_route_without_a_declaration_fails_with_a_sentence_naming_it(rt):
+    app = create_app(rt)
+    app.add_url_rule("/reports/new", view_func=lambda: "a new page")
+    with pytest.raises(AssertionError, match=r"have no entry in ROUTES .*: GET /reports/new\."):
+        _assert_every_route_is_declared(app)
