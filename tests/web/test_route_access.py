@@ -81,6 +81,8 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/nps/<token>"): token(400),
     (GET, "/trial/<token>/convert"): token(400),
     (POST, "/trial/<token>/convert"): token(400),
+    (GET, "/signup/confirm/<token>"): token(400),
+    (POST, "/signup/confirm/<token>"): token(400),
     # The JSON API: a session cookie is not a key.
     (POST, "/api/events"): api_key(401),
     (POST, "/api/bounces"): api_key(401),
