@@ -23,6 +23,11 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,  # no form or API call needs more: 413 beyond
     )
     app.extensions["nurture"] = runtime
+    from web.inputs import init_app as init_inputs
+    from web.problems import init_app as init_problems
+
+    init_inputs(app)  # before any blueprint: its `int` converter and checks hold for all
+    init_problems(app)
     from web.errors import init_app as init_errors
 
     init_errors(app, runtime.settings.extra)
