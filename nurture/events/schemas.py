@@ -8,16 +8,18 @@ required only for `contact.updated`, whose properties are written onto the conta
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -26,7 +28,23 @@ from pydantic import (
 from nurture.contacts.schemas import ContactFields, text
 from nurture.violations import Violation, from_pydantic
 
-Amount = Annotated[StrictInt | StrictFloat, Field(ge=0, le=1e12, allow_inf_nan=False)]
+MAX_AMOUNT = 1e12
+DECIMAL = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
+
+
+def _amount(value: Any) -> Any:
+    """A number, or a decimal string as billing systems send it ("10.50"), 0 to 10^12."""
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    number = float(value) if numeric or (isinstance(value, str) and DECIMAL.fullmatch(value)) \
+        else None
+    if number is None or not math.isfinite(number):
+        raise ValueError('The amount must be a number, or a decimal string like "10.50"')
+    if not 0 <= number <= MAX_AMOUNT:
+        raise ValueError("The amount must be between 0 and 1,000,000,000,000")
+    return value
+
+
+Amount = Annotated[Any, AfterValidator(_amount)]
 
 
 class Open(BaseModel):
