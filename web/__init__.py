@@ -27,6 +27,11 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     hops = runtime.settings.trusted_proxies
     if hops:  # the client's address, scheme and host as the proxies saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from web.inputs import init_app as init_inputs
+    from web.problems import init_app as init_problems
+
+    init_inputs(app)  # before any blueprint: its `int` converter and checks hold for all
+    init_problems(app)
     from web.errors import init_app as init_errors
 
     init_errors(app, runtime.settings.extra)

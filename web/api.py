@@ -1,90 +1,95 @@
-"""JSON API: record events. Authenticated by the NURTURE_API_KEY bearer token."""
+"""JSON API: events, bounces and scores. Authenticated by the NURTURE_API_KEY bearer token.
+
+Each view declares its body or query (`web/schemas.py`) with `@validate`: a call that breaks
+it is a 422 problem document, stored nowhere. Errors are problem documents (`web/problems.py`).
+"""
 
 from __future__ import annotations
 
+import functools
 import hmac
-from datetime import datetime
+from collections.abc import Callable
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 
 from nurture.contacts.services import ContactError
 from nurture.events.api import record_for_email
 from nurture.events.errors import EventError
 from nurture.sending.bounces import record_bounces
 from nurture.sending.dsn import DSNError, parse_json_event
+from web.openapi import validate
+from web.problems import INVALID, problem
+from web.schemas import BouncesIn, BouncesRecorded, EventIn, EventRecorded, ScoreCard, ScoreQuery
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+NO_KEY = "A valid API key is required (Authorization: Bearer ...)."
 
 
 def error(message: str, status: int):
-    return jsonify({"error": message}), status
+    """A problem document with this sentence (404, 409, 422 ...)."""
+    return problem(status, message)
+
+
+def invalid(message: str, violations=()):
+    """A 422 for a request that its schema let through but the domain refuses."""
+    errors = [(v.field, v.message) for v in violations] or [("(body)", message)]
+    return problem(422, message, errors, INVALID, "The request is not valid")
+
+
+def key_required(view: Callable) -> Callable:
+    """No key, no answer (401): before the body or query is even looked at."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs) if authorized() else error(NO_KEY, 401)
+    return wrapped
 
 
 def authorized() -> bool:
     """The request carries the API key (`Authorization: Bearer $NURTURE_API_KEY`)."""
     key = current_app.extensions["nurture"].settings.extra.get("api_key") or ""
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return bool(key) and hmac.compare_digest(given, key)
+    return bool(key) and hmac.compare_digest(given.encode(), key.encode())
 
 
 @bp.post("/bounces")
-def post_bounces():
+@key_required
+@validate(json=BouncesIn, resp={"HTTP_202": BouncesRecorded}, tags=("bounces",))
+def post_bounces(json: BouncesIn):
     """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
-    if not authorized():
-        return error("A valid API key is required (Authorization: Bearer ...).", 401)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error("The request body must be a JSON object.", 400)
     try:
-        bounces = parse_json_event(body)
+        bounces = parse_json_event(request.get_json())
     except DSNError as exc:
-        return error(str(exc), 422)
+        return invalid(str(exc))
     counts = record_bounces(current_app.extensions["nurture"], bounces, "webhook")
-    return jsonify({"recorded": len(bounces), "by_kind": counts}), 202
+    return BouncesRecorded(recorded=len(bounces), by_kind=counts), 202
 
 
 @bp.post("/events")
-def post_event():
-    rt = current_app.extensions["nurture"]
-    if not authorized():
-        return error("A valid API key is required (Authorization: Bearer ...).", 401)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error("The request body must be a JSON object.", 400)
-    email, event_type = body.get("email"), body.get("type")
-    if not isinstance(email, str) or not isinstance(event_type, str):
-        return error("An event needs an 'email' and a 'type'.", 400)
-    properties = body.get("properties") or {}
-    if not isinstance(properties, dict):
-        return error("'properties' must be a JSON object.", 400)
-    occurred_at = None
-    if body.get("occurred_at") is not None:
-        try:
-            occurred_at = datetime.fromisoformat(str(body["occurred_at"]))
-        except ValueError:
-            return error("'occurred_at' must be an ISO 8601 date and time.", 400)
-        if occurred_at.tzinfo is None:
-            return error("'occurred_at' needs a time zone offset, e.g. 2026-03-02T10:00Z.", 400)
+@key_required
+@validate(json=EventIn, resp={"HTTP_201": EventRecorded}, tags=("events",))
+def post_event(json: EventIn):
+    """Record an event about a contact; it moves journeys, scores and referrals."""
     try:
-        event_id = record_for_email(rt, email, event_type, properties, source="api",
-                                    occurred_at=occurred_at)
-    except (EventError, ContactError) as exc:
-        return error(str(exc), 422)
-    return jsonify({"id": event_id}), 201
+        event_id = record_for_email(current_app.extensions["nurture"], json.email, json.type,
+                                    json.properties, source="api",
+                                    occurred_at=json.occurred_at)
+    except EventError as exc:
+        return invalid(str(exc), exc.violations)
+    except ContactError as exc:
+        return invalid(str(exc))
+    return EventRecorded(id=event_id), 201
 
 
 @bp.get("/scores")
-def get_score():
+@key_required
+@validate(query=ScoreQuery, resp={"HTTP_200": ScoreCard}, tags=("scores",))
+def get_score(query: ScoreQuery):
     """A contact's score, grade and the rules behind it: `GET /api/scores?email=...`."""
     from scoring.queries import score_card
 
-    if not authorized():
-        return error("A valid API key is required (Authorization: Bearer ...).", 401)
-    email = request.args.get("email", "")
-    if not email:
-        return error("Give the contact's email address: /api/scores?email=ann@example.com.",
-                     400)
-    card = score_card(current_app.extensions["nurture"], email=email)
+    card = score_card(current_app.extensions["nurture"], email=query.email)
     if card is None:
-        return error(f"There is no contact with the email address {email}.", 404)
-    return jsonify(card)
+        return error(f"There is no contact with the email address {query.email}.", 404)
+    return card

@@ -110,10 +110,12 @@ def _page(name: str, status: int = 200, error: str | None = None):
         shown = who = None
         status, error = exc.status, str(exc)
     frame = url_for("email_templates.body", name=name, **{k: v for k, v in choices.items() if v})
-    variants = names(_store()).get(name, [])
+    known = names(_store())
+    variants = known.get(name, [])
     return render_template("templates/preview.html", name=name, choices=choices, shown=shown,
                            who=who, error=error, variants=variants, default_text=DEFAULT_TEXT,
-                           languages=languages(_store(), [name, *variants]),
+                           languages=languages(_store(), [name, *variants]) if name in known
+                           else [],
                            frame=frame, sent=get_flashed_messages()), status
 
 

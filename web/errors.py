@@ -3,7 +3,7 @@
 Web requests wait at most NURTURE_WEB_LOCK_WAIT seconds (default 10) for a lock another
 transaction holds: a worker's batch on the same contacts, an import. Past that, as on a
 deadlock or a serialization failure, the request's transaction has rolled back, so nothing
-was saved, and the answer says to try again (with Retry-After), as JSON under /api/.
+was saved, and the answer says to try again (with Retry-After), as a problem document under /api/.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from nurture.config import ConfigError
 from nurture.db import lock_wait
+from web.problems import BUSY, is_api, problem
 
 log = logging.getLogger(__name__)
 DEFAULT_LOCK_WAIT = 10.0
@@ -67,6 +68,6 @@ def _busy(exc: OperationalError) -> Any:
                "The database could not be reached, so nothing was saved. Please try again "
                "in a moment.")
     headers = {"Retry-After": RETRY_AFTER}
-    if request.path.startswith("/api/"):
-        return {"error": message}, 503, headers
+    if is_api():
+        return problem(503, message, type_=BUSY, title="Please try again", headers=headers)
     return render_template("busy.html", message=message), 503, headers

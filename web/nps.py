@@ -10,7 +10,7 @@ click on another score in the same email changes the answer: the latest answer w
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 
 from nurture.contacts.models import Contact
 from nurture.nps import services, stats
@@ -18,8 +18,10 @@ from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
 from nurture.tokens import TokenError
-from web.api import authorized, error
+from web.api import key_required
 from web.i18n import speak_to
+from web.openapi import validate
+from web.schemas import NPSQuery, NPSReport
 
 bp = Blueprint("nps", __name__)
 SCORES = range(11)
@@ -108,18 +110,13 @@ def _form_errors() -> tuple[dict[str, str], int | None]:
 
 
 @bp.get("/api/nps")
-def report():
+@key_required
+@validate(query=NPSQuery, resp={"HTTP_200": NPSReport}, tags=("nps",))
+def report(query: NPSQuery):
     """NPS ± its 95% margin per period, and per vertical or stage when asked."""
-    if not authorized():
-        return error("A valid API key is required (Authorization: Bearer ...).", 401)
-    period = request.args.get("period") or "month"
-    segment = request.args.get("segment") or None
     with _rt().db.sessions() as session:
         rows = services.answer_rows(session)
-    try:
-        lines = stats.by_period_and_segment(rows, period, segment)
-    except ValueError as exc:
-        return jsonify({"error": str(exc)}), 400
-    return jsonify({"period": period, "segment": segment or stats.ALL,
-                    "method": "adjusted-Wald 95% interval (Rocks 2016)",
-                    "rows": [stats.as_dict(line) for line in lines]})
+    lines = stats.by_period_and_segment(rows, query.period, query.segment)
+    return NPSReport(period=query.period, segment=query.segment or stats.ALL,
+                     method="adjusted-Wald 95% interval (Rocks 2016)",
+                     rows=[stats.as_dict(line) for line in lines])

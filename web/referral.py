@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -223,14 +223,24 @@ def sources_page():
                            notice=session.pop(FLASH, None)), status
 
 
+MAX_EXPIRY_YEARS = 10
+
+
 def _date(text: str) -> datetime | None:
+    """The end of the expiry day (UTC), from today to ten years ahead; else a sentence."""
     text = text.strip()
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC) + timedelta(days=1)
+        day = date.fromisoformat(text)
     except ValueError:
         raise Invalid("Enter the expiry date as YYYY-MM-DD, like 2026-12-31.") from None
+    today = _rt().clock.now().date()
+    if not today <= day <= today.replace(year=today.year + MAX_EXPIRY_YEARS, day=min(
+            today.day, 28)):
+        raise Invalid(f"The expiry date must be between today and {MAX_EXPIRY_YEARS} years "
+                      f"from now; {day.isoformat()} is not.")
+    return datetime.combine(day, time(), UTC) + timedelta(days=1)
 
 
 @bp.post("/referrals/sources/<int:source_id>/status")

@@ -8,9 +8,7 @@ trial a 422.
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from nurture.contacts.models import Contact
 from nurture.events.errors import EventError
@@ -18,10 +16,12 @@ from nurture.runtime import Runtime
 from nurture.tokens import TokenError
 from nurture.trials import lifecycle, rules
 from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
-from web.api import authorized, error
+from web.api import error, invalid, key_required
+from web.openapi import validate
+from web.problems import Problem
+from web.schemas import UsageIn, UsageRecorded
 
 bp = Blueprint("trials", __name__)
-TRIAL_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _rt() -> Runtime:
@@ -75,29 +75,27 @@ def convert(token: str):
                            day=rules.day), 400 if errors else 200
 
 
-@bp.post("/api/trials/<trial_id>/usage")
-def usage(trial_id: str):
+@bp.post("/api/trials/<int:trial_id>/usage")
+@key_required
+@validate(json=UsageIn, resp={"HTTP_200": UsageRecorded, "HTTP_201": UsageRecorded,
+                              "HTTP_409": Problem}, tags=("trials",))
+def usage(trial_id: int, json: UsageIn):
     """`{"type": "seat_activated", "seat": ...}` or `{"type": "service_used", "service": ...}`."""
-    if not authorized():
-        return error("A valid API key is required (Authorization: Bearer ...).", 401)
-    if not TRIAL_ID.fullmatch(trial_id):
-        return error("There is no trial with this id.", 404)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error("The request body must be a JSON object.", 400)
-    kind = body.get("type")
-    noun = rules.USAGE_TYPES.get(kind, "") if isinstance(kind, str) else ""
     try:
-        result = lifecycle.record_usage(_rt(), int(trial_id), kind, body.get(noun),
+        result = lifecycle.record_usage(_rt(), trial_id, json.type,
+                                        getattr(json, rules.USAGE_TYPES[json.type]),
                                         source="api")
     except TrialNotFound as exc:
         return error(str(exc), 404)
     except TrialConflict as exc:
         return error(str(exc), 409)
-    except (TrialInvalid, EventError) as exc:
-        return error(str(exc), 422)
-    return jsonify({"recorded": result.recorded, "event_id": result.event_id,
-                    "seats_activated": result.seats_activated}), 201 if result.recorded else 200
+    except EventError as exc:
+        return invalid(str(exc), exc.violations)
+    except TrialInvalid as exc:
+        return invalid(str(exc))
+    return UsageRecorded(recorded=result.recorded, event_id=result.event_id,
+                         seats_activated=result.seats_activated), \
+        201 if result.recorded else 200
 
 
 @bp.record_once

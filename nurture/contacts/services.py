@@ -6,20 +6,30 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from journeys.definition import STAGES
 from nurture.contacts import language
 from nurture.contacts.models import Contact
+from nurture.contacts.schemas import ContactFields
 from nurture.db import utcnow
 from nurture.events.effects import CONTACT_FIELDS
+from nurture.text import text_problem
+from nurture.violations import Violation, from_pydantic
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 320  # the column's length
 
 
 class ContactError(ValueError):
     """Raised when contact data is not acceptable (bad email, unknown stage...)."""
+
+
+def _sentence(violation: Violation) -> str:
+    return f"The {violation.field.replace('_', ' ')} is not valid: " \
+        f"{violation.message[:1].lower()}{violation.message[1:]}"
 
 
 def email_key(email: str) -> str:
@@ -28,8 +38,8 @@ def email_key(email: str) -> str:
 
 def clean(data: Mapping[str, Any]) -> dict[str, Any]:
     email = str(data.get("email") or "").strip()
-    if not EMAIL.match(email):
-        raise ContactError(f"The email address {email!r} is not valid.")
+    if len(email) > MAX_EMAIL or not EMAIL.match(email) or text_problem(email):
+        raise ContactError(f"The email address {email[:80]!r} is not valid.")
     row: dict[str, Any] = {"email": email, "email_key": email_key(email)}
     for name in CONTACT_FIELDS:
         if data.get(name) not in (None, ""):
@@ -39,6 +49,11 @@ def clean(data: Mapping[str, Any]) -> dict[str, Any]:
             row["company_size"] = int(row["company_size"])
         except (TypeError, ValueError):
             raise ContactError("The company size must be a whole number.") from None
+    try:
+        ContactFields.model_validate({name: row[name] for name in CONTACT_FIELDS
+                                      if name in row})
+    except ValidationError as exc:
+        raise ContactError(_sentence(from_pydantic(exc)[0])) from None
     if "language" in row:
         row["language"] = language.standard_tag(row["language"])
         if row["language"] is None:

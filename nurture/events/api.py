@@ -13,6 +13,8 @@ from nurture.contacts.services import email_key
 from nurture.events.errors import EventError
 from nurture.events.services import NewEvent, claim, record_events
 from nurture.runtime import Runtime
+from nurture.text import text_problem
+from nurture.violations import Violation
 
 
 def record_many(rt: Runtime, events: list[NewEvent]) -> list[int]:
@@ -28,6 +30,8 @@ def record_many(rt: Runtime, events: list[NewEvent]) -> list[int]:
 def record_for_email(rt: Runtime, email: str, event_type: str,
                      properties: Mapping[str, Any] | None = None, source: str = "api",
                      occurred_at: datetime | None = None) -> int:
+    if (problem := text_problem(email)) is not None:
+        raise EventError([Violation("email", problem)])
     with rt.db.sessions() as session:
         contact_id = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))
     if contact_id is None:

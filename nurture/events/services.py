@@ -8,6 +8,7 @@ same transaction and kicked to the workers right after commit, not at the next p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,9 @@ from nurture.events.catalog import is_known
 from nurture.events.effects import Lifecycle, effects, merge_attributes
 from nurture.events.errors import EventError
 from nurture.events.models import Event
+from nurture.events.schemas import property_violations
+from nurture.text import MAX_DEPTH, depth, text_problem, value_problems
+from nurture.violations import Violation, moment_problem
 
 MAX_FUTURE = timedelta(minutes=5)
 
@@ -48,27 +52,67 @@ class Recorded:
     kick: list[int] = field(default_factory=list)  # enrollments due now
 
 
-def check(events: Sequence[NewEvent], now: datetime) -> None:
-    for index, item in enumerate(events, start=1):
-        where = f"Event {index}" if len(events) > 1 else "The event"
-        if not is_known(item.type):
-            raise EventError(f"{where} has the unknown type {item.type!r}; use a catalogue "
-                             "type or prefix your own with 'custom.'.")
-        if item.occurred_at is not None and item.occurred_at > now + MAX_FUTURE:
-            raise EventError(f"{where} is dated in the future ({item.occurred_at.isoformat()}).")
-        if not isinstance(item.properties, Mapping):
-            raise EventError(f"{where} has properties that are not an object.")
-        said = item.properties.get("language") if item.type == "contact.updated" else ""
-        if said not in (None, "") and standard_tag(said) is None:
-            sentence = language_problem(said)
-            raise EventError(sentence if len(events) == 1 else f"{where}: {sentence}")
+MAX_TYPE = 80  # the column's length
+MAX_PROPERTIES = 32_000  # characters of JSON: a page's URL or an NPS reason fits many times
+
+
+def check(events: Sequence[NewEvent], now: datetime) -> list[Violation]:
+    """Every violation in a batch, each with its field's path (`events[1].type` in a batch
+    of several). Every caller gets these rules: the API, the CLI and code."""
+    if len(events) == 1:
+        return _violations(events[0], now)
+    return [Violation(f"events[{index}].{v.field}", v.message)
+            for index, item in enumerate(events) for v in _violations(item, now)]
+
+
+def _violations(item: NewEvent, now: datetime) -> list[Violation]:
+    if not isinstance(item.type, str) or not item.type:
+        return [Violation("type", "An event needs a type.")]
+    if len(item.type) > MAX_TYPE or not is_known(item.type):
+        shown = item.type if len(item.type) <= MAX_TYPE else item.type[:40] + "..."
+        return [Violation("type", f"The type {shown!r} is unknown; use a catalogue type or "
+                                  f"prefix your own with 'custom.' ({MAX_TYPE} characters "
+                                  "at most).")]
+    found = [Violation("type", problem) for problem in [text_problem(item.type)] if problem]
+    if item.occurred_at is not None:
+        problem = moment_problem(item.occurred_at, now, MAX_FUTURE)
+        if problem:
+            found.append(Violation("occurred_at", problem))
+    if not isinstance(item.properties, Mapping):
+        return [*found, Violation("properties", "The properties must be an object.")]
+    unstorable = [Violation(f"properties.{path}" if path else "properties", problem)
+                  for path, problem in value_problems(dict(item.properties))]
+    if unstorable:
+        return found + unstorable
+    if depth(dict(item.properties)) > MAX_DEPTH:
+        return [*found, Violation("properties", f"The properties nest more than {MAX_DEPTH} "
+                                                "levels deep.")]
+    try:
+        size = len(json.dumps(dict(item.properties), default=_refuse))
+    except (TypeError, ValueError):
+        return [*found, Violation("properties", "The properties must hold only JSON values "
+                                                "(text, numbers, true/false, lists, objects).")]
+    if size > MAX_PROPERTIES:
+        return [*found, Violation("properties", f"The properties are longer than "
+                                                f"{MAX_PROPERTIES:,} characters of JSON.")]
+    found += property_violations(item.type, item.properties)
+    said = item.properties.get("language") if item.type == "contact.updated" else ""
+    if isinstance(said, str) and said and standard_tag(said) is None:
+        found.append(Violation("properties.language", language_problem(said)))
+    return found
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def record_events(session: Session, cache: VersionCache, events: Sequence[NewEvent],
                   now: datetime, lifecycle: Lifecycle | None = None) -> Recorded:
     """Record a batch of events and everything they set in motion, in the caller's
     transaction. Raises EventError, before writing anything, for any bad event."""
-    check(events, now)
+    violations = check(events, now)
+    if violations:
+        raise EventError(violations)
     result = Recorded()
     contacts = lock_contacts(session, {e.contact_id for e in events})
     unknown = sorted({e.contact_id for e in events} - contacts.keys())

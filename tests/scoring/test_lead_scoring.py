@@ -117,7 +117,7 @@ def test_the_api_explains_a_score_to_an_integrator(rt):
                                       "label": "Industry is one of our verticals",
                                       "points": 15.0}
     missing = client.get("/api/scores?email=nobody@example.com", headers=auth)
-    assert missing.status_code == 404 and "no contact" in missing.get_json()["error"]
+    assert missing.status_code == 404 and "no contact" in missing.get_json()["detail"]
 
 
 def test_a_changed_rules_file_is_applied_to_everyone_with_refit(rt, tmp_path):

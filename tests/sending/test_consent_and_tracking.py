@@ -235,7 +235,7 @@ def test_bounce_webhook_suppresses_and_complaint_withdraws_consent(rt):
     client = create_app(rt).test_client()
     auth = {"Authorization": "Bearer test-api-key"}
     bad = client.post("/api/bounces", headers=auth, json={"type": "bounce"})
-    assert bad.status_code == 422 and "email" in bad.get_json()["error"]
+    assert bad.status_code == 422 and "email" in bad.get_json()["detail"]
     ok = client.post("/api/bounces", headers=auth, json={"events": [
         {"type": "bounce", "email": "ann@example.com", "status": "5.1.1",
          "diagnostic": "550 5.1.1 user unknown"},

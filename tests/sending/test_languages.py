@@ -157,7 +157,7 @@ def test_a_language_from_an_import_or_the_api_is_checked_and_kept_in_standard_fo
 
     refused = update("english")
     assert refused.status_code == 422
-    assert "not a language tag" in refused.get_json()["error"]
+    assert "not a language tag" in refused.get_json()["detail"]
     assert _language(rt, "ann@example.com") == "de"  # unchanged
     assert update("pt_br").status_code == 201
     run_due(rt)

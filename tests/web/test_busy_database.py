@@ -62,9 +62,11 @@ def test_an_api_call_behind_a_held_lock_is_503_saves_nothing_and_works_after(bri
         busy = client.post("/api/events", headers=AUTH, json=call)
     assert busy.status_code == 503
     assert busy.headers["Retry-After"] == "5"
-    assert busy.get_json() == {"error": "Someone else was changing the same records at that "
-                                        "moment, so nothing was saved. Please try again in a "
-                                        "few seconds."}
+    assert busy.mimetype == "application/problem+json"
+    assert busy.get_json()["status"] == 503
+    assert busy.get_json()["detail"] == ("Someone else was changing the same records at that "
+                                         "moment, so nothing was saved. Please try again in a "
+                                         "few seconds.")
     assert _events(rt) == 0 and get_contact(rt, ann).company == ""
     assert lock_wait.get() is None, "the web's limit ends with its request"
 

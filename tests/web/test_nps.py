@@ -341,7 +341,7 @@ def test_api_reports_nps_by_period_and_segment(rt, survey):
     assert [(r["period"], r["segment"], r["n"], r["nps"]) for r in quarter["rows"]] == [
         ("2026-Q1", "all", 2, 0.0)]
     bad = client.get("/api/nps?period=week", headers=AUTH)
-    assert bad.status_code == 400 and "period" in bad.get_json()["error"]
+    assert bad.status_code == 422 and "period" in bad.get_json()["detail"]
 
 
 def test_cli_report_prints_a_table_and_json(rt, survey, tmp_path):

@@ -88,7 +88,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/api/bounces"): api_key(401),
     (GET, "/api/scores"): api_key(401),
     (GET, "/api/nps"): api_key(401),
-    (POST, "/api/trials/<trial_id>/usage"): api_key(401),
+    (POST, "/api/trials/<int:trial_id>/usage"): api_key(401),
     # The console.
     (GET, "/"): console(GET, MARKETER),
     (GET, "/account"): console(GET),

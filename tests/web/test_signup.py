@@ -209,9 +209,12 @@ def test_oversized_tampered_or_invalid_input_gets_sentences_never_a_500(rt):
         assert response.status_code == 422, changes
         assert message in response.text, changes
     _nothing_stored(rt)
-    # Control characters are cleaned rather than refused; a NUL never reaches the database.
-    assert _post(client, company="Lee\x00 Retail\n", ship_postal_code="").status_code == 422
-    assert _post(client, company="Lee\x00 Retail\n").status_code == 303
+    # A NUL, which no database stores, is refused with a sentence (app-wide, for every
+    # form); other control characters are cleaned.
+    nul = _post(client, company="Lee\x00 Retail\n")
+    assert nul.status_code == 422 and "cannot be stored" in nul.text
+    _nothing_stored(rt)
+    assert _post(client, company="Lee\x01 Retail\n").status_code == 303
     assert _all(rt, Contact)[0].company == "Lee Retail"
 
 
@@ -317,7 +320,8 @@ def test_malformed_ref_and_utm_never_break_the_page_and_are_not_stored(rt):
     page = client.get("/l/trial?ref=%3Cscript%3Ex&utm_source=" + "a" * 500 + "&utm_x=1")
     assert page.status_code == 200
     assert "<script>x" not in page.text and 'name="ref" value=""' in page.text
-    assert _post(client, ref="bad code!", utm_source="s\x00rc").status_code == 303
+    assert _post(client, ref="bad code!", utm_source="s\x00rc").status_code == 422
+    assert _post(client, ref="bad code!", utm_source="s\x01rc").status_code == 303
     [trial] = _all(rt, Trial)
     assert trial.referral_code == "" and trial.utm == {"utm_source": "s rc"}
     assert _count(rt, Event, Event.type == "referral.signed_up") == 0

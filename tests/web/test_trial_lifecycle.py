@@ -280,7 +280,7 @@ def test_seat_activations_count_each_seat_once_and_stop_at_the_trials_seats(rt):
                                                 "seat": "bob"}).status_code == 201
     full = client.post(url, headers=AUTH, json={"type": "seat_activated", "seat": "cy"})
     assert full.status_code == 422
-    assert full.json["error"] == (f"All 2 seats of trial {trial_id} are already activated; "
+    assert full.json["detail"] == (f"All 2 seats of trial {trial_id} are already activated; "
                                   "no more seats can be activated during the trial.")
     assert [e.properties["seat"] for e in _events(rt, "trial.seat_activated")] == [
         "ann@example.com", "bob"]
@@ -316,7 +316,7 @@ def test_usage_reports_that_do_not_fit_get_a_status_and_a_sentence(rt):
         else:
             response = client.post(path, headers=headers, json=body)
         assert response.status_code == status, (path, body, response.json)
-        assert response.json["error"].endswith("."), response.json
+        assert response.json["detail"].endswith("."), response.json
     [service] = _events(rt, "trial.service_used")
     assert service.properties == {"trial_id": trial_id, "service": "crm"}
     assert _events(rt, "trial.seat_activated") == []

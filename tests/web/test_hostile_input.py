@@ -1,0 +1,356 @@
+"""Hostile input at every route: no value a visitor, a careless API client or a signed-in
+user can send makes a 5xx, and a refused request stores nothing.
+
+`CORPUS` has an entry per method and rule of the app's url_map: who calls it, with which
+good path values, query arguments, form fields or JSON body. From each entry come requests
+with bad path segments and ids, bad query values, every form field bad in turn, and bad
+JSON bodies. A route without an entry fails `test_every_route_has_an_entry_in_the_corpus`,
+naming it: the corpus grows with every route.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from nurture.models import Base
+from nurture.trials.lifecycle import conversion_token
+from nurture.trials.models import Trial
+from nurture.users import services as users
+from referral import api as referral_api
+from scoring.models import Handoff
+from tests.helpers import PASSWORD, contact
+from web import create_app
+
+AUTH = {"Authorization": "Bearer test-api-key"}
+
+# ---- the bad values ------------------------------------------------------------------
+
+TEXT = ["\x00", "a\x00b", "x" * 20_000, "\u202e\ufeff", "' OR 1=1 --", "\U0001f600" * 400,
+        "\r\nSet-Cookie: a=b"]
+UNKNOWN = ["\x00", "x" * 20_000, "%ED%A0%80"]  # an argument no route knows
+NUMBERS = ["nan", "inf", "-inf", "1e999", "-1", "0", "99999999999999999999", "1.5", "abc", ""]
+DATES = ["9999-12-31", "0001-01-01", "2026-02-30", "31/12/2026", "10000-01-01"]
+# Raw bytes in a query or form: a percent-encoded lone surrogate and invalid UTF-8.
+RAW = ["%ED%A0%80", "%FF%FE", "%C0%80"]
+SEGMENTS = ["%00", "a%00b", "%ED%A0%80", "x" * 3000, "..%2F..%2Fetc", "%27%20OR%201%3D1"]
+IDS = ["0", "99999999999999999999", "9223372036854775807", "9223372036854775808",
+       "18446744073709551616", "-1", "1e3", "%00", "1" * 400]
+JSON_VALUES: list[Any] = [None, True, -1, 1.5, 10**30, "\x00", "a\x00b", "\ud800",
+                          "x" * 20_000, "", [], {}, [1], {"a": {"b": None}}, "9999-12-31"]
+RAW_JSON = ["[" * 5000 + "]" * 5000, '{"a": ' * 3000 + "1" + "}" * 3000, "not json",
+            '{"x": NaN}', '{"x": Infinity}', '{"x": 1e999}', "[]", "null", '"text"', "",
+            '{"email": "\\u0000"}', '{"a": "\\ud800"}']
+
+
+# ---- the corpus ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """Who calls a route and with what good values; the bad ones are made from these."""
+
+    who: str = "anon"  # anon | marketer | sales | admin | api
+    path: Callable[[dict], dict[str, str]] = lambda ctx: {}
+    query: tuple[str, ...] = ()
+    form: dict[str, str] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+    numbers: tuple[str, ...] = ()  # form or query fields that hold numbers
+    dates: tuple[str, ...] = ()  # ... and dates
+
+
+SIGNUP = {"first_name": "Zoe", "last_name": "Li", "email": "zoe@example.org",
+          "phone": "+44 20 7946 0000", "role": "CTO", "company": "Acme",
+          "company_size": "50", "industry": "retail", "country": "GB",
+          "ship_street": "1 High St", "ship_city": "London", "ship_region": "",
+          "ship_postal_code": "N1 9GU", "ship_country": "GB", "tech_name": "Tom Li",
+          "tech_email": "tom@example.org", "services": "crm", "seats": "5",
+          "marketing_consent": "y", "website": "", "utm_source": "news", "ref": ""}
+
+CORPUS: dict[str, Entry] = {
+    # Public pages
+    "GET /healthz": Entry(query=("x",)),
+    "GET /login": Entry(query=("next",)),
+    "POST /login": Entry(form={"email": "marketer@example.com", "password": "wrong",
+                               "next": "/"}),
+    "POST /logout": Entry(who="marketer", form={"x": "1"}),
+    "GET /l/<slug>": Entry(path=lambda ctx: {"slug": "trial"},
+                           query=("utm_source", "utm_campaign", "ref")),
+    "POST /l/<slug>": Entry(path=lambda ctx: {"slug": "trial"}, form=SIGNUP,
+                            numbers=("company_size", "seats")),
+    "GET /l/<slug>/thanks": Entry(path=lambda ctx: {"slug": "trial"}),
+    "GET /r/<code>": Entry(path=lambda ctx: {"code": ctx["code"]}),
+    "GET /r/<code>/one-sheet": Entry(path=lambda ctx: {"code": ctx["code"]}),
+    "GET /u/<token>": Entry(path=lambda ctx: {"token": ctx["subscription"]}),
+    "POST /u/<token>": Entry(path=lambda ctx: {"token": ctx["subscription"]},
+                             form={"List-Unsubscribe": "One-Click"}),
+    "GET /p/<token>": Entry(path=lambda ctx: {"token": ctx["subscription"]}),
+    "POST /p/<token>": Entry(path=lambda ctx: {"token": ctx["subscription"]},
+                             form={"marketing": "yes", "topics": "product",
+                                   "frequency": "weekly", "language": "fr"}),
+    "GET /confirm/<token>": Entry(path=lambda ctx: {"token": ctx["confirm"]}),
+    "POST /confirm/<token>": Entry(path=lambda ctx: {"token": ctx["confirm"]},
+                                   form={"x": "1"}),
+    "GET /o/<token>.gif": Entry(path=lambda ctx: {"token": ctx["track"]}),
+    "GET /t/<token>/<int:index>": Entry(path=lambda ctx: {"token": ctx["track"],
+                                                          "index": "0"}),
+    "GET /nps/<token>": Entry(path=lambda ctx: {"token": ctx["nps"]}),
+    "POST /nps/<token>": Entry(path=lambda ctx: {"token": ctx["nps"]},
+                               form={"score": "9", "reason": "Great support."},
+                               numbers=("score",)),
+    "GET /signup/confirm/<token>": Entry(path=lambda ctx: {"token": ctx["signup"]}),
+    "POST /signup/confirm/<token>": Entry(path=lambda ctx: {"token": ctx["signup"]},
+                                          form={"x": "1"}),
+    "GET /trial/<token>/convert": Entry(path=lambda ctx: {"token": ctx["trial_token"]}),
+    "POST /trial/<token>/convert": Entry(path=lambda ctx: {"token": ctx["trial_token"]},
+                                         form={"choice": "keep_data", "confirmed": "yes"}),
+    # Console
+    "GET /": Entry(who="marketer"),
+    "GET /account": Entry(who="sales"),
+    "POST /account/sign-out-everywhere": Entry(who="sales", form={"x": "1"}),
+    "GET /users": Entry(who="admin"),
+    "POST /users/<int:user_id>/sign-out": Entry(
+        who="admin", path=lambda ctx: {"user_id": str(ctx["user_id"])}, form={"x": "1"}),
+    "GET /contacts": Entry(who="marketer", query=("email",)),
+    "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
+                                          numbers=("horizon",)),
+    "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
+    "GET /templates": Entry(who="marketer"),
+    "GET /templates/<name>": Entry(who="marketer", path=lambda ctx: {"name": "trial-welcome"},
+                                   query=("variant", "vertical", "stage", "language",
+                                          "email")),
+    "POST /templates/<name>/test": Entry(who="marketer",
+                                         path=lambda ctx: {"name": "trial-welcome"},
+                                         form={"language": "fr", "email": ""}),
+    "GET /templates/<name>/body.html": Entry(who="marketer",
+                                             path=lambda ctx: {"name": "trial-welcome"},
+                                             query=("vertical", "language", "email")),
+    "GET /referrals": Entry(who="marketer"),
+    "GET /referrals/report.csv": Entry(who="marketer"),
+    "GET /referrals/sources": Entry(who="marketer"),
+    "POST /referrals/sources": Entry(who="marketer", form={
+        "type": "partner", "name": "Pat", "email": "pat@example.com", "campaign": "spring",
+        "landing": "trial", "expires_on": "2026-12-31"}, dates=("expires_on",)),
+    "POST /referrals/sources/<int:source_id>/status": Entry(
+        who="marketer", path=lambda ctx: {"source_id": str(ctx["source_id"])},
+        form={"status": "paused"}),
+    "GET /referrals/review": Entry(who="marketer"),
+    "POST /referrals/<int:referral_id>/review": Entry(
+        who="marketer", path=lambda ctx: {"referral_id": "1"},
+        form={"decision": "approve", "note": "ok"}),
+    "GET /referrals/rewards": Entry(who="marketer", query=("status",)),
+    "POST /referrals/rewards/<int:reward_id>": Entry(
+        who="marketer", path=lambda ctx: {"reward_id": "1"},
+        form={"to": "approved", "reason": "ok"}),
+    "GET /sales": Entry(who="sales", query=("show",)),
+    "GET /sales/handoffs/<int:handoff_id>": Entry(
+        who="sales", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])}),
+    "POST /sales/handoffs/<int:handoff_id>/accept": Entry(
+        who="sales", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])},
+        form={"x": "1"}),
+    "POST /sales/handoffs/<int:handoff_id>/reject": Entry(
+        who="sales", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])},
+        form={"reason": "no_budget", "detail": "Next year."}),
+    "POST /sales/handoffs/<int:handoff_id>/close": Entry(
+        who="sales", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])},
+        form={"outcome": "won", "amount": "12000", "detail": "Signed."},
+        numbers=("amount",)),
+    # API
+    "POST /api/events": Entry(who="api", json={
+        "email": "ann@example.com", "type": "contact.updated",
+        "properties": {"first_name": "Ann", "company_size": 50, "country": "FR"},
+        "occurred_at": "2026-03-02T09:00:00Z"}),
+    "POST /api/bounces": Entry(who="api", json={
+        "type": "bounce", "email": "ann@example.com", "status": "5.1.1",
+        "diagnostic": "550 no such user", "occurred_at": "2026-03-02T09:00:00Z"}),
+    "GET /api/scores": Entry(who="api", query=("email",)),
+    "GET /api/nps": Entry(who="api", query=("period", "segment")),
+    "POST /api/trials/<int:trial_id>/usage": Entry(
+        who="api", path=lambda ctx: {"trial_id": str(ctx["trial_id"])},
+        json={"type": "seat_activated", "seat": "bob@example.com"}),
+}
+
+# Routes that another change of the same issue makes pass: strict, so that the mark goes
+# once they do.
+XFAIL: dict[str, str] = {}
+
+
+def _rules(app) -> Iterator[str]:
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield f"{method} {rule.rule}"
+
+
+def test_every_route_has_an_entry_in_the_corpus(rt):
+    missing = [key for key in _rules(create_app(rt)) if key not in CORPUS]
+    assert not missing, f"Add these routes to CORPUS in {__name__}: {', '.join(missing)}"
+    stale = set(CORPUS) - set(_rules(create_app(rt)))
+    assert not stale, f"These CORPUS entries name no route: {', '.join(sorted(stale))}"
+
+
+# ---- the world the requests land in --------------------------------------------------
+
+STAFF = ("marketer", "sales", "admin")
+
+@pytest.fixture
+def world(rt, request) -> dict:
+    """A client for the route's role (CSRF and rate limits off: the values reach the
+    views) and real rows for the good path values."""
+    who = CORPUS[request.node.callspec.params["key"]].who
+    app = create_app(rt)
+    app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    cid = contact(rt, "ann@example.com", first_name="Ann")
+    now = rt.clock.now()
+    clients = {"anon": app.test_client(), "api": app.test_client()}
+    with rt.db.transaction() as session:
+        user = users.create_user(session, f"{who}@example.com", who.title(), who, PASSWORD,
+                                 now=now) if who in STAFF else None
+        trial = Trial(contact_id=cid, company="Acme", services=["crm"], seats=3,
+                      status="active", started_at=now, ends_at=now + timedelta(days=30))
+        # Accepted by the rep: closing it (with an amount) is open to them.
+        handoff = Handoff(contact_id=cid, trigger="manual", reason="test", status="accepted",
+                          assigned_to=user.id if user else None, accepted_at=now)
+        session.add_all([trial, handoff])
+        session.flush()
+        trial_id, handoff_id = trial.id, handoff.id
+    if who in STAFF:
+        clients[who] = app.test_client()
+        signed = clients[who].post("/login", data={"email": f"{who}@example.com",
+                                                   "password": PASSWORD})
+        assert signed.status_code == 303
+    source_id, code = referral_api.create_source(rt, "partner", "Pat", "pat@example.com")
+    return {"clients": clients, "rt": rt, "code": code, "source_id": source_id,
+            "trial_id": trial_id, "handoff_id": handoff_id, "user_id": user.id if user else 0,
+            "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
+            "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),
+            "confirm": rt.tokens.sign("confirm", [cid, "ann@example.com", None]),
+            "track": rt.tokens.sign("track", 1), "nps": rt.tokens.sign("nps", [cid, 7, 9]),
+            "trial_token": conversion_token(rt.tokens, cid, "ann@example.com", trial_id)}
+
+
+def _snapshot(rt) -> tuple:
+    """Row counts of every table, and the latest change to a contact."""
+    tables = Base.metadata.sorted_tables
+    counts = ", ".join(f"(SELECT count(*) FROM {t.name})" for t in tables)
+    with rt.db.engine.connect() as conn:
+        row = conn.execute(text(f"SELECT {counts}")).one()
+        changed = conn.execute(select(func.max(text("updated_at"))).select_from(
+            text("contacts"))).scalar()
+    return (*row, changed)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    query: str = ""
+    form: dict[str, str] | None = None
+    body: str | None = None  # raw, sent as application/json
+    content_type: str | None = None
+    what: str = ""
+
+
+def _path(rule: str, values: dict[str, str]) -> str:
+    path = rule
+    for name, value in values.items():
+        for placeholder in (f"<{name}>", f"<int:{name}>"):
+            path = path.replace(placeholder, value)
+    return path
+
+
+def _calls(key: str, entry: Entry, ctx: dict) -> Iterator[Call]:
+    method, rule = key.split(" ", 1)
+    good = entry.path(ctx)
+    base = _path(rule, good)
+    good_form = dict(entry.form) if method == "POST" and entry.json is None else None
+    good_body = json.dumps(entry.json) if entry.json is not None else None
+    for name in good:
+        bad_values = IDS if f"<int:{name}>" in rule else SEGMENTS
+        for value in bad_values:
+            yield Call(method, _path(rule, {**good, name: value}), form=good_form,
+                       body=good_body, what=f"path {name}={value[:20]!r}")
+    # Beside bad query arguments, a form is empty: the good one would act before the
+    # form's own bad values are tried.
+    quiet = {} if good_form is not None else None
+    for name in entry.query:
+        for value in TEXT + (NUMBERS if name in entry.numbers else []):
+            yield Call(method, base, query=f"{name}={_quote(value)}", form=quiet,
+                       body=good_body, what=f"query {name}={value[:20]!r}")
+        for value in RAW:
+            yield Call(method, base, query=f"{name}={value}", form=quiet,
+                       body=good_body, what=f"query {name} raw {value}")
+    for value in UNKNOWN:
+        yield Call(method, base, query=f"zz_unknown={value}", form=quiet, body=good_body,
+                   what=f"query zz_unknown={value[:20]!r}")
+    if good_form is not None:
+        for name in (*entry.form, "zz_unknown"):
+            values = TEXT + (NUMBERS if name in entry.numbers else []) + \
+                (DATES if name in entry.dates else [])
+            for value in values:
+                yield Call(method, base, form={**good_form, name: value},
+                           what=f"form {name}={value[:20]!r}")
+            for value in RAW:
+                raw = "&".join(f"{k}={_quote(v)}" for k, v in good_form.items() if k != name)
+                yield Call(method, base, body=f"{raw}&{name}={value}",
+                           content_type="application/x-www-form-urlencoded",
+                           what=f"form {name} raw {value}")
+        yield Call(method, base, body='{"a": 1}', content_type="application/json",
+                   what="JSON to a form")
+    if entry.json is not None:
+        for name in (*entry.json, "zz_unknown"):
+            for value in JSON_VALUES:
+                yield Call(method, base, body=json.dumps({**entry.json, name: value}),
+                           what=f"json {name}={str(value)[:20]!r}")
+        if "properties" in entry.json:
+            for name in ("first_name", "company_size", "country", "language", "x"):
+                for value in JSON_VALUES:
+                    body = {**entry.json, "properties": {name: value}}
+                    yield Call(method, base, body=json.dumps(body),
+                               what=f"json properties.{name}={str(value)[:20]!r}")
+        for raw in RAW_JSON:
+            yield Call(method, base, body=raw, what=f"raw json {raw[:20]!r}")
+        yield Call(method, base, form={"email": "ann@example.com"}, what="a form to the API")
+    yield Call(method, base, form=good_form, body=good_body, what="good values")
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+@pytest.mark.parametrize("key", [
+    pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=XFAIL[key]))
+    if key in XFAIL else key for key in sorted(CORPUS)])
+def test_no_hostile_value_makes_a_5xx_and_a_refused_one_stores_nothing(world, key):
+    entry, rt = CORPUS[key], world["rt"]
+    client = world["clients"][entry.who]
+    failures = []
+    before = _snapshot(rt)
+    for call in _calls(key, entry, world):
+        response = _send_to(client, entry.who, call)
+        after = _snapshot(rt)
+        if response.status_code >= 500:
+            failures.append(f"{call.what}: {response.status_code}")
+        elif response.status_code >= 400 and after != before:
+            failures.append(f"{call.what}: {response.status_code} but stored something")
+        before = after
+    assert not failures, f"{key}:\n" + "\n".join(failures[:30])
+
+
+def _send_to(client, who: str, call: Call):
+    headers = AUTH if who == "api" else {}
+    url = call.path + (f"?{call.query}" if call.query else "")
+    if call.body is not None:
+        return client.open(url, method=call.method,
+                           data=call.body.encode("utf-8", "surrogatepass"),
+                           content_type=call.content_type or "application/json",
+                           headers=headers)
+    return client.open(url, method=call.method, data=call.form, headers=headers)
