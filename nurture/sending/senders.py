@@ -23,10 +23,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from nurture.config import ConfigError, Settings
+from nurture.sending import addresses
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=4)
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463 enhanced status
+# The reason a send records when its address needs SMTPUTF8 and the server lacks it.
+NO_SMTPUTF8 = ("Not sent: the address has characters beyond ASCII and the mail server does "
+               "not offer SMTPUTF8 (RFC 6531), which such an address needs.")
+# The reason a send records when the connection dropped after the message text went.
+DROPPED_AFTER_DATA = ("The connection dropped after the message was sent; its outcome is "
+                      "unknown, so it is not sent again.")
 
 
 class SendError(Exception):
@@ -164,11 +171,11 @@ class SMTPSender(Sender):
                      payload: bytes) -> None:
         mail_from, rcpt_to = _address(sender), _address(recipient)
         options = ""
-        if not (mail_from + rcpt_to).isascii():
+        if not (mail_from + rcpt_to).isascii():  # RFC 6531: the server must say it can
             if not conn.has_extn("smtputf8"):
-                raise SendError(f"The mail server cannot take the address {recipient!r}: "
-                                "it does not support SMTPUTF8.", True, stage="mail")
-            conn.command_encoding, options = "utf-8", " SMTPUTF8"
+                raise SendError(NO_SMTPUTF8, True, stage="mail")
+            conn.command_encoding = "utf-8"
+            options = " SMTPUTF8 BODY=8BITMIME" if conn.has_extn("8bitmime") else " SMTPUTF8"
         stage = "mail"
         try:
             if conn.has_extn("pipelining"):
@@ -187,9 +194,7 @@ class SMTPSender(Sender):
             if stage != "payload":
                 raise _Dropped(type(exc).__name__) from None
             self._discard()
-            raise SendError("The connection dropped after the message was sent; its outcome "
-                            "is unknown, so it is not sent again.", True,
-                            stage="payload") from None
+            raise SendError(DROPPED_AFTER_DATA, True, stage="payload") from None
 
     def _pipelined(self, conn: smtplib.SMTP, mail: str, rcpt: str) -> str:
         """MAIL, RCPT and DATA in one write (RFC 2920): one round trip instead of three.
@@ -286,7 +291,7 @@ def _address(value: str) -> str:
         raise SendError(f"The address {value[:80]!r} contains a line break.", True,
                         stage="mail")
     value = value.strip()
-    return _parsed(value) if "<" in value or " " in value else value
+    return addresses.wire(_parsed(value) if "<" in value or " " in value else value)
 
 
 def _dot_stuffed(data: bytes) -> bytes:
