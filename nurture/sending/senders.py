@@ -17,6 +17,7 @@ import smtplib
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -41,9 +42,11 @@ class SendError(Exception):
     failed), temporary for 4xx replies and connection trouble (retry later with backoff)."""
 
     def __init__(self, message: str, permanent: bool, *, code: int | None = None,
-                 stage: str | None = None):
+                 stage: str | None = None, outcome_unknown: bool = False):
         super().__init__(message[:200])  # fits sends.reason
         self.permanent = permanent
+        # The server may have the message: it must never be sent again by itself.
+        self.outcome_unknown = outcome_unknown
         self.code = code
         self.stage = stage  # the SMTP step that was refused: mail, rcpt, data or payload
         found = _STATUS.search(message)
@@ -71,10 +74,15 @@ def retry_delay(attempt: int, jitter: float | None = None) -> timedelta:
 
 class Sender:
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         """Deliver one message. `canonical` says data is already as SMTP carries it (CRLF
         line ends only, no line starting with a dot), as `build_mime` writes it, so the
-        SMTP sender need not scan it (three scans of a 20 KB message cost 60 µs here)."""
+        SMTP sender need not scan it (three scans of a 20 KB message cost 60 µs here).
+
+        `commit`, when given, is called once, at the last moment before the message can
+        reach anyone (for SMTP: the server accepted the envelope and waits for the text);
+        when it returns False nothing is sent and this returns False. A SendError raised
+        before that call means the message never went. Returns True when it went."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -92,11 +100,15 @@ class FileOutbox(Sender):
         return self.directory / (message_id.strip("<>").replace("@", "_at_") + ".eml")
 
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         final = self.path_for(message_id)
         tmp = final.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
+        if commit is not None and not commit():
+            tmp.unlink()
+            return False
         os.replace(tmp, final)
+        return True
 
 
 @dataclass(frozen=True)
@@ -155,20 +167,20 @@ class SMTPSender(Sender):
         return f"<SMTPSender {c.tls} {c.user + '@' if c.user else ''}{c.host}:{c.port}>"
 
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         payload = data + b".\r\n" if canonical else _dot_stuffed(data)
         for attempt in (1, 2):
             try:
-                self._transaction(self._connection(), sender, recipient, payload)
-                return
+                return self._transaction(self._connection(), sender, recipient, payload,
+                                         commit)
             except _Dropped as exc:
                 self._discard()
                 if attempt == 2:
                     raise SendError(f"The mail server dropped the connection: {exc}", False,
                                     code=exc.code) from None
 
-    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str,
-                     payload: bytes) -> None:
+    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str, payload: bytes,
+                     commit: Callable[[], bool] | None) -> bool:
         mail_from, rcpt_to = _address(sender), _address(recipient)
         options = ""
         if not (mail_from + rcpt_to).isascii():  # RFC 6531: the server must say it can
@@ -187,14 +199,29 @@ class SMTPSender(Sender):
                 self._expect(conn, "rcpt", conn.docmd("RCPT", f"TO:<{rcpt_to}>"), (250, 251))
                 stage = "data"
                 self._expect(conn, "data", conn.docmd("DATA"), (354,))
+            if commit is not None and not self._committed(commit):
+                return False
             stage = "payload"
             conn.send(payload)
             self._expect(conn, "payload", conn.getreply(), (250,))
+            return True
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             if stage != "payload":
                 raise _Dropped(type(exc).__name__) from None
             self._discard()
-            raise SendError(DROPPED_AFTER_DATA, True, stage="payload") from None
+            raise SendError(DROPPED_AFTER_DATA, True, stage="payload",
+                            outcome_unknown=True) from None
+
+    def _committed(self, commit: Callable[[], bool]) -> bool:
+        """Run `commit` while the server waits for the text. Unless it says go, close the
+        connection: the server drops a transaction whose text never ended (RFC 5321)."""
+        went = False
+        try:
+            went = commit()
+        finally:
+            if not went:
+                self._discard()
+        return went
 
     def _pipelined(self, conn: smtplib.SMTP, mail: str, rcpt: str) -> str:
         """MAIL, RCPT and DATA in one write (RFC 2920): one round trip instead of three.
