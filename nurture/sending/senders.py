@@ -104,11 +104,13 @@ class FileOutbox(Sender):
         final = self.path_for(message_id)
         tmp = final.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
-        if commit is not None and not commit():
-            tmp.unlink()
-            return False
-        os.replace(tmp, final)
-        return True
+        try:
+            if commit is not None and not commit():
+                return False
+            os.replace(tmp, final)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,18 @@ def test_a_broken_template_fails_its_send_without_marking_it(rt, monkeypatch):
     (send,) = sends(rt)
     assert (send.status, send.attempts) == ("failed", 0)
     assert send.reason.startswith("render: division by zero")
+
+
+def test_a_send_stopped_while_its_message_was_built_is_not_sent(rt, monkeypatch):
+    send_id = _queued(rt)
+    build = services.build_mime
+
+    def unsubscribed_meanwhile(**fields):
+        with rt.db.transaction() as session:  # as an unsubscribe stops queued sends
+            session.get(Send, send_id).status = "skipped"
+        return build(**fields)
+
+    monkeypatch.setattr(services, "build_mime", unsubscribed_meanwhile)
+    _deliver(rt, send_id)
+    assert sends(rt)[0].status == "skipped"
+    assert list(rt.settings.outbox_dir.iterdir()) == []  # not even a temporary file
