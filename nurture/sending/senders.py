@@ -154,7 +154,9 @@ class SMTPSender(Sender):
 
     A dropped connection (disconnect, reset, 421) before the message text was sent is
     reopened and the message retried once at once. A drop after the text was sent leaves
-    the outcome unknown: that is a permanent failure, never a second copy.
+    the outcome unknown: that is a permanent failure, never a second copy. `commit` runs
+    between the server's 354 and the text, so a worker that dies before it has sent
+    nothing (the server drops a transaction whose text never ended).
     """
 
     def __init__(self, url: str, context: ssl.SSLContext | None = None):
