@@ -14,6 +14,7 @@ from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, work
 from nurture.cli.referral import referral
 from nurture.cli.scoring import scoring
 from nurture.cli.scoring_models import approve_command, fit, generate_history, models
+from nurture.cli.sends import sends
 from nurture.cli.sink import smtp_sink
 from nurture.cli.suppressions import suppressions
 from nurture.cli.templates import templates
@@ -43,6 +44,7 @@ def main(verbose: bool) -> None:
 for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):
     main.add_command(command)
 main.add_command(bounces)
+main.add_command(sends)
 main.add_command(suppressions)
 main.add_command(smtp_sink)
 main.add_command(templates)

@@ -32,6 +32,7 @@ _SENDS = Send.__table__
 MARK = (_SENDS.update()
         .where(_SENDS.c.id == bindparam("m_id"), _SENDS.c.status == "queued")
         .values(status="sending", attempts=_SENDS.c.attempts + 1,
+                sent_at=bindparam("m_at", type_=_SENDS.c.sent_at.type),
                 lease_until=case((and_(_SENDS.c.lease_until.is_not(None),
                                        _SENDS.c.lease_until >= bindparam("m_keep")),
                                   _SENDS.c.lease_until),
@@ -72,7 +73,7 @@ class _Prepared:
 # one outcome (the previous message's) and goes with plain values, which psycopg dumps in
 # C; several outcomes go as arrays.
 _PG_MARK = """
-UPDATE sends SET status = 'sending', attempts = attempts + 1,
+UPDATE sends SET status = 'sending', attempts = attempts + 1, sent_at = %(at)b,
     lease_until = CASE WHEN lease_until >= %(keep)b::timestamptz THEN lease_until
                        ELSE %(lease)b::timestamptz END
 WHERE id = %(mark)b AND status = 'queued'
@@ -103,7 +104,7 @@ UPDATE sends SET
                        ELSE d.lease END,
     due_at = CASE WHEN d.mark THEN sends.due_at ELSE d.due_at END,
     reason = CASE WHEN d.mark THEN sends.reason ELSE d.reason END,
-    sent_at = CASE WHEN d.mark THEN sends.sent_at ELSE d.sent_at END,
+    sent_at = d.sent_at,
     links = CASE WHEN d.mark THEN sends.links ELSE d.links END
 FROM (SELECT column1 AS id, column2 AS status, column3 AS reason, column4 AS sent_at,
              column5 AS due_at, column6 AS links, column7 AS lease, column8 AS mark,
@@ -160,25 +161,27 @@ class SendLedger:
         self.staged.append(outcome)
 
     def commit(self, mark_id: int | None, lease_until: datetime | None,
-               renew_before: datetime | None = None) -> bool:
+               renew_before: datetime | None = None, handed_at: datetime | None = None) -> bool:
         """Write the staged outcomes and, given `mark_id`, mark that send `sending` if it is
         still queued, in one transaction; True when it was (the send is this worker's).
         The send's lease becomes `lease_until`, unless it already runs to `renew_before`
-        or later: then it is kept, and the row's indexes are left alone."""
+        or later: then it is kept, and the row's indexes are left alone. `sent_at` becomes
+        `handed_at`, when its hand-off began: until the outcome replaces it, it says since
+        when the outcome of a send its worker left `sending` is unknown."""
         if not self.staged and mark_id is None:
             return False
         cursor = self._cursor
         if self._postgres:
-            marked = self._step_postgres(cursor, mark_id, lease_until, renew_before)
+            marked = self._step_postgres(cursor, mark_id, lease_until, renew_before, handed_at)
         elif self._sqlite and _SQLITE_ONE_STATEMENT:
-            marked = self._step_sqlite(cursor, mark_id, lease_until, renew_before)
+            marked = self._step_sqlite(cursor, mark_id, lease_until, renew_before, handed_at)
         else:
-            marked = self._step(cursor, mark_id, lease_until, renew_before)
+            marked = self._step(cursor, mark_id, lease_until, renew_before, handed_at)
         self.staged.clear()
         return marked
 
     def _step_postgres(self, cursor: Any, mark_id: int | None, lease_until: datetime | None,
-                       renew_before: datetime | None) -> bool:
+                       renew_before: datetime | None, handed_at: datetime | None) -> bool:
         staged = self.staged
         values = {
             "ids": [v["id"] for v in staged], "statuses": [v["status"] for v in staged],
@@ -186,7 +189,7 @@ class SendLedger:
             "sent": [v.get("sent_at") for v in staged], "due": [v.get("due_at") for v in staged],
             "links": [None if v.get("links") is None else json.dumps(v["links"])
                       for v in staged],
-            "lease": lease_until, "keep": renew_before, "mark": mark_id}
+            "lease": lease_until, "keep": renew_before, "mark": mark_id, "at": handed_at}
         if not staged:
             cursor.execute(_PG_MARK, values)
         elif len(staged) == 1:
@@ -197,21 +200,21 @@ class SendLedger:
         return cursor.rowcount == 1
 
     def _step_sqlite(self, cursor: Any, mark_id: int | None, lease_until: datetime | None,
-                     renew_before: datetime | None) -> bool:
+                     renew_before: datetime | None, handed_at: datetime | None) -> bool:
         done = self._done.processors
         when, links = done["d_sent_at"], done["d_links"]
         rows = [(v["id"], v["status"], v.get("reason"), when(v.get("sent_at")),
                  when(v.get("due_at")), links(v.get("links")), None, 0, None)
                 for v in self.staged]
         if mark_id is not None:
-            rows.append((mark_id, "sending", None, None, None, None, when(lease_until), 1,
-                         when(renew_before)))
+            rows.append((mark_id, "sending", None, when(handed_at), None, None,
+                         when(lease_until), 1, when(renew_before)))
         sql = _SQLITE_STEP.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)))
         changed = cursor.execute(sql, [value for row in rows for value in row]).fetchall()
         return mark_id is not None and (mark_id,) in changed
 
     def _step(self, cursor: Any, mark_id: int | None, lease_until: datetime | None,
-              renew_before: datetime | None) -> bool:
+              renew_before: datetime | None, handed_at: datetime | None) -> bool:
         """Any other database: the two compiled statements in one transaction."""
         try:
             if self._sqlite:
@@ -223,7 +226,8 @@ class SendLedger:
             marked = False
             if mark_id is not None:
                 cursor.execute(self._mark.sql, self._mark.params(
-                    {"m_id": mark_id, "m_lease": lease_until, "m_keep": renew_before}))
+                    {"m_id": mark_id, "m_lease": lease_until, "m_keep": renew_before,
+                     "m_at": handed_at}))
                 marked = cursor.rowcount == 1
             if self._sqlite:
                 cursor.execute("COMMIT")

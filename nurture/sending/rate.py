@@ -92,9 +92,10 @@ class RateLimitedSender(Sender):
         self.inner, self.gate = inner, gate
 
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
-        self.gate.wait()
-        self.inner.send(sender, recipient, message_id, data, canonical=canonical)
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
+        self.gate.wait()  # before `commit`: a worker that dies waiting leaves it queued
+        return self.inner.send(sender, recipient, message_id, data, canonical=canonical,
+                               commit=commit)
 
     def close(self) -> None:
         self.inner.close()

@@ -39,6 +39,7 @@ from inscriptis.model.tag import CustomHtmlTagHandlerMapping
 from jinja2 import ChainableUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from nurture.sending import addresses
 from nurture.sending.compose import add_tracking
 
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
@@ -489,10 +490,14 @@ def _date(second: int) -> str:
 def build_mime(*, sender: str, to: str, subject: str, html_body: str, text_body: str,
                msg_id: str, headers: dict[str, str] | None = None) -> bytes:
     """The message as SMTP carries it: CRLF line ends only, both parts in base64, so no
-    line starts with a dot (senders may skip their scan: `canonical=True`)."""
+    line starts with a dot (senders may skip their scan: `canonical=True`). Headers are
+    UTF-8 (RFC 6532) only where an address's local part is not ASCII; a server must then
+    offer SMTPUTF8, which the sender checks."""
     boundary = "=_" + hashlib.sha1(msg_id.encode()).hexdigest()
     lines = [
-        f"From: {_one_line(sender)}", f"To: {_one_line(to)}", f"Subject: {_header(subject)}",
+        f"From: {addresses.header(_one_line(sender))}",
+        f"To: {addresses.header(_one_line(to))}",
+        f"Subject: {_header(subject)}",
         f"Date: {_date(int(time.time()))}", f"Message-ID: {_one_line(msg_id)}",
         "MIME-Version: 1.0",
     ]
@@ -503,6 +508,6 @@ def build_mime(*, sender: str, to: str, subject: str, html_body: str, text_body:
     html_head = (f"\r\n--{boundary}\r\nContent-Type: text/html; charset=utf-8\r\n"
                  "Content-Transfer-Encoding: base64\r\n\r\n")
     return b"".join([
-        "\r\n".join(lines).encode("ascii"), _base64_lines(text_body.encode()),
+        "\r\n".join(lines).encode(), _base64_lines(text_body.encode()),
         html_head.encode("ascii"), _base64_lines(html_body.encode()),
         f"\r\n--{boundary}--\r\n".encode("ascii")])

@@ -17,16 +17,24 @@ import smtplib
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from nurture.config import ConfigError, Settings
+from nurture.sending import addresses
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=4)
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463 enhanced status
+# The reason a send records when its address needs SMTPUTF8 and the server lacks it.
+NO_SMTPUTF8 = ("Not sent: the address has characters beyond ASCII and the mail server does "
+               "not offer SMTPUTF8 (RFC 6531), which such an address needs.")
+# The reason a send records when the connection dropped after the message text went.
+DROPPED_AFTER_DATA = ("The connection dropped after the message was sent; its outcome is "
+                      "unknown, so it is not sent again.")
 
 
 class SendError(Exception):
@@ -34,9 +42,11 @@ class SendError(Exception):
     failed), temporary for 4xx replies and connection trouble (retry later with backoff)."""
 
     def __init__(self, message: str, permanent: bool, *, code: int | None = None,
-                 stage: str | None = None):
+                 stage: str | None = None, outcome_unknown: bool = False):
         super().__init__(message[:200])  # fits sends.reason
         self.permanent = permanent
+        # The server may have the message: it must never be sent again by itself.
+        self.outcome_unknown = outcome_unknown
         self.code = code
         self.stage = stage  # the SMTP step that was refused: mail, rcpt, data or payload
         found = _STATUS.search(message)
@@ -64,10 +74,15 @@ def retry_delay(attempt: int, jitter: float | None = None) -> timedelta:
 
 class Sender:
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         """Deliver one message. `canonical` says data is already as SMTP carries it (CRLF
         line ends only, no line starting with a dot), as `build_mime` writes it, so the
-        SMTP sender need not scan it (three scans of a 20 KB message cost 60 µs here)."""
+        SMTP sender need not scan it (three scans of a 20 KB message cost 60 µs here).
+
+        `commit`, when given, is called once, at the last moment before the message can
+        reach anyone (for SMTP: the server accepted the envelope and waits for the text);
+        when it returns False nothing is sent and this returns False. A SendError raised
+        before that call means the message never went. Returns True when it went."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -85,11 +100,17 @@ class FileOutbox(Sender):
         return self.directory / (message_id.strip("<>").replace("@", "_at_") + ".eml")
 
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         final = self.path_for(message_id)
         tmp = final.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
-        os.replace(tmp, final)
+        try:
+            if commit is not None and not commit():
+                return False
+            os.replace(tmp, final)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -133,7 +154,9 @@ class SMTPSender(Sender):
 
     A dropped connection (disconnect, reset, 421) before the message text was sent is
     reopened and the message retried once at once. A drop after the text was sent leaves
-    the outcome unknown: that is a permanent failure, never a second copy.
+    the outcome unknown: that is a permanent failure, never a second copy. `commit` runs
+    between the server's 354 and the text, so a worker that dies before it has sent
+    nothing (the server drops a transaction whose text never ended).
     """
 
     def __init__(self, url: str, context: ssl.SSLContext | None = None):
@@ -148,27 +171,27 @@ class SMTPSender(Sender):
         return f"<SMTPSender {c.tls} {c.user + '@' if c.user else ''}{c.host}:{c.port}>"
 
     def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
-             canonical: bool = False) -> None:
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         payload = data + b".\r\n" if canonical else _dot_stuffed(data)
         for attempt in (1, 2):
             try:
-                self._transaction(self._connection(), sender, recipient, payload)
-                return
+                return self._transaction(self._connection(), sender, recipient, payload,
+                                         commit)
             except _Dropped as exc:
                 self._discard()
                 if attempt == 2:
                     raise SendError(f"The mail server dropped the connection: {exc}", False,
                                     code=exc.code) from None
 
-    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str,
-                     payload: bytes) -> None:
+    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str, payload: bytes,
+                     commit: Callable[[], bool] | None) -> bool:
         mail_from, rcpt_to = _address(sender), _address(recipient)
         options = ""
-        if not (mail_from + rcpt_to).isascii():
+        if not (mail_from + rcpt_to).isascii():  # RFC 6531: the server must say it can
             if not conn.has_extn("smtputf8"):
-                raise SendError(f"The mail server cannot take the address {recipient!r}: "
-                                "it does not support SMTPUTF8.", True, stage="mail")
-            conn.command_encoding, options = "utf-8", " SMTPUTF8"
+                raise SendError(NO_SMTPUTF8, True, stage="mail")
+            conn.command_encoding = "utf-8"
+            options = " SMTPUTF8 BODY=8BITMIME" if conn.has_extn("8bitmime") else " SMTPUTF8"
         stage = "mail"
         try:
             if conn.has_extn("pipelining"):
@@ -180,16 +203,29 @@ class SMTPSender(Sender):
                 self._expect(conn, "rcpt", conn.docmd("RCPT", f"TO:<{rcpt_to}>"), (250, 251))
                 stage = "data"
                 self._expect(conn, "data", conn.docmd("DATA"), (354,))
+            if commit is not None and not self._committed(commit):
+                return False
             stage = "payload"
             conn.send(payload)
             self._expect(conn, "payload", conn.getreply(), (250,))
+            return True
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             if stage != "payload":
                 raise _Dropped(type(exc).__name__) from None
             self._discard()
-            raise SendError("The connection dropped after the message was sent; its outcome "
-                            "is unknown, so it is not sent again.", True,
-                            stage="payload") from None
+            raise SendError(DROPPED_AFTER_DATA, True, stage="payload",
+                            outcome_unknown=True) from None
+
+    def _committed(self, commit: Callable[[], bool]) -> bool:
+        """Run `commit` while the server waits for the text. Unless it says go, close the
+        connection: the server drops a transaction whose text never ended (RFC 5321)."""
+        went = False
+        try:
+            went = commit()
+        finally:
+            if not went:
+                self._discard()
+        return went
 
     def _pipelined(self, conn: smtplib.SMTP, mail: str, rcpt: str) -> str:
         """MAIL, RCPT and DATA in one write (RFC 2920): one round trip instead of three.
@@ -286,7 +322,7 @@ def _address(value: str) -> str:
         raise SendError(f"The address {value[:80]!r} contains a line break.", True,
                         stage="mail")
     value = value.strip()
-    return _parsed(value) if "<" in value or " " in value else value
+    return addresses.wire(_parsed(value) if "<" in value or " " in value else value)
 
 
 def _dot_stuffed(data: bytes) -> bytes:

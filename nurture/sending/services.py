@@ -1,13 +1,14 @@
 """Delivering queued sends: check consent and suppression, render, hand to the sender,
 record the outcome.
 
-Exactly-once effect: a send row is keyed by (journey version, enrollment, step seq, step,
-recipient), so it exists once. Each row is marked `sending` and committed just before its
-hand-off to the mail server, in the same commit that records the previous message as `sent`.
-A row still `sending` when its lease runs out (its worker died) is never sent again: the
-scheduler marks it failed with an unknown outcome before it releases expired leases. The
-only window left is one message per worker thread: the mail server accepted it and the
-process died before the next commit.
+At most once: a send row is keyed by (journey version, enrollment, step seq, step,
+recipient), so it exists once. Each message is built first; the sender then asks the mail
+server to take it and, when the server waits for the text, the row is marked `sending`
+and committed, in the same commit that records the previous message's outcome. A row
+still `sending` when its lease runs out (its worker died inside the SMTP exchange) has an
+unknown outcome: the scheduler marks it failed and it is never sent again by itself, only
+by an operator's retry (`nurture/sending/retries.py`). A worker that dies before the mark
+leaves the send queued for the next.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from nurture.sending import compose
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
+from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import SendError, retry_delay
 
 _SENDS = Send.__table__
@@ -111,7 +113,8 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         surveyed = recently_surveyed(
             session, {c.id for s, c in rows if s.template.startswith(SURVEY_TEMPLATE)}, now,
             NPSConfig.from_settings(rt.settings).throttle_days)
-    # One commit per message: the outcomes so far, and this send marked `sending`.
+    # One commit per message: the outcomes so far, and this send marked `sending`, made
+    # by the sender once the message is built and the server waits for its text.
     with SendLedger(rt.db.engine) as ledger:
         for send, contact in rows:
             why = blocked(send, contact, reasons, last.get(contact.id), now,
@@ -120,13 +123,31 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
                 ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
                 continue
-            moment = rt.clock.now()
-            if not ledger.commit(send.id, moment + rt.lease, moment + rt.lease / 2):
-                continue  # another worker has it, or an unsubscribe just stopped it
             key = (send.template, contact.industry or "", contact.stage or "",
                    contact.language or "")
-            ledger.stage(_deliver_one(rt, store, templates, key, send, contact, now, outcome))
-            if ledger.staged[-1]["status"] == "sent" and not send.transactional:
+            built = _build(rt, store, templates, key, send, contact)
+            if isinstance(built, str):  # a broken template fails its sends, never the batch
+                ledger.stage({"id": send.id, "status": "failed", "reason": built})
+                outcome.counts["failed"] += 1
+                continue
+            mark = _Mark(rt, ledger, send.id)
+            try:
+                if not rt.sender.send(rt.settings.from_address, send.to_email, built.msg_id,
+                                      built.data, canonical=True, commit=mark):
+                    continue  # another worker has it, or an unsubscribe just stopped it
+            except SendError as exc:
+                if mark.marked is None:  # refused before the text went: the attempt counts
+                    if not mark():
+                        continue
+                    ledger.stage(_failure(send, contact, exc, now, outcome))
+                    ledger.commit(None, None)  # at once: it is known not to have gone
+                elif mark.marked:
+                    ledger.stage(_failure(send, contact, exc, now, outcome, mark.at))
+                continue
+            outcome.counts["sent"] += 1
+            ledger.stage({"id": send.id, "status": "sent", "sent_at": now,
+                          "links": built.links})
+            if not send.transactional:
                 last[contact.id] = now
                 if send.template.startswith(SURVEY_TEMPLATE):
                     surveyed.add(contact.id)
@@ -135,9 +156,18 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
     return outcome.counts
 
 
-def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, ...],
-                 send: Row, contact: Row, now: datetime,
-                 outcome: Outcome) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Built:
+    """One message ready to hand over."""
+
+    msg_id: str
+    data: bytes
+    links: list[str]
+
+
+def _build(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, ...],
+           send: Row, contact: Row) -> _Built | str:
+    """The message for this send, or the reason it cannot be built (a sentence)."""
     settings = rt.settings
     domain = settings.mail_domain
     msg_id = message_id(send.send_key, domain)
@@ -160,19 +190,29 @@ def _deliver_one(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[
                                          domain=domain, send_key=send.send_key,
                                          language=template.language),
         )
-    except Exception as exc:  # a broken template fails its sends, never the batch
-        outcome.counts["failed"] += 1
-        return {"id": send.id, "status": "failed", "reason": f"render: {exc}"[:200]}
-    try:
-        rt.sender.send(settings.from_address, send.to_email, msg_id, data, canonical=True)
-    except SendError as exc:
-        return _failure(send, contact, exc, now, outcome)
-    outcome.counts["sent"] += 1
-    return {"id": send.id, "status": "sent", "sent_at": now, "links": tracker.links}
+    except Exception as exc:
+        return f"render: {exc}"[:200]
+    return _Built(msg_id, data, tracker.links)
 
 
-def _failure(send: Row, contact: Row, exc: SendError, now: datetime,
-             outcome: Outcome) -> dict[str, Any]:
+class _Mark:
+    """Marks one send `sending` with the outcomes staged so far, in one commit: the sender
+    calls it at the last moment before the message text goes (see `Sender.send`)."""
+
+    def __init__(self, rt: Runtime, ledger: SendLedger, send_id: int):
+        self._rt, self._ledger, self._id = rt, ledger, send_id
+        self.at: datetime | None = None
+        self.marked: bool | None = None  # None: not tried yet
+
+    def __call__(self) -> bool:
+        self.at = moment = self._rt.clock.now()
+        lease = self._rt.lease
+        self.marked = self._ledger.commit(self._id, moment + lease, moment + lease / 2, moment)
+        return self.marked
+
+
+def _failure(send: Row, contact: Row, exc: SendError, now: datetime, outcome: Outcome,
+             handed_at: datetime | None = None) -> dict[str, Any]:
     if not exc.permanent and send.attempts + 1 < MAX_ATTEMPTS:
         outcome.counts["retried"] += 1
         return {"id": send.id, "status": "queued", "reason": str(exc)[:200],
@@ -206,7 +246,7 @@ def fail_interrupted(session: Session, now: datetime) -> int:
     result = session.execute(
         update(Send).where(Send.due_at.is_not(None), Send.lease_until.is_not(None),
                            Send.lease_until < now, Send.status == "sending")
-        .values(status="failed", reason="interrupted: outcome unknown", due_at=None,
+        .values(status="failed", reason=INTERRUPTED, due_at=None,
                 lease_until=None)
         .execution_options(synchronize_session=False)
     )

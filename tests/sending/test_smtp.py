@@ -108,6 +108,29 @@ def test_a_connection_lost_after_the_message_text_is_never_retried(run_sink):
     assert (sink.stats.messages, sink.stats.connections) == (2, 2)
 
 
+def test_the_commit_comes_when_the_server_waits_for_the_text_and_a_no_sends_nothing(
+        run_sink):
+    sink = run_sink(Faults.parse(["^gone@=550 5.1.1 No such user"]))
+    sender = SMTPSender(f"smtp://127.0.0.1:{sink.port}")
+    calls: list[str] = []
+
+    def refuse() -> bool:
+        calls.append("refuse")
+        return False
+
+    assert sender.send("hello@nurture.localhost", "ann@example.com", "<m1@nurture.localhost>",
+                       MESSAGE, commit=refuse) is False
+    assert (calls, sink.stats.messages) == (["refuse"], 0)  # the open transaction dropped
+    with pytest.raises(SendError):
+        sender.send("hello@nurture.localhost", "gone@example.com", "<m1@nurture.localhost>",
+                    MESSAGE, commit=lambda: calls.append("gone") or True)
+    assert calls == ["refuse"]  # refused before the text: never committed
+    assert sender.send("hello@nurture.localhost", "ann@example.com", "<m1@nurture.localhost>",
+                       MESSAGE, commit=lambda: True) is True
+    sender.close()
+    assert (sink.stats.messages, sink.stats.connections) == (1, 2)
+
+
 def test_bare_line_feeds_and_display_names_are_made_smtp_safe(run_sink, tmp_path):
     sink = run_sink(store=Store(log=tmp_path / "log.jsonl"))
     sender = SMTPSender(f"smtp://127.0.0.1:{sink.port}")

@@ -1,0 +1,165 @@
+"""How many messages a killed worker thread loses: the kill test of
+`test_exactly_once_smtp.py`, repeated. Real workers deliver to aiosmtpd; one is killed
+with SIGKILL, again and again, each time after a random number of messages, and a new one
+takes over. Afterwards every send the killed workers left `sending` is `failed`
+(outcome unknown); those aiosmtpd never received are lost, the others were delivered
+though their outcome is unknown. Prints JSON.
+
+    python -m tests.nurture.kill_measure --kills 20
+    python -m tests.nurture.kill_measure --kills 20 \\
+        --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+A PostgreSQL URL names the server: the run makes its own database there and drops it.
+Needs Redis (`NURTURE_TEST_REDIS_URL`, default redis://127.0.0.1:6379/0) and aiosmtpd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from nurture.config import PROJECT_ROOT, Settings
+from nurture.contacts.services import upsert_contacts
+from nurture.events.services import NewEvent, record_events
+from nurture.sending.models import Send
+from tests.helpers import publish_text, wait_for
+from tests.nurture.test_exactly_once_smtp import (
+    INTERRUPTED,
+    REDIS_URL,
+    _free_port,
+    _lines,
+    _spawn,
+    _start_aiosmtpd,
+)
+
+THREADS = 4
+JOURNEY = """
+    id: kills
+    name: Killed workers
+    entry: {event: contact.created}
+    steps:
+      - {id: hello, send: trial-welcome, transactional: true}
+"""
+
+
+def _database(url: str | None, folder: Path) -> tuple[str, object]:
+    """A fresh database for the run, and how to drop it afterwards."""
+    if not url:
+        return f"sqlite:///{folder / 'kills.db'}", lambda: None
+    name = f"nurture_kills_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def measure(kills: int, database_url: str | None, seed: int) -> dict:
+    from nurture.migrate import upgrade
+    from nurture.runtime import build
+
+    rng = random.Random(seed)
+    folder = Path(tempfile.mkdtemp(prefix="nurture-kills-"))
+    url, drop = _database(database_url, folder)
+    contacts = 1000 + 400 * kills
+    settings = Settings(database_url=url, redis_url=None, smtp_url=None,
+                        secret_key="kill-measure", base_url="http://localhost:5000",
+                        timezone="UTC", var_dir=folder,
+                        templates_dir=PROJECT_ROOT / "templates", lease_seconds=4)
+    rt = build(settings, with_transport=False)
+    upgrade(rt.db)
+    publish_text(rt, JOURNEY)
+    with rt.db.transaction() as session:
+        ids = upsert_contacts(session, [{"email": f"c{i}@example.com"}
+                                        for i in range(contacts)])
+        record_events(session, rt.versions, [NewEvent(i, "contact.created")
+                                             for i in ids.values()], rt.clock.now())
+    received = folder / "received.tsv"
+    received.touch()
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
+           "SMTP_URL": f"smtp://127.0.0.1:{port}", "NURTURE_VAR_DIR": str(folder),
+           "NURTURE_QUEUE_NAMESPACE": f"nurture-kills-{uuid.uuid4().hex[:8]}",
+           "NURTURE_LEASE_SECONDS": "4", "NURTURE_POLL_SECONDS": "0.2",
+           "SECRET_KEY": "kill-measure", "PYTHONUNBUFFERED": "1"}
+    log = open(folder / "processes.log", "w")  # noqa: SIM115 - outlives the block
+    processes: list[subprocess.Popen] = []
+    done = 0
+    try:
+        processes.append(_start_aiosmtpd(port, received, log))
+        processes.append(_spawn(["scheduler"], env, log))
+        worker = _spawn(["worker", "--threads", str(THREADS)], env, log)
+        processes.append(worker)
+        while done < kills:
+            target = len(_lines(received)) + rng.randint(50, 250)
+            if target >= contacts - 100:
+                break  # too little left to kill mid-batch
+            wait_for(lambda t=target: len(_lines(received)) >= t, 120)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            done += 1
+            worker = _spawn(["worker", "--threads", str(THREADS)], env, log)
+            processes.append(worker)
+        wait_for(lambda: _count(rt, Send.id > 0) == contacts and
+                 _count(rt, Send.status.in_(("queued", "sending"))) == 0, 300)
+    finally:
+        for proc in reversed(processes):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        log.close()
+    got = {recipient for recipient, _ in _lines(received)}
+    with rt.db.sessions() as session:
+        interrupted = set(session.scalars(select(Send.to_email).where(
+            Send.status == "failed", Send.reason == INTERRUPTED)))
+        sent = _count(rt, Send.status == "sent")
+    rt.close()
+    drop()
+    lost = interrupted - got
+    killed_threads = done * THREADS
+    return {"database": make_url(url).get_backend_name(), "kills": done,
+            "threads_per_worker": THREADS, "killed_threads": killed_threads,
+            "messages": contacts, "sent": sent, "received": len(_lines(received)),
+            "outcome_unknown": len(interrupted), "lost": len(lost),
+            "delivered_outcome_unknown": len(interrupted & got),
+            "lost_per_killed_thread": round(len(lost) / max(1, killed_threads), 3),
+            "received_twice": len(_lines(received)) - len(got)}
+
+
+def _count(rt, condition) -> int:
+    with rt.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Send).where(condition))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--database-url", default=os.environ.get("NURTURE_TEST_DATABASE_URL"))
+    parser.add_argument("--seed", type=int, default=15)
+    args = parser.parse_args()
+    started = time.monotonic()
+    result = measure(args.kills, args.database_url, args.seed)
+    result["seconds"] = round(time.monotonic() - started, 1)
+    json.dump(result, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
