@@ -17,7 +17,7 @@ HREF = re.compile(r'href="([^"]*)"')
 EXPR = re.compile(r"\{\{(.*?)\}\}")
 # Links that must reach their page directly: never wrapped in a click redirect.
 UNTRACKED_EXPR = ("links.unsubscribe", "links.preferences", "links.confirm", "links.nps",
-                  "links.convert")
+                  "links.convert", "links.signup")
 NPS_SCORES = range(11)  # 0 to 10
 
 
@@ -74,6 +74,11 @@ class Links:
         token = self._tokens.sign("trial", [self._contact, self._key])
         return f"{self._base}/trial/{token}/convert"
 
+    @_once
+    def signup(self) -> str:
+        """The page that confirms a sign-up's pending change, which names this send."""
+        return f"{self._base}/signup/confirm/{self._sign('signup')}"
+
     def _sign(self, purpose: str) -> str:
         return self._tokens.sign(purpose, [self._contact, self._key, self._send])
 
@@ -82,7 +87,8 @@ class Links:
         return {"login": self.login, "trial": self.trial, "referral": self.referral,
                 "unsubscribe": _Link(self, "unsubscribe"),
                 "preferences": _Link(self, "preferences"), "confirm": _Link(self, "confirm"),
-                "convert": _Link(self, "convert"), "nps": _Survey(self)}
+                "convert": _Link(self, "convert"), "signup": _Link(self, "signup"),
+                "nps": _Survey(self)}
 
 
 class _Link:

@@ -5,15 +5,13 @@ that already has a contact, the form changes nothing. What it submitted (the fie
 services and seats, the technical contact, when, and where it came from) is kept on the
 contact as `contacts.pending_change`, and a link to confirm it goes to the address already
 on file, never to an address the form gave. The link is signed for this purpose only
-(`signup`, seven days) and names the pending change by a random id, so a newer sign-up,
-which replaces the pending change, makes the older link useless, and so does using it.
+(`signup`, seven days; built by the sending layer as `links.signup`) and names the email
+that carried it, which the pending change records, so a newer sign-up, which replaces the
+pending change, makes the older link useless, and so does using it.
 
 Confirming applies the change as a `contact.updated` event (the stage, the account owner
 and any other attribute stay as they are); what follows (a trial, when the rules allow one)
 is `nurture.trials.confirmation`.
-
-Until the sending layer signs this link itself, the link the confirmation email carries is
-kept on the contact as `attributes.signup_confirmation` while the change is pending.
 """
 
 from __future__ import annotations
@@ -30,13 +28,12 @@ from sqlalchemy.orm import Session
 from nurture.contacts.models import Contact
 from nurture.events.services import NewEvent
 from nurture.sending.models import Send
-from nurture.tokens import MAX_AGE, TokenError, Tokens
+from nurture.tokens import TokenError, Tokens
 from nurture.writes import insert_ignore
 
 PURPOSE = "signup"
 TEMPLATE = "signup-confirm"
 SOURCE = "signup-confirmation"
-LINK_ATTRIBUTE = "signup_confirmation"
 DAILY_LINKS = 3  # confirmation emails a contact can be sent in 24 hours
 # What the form may change once confirmed: fields of the contact, then attributes.
 FIELDS = ("first_name", "last_name", "phone", "role", "company", "industry",
@@ -89,8 +86,8 @@ def sent_recently(session: Session, contact_id: int, now: datetime) -> int:
         Send.created_at > now - timedelta(days=1))) or 0
 
 
-def store(session: Session, tokens: Tokens, base_url: str, contact: Contact,
-          change: Mapping[str, Any], now: datetime) -> int | None:
+def store(session: Session, contact: Contact, change: Mapping[str, Any],
+          now: datetime) -> int | None:
     """Keep `change` as the contact's pending change (replacing any older one, whose link
     stops working) and queue the link to confirm it to the address on file. The contact
     row is locked by the caller. Returns the send's id, or None when DAILY_LINKS were
@@ -98,27 +95,26 @@ def store(session: Session, tokens: Tokens, base_url: str, contact: Contact,
     if sent_recently(session, contact.id, now) >= DAILY_LINKS:
         return None
     nonce = secrets.token_urlsafe(16)
-    contact.pending_change = {**change, "id": nonce}
-    token = tokens.sign(PURPOSE, [contact.id, contact.email_key, nonce])
-    contact.attributes = {**(contact.attributes or {}), LINK_ATTRIBUTE: {
-        "link": f"{base_url}/signup/confirm/{token}",
-        "until": (now + timedelta(seconds=MAX_AGE[PURPOSE])).isoformat()}}
     ids = insert_ignore(session, Send, [{
         "send_key": f"{TEMPLATE}:{contact.id}:{nonce}", "contact_id": contact.id,
         "to_email": contact.email, "role": "contact", "template": TEMPLATE, "variant": "",
         "transactional": True, "status": "queued", "created_at": now, "due_at": now,
     }], "send_key")
-    return ids[0] if ids else None
+    if not ids:
+        return None
+    contact.pending_change = {**change, "id": nonce, "send": ids[0]}
+    return ids[0]
 
 
-def read(tokens: Tokens, token: str) -> tuple[int, str, str]:
-    """The contact id, email key and pending change id a link names; raises PendingError."""
+def read(tokens: Tokens, token: str) -> tuple[int, str, int]:
+    """The contact id, email key and confirmation email (send id) a link names; raises
+    PendingError."""
     try:
         payload = tokens.load(PURPOSE, token)
     except TokenError as exc:
         raise PendingError(str(exc)) from None
-    if not (isinstance(payload, list) and len(payload) == 3
-            and isinstance(payload[0], int) and all(isinstance(p, str) for p in payload[1:])):
+    if not (isinstance(payload, list) and len(payload) == 3 and isinstance(payload[1], str)
+            and all(isinstance(p, int) and not isinstance(p, bool) for p in payload[::2])):
         raise PendingError("This link is not valid.")
     return payload[0], payload[1], payload[2]
 
@@ -127,12 +123,12 @@ def find(session: Session, tokens: Tokens, token: str,
          lock: bool = False) -> tuple[Contact, dict[str, Any]]:
     """The contact and its pending change that a link names; raises PendingError when the
     link is bad, or when its change was replaced by a newer sign-up or already confirmed."""
-    contact_id, key, nonce = read(tokens, token)
+    contact_id, key, send_id = read(tokens, token)
     query = select(Contact).where(Contact.id == contact_id)
     contact = session.scalar(query.with_for_update() if lock else query)
     pending = contact.pending_change if contact is not None else None
     if (contact is None or contact.email_key != key or not isinstance(pending, dict)
-            or not secrets.compare_digest(str(pending.get("id", "")), nonce)):
+            or pending.get("send") != send_id):
         raise PendingError("This link was replaced by a newer sign-up, or it was already "
                            "used.")
     return contact, pending
@@ -144,8 +140,6 @@ def apply(contact: Contact, pending: Mapping[str, Any], now: datetime) -> list[N
     stored = {name: getattr(contact, name) for name in FIELDS}
     changes = differences(stored, contact.attributes or {}, pending)
     contact.pending_change = None
-    contact.attributes = {k: v for k, v in (contact.attributes or {}).items()
-                          if k != LINK_ATTRIBUTE}
     if not changes:
         return []
     properties: dict[str, Any] = {c.name: c.after for c in changes if c.name in FIELDS}

@@ -254,7 +254,7 @@ def _known(session: Session, rt: Runtime, contact: Contact, data: SignUp, source
         _fields(data, language), _attributes(data),
         wanted(data),
         {**asdict(source), "language": language}, data.marketing_consent, now)
-    link = pending.store(session, rt.tokens, rt.settings.base_url, contact, change, now)
+    link = pending.store(session, contact, change, now)
     sends += [link] if link else []
     return Outcome(contact.id, known=True, confirmation=link is not None), sends, kick
 
