@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -26,6 +26,16 @@ def text_problem(value: str) -> str | None:
     what = "a NUL character" if found.group() == "\x00" else "an unpaired surrogate"
     return (f"The text contains {what} (at position {found.start() + 1}), which cannot "
             "be stored; remove it and try again.")
+
+
+def row_problem(row: Mapping[Any, Any], line: int) -> str | None:
+    """The first cell of a CSV row (from `csv.DictReader`) that cannot be stored, as a
+    sentence naming its line and column; None when every cell can."""
+    for column, cell in row.items():
+        for value in cell if isinstance(cell, list) else [cell]:
+            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+                return f"Line {line}, column {column!r}: {problem[0].lower()}{problem[1:]}"
+    return None
 
 
 def value_problems(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from nurture.text import row_problem
 from scoring.clv import CustomerSummary
 from scoring.errors import CLVError
 
@@ -94,6 +95,8 @@ def _read(handle: TextIO, columns: Columns, date_format: str | None) -> list[Tra
 
 def _transaction(row: Mapping[str | None, Any], line: int, columns: Columns,
                  date_format: str | None) -> Transaction:
+    if (problem := row_problem(row, line)) is not None:
+        raise CLVError(problem)
     if None in row:  # DictReader files surplus fields under None
         raise CLVError(f"Line {line} has more fields than the header names; quote values that "
                        "contain commas, and write amounts with a decimal point.")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from nurture.consent.models import REASONS, Suppression
 from nurture.consent.services import STRENGTH, stop_queued
 from nurture.contacts.services import EMAIL, email_key
+from nurture.text import row_problem
 from nurture.writes import insert_ignore
 
 CHUNK = 1000  # addresses per statement that reads or writes the list
@@ -61,6 +62,8 @@ def read_entries(handle: TextIO, reason: str | None = None,
     found: dict[str, Entry] = {}
     for row in reader:
         line = reader.line_num
+        if (problem := row_problem(row, line)) is not None:
+            raise ListError(problem)
         address = (row.get(column) or "").strip()
         if not EMAIL.match(address):
             raise ListError(f"Line {line} has the address {address!r}, which is not an "

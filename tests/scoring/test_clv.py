@@ -240,6 +240,9 @@ def test_other_column_names_datetimes_and_date_formats_are_read():
     ("customer_id,date,amount\nann,2024-01-01,-5.00\n",
      "Line 2 has the negative amount -5.00; the models value purchases, so leave refunds out "
      "or net them against their purchase."),
+    ("customer_id,date,amount\nann,2024-01-01,1\nb\ud800b,2024-01-02,3\n",
+     "Line 3, column 'customer_id': the text contains an unpaired surrogate (at position 2), "
+     "which cannot be stored; remove it and try again."),
     ("customer_id,date,amount\nann,2024-01-01,1\nbob,2024-01-02\n",
      "Line 3 has no value in the column 'amount'."),
     ("customer,date,amount\nann,2024-01-01,1\n",

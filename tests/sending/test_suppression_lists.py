@@ -82,6 +82,9 @@ def test_an_imported_list_suppresses_and_stops_queued_email_at_once(rt, tmp_path
      "Line 3 has the address 'not an address', which is not an email address."),
     ("email,reason\nann@example.com,spam\n", [],
      "Line 2 has the reason 'spam'; reasons are unsubscribed, bounced, complained."),
+    ("email,reason,detail\nann@example.com,bounced,550 mailbox\x00gone\n", [],
+     "Line 2, column 'detail': the text contains a NUL character (at position 12), which "
+     "cannot be stored; remove it and try again."),
     ("", ["--reason", "bounced"],
      "The file is empty; its first line should name the columns, such as email,reason."),
 ])
