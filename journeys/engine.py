@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from journeys import decisions as d
 from journeys.conditions import compiled
@@ -42,7 +43,7 @@ class State:
     step_started_at: datetime | None = None
     resume_at: datetime | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "step_id": self.step_id, "seq": self.seq,
             "step_started_at": self.step_started_at.isoformat() if self.step_started_at else None,
@@ -50,7 +51,7 @@ class State:
         }
 
     @classmethod
-    def from_json(cls, data: dict | None) -> State:
+    def from_json(cls, data: dict[str, Any] | None) -> State:
         data = data or {}
         return cls(
             step_id=data.get("step_id"), seq=int(data.get("seq", 0)),

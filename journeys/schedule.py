@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeys.definition import Wait
@@ -52,7 +53,7 @@ def next_local_time(after: datetime, tz: ZoneInfo, at: time,
 
 
 def wait_until(step: Wait, entered_at: datetime, tz: ZoneInfo,
-               attributes: dict) -> datetime | None:
+               attributes: dict[str, Any]) -> datetime | None:
     """When a wait step that began at `entered_at` is over; None if its date is unknown."""
     if step.duration is not None:
         return entered_at + step.duration

@@ -21,9 +21,9 @@ from nurture.contacts.models import Contact
 from nurture.events.services import NewEvent, record_events
 from nurture.migrate import upgrade
 from nurture.runtime import build
-from scoring.decay import recompute_all
 from scoring.engine import decay_scores
 from scoring.models import ContactScore
+from scoring.repository import recompute_all
 from scoring.services import rules_from
 
 TYPES = ["email.opened", "email.clicked", "page.visited", "page.visited", "content.downloaded",

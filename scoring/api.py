@@ -14,10 +14,10 @@ from nurture.events.services import claim, record_events
 from nurture.runtime import Runtime
 from nurture.users.models import User
 from scoring import sales
-from scoring.decay import recompute_all
 from scoring.errors import HandoffError, ScoringPaused
 from scoring.handoffs import Outcome, open_handoffs
 from scoring.pipeline import Setup, setup_for
+from scoring.repository import recompute_all
 from scoring.services import HandoffRequest, refresh_missing
 
 log = logging.getLogger(__name__)

@@ -129,7 +129,7 @@ def bgnbd_log_likelihood(params: BGNBDParams, frequency: ArrayLike, recency: Arr
     repeat = x > 0
     dropped[repeat] = (np.log(a) - np.log(b + x[repeat] - 1)
                        - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    return common + np.logaddexp(alive_at_end, dropped)
+    return _floats(common + np.logaddexp(alive_at_end, dropped))
 
 
 def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, age: ArrayLike) -> BGNBDFit:
@@ -166,7 +166,7 @@ def probability_alive(params: BGNBDParams, frequency: ArrayLike, recency: ArrayL
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     odds_gone[repeat] = (np.log(a) - np.log(b + x[repeat] - 1) + (r + x[repeat])
                          * (np.log(alpha + big_t[repeat]) - np.log(alpha + t_x[repeat])))
-    return expit(-odds_gone)
+    return _floats(expit(-odds_gone))
 
 
 def expected_purchases(params: BGNBDParams, horizon: float, frequency: ArrayLike,
@@ -208,7 +208,7 @@ class _PurchaseCurve:
             # expm1/log1p: for small p the two terms of 1 - (1 + p s) ** -k nearly cancel.
             purchases = np.where(p > 0, -np.expm1(-self.shape * np.log1p(p * scale)) / p,
                                  self.shape * scale)
-        return (purchases @ _WEIGHTS)[self.inverse] * self.alive
+        return _floats((purchases @ _WEIGHTS)[self.inverse] * self.alive)
 
 
 # Tanh-sinh (double exponential) quadrature over u in (0, 1): its nodes crowd towards both
@@ -226,7 +226,7 @@ def _beta_quantiles(a: float, b: Floats) -> Floats:
     b = b[:, None]
     lower = betaincinv(a, b, _U)
     upper = 1 - betaincinv(b, a, _ONE_MINUS_U)
-    return np.where(_U <= 0.5, lower, upper)
+    return _floats(np.where(_U <= 0.5, lower, upper))
 
 
 # --- Gamma-Gamma -------------------------------------------------------------------------
@@ -239,8 +239,8 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, frequency: ArrayLike,
     x, m = _floats(frequency), _floats(monetary)
     p, q, gamma = params.p, params.q, params.gamma
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x))
+    return _floats(gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
+                   + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x))
 
 
 def fit_gamma_gamma(frequency: ArrayLike, monetary: ArrayLike) -> GammaGammaFit:

@@ -1,138 +1,31 @@
-"""The periodic decay: everyone's score recomputed at once, vectorized, and written back
-only where the rounded score changed. Engagement is stored as of `engagement_at`, so the
-stored parts never need rewriting; only `contacts.score` (what journeys see) moves.
-
-Rows are read in chunks: on PostgreSQL as a binary COPY that numpy reads as fixed-width
-records without a Python object per value; on SQLite through the driver's cursor. The
-changed scores are written in one statement per chunk."""
+"""The periodic decay's arithmetic: given everyone's score parts as columns, which scores
+move and to what. Engagement is stored as of `engagement_at`, so the stored parts never need
+rewriting; only the rounded score (what journeys see) moves. Pure: the rows are read and
+written by `scoring.repository`."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from itertools import pairwise
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from nurture.db import Database
 from scoring.engine import decay_scores
-from scoring.rules import Rules
-
-CHUNK = 250_000
-
-_SQLITE = ("SELECT s.contact_id, s.fit, s.engagement, "
-           "COALESCE((julianday(?) - julianday(s.engagement_at)) * 86400.0, 0), c.score "
-           "FROM contact_scores s JOIN contacts c ON c.id = s.contact_id "
-           "WHERE s.contact_id > ? AND s.contact_id <= ?")
-_COPY = ("COPY (SELECT s.contact_id::int8, s.fit::float8, s.engagement::float8, "
-         "COALESCE(EXTRACT(EPOCH FROM (%s::timestamptz - s.engagement_at)), 0)::float8, "
-         "c.score::int4 FROM contact_scores s JOIN contacts c ON c.id = s.contact_id "
-         "WHERE s.contact_id > %s AND s.contact_id <= %s) TO STDOUT (FORMAT BINARY)")
-# PostgreSQL's binary COPY: a 19-byte header, then per row a field count and, per field, a
-# length and the big-endian value; no NULLs here, so every record has the same width.
-_RECORD = np.dtype([("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("fit", ">f8"),
-                    ("l3", ">i4"), ("eng", ">f8"), ("l4", ">i4"), ("since", ">f8"),
-                    ("l5", ">i4"), ("score", ">i4")])
-_HEADER, _TRAILER = 19, 2
 
 
-def _chunk(session: Session, now: datetime, after: int, upto: int
-           ) -> tuple[np.ndarray, ...] | None:
-    """ids, fixed, engagement, seconds since engagement_at, current score."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        raw = bytearray()
-        with (connection.connection.driver_connection.cursor() as cursor,
-              cursor.copy(_COPY, (now, after, upto)) as copy):
-            for block in copy:
-                raw += block
-        rows = np.frombuffer(bytes(raw[_HEADER:-_TRAILER]), dtype=_RECORD)
-        if not len(rows):
-            return None
-        return (rows["id"].astype(np.int64), rows["fit"].astype(np.float64),
-                rows["eng"].astype(np.float64), rows["since"].astype(np.float64),
-                rows["score"].astype(np.int64))
-    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    found = connection.exec_driver_sql(_SQLITE, (stamp, after, upto)).fetchall()
-    if not found:
-        return None
-    ids, fixed, engagement, since, current = (
-        np.fromiter(column, dtype=np.float64, count=len(found))
-        for column in zip(*found, strict=True))
-    return ids.astype(np.int64), fixed, engagement, since, current.astype(np.int64)
+@dataclass(frozen=True)
+class Parts:
+    """Score parts of many contacts, one array per column, aligned by position."""
+
+    ids: np.ndarray  # int64
+    fixed: np.ndarray  # fit points plus non-decaying event points
+    engagement: np.ndarray  # as it stood at each contact's engagement_at
+    since: np.ndarray  # seconds from engagement_at to now
+    current: np.ndarray  # int64: the score stored today
 
 
-def recompute_all(db: Database, rules: Rules, now: datetime, chunk: int = CHUNK,
-                  threads: int = 2) -> int:
-    """Bring every contact's score to `now`; returns how many scores changed. Each chunk is
-    its own transaction (a score is right on its own, whatever its neighbours); on
-    PostgreSQL chunks run side by side so both the reads and the writes use more cores."""
-    bounds = _bounds(db, chunk)
-    if not bounds:
-        return 0
-
-    def run(span: tuple[int, int]) -> int:
-        with db.transaction() as session:
-            return recompute_range(session, rules, now, *span)
-
-    if not db.is_postgres or threads == 1 or len(bounds) == 1:
-        return sum(map(run, bounds))
-    with ThreadPoolExecutor(threads) as pool:
-        return sum(pool.map(run, bounds))
-
-
-def _bounds(db: Database, chunk: int) -> list[tuple[int, int]]:
-    """Id ranges (after, up to) of about `chunk` score rows each, if ids are dense."""
-    with db.sessions() as session:
-        low, high, count = session.execute(text(
-            "SELECT min(contact_id), max(contact_id), count(*) FROM contact_scores")).one()
-    if not count:
-        return []
-    parts = -(-count // chunk)
-    step = -(-(high - low + 1) // parts)
-    edges = [low - 1 + step * n for n in range(parts)] + [high]
-    return list(pairwise(edges))
-
-
-def recompute_range(session: Session, rules: Rules, now: datetime, after: int,
-                    upto: int) -> int:
-    columns = _chunk(session, now, after, upto)
-    if columns is None:
-        return 0
-    ids, fixed, engagement, since, current = columns
-    scores = decay_scores(fixed, engagement, since, rules.half_life)
-    moved = scores != current
-    write_scores(session, ids[moved], scores[moved])
-    return int(moved.sum())
-
-
-def write_scores(session: Session, ids: np.ndarray, scores: np.ndarray) -> None:
-    if not len(ids):
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        _write_postgres(connection.connection.driver_connection, ids, scores)
-        return
-    connection.exec_driver_sql("UPDATE contacts SET score = ? WHERE id = ?",
-                               list(zip(scores.tolist(), ids.tolist(), strict=True)))
-
-
-# The changed scores go to PostgreSQL as a binary COPY that numpy writes in one pass (an
-# array parameter would be dumped value by value in Python), then one joined UPDATE.
-_OUT = np.dtype([("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("score", ">i4")])
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-
-
-def _write_postgres(driver: Any, ids: np.ndarray, scores: np.ndarray) -> None:
-    rows = np.empty(len(ids), dtype=_OUT)
-    rows["n"], rows["l1"], rows["id"], rows["l2"], rows["score"] = 2, 8, ids, 4, scores
-    with driver.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS score_moves (id int8, score int4) "
-                       "ON COMMIT DELETE ROWS")
-        with cursor.copy("COPY score_moves (id, score) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(_COPY_HEADER + rows.tobytes() + b"\xff\xff")
-        cursor.execute("UPDATE contacts AS c SET score = m.score FROM score_moves AS m "
-                       "WHERE c.id = m.id")
+def moved(parts: Parts, half_life: timedelta) -> tuple[np.ndarray, np.ndarray]:
+    """The ids whose rounded score changes, and their new scores, in the same order."""
+    scores = decay_scores(parts.fixed, parts.engagement, parts.since, half_life)
+    changed = scores != parts.current
+    return parts.ids[changed], scores[changed]

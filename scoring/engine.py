@@ -78,7 +78,7 @@ class Contribution:
 
 
 def decay_factor(elapsed: timedelta, half_life: timedelta) -> float:
-    return 0.5 ** (elapsed / half_life)
+    return math.pow(0.5, elapsed / half_life)
 
 
 def rounded(value: float) -> int:
@@ -191,4 +191,4 @@ def decay_scores(fixed: np.ndarray, engagement: np.ndarray, seconds_since: np.nd
     """Every contact's score at once: fixed + engagement halved per half-life, rounded half
     away from zero. `seconds_since` is the time since each `engagement_at`."""
     value = fixed + engagement * np.exp2(-seconds_since / half_life.total_seconds())
-    return (np.sign(value) * np.floor(np.abs(value) + 0.5)).astype(np.int64)
+    return np.asarray(np.sign(value) * np.floor(np.abs(value) + 0.5), dtype=np.int64)

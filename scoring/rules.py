@@ -122,7 +122,8 @@ class Rules:
         return "D"
 
     def label(self, rule_id: str) -> str:
-        for rule in (*self.fit, *self.engagement):
+        every: tuple[FitRule | EngagementRule, ...] = (*self.fit, *self.engagement)
+        for rule in every:
             if rule.id == rule_id:
                 return rule.label or rule.id
         return rule_id

@@ -10,6 +10,8 @@ click on another score in the same email changes the answer: the latest answer w
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 
 from nurture.contacts.models import Contact
@@ -34,7 +36,7 @@ def _rt() -> Runtime:
     return current_app.extensions["nurture"]
 
 
-def _link_error(message: str, status: int) -> None:
+def _link_error(message: str, status: int) -> NoReturn:
     if not g.get("reader_language"):
         speak_to(None)  # nobody is known yet: the browser's language
     abort(Response(render_template("email/link_error.html", message=message), status))

@@ -182,6 +182,7 @@ class SMTPSender(Sender):
                 if attempt == 2:
                     raise SendError(f"The mail server dropped the connection: {exc}", False,
                                     code=exc.code) from None
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str, payload: bytes,
                      commit: Callable[[], bool] | None) -> bool:

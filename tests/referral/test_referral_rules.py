@@ -91,6 +91,19 @@ def test_the_share_is_a_percentage_of_first_year_revenue_up_to_its_cap():
     assert rules.on_revenue(RULES, 7, "customer", "event-5", 100000, "EUR", 0, {}) == []
 
 
+def test_a_reward_limited_to_some_sources_is_earned_only_through_them():
+    partner_only = Rules(rewards=(RewardRule("partner-bonus", "referrer", "credit",
+                                             amount_cents=9000, sources=("partner",)),))
+    assert [g.amount_cents for g in rules.on_conversion(partner_only, 7, "partner")] == [9000]
+    assert rules.on_conversion(partner_only, 7, "customer") == []
+
+
+def test_a_share_is_paid_in_the_payments_currency_and_a_refund_earns_nothing():
+    usd = rules.on_revenue(RULES, 7, "partner", "event-1", 20000, "USD", 10, {})
+    assert [(g.amount_cents, g.currency) for g in usd] == [(2000, "USD")]
+    assert rules.on_revenue(RULES, 7, "partner", "event-2", -20000, "EUR", 10, {}) == []
+
+
 def test_milestones_are_keyed_per_source_so_they_are_granted_once():
     assert rules.milestones_reached(RULES, 4, 2) == []
     at_three = rules.milestones_reached(RULES, 4, 3)

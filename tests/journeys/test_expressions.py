@@ -1,0 +1,78 @@
+"""The condition language on plain facts: what holds, what does not, and what is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from journeys.expressions import ExpressionError, compile_expression
+from journeys.facts import ContactFacts, EventRecord, Facts
+
+NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+
+
+def holds(source: str, facts: Facts) -> bool:
+    return compile_expression(source).evaluate(facts, NOW)
+
+
+def contact(**fields) -> Facts:
+    return Facts(ContactFacts(id=1, email="ada@example.com", **fields))
+
+
+def test_fields_and_lists_compare_as_a_marketer_writes_them():
+    lead = contact(score=60, industry="retail")
+    assert holds("score >= 50 and industry in ['retail', 'healthcare']", lead)
+    assert not holds("score >= 50 and industry in ['mining']", lead)
+
+
+def test_event_counts_look_back_only_over_the_window_given():
+    clicker = contact()
+    clicker.events += [EventRecord("email.clicked", NOW - timedelta(days=d)) for d in (1, 3, 20)]
+    assert holds("count('email.clicked', '14d') >= 2", clicker)
+    assert not holds("count('email.clicked', '2d') >= 2", clicker)
+    assert holds("has('email.clicked') and not has('trial.seat_activated')", clicker)
+
+
+def test_an_event_recorded_after_now_is_not_seen_yet():
+    early = contact()
+    early.events.append(EventRecord("demo.requested", NOW + timedelta(minutes=1)))
+    assert not holds("has('demo.requested')", early)
+
+
+def test_a_missing_value_makes_a_comparison_false_instead_of_an_error():
+    unknown = contact()
+    assert not holds("company_size > 100", unknown)
+    assert not holds("attributes.trial.seats > 5", unknown)
+    assert holds("not company_size > 100", unknown)
+
+
+def test_nested_attributes_and_dates_to_come_are_readable():
+    trialist = contact(attributes={"trial": {"seats": 8, "ends_at": "2026-03-08T10:00:00Z"}})
+    assert holds("attributes.trial.seats > 5 and days_until('trial.ends_at') <= 5", trialist)
+
+
+def test_the_language_compares_without_its_region():
+    assert holds("language == 'fr'", contact(language="fr-CH"))
+
+
+def test_the_nps_category_is_the_latest_answer():
+    answered = contact()
+    answered.events += [
+        EventRecord("nps.answered", NOW - timedelta(days=9), {"category": "promoter"}),
+        EventRecord("nps.answered", NOW - timedelta(days=1), {"category": "detractor"})]
+    assert holds("nps.category == 'detractor'", answered)
+
+
+@pytest.mark.parametrize("source", [
+    "__import__('os').system('true')",
+    "contact.__class__",
+    "open('/etc/passwd')",
+    "score >= ",
+    "",
+])
+def test_anything_outside_the_language_is_refused_with_a_sentence(source):
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression(source)
+    message = str(refused.value)
+    assert message[0].isupper() and message.endswith(".")
