@@ -353,6 +353,7 @@ def profile_stages(settings: Settings, contacts: int, echo: Echo) -> dict[str, A
     _seed(rt, contacts)
     kicked: list[list[int]] = []
     rt.kick = lambda actor, ids: kicked.append(ids) if actor == "deliver_sends" else None
+    rt.transport.start_worker(1)  # so that work is leased and kicked, into `kicked`
     stages: dict[str, float] = {}
     started = time.perf_counter()
     with rt.db.transaction() as session:

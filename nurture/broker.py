@@ -33,6 +33,12 @@ class Transport:
     def in_process(self) -> bool:
         return isinstance(self.broker, StubBroker)
 
+    @property
+    def runs_work(self) -> bool:
+        """Whether what is sent here will be run: Redis is read by workers anywhere; the
+        in-process broker only by a worker this process started."""
+        return not self.in_process or self.worker is not None
+
     def send(self, actor: str, ids: Sequence[Any], chunk: int = 500) -> int:
         """Enqueue ids in messages of `chunk`; returns the number of messages."""
         messages = 0

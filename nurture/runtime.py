@@ -6,8 +6,9 @@ Actors receive ids only; they find everything else through `current()`.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from journeys.repository import VersionCache
 from journeys.schedule import Pacing
@@ -17,6 +18,7 @@ from nurture.config import Settings
 from nurture.db import Database
 from nurture.sending.senders import Sender, make_sender
 from nurture.tokens import Tokens
+from nurture.unit_of_work import Work, unit_of_work
 
 log = logging.getLogger(__name__)
 _current: Runtime | None = None
@@ -48,6 +50,16 @@ class Runtime:
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.settings.lease_seconds)
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether work kicked from here is run: workers elsewhere read Redis; the
+        in-process broker has only the workers this process started."""
+        return self.transport is not None and self.transport.runs_work
+
+    def work(self, now: datetime) -> AbstractContextManager[Work]:
+        """One use case's transaction; what it makes due is kicked after the commit."""
+        return unit_of_work(self.db, self, now)
 
     def kick(self, actor: str, ids: list) -> None:
         """Enqueue ids right away (after a commit); the lease covers them if this is lost."""

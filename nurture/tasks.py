@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from journeys.services import advance_batch
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.runtime import Runtime, current
 from nurture.sending.render import store_for
 from nurture.sending.services import deliver
@@ -19,17 +19,17 @@ def advance_enrollments(ids: list[int]) -> None:
 
 def run_advance(rt: Runtime, ids: list[int]) -> None:
     now = rt.clock.now()
-    with rt.db.transaction() as session:
-        batch = advance_batch(session, rt.versions, ids, now, rt.pacing, now + rt.lease)
-        kick: list[int] = []
+    with rt.work(now) as work:
+        session = work.session
+        # New sends are written leased when this process delivers them (see `Work`).
+        batch = advance_batch(session, rt.versions, ids, now, rt.pacing, work.lease_until)
         if batch.handoffs:
-            kick += _journey_handoffs(session, rt, batch.handoffs, now)
+            work.due("advance_enrollments", _journey_handoffs(session, rt, batch.handoffs, now))
         if batch.changed_contacts:
-            kick += _entries_for_changed(session, rt, batch.changed_contacts, now)
-        claim(session, kick, now, rt.lease)
-    rt.kick("advance_enrollments", kick)
-    rt.kick("deliver_sends", batch.send_ids)
-    rt.kick("deliver_webhooks", batch.webhook_ids)
+            work.due("advance_enrollments",
+                     _entries_for_changed(session, rt, batch.changed_contacts, now))
+        work.leased("deliver_sends", batch.send_ids)
+        work.due("deliver_webhooks", batch.webhook_ids)
 
 
 def _journey_handoffs(session, rt: Runtime, handoffs: list[tuple[int, dict]], now) -> list[int]:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.runtime import Runtime
+from nurture.unit_of_work import Work
 from referral import ledger, sources
 from referral.config import ReferralConfig
 from referral.errors import Conflict, Invalid, NotFound
@@ -30,12 +30,11 @@ class Click:
     reason: str  # "ok" or why the visit carries no attribution
 
 
-def _record(session: Session, rt: Runtime, events: list[NewEvent], now: datetime) -> list[int]:
-    if not events:
-        return []
-    result = record_events(session, rt.versions, events, now)
-    claim(session, result.kick, now, rt.lease)
-    return result.kick
+def _record(work: Work, rt: Runtime, events: list[NewEvent]) -> None:
+    """Record events in the use case's transaction; what they make due is kicked after it."""
+    if events:
+        work.due("advance_enrollments",
+                 record_events(work.session, rt.versions, events, work.now).kick)
 
 
 def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
@@ -43,8 +42,8 @@ def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
     `referral.clicked` on the referrer (once per visitor and day, so a reload or a link
     scanner does not flood journeys). An unknown, paused or expired code is logged."""
     now = rt.clock.now()
-    kick: list[int] = []
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         found = sources.find(session, code, now)
         if found.source is None:
             log.info("referral: %s visit with %s code %r carries no attribution", via,
@@ -53,13 +52,11 @@ def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
         source = found.source
         session.add(ReferralClick(source_id=source.id, visitor=visitor[:40], via=via, at=now))
         if source.contact_id is not None:
-            kick = _record(session, rt, [NewEvent(
+            _record(work, rt, [NewEvent(
                 source.contact_id, "referral.clicked", {"code": source.code, "via": via},
                 now, "referral",
-                dedupe_key=f"referral.clicked:{source.id}:{visitor or '-'}:{now.date()}")],
-                now)
+                dedupe_key=f"referral.clicked:{source.id}:{visitor or '-'}:{now.date()}")])
         result = Click(source.code, sources.landing_target(source), "ok")
-    rt.kick("advance_enrollments", kick)
     return result
 
 
@@ -111,11 +108,11 @@ def move_reward(rt: Runtime, reward_id: int, to: str, actor: str, reason: str = 
     if to not in ("approved", "paid", "voided"):
         raise Invalid("A reward can be approved, marked paid or voided.")
     now = rt.clock.now()
-    with rt.db.transaction() as session:
-        reward = ledger.locked(session, reward_id)
-        moved = ledger.move(session, reward, to, actor, reason or _default_reason(to), now)
-        kick = _record(session, rt, [moved.event] if moved.event else [], now)
-    rt.kick("advance_enrollments", kick)
+    with rt.work(now) as work:
+        reward = ledger.locked(work.session, reward_id)
+        moved = ledger.move(work.session, reward, to, actor, reason or _default_reason(to),
+                            now)
+        _record(work, rt, [moved.event] if moved.event else [])
     return moved.to
 
 
@@ -129,7 +126,8 @@ def approve_due(rt: Runtime, batch: int = BATCH) -> int:
     total = 0
     while True:
         now = rt.clock.now()
-        with rt.db.transaction() as session:
+        with rt.work(now) as work:
+            session = work.session
             rows = ledger.due_for_approval(session, now, batch)
             events = []
             for row in rows:
@@ -141,8 +139,7 @@ def approve_due(rt: Runtime, batch: int = BATCH) -> int:
                 total += 1
                 if moved.event:
                     events.append(moved.event)
-            kick = _record(session, rt, events, now)
-        rt.kick("advance_enrollments", kick)
+            _record(work, rt, events)
         if len(rows) < batch:
             return total
 

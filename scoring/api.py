@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nurture.events.services import claim, record_events
+from nurture.events.services import record_events
 from nurture.runtime import Runtime
 from nurture.users.models import User
 from scoring import sales
@@ -33,14 +33,13 @@ def _setup(rt: Runtime) -> Setup:
 
 def _run(rt: Runtime, work: Callable[[Session, Setup, datetime], Outcome]) -> Outcome:
     setup, now = _setup(rt), rt.clock.now()
-    with rt.db.transaction() as session:
-        outcome = work(session, setup, now)
-        kick = record_events(session, rt.versions, outcome.events, now).kick \
-            if outcome.events else []
-        claim(session, kick, now, rt.lease)
-    rt.kick("advance_enrollments", kick)
-    rt.kick("deliver_sends", outcome.send_ids)
-    rt.kick("deliver_webhooks", outcome.webhook_ids)
+    with rt.work(now) as unit:
+        outcome = work(unit.session, setup, now)
+        if outcome.events:
+            unit.due("advance_enrollments",
+                     record_events(unit.session, rt.versions, outcome.events, now).kick)
+        unit.due("deliver_sends", outcome.send_ids)
+        unit.due("deliver_webhooks", outcome.webhook_ids)
     return outcome
 
 

@@ -33,12 +33,23 @@ class _Main(click.Group):
             raise click.ClickException(f"The configuration cannot be used: {exc}") from None
 
 
-@click.group(cls=_Main)
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def main(verbose: bool) -> None:
-    """Nurture: marketing automation and nurture journeys."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
+
+
+def configure_logging(verbosity: int) -> None:
+    """Logging for one command, set once here: warnings and errors only, unless asked.
+    A command's output is its own lines; what libraries say on the way (Alembic names
+    its plugins and its migration context on every upgrade) is for `-v`."""
+    logging.basicConfig(level=LEVELS[min(verbosity, len(LEVELS) - 1)],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group(cls=_Main)
+@click.option("-v", "--verbose", count=True,
+              help="Log more: -v what is happening (info), -vv everything (debug).")
+def main(verbose: int) -> None:
+    """Nurture: marketing automation and nurture journeys."""
+    configure_logging(verbose)
 
 
 for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):

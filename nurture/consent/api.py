@@ -8,36 +8,38 @@ from sqlalchemy import select
 from nurture.consent import services
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
-from nurture.events.services import claim, record_events
+from nurture.events.services import record_events
 from nurture.runtime import Runtime
+from nurture.unit_of_work import Work
 
 
 def _apply(rt: Runtime, contact_id: int, action) -> bool:
     now = rt.clock.now()
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         contact = session.scalar(select(Contact).where(Contact.id == contact_id)
                                  .with_for_update())
         if contact is None:
             return False
-        events = action(session, contact, now)
-        kick = record_events(session, rt.versions, events, now).kick if events else []
-        claim(session, kick, now, rt.lease)
-    rt.kick("advance_enrollments", kick)
+        events = action(work, contact)
+        if events:
+            work.due("advance_enrollments",
+                     record_events(session, rt.versions, events, now).kick)
     return True
 
 
 def withdraw(rt: Runtime, contact_id: int, proof: Proof) -> bool:
-    return _apply(rt, contact_id, lambda s, c, now: services.withdraw(s, c, proof, now))
+    return _apply(rt, contact_id, lambda w, c: services.withdraw(w.session, c, proof, w.now))
 
 
 def confirm(rt: Runtime, contact_id: int, proof: Proof) -> bool:
-    return _apply(rt, contact_id, lambda s, c, now: services.confirm(s, c, proof, now))
+    return _apply(rt, contact_id, lambda w, c: services.confirm(w.session, c, proof, w.now))
 
 
 def set_preferences(rt: Runtime, contact_id: int, topics: list[str], frequency: str) -> bool:
     """Topics (empty: all) and frequency from the preference center, already validated."""
 
-    def action(session, contact, now):
+    def action(work: Work, contact: Contact) -> list:
         contact.email_topics, contact.email_frequency = sorted(set(topics)), frequency
         return []
 
@@ -45,13 +47,9 @@ def set_preferences(rt: Runtime, contact_id: int, topics: list[str], frequency: 
 
 
 def request_opt_in(rt: Runtime, contact_id: int, proof: Proof) -> bool:
-    sent: list[int] = []
-
-    def action(session, contact, now):
-        send_id = services.request_opt_in(session, contact, proof, now)
-        sent.extend([send_id] if send_id else [])
+    def action(work: Work, contact: Contact) -> list:
+        send_id = services.request_opt_in(work.session, contact, proof, work.now)
+        work.due("deliver_sends", [send_id] if send_id else [])
         return []
 
-    found = _apply(rt, contact_id, action)
-    rt.kick("deliver_sends", sent)
-    return found
+    return _apply(rt, contact_id, action)

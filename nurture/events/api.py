@@ -11,7 +11,7 @@ from sqlalchemy import select
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.events.errors import EventError
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.runtime import Runtime
 from nurture.text import text_problem
 from nurture.violations import Violation
@@ -20,10 +20,9 @@ from nurture.violations import Violation
 def record_many(rt: Runtime, events: list[NewEvent]) -> list[int]:
     """Record events in one transaction and wake whatever they set due."""
     now = rt.clock.now()
-    with rt.db.transaction() as session:
-        result = record_events(session, rt.versions, events, now)
-        claim(session, result.kick, now, rt.lease)
-    rt.kick("advance_enrollments", result.kick)
+    with rt.work(now) as work:
+        result = record_events(work.session, rt.versions, events, now)
+        work.due("advance_enrollments", result.kick)
     return result.event_ids
 
 

@@ -2,8 +2,8 @@
 
 One transaction per batch: insert the events in bulk, apply their effects (stage and
 attributes), end journeys whose goals were reached, wake `wait_for` steps, and enter
-contacts into journeys whose triggers fired. Woken and new enrollments are claimed in the
-same transaction and kicked to the workers right after commit, not at the next poll.
+contacts into journeys whose triggers fired. Woken and new enrollments are returned as due
+now, for the caller's unit of work (`nurture.unit_of_work`) to hand on after the commit.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from journeys.facts import EventRecord
-from journeys.models import Enrollment
 from journeys.repository import VersionCache, load_facts, lock_contacts
 from journeys.services import Entries, all_history_types, react_to_events
 from nurture.contacts.language import problem as language_problem
@@ -163,14 +162,6 @@ def record_events(session: Session, cache: VersionCache, events: Sequence[NewEve
         result.kick += record_events(session, cache, handed.events + referred.events, now,
                                      lifecycle).kick
     return result
-
-
-def claim(session: Session, ids: list[int], now: datetime, lease: timedelta) -> None:
-    """Lease enrollments we are about to enqueue, so the scheduler does not enqueue them too.
-    If the message is lost, the lease runs out and the scheduler picks them up."""
-    if ids:
-        session.execute(update(Enrollment).where(Enrollment.id.in_(ids))
-                        .values(lease_until=now + lease))
 
 
 def _drop_duplicates(session: Session, events: Sequence[NewEvent]) -> list[NewEvent]:

@@ -22,14 +22,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from journeys.facts import attribute_path
 from nurture.config import Settings
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.nps import stats
 from nurture.nps.models import NPSResponse
 from nurture.runtime import Runtime
@@ -188,20 +188,17 @@ def record_answer(rt: Runtime, contact_id: int, survey: str, score: int,
     None when the contact no longer exists."""
     now = rt.clock.now()
     config = NPSConfig.from_settings(rt.settings)
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         contact = session.scalar(select(Contact).where(Contact.id == contact_id)
                                  .with_for_update())
         if contact is None:
             return None
         saved = save_answer(session, contact, survey, score, now, config, reason, submitted)
-        kick = record_events(session, rt.versions, saved.events, now).kick \
-            if saved.events else []
-        claim(session, kick, now, rt.lease)
-        if saved.deliver_now:  # kicked below: keep the scheduler from enqueueing them too
-            session.execute(update(Send).where(Send.id.in_(saved.deliver_now))
-                            .values(lease_until=now + rt.lease))
-    rt.kick("advance_enrollments", kick)
-    rt.kick("deliver_sends", saved.deliver_now)
+        if saved.events:
+            work.due("advance_enrollments",
+                     record_events(session, rt.versions, saved.events, now).kick)
+        work.due("deliver_sends", saved.deliver_now)
     return saved.answer
 
 

@@ -11,7 +11,7 @@ from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.runtime import Runtime
 from nurture.sending.dsn import Bounce
 
@@ -21,7 +21,8 @@ def record_bounces(rt: Runtime, bounces: Iterable[Bounce], source: str) -> dict[
     list (a complaint also withdraws consent); soft bounces are only recorded. Returns
     counts by kind, plus `unknown` for addresses that are no contact of ours."""
     now, counts, events = rt.clock.now(), Counter(), []
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         for bounce in bounces:
             contact = session.scalar(select(Contact).where(
                 Contact.email_key == email_key(bounce.recipient)))
@@ -42,7 +43,7 @@ def record_bounces(rt: Runtime, bounces: Iterable[Bounce], source: str) -> dict[
             properties = {"kind": bounce.kind, "status": bounce.status,
                           "diagnostic": bounce.diagnostic[:200], "send": bounce.send_key}
             events.append(NewEvent(contact.id, kind, properties, at, source=source))
-        kick = record_events(session, rt.versions, events, now).kick if events else []
-        claim(session, kick, now, rt.lease)
-    rt.kick("advance_enrollments", kick)
+        if events:
+            work.due("advance_enrollments",
+                     record_events(session, rt.versions, events, now).kick)
     return dict(counts)

@@ -229,14 +229,11 @@ def _failure(send: Row, contact: Row, exc: SendError, now: datetime, outcome: Ou
 
 def _record(rt: Runtime, outcome: Outcome, now: datetime) -> None:
     """Hard bounces onto the suppression list and their events, after the batch."""
-    from nurture.events.services import claim
-
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
         for address, diagnostic in outcome.bounced:
-            suppress(session, address, "bounced", diagnostic, "smtp", now)
-        kick = record_events(session, rt.versions, outcome.events, now).kick
-        claim(session, kick, now, rt.lease)
-    rt.kick("advance_enrollments", kick)
+            suppress(work.session, address, "bounced", diagnostic, "smtp", now)
+        work.due("advance_enrollments",
+                 record_events(work.session, rt.versions, outcome.events, now).kick)
 
 
 def fail_interrupted(session: Session, now: datetime) -> int:

@@ -23,7 +23,7 @@ from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.events.effects import Lifecycle
-from nurture.events.services import claim, record_events
+from nurture.events.services import record_events
 from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.trials import pending, rules, signup
@@ -92,34 +92,29 @@ def confirm(rt: Runtime, token: str, proof: Proof,
     PendingError for a bad, expired, replaced or already used link."""
     lifecycle = lifecycle or Lifecycle()
     now = rt.clock.now()
-    kick: list[int] = []
-    sends: list[int] = []
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         contact, change = pending.find(session, rt.tokens, token, lock=True)
         seen = _preview(session, contact, change, now)
         events = pending.apply(contact, change, now)
         if seen.consent:
             events += consent.confirm(session, contact, proof, now)
         if events:
-            kick += record_events(session, rt.versions, events, now, lifecycle).kick
-            claim(session, kick, now, rt.lease)
+            work.due("advance_enrollments",
+                     record_events(session, rt.versions, events, now, lifecycle).kick)
         done = Confirmed(seen, ends_at=seen.ends_at)
         if seen.verdict == "start":
             trial = Trial(contact_id=contact.id, **{k: v for k, v in (
                 change.get("trial") or {}).items() if k in TRIAL_COLUMNS})
-            started, welcome_to = signup.start(session, rt, contact, trial,
-                                               _source(change.get("source") or {}), now,
-                                               lifecycle)
-            kick += started
+            welcome_to = signup.start(work, rt, contact, trial,
+                                      _source(change.get("source") or {}), lifecycle)
             done = Confirmed(seen, trial.id, trial.ends_at, welcome_to)
         elif seen.verdict == "running":
             running = _latest_running(session, contact.id, now)
             resent = _resend_welcome(session, contact, running, now) if running else []
-            sends += resent
+            work.due("deliver_sends", resent)
             done = Confirmed(seen, running.id if running else None, seen.ends_at,
                              resent=bool(resent))
-    rt.kick("advance_enrollments", kick)
-    rt.kick("deliver_sends", sends)
     return done
 
 

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 from journeys.repository import lock_contacts
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.runtime import Runtime
 from nurture.tokens import TokenError, Tokens
 from nurture.trials import rules
 from nurture.trials.models import Trial
 from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
+from nurture.unit_of_work import Work
 
 BATCH = 500  # trials per transaction in the periodic jobs
 ACTOR = "advance_enrollments"
@@ -50,13 +51,10 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _record(session: Session, rt: Runtime, events: list[NewEvent], now: datetime) -> list[int]:
-    """Record events in the caller's transaction; returns enrollments to kick after commit."""
-    if not events:
-        return []
-    result = record_events(session, rt.versions, events, now)
-    claim(session, result.kick, now, rt.lease)
-    return result.kick
+def _record(work: Work, rt: Runtime, events: list[NewEvent]) -> None:
+    """Record events in the use case's transaction; what they make due is kicked after it."""
+    if events:
+        work.due(ACTOR, record_events(work.session, rt.versions, events, work.now).kick)
 
 
 def _locked(session: Session, trial_id: int) -> Trial:
@@ -79,7 +77,8 @@ def convert(rt: Runtime, trial_id: int, choice: str, source: str = "web") -> Tri
         raise TrialInvalid(error)
     now = rt.clock.now()
     days = rules.retention_days(rt.settings.extra)
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         row = _locked(session, trial_id)
         before = facts(row)
         if refusal := rules.conversion_refusal(before, now):
@@ -97,9 +96,8 @@ def convert(rt: Runtime, trial_id: int, choice: str, source: str = "web") -> Tri
                       "keep_data": choice == "keep_data", "seats": before.seats,
                       "services": list(before.services), "from_status": before.status,
                       "retention_until": _iso(retention)}
-        kick = _record(session, rt, [NewEvent(row.contact_id, "trial.converted", properties,
-                                              now, source, f"trial.converted:{trial_id}")], now)
-    rt.kick(ACTOR, kick)
+        _record(work, rt, [NewEvent(row.contact_id, "trial.converted", properties, now,
+                                    source, f"trial.converted:{trial_id}")])
     return replace(before, status="converted", choice=choice, converted_at=now,
                    retention_until=retention)
 
@@ -141,7 +139,8 @@ def expire_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
     due = and_(Trial.status == "active", Trial.ends_at <= now)
     total = 0
     while True:
-        with rt.db.transaction() as session:
+        with rt.work(now) as work:
+            session = work.session
             ids = _lock_due(session, due, batch)
             rows = session.execute(
                 update(Trial).where(Trial.id.in_(ids), due)
@@ -156,8 +155,7 @@ def expire_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
                 "retention_days": retention.days, "retention_until": _iso(now + retention),
                 "seats": r.seats, "services": list(r.services or [])},
                 now, "trials", f"trial.expired:{r.id}") for r in rows]
-            kick = _record(session, rt, events, now)
-        rt.kick(ACTOR, kick)
+            _record(work, rt, events)
         total += len(rows)
         if len(ids) < batch:
             return total
@@ -172,7 +170,8 @@ def delete_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
                    Trial.deleted_at.is_(None), Trial.retention_until <= now))
     total = 0
     while True:
-        with rt.db.transaction() as session:
+        with rt.work(now) as work:
+            session = work.session
             ids = _lock_due(session, due, batch)
             rows = session.execute(
                 update(Trial).where(Trial.id.in_(ids), due)
@@ -185,8 +184,7 @@ def delete_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
                 "trial_id": r.id, "status": r.status, "choice": r.choice,
                 "retention_until": _iso(r.retention_until), "deleted_at": _iso(now)},
                 now, "trials", f"trial.data_deleted:{r.id}") for r in rows]
-            kick = _record(session, rt, events, now)
-        rt.kick(ACTOR, kick)
+            _record(work, rt, events)
         total += len(rows)
         if len(ids) < batch:
             return total
@@ -211,7 +209,8 @@ def record_usage(rt: Runtime, trial_id: int, kind: str, value: Any,
     """Record a seat activation or a service use of an active trial. Activating a seat that
     is already active records nothing (`recorded` is False); raises TrialError otherwise."""
     now = rt.clock.now()
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         row = _locked(session, trial_id)  # one usage report per trial at a time: seat count
         trial = facts(row)
         if refusal := rules.usage_refusal(trial):
@@ -232,8 +231,7 @@ def record_usage(rt: Runtime, trial_id: int, kind: str, value: Any,
                              {"trial_id": trial_id, "seat": value}, now, source, key)
             activated += 1
         result = record_events(session, rt.versions, [event], now)
-        claim(session, result.kick, now, rt.lease)
-    rt.kick(ACTOR, result.kick)
+        work.due(ACTOR, result.kick)
     return Usage(True, result.event_ids[0] if result.event_ids else None, activated)
 
 

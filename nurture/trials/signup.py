@@ -41,12 +41,13 @@ from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import ContactError, email_key, upsert_contacts
 from nurture.events.effects import Lifecycle
-from nurture.events.services import NewEvent, claim, record_events
+from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import NPSConfig
 from nurture.runtime import Runtime
 from nurture.trials import pending, requests, rules
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
+from nurture.unit_of_work import Work
 from referral.fraud import agent_hash
 from referral.pipeline import remember_device
 
@@ -206,44 +207,40 @@ def sign_up(rt: Runtime, data: SignUp, source: Source,
 def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) -> Outcome:
     now = rt.clock.now()
     key = email_key(data.email)
-    kick: list[int] = []
-    sends: list[int] = []
-    with rt.db.transaction() as session:
+    with rt.work(now) as work:
+        session = work.session
         contact = session.scalar(select(Contact).where(Contact.email_key == key)
                                  .with_for_update())
         if contact is not None:
-            outcome, sends, kick = _known(session, rt, contact, data, source, now)
+            outcome = _known(work, rt, contact, data, source)
         else:
             contact = _new_contact(session, data, source)
             trial = Trial(**wanted(data), contact_id=contact.id)
-            kick, welcome_to = start(session, rt, contact, trial, source, now, lifecycle)
+            welcome_to = start(work, rt, contact, trial, source, lifecycle)
             consent_id = None
             if data.marketing_consent:
                 proof = Proof(SOURCE, source.page, source.ip, source.user_agent)
                 consent_id = consent.request_opt_in(session, contact, proof, now)
-            sends += [consent_id] if consent_id else []
+            work.due("deliver_sends", [consent_id] if consent_id else [])
             outcome = Outcome(contact.id, True, trial.id, trial.ends_at, welcome_to,
                               consent=consent_id is not None)
-    rt.kick("advance_enrollments", kick)
-    rt.kick("deliver_sends", sends)
     return outcome
 
 
-def _known(session: Session, rt: Runtime, contact: Contact, data: SignUp, source: Source,
-           now: datetime) -> tuple[Outcome, list[int], list[int]]:
+def _known(work: Work, rt: Runtime, contact: Contact, data: SignUp,
+           source: Source) -> Outcome:
     """An address we know: the form changes nothing. What it asked for waits for the
     person's confirmation from the address on file; a customer's request reaches the
-    account owner now. The page says the same whoever the contact is. Returns the outcome,
-    the sends and the enrollments to kick after commit."""
+    account owner now. The page says the same whoever the contact is."""
+    session, now = work.session, work.now
     trials = session.scalars(select(Trial).where(Trial.contact_id == contact.id))
     verdict = rules.eligibility(contact.stage, [facts(t) for t in trials], now)
     sends: list[int] = []
-    kick: list[int] = []
     if verdict.verdict == "customer":
         event = requests.requested(contact, data.services, data.seats, source.landing_slug,
                                    source.utm, now, SOURCE)
-        kick = record_events(session, rt.versions, [event], now).kick
-        claim(session, kick, now, rt.lease)
+        work.due("advance_enrollments",
+                 record_events(session, rt.versions, [event], now).kick)
         alert = requests.alert_owner(session, contact, NPSConfig.from_settings(rt.settings),
                                      now)
         sends += [alert] if alert else []
@@ -256,7 +253,8 @@ def _known(session: Session, rt: Runtime, contact: Contact, data: SignUp, source
         {**asdict(source), "language": language}, data.marketing_consent, now)
     link = pending.store(session, contact, change, now)
     sends += [link] if link else []
-    return Outcome(contact.id, known=True, confirmation=link is not None), sends, kick
+    work.due("deliver_sends", sends)
+    return Outcome(contact.id, known=True, confirmation=link is not None)
 
 
 def _fields(data: SignUp, language: str) -> dict[str, Any]:
@@ -294,11 +292,12 @@ def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
     return session.get(Contact, ids[email_key(data.email)])
 
 
-def start(session: Session, rt: Runtime, contact: Contact, trial: Trial, source: Source,
-          now: datetime, lifecycle: Lifecycle) -> tuple[list[int], tuple[str, ...]]:
+def start(work: Work, rt: Runtime, contact: Contact, trial: Trial, source: Source,
+          lifecycle: Lifecycle) -> tuple[str, ...]:
     """Start `trial` (a new row, its form columns set) for `contact`, locked: record
     `trial.started`, which moves the contact to `try` and enters the trial journey. Returns
-    the enrollments to kick after commit and who the welcome is queued for."""
+    who the welcome is queued for."""
+    session, now = work.session, work.now
     trial.status, trial.started_at = "active", now
     trial.ends_at = now + timedelta(days=lifecycle.trial_days)
     trial.landing_slug, trial.utm = source.landing_slug[:120], dict(source.utm)
@@ -309,8 +308,8 @@ def start(session: Session, rt: Runtime, contact: Contact, trial: Trial, source:
                     agent_hash(source.user_agent), now)
     result = record_events(session, rt.versions, _events(contact, trial, source, now), now,
                            lifecycle)
-    claim(session, result.kick, now, rt.lease)
-    return result.kick, _welcome_to(session, rt, contact, result.kick)
+    work.due("advance_enrollments", result.kick)
+    return _welcome_to(session, rt, contact, result.kick)
 
 
 def _welcome_to(session: Session, rt: Runtime, contact: Contact,

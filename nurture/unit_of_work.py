@@ -1,0 +1,80 @@
+"""One use case's unit of work: its transaction, then the work it made due, handed on.
+
+A use case that makes work due now (an enrollment to advance, a send to deliver) says so
+with `Work.due`. When this process will run what it kicks (its workers are started, or a
+Redis broker carries the ids to workers elsewhere), the work is leased in the same
+transaction, so that the scheduler does not enqueue it too, and sent to the workers right
+after the commit. When it will not (a command on the in-process broker, without workers),
+the work is left due and unleased: the scheduler of the running instance takes it at its
+next poll, rather than waiting out a lease given to a broker that exits with the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from nurture.db import Base, Database
+
+# Each kind of work: the table that holds it (a `lease_until` column beside its due time).
+TABLES = {"advance_enrollments": "enrollments", "deliver_sends": "sends",
+          "deliver_webhooks": "webhook_deliveries", "escalate_handoffs": "handoffs"}
+
+
+class Runner(Protocol):
+    """Whatever takes kicked work to the workers: the installation's transport."""
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether work kicked from this process will be run (not left on a dead queue)."""
+
+    @property
+    def lease(self) -> timedelta: ...
+
+    def kick(self, actor: str, ids: list[int]) -> None: ...
+
+
+@dataclass
+class Work:
+    """The transaction's session, and what it made due; see the module's docstring."""
+
+    session: Session
+    now: datetime
+    lease_until: datetime | None  # None: nothing is leased or kicked from this process
+    kicks: dict[str, list[int]] = field(default_factory=dict)
+
+    def due(self, kind: str, ids: Iterable[int]) -> None:
+        """Work of `kind` (an actor's name) that this transaction made due now."""
+        ids = list(ids)
+        if not ids or self.lease_until is None:
+            return
+        table = Base.metadata.tables[TABLES[kind]]
+        self.session.execute(update(table).where(table.c.id.in_(ids))
+                             .values(lease_until=self.lease_until)
+                             .execution_options(synchronize_session=False))
+        self.kicks.setdefault(kind, []).extend(ids)
+
+    def leased(self, kind: str, ids: Iterable[int]) -> None:
+        """Work that this transaction made due and wrote already leased until
+        `lease_until` (rows inserted with it, saving an update); kicked after the commit."""
+        if self.lease_until is not None:
+            self.kicks.setdefault(kind, []).extend(ids)
+
+
+@contextmanager
+def unit_of_work(db: Database, runner: Runner, now: datetime) -> Iterator[Work]:
+    """One transaction: it commits on success and rolls back on any error; what it made
+    due is kicked only once it is committed (if this process dies in between, the lease
+    runs out and the scheduler takes the work)."""
+    lease_until = now + runner.lease if runner.runs_here else None
+    with db.transaction() as session:
+        work = Work(session, now, lease_until)
+        yield work
+    for kind, ids in work.kicks.items():
+        runner.kick(kind, ids)
