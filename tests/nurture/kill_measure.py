@@ -42,6 +42,7 @@ from tests.nurture.test_exactly_once_smtp import (
     _lines,
     _spawn,
     _start_aiosmtpd,
+    _stop,
 )
 
 THREADS = 4
@@ -120,11 +121,7 @@ def measure(kills: int, database_url: str | None, seed: int) -> dict:
         wait_for(lambda: _count(rt, Send.id > 0) == contacts and
                  _count(rt, Send.status.in_(("queued", "sending"))) == 0, 300)
     finally:
-        for proc in reversed(processes):
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-        log.close()
+        _stop(processes, log)
     got = {recipient for recipient, _ in _lines(received)}
     with rt.db.sessions() as session:
         interrupted = set(session.scalars(select(Send.to_email).where(

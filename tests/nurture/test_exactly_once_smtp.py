@@ -89,6 +89,15 @@ def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
 
 
 @pytest.mark.slow
+def _stop(processes: list[subprocess.Popen], log) -> None:
+    """Stop the processes, the last started first, and close their log."""
+    for proc in reversed(processes):
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+    log.close()
+
+
 def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     _redis_or_skip()
     pytest.importorskip("aiosmtpd")
@@ -131,11 +140,7 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
         wait_for(lambda: _count(rt, Send.id > 0) == CONTACTS and
                   _count(rt, Send.status.in_(("queued", "sending"))) == 0, 60)
     finally:
-        for proc in reversed(processes):
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-        log.close()
+        _stop(processes, log)
     assert at_kill < CONTACTS, "the worker was killed after it had sent everything"
     lines = _lines(received)
     per_recipient = Counter(recipient for recipient, _ in lines)
