@@ -88,7 +88,6 @@ def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-@pytest.mark.slow
 def _stop(processes: list[subprocess.Popen], log) -> None:
     """Stop the processes, the last started first, and close their log."""
     for proc in reversed(processes):
@@ -98,6 +97,7 @@ def _stop(processes: list[subprocess.Popen], log) -> None:
     log.close()
 
 
+@pytest.mark.slow
 def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     _redis_or_skip()
     pytest.importorskip("aiosmtpd")
