@@ -37,9 +37,9 @@ from nurture.sending.models import Send
 from tests.helpers import publish_text, wait_for
 from tests.nurture.test_exactly_once_smtp import (
     INTERRUPTED,
-    REDIS_URL,
     _free_port,
     _lines,
+    _process_env,
     _spawn,
     _start_aiosmtpd,
     _stop,
@@ -95,11 +95,7 @@ def measure(kills: int, database_url: str | None, seed: int) -> dict:
     received = folder / "received.tsv"
     received.touch()
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
-           "SMTP_URL": f"smtp://127.0.0.1:{port}", "NURTURE_VAR_DIR": str(folder),
-           "NURTURE_QUEUE_NAMESPACE": f"nurture-kills-{uuid.uuid4().hex[:8]}",
-           "NURTURE_LEASE_SECONDS": "4", "NURTURE_POLL_SECONDS": "0.2",
-           "SECRET_KEY": "kill-measure", "PYTHONUNBUFFERED": "1"}
+    env = _process_env(url, port, folder, f"nurture-kills-{uuid.uuid4().hex[:8]}")
     log = open(folder / "processes.log", "w")  # noqa: SIM115 - outlives the block
     processes: list[subprocess.Popen] = []
     done = 0

@@ -88,6 +88,16 @@ def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
+def _process_env(database_url: str, port: int, folder: Path, namespace: str) -> dict[str, str]:
+    """The environment of the scheduler and workers: short leases and polls, so that a
+    killed worker's work is claimed again within seconds, and mail to aiosmtpd on `port`."""
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+            "SMTP_URL": f"smtp://127.0.0.1:{port}", "NURTURE_VAR_DIR": str(folder),
+            "NURTURE_QUEUE_NAMESPACE": namespace, "NURTURE_LEASE_SECONDS": "4",
+            "NURTURE_POLL_SECONDS": "0.2", "SECRET_KEY": "kill-test",
+            "PYTHONUNBUFFERED": "1"}
+
+
 def _stop(processes: list[subprocess.Popen], log) -> None:
     """Stop the processes, the last started first, and close their log."""
     for proc in reversed(processes):
@@ -120,11 +130,8 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     received = tmp_path / "received.tsv"
     received.touch()
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
-           "SMTP_URL": f"smtp://127.0.0.1:{port}", "NURTURE_VAR_DIR": str(tmp_path),
-           "NURTURE_QUEUE_NAMESPACE": f"nurture-smtp-once-{os.getpid()}",
-           "NURTURE_LEASE_SECONDS": "4", "NURTURE_POLL_SECONDS": "0.2",
-           "SECRET_KEY": "smtp-once-test", "PYTHONUNBUFFERED": "1"}
+    env = _process_env(settings.database_url, port, tmp_path,
+                       f"nurture-smtp-once-{os.getpid()}")
     log = open(tmp_path / "processes.log", "w")  # noqa: SIM115 - outlives the block
     processes: list[subprocess.Popen] = []
     try:

@@ -69,14 +69,19 @@ def test_a_worker_dying_while_it_builds_the_message_leaves_the_send_for_the_next
     assert sends(rt)[0].status == "sent" and len(_outbox(rt)) == 1
 
 
-def test_a_worker_dying_before_the_server_has_the_text_leaves_the_send_queued(rt):
-    send_id = _queued(rt)
-    outbox, rt.sender = rt.sender, _Dying(after_mark=False)
+def _deliver_dying(rt, send_id: int, after_mark: bool) -> None:
+    """Deliver through a sender whose worker dies mid-exchange, then put the outbox back."""
+    outbox, rt.sender = rt.sender, _Dying(after_mark=after_mark)
     try:
         with pytest.raises(Killed):
             _deliver(rt, send_id)
     finally:
         rt.sender = outbox
+
+
+def test_a_worker_dying_before_the_server_has_the_text_leaves_the_send_queued(rt):
+    send_id = _queued(rt)
+    _deliver_dying(rt, send_id, after_mark=False)
     assert sends(rt)[0].status == "queued"
     _deliver(rt, send_id)
     assert sends(rt)[0].status == "sent" and len(_outbox(rt)) == 1
@@ -86,12 +91,7 @@ def test_a_worker_dying_inside_the_exchange_leaves_an_unknown_outcome_never_sent
     from nurture.cli import main
 
     send_id = _queued(rt)
-    outbox, rt.sender = rt.sender, _Dying(after_mark=True)
-    try:
-        with pytest.raises(Killed):
-            _deliver(rt, send_id)
-    finally:
-        rt.sender = outbox
+    _deliver_dying(rt, send_id, after_mark=True)
     handed_at = rt.clock.now()
     (send,) = sends(rt)
     assert (send.status, send.sent_at) == ("sending", handed_at)
