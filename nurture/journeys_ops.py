@@ -11,7 +11,7 @@ from journeys.definition import Journey
 from journeys.loader import known_templates, load_file
 from journeys.models import Enrollment, JourneyVersion
 from journeys.services import backfill, publish
-from nurture.runtime import Runtime
+from nurture.app.runtime import Runtime
 
 
 def publish_files(rt: Runtime, files: Iterable[Path],

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.events.services import NewEvent, record_events
-from nurture.runtime import Runtime
 from nurture.unit_of_work import Work
 from referral import ledger, sources
 from referral.config import ReferralConfig

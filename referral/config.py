@@ -61,7 +61,7 @@ def _load(path: str, _stamp: int) -> Rules | None:
 
 def current() -> ReferralConfig:
     """The config of the running installation (the event pipeline has no runtime at hand)."""
-    from nurture import runtime
+    from nurture.app import runtime
 
     built = runtime._current
     return ReferralConfig.from_settings(built.settings) if built is not None \

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.app.runtime import Runtime
 from nurture.events.services import record_events
-from nurture.runtime import Runtime
 from nurture.users.models import User
 from scoring import sales
 from scoring.errors import HandoffError, ScoringPaused

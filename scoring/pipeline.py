@@ -31,7 +31,7 @@ def setup_for(settings: Settings) -> Setup | None:
 
 
 def current_setup() -> Setup | None:
-    from nurture import runtime
+    from nurture.app import runtime
 
     built = runtime._current
     return setup_for(built.settings) if built is not None else None

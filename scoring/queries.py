@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import case, select
 
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.runtime import Runtime
 from nurture.users.models import User
 from scoring.access import Viewer, sees_every_lead, visible_to
 from scoring.handoffs import explanation

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from nurture.app.runtime import Runtime, build
 from nurture.clock import FrozenClock
 from nurture.config import PROJECT_ROOT, Settings
 from nurture.db import Database
 from nurture.migrate import upgrade
 from nurture.models import Base
-from nurture.runtime import Runtime, build
 
 PG_URL = os.environ.get("NURTURE_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL", "")

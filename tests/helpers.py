@@ -13,12 +13,12 @@ from sqlalchemy import select, text
 from journeys.loader import load_text
 from journeys.models import Activity, Enrollment
 from journeys.services import publish
+from nurture.app.runtime import Runtime
+from nurture.app.scheduler.loop import tick
 from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
-from nurture.runtime import Runtime
-from nurture.scheduler.loop import tick
 from nurture.sending.models import Send
 
 # One transactional email on an event: the smallest journey that sends.

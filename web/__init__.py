@@ -6,8 +6,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from nurture.app.runtime import Runtime, build
 from nurture.config import PROJECT_ROOT, Settings
-from nurture.runtime import Runtime, build
 
 
 def create_app(config: Settings | Runtime | None = None) -> Flask:

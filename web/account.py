@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, session, url_for
 
-from nurture.runtime import Runtime
+from nurture.app.runtime import Runtime
 from nurture.users import services
 from nurture.users.errors import UserNotFound
 from web.auth import end_sessions, login_required, sign_out

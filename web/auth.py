@@ -47,8 +47,8 @@ from werkzeug.exceptions import TooManyRequests
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
+from nurture.app.runtime import Runtime
 from nurture.config import ConfigError
-from nurture.runtime import Runtime
 from nurture.users import services
 from nurture.users.models import ROLES
 from nurture.users.services import UserInfo

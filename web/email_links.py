@@ -10,13 +10,13 @@ from babel import Locale, UnknownLocaleError
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from journeys.definition import TOPICS
+from nurture.app.runtime import Runtime
 from nurture.consent import api as consent
 from nurture.consent.services import Proof
 from nurture.contacts.language import primary
 from nurture.contacts.models import Contact
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
-from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.sending.preview import languages
 from nurture.sending.render import store_for

@@ -34,11 +34,11 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional, Regexp, StopValidation
 
+from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.language import from_browser
 from nurture.events.effects import Lifecycle
 from nurture.landing import pages
-from nurture.runtime import Runtime
 from nurture.trials import signup
 from web import referral, signup_confirm
 

@@ -14,9 +14,9 @@ from typing import NoReturn
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.nps import services, stats
-from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
 from nurture.tokens import TokenError

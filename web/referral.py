@@ -27,7 +27,7 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from nurture.runtime import Runtime
+from nurture.app.runtime import Runtime
 from nurture.trials.signup import clean_referral
 from referral import analytics, api, onesheet, sources
 from referral.attribution import Touch, add_touch, choose

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from nurture.runtime import Runtime
+from nurture.app.runtime import Runtime
 from scoring import api
 from scoring.errors import HandoffError, HandoffNotFound
 from scoring.queries import handoff_detail, inbox

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.events.errors import EventError
-from nurture.runtime import Runtime
 from nurture.tokens import TokenError
 from nurture.trials import lifecycle, rules
 from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from nurture.app.runtime import Runtime
 from nurture.consent import services
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.events.services import record_events
-from nurture.runtime import Runtime
 from nurture.unit_of_work import Work
 
 

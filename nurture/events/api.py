@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.events.errors import EventError
 from nurture.events.services import NewEvent, record_events
-from nurture.runtime import Runtime
 from nurture.text import text_problem
 from nurture.violations import Violation
 

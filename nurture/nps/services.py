@@ -27,12 +27,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from journeys.facts import attribute_path
+from nurture.app.runtime import Runtime
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.events.services import NewEvent, record_events
 from nurture.nps import stats
 from nurture.nps.models import NPSResponse
-from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 

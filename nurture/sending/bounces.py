@@ -7,12 +7,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from nurture.app.runtime import Runtime
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.events.services import NewEvent, record_events
-from nurture.runtime import Runtime
 from nurture.sending.dsn import Bounce
 
 

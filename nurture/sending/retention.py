@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from nurture.runtime import Runtime
+from nurture.app.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.tokens import DAY, MAX_AGE
 

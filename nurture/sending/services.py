@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
+from nurture.app.runtime import Runtime
 from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of
 from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
-from nurture.runtime import Runtime
 from nurture.sending import compose
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.app.runtime import Runtime
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.events.effects import Lifecycle
 from nurture.events.services import record_events
-from nurture.runtime import Runtime
 from nurture.sending.models import Send
 from nurture.trials import pending, rules, signup
 from nurture.trials.lifecycle import facts

@@ -18,10 +18,10 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from journeys.repository import lock_contacts
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
 from nurture.events.services import NewEvent, record_events
-from nurture.runtime import Runtime
 from nurture.tokens import TokenError, Tokens
 from nurture.trials import rules
 from nurture.trials.models import Trial

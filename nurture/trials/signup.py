@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from journeys.definition import Send as SendStep
 from journeys.models import Enrollment
+from nurture.app.runtime import Runtime
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
@@ -43,7 +44,6 @@ from nurture.contacts.services import ContactError, email_key, upsert_contacts
 from nurture.events.effects import Lifecycle
 from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import NPSConfig
-from nurture.runtime import Runtime
 from nurture.trials import pending, requests, rules
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from nurture.app.runtime import Runtime, build
 from nurture.config import PROJECT_ROOT
-from nurture.runtime import Runtime, build
 from tests.conftest import _clean
 from web import create_app
 

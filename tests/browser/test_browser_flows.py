@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from journeys.loader import load_file
 from journeys.services import backfill, publish
+from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.nps.models import NPSResponse
-from nurture.runtime import Runtime
 from tests.browser.conftest import AXE, Site
 from tests.helpers import advance_clock, contact, event, get_contact, publish_text, run_due, sends
 

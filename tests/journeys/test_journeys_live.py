@@ -93,7 +93,7 @@ def test_exit_goal_ends_the_journey_wherever_the_contact_is(rt):
 
 
 def test_processing_the_same_batch_twice_changes_nothing_twice(rt):
-    from nurture.tasks import run_advance
+    from nurture.app.tasks import run_advance
 
     publish_text(rt, welcome())
     ann = contact(rt)

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from journeys.repository import lock_contacts
+from nurture.app.tasks import run_advance
 from nurture.events.services import NewEvent, record_events
-from nurture.tasks import run_advance
 from tests.helpers import (
     contact,
     enrollments,

@@ -7,7 +7,7 @@ from textwrap import dedent
 
 from click.testing import CliRunner
 
-from nurture.cli import main
+from nurture.app.cli import main
 
 BROKEN = """\
 id: broken

@@ -73,8 +73,8 @@ def _database(url: str | None, folder: Path) -> tuple[str, object]:
 
 
 def measure(kills: int, database_url: str | None, seed: int) -> dict:
+    from nurture.app.runtime import build
     from nurture.migrate import upgrade
-    from nurture.runtime import build
 
     rng = random.Random(seed)
     folder = Path(tempfile.mkdtemp(prefix="nurture-kills-"))

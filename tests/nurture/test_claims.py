@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 
 from journeys.models import Enrollment, JourneyVersion
+from nurture.app.scheduler.loop import tick
 from nurture.contacts.services import upsert_contacts
-from nurture.scheduler.loop import tick
 from tests.helpers import publish_text
 
 

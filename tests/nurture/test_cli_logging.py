@@ -15,7 +15,7 @@ def _nurture(tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL") and not k.startswith("NURTURE_")}
     env["NURTURE_VAR_DIR"] = str(tmp_path)  # an SQLite database of its own
-    return subprocess.run([sys.executable, "-m", "nurture.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "nurture.app.cli", *args], env=env,
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -37,7 +37,7 @@ def test_v_shows_what_is_happening(tmp_path):
                                               (("-vv",), "DEBUG"), (("-vvv",), "DEBUG")])
 def test_each_v_logs_more(tmp_path, flags, level):
     script = ("import logging, sys\n"
-              "from nurture.cli import main\n"
+              "from nurture.app.cli import main\n"
               "main(sys.argv[1:], standalone_mode=False)\n"
               "print(logging.getLevelName(logging.getLogger().level))\n")
     done = subprocess.run([sys.executable, "-c", script, *flags, "events", "types"],

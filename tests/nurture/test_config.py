@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from nurture.cli import main
+from nurture.app.cli import main
 from nurture.config import ConfigError, Settings
 
 

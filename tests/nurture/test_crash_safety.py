@@ -33,14 +33,14 @@ def _redis_or_skip() -> None:
 
 
 def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "nurture.cli", *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "nurture.app.cli", *args], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.slow
 def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(settings, tmp_path):
     _redis_or_skip()
-    from nurture.runtime import build
+    from nurture.app.runtime import build
 
     namespace = f"nurture-crash-{os.getpid()}"
     rt = build(settings.with_(redis_url=None))  # this process only writes the database

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from journeys.models import Enrollment
+from nurture.app.demo import FRIENDS, load_demo
 from nurture.contacts.models import Contact
-from nurture.demo import FRIENDS, load_demo
 from nurture.users.models import User
 from referral.models import Referral, ReferralSource, Reward
 

@@ -84,7 +84,7 @@ def _start_aiosmtpd(port: int, received: Path, log) -> subprocess.Popen:
 
 
 def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "nurture.cli", *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "nurture.app.cli", *args], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -111,7 +111,7 @@ def _stop(processes: list[subprocess.Popen], log) -> None:
 def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     _redis_or_skip()
     pytest.importorskip("aiosmtpd")
-    from nurture.runtime import build
+    from nurture.app.runtime import build
     from tests.conftest import _clean
 
     rt = build(settings.with_(redis_url=None))  # this process only writes the database

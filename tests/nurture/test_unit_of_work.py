@@ -14,13 +14,13 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
 
 from journeys.models import Enrollment
+from nurture.app.runtime import Runtime
+from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.broker import Transport
 from nurture.clock import Clock
 from nurture.config import PROJECT_ROOT
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
-from nurture.runtime import Runtime
-from nurture.scheduler.loop import run as run_scheduler
 from tests.conftest import running
 from tests.helpers import HELLO, contact, enrollments, publish_text, run_due, sends, wait_for
 
@@ -67,7 +67,7 @@ def test_an_event_recorded_by_a_command_is_sent_by_the_running_instance_in_secon
                     "SECRET_KEY": embedded.secret_key, "NURTURE_LEASE_SECONDS": "600"}
             started = time.monotonic()
             done = subprocess.run(
-                [sys.executable, "-m", "nurture.cli", "events", "record", "ann@example.com",
+                [sys.executable, "-m", "nurture.app.cli", "events", "record", "ann@example.com",
                  "custom.joined"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
                 timeout=120)
             assert done.returncode == 0, done.stderr

@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select
 
+from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
-from nurture.runtime import Runtime
 from referral.models import Referral, ReferralSource, Reward, RewardTransition
 from tests.helpers import contact, event, get_contact
 from web import create_app

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from scipy.special import hyp2f1
 
-from nurture.cli.clv import clv
+from nurture.app.cli.clv import clv
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
 from scoring import clv as model

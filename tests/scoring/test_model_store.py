@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from nurture.cli.scoring_models import approve_command, fit, generate_history, models
+from nurture.app.cli.scoring_models import approve_command, fit, generate_history, models
 from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
 from nurture.events.models import Event
@@ -148,7 +148,7 @@ class _Kept:
 
 
 def test_operators_generate_fit_list_and_approve_models_from_the_command_line(rt, monkeypatch):
-    monkeypatch.setattr(sys.modules["nurture.cli.scoring_models"], "open_runtime",
+    monkeypatch.setattr(sys.modules["nurture.app.cli.scoring_models"], "open_runtime",
                         lambda **_: _Kept(rt))
     runner = CliRunner()
     assert "No predictive models yet" in runner.invoke(models, []).output

@@ -7,7 +7,7 @@ from textwrap import dedent
 
 from click.testing import CliRunner
 
-from nurture.cli.scoring import scoring
+from nurture.app.cli.scoring import scoring
 from scoring.loader import DEFAULT_FILE, load_rules_file, load_rules_text
 
 BAD = dedent("""\

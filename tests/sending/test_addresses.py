@@ -148,7 +148,7 @@ def test_the_file_outbox_writes_messages_to_addresses_in_any_script(rt):
 
 
 def test_templates_render_writes_the_message_for_a_contact_in_any_script(tmp_path):
-    from nurture.cli import main
+    from nurture.app.cli import main
 
     contact_file = tmp_path / "zoe.json"
     contact_file.write_text(json.dumps({"email": ZOE, "first_name": "Zoë"}), encoding="utf-8")

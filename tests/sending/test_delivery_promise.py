@@ -88,7 +88,7 @@ def test_a_worker_dying_before_the_server_has_the_text_leaves_the_send_queued(rt
 
 
 def test_a_worker_dying_inside_the_exchange_leaves_an_unknown_outcome_never_sent_again(rt):
-    from nurture.cli import main
+    from nurture.app.cli import main
 
     send_id = _queued(rt)
     _deliver_dying(rt, send_id, after_mark=True)

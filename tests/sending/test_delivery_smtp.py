@@ -51,7 +51,7 @@ def test_bounces_import_suppresses_from_a_dsn_file(settings, monkeypatch, rt):
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("NURTURE_VAR_DIR", str(settings.var_dir))
     monkeypatch.setenv("SECRET_KEY", "x")
-    from nurture.cli import main
+    from nurture.app.cli import main
 
     fixture = FIXTURES / "postfix_hard_bounce.eml"
     recipient = __import__("nurture.sending.dsn", fromlist=["x"]).parse_report(

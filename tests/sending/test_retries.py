@@ -7,7 +7,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import insert
 
-from nurture.cli import main
+from nurture.app.cli import main
 from nurture.sending.models import Send
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import DROPPED_AFTER_DATA

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from nurture.cli.suppressions import suppressions
+from nurture.app.cli.suppressions import suppressions
 from nurture.consent.models import Suppression
 from nurture.consent.services import suppress
 from nurture.sending.models import Send

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nurture.cli import main
+from nurture.app.cli import main
 from nurture.config import PROJECT_ROOT
 from nurture.sending.render import TemplateError, TemplateStore
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import backfill, publish
-from nurture.cli import main
+from nurture.app.cli import main
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.events.models import Event

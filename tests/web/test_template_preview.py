@@ -114,7 +114,7 @@ def test_the_cli_preview_writes_the_same_message(rt, tmp_path):
     and carries the subject the console shows."""
     from click.testing import CliRunner
 
-    from nurture.cli.templates import templates
+    from nurture.app.cli.templates import templates
 
     contact = tmp_path / "ann.json"
     contact.write_text('{"email": "ann@example.com", "first_name": "Ann"}', encoding="utf-8")

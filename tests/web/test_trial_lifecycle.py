@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import publish
-from nurture.cli import main as cli
+from nurture.app.cli import main as cli
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
 from nurture.events.models import Event
@@ -339,8 +339,8 @@ class _Kept:
 
 def test_operators_record_usage_list_show_and_expire_from_the_command_line(rt, monkeypatch):
     _, trial_id = _trial(rt, seats=1)
-    # `nurture.cli.trials` names the click group too; patch the module itself.
-    monkeypatch.setattr(sys.modules["nurture.cli.trials"], "open_runtime",
+    # `nurture.app.cli.trials` names the click group too; patch the module itself.
+    monkeypatch.setattr(sys.modules["nurture.app.cli.trials"], "open_runtime",
                         lambda **_: _Kept(rt))
     runner = CliRunner()
     seat = runner.invoke(cli, ["trials", "usage", str(trial_id), "seat", "ann@example.com"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from journeys.services import advance_batch
+from nurture.app.runtime import Runtime, current
 from nurture.events.services import NewEvent, record_events
-from nurture.runtime import Runtime, current
 from nurture.sending.render import store_for
 from nurture.sending.services import deliver
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from nurture.cli.ops import command_runtime, in_transaction
+from nurture.app.cli.ops import command_runtime, in_transaction
 
 
 @click.group()

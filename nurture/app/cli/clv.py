@@ -154,7 +154,7 @@ def _value_own_customers(end: date | None, unit: str, horizon: int, discount_rat
 
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-    from nurture.cli.ops import open_runtime
+    from nurture.app.cli.ops import open_runtime
     from scoring.clv_data import contact_emails, transactions_from_events
 
     rt = open_runtime(with_transport=False)

@@ -33,11 +33,11 @@ import jinja2
 import mjml
 from sqlalchemy import func, select
 
-from nurture.bench import _postgres, _seed
+from nurture.app.bench.engine import _postgres, _seed
+from nurture.app.runtime import Runtime, build
+from nurture.app.scheduler.loop import tick
 from nurture.config import Settings
 from nurture.migrate import upgrade
-from nurture.runtime import Runtime, build
-from nurture.scheduler.loop import tick
 from nurture.sending import compose
 from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
@@ -168,7 +168,7 @@ def measure_rendering(settings: Settings) -> dict[str, Any]:
 @contextmanager
 def sink_process() -> Iterator[str]:
     """`nurture smtp-sink` on a free port in a child process; yields its SMTP URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "nurture.cli", "smtp-sink", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "smtp-sink", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -250,7 +250,7 @@ def _spawn_workers(settings: Settings, processes: int, threads: int,
            "NURTURE_VAR_DIR": str(settings.var_dir), "SECRET_KEY": settings.secret_key,
            "NURTURE_QUEUE_NAMESPACE": settings.extra["queue_namespace"]}
     with log.open("a") as out:  # each child keeps its own copy of the file
-        procs = [subprocess.Popen([sys.executable, "-m", "nurture.cli", "worker", "--threads",
+        procs = [subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "worker", "--threads",
                                    str(threads)], env=env, stdout=out, stderr=subprocess.STDOUT)
                  for _ in range(processes)]
     deadline = time.monotonic() + 60
@@ -344,8 +344,8 @@ def compare(settings: Settings, contacts: int, processes: int, threads: int, lab
 def profile_stages(settings: Settings, contacts: int, echo: Echo) -> dict[str, Any]:
     """One thread, no broker: claim, then advance, then deliver, each timed; deliver under
     cProfile. Says which stage and which calls to make faster."""
-    from nurture.scheduler.claims import claim_due
-    from nurture.tasks import deliver_sends, run_advance
+    from nurture.app.scheduler.claims import claim_due
+    from nurture.app.tasks import deliver_sends, run_advance
 
     rt = build(settings)
     upgrade(rt.db)

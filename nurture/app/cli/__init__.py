@@ -6,20 +6,20 @@ import logging
 
 import click
 
-from nurture.cli.bounces import bounces
-from nurture.cli.clv import clv
-from nurture.cli.journeys import journeys, simulate
-from nurture.cli.nps import nps
-from nurture.cli.ops import bench, demo, events, init, run, scheduler, web, worker
-from nurture.cli.referral import referral
-from nurture.cli.scoring import scoring
-from nurture.cli.scoring_models import approve_command, fit, generate_history, models
-from nurture.cli.sends import sends
-from nurture.cli.sink import smtp_sink
-from nurture.cli.suppressions import suppressions
-from nurture.cli.templates import templates
-from nurture.cli.trials import trials
-from nurture.cli.users import users
+from nurture.app.cli.bounces import bounces
+from nurture.app.cli.clv import clv
+from nurture.app.cli.journeys import journeys, simulate
+from nurture.app.cli.nps import nps
+from nurture.app.cli.ops import bench, demo, events, init, run, scheduler, web, worker
+from nurture.app.cli.referral import referral
+from nurture.app.cli.scoring import scoring
+from nurture.app.cli.scoring_models import approve_command, fit, generate_history, models
+from nurture.app.cli.sends import sends
+from nurture.app.cli.sink import smtp_sink
+from nurture.app.cli.suppressions import suppressions
+from nurture.app.cli.templates import templates
+from nurture.app.cli.trials import trials
+from nurture.app.cli.users import users
 from nurture.config import ConfigError
 
 

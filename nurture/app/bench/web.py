@@ -83,7 +83,7 @@ def _environment(var_dir: Path, port: int) -> dict[str, str]:
 
 
 def _nurture(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "nurture.cli", *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "nurture.app.cli", *args], env=env,
                           cwd=PROJECT_ROOT, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"`nurture {' '.join(args)}` failed:\n{done.stderr[-2000:]}")

@@ -18,8 +18,8 @@ from typing import TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from nurture.cli.ops import in_transaction
-from nurture.runtime import Runtime
+from nurture.app.cli.ops import in_transaction
+from nurture.app.runtime import Runtime
 from nurture.users import services
 from nurture.users.errors import UserError
 from nurture.users.models import ROLES

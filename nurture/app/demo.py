@@ -8,12 +8,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from journeys.loader import iter_files
+from nurture.app.runtime import Runtime
 from nurture.contacts.services import upsert_contacts
 from nurture.events.api import record_many
 from nurture.events.services import NewEvent
 from nurture.journeys_ops import publish_files
 from nurture.migrate import upgrade
-from nurture.runtime import Runtime
 from scoring import model_store
 from scoring.synthetic import generate
 

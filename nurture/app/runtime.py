@@ -79,7 +79,7 @@ def build(settings: Settings, clock: Clock | None = None, with_transport: bool =
     runtime = Runtime(settings, Database(settings.database_url), clock or Clock(),
                       make_sender(settings))
     if with_transport:
-        from nurture import tasks
+        from nurture.app import tasks
 
         runtime.transport = make_transport(settings, tasks.HANDLERS)
     _current = runtime
@@ -88,5 +88,5 @@ def build(settings: Settings, clock: Clock | None = None, with_transport: bool =
 
 def current() -> Runtime:
     if _current is None:
-        raise RuntimeError("Nurture's runtime is not built; call nurture.runtime.build first.")
+        raise RuntimeError("Nurture's runtime is not built; call nurture.app.runtime.build first.")
     return _current

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from nurture.cli.ops import open_runtime
+from nurture.app.cli.ops import open_runtime
 
 
 def _metric(value: Any, spec: str) -> str:

@@ -7,8 +7,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from nurture.runtime import Runtime
-from nurture.scheduler.claims import DUE_WORK, claim_due, release_expired
+from nurture.app.runtime import Runtime
+from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.sending.retention import run_send_jobs
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.api import run_referral_jobs

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from nurture.cli.ops import open_runtime
+from nurture.app.cli.ops import open_runtime
 from nurture.trials.models import STATUSES
 
 

@@ -39,7 +39,7 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def publish(paths: tuple[str, ...]) -> None:
     """Publish journey files (default: the shipped library) as new versions when changed."""
-    from nurture.cli.ops import open_runtime
+    from nurture.app.cli.ops import open_runtime
     from nurture.journeys_ops import publish_files
 
     rt = open_runtime(with_transport=False)
@@ -51,7 +51,7 @@ def publish(paths: tuple[str, ...]) -> None:
 @journeys.command("list")
 def list_() -> None:
     """Published journeys with their versions and enrollment counts."""
-    from nurture.cli.ops import open_runtime
+    from nurture.app.cli.ops import open_runtime
     from nurture.journeys_ops import journey_table
 
     rt = open_runtime(with_transport=False)
@@ -79,7 +79,7 @@ def _journey_by_id_or_path(ref: str):
             loaded = load_file(candidate)
             if loaded.journey is not None and loaded.journey.id == ref:
                 return loaded.journey
-        from nurture.cli.ops import open_runtime
+        from nurture.app.cli.ops import open_runtime
         from nurture.journeys_ops import latest_journey
 
         journey = latest_journey(open_runtime(with_transport=False), ref)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from nurture.cli.ops import running
+from nurture.app.cli.ops import running
 
 
 @click.group()

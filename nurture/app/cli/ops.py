@@ -13,8 +13,8 @@ from typing import TypeVar
 import click
 from sqlalchemy.orm import Session
 
+from nurture.app.runtime import Runtime, build
 from nurture.config import Settings
-from nurture.runtime import Runtime, build
 
 T = TypeVar("T")
 
@@ -85,8 +85,8 @@ def _serve_web(rt: Runtime, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Embedded mode: web, scheduler and worker in one process."""
+    from nurture.app.scheduler.loop import run as run_scheduler
     from nurture.migrate import upgrade
-    from nurture.scheduler.loop import run as run_scheduler
 
     rt = open_runtime()
     upgrade(rt.db)
@@ -117,7 +117,7 @@ def web(host: str, port: int) -> None:
 @click.command()
 def scheduler() -> None:
     """Claim due work and enqueue it; run one or several."""
-    from nurture.scheduler.loop import run as run_scheduler
+    from nurture.app.scheduler.loop import run as run_scheduler
 
     rt = open_runtime()
     stop = threading.Event()
@@ -158,7 +158,7 @@ def worker(threads: int | None) -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 def demo(contacts: int, seed: int) -> None:
     """Load demo contacts and publish the shipped journeys."""
-    from nurture.demo import load_demo
+    from nurture.app.demo import load_demo
 
     rt = open_runtime()
     load_demo(rt, contacts, seed, echo=click.echo)
@@ -217,23 +217,23 @@ def _coerce(value: str):
 def bench(what: str, contacts: int, sim_contacts: int) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M) and print JSON."""
-    from nurture.bench import run_engine_bench
+    from nurture.app.bench.engine import run_engine_bench
 
     if what == "web":
-        from nurture.bench_web import run_web_bench
+        from nurture.app.bench.web import run_web_bench
 
         click.echo(json.dumps(run_web_bench(echo=lambda m: click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "scoring":
-        from nurture.bench_scoring import run_scoring_bench
+        from nurture.app.bench.scoring import run_scoring_bench
 
         click.echo(json.dumps(run_scoring_bench(Settings.from_env(), echo=lambda m:
                                                 click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "send":
-        from nurture.bench_send import run_send_bench
+        from nurture.app.bench.send import run_send_bench
 
         click.echo(json.dumps(run_send_bench(Settings.from_env(), contacts, echo=lambda m:
                                              click.echo(m, err=True)), indent=2))

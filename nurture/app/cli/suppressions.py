@@ -10,9 +10,9 @@ from typing import TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from nurture.cli.ops import in_transaction
+from nurture.app.cli.ops import in_transaction
+from nurture.app.runtime import Runtime
 from nurture.consent.models import REASONS
-from nurture.runtime import Runtime
 
 T = TypeVar("T")
 

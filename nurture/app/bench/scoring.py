@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert, text
 
-from nurture.bench import _postgres
+from nurture.app.bench.engine import _postgres
+from nurture.app.runtime import build
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.events.services import NewEvent, record_events
 from nurture.migrate import upgrade
-from nurture.runtime import build
 from scoring.engine import decay_scores
 from scoring.models import ContactScore
 from scoring.repository import recompute_all

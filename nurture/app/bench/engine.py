@@ -19,12 +19,12 @@ from sqlalchemy import create_engine, insert, select, text
 from journeys.loader import load_file, load_text
 from journeys.models import Enrollment
 from journeys.services import publish
+from nurture.app.runtime import build
+from nurture.app.scheduler.loop import claim_and_enqueue
+from nurture.app.tasks import run_advance
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.migrate import upgrade
-from nurture.runtime import build
-from nurture.scheduler.loop import claim_and_enqueue
-from nurture.tasks import run_advance
 
 JOURNEY = """
 id: bench

@@ -1,0 +1,1 @@
+"""`nurture bench ...`: engine, scoring, send and web benchmarks (not tests: timings)."""

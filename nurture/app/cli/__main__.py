@@ -1,0 +1,3 @@
+from nurture.app.cli import main
+
+main()

@@ -1,3 +1,0 @@
-from nurture.cli import main
-
-main()
