@@ -92,15 +92,6 @@ def lock_contact_rows(session: Session, ids: Select) -> dict[int, SimpleNamespac
     return {row.id: SimpleNamespace(**row._mapping) for row in session.execute(query)}
 
 
-def lock_contacts(session: Session, ids: Iterable[int]) -> dict[int, Contact]:
-    """Contact rows, locked in id order on PostgreSQL so that concurrent batches touching
-    the same contact queue up instead of both spending its frequency cap."""
-    query = select(Contact).where(Contact.id.in_(sorted(set(ids)))).order_by(Contact.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {c.id: c for c in session.scalars(query)}
-
-
 def load_facts(session: Session, contacts: dict[int, Any], history: frozenset[str],
                now: datetime, window: timedelta) -> dict[int, Facts]:
     """Facts for many contacts with two queries: their relevant events and recent sends."""

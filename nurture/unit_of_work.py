@@ -1,4 +1,8 @@
-"""One use case's unit of work: its transaction, then the work it made due, handed on.
+"""One use case's unit of work: its transaction, the events it records, then the work it
+made due, handed on.
+
+Events recorded through `Work.record` are published to the subscribers that the
+composition root registered; the work they make due joins the rest.
 
 A use case that makes work due now (an enrollment to advance, a send to deliver) says so
 with `Work.due`. When this process will run what it kicks (its workers are started, or a
@@ -11,7 +15,7 @@ next poll, rather than waiting out a lease given to a broker that exits with the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +25,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from nurture.db import Base, Database
+from nurture.events.bus import NewEvent, Subscriber
+from nurture.events.effects import Lifecycle
+from nurture.events.recorder import Recorded, record_events
 
 # Each kind of work: the table that holds it (a `lease_until` column beside its due time).
 TABLES = {"advance_enrollments": "enrollments", "deliver_sends": "sends",
@@ -47,7 +54,19 @@ class Work:
     session: Session
     now: datetime
     lease_until: datetime | None  # None: nothing is leased or kicked from this process
+    subscribers: Sequence[Subscriber] = ()
     kicks: dict[str, list[int]] = field(default_factory=dict)
+
+    def record(self, events: Sequence[NewEvent],
+               lifecycle: Lifecycle | None = None) -> Recorded:
+        """Record events in this transaction (`nurture.events.recorder`), publishing them
+        to the installation's subscribers; what they make due is handed on like any work."""
+        if not events:
+            return Recorded()
+        recorded = record_events(self.session, self.subscribers, events, self.now, lifecycle)
+        for kind, ids in recorded.due.items():
+            self.due(kind, ids)
+        return recorded
 
     def due(self, kind: str, ids: Iterable[int]) -> None:
         """Work of `kind` (an actor's name) that this transaction made due now."""
@@ -68,13 +87,14 @@ class Work:
 
 
 @contextmanager
-def unit_of_work(db: Database, runner: Runner, now: datetime) -> Iterator[Work]:
+def unit_of_work(db: Database, runner: Runner, now: datetime,
+                 subscribers: Sequence[Subscriber] = ()) -> Iterator[Work]:
     """One transaction: it commits on success and rolls back on any error; what it made
     due is kicked only once it is committed (if this process dies in between, the lease
     runs out and the scheduler takes the work)."""
     lease_until = now + runner.lease if runner.runs_here else None
     with db.transaction() as session:
-        work = Work(session, now, lease_until)
+        work = Work(session, now, lease_until, subscribers)
         yield work
     for kind, ids in work.kicks.items():
         runner.kick(kind, ids)

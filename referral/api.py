@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
 from nurture.unit_of_work import Work
 from referral import ledger, sources
 from referral.config import ReferralConfig
@@ -32,9 +32,7 @@ class Click:
 
 def _record(work: Work, rt: Runtime, events: list[NewEvent]) -> None:
     """Record events in the use case's transaction; what they make due is kicked after it."""
-    if events:
-        work.due("advance_enrollments",
-                 record_events(work.session, rt.versions, events, work.now).kick)
+    work.record(events)
 
 
 def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:

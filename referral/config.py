@@ -57,12 +57,3 @@ class ReferralConfig:
 @cache
 def _load(path: str, _stamp: int) -> Rules | None:
     return load_rewards_file(path).rules
-
-
-def current() -> ReferralConfig:
-    """The config of the running installation (the event pipeline has no runtime at hand)."""
-    from nurture.app import runtime
-
-    built = runtime._current
-    return ReferralConfig.from_settings(built.settings) if built is not None \
-        else ReferralConfig()

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from journeys.repository import lock_contacts
-from nurture.events.services import NewEvent
+from nurture.contacts.queries import lock_contacts
+from nurture.events.bus import NewEvent
 from nurture.writes import insert_ignore
 from referral.errors import Conflict, Invalid, NotFound
 from referral.models import Referral, ReferralSource, Reward, RewardTransition

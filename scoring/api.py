@@ -11,14 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.app.runtime import Runtime
-from nurture.events.services import record_events
 from nurture.users.models import User
 from scoring import sales
 from scoring.errors import HandoffError, ScoringPaused
 from scoring.handoffs import Outcome, open_handoffs
-from scoring.pipeline import Setup, setup_for
 from scoring.repository import recompute_all
 from scoring.services import HandoffRequest, refresh_missing
+from scoring.subscriber import Setup, setup_for
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +34,7 @@ def _run(rt: Runtime, work: Callable[[Session, Setup, datetime], Outcome]) -> Ou
     setup, now = _setup(rt), rt.clock.now()
     with rt.work(now) as unit:
         outcome = work(unit.session, setup, now)
-        if outcome.events:
-            unit.due("advance_enrollments",
-                     record_events(unit.session, rt.versions, outcome.events, now).kick)
+        unit.record(outcome.events)
         unit.due("deliver_sends", outcome.send_ids)
         unit.due("deliver_webhooks", outcome.webhook_ids)
     return outcome

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from nurture.config import Settings
 from nurture.contacts.models import Contact
+from nurture.events.bus import NewEvent
 from nurture.events.effects import merge_attributes
 from nurture.events.models import Event
-from nurture.events.services import NewEvent
 from nurture.sending.models import Send
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery

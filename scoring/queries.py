@@ -14,7 +14,7 @@ from nurture.users.models import User
 from scoring.access import Viewer, sees_every_lead, visible_to
 from scoring.handoffs import explanation
 from scoring.models import ContactScore, Handoff, HandoffNote
-from scoring.pipeline import setup_for
+from scoring.subscriber import setup_for
 
 OPEN = ("open", "accepted")
 

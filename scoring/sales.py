@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from journeys.repository import lock_contacts
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
+from nurture.events.bus import NewEvent
 from nurture.events.effects import merge_attributes
-from nurture.events.services import NewEvent
 from nurture.users.models import User
 from scoring.access import Viewer, may_see
 from scoring.errors import HandoffError, HandoffNotFound

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from nurture.app.runtime import Runtime, build
+from nurture.app.composition import build
+from nurture.app.runtime import Runtime
 from nurture.clock import FrozenClock
 from nurture.config import PROJECT_ROOT, Settings
 from nurture.db import Database

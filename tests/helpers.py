@@ -17,8 +17,8 @@ from nurture.app.runtime import Runtime
 from nurture.app.scheduler.loop import tick
 from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from nurture.sending.models import Send
 
 # One transactional email on an event: the smallest journey that sends.

@@ -6,7 +6,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from nurture.app.runtime import Runtime, build
+from nurture.app.composition import build
+from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT, Settings
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from nurture.contacts.services import ContactError
-from nurture.events.api import record_for_email
 from nurture.events.errors import EventError
+from nurture.events.services import record_for_email
 from nurture.sending.bounces import record_bounces
 from nurture.sending.dsn import DSNError, parse_json_event
 from web.openapi import validate

@@ -15,8 +15,8 @@ from nurture.consent import api as consent
 from nurture.consent.services import Proof
 from nurture.contacts.language import primary
 from nurture.contacts.models import Contact
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from nurture.sending.models import Send
 from nurture.sending.preview import languages
 from nurture.sending.render import store_for

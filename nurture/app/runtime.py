@@ -1,6 +1,8 @@
-"""The running installation: settings, database, clock, transport and caches, wired once.
+"""The running installation: settings, database, clock, sender, transport, caches and the
+subscribers to recorded events, as the composition root (`composition.build`) wired them.
 
-Actors receive ids only; they find everything else through `current()`.
+The roof's container: views, commands and actors take the parts they need from it and pass
+them down; nothing below the roof sees it. There is no global runtime.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from datetime import datetime, time, timedelta
 
 from journeys.repository import VersionCache
 from journeys.schedule import Pacing
-from nurture.broker import Transport, make_transport
+from nurture.broker import Transport
 from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.db import Database
-from nurture.sending.senders import Sender, make_sender
+from nurture.events.bus import Subscriber
+from nurture.sending.senders import Sender
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Work, unit_of_work
 
 log = logging.getLogger(__name__)
-_current: Runtime | None = None
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Runtime:
     transport: Transport | None = None
     _tokens: Tokens | None = field(default=None, repr=False)
     versions: VersionCache = field(default_factory=VersionCache)
+    subscribers: tuple[Subscriber, ...] = ()
 
     @property
     def tokens(self) -> Tokens:
@@ -59,7 +62,7 @@ class Runtime:
 
     def work(self, now: datetime) -> AbstractContextManager[Work]:
         """One use case's transaction; what it makes due is kicked after the commit."""
-        return unit_of_work(self.db, self, now)
+        return unit_of_work(self.db, self, now, self.subscribers)
 
     def kick(self, actor: str, ids: list) -> None:
         """Enqueue ids right away (after a commit); the lease covers them if this is lost."""
@@ -71,22 +74,3 @@ class Runtime:
             self.transport.stop()
         self.sender.close()
         self.db.dispose()
-
-
-def build(settings: Settings, clock: Clock | None = None, with_transport: bool = True) -> Runtime:
-    """Wire an installation from settings and make it the current one."""
-    global _current
-    runtime = Runtime(settings, Database(settings.database_url), clock or Clock(),
-                      make_sender(settings))
-    if with_transport:
-        from nurture.app import tasks
-
-        runtime.transport = make_transport(settings, tasks.HANDLERS)
-    _current = runtime
-    return runtime
-
-
-def current() -> Runtime:
-    if _current is None:
-        raise RuntimeError("Nurture's runtime is not built; call nurture.app.runtime.build first.")
-    return _current

@@ -1,43 +1,69 @@
-"""Actors: ids in, look up, call a service, done. Declared on the broker by `broker.py`."""
+"""Actors: ids in, look up, call a service, done. `handlers` binds each to one runtime;
+the transport (`nurture.broker`) declares them on the broker."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
-from journeys.services import advance_batch
-from nurture.app.runtime import Runtime, current
-from nurture.events.services import NewEvent, record_events
+from sqlalchemy.orm import Session
+
+from journeys.repository import load_facts
+from journeys.services import Entries, advance_batch, all_history_types
+from nurture.app.runtime import Runtime
+from nurture.contacts.queries import lock_contacts
+from nurture.events.bus import NewEvent
 from nurture.sending.render import store_for
 from nurture.sending.services import deliver
+from nurture.unit_of_work import Work
+from nurture.webhooks.services import deliver_batch
+from scoring.api import escalate_due
+from scoring.services import HandoffRequest
+from scoring.subscriber import hand_off, setup_for
 
 log = logging.getLogger(__name__)
+Handler = Callable[[list[int]], None]
 
 
-def advance_enrollments(ids: list[int]) -> None:
-    run_advance(current(), ids)
+def handlers(rt: Runtime) -> dict[str, Handler]:
+    """Each actor's function, bound to the runtime it runs in."""
+
+    def deliver_sends(ids: list[int]) -> None:
+        deliver(rt, store_for(rt.settings.templates_dir), ids)
+
+    def deliver_webhooks(ids: list[int]) -> None:
+        deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)
+
+    def escalate_handoffs(ids: list[int]) -> None:
+        escalate_due(rt, ids)
+
+    def advance_enrollments(ids: list[int]) -> None:
+        run_advance(rt, ids)
+
+    return {"advance_enrollments": advance_enrollments, "deliver_sends": deliver_sends,
+            "deliver_webhooks": deliver_webhooks, "escalate_handoffs": escalate_handoffs}
 
 
 def run_advance(rt: Runtime, ids: list[int]) -> None:
     now = rt.clock.now()
     with rt.work(now) as work:
-        session = work.session
         # New sends are written leased when this process delivers them (see `Work`).
-        batch = advance_batch(session, rt.versions, ids, now, rt.pacing, work.lease_until)
+        batch = advance_batch(work.session, rt.versions, ids, now, rt.pacing,
+                              work.lease_until)
         if batch.handoffs:
-            work.due("advance_enrollments", _journey_handoffs(session, rt, batch.handoffs, now))
+            _journey_handoffs(work, rt, batch.handoffs, now)
         if batch.changed_contacts:
             work.due("advance_enrollments",
-                     _entries_for_changed(session, rt, batch.changed_contacts, now))
+                     _entries_for_changed(work.session, rt, batch.changed_contacts, now))
         work.leased("deliver_sends", batch.send_ids)
         work.due("deliver_webhooks", batch.webhook_ids)
 
 
-def _journey_handoffs(session, rt: Runtime, handoffs: list[tuple[int, dict]], now) -> list[int]:
+def _journey_handoffs(work: Work, rt: Runtime, handoffs: list[tuple[int, dict]],
+                      now: datetime) -> None:
     """A journey's `handoff` step takes the same path as a score hand-off (routing, rep
     email, CRM webhook, cool-down); with scoring paused it still records `sales.handoff`."""
-    from scoring.pipeline import hand_off, setup_for
-    from scoring.services import HandoffRequest
-
     setup = setup_for(rt.settings)
     if setup is None:
         events = [NewEvent(cid, "sales.handoff", props, now, source="journey")
@@ -46,14 +72,12 @@ def _journey_handoffs(session, rt: Runtime, handoffs: list[tuple[int, dict]], no
         requests = [HandoffRequest(cid, "journey", props.get("reason") or
                                    f"Journey {props.get('journey')}, step {props.get('step')}.")
                     for cid, props in handoffs]
-        events = hand_off(session, setup, requests, now).events
-    return record_events(session, rt.versions, events, now).kick if events else []
+        events = hand_off(work.session, setup, requests, now).events
+    work.record(events)
 
 
-def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> list[int]:
-    from journeys.repository import load_facts, lock_contacts
-    from journeys.services import Entries, all_history_types
-
+def _entries_for_changed(session: Session, rt: Runtime, contact_ids: set[int],
+                         now: datetime) -> list[int]:
     live = rt.versions.live(session)
     contacts = lock_contacts(session, contact_ids)
     facts = load_facts(session, contacts, all_history_types(live.values()), now,
@@ -63,29 +87,3 @@ def _entries_for_changed(session, rt: Runtime, contact_ids: set[int], now) -> li
     for item in facts.values():
         entries.on_change(item)
     return entries.flush()
-
-
-def deliver_sends(ids: list[int]) -> None:
-    rt = current()
-    deliver(rt, store_for(rt.settings.templates_dir), ids)
-
-
-def deliver_webhooks(ids: list[int]) -> None:
-    from nurture.webhooks.services import deliver_batch
-
-    rt = current()
-    deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)
-
-
-def escalate_handoffs(ids: list[int]) -> None:
-    from scoring.api import escalate_due
-
-    escalate_due(current(), ids)
-
-
-HANDLERS = {
-    "advance_enrollments": advance_enrollments,
-    "deliver_sends": deliver_sends,
-    "deliver_webhooks": deliver_webhooks,
-    "escalate_handoffs": escalate_handoffs,
-}

@@ -9,7 +9,6 @@ from nurture.app.runtime import Runtime
 from nurture.consent import services
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
-from nurture.events.services import record_events
 from nurture.unit_of_work import Work
 
 
@@ -22,9 +21,7 @@ def _apply(rt: Runtime, contact_id: int, action) -> bool:
         if contact is None:
             return False
         events = action(work, contact)
-        if events:
-            work.due("advance_enrollments",
-                     record_events(session, rt.versions, events, now).kick)
+        work.record(events)
     return True
 
 

@@ -14,7 +14,7 @@ from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 

@@ -30,7 +30,7 @@ from journeys.facts import attribute_path
 from nurture.app.runtime import Runtime
 from nurture.config import Settings
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
 from nurture.nps import stats
 from nurture.nps.models import NPSResponse
 from nurture.sending.models import Send
@@ -195,9 +195,7 @@ def record_answer(rt: Runtime, contact_id: int, survey: str, score: int,
         if contact is None:
             return None
         saved = save_answer(session, contact, survey, score, now, config, reason, submitted)
-        if saved.events:
-            work.due("advance_enrollments",
-                     record_events(session, rt.versions, saved.events, now).kick)
+        work.record(saved.events)
         work.due("deliver_sends", saved.deliver_now)
     return saved.answer
 

@@ -12,7 +12,7 @@ from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
 from nurture.sending.dsn import Bounce
 
 
@@ -43,7 +43,5 @@ def record_bounces(rt: Runtime, bounces: Iterable[Bounce], source: str) -> dict[
             properties = {"kind": bounce.kind, "status": bounce.status,
                           "diagnostic": bounce.diagnostic[:200], "send": bounce.send_key}
             events.append(NewEvent(contact.id, kind, properties, at, source=source))
-        if events:
-            work.due("advance_enrollments",
-                     record_events(session, rt.versions, events, now).kick)
+        work.record(events)
     return dict(counts)

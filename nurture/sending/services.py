@@ -25,7 +25,7 @@ from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
 from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
 from nurture.sending import compose
 from nurture.sending.ledger import SendLedger
@@ -232,8 +232,7 @@ def _record(rt: Runtime, outcome: Outcome, now: datetime) -> None:
     with rt.work(now) as work:
         for address, diagnostic in outcome.bounced:
             suppress(work.session, address, "bounced", diagnostic, "smtp", now)
-        work.due("advance_enrollments",
-                 record_events(work.session, rt.versions, outcome.events, now).kick)
+        work.record(outcome.events)
 
 
 def fail_interrupted(session: Session, now: datetime) -> int:

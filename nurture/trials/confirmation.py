@@ -24,7 +24,6 @@ from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.events.effects import Lifecycle
-from nurture.events.services import record_events
 from nurture.sending.models import Send
 from nurture.trials import pending, rules, signup
 from nurture.trials.lifecycle import facts
@@ -99,9 +98,7 @@ def confirm(rt: Runtime, token: str, proof: Proof,
         events = pending.apply(contact, change, now)
         if seen.consent:
             events += consent.confirm(session, contact, proof, now)
-        if events:
-            work.due("advance_enrollments",
-                     record_events(session, rt.versions, events, now, lifecycle).kick)
+        work.record(events, lifecycle)
         done = Confirmed(seen, ends_at=seen.ends_at)
         if seen.verdict == "start":
             trial = Trial(contact_id=contact.id, **{k: v for k, v in (

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from journeys.repository import lock_contacts
 from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
+from nurture.events.bus import NewEvent
 from nurture.events.models import Event
-from nurture.events.services import NewEvent, record_events
 from nurture.tokens import TokenError, Tokens
 from nurture.trials import rules
 from nurture.trials.models import Trial
@@ -53,8 +53,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _record(work: Work, rt: Runtime, events: list[NewEvent]) -> None:
     """Record events in the use case's transaction; what they make due is kicked after it."""
-    if events:
-        work.due(ACTOR, record_events(work.session, rt.versions, events, work.now).kick)
+    work.record(events)
 
 
 def _locked(session: Session, trial_id: int) -> Trial:
@@ -230,8 +229,7 @@ def record_usage(rt: Runtime, trial_id: int, kind: str, value: Any,
             event = NewEvent(row.contact_id, "trial.seat_activated",
                              {"trial_id": trial_id, "seat": value}, now, source, key)
             activated += 1
-        result = record_events(session, rt.versions, [event], now)
-        work.due(ACTOR, result.kick)
+        result = work.record([event])
     return Usage(True, result.event_ids[0] if result.event_ids else None, activated)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
 from nurture.sending.models import Send
 from nurture.tokens import TokenError, Tokens
 from nurture.writes import insert_ignore

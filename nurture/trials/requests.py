@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
 from nurture.nps.services import NPSConfig, owner_address
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore

@@ -41,15 +41,15 @@ from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import ContactError, email_key, upsert_contacts
+from nurture.events.bus import NewEvent
 from nurture.events.effects import Lifecycle
-from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import NPSConfig
 from nurture.trials import pending, requests, rules
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
 from nurture.unit_of_work import Work
 from referral.fraud import agent_hash
-from referral.pipeline import remember_device
+from referral.subscriber import remember_device
 
 
 @dataclass(frozen=True)
@@ -239,8 +239,7 @@ def _known(work: Work, rt: Runtime, contact: Contact, data: SignUp,
     if verdict.verdict == "customer":
         event = requests.requested(contact, data.services, data.seats, source.landing_slug,
                                    source.utm, now, SOURCE)
-        work.due("advance_enrollments",
-                 record_events(session, rt.versions, [event], now).kick)
+        work.record([event])
         alert = requests.alert_owner(session, contact, NPSConfig.from_settings(rt.settings),
                                      now)
         sends += [alert] if alert else []
@@ -306,10 +305,8 @@ def start(work: Work, rt: Runtime, contact: Contact, trial: Trial, source: Sourc
     session.flush()
     remember_device(session, contact.id, source.visitor, source.ip,
                     agent_hash(source.user_agent), now)
-    result = record_events(session, rt.versions, _events(contact, trial, source, now), now,
-                           lifecycle)
-    work.due("advance_enrollments", result.kick)
-    return _welcome_to(session, rt, contact, result.kick)
+    result = work.record(_events(contact, trial, source, now), lifecycle)
+    return _welcome_to(session, rt, contact, result.due.get("advance_enrollments", []))
 
 
 def _welcome_to(session: Session, rt: Runtime, contact: Contact,

@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from nurture.app.runtime import Runtime, build
+from nurture.app.composition import build
+from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
 from tests.conftest import _clean
 from web import create_app

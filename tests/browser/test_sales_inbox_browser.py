@@ -6,8 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from nurture.users import services
 from scoring.models import Handoff
 from tests.browser.conftest import Site

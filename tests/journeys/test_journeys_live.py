@@ -240,8 +240,8 @@ def test_split_is_sticky_and_roughly_follows_weights(rt):
           - {id: end, exit: done}
     """)
     people = [contact(rt, f"p{i}@example.com") for i in range(60)]
-    from nurture.events.api import record_many
-    from nurture.events.services import NewEvent
+    from nurture.events.bus import NewEvent
+    from nurture.events.services import record_many
 
     record_many(rt, [NewEvent(p, "contact.created") for p in people])
     run_due(rt)

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from journeys.repository import lock_contacts
 from nurture.app.tasks import run_advance
-from nurture.events.services import NewEvent, record_events
+from nurture.contacts.queries import lock_contacts
+from nurture.events.bus import NewEvent
+from nurture.events.recorder import record_events
 from tests.helpers import (
     contact,
     enrollments,
@@ -47,7 +48,7 @@ def test_an_exit_event_recorded_while_a_worker_advances_the_contact_wins_without
         lock_contacts(session, [ann])  # as an event for Ann being recorded does first
         worker = pool.submit(run_advance, rt, [enrolled.id])
         wait_for_a_lock_wait(rt)
-        record_events(session, rt.versions, [NewEvent(ann, "trial.started", {})], now)
+        record_events(session, rt.subscribers, [NewEvent(ann, "trial.started", {})], now)
     worker.result(timeout=30)  # raised DeadlockDetected when the worker locked out of order
     [after] = enrollments(rt, ann)
     assert (after.status, after.exit_reason) == ("exited", "goal:trial.started")

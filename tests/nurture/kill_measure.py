@@ -32,7 +32,8 @@ from sqlalchemy.engine import make_url
 
 from nurture.config import PROJECT_ROOT, Settings
 from nurture.contacts.services import upsert_contacts
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
+from nurture.events.recorder import record_events
 from nurture.sending.models import Send
 from tests.helpers import publish_text, wait_for
 from tests.nurture.test_exactly_once_smtp import (
@@ -73,7 +74,7 @@ def _database(url: str | None, folder: Path) -> tuple[str, object]:
 
 
 def measure(kills: int, database_url: str | None, seed: int) -> dict:
-    from nurture.app.runtime import build
+    from nurture.app.composition import build
     from nurture.migrate import upgrade
 
     rng = random.Random(seed)
@@ -90,7 +91,7 @@ def measure(kills: int, database_url: str | None, seed: int) -> dict:
     with rt.db.transaction() as session:
         ids = upsert_contacts(session, [{"email": f"c{i}@example.com"}
                                         for i in range(contacts)])
-        record_events(session, rt.versions, [NewEvent(i, "contact.created")
+        record_events(session, rt.subscribers, [NewEvent(i, "contact.created")
                                              for i in ids.values()], rt.clock.now())
     received = folder / "received.tsv"
     received.touch()

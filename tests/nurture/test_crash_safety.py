@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from journeys.models import Activity, Enrollment
 from nurture.contacts.services import upsert_contacts
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
+from nurture.events.recorder import record_events
 from nurture.sending.models import Send
 from tests.helpers import publish_text, wait_for
 
@@ -40,7 +41,7 @@ def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
 @pytest.mark.slow
 def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(settings, tmp_path):
     _redis_or_skip()
-    from nurture.app.runtime import build
+    from nurture.app.composition import build
 
     namespace = f"nurture-crash-{os.getpid()}"
     rt = build(settings.with_(redis_url=None))  # this process only writes the database
@@ -59,7 +60,7 @@ def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(setting
     now = rt.clock.now()
     with rt.db.transaction() as session:
         ids = upsert_contacts(session, [{"email": f"c{i}@example.com"} for i in range(CONTACTS)])
-        record_events(session, rt.versions, [NewEvent(i, "contact.created") for i in
+        record_events(session, rt.subscribers, [NewEvent(i, "contact.created") for i in
                                              ids.values()], now)
     # No kick: the scheduler process will claim everything as due.
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,

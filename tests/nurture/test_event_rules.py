@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from nurture.events.api import record_for_email, record_many
+from nurture.events.bus import NewEvent
 from nurture.events.errors import EventError
 from nurture.events.models import Event
-from nurture.events.services import NewEvent
+from nurture.events.services import record_for_email, record_many
 from tests.helpers import contact
 
 

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
+from nurture.events.recorder import record_events
 from nurture.sending.models import Send
 from tests.helpers import publish_text, wait_for
 
@@ -111,7 +112,7 @@ def _stop(processes: list[subprocess.Popen], log) -> None:
 def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     _redis_or_skip()
     pytest.importorskip("aiosmtpd")
-    from nurture.app.runtime import build
+    from nurture.app.composition import build
     from tests.conftest import _clean
 
     rt = build(settings.with_(redis_url=None))  # this process only writes the database
@@ -125,7 +126,7 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     """)
     with rt.db.transaction() as session:
         ids = upsert_contacts(session, [{"email": f"c{i}@example.com"} for i in range(CONTACTS)])
-        record_events(session, rt.versions, [NewEvent(i, "contact.created") for i in
+        record_events(session, rt.subscribers, [NewEvent(i, "contact.created") for i in
                                              ids.values()], rt.clock.now())
     received = tmp_path / "received.tsv"
     received.touch()

@@ -19,8 +19,8 @@ from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.broker import Transport
 from nurture.clock import Clock
 from nurture.config import PROJECT_ROOT
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from tests.conftest import running
 from tests.helpers import HELLO, contact, enrollments, publish_text, run_due, sends, wait_for
 
@@ -41,7 +41,8 @@ def test_a_process_without_workers_leaves_what_it_makes_due_to_the_scheduler(set
     publish_text(rt, HELLO)
     ann = contact(rt)
     # A command's runtime: the in-process broker, no worker started.
-    command = Runtime(settings, rt.db, clock, rt.sender, Transport(StubBroker()))
+    command = Runtime(settings, rt.db, clock, rt.sender, Transport(StubBroker()),
+                      subscribers=rt.subscribers)
     record_many(command, [NewEvent(ann, "custom.joined")])
     [enrollment] = enrollments(rt, ann)
     assert enrollment.lease_until is None and enrollment.next_run_at <= clock.now()

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import publish
-from nurture.app.runtime import build
+from nurture.app.composition import build
 from nurture.config import PROJECT_ROOT
-from nurture.events.api import record_many
+from nurture.events.bus import NewEvent
 from nurture.events.models import Event
-from nurture.events.services import NewEvent
+from nurture.events.services import record_many
 from nurture.nps.services import record_answer
 from nurture.trials import lifecycle
 from referral import api

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from journeys.repository import lock_contacts
-from nurture.events.services import NewEvent, record_events
+from nurture.contacts.queries import lock_contacts
+from nurture.events.bus import NewEvent
+from nurture.events.recorder import record_events
 from referral import api
 from tests.helpers import advance_clock, wait_for_a_lock_wait
 from tests.referral.referral_helpers import client, contact_id, customer, rewards, sign_up, visit
@@ -31,7 +32,7 @@ def test_a_refund_recorded_while_rewards_are_approved_voids_them_without_deadloc
         lock_contacts(session, [bob])  # as recording an event for Bob does first
         approval = pool.submit(api.approve_due, rt)
         wait_for_a_lock_wait(rt)
-        record_events(session, rt.versions, [NewEvent(bob, "custom.purchase.refunded")],
+        record_events(session, rt.subscribers, [NewEvent(bob, "custom.purchase.refunded")],
                       rt.clock.now())
     assert approval.result(timeout=30) == 0  # raised DeadlockDetected when rewards came first
     assert {r.status for r in rewards(rt)} == {"voided"}

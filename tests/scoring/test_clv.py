@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from scipy.special import hyp2f1
 
 from nurture.app.cli.clv import clv
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from scoring import clv as model
 from scoring.clv_data import (
     Columns,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from journeys.repository import lock_contacts
+from nurture.contacts.queries import lock_contacts
 from scoring import api
 from scoring.handoffs import _reps
 from tests.helpers import contact, run_due, wait_for_a_lock_wait
@@ -42,8 +42,8 @@ def test_a_rep_accepting_waits_for_a_follow_up_being_added_to_the_same_lead(rt):
     from sqlalchemy import select
 
     from scoring.models import HandoffNote
-    from scoring.pipeline import hand_off, setup_for
     from scoring.services import HandoffRequest
+    from scoring.subscriber import hand_off, setup_for
 
     anna = rep(rt, "anna@sales.example")
     eve = contact(rt, "eve@example.com", first_name="Eve")

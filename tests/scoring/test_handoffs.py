@@ -17,14 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from nurture.events.api import record_many
+from nurture.events.bus import NewEvent
 from nurture.events.models import Event
-from nurture.events.services import NewEvent
+from nurture.events.services import record_many
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
 from scoring import api
 from scoring.errors import HandoffError, HandoffNotFound
 from scoring.models import Handoff, HandoffNote
+from tests.conftest import running
 from tests.helpers import contact, publish_text, run_due
 
 LEAD = dict(industry="retail", company_size=120, role="Head of IT", country="FR",
@@ -242,30 +243,30 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_crm_webhook_is_signed_and_retried_until_delivered(rt):
+def test_the_crm_webhook_is_signed_and_retried_until_delivered(settings, clock):
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
     _Receiver.received = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/crm"
-        object.__setattr__(rt, "settings", rt.settings.with_(
-            extra={**rt.settings.extra, "crm_webhook_url": url}))
-        rep(rt, "anna@sales.example")
-        cid = contact(rt, "ivy@example.com", first_name="Ivy")
-        record(rt, cid, "demo.requested")
-        assert len(_Receiver.received) == 1, "the first attempt got a 503"
-        rt.clock.advance(timedelta(minutes=1))
-        run_due(rt)
-        headers, body = _Receiver.received[-1]
-        expected = "sha256=" + hmac.new(b"test-secret-key", headers["X-Nurture-Timestamp"]
-                                        .encode() + b"." + body, sha256).hexdigest()
-        assert headers["X-Nurture-Signature"] == expected
-        payload = json.loads(body)
-        assert payload["event"] == "sales.handoff" and payload["lead"]["first_name"] == "Ivy"
-        assert payload["rep"]["email"] == "anna@sales.example"
-        with rt.db.sessions() as session:
-            row = session.scalar(select(WebhookDelivery))
-        assert (row.status, row.attempts) == ("delivered", 2)
+        crm = settings.with_(extra={**settings.extra, "crm_webhook_url": url})
+        with running(crm, clock) as rt:
+            rep(rt, "anna@sales.example")
+            cid = contact(rt, "ivy@example.com", first_name="Ivy")
+            record(rt, cid, "demo.requested")
+            assert len(_Receiver.received) == 1, "the first attempt got a 503"
+            rt.clock.advance(timedelta(minutes=1))
+            run_due(rt)
+            headers, body = _Receiver.received[-1]
+            expected = "sha256=" + hmac.new(b"test-secret-key", headers["X-Nurture-Timestamp"]
+                                            .encode() + b"." + body, sha256).hexdigest()
+            assert headers["X-Nurture-Signature"] == expected
+            payload = json.loads(body)
+            assert payload["event"] == "sales.handoff" and payload["lead"]["first_name"] == "Ivy"
+            assert payload["rep"]["email"] == "anna@sales.example"
+            with rt.db.sessions() as session:
+                row = session.scalar(select(WebhookDelivery))
+            assert (row.status, row.attempts) == ("delivered", 2)
     finally:
         server.shutdown()
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from scoring.api import run_scoring_jobs
 from scoring.engine import score_from_ledger
 from scoring.handoffs import explanation

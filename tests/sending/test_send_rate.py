@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from nurture.app.runtime import build
+from nurture.app.composition import build
 from nurture.sending.rate import Gate, RateLimitedSender, memory_counter, parse_rate, redis_counter
 from tests.conftest import REDIS_URL, running
 from tests.helpers import HELLO, contact, event, publish_text, sends

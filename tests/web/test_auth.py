@@ -392,7 +392,7 @@ def test_the_dashboard_is_for_marketers_and_admins_only(rt, client):
 
 
 def test_public_pages_show_the_senders_name_and_only_staff_get_the_console_link(rt):
-    from nurture.app.runtime import build
+    from nurture.app.composition import build
 
     acme = build(rt.settings.with_(company_name="Acme <Health>"), with_transport=False)
     try:
@@ -409,7 +409,7 @@ def test_public_pages_show_the_senders_name_and_only_staff_get_the_console_link(
 
 
 def test_a_login_limit_that_is_not_a_rate_stops_the_app_with_a_sentence(rt):
-    from nurture.app.runtime import build
+    from nurture.app.composition import build
     from nurture.config import ConfigError
 
     odd = build(rt.settings.with_(extra={**rt.settings.extra,

@@ -7,8 +7,8 @@ import random
 import re
 from datetime import timedelta
 
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from tests.helpers import contact, signed_in
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import insert
 
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from nurture.sending.models import Send
 from tests.helpers import contact, signed_in
 

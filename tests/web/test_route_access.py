@@ -20,8 +20,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from nurture.events.api import record_many
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent
+from nurture.events.services import record_many
 from nurture.trials import lifecycle
 from nurture.users import services
 from nurture.users.models import User

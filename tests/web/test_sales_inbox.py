@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from nurture.events.api import record_many
+from nurture.events.bus import NewEvent
 from nurture.events.models import Event
-from nurture.events.services import NewEvent
+from nurture.events.services import record_many
 from nurture.users import services
 from scoring.models import Handoff
 from tests.helpers import contact, run_due

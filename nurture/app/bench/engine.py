@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, insert, select, text
 from journeys.loader import load_file, load_text
 from journeys.models import Enrollment
 from journeys.services import publish
-from nurture.app.runtime import build
+from nurture.app.composition import build
 from nurture.app.scheduler.loop import claim_and_enqueue
 from nurture.app.tasks import run_advance
 from nurture.config import Settings

@@ -16,10 +16,11 @@ import numpy as np
 from sqlalchemy import insert, text
 
 from nurture.app.bench.engine import _postgres
-from nurture.app.runtime import build
+from nurture.app.composition import build
 from nurture.config import Settings
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent, record_events
+from nurture.events.bus import NewEvent
+from nurture.events.recorder import record_events
 from nurture.migrate import upgrade
 from scoring.engine import decay_scores
 from scoring.models import ContactScore
@@ -57,7 +58,7 @@ def _pipeline(settings: Settings, events: int, label: str, echo: Callable[[str],
     started = time.perf_counter()
     for index in range(0, events, BATCH):
         with rt.db.transaction() as session:
-            record_events(session, rt.versions, plan[index:index + BATCH], rt.clock.now())
+            record_events(session, rt.subscribers, plan[index:index + BATCH], rt.clock.now())
     seconds = time.perf_counter() - started
     rt.close()
     return {"events": events, "batch": BATCH, "seconds": round(seconds, 2),

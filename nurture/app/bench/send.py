@@ -34,7 +34,8 @@ import mjml
 from sqlalchemy import func, select
 
 from nurture.app.bench.engine import _postgres, _seed
-from nurture.app.runtime import Runtime, build
+from nurture.app.composition import build
+from nurture.app.runtime import Runtime
 from nurture.app.scheduler.loop import tick
 from nurture.config import Settings
 from nurture.migrate import upgrade

@@ -21,7 +21,7 @@ def nps() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def report(period: str, segment: str | None, as_json: bool) -> None:
     """NPS per period (and segment), with the adjusted-Wald 95% interval."""
-    from nurture.app.runtime import build
+    from nurture.app.composition import build
     from nurture.config import Settings
     from nurture.nps import services, stats
 

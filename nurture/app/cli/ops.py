@@ -13,7 +13,8 @@ from typing import TypeVar
 import click
 from sqlalchemy.orm import Session
 
-from nurture.app.runtime import Runtime, build
+from nurture.app.composition import build
+from nurture.app.runtime import Runtime
 from nurture.config import Settings
 
 T = TypeVar("T")
@@ -185,7 +186,7 @@ def event_types() -> None:
 @click.option("--prop", "props", multiple=True, help="A property as key=value (repeatable).")
 def record(email: str, event_type: str, props: tuple[str, ...]) -> None:
     """Record one event for the contact with EMAIL."""
-    from nurture.events.api import record_for_email
+    from nurture.events.services import record_for_email
 
     properties = {}
     for item in props:

@@ -1,5 +1,5 @@
-"""Referral's place in the event pipeline: `record_events` calls `on_recorded` for every
-batch, in the batch's transaction.
+"""Referral's subscriber to recorded events (`ReferralSubscriber`), in the batch's
+transaction.
 
 - `referral.signed_up` ties the friend to the source of the code (fraud checks run here;
   a suspicious referral is flagged for review, not dropped).
@@ -16,7 +16,7 @@ Returns the contacts whose attributes changed (a new code) and the events to rec
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,12 +25,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
-from nurture.events.services import NewEvent
+from nurture.events.bus import NewEvent, RecordedBatch
+from nurture.events.bus import Reaction as Answer
+from nurture.trials.models import Trial
 from referral import ledger, rules, sources
-from referral.config import ReferralConfig, current
+from referral.config import ReferralConfig
 from referral.fraud import Device, Friend, Referrer, Velocity, check
 from referral.models import Referral, ReferralDevice, ReferralSource, Reward
-from referral.rules import Rules
+from referral.rules import FraudLimits, Rules
 
 log = logging.getLogger(__name__)
 CUSTOMER_STAGES = ("onboard", "adopt", "renew", "expand")
@@ -47,19 +49,32 @@ class Reaction:
     events: list[NewEvent] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ReferralSubscriber:
+    """Registered by the composition root with the installation's referral settings."""
+
+    config: ReferralConfig
+
+    def __call__(self, session: Session, batch: RecordedBatch) -> Answer:
+        rows = [{"contact_id": e.contact_id, "type": e.type, "properties": e.properties,
+                 "occurred_at": e.occurred_at} for e in batch.events]
+        done = on_recorded(session, dict(batch.contacts), rows, [e.id for e in batch.events],
+                           batch.now, self.config)
+        return Answer(changed=done.changed, events=done.events)
+
+
 def on_recorded(session: Session, contacts: dict[int, Contact],
                 rows: Sequence[dict[str, Any]], event_ids: Sequence[int],
-                now: datetime, config: ReferralConfig | None = None) -> Reaction:
+                now: datetime, config: ReferralConfig) -> Reaction:
     reaction = Reaction()
     if not any(r["type"] in WATCHED for r in rows) and not any(
             c.stage in CUSTOMER_STAGES for c in contacts.values()):
         return reaction
-    config = config or current()
     rule_set = config.rules
     for row, event_id in zip(rows, event_ids, strict=False):
         kind, contact = row["type"], contacts[row["contact_id"]]
         if kind == "referral.signed_up":
-            tie(session, contact, row["properties"], now)
+            tie(session, contact, row["properties"], now, (rule_set or Rules()).fraud)
         elif kind in CONVERTING:
             reaction.events += convert(session, contact, row, event_id, now, config,
                                        rule_set)
@@ -87,8 +102,8 @@ def remember_device(session: Session, contact_id: int, visitor: str, ip: str, ag
                                    agent=agent[:16], seen_at=now))
 
 
-def tie(session: Session, friend: Contact, properties: dict[str, Any],
-        now: datetime) -> Referral | None:
+def tie(session: Session, friend: Contact, properties: Mapping[str, Any],
+        now: datetime, fraud: FraudLimits) -> Referral | None:
     """Tie a referred sign-up to its source, with the fraud checks' verdict."""
     found = sources.find(session, properties.get("code"), now)
     if found.source is None:
@@ -104,8 +119,6 @@ def tie(session: Session, friend: Contact, properties: dict[str, Any],
                                                         int) else None
     ip = ""
     if trial_id is not None:
-        from nurture.trials.models import Trial
-
         ip = session.scalar(select(Trial.ip).where(Trial.id == trial_id)) or ""
     device = Device(str(properties.get("visitor") or "")[:40], ip,
                     str(properties.get("agent") or "")[:16])
@@ -113,7 +126,7 @@ def tie(session: Session, friend: Contact, properties: dict[str, Any],
         Friend(friend.email, device, was_customer=bool((friend.attributes or {})
                                                          .get("customer"))),
         _referrer(session, source), _velocity(session, source.id, ip, now),
-        (current().rules or Rules()).fraud)
+        fraud)
     referral = Referral(source_id=source.id, friend_id=friend.id, trial_id=trial_id,
                         status="signed_up", review="flagged" if reasons else "",
                         reasons=list(reasons), signed_up_at=now, visitor=device.visitor,

@@ -1,0 +1,49 @@
+"""Journeys' subscriber to recorded events, registered by the composition root.
+
+For each batch, in its transaction: end the enrollments whose goal an event reached, wake
+the `wait_for` steps an event answered, and enter contacts into the journeys whose event
+trigger fired or whose condition the batch made true (a stage, a score, an attribute
+changed by the events or by the subscribers before this one). Woken and new enrollments
+are answered as due now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from journeys.facts import EventRecord
+from journeys.repository import VersionCache, load_facts
+from journeys.services import Entries, all_history_types, react_to_events
+from nurture.events.bus import Reaction, RecordedBatch
+
+ADVANCE = "advance_enrollments"
+
+
+@dataclass(frozen=True)
+class JourneySubscriber:
+    versions: VersionCache
+    window: timedelta = timedelta(days=7)  # the send history the facts hold
+
+    def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
+        now, contacts = batch.now, dict(batch.contacts)
+        live = self.versions.live(session)
+        facts = load_facts(session, contacts, all_history_types(live.values()), now,
+                           self.window)
+        for event in batch.events:  # later events in the batch see earlier ones
+            facts[event.contact_id].events.append(
+                EventRecord(event.type, event.occurred_at, dict(event.properties)))
+        triples = [(e.contact_id, e.type, dict(e.properties)) for e in batch.events]
+        reaction = Reaction()
+        reaction.make_due(ADVANCE, react_to_events(session, self.versions, facts, triples,
+                                                   now))
+        entries = Entries(session, live, now)
+        entries.load_history(contacts)
+        for contact_id, type_, properties in triples:
+            entries.on_event(facts[contact_id], type_, properties)
+        for contact_id in batch.changed:
+            entries.on_change(facts[contact_id])
+        reaction.make_due(ADVANCE, entries.flush())
+        return reaction

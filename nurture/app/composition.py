@@ -1,0 +1,42 @@
+"""The composition root: one installation wired from its settings.
+
+It builds the database, clock, sender, transport and caches, and registers the
+subscribers to recorded events: scoring, referral and journeys, in that order, so that a
+score or a referral code changed by the first two can start a journey. Actors receive ids
+only; the transport binds each to the runtime built here (`tasks.handlers`).
+"""
+
+from __future__ import annotations
+
+from journeys.repository import VersionCache
+from journeys.schedule import Pacing
+from journeys.subscriber import JourneySubscriber
+from nurture.app import tasks
+from nurture.app.runtime import Runtime
+from nurture.broker import make_transport
+from nurture.clock import Clock
+from nurture.config import Settings
+from nurture.db import Database
+from nurture.events.bus import Subscriber
+from nurture.sending.senders import make_sender
+from referral.config import ReferralConfig
+from referral.subscriber import ReferralSubscriber
+from scoring.subscriber import ScoringSubscriber
+
+
+def subscribers_for(settings: Settings, versions: VersionCache,
+                    pacing: Pacing) -> tuple[Subscriber, ...]:
+    """Everything that reacts to recorded events, in the order it runs."""
+    return (ScoringSubscriber(settings),
+            ReferralSubscriber(ReferralConfig.from_settings(settings)),
+            JourneySubscriber(versions, pacing.window))
+
+
+def build(settings: Settings, clock: Clock | None = None, with_transport: bool = True) -> Runtime:
+    """Wire an installation from its settings."""
+    runtime = Runtime(settings, Database(settings.database_url), clock or Clock(),
+                      make_sender(settings))
+    runtime.subscribers = subscribers_for(settings, runtime.versions, runtime.pacing)
+    if with_transport:
+        runtime.transport = make_transport(settings, tasks.handlers(runtime))
+    return runtime

@@ -1,0 +1,57 @@
+"""Scoring's subscriber to recorded events: score each batch, and hand off the leads that
+reached the threshold (or raised a hand). The hand-offs' own `sales.handoff` events are
+answered to the recorder, which records them as the next round."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from nurture.config import Settings
+from nurture.events.bus import Reaction, RecordedBatch
+from scoring.handoffs import Outcome, SalesConfig, open_handoffs
+from scoring.rules import Rules
+from scoring.services import HandoffRequest, rules_from, score_batch
+
+
+@dataclass(frozen=True)
+class Setup:
+    rules: Rules
+    config: SalesConfig
+
+
+def setup_for(settings: Settings) -> Setup | None:
+    """The rules (`NURTURE_SCORING_RULES`, default `scoring/rules.yaml`) and where hand-offs
+    go; None while the rules file is invalid (scoring pauses, events are still recorded)."""
+    rules = rules_from(settings.extra.get("scoring_rules") or None)
+    return Setup(rules, SalesConfig.from_settings(settings)) if rules else None
+
+
+def hand_off(session: Session, setup: Setup | None, requests: Sequence[HandoffRequest],
+             now: datetime) -> Outcome:
+    if setup is None or not requests:
+        return Outcome()
+    return open_handoffs(session, setup.rules, setup.config, requests, now)
+
+
+@dataclass(frozen=True)
+class ScoringSubscriber:
+    """Registered by the composition root; reads the rules file as it changes."""
+
+    settings: Settings
+
+    def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
+        setup = setup_for(self.settings)
+        if setup is None:
+            return Reaction()
+        rows = [{"contact_id": e.contact_id, "type": e.type, "properties": e.properties,
+                 "occurred_at": e.occurred_at} for e in batch.events]
+        scored = score_batch(session, setup.rules, dict(batch.contacts), rows,
+                             [e.id for e in batch.events], set(batch.changed), batch.now)
+        # A lead with an open hand-off is never handed off again, so the hand-off's own
+        # `sales.handoff` event, recorded next, opens no second one.
+        handed = hand_off(session, setup, scored.handoffs, batch.now)
+        return Reaction(changed=set(scored.scores), events=handed.events)
