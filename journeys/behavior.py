@@ -44,10 +44,11 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from journeys.definition import STAGES, DateTrigger, EventTrigger, Journey
+from journeys.definition import DateTrigger, EventTrigger, Journey
 from journeys.facts import ContactFacts
 from journeys.loader import parse_yaml
 from journeys.reader import Reader, line_of
+from nurture.contacts.stages import STAGES
 from nurture.events.effects import effects
 
 DEFAULT_BEHAVIOR = """

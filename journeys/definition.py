@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from nurture.contacts.stages import STAGES as STAGES  # journeys name stages as contacts do
+
 # What a journey's marketing email is about; subscribers choose topics in the preference center.
 TOPICS = {
     "product": "Product news and tips",
@@ -17,9 +19,6 @@ TOPICS = {
     "surveys": "Surveys about your experience",
 }
 
-STAGES = (
-    "learn", "try", "buy", "onboard", "adopt", "renew", "expand", "churned", "deprovisioned",
-)
 
 
 @dataclass(frozen=True)

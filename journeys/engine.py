@@ -26,9 +26,9 @@ from journeys.definition import (
     WaitFor,
     Webhook,
 )
-from journeys.expressions import as_datetime
 from journeys.facts import Facts, attribute_path
 from journeys.schedule import Pacing, next_send_time, wait_until, zone
+from nurture.moments import as_datetime
 
 MAX_HOPS = 200
 DEFAULT_PACING = Pacing()

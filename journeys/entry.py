@@ -9,8 +9,8 @@ from typing import Any
 
 from journeys.conditions import compiled
 from journeys.definition import ConditionTrigger, DateTrigger, EventTrigger, Journey
-from journeys.expressions import as_datetime
 from journeys.facts import Facts, attribute_path
+from nurture.moments import as_datetime
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ import ast
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from journeys.durations import DurationError, parse_duration
 from journeys.facts import Facts, attribute_path
 from nurture.contacts.language import primary
+from nurture.moments import as_datetime
 
 NAMES = {
     "stage", "score", "email", "first_name", "last_name", "company", "role", "industry",
@@ -220,16 +221,3 @@ class _Evaluator:
         if not matches:  # days_since
             return None
         return (self.now - matches[-1].occurred_at).total_seconds() / 86400
-
-
-def as_datetime(value: Any) -> datetime | None:
-    """A contact date attribute as an aware datetime (ISO text or datetime), else None."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None

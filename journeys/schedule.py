@@ -8,8 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeys.definition import Wait
-from journeys.expressions import as_datetime
 from journeys.facts import attribute_path
+from nurture.moments import as_datetime
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ from journeys import entry
 from journeys.behavior import Behavior, BehaviorError, load_behavior
 from journeys.conditions import history_types
 from journeys.engine import State, advance
-from journeys.expressions import as_datetime
 from journeys.facts import EventRecord, Facts, attribute_path
 from journeys.schedule import Pacing
 from nurture.events.effects import effects, merge_attributes
+from nurture.moments import as_datetime
 
 __all__ = ["Behavior", "BehaviorError", "SimulationReport", "load_behavior", "simulate"]
 

@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from journeys import definition as j
-from journeys.definition import STAGES
 from journeys.reader import _LOCAL, STEP_KEYS, STEP_KINDS, WEEKDAYS, Reader, line_of
+from nurture.contacts.stages import STAGES
 
 
 def parse_step(r: Reader, node: dict, step_id: str, line: int) -> j.Step | None:

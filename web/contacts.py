@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from nurture.contacts.lookup import contact_record
+from nurture.app.reports.contact_record import contact_record
 from nurture.contacts.services import EMAIL
 from web.auth import login_required
 

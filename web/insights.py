@@ -1,6 +1,6 @@
 """Insights: customer lifetime value for marketers and sales (the five best customers and
 the average CLV, from Nurture's own purchase events: BG/NBD + Gamma-Gamma, `scoring/clv.py`),
-and email performance for marketers (`nurture/sending/report.py`)."""
+and email performance for marketers (`nurture/app/reports/email.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 
-from nurture.sending.report import email_report
+from nurture.app.reports.email import email_report
 from scoring.clv import value_customers
 from scoring.clv_data import contact_emails, periods_per_year, summarize, transactions_from_events
 from scoring.errors import CLVError

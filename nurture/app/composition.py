@@ -1,8 +1,9 @@
 """The composition root: one installation wired from its settings.
 
-It builds the database, clock, sender, transport and caches, and registers the
-subscribers to recorded events: scoring, referral and journeys, in that order, so that a
-score or a referral code changed by the first two can start a journey. Actors receive ids
+It builds the database, clock, sender, transport and caches; registers the subscribers
+to recorded events: scoring, referral and journeys, in that order, so that a score or a
+referral code changed by the first two can start a journey; and registers the send
+throttles (the NPS survey's). Actors receive ids
 only; the transport binds each to the runtime built here (`tasks.handlers`).
 """
 
@@ -18,6 +19,7 @@ from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.db import Database
 from nurture.events.bus import Subscriber
+from nurture.nps.services import NPSConfig, NPSThrottle
 from nurture.sending.senders import make_sender
 from referral.config import ReferralConfig
 from referral.subscriber import ReferralSubscriber
@@ -37,6 +39,7 @@ def build(settings: Settings, clock: Clock | None = None, with_transport: bool =
     runtime = Runtime(settings, Database(settings.database_url), clock or Clock(),
                       make_sender(settings))
     runtime.subscribers = subscribers_for(settings, runtime.versions, runtime.pacing)
+    runtime.throttles = (NPSThrottle(NPSConfig.from_settings(settings).throttle_days),)
     if with_transport:
         runtime.transport = make_transport(settings, tasks.handlers(runtime))
     return runtime

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from journeys.loader import iter_files
+from nurture.app.journeys_ops import publish_files
 from nurture.app.runtime import Runtime
 from nurture.contacts.services import upsert_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
-from nurture.journeys_ops import publish_files
 from nurture.migrate import upgrade
 from scoring import model_store
 from scoring.synthetic import generate

@@ -20,6 +20,7 @@ from nurture.config import Settings
 from nurture.db import Database
 from nurture.events.bus import Subscriber
 from nurture.sending.senders import Sender
+from nurture.sending.throttles import Throttle
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Work, unit_of_work
 
@@ -36,6 +37,7 @@ class Runtime:
     _tokens: Tokens | None = field(default=None, repr=False)
     versions: VersionCache = field(default_factory=VersionCache)
     subscribers: tuple[Subscriber, ...] = ()
+    throttles: tuple[Throttle, ...] = ()
 
     @property
     def tokens(self) -> Tokens:

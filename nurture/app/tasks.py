@@ -30,7 +30,7 @@ def handlers(rt: Runtime) -> dict[str, Handler]:
     """Each actor's function, bound to the runtime it runs in."""
 
     def deliver_sends(ids: list[int]) -> None:
-        deliver(rt, store_for(rt.settings.templates_dir), ids)
+        deliver(rt, store_for(rt.settings.templates_dir), ids, rt.throttles)
 
     def deliver_webhooks(ids: list[int]) -> None:
         deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)

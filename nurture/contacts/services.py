@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from journeys.definition import STAGES
 from nurture.contacts import language
 from nurture.contacts.models import Contact
 from nurture.contacts.schemas import ContactFields
+from nurture.contacts.stages import STAGES
 from nurture.db import utcnow
 from nurture.events.effects import CONTACT_FIELDS
 from nurture.text import text_problem

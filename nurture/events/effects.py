@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from journeys.expressions import as_datetime
 from nurture.contacts.language import standard_tag
+from nurture.moments import as_datetime
 
 CONTACT_FIELDS = ("first_name", "last_name", "company", "role", "industry", "company_size",
                   "country", "timezone", "phone", "language")

@@ -232,6 +232,21 @@ def recently_surveyed(session: Session, contact_ids: Iterable[int], now: datetim
     return {cid for cid, at in last.items() if surveyed_recently(at, now, days)}
 
 
+@dataclass(frozen=True)
+class NPSThrottle:
+    """The survey throttle, as sending sees it (`nurture.sending.throttles.Throttle`): no
+    survey to a contact surveyed or answering within `days` days."""
+
+    days: int = DEFAULT_THROTTLE_DAYS
+    reason: str = "nps_throttled"
+
+    def applies(self, template: str) -> bool:
+        return template.startswith(SURVEY_TEMPLATE)
+
+    def recent(self, session: Session, contact_ids: Iterable[int], now: datetime) -> set[int]:
+        return recently_surveyed(session, contact_ids, now, self.days)
+
+
 def answer_rows(session: Session, since: datetime | None = None) -> list[stats.AnswerRow]:
     """Every answer (from `since`, if given) as report rows: the segment at answer time."""
     query = select(NPSResponse.answered_at, NPSResponse.score, NPSResponse.vertical,

@@ -13,6 +13,7 @@ leaves the send queued for the next.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,13 +27,13 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of
 from nurture.events.bus import NewEvent
-from nurture.nps.services import SURVEY_TEMPLATE, NPSConfig, recently_surveyed
 from nurture.sending import compose
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import SendError, retry_delay
+from nurture.sending.throttles import Throttle
 
 _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
@@ -60,9 +61,10 @@ FREQUENCY_DAYS = {"weekly": 7, "monthly": 30}
 
 def blocked(send: Row, contact: Row, reasons: dict[str, str],
             last_marketing: datetime | None, now: datetime,
-            nps_throttled: bool = False) -> str | None:
+            throttled: str | None = None) -> str | None:
     """Why this send must not go out now, checked at send time; None when it may.
-    `last_marketing` is when the contact last got a marketing email, if recently."""
+    `last_marketing` is when the contact last got a marketing email, if recently;
+    `throttled` the reason of a throttle that holds this send back, if one does."""
     reason = reasons.get(email_key(send.to_email))
     if send.transactional:
         return "suppressed:bounced" if reason == "bounced" else None
@@ -70,8 +72,8 @@ def blocked(send: Row, contact: Row, reasons: dict[str, str],
         return f"suppressed:{reason}"
     if not contact.consent_marketing:
         return "no_consent"
-    if nps_throttled and send.template.startswith(SURVEY_TEMPLATE):
-        return "nps_throttled"  # surveyed or answered within the throttle period
+    if throttled:
+        return throttled  # e.g. surveyed or answered within the NPS throttle period
     if contact.email_topics and send.topic and send.topic not in contact.email_topics:
         return "preference:topic"
     days = FREQUENCY_DAYS.get(contact.email_frequency or "")
@@ -94,8 +96,10 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
     return dict(rows.all())
 
 
-def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]:
-    """Deliver the queued sends among `ids`; returns counts by outcome."""
+def deliver(rt: Runtime, store: TemplateStore, ids: list[int],
+            throttles: Sequence[Throttle] = ()) -> dict[str, int]:
+    """Deliver the queued sends among `ids`, holding back what a throttle holds back;
+    returns counts by outcome."""
     now, outcome = rt.clock.now(), Outcome()
     templates: dict[tuple[str, str, str, str], Template] = {}
     with rt.db.sessions() as session:
@@ -110,15 +114,15 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
         reasons = suppressions(session, [send.to_email for send, _ in rows])
         last = _last_marketing(session, {c.id for _, c in rows if c.email_frequency
                                          in FREQUENCY_DAYS}, now)
-        surveyed = recently_surveyed(
-            session, {c.id for s, c in rows if s.template.startswith(SURVEY_TEMPLATE)}, now,
-            NPSConfig.from_settings(rt.settings).throttle_days)
+        held = [throttle.recent(session, {c.id for s, c in rows
+                                          if throttle.applies(s.template)}, now)
+                for throttle in throttles]
     # One commit per message: the outcomes so far, and this send marked `sending`, made
     # by the sender once the message is built and the server waits for its text.
     with SendLedger(rt.db.engine) as ledger:
         for send, contact in rows:
             why = blocked(send, contact, reasons, last.get(contact.id), now,
-                          contact.id in surveyed)
+                          _throttled(throttles, held, send.template, contact.id))
             if why is not None:
                 ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
@@ -149,11 +153,20 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int]) -> dict[str, int]
                           "links": built.links})
             if not send.transactional:
                 last[contact.id] = now
-                if send.template.startswith(SURVEY_TEMPLATE):
-                    surveyed.add(contact.id)
+                for throttle, recent in zip(throttles, held, strict=True):
+                    if throttle.applies(send.template):
+                        recent.add(contact.id)
     if outcome.bounced or outcome.events:
         _record(rt, outcome, now)
     return outcome.counts
+
+
+def _throttled(throttles: Sequence[Throttle], held: list[set[int]], template: str,
+               contact_id: int) -> str | None:
+    for throttle, recent in zip(throttles, held, strict=True):
+        if contact_id in recent and throttle.applies(template):
+            return throttle.reason
+    return None
 
 
 @dataclass(frozen=True)

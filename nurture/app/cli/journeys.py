@@ -40,7 +40,7 @@ def validate(paths: tuple[str, ...]) -> None:
 def publish(paths: tuple[str, ...]) -> None:
     """Publish journey files (default: the shipped library) as new versions when changed."""
     from nurture.app.cli.ops import open_runtime
-    from nurture.journeys_ops import publish_files
+    from nurture.app.journeys_ops import publish_files
 
     rt = open_runtime(with_transport=False)
     files = iter_files(paths or [rt.settings.journeys_dir])
@@ -52,7 +52,7 @@ def publish(paths: tuple[str, ...]) -> None:
 def list_() -> None:
     """Published journeys with their versions and enrollment counts."""
     from nurture.app.cli.ops import open_runtime
-    from nurture.journeys_ops import journey_table
+    from nurture.app.journeys_ops import journey_table
 
     rt = open_runtime(with_transport=False)
     for line in journey_table(rt):
@@ -80,7 +80,7 @@ def _journey_by_id_or_path(ref: str):
             if loaded.journey is not None and loaded.journey.id == ref:
                 return loaded.journey
         from nurture.app.cli.ops import open_runtime
-        from nurture.journeys_ops import latest_journey
+        from nurture.app.journeys_ops import latest_journey
 
         journey = latest_journey(open_runtime(with_transport=False), ref)
         if journey is None:
