@@ -16,7 +16,7 @@ next poll, rather than waiting out a lease given to a broker that exits with the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -84,6 +84,23 @@ class Work:
         `lease_until` (rows inserted with it, saving an update); kicked after the commit."""
         if self.lease_until is not None:
             self.kicks.setdefault(kind, []).extend(ids)
+
+
+class Works(Protocol):
+    """The installation as a use case sees it: the time, read-only sessions, and units of
+    work. Use cases take this, never the roof's `Runtime` (which is one), and receive
+    whatever else they need (settings, tokens, a sender) as arguments of their own."""
+
+    def now(self) -> datetime: ...
+
+    def sessions(self) -> AbstractContextManager[Session]:
+        """A session for reading, closed afterwards."""
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A transaction of plain writes (no events, no work handed on)."""
+
+    def work(self, now: datetime) -> AbstractContextManager[Work]:
+        """One use case's unit of work (see `unit_of_work`)."""
 
 
 @contextmanager

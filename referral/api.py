@@ -9,12 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
 from nurture.events.bus import NewEvent
-from nurture.unit_of_work import Work
+from nurture.unit_of_work import Works
 from referral import ledger, sources
-from referral.config import ReferralConfig
 from referral.errors import Conflict, Invalid, NotFound
 from referral.models import Referral, ReferralClick, ReferralSource, Reward
 
@@ -30,17 +28,12 @@ class Click:
     reason: str  # "ok" or why the visit carries no attribution
 
 
-def _record(work: Work, rt: Runtime, events: list[NewEvent]) -> None:
-    """Record events in the use case's transaction; what they make due is kicked after it."""
-    work.record(events)
-
-
-def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
+def click(works: Works, code: str, visitor: str, via: str = "link") -> Click:
     """A visit of a share link (or a landing page with `?ref=`): counted, and raised as
     `referral.clicked` on the referrer (once per visitor and day, so a reload or a link
     scanner does not flood journeys). An unknown, paused or expired code is logged."""
-    now = rt.clock.now()
-    with rt.work(now) as work:
+    now = works.now()
+    with works.work(now) as work:
         session = work.session
         found = sources.find(session, code, now)
         if found.source is None:
@@ -50,7 +43,7 @@ def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
         source = found.source
         session.add(ReferralClick(source_id=source.id, visitor=visitor[:40], via=via, at=now))
         if source.contact_id is not None:
-            _record(work, rt, [NewEvent(
+            work.record([NewEvent(
                 source.contact_id, "referral.clicked", {"code": source.code, "via": via},
                 now, "referral",
                 dedupe_key=f"referral.clicked:{source.id}:{visitor or '-'}:{now.date()}")])
@@ -58,26 +51,26 @@ def click(rt: Runtime, code: str, visitor: str, via: str = "link") -> Click:
     return result
 
 
-def create_source(rt: Runtime, type_: str, name: str, email: str = "", campaign: str = "",
+def create_source(works: Works, type_: str, name: str, email: str = "", campaign: str = "",
                   landing: str = "trial", actor: str = "system",
                   expires_at: datetime | None = None) -> tuple[int, str]:
-    with rt.db.transaction() as session:
-        row = sources.create(session, type_, name, email, campaign, landing, rt.clock.now(),
+    with works.transaction() as session:
+        row = sources.create(session, type_, name, email, campaign, landing, works.now(),
                              actor, expires_at)
         return row.id, row.code
 
 
-def set_source_status(rt: Runtime, source_id: int, status: str) -> None:
+def set_source_status(works: Works, source_id: int, status: str) -> None:
     if status not in ("active", "paused"):
         raise Invalid("A source is either active or paused.")
-    with rt.db.transaction() as session:
+    with works.transaction() as session:
         row = session.get(ReferralSource, source_id)
         if row is None:
             raise NotFound(f"There is no referral source with id {source_id}.")
         row.status = status
 
 
-def review(rt: Runtime, referral_id: int, decision: str, actor: str, note: str = "") -> str:
+def review(works: Works, referral_id: int, decision: str, actor: str, note: str = "") -> str:
     """A marketer's verdict on a flagged referral: approve clears it (its rewards follow the
     hold as usual), reject voids its rewards. Returns the new review state."""
     if decision not in DECISIONS:
@@ -85,8 +78,8 @@ def review(rt: Runtime, referral_id: int, decision: str, actor: str, note: str =
     note = " ".join(str(note or "").split())[:500]
     if decision == "reject" and not note:
         raise Invalid("Give a reason for rejecting the referral.")
-    now = rt.clock.now()
-    with rt.db.transaction() as session:
+    now = works.now()
+    with works.transaction() as session:
         row = session.get(Referral, referral_id, with_for_update=True)
         if row is None:
             raise NotFound(f"There is no referral with id {referral_id}.")
@@ -101,16 +94,16 @@ def review(rt: Runtime, referral_id: int, decision: str, actor: str, note: str =
         return row.review
 
 
-def move_reward(rt: Runtime, reward_id: int, to: str, actor: str, reason: str = "") -> str:
+def move_reward(works: Works, reward_id: int, to: str, actor: str, reason: str = "") -> str:
     """A marketer approves early, marks paid, or voids a reward (audited)."""
     if to not in ("approved", "paid", "voided"):
         raise Invalid("A reward can be approved, marked paid or voided.")
-    now = rt.clock.now()
-    with rt.work(now) as work:
+    now = works.now()
+    with works.work(now) as work:
         reward = ledger.locked(work.session, reward_id)
         moved = ledger.move(work.session, reward, to, actor, reason or _default_reason(to),
                             now)
-        _record(work, rt, [moved.event] if moved.event else [])
+        work.record([moved.event] if moved.event else [])
     return moved.to
 
 
@@ -118,13 +111,13 @@ def _default_reason(to: str) -> str:
     return {"approved": "Approved by a marketer.", "paid": "Paid."}.get(to, "")
 
 
-def approve_due(rt: Runtime, batch: int = BATCH) -> int:
+def approve_due(works: Works, batch: int = BATCH) -> int:
     """Approve pending rewards whose hold period is over (the scheduler runs this every
     minute; safe on several schedulers: conditional updates). Returns how many."""
     total = 0
     while True:
-        now = rt.clock.now()
-        with rt.work(now) as work:
+        now = works.now()
+        with works.work(now) as work:
             session = work.session
             rows = ledger.due_for_approval(session, now, batch)
             events = []
@@ -137,22 +130,22 @@ def approve_due(rt: Runtime, batch: int = BATCH) -> int:
                 total += 1
                 if moved.event:
                     events.append(moved.event)
-            _record(work, rt, events)
+            work.record(events)
         if len(rows) < batch:
             return total
 
 
-def run_referral_jobs(rt: Runtime) -> dict[str, int]:
-    return {"rewards_approved": approve_due(rt)}
+def run_referral_jobs(works: Works) -> dict[str, int]:
+    return {"rewards_approved": approve_due(works)}
 
 
-def backfill_codes(rt: Runtime, stages: tuple[str, ...] = ("onboard", "adopt", "renew",
+def backfill_codes(works: Works, stages: tuple[str, ...] = ("onboard", "adopt", "renew",
                                                            "expand")) -> int:
     """Give every existing customer without a code their own (for installations that had
     customers before referrals)."""
     made = 0
-    now = rt.clock.now()
-    with rt.db.transaction() as session:
+    now = works.now()
+    with works.transaction() as session:
         for contact in session.scalars(select(Contact).where(Contact.stage.in_(stages))):
             if not ((contact.attributes or {}).get("referral") or {}).get("code"):
                 sources.ensure_for_contact(session, contact, now)
@@ -160,12 +153,8 @@ def backfill_codes(rt: Runtime, stages: tuple[str, ...] = ("onboard", "adopt", "
     return made
 
 
-def config(rt: Runtime) -> ReferralConfig:
-    return ReferralConfig.from_settings(rt.settings)
-
-
-def reward(rt: Runtime, reward_id: int) -> Reward:
-    with rt.db.sessions() as session:
+def reward(works: Works, reward_id: int) -> Reward:
+    with works.sessions() as session:
         row = session.get(Reward, reward_id)
         if row is None:
             raise NotFound(f"There is no reward with id {reward_id}.")

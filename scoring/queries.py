@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import case, select
 
-from nurture.app.runtime import Runtime
+from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
+from nurture.unit_of_work import Works
 from nurture.users.models import User
 from scoring.access import Viewer, sees_every_lead, visible_to
 from scoring.handoffs import explanation
@@ -19,10 +20,10 @@ from scoring.subscriber import setup_for
 OPEN = ("open", "accepted")
 
 
-def score_card(rt: Runtime, contact_id: int | None = None, email: str | None = None
-               ) -> dict[str, Any] | None:
-    setup, now = setup_for(rt.settings), rt.clock.now()
-    with rt.db.sessions() as session:
+def score_card(works: Works, settings: Settings, contact_id: int | None = None,
+               email: str | None = None) -> dict[str, Any] | None:
+    setup, now = setup_for(settings), works.now()
+    with works.sessions() as session:
         query = select(Contact)
         query = query.where(Contact.id == contact_id) if contact_id is not None else \
             query.where(Contact.email_key == email_key(email or ""))
@@ -53,11 +54,11 @@ def _predictive(session, contact_id: int, now):
     return explain_contact(session, contact_id, now)
 
 
-def inbox(rt: Runtime, user: Viewer, show: str = "mine") -> list[dict[str, Any]]:
+def inbox(works: Works, user: Viewer, show: str = "mine") -> list[dict[str, Any]]:
     """Hand-offs for a user: `mine` (assigned to them, plus the unassigned queue), `all`
     (marketers and admins), or `closed` (theirs, most recent first). A rep never gets
     another rep's lead, whatever `show` says."""
-    with rt.db.sessions() as session:
+    with works.sessions() as session:
         query = (select(Handoff, Contact, User.name, User.email)
                  .join(Contact, Contact.id == Handoff.contact_id)
                  .outerjoin(User, User.id == Handoff.assigned_to))
@@ -85,10 +86,11 @@ def _row(handoff: Handoff, contact: Contact, rep: str | None) -> dict[str, Any]:
             "contact_id": contact.id, "current_score": contact.score}
 
 
-def handoff_detail(rt: Runtime, handoff_id: int, viewer: Viewer) -> dict[str, Any] | None:
+def handoff_detail(works: Works, settings: Settings, handoff_id: int,
+                   viewer: Viewer) -> dict[str, Any] | None:
     """One hand-off with its contact, notes and score card; None when there is none with
     this id that `viewer` may see (`scoring.access`)."""
-    with rt.db.sessions() as session:
+    with works.sessions() as session:
         row = session.execute(select(Handoff, Contact).join(
             Contact, Contact.id == Handoff.contact_id).where(
             Handoff.id == handoff_id, visible_to(viewer))).first()
@@ -108,6 +110,6 @@ def handoff_detail(rt: Runtime, handoff_id: int, viewer: Viewer) -> dict[str, An
             "notes": [{"at": n.at, "action": n.action, "note": n.note, "by": name or ""}
                       for n, name in notes],
         })
-    card = score_card(rt, contact_id=detail["contact_id"])
+    card = score_card(works, settings, contact_id=detail["contact_id"])
     detail["card"] = card
     return detail

@@ -89,7 +89,8 @@ def get_score(query: ScoreQuery):
     """A contact's score, grade and the rules behind it: `GET /api/scores?email=...`."""
     from scoring.queries import score_card
 
-    card = score_card(current_app.extensions["nurture"], email=query.email)
+    rt = current_app.extensions["nurture"]
+    card = score_card(rt, rt.settings, email=query.email)
     if card is None:
         return error(f"There is no contact with the email address {query.email}.", 404)
     return card

@@ -271,7 +271,8 @@ def landing_page(slug: str):
         return _finish(page, _pretend())
     elif form.validate_for(page):
         try:
-            outcome = signup.sign_up(rt, form.to_signup(), _source(form, page), lifecycle)
+            outcome = signup.sign_up(rt, rt.settings, rt.versions, form.to_signup(),
+                                     _source(form, page), lifecycle)
         except signup.SignUpError as exc:
             form.form_errors.append(str(exc))
         else:

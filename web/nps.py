@@ -81,7 +81,8 @@ def answer(token: str):
     if request.method == "GET":
         recorded = not _looks_automated(survey)
         if recorded:
-            saved = services.record_answer(rt, contact_id, survey, score)
+            saved = services.record_answer(rt, services.NPSConfig.from_settings(rt.settings),
+                                           contact_id, survey, score)
         else:
             with rt.db.sessions() as session:
                 saved = services.find_answer(session, contact_id, survey)
@@ -93,8 +94,8 @@ def answer(token: str):
     if errors:
         return render_template("nps/answer.html", token=token, score=chosen, reason=reason,
                                recorded=False, scores=SCORES, errors=errors), 400
-    saved = services.record_answer(rt, contact_id, survey, chosen, reason=reason,
-                                   submitted=True)
+    saved = services.record_answer(rt, services.NPSConfig.from_settings(rt.settings),
+                                   contact_id, survey, chosen, reason=reason, submitted=True)
     if saved is None:
         _link_error("This link no longer matches a subscriber.", 404)
     return render_template("nps/thanks.html", answer=saved)

@@ -52,7 +52,7 @@ def detail(handoff_id: int):
 
 
 def _detail(handoff_id: int, error: str | None = None, status: int = 200):
-    item = handoff_detail(_rt(), handoff_id, g.user)
+    item = handoff_detail(_rt(), _rt().settings, handoff_id, g.user)
     if item is None:
         abort(404)
     return render_template("sales/handoff.html", h=item, error=error,
@@ -74,7 +74,7 @@ def _act(handoff_id: int, work, done: str):
 @bp.post("/handoffs/<int:handoff_id>/accept")
 @login_required("sales", "marketer")
 def accept(handoff_id: int):
-    return _act(handoff_id, lambda: api.accept(_rt(), handoff_id, g.user.id),
+    return _act(handoff_id, lambda: api.accept(_rt(), _rt().settings, handoff_id, g.user.id),
                 "You accepted the lead. It is yours now.")
 
 
@@ -82,7 +82,8 @@ def accept(handoff_id: int):
 @login_required("sales", "marketer")
 def reject(handoff_id: int):
     code, detail = request.form.get("reason", ""), request.form.get("detail", "")
-    return _act(handoff_id, lambda: api.reject(_rt(), handoff_id, g.user.id, code, detail),
+    return _act(handoff_id, lambda: api.reject(_rt(), _rt().settings, handoff_id, g.user.id,
+                                               code, detail),
                 "The lead went back to nurture with your reason.")
 
 
@@ -101,6 +102,6 @@ def close(handoff_id: int):
             "The deal amount must be a number, such as 12000."
         return _detail(handoff_id, message, 422)
     detail = request.form.get("detail", "")
-    return _act(handoff_id, lambda: api.close(_rt(), handoff_id, g.user.id, outcome == "won",
-                                              detail, amount),
+    return _act(handoff_id, lambda: api.close(_rt(), _rt().settings, handoff_id, g.user.id,
+                                              outcome == "won", detail, amount),
                 f"The deal is marked {outcome}.")

@@ -67,13 +67,13 @@ def confirm(token: str):
     rt = _rt()
     try:
         if request.method == "GET":
-            seen = confirmation.preview(rt, token)
+            seen = confirmation.preview(rt, rt.tokens, token)
             return render_template("landing/confirm.html", seen=seen, token=token,
                                    rows=rows(seen.changes), services=_services(seen.services),
                                    day=rules.day, trial_days=Lifecycle().trial_days)
         proof = Proof("signup-confirmation", request.path[:500], request.remote_addr or "",
                       request.headers.get("User-Agent", "")[:400])
-        done = confirmation.confirm(rt, token, proof)
+        done = confirmation.confirm(rt, rt.tokens, rt.versions, token, proof)
     except PendingError as exc:
         return _problem(str(exc))
     return render_template("landing/confirmed.html", done=done, seen=done.preview,

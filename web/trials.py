@@ -30,7 +30,7 @@ def _rt() -> Runtime:
 
 def _linked(token: str) -> tuple[TrialFacts, Contact]:
     try:
-        return lifecycle.trial_for_token(_rt(), token)
+        return lifecycle.trial_for_token(_rt(), _rt().tokens, token)
     except TokenError as exc:
         status, message = 400, str(exc)
     except TrialNotFound as exc:
@@ -60,7 +60,7 @@ def convert(token: str):
             ("confirmed", rules.confirmation_error(form["confirmed"]))) if error}
         if not errors:
             try:
-                done = lifecycle.convert(rt, trial.id, form["choice"], source="web")
+                done = lifecycle.convert(rt, rt.settings, trial.id, form["choice"], source="web")
             except TrialConflict as exc:  # converted meanwhile: show what stands
                 return _refused(_linked(token)[0], str(exc))
             except TrialNotFound as exc:

@@ -119,7 +119,7 @@ def load_sales(rt: Runtime, people: list[dict], seed: int,
                               {}, rt.clock.now(), source="demo") for cid in ids.values()])
     if rt.transport is not None and rt.transport.in_process:
         rt.transport.join()
-    run_scoring_jobs(rt)
+    run_scoring_jobs(rt, rt.settings, rt.db)
     if created:
         echo(f"Demo users (password {password}): " + ", ".join(created) + ".")
         echo("Sign in at /login: marketers see journeys and lifetime value, reps the "
@@ -188,7 +188,7 @@ def load_referrals(rt: Runtime, people: list[dict], seed: int,
             api.click(rt, code, f"demo-visitor-{k}-{visitor}")
     for k, (first, last, email, industry) in enumerate(FRIENDS):
         code = codes[k % len(codes)]
-        outcome = sign_up(rt, SignUp(
+        outcome = sign_up(rt, rt.settings, rt.versions, SignUp(
             first_name=first, last_name=last, email=email, company=f"{last} Ltd",
             industry=industry, country="GB",
             shipping=Address(street="1 High Street", city="York", postal_code="YO1 7HH",

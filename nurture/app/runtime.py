@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from sqlalchemy.orm import Session
+
 from journeys.repository import VersionCache
 from journeys.schedule import Pacing
 from nurture.broker import Transport
@@ -19,7 +21,9 @@ from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.db import Database
 from nurture.events.bus import Subscriber
+from nurture.sending.render import store_for
 from nurture.sending.senders import Sender
+from nurture.sending.services import Mailroom
 from nurture.sending.throttles import Throttle
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Work, unit_of_work
@@ -62,6 +66,15 @@ class Runtime:
         in-process broker has only the workers this process started."""
         return self.transport is not None and self.transport.runs_work
 
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def sessions(self) -> AbstractContextManager[Session]:
+        return self.db.sessions()
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        return self.db.transaction()
+
     def work(self, now: datetime) -> AbstractContextManager[Work]:
         """One use case's transaction; what it makes due is kicked after the commit."""
         return unit_of_work(self.db, self, now, self.subscribers)
@@ -70,6 +83,11 @@ class Runtime:
         """Enqueue ids right away (after a commit); the lease covers them if this is lost."""
         if ids and self.transport is not None:
             self.transport.send(actor, ids, self.settings.message_batch)
+
+    def mailroom(self) -> Mailroom:
+        """What delivering sends needs of this installation (`sending.services.deliver`)."""
+        return Mailroom(self.db.engine, self.sender, self.settings, self.tokens,
+                        store_for(self.settings.templates_dir), self.lease, self.throttles)
 
     def close(self) -> None:
         if self.transport is not None:

@@ -14,7 +14,6 @@ from journeys.services import Entries, advance_batch, all_history_types
 from nurture.app.runtime import Runtime
 from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
-from nurture.sending.render import store_for
 from nurture.sending.services import deliver
 from nurture.unit_of_work import Work
 from nurture.webhooks.services import deliver_batch
@@ -30,13 +29,13 @@ def handlers(rt: Runtime) -> dict[str, Handler]:
     """Each actor's function, bound to the runtime it runs in."""
 
     def deliver_sends(ids: list[int]) -> None:
-        deliver(rt, store_for(rt.settings.templates_dir), ids, rt.throttles)
+        deliver(rt, rt.mailroom(), ids)
 
     def deliver_webhooks(ids: list[int]) -> None:
         deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)
 
     def escalate_handoffs(ids: list[int]) -> None:
-        escalate_due(rt, ids)
+        escalate_due(rt, rt.settings, ids)
 
     def advance_enrollments(ids: list[int]) -> None:
         run_advance(rt, ids)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from nurture.app.runtime import Runtime
 from nurture.consent import services
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
-from nurture.unit_of_work import Work
+from nurture.unit_of_work import Work, Works
 
 
-def _apply(rt: Runtime, contact_id: int, action) -> bool:
-    now = rt.clock.now()
-    with rt.work(now) as work:
+def _apply(works: Works, contact_id: int, action) -> bool:
+    now = works.now()
+    with works.work(now) as work:
         session = work.session
         contact = session.scalar(select(Contact).where(Contact.id == contact_id)
                                  .with_for_update())
@@ -25,28 +24,28 @@ def _apply(rt: Runtime, contact_id: int, action) -> bool:
     return True
 
 
-def withdraw(rt: Runtime, contact_id: int, proof: Proof) -> bool:
-    return _apply(rt, contact_id, lambda w, c: services.withdraw(w.session, c, proof, w.now))
+def withdraw(works: Works, contact_id: int, proof: Proof) -> bool:
+    return _apply(works, contact_id, lambda w, c: services.withdraw(w.session, c, proof, w.now))
 
 
-def confirm(rt: Runtime, contact_id: int, proof: Proof) -> bool:
-    return _apply(rt, contact_id, lambda w, c: services.confirm(w.session, c, proof, w.now))
+def confirm(works: Works, contact_id: int, proof: Proof) -> bool:
+    return _apply(works, contact_id, lambda w, c: services.confirm(w.session, c, proof, w.now))
 
 
-def set_preferences(rt: Runtime, contact_id: int, topics: list[str], frequency: str) -> bool:
+def set_preferences(works: Works, contact_id: int, topics: list[str], frequency: str) -> bool:
     """Topics (empty: all) and frequency from the preference center, already validated."""
 
     def action(work: Work, contact: Contact) -> list:
         contact.email_topics, contact.email_frequency = sorted(set(topics)), frequency
         return []
 
-    return _apply(rt, contact_id, action)
+    return _apply(works, contact_id, action)
 
 
-def request_opt_in(rt: Runtime, contact_id: int, proof: Proof) -> bool:
+def request_opt_in(works: Works, contact_id: int, proof: Proof) -> bool:
     def action(work: Work, contact: Contact) -> list:
         send_id = services.request_opt_in(work.session, contact, proof, work.now)
         work.due("deliver_sends", [send_id] if send_id else [])
         return []
 
-    return _apply(rt, contact_id, action)
+    return _apply(works, contact_id, action)

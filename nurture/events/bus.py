@@ -1,7 +1,7 @@
 """What the event recorder publishes, and what its subscribers give back.
 
 Recording a batch of events (`nurture.events.recorder`) publishes one frozen
-`RecordedBatch` to the subscribers that the composition root (`nurture.app.runtime`)
+`RecordedBatch` to the subscribers that the composition root (`nurture.app.composition`)
 registered: journeys, scoring, referral, and whatever later work adds. The recorder knows
 none of them. Each subscriber runs in the batch's transaction and answers with a
 `Reaction`: the contacts whose fields it changed (so that later subscribers see it), the

@@ -27,13 +27,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from journeys.facts import attribute_path
-from nurture.app.runtime import Runtime
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.events.bus import NewEvent
 from nurture.nps import stats
 from nurture.nps.models import NPSResponse
 from nurture.sending.models import Send
+from nurture.unit_of_work import Works
 from nurture.writes import insert_ignore
 
 SURVEY_TEMPLATE = "nps-survey"  # and its variants and siblings: nps-survey*
@@ -182,13 +182,12 @@ def _alert_owner(session: Session, contact: Contact, survey: str, category: str,
     return [row.id] if due <= now else []
 
 
-def record_answer(rt: Runtime, contact_id: int, survey: str, score: int,
+def record_answer(works: Works, config: NPSConfig, contact_id: int, survey: str, score: int,
                   reason: str | None = None, submitted: bool = False) -> Answer | None:
     """Save an answer, raise its events and wake journeys, in one transaction. Returns
     None when the contact no longer exists."""
-    now = rt.clock.now()
-    config = NPSConfig.from_settings(rt.settings)
-    with rt.work(now) as work:
+    now = works.now()
+    with works.work(now) as work:
         session = work.session
         contact = session.scalar(select(Contact).where(Contact.id == contact_id)
                                  .with_for_update())

@@ -7,21 +7,21 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from nurture.app.runtime import Runtime
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.events.bus import NewEvent
 from nurture.sending.dsn import Bounce
+from nurture.unit_of_work import Works
 
 
-def record_bounces(rt: Runtime, bounces: Iterable[Bounce], source: str) -> dict[str, int]:
+def record_bounces(works: Works, bounces: Iterable[Bounce], source: str) -> dict[str, int]:
     """Apply bounces in one transaction. Hard bounces and complaints go on the suppression
     list (a complaint also withdraws consent); soft bounces are only recorded. Returns
     counts by kind, plus `unknown` for addresses that are no contact of ours."""
-    now, counts, events = rt.clock.now(), Counter(), []
-    with rt.work(now) as work:
+    now, counts, events = works.now(), Counter(), []
+    with works.work(now) as work:
         session = work.session
         for bounce in bounces:
             contact = session.scalar(select(Contact).where(

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from nurture.app.runtime import Runtime
+from nurture.config import Settings
 from nurture.sending.models import Send
 from nurture.tokens import DAY, MAX_AGE
+from nurture.unit_of_work import Works
 
 MIN_DAYS = max(MAX_AGE[p] for p in ("subscription", "track", "nps")) // DAY
 FINISHED = ("sent", "failed", "skipped")
@@ -50,11 +51,11 @@ def prune_sends(session: Session, now: datetime, keep: timedelta, batch: int = B
         .execution_options(synchronize_session=False)).rowcount
 
 
-def run_send_jobs(rt: Runtime) -> dict[str, int]:
+def run_send_jobs(works: Works, settings: Settings) -> dict[str, int]:
     """The periodic sending work, for the scheduler: prune old sends."""
-    keep, now, pruned = retention(rt.settings.extra), rt.clock.now(), 0
+    keep, now, pruned = retention(settings.extra), works.now(), 0
     for _ in range(MAX_BATCHES):
-        with rt.db.transaction() as session:
+        with works.transaction() as session:
             deleted = prune_sends(session, now, keep)
         pruned += deleted
         if not deleted:

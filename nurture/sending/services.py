@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Engine, Row, func, select, update
 from sqlalchemy.orm import Session
 
-from nurture.app.runtime import Runtime
+from nurture.config import Settings
 from nurture.consent.services import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
@@ -32,8 +32,10 @@ from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.retries import INTERRUPTED
-from nurture.sending.senders import SendError, retry_delay
+from nurture.sending.senders import Sender, SendError, retry_delay
 from nurture.sending.throttles import Throttle
+from nurture.tokens import Tokens
+from nurture.unit_of_work import Works
 
 _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
@@ -96,13 +98,28 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
     return dict(rows.all())
 
 
-def deliver(rt: Runtime, store: TemplateStore, ids: list[int],
-            throttles: Sequence[Throttle] = ()) -> dict[str, int]:
+@dataclass(frozen=True)
+class Mailroom:
+    """What delivering needs besides units of work: the engine its send ledger commits on,
+    the sender, the settings messages are built with, the signer of their links, the
+    templates, the lease a send is marked for, and the throttles that hold sends back."""
+
+    engine: Engine
+    sender: Sender
+    settings: Settings
+    tokens: Tokens
+    store: TemplateStore
+    lease: timedelta
+    throttles: Sequence[Throttle] = ()
+
+
+def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
     """Deliver the queued sends among `ids`, holding back what a throttle holds back;
     returns counts by outcome."""
-    now, outcome = rt.clock.now(), Outcome()
+    throttles = mailroom.throttles
+    now, outcome = works.now(), Outcome()
     templates: dict[tuple[str, str, str, str], Template] = {}
-    with rt.db.sessions() as session:
+    with works.sessions() as session:
         # Core rows, read-only here: ORM objects cost twice as much to load per send.
         sends = session.execute(select(*_SEND_FIELDS).where(one_of(session, Send.id, ids),
                                                            Send.status == "queued")
@@ -119,7 +136,7 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int],
                 for throttle in throttles]
     # One commit per message: the outcomes so far, and this send marked `sending`, made
     # by the sender once the message is built and the server waits for its text.
-    with SendLedger(rt.db.engine) as ledger:
+    with SendLedger(mailroom.engine) as ledger:
         for send, contact in rows:
             why = blocked(send, contact, reasons, last.get(contact.id), now,
                           _throttled(throttles, held, send.template, contact.id))
@@ -129,14 +146,15 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int],
                 continue
             key = (send.template, contact.industry or "", contact.stage or "",
                    contact.language or "")
-            built = _build(rt, store, templates, key, send, contact)
+            built = _build(mailroom, templates, key, send, contact)
             if isinstance(built, str):  # a broken template fails its sends, never the batch
                 ledger.stage({"id": send.id, "status": "failed", "reason": built})
                 outcome.counts["failed"] += 1
                 continue
-            mark = _Mark(rt, ledger, send.id)
+            mark = _Mark(works, mailroom.lease, ledger, send.id)
             try:
-                if not rt.sender.send(rt.settings.from_address, send.to_email, built.msg_id,
+                if not mailroom.sender.send(mailroom.settings.from_address, send.to_email,
+                                            built.msg_id,
                                       built.data, canonical=True, commit=mark):
                     continue  # another worker has it, or an unsubscribe just stopped it
             except SendError as exc:
@@ -157,7 +175,7 @@ def deliver(rt: Runtime, store: TemplateStore, ids: list[int],
                     if throttle.applies(send.template):
                         recent.add(contact.id)
     if outcome.bounced or outcome.events:
-        _record(rt, outcome, now)
+        _record(works, outcome, now)
     return outcome.counts
 
 
@@ -178,19 +196,19 @@ class _Built:
     links: list[str]
 
 
-def _build(rt: Runtime, store: TemplateStore, templates: dict, key: tuple[str, ...],
+def _build(mailroom: Mailroom, templates: dict, key: tuple[str, ...],
            send: Row, contact: Row) -> _Built | str:
     """The message for this send, or the reason it cannot be built (a sentence)."""
-    settings = rt.settings
+    settings, tokens, store = mailroom.settings, mailroom.tokens, mailroom.store
     domain = settings.mail_domain
     msg_id = message_id(send.send_key, domain)
-    links = compose.Links(rt.tokens, settings.base_url, contact.id, contact.email_key, send.id)
+    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, send.id)
     try:
         template = templates.get(key)
         if template is None:  # resolved once per batch, not per send
             template = templates[key] = store.resolve(key[0], vertical=key[1], stage=key[2],
                                                       language=key[3])
-        tracker = compose.Tracker(settings.base_url, rt.tokens.sign("track", send.id),
+        tracker = compose.Tracker(settings.base_url, tokens.sign("track", send.id),
                                   template.html.links)
         context = compose.context(contact, links, settings.postal_address,
                                   settings.company_name, tracker)
@@ -212,14 +230,14 @@ class _Mark:
     """Marks one send `sending` with the outcomes staged so far, in one commit: the sender
     calls it at the last moment before the message text goes (see `Sender.send`)."""
 
-    def __init__(self, rt: Runtime, ledger: SendLedger, send_id: int):
-        self._rt, self._ledger, self._id = rt, ledger, send_id
+    def __init__(self, works: Works, lease: timedelta, ledger: SendLedger, send_id: int):
+        self._works, self._lease, self._ledger, self._id = works, lease, ledger, send_id
         self.at: datetime | None = None
         self.marked: bool | None = None  # None: not tried yet
 
     def __call__(self) -> bool:
-        self.at = moment = self._rt.clock.now()
-        lease = self._rt.lease
+        self.at = moment = self._works.now()
+        lease = self._lease
         self.marked = self._ledger.commit(self._id, moment + lease, moment + lease / 2, moment)
         return self.marked
 
@@ -240,9 +258,9 @@ def _failure(send: Row, contact: Row, exc: SendError, now: datetime, outcome: Ou
     return {"id": send.id, "status": "failed", "reason": str(exc)[:200]}
 
 
-def _record(rt: Runtime, outcome: Outcome, now: datetime) -> None:
+def _record(works: Works, outcome: Outcome, now: datetime) -> None:
     """Hard bounces onto the suppression list and their events, after the batch."""
-    with rt.work(now) as work:
+    with works.work(now) as work:
         for address, diagnostic in outcome.bounced:
             suppress(work.session, address, "bounced", diagnostic, "smtp", now)
         work.record(outcome.events)

@@ -19,16 +19,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nurture.app.runtime import Runtime
+from journeys.repository import VersionCache
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
 from nurture.events.effects import Lifecycle
 from nurture.sending.models import Send
+from nurture.tokens import Tokens
 from nurture.trials import pending, rules, signup
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
 from nurture.trials.pending import Difference
+from nurture.unit_of_work import Works
 from nurture.writes import insert_ignore
 
 TRIAL_COLUMNS = ("company", "technical_name", "technical_email", "shipping_address",
@@ -78,22 +80,22 @@ def _preview(session: Session, contact: Contact, change: Mapping[str, Any],
         consent=bool(change.get("marketing_consent")) and not contact.consent_marketing)
 
 
-def preview(rt: Runtime, token: str) -> Preview:
+def preview(works: Works, tokens: Tokens, token: str) -> Preview:
     """What the link would confirm; raises PendingError for a bad, expired or used link."""
-    with rt.db.sessions() as session:
-        contact, change = pending.find(session, rt.tokens, token)
-        return _preview(session, contact, change, rt.clock.now())
+    with works.sessions() as session:
+        contact, change = pending.find(session, tokens, token)
+        return _preview(session, contact, change, works.now())
 
 
-def confirm(rt: Runtime, token: str, proof: Proof,
+def confirm(works: Works, tokens: Tokens, versions: VersionCache, token: str, proof: Proof,
             lifecycle: Lifecycle | None = None) -> Confirmed:
     """Apply the pending change the link names, then do what the rules allow now. Raises
     PendingError for a bad, expired, replaced or already used link."""
     lifecycle = lifecycle or Lifecycle()
-    now = rt.clock.now()
-    with rt.work(now) as work:
+    now = works.now()
+    with works.work(now) as work:
         session = work.session
-        contact, change = pending.find(session, rt.tokens, token, lock=True)
+        contact, change = pending.find(session, tokens, token, lock=True)
         seen = _preview(session, contact, change, now)
         events = pending.apply(contact, change, now)
         if seen.consent:
@@ -103,7 +105,7 @@ def confirm(rt: Runtime, token: str, proof: Proof,
         if seen.verdict == "start":
             trial = Trial(contact_id=contact.id, **{k: v for k, v in (
                 change.get("trial") or {}).items() if k in TRIAL_COLUMNS})
-            welcome_to = signup.start(work, rt, contact, trial,
+            welcome_to = signup.start(work, versions, contact, trial,
                                       _source(change.get("source") or {}), lifecycle)
             done = Confirmed(seen, trial.id, trial.ends_at, welcome_to)
         elif seen.verdict == "running":

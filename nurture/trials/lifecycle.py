@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from nurture.app.runtime import Runtime
+from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
@@ -26,7 +26,7 @@ from nurture.tokens import TokenError, Tokens
 from nurture.trials import rules
 from nurture.trials.models import Trial
 from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
-from nurture.unit_of_work import Work
+from nurture.unit_of_work import Works
 
 BATCH = 500  # trials per transaction in the periodic jobs
 ACTOR = "advance_enrollments"
@@ -51,11 +51,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _record(work: Work, rt: Runtime, events: list[NewEvent]) -> None:
-    """Record events in the use case's transaction; what they make due is kicked after it."""
-    work.record(events)
-
-
 def _locked(session: Session, trial_id: int) -> Trial:
     """The trial, locked after its contact: every writer takes the contact first."""
     contact_id = session.scalar(select(Trial.contact_id).where(Trial.id == trial_id))
@@ -69,14 +64,15 @@ def _locked(session: Session, trial_id: int) -> Trial:
 
 # Conversion ---------------------------------------------------------------------------------
 
-def convert(rt: Runtime, trial_id: int, choice: str, source: str = "web") -> TrialFacts:
+def convert(works: Works, settings: Settings, trial_id: int, choice: str,
+            source: str = "web") -> TrialFacts:
     """Convert the trial with the customer's one-time choice; raises TrialConflict if it was
     already converted or its data is gone, and never changes a choice once made."""
     if error := rules.choice_error(choice):
         raise TrialInvalid(error)
-    now = rt.clock.now()
-    days = rules.retention_days(rt.settings.extra)
-    with rt.work(now) as work:
+    now = works.now()
+    days = rules.retention_days(settings.extra)
+    with works.work(now) as work:
         session = work.session
         row = _locked(session, trial_id)
         before = facts(row)
@@ -95,7 +91,7 @@ def convert(rt: Runtime, trial_id: int, choice: str, source: str = "web") -> Tri
                       "keep_data": choice == "keep_data", "seats": before.seats,
                       "services": list(before.services), "from_status": before.status,
                       "retention_until": _iso(retention)}
-        _record(work, rt, [NewEvent(row.contact_id, "trial.converted", properties, now,
+        work.record([NewEvent(row.contact_id, "trial.converted", properties, now,
                                     source, f"trial.converted:{trial_id}")])
     return replace(before, status="converted", choice=choice, converted_at=now,
                    retention_until=retention)
@@ -108,15 +104,15 @@ def conversion_token(tokens: Tokens, contact_id: int, email_key: str,
     return tokens.sign("trial", [*payload, trial_id] if trial_id is not None else payload)
 
 
-def trial_for_token(rt: Runtime, token: str) -> tuple[TrialFacts, Contact]:
+def trial_for_token(works: Works, tokens: Tokens, token: str) -> tuple[TrialFacts, Contact]:
     """The trial a conversion link names. Raises TokenError for a bad or expired link and
     TrialNotFound when the contact's address changed or it has no trial."""
-    payload = rt.tokens.load("trial", token)
+    payload = tokens.load("trial", token)
     if not (isinstance(payload, list) and len(payload) in (2, 3)
             and isinstance(payload[0], int) and isinstance(payload[1], str)):
         raise TokenError("This link is not valid.")
     contact_id, key, trial_id = payload[0], payload[1], (payload[2:] or [None])[0]
-    with rt.db.sessions() as session:
+    with works.sessions() as session:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.email_key != key:
             raise TrialNotFound("This link no longer matches a trial.")
@@ -131,14 +127,14 @@ def trial_for_token(rt: Runtime, token: str) -> tuple[TrialFacts, Contact]:
 
 # Expiry and deletion --------------------------------------------------------------------------
 
-def expire_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
+def expire_due(works: Works, settings: Settings, now: datetime, batch: int = BATCH) -> int:
     """Expire active trials whose end has passed: services stop, data is kept until
     `retention_until`. Returns how many trials this call expired."""
-    retention = timedelta(days=rules.retention_days(rt.settings.extra))
+    retention = timedelta(days=rules.retention_days(settings.extra))
     due = and_(Trial.status == "active", Trial.ends_at <= now)
     total = 0
     while True:
-        with rt.work(now) as work:
+        with works.work(now) as work:
             session = work.session
             ids = _lock_due(session, due, batch)
             rows = session.execute(
@@ -154,13 +150,13 @@ def expire_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
                 "retention_days": retention.days, "retention_until": _iso(now + retention),
                 "seats": r.seats, "services": list(r.services or [])},
                 now, "trials", f"trial.expired:{r.id}") for r in rows]
-            _record(work, rt, events)
+            work.record(events)
         total += len(rows)
         if len(ids) < batch:
             return total
 
 
-def delete_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
+def delete_due(works: Works, now: datetime, batch: int = BATCH) -> int:
     """Mark trial data deleted once its retention date has passed: expired trials become
     `deleted`; trials converted to a clean subscription keep their status and get
     `deleted_at`. Returns how many trials this call marked."""
@@ -169,7 +165,7 @@ def delete_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
                    Trial.deleted_at.is_(None), Trial.retention_until <= now))
     total = 0
     while True:
-        with rt.work(now) as work:
+        with works.work(now) as work:
             session = work.session
             ids = _lock_due(session, due, batch)
             rows = session.execute(
@@ -183,7 +179,7 @@ def delete_due(rt: Runtime, now: datetime, batch: int = BATCH) -> int:
                 "trial_id": r.id, "status": r.status, "choice": r.choice,
                 "retention_until": _iso(r.retention_until), "deleted_at": _iso(now)},
                 now, "trials", f"trial.data_deleted:{r.id}") for r in rows]
-            _record(work, rt, events)
+            work.record(events)
         total += len(rows)
         if len(ids) < batch:
             return total
@@ -195,20 +191,20 @@ def _lock_due(session: Session, due: Any, batch: int) -> list[int]:
                                 .with_for_update(skip_locked=True)))
 
 
-def run_trial_jobs(rt: Runtime) -> dict[str, int]:
+def run_trial_jobs(works: Works, settings: Settings) -> dict[str, int]:
     """The periodic trial work, for the scheduler tick or cron: expire, then delete."""
-    now = rt.clock.now()
-    return {"expired": expire_due(rt, now), "deleted": delete_due(rt, now)}
+    now = works.now()
+    return {"expired": expire_due(works, settings, now), "deleted": delete_due(works, now)}
 
 
 # Usage --------------------------------------------------------------------------------------
 
-def record_usage(rt: Runtime, trial_id: int, kind: str, value: Any,
+def record_usage(works: Works, trial_id: int, kind: str, value: Any,
                  source: str = "api") -> Usage:
     """Record a seat activation or a service use of an active trial. Activating a seat that
     is already active records nothing (`recorded` is False); raises TrialError otherwise."""
-    now = rt.clock.now()
-    with rt.work(now) as work:
+    now = works.now()
+    with works.work(now) as work:
         session = work.session
         row = _locked(session, trial_id)  # one usage report per trial at a time: seat count
         trial = facts(row)
@@ -243,20 +239,20 @@ def seats_activated(session: Session, trial_id: int, contact_id: int) -> int:
 
 # Look-ups for operators ---------------------------------------------------------------------
 
-def list_trials(rt: Runtime, status: str | None = None,
+def list_trials(works: Works, status: str | None = None,
                 limit: int = 100) -> list[tuple[TrialFacts, str]]:
     """Trials, newest first, each with the email address of who signed up."""
     query = (select(Trial, Contact.email).join(Contact, Contact.id == Trial.contact_id)
              .order_by(Trial.id.desc()).limit(limit))
     if status:
         query = query.where(Trial.status == status)
-    with rt.db.sessions() as session:
+    with works.sessions() as session:
         return [(facts(row), email) for row, email in session.execute(query)]
 
 
-def overview(rt: Runtime, trial_id: int) -> tuple[TrialFacts, Contact, int]:
+def overview(works: Works, trial_id: int) -> tuple[TrialFacts, Contact, int]:
     """One trial, who signed up for it, and how many seats are activated."""
-    with rt.db.sessions() as session:
+    with works.sessions() as session:
         row = session.get(Trial, trial_id)
         if row is None:
             raise TrialNotFound(f"There is no trial with id {trial_id}.")

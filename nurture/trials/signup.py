@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 
 from journeys.definition import Send as SendStep
 from journeys.models import Enrollment
-from nurture.app.runtime import Runtime
+from journeys.repository import VersionCache
+from nurture.config import Settings
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
 from nurture.contacts.models import Contact
@@ -47,7 +48,7 @@ from nurture.nps.services import NPSConfig
 from nurture.trials import pending, requests, rules
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
-from nurture.unit_of_work import Work
+from nurture.unit_of_work import Work, Works
 from referral.fraud import agent_hash
 from referral.subscriber import remember_device
 
@@ -188,8 +189,8 @@ def check(data: SignUp, lifecycle: Lifecycle | None = None) -> None:
         raise SignUpError("Choose countries from the list.")
 
 
-def sign_up(rt: Runtime, data: SignUp, source: Source,
-            lifecycle: Lifecycle | None = None) -> Outcome:
+def sign_up(works: Works, settings: Settings, versions: VersionCache, data: SignUp,
+            source: Source, lifecycle: Lifecycle | None = None) -> Outcome:
     """Start a trial for an address we do not know; for one we know, keep the form as a
     pending change and send a link to confirm it to the address on file. Retried once
     when a concurrent sign-up created the contact first."""
@@ -197,26 +198,27 @@ def sign_up(rt: Runtime, data: SignUp, source: Source,
     check(data, lifecycle)
     try:
         try:
-            return _sign_up(rt, data, source, lifecycle)
+            return _sign_up(works, settings, versions, data, source, lifecycle)
         except IntegrityError:
-            return _sign_up(rt, data, source, lifecycle)
+            return _sign_up(works, settings, versions, data, source, lifecycle)
     except ContactError as exc:
         raise SignUpError(str(exc)) from None
 
 
-def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) -> Outcome:
-    now = rt.clock.now()
+def _sign_up(works: Works, settings: Settings, versions: VersionCache, data: SignUp,
+             source: Source, lifecycle: Lifecycle) -> Outcome:
+    now = works.now()
     key = email_key(data.email)
-    with rt.work(now) as work:
+    with works.work(now) as work:
         session = work.session
         contact = session.scalar(select(Contact).where(Contact.email_key == key)
                                  .with_for_update())
         if contact is not None:
-            outcome = _known(work, rt, contact, data, source)
+            outcome = _known(work, NPSConfig.from_settings(settings), contact, data, source)
         else:
             contact = _new_contact(session, data, source)
             trial = Trial(**wanted(data), contact_id=contact.id)
-            welcome_to = start(work, rt, contact, trial, source, lifecycle)
+            welcome_to = start(work, versions, contact, trial, source, lifecycle)
             consent_id = None
             if data.marketing_consent:
                 proof = Proof(SOURCE, source.page, source.ip, source.user_agent)
@@ -227,7 +229,7 @@ def _sign_up(rt: Runtime, data: SignUp, source: Source, lifecycle: Lifecycle) ->
     return outcome
 
 
-def _known(work: Work, rt: Runtime, contact: Contact, data: SignUp,
+def _known(work: Work, owners: NPSConfig, contact: Contact, data: SignUp,
            source: Source) -> Outcome:
     """An address we know: the form changes nothing. What it asked for waits for the
     person's confirmation from the address on file; a customer's request reaches the
@@ -240,8 +242,7 @@ def _known(work: Work, rt: Runtime, contact: Contact, data: SignUp,
         event = requests.requested(contact, data.services, data.seats, source.landing_slug,
                                    source.utm, now, SOURCE)
         work.record([event])
-        alert = requests.alert_owner(session, contact, NPSConfig.from_settings(rt.settings),
-                                     now)
+        alert = requests.alert_owner(session, contact, owners, now)
         sends += [alert] if alert else []
     # The browser's language is a guess: one already known (an import, the CRM, the API)
     # is kept, so it is offered only to a contact without one.
@@ -291,7 +292,7 @@ def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
     return session.get(Contact, ids[email_key(data.email)])
 
 
-def start(work: Work, rt: Runtime, contact: Contact, trial: Trial, source: Source,
+def start(work: Work, versions: VersionCache, contact: Contact, trial: Trial, source: Source,
           lifecycle: Lifecycle) -> tuple[str, ...]:
     """Start `trial` (a new row, its form columns set) for `contact`, locked: record
     `trial.started`, which moves the contact to `try` and enters the trial journey. Returns
@@ -306,17 +307,17 @@ def start(work: Work, rt: Runtime, contact: Contact, trial: Trial, source: Sourc
     remember_device(session, contact.id, source.visitor, source.ip,
                     agent_hash(source.user_agent), now)
     result = work.record(_events(contact, trial, source, now), lifecycle)
-    return _welcome_to(session, rt, contact, result.due.get("advance_enrollments", []))
+    return _welcome_to(session, versions, contact, result.due.get("advance_enrollments", []))
 
 
-def _welcome_to(session: Session, rt: Runtime, contact: Contact,
+def _welcome_to(session: Session, versions: VersionCache, contact: Contact,
                 kick: list[int]) -> tuple[str, ...]:
     """Who the welcome is queued for: the roles of an enrollment, due now, whose step sends
     it (none when no live journey sends it, or the contact may not enter it again)."""
     rows = session.execute(select(Enrollment.journey_version_id, Enrollment.step_id)
                            .where(Enrollment.id.in_(kick or [0]),
                                   Enrollment.contact_id == contact.id)).all()
-    journeys = rt.versions.get(session, {version for version, _ in rows})
+    journeys = versions.get(session, {version for version, _ in rows})
     roles: list[str] = []
     for version, step_id in rows:
         journey = journeys[version]

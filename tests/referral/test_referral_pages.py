@@ -47,7 +47,7 @@ def _converted_referral(rt, email="bob@bob-bikes.example") -> None:
     code = customer(rt)
     friend = client(rt)
     sign_up(friend, visit(friend, code), email=email)
-    lifecycle.convert(rt, referrals(rt)[-1].trial_id, "keep_data")
+    lifecycle.convert(rt, rt.settings, referrals(rt)[-1].trial_id, "keep_data")
     run_due(rt)
 
 

@@ -17,7 +17,7 @@ from nurture.config import PROJECT_ROOT
 from nurture.events.bus import NewEvent
 from nurture.events.models import Event
 from nurture.events.services import record_many
-from nurture.nps.services import record_answer
+from nurture.nps.services import NPSConfig, record_answer
 from nurture.trials import lifecycle
 from referral import api
 from tests.conftest import _clean
@@ -52,7 +52,7 @@ def _publish(rt, name: str) -> None:
 
 def _convert_friend(rt, email: str = "bob@bob-bikes.example") -> None:
     trial_id = referrals(rt)[-1].trial_id
-    lifecycle.convert(rt, trial_id, "keep_data")
+    lifecycle.convert(rt, rt.settings, trial_id, "keep_data")
     run_due(rt)
 
 
@@ -65,10 +65,10 @@ def test_every_customer_and_every_promoter_gets_one_unguessable_code(rt):
     event(rt, again, "purchase.completed", amount=10)
     assert get_contact(rt, again).attributes["referral"]["code"] == code  # one code, kept
     promoter = contact(rt, "pia@promoter.example", stage="learn")
-    record_answer(rt, promoter, "survey-1", 10)
+    record_answer(rt, NPSConfig.from_settings(rt.settings), promoter, "survey-1", 10)
     assert get_contact(rt, promoter).attributes["referral"]["code"] != code
     detractor = contact(rt, "dan@detractor.example", stage="learn")
-    record_answer(rt, detractor, "survey-1", 3)
+    record_answer(rt, NPSConfig.from_settings(rt.settings), detractor, "survey-1", 3)
     assert "referral" not in get_contact(rt, detractor).attributes
 
 
@@ -356,7 +356,7 @@ def test_a_promoter_is_asked_to_refer_with_a_link_to_their_own_one_sheet(rt):
     event(rt, carol, "custom.tick")  # enters the survey journey (stage condition)
     [survey] = [s for s in sends(rt, carol) if s.template == "nps-survey"]
     rt.clock.advance(timedelta(minutes=5))
-    record_answer(rt, carol, str(survey.id), 10)
+    record_answer(rt, NPSConfig.from_settings(rt.settings), carol, str(survey.id), 10)
     run_due(rt)
     code = get_contact(rt, carol).attributes["referral"]["code"]
     [ask] = [s for s in sends(rt, carol) if s.template == "referral-ask"]

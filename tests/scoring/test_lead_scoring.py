@@ -63,10 +63,10 @@ def test_engagement_halves_every_half_life_and_penalties_stay(rt):
     record(rt, cid, "email.unsubscribed")  # -20, permanent
     assert get_contact(rt, cid).score == 15
     rt.clock.advance(timedelta(days=30))
-    run_scoring_jobs(rt)
+    run_scoring_jobs(rt, rt.settings, rt.db)
     assert get_contact(rt, cid).score == -3  # 17.5 - 20 = -2.5, half away from zero
     rt.clock.advance(timedelta(days=300))
-    run_scoring_jobs(rt)
+    run_scoring_jobs(rt, rt.settings, rt.db)
     assert get_contact(rt, cid).score == -20
 
 
@@ -87,7 +87,7 @@ def test_the_score_is_derivable_from_the_ledger_at_any_time(rt):
             (now - part.engagement_at) / rules.half_life)
         assert abs(from_ledger - stored) < 1e-6
     rt.clock.advance(timedelta(days=45))
-    run_scoring_jobs(rt)
+    run_scoring_jobs(rt, rt.settings, rt.db)
     assert get_contact(rt, cid).score == round(
         score_from_ledger(ledger(rt, cid), rt.clock.now(), rules.half_life))
 
@@ -130,7 +130,7 @@ def test_a_changed_rules_file_is_applied_to_everyone_with_refit(rt, tmp_path):
     rules.write_text("fit:\n  - {id: target-vertical, points: 30, when: {industry: [retail]}}\n")
     object.__setattr__(rt, "settings", rt.settings.with_(
         extra={**rt.settings.extra, "scoring_rules": str(rules)}))
-    assert refit_everyone(rt) == 1
+    assert refit_everyone(rt, rt.settings) == 1
     assert get_contact(rt, cid).score == 30
     fit = sorted(d for k, d, _ in ledger(rt, cid) if k == "fit")
     # first +15 +10 +10 +5 +5; then the vertical is worth 15 more and the rest go

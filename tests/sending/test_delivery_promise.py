@@ -13,7 +13,6 @@ from sqlalchemy import insert
 
 from nurture.sending import services
 from nurture.sending.models import Send
-from nurture.sending.render import store_for
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender
 from tests.helpers import contact, run_due, sends
@@ -45,7 +44,7 @@ def _queued(rt) -> int:
 
 
 def _deliver(rt, send_id: int) -> None:
-    services.deliver(rt, store_for(rt.settings.templates_dir), [send_id])
+    services.deliver(rt, rt.mailroom(), [send_id])
 
 
 def _outbox(rt) -> list:

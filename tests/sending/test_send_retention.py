@@ -28,11 +28,11 @@ def test_finished_sends_older_than_their_links_are_pruned_and_nothing_else(rt):
     rows += [_send(f"older-{i}", cid, old - timedelta(days=30), "sent") for i in range(12)]
     with rt.db.transaction() as session:
         session.execute(insert(Send), rows)
-    assert run_send_jobs(rt) == {"pruned": 15}
+    assert run_send_jobs(rt, rt.settings) == {"pruned": 15}
     with rt.db.sessions() as session:
         left = set(session.scalars(select(Send.send_key)))
     assert left == {"old-queued", "young-sent"}
-    assert run_send_jobs(rt) == {"pruned": 0}
+    assert run_send_jobs(rt, rt.settings) == {"pruned": 0}
 
 
 def test_the_retention_is_never_shorter_than_the_life_of_the_links():

@@ -139,7 +139,7 @@ def _rows(rt) -> dict[str, object]:
     code = customer(rt)
     friend = web_client(rt)
     sign_up(friend, visit(friend, code))
-    lifecycle.convert(rt, referrals(rt)[-1].trial_id, "keep_data")  # rewards to move
+    lifecycle.convert(rt, rt.settings, referrals(rt)[-1].trial_id, "keep_data")  # rewards to move
     run_due(rt)
     with rt.db.sessions() as session:
         handoff = session.scalar(select(Handoff).where(Handoff.contact_id == lead))

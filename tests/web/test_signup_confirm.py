@@ -127,7 +127,7 @@ def test_a_contact_whose_trial_converted_signs_up_again_and_gets_no_second_trial
     client = _client(rt)
     assert _post(client).status_code == 303
     [first] = _all(rt, Trial)
-    lifecycle.convert(rt, first.id, "keep_data")
+    lifecycle.convert(rt, rt.settings, first.id, "keep_data")
     event(rt, first.contact_id, "onboarding.completed")
     assert get_contact(rt, first.contact_id).stage == "adopt"
     run_due(rt)

@@ -186,7 +186,7 @@ def test_the_trial_ends_expires_and_the_notice_states_the_retention_date(rt):
     assert client.get(link.removeprefix(rt.settings.base_url)).status_code == 200
 
     rt.clock.advance(timedelta(days=1))
-    assert lifecycle.run_trial_jobs(rt) == {"expired": 1, "deleted": 0}
+    assert lifecycle.run_trial_jobs(rt, rt.settings) == {"expired": 1, "deleted": 0}
     expired_at = START + timedelta(days=31)
     row = _row(rt, trial_id)
     assert (row.status, row.expired_at) == ("expired", expired_at)
@@ -201,7 +201,7 @@ def test_the_trial_ends_expires_and_the_notice_states_the_retention_date(rt):
     warning = _text("will be deleted in 7 days", rt)
     assert "deleted permanently on 2026-05-02" in warning
     rt.clock.advance(timedelta(days=7))
-    assert lifecycle.run_trial_jobs(rt) == {"expired": 0, "deleted": 1}
+    assert lifecycle.run_trial_jobs(rt, rt.settings) == {"expired": 0, "deleted": 1}
     assert (_row(rt, trial_id).status, _row(rt, trial_id).deleted_at) == (
         "deleted", rt.clock.now())
     assert [e.properties["trial_id"] for e in _events(rt, "trial.data_deleted")] == [trial_id]
@@ -214,15 +214,16 @@ def test_the_jobs_change_each_trial_once_in_batches_however_often_they_run(rt):
     trials = [_trial(rt, f"p{i}@example.com", days=1 + (i == 0) * 5)[1] for i in range(7)]
     rt.clock.advance(timedelta(days=2))
     now = rt.clock.now()
-    assert lifecycle.expire_due(rt, now, batch=3) == 6, "the trial ending later stays active"
-    assert lifecycle.expire_due(rt, now, batch=3) == 0
+    assert lifecycle.expire_due(rt, rt.settings, now, batch=3) == 6, \
+        "the trial ending later stays active"
+    assert lifecycle.expire_due(rt, rt.settings, now, batch=3) == 0
     assert lifecycle.delete_due(rt, now) == 0, "retention has not passed"
     assert _row(rt, trials[0]).status == "active"
     assert {_row(rt, t).retention_until for t in trials[1:]} == {now + timedelta(days=10)}
     later = now + timedelta(days=10)
     assert lifecycle.delete_due(rt, later, batch=4) == 6
     assert lifecycle.delete_due(rt, later, batch=4) == 0
-    assert lifecycle.expire_due(rt, later) == 1
+    assert lifecycle.expire_due(rt, rt.settings, later) == 1
     assert len(_events(rt, "trial.expired")) == 7
     assert len(_events(rt, "trial.data_deleted")) == 6
 
@@ -234,7 +235,8 @@ def test_schedulers_running_the_jobs_at_once_expire_each_trial_once(rt):
                                ends_at=START + timedelta(days=30)) for cid in ids.values()])
     now = START + timedelta(days=31)
     with ThreadPoolExecutor(4) as pool:
-        counts = list(pool.map(lambda _: lifecycle.expire_due(rt, now, batch=7), range(4)))
+        counts = list(pool.map(lambda _: lifecycle.expire_due(rt, rt.settings, now, batch=7),
+                               range(4)))
     assert sum(counts) == 60
     assert len(_events(rt, "trial.expired")) == 60
 
@@ -243,7 +245,7 @@ def test_an_expired_trial_converts_within_retention_and_a_clean_start_is_deleted
     cid, trial_id = _trial(rt, days=1)
     other_cid, kept_id = _trial(rt, "bob@example.com", days=1)
     rt.clock.advance(timedelta(days=2))
-    lifecycle.run_trial_jobs(rt)
+    lifecycle.run_trial_jobs(rt, rt.settings)
     announced = _row(rt, trial_id).retention_until
     client = create_app(rt).test_client()
     assert "ended on 4 March 2026" in _page(client.get(_path(rt, cid)))
@@ -255,7 +257,7 @@ def test_an_expired_trial_converts_within_retention_and_a_clean_start_is_deleted
     assert (row.status, row.retention_until) == ("converted", announced)
     assert _events(rt, "trial.converted")[0].properties["from_status"] == "expired"
     rt.clock.set(announced)
-    assert lifecycle.run_trial_jobs(rt) == {"expired": 0, "deleted": 1}
+    assert lifecycle.run_trial_jobs(rt, rt.settings) == {"expired": 0, "deleted": 1}
     row = _row(rt, trial_id)
     assert (row.status, row.choice, row.deleted_at) == ("converted", "new_subscription",
                                                         announced)
@@ -290,7 +292,7 @@ def test_usage_reports_that_do_not_fit_get_a_status_and_a_sentence(rt):
     _, trial_id = _trial(rt, services=("crm", "email-campaigns"))
     _, ended_id = _trial(rt, "bob@example.com", days=1)
     rt.clock.advance(timedelta(days=1))
-    lifecycle.run_trial_jobs(rt)
+    lifecycle.run_trial_jobs(rt, rt.settings)
     client = create_app(rt).test_client()
     url = f"/api/trials/{trial_id}/usage"
     used = client.post(url, headers=AUTH, json={"type": "service_used", "service": "CRM"})
@@ -367,7 +369,7 @@ def test_a_clean_start_warns_a_week_before_the_old_trial_data_is_deleted(rt):
                                    / "trial-data-deletion.yaml"))
     cid, trial_id = _trial(rt)
     rt.clock.advance(timedelta(days=10))
-    lifecycle.convert(rt, trial_id, "new_subscription")
+    lifecycle.convert(rt, rt.settings, trial_id, "new_subscription")
     run_due(rt)
     retention = _row(rt, trial_id).retention_until
     assert retention == rt.clock.now() + timedelta(days=30)
@@ -380,7 +382,7 @@ def test_a_clean_start_warns_a_week_before_the_old_trial_data_is_deleted(rt):
     body = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
     assert retention.date().isoformat() in body.get_body(("plain",)).get_content()
     advance_clock(rt, timedelta(days=7), step=timedelta(hours=12))
-    lifecycle.run_trial_jobs(rt)
+    lifecycle.run_trial_jobs(rt, rt.settings)
     run_due(rt)
     assert _row(rt, trial_id).deleted_at is not None
     assert [e.status for e in enrollments(rt, cid) if e.journey_id == "trial-data-deletion"] \

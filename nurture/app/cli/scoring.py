@@ -43,7 +43,7 @@ def explain(email: str, as_json: bool) -> None:
     from scoring.queries import score_card
 
     with running() as rt:
-        card = score_card(rt, email=email)
+        card = score_card(rt, rt.settings, email=email)
     if card is None:
         raise click.ClickException(f"There is no contact with the email address {email}.")
     if as_json:
@@ -64,7 +64,7 @@ def decay() -> None:
     from scoring.api import run_scoring_jobs
 
     with running() as rt:
-        done = run_scoring_jobs(rt)
+        done = run_scoring_jobs(rt, rt.settings, rt.db)
     if not done:
         raise click.ClickException("The scoring rules file is not valid; run "
                                    "`nurture scoring validate`.")
@@ -79,7 +79,7 @@ def refit() -> None:
 
     with running() as rt:
         try:
-            count = refit_everyone(rt)
+            count = refit_everyone(rt, rt.settings)
         except ScoringPaused as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Fit re-evaluated for {count} contacts.")
@@ -101,7 +101,7 @@ def handoff(email: str, reason: str) -> None:
             cid = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))
         if cid is None:
             raise click.ClickException(f"There is no contact with the email address {email}.")
-        ids = hand_off(rt, cid, reason.strip() or "Handed off by hand.")
+        ids = hand_off(rt, rt.settings, cid, reason.strip() or "Handed off by hand.")
         if not ids:
             existing = open_for(rt, cid)
             raise click.ClickException(

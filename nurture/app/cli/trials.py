@@ -98,6 +98,6 @@ def expire() -> None:
 
     rt = open_runtime()
     try:
-        click.echo(json.dumps(run_trial_jobs(rt)))
+        click.echo(json.dumps(run_trial_jobs(rt, rt.settings)))
     finally:
         rt.close()

@@ -72,18 +72,18 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 log.info("scheduler: enqueued %s", claimed)
             if started >= jobs_due:  # safe on several schedulers at once: conditional updates
                 jobs_due = started + JOBS_EVERY
-                done = run_trial_jobs(rt)
+                done = run_trial_jobs(rt, rt.settings)
                 if any(done.values()):
                     log.info("scheduler: trials %s", done)
                 rewarded = run_referral_jobs(rt)  # rewards past their hold period
                 if any(rewarded.values()):
                     log.info("scheduler: referrals %s", rewarded)
-                pruned = run_send_jobs(rt)  # sends older than their links
+                pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)
             if started >= scoring_due:
                 scoring_due = started + SCORING_EVERY
-                scored = run_scoring_jobs(rt)
+                scored = run_scoring_jobs(rt, rt.settings, rt.db)
                 if any(scored.values()):
                     log.info("scheduler: scoring %s", scored)
         except Exception:  # a database hiccup must not end the scheduler
