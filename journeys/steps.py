@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 
 from journeys import definition as j
 from journeys.definition import STAGES
-from journeys.reader import _LOCAL, STEP_KEYS, STEP_KINDS, WEEKDAYS, Reader, line_of
+from journeys.reader import _LOCAL, STEP_KEYS, STEP_KINDS, WEEKDAYS, Reader
+from nurture.yamlfile import line_of
 
 
 def parse_step(r: Reader, node: dict, step_id: str, line: int) -> j.Step | None:
