@@ -114,7 +114,7 @@ def _wait_for(r, node, step_id, value, at, line) -> j.WaitFor | None:
         timeout = r.duration(node["timeout"], line_of(node, "timeout", line), "timeout")
     on_event = _target(r, node, "on_event", line)
     on_timeout = _target(r, node, "on_timeout", line)
-    if None in (event, timeout, on_event, on_timeout):
+    if event is None or timeout is None or on_event is None or on_timeout is None:
         return None
     return j.WaitFor(step_id, event, timeout, on_event, on_timeout, where)
 
@@ -189,4 +189,4 @@ def _webhook(r, step_id, value, at, nxt) -> j.Webhook | None:
         r.bad(at, "A webhook needs an https:// URL (http:// only for localhost).")
         return None
     event = value.get("event", "") if isinstance(value, dict) else ""
-    return j.Webhook(step_id, url, str(event), nxt)
+    return j.Webhook(step_id, str(url), str(event), nxt)
