@@ -57,7 +57,7 @@ class Gate:
 
 def memory_counter() -> Counter:
     """Counts in this process (the embedded default: one process sends)."""
-    lock, counts = threading.Lock(), {}
+    lock, counts = threading.Lock(), dict[int, int]()
 
     def count(window: int) -> int:
         with lock:
