@@ -89,7 +89,7 @@ def make_transport(settings: Settings, handlers: dict[str, Callable[..., None]])
     transport = Transport(broker)
     for name, fn in handlers.items():
         transport.actors[name] = dramatiq.actor(
-            fn, actor_name=name, queue_name=QUEUES[name], broker=broker,
+            actor_name=name, queue_name=QUEUES[name], broker=broker,
             max_retries=5, min_backoff=1000, max_backoff=60000, time_limit=600000,
-        )
+        )(fn)
     return transport

@@ -75,7 +75,8 @@ def _measure(settings: Settings, contacts: int, label: str,
     for index in range(0, len(claimed), settings.message_batch):
         run_advance(rt, claimed[index:index + settings.message_batch])
     advance_seconds = time.perf_counter() - started
-    rt.transport.broker.flush_all()
+    if rt.transport is not None:
+        rt.transport.broker.flush_all()
     rt.close()
     return {"due": len(claimed), "ids_per_message": settings.message_batch,
             "claim_statement_rows": settings.claim_batch,
@@ -116,7 +117,10 @@ def run_engine_bench(base: Settings, contacts: int, sim_contacts: int,
             result["postgresql_redis"] = "skipped: PostgreSQL is not reachable"
     from journeys.simulator import simulate
 
-    journey = load_file(base.journeys_dir / "trial-nurture.yaml").journey
+    loaded = load_file(base.journeys_dir / "trial-nurture.yaml")
+    if loaded.journey is None:
+        raise RuntimeError("\n".join(map(str, loaded.violations)))
+    journey = loaded.journey
     started = time.perf_counter()
     simulate(journey, sim_contacts, 90, 1)
     seconds = time.perf_counter() - started

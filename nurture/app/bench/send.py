@@ -353,7 +353,14 @@ def profile_stages(settings: Settings, contacts: int, echo: Echo) -> dict[str, A
     echo(f"profile: seeding {contacts} contacts...")
     _seed(rt, contacts)
     kicked: list[list[int]] = []
-    rt.kick = lambda actor, ids: kicked.append(ids) if actor == "deliver_sends" else None
+
+    def kick(actor: str, ids: list[int]) -> None:
+        if actor == "deliver_sends":
+            kicked.append(ids)
+
+    rt.kick = kick  # type: ignore[method-assign]  # deliveries wait here, to be timed apart
+    if rt.transport is None:
+        raise RuntimeError("The profile needs the in-process broker.")
     rt.transport.start_worker(1)  # so that work is leased and kicked, into `kicked`
     stages: dict[str, float] = {}
     started = time.perf_counter()
