@@ -346,9 +346,10 @@ def profile_stages(settings: Settings, contacts: int, echo: Echo) -> dict[str, A
     """One thread, no broker: claim, then advance, then deliver, each timed; deliver under
     cProfile. Says which stage and which calls to make faster."""
     from nurture.app.scheduler.claims import claim_due
-    from nurture.app.tasks import deliver_sends, run_advance
+    from nurture.app.tasks import handlers, run_advance
 
     rt = build(settings)
+    deliver_sends = handlers(rt)["deliver_sends"]
     upgrade(rt.db)
     echo(f"profile: seeding {contacts} contacts...")
     _seed(rt, contacts)
