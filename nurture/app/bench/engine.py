@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, insert, select, text
 from journeys.loader import load_file, load_text
 from journeys.models import Enrollment
 from journeys.services import publish
+from journeys.simulator import simulate
 from nurture.app.composition import build
 from nurture.app.scheduler.loop import claim_and_enqueue
 from nurture.app.tasks import run_advance
@@ -115,8 +116,6 @@ def run_engine_bench(base: Settings, contacts: int, sim_contacts: int,
             result["postgresql_redis"] = _measure(settings, contacts, "postgresql+redis", echo)
         else:
             result["postgresql_redis"] = "skipped: PostgreSQL is not reachable"
-    from journeys.simulator import simulate
-
     loaded = load_file(base.journeys_dir / "trial-nurture.yaml")
     if loaded.journey is None:
         raise RuntimeError("\n".join(map(str, loaded.violations)))
