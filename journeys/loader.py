@@ -87,7 +87,7 @@ def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Jour
     )
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]

@@ -184,7 +184,10 @@ def _handoff(r: _Reader, doc: CommentedMap) -> HandoffPolicy:
         r.bad(line, "'handoff' must be a mapping.")
         return default
     r.unknown_keys(node, HANDOFF_KEYS, line, "The hand-off policy")
-    at = lambda key: line_of(node, key, line)  # noqa: E731
+
+    def at(key: str) -> int:
+        return line_of(node, key, line)
+
     values: dict[str, Any] = {}
     if "threshold" in node:
         values["threshold"] = r.number(node["threshold"], at("threshold"), "threshold")
