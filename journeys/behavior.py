@@ -46,10 +46,10 @@ from ruamel.yaml.comments import CommentedMap
 
 from journeys.definition import DateTrigger, EventTrigger, Journey
 from journeys.facts import ContactFacts
-from journeys.loader import parse_yaml
-from journeys.reader import Reader, line_of
+from journeys.reader import Reader
 from nurture.contacts.stages import STAGES
 from nurture.events.effects import effects
+from nurture.yamlfile import line_of, parse_yaml
 
 DEFAULT_BEHAVIOR = """
 arrivals_days: 7

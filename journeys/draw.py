@@ -260,7 +260,7 @@ def _place(row: list[_Node], wanted: list[list[float]]) -> None:
         node.x = offset + shift
 
 
-def _el(tag: str, body: str = "", **attrs: object) -> str:
+def _el(tag: str, body: str = "", /, **attrs: object) -> str:
     """One SVG element: `_` in names becomes `-`, values are quoted and escaped."""
     pairs = "".join(f" {k.rstrip('_').replace('_', '-')}="
                     + quoteattr(f"{v:.1f}" if isinstance(v, float) else str(v))
@@ -357,7 +357,8 @@ def draw_svg(journey: j.Journey) -> str:
     layers = _layout(nodes, edges)
     note_w, note_h = max(_width(n, 11) for n in note) + 2 * PAD_X, 15 * len(note) + 2 * PAD_Y
     description = _clip(journey.description, 110)
-    top, bottoms = MARGIN + (60 if description else 42), []
+    top: float = MARGIN + (60 if description else 42)
+    bottoms: list[float] = []
     for keys in layers:  # each layer as tall as its tallest box, boxes aligned at the top
         height = max([nodes[k].h for k in keys] + [note_h] * (TRIGGER in keys))
         for node in (nodes[k] for k in keys):

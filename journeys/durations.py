@@ -22,8 +22,12 @@ def parse_duration(text: object) -> timedelta:
             f"The duration {text!r} is not valid; write it like '30m', '2h', '5d' or '2w'."
         )
     total = timedelta()
-    for amount, unit in _PART.findall(text):
-        total += timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        for amount, unit in _PART.findall(text):
+            total += timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:  # timedelta stops below 1,000,000,000 days
+        raise DurationError(f"The duration {text!r} is too long; keep it under a billion "
+                            "days.") from None
     if total <= timedelta():
         raise DurationError(f"The duration {text!r} must be longer than zero.")
     return total

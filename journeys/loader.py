@@ -4,67 +4,54 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path as FilePath
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError
 
 from journeys import definition as j
-from journeys.reader import ID_PATTERN, STEP_KINDS, TOP_KEYS, Reader, Violation, line_of
+from journeys.reader import STEP_KINDS, TOP_KEYS, Reader
 from journeys.steps import parse_step
 from journeys.validate import check_graph
+from nurture import yamlfile
+from nurture.yamlfile import ID_PATTERN, line_of
+
+# Its top keys are checked with the journey, in a sentence of their own.
+JOURNEY_FILE = yamlfile.Kind("The file", "A journey file must be a mapping with id, name, entry "
+                                         "and steps.")
 
 
 @dataclass
-class Loaded:
-    file: str
-    source: str
-    journey: j.Journey | None = None
-    violations: list[Violation] = field(default_factory=list)
+class Loaded(yamlfile.Loaded[j.Journey]):
+    """A journey file as read; its source is what a published version stores."""
+
     step_lines: dict[str, int] = field(default_factory=dict)
 
-
-def parse_yaml(text: str, file: str) -> tuple[Any, list[Violation]]:
-    try:
-        return YAML(typ="rt").load(text), []
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = (exc.problem or exc.context or "unreadable YAML").rstrip(".")
-        return None, [Violation(file, line, f"The YAML is not valid: {problem}.")]
-    except Exception as exc:  # ruamel raises a handful of non-marked errors too
-        return None, [Violation(file, 1, f"The YAML is not valid: {exc}.")]
+    @property
+    def journey(self) -> j.Journey | None:
+        return self.value
 
 
 def load_text(text: str, file: str = "<journey>", templates: set[str] | None = None) -> Loaded:
-    loaded = Loaded(file, text)
-    doc, errors = parse_yaml(text, file)
-    if errors:
-        loaded.violations = errors
-        return loaded
-    if not isinstance(doc, CommentedMap):
-        loaded.violations = [Violation(file, 1, "A journey file must be a mapping with id, "
-                                                "name, entry and steps.")]
-        return loaded
-    reader = Reader(file, templates)
-    journey = _journey(reader, doc, loaded.step_lines)
-    if journey is not None and not reader.violations:
-        reader.violations += check_graph(journey, file, loaded.step_lines)
-    loaded.violations = sorted(set(reader.violations))
-    loaded.journey = None if loaded.violations else journey
+    step_lines: dict[str, int] = {}
+    loaded = yamlfile.load_text(Reader(file, templates), text, JOURNEY_FILE,
+                                partial(_checked, step_lines=step_lines), Loaded)
+    loaded.step_lines = step_lines
     return loaded
 
 
 def load_file(path: str | FilePath, templates: set[str] | None = None) -> Loaded:
-    path = FilePath(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return Loaded(str(path), "", violations=[Violation(str(path), 1,
-                                                           f"The file cannot be read: {exc}.")])
-    return load_text(text, str(path), templates)
+    return yamlfile.load_file(path, JOURNEY_FILE, partial(load_text, templates=templates),
+                              Loaded)
+
+
+def _checked(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Journey | None:
+    """The journey, with its graph checked once its steps have no problem of their own."""
+    journey = _journey(r, doc, step_lines)
+    if journey is not None and not r.violations:
+        r.violations += check_graph(journey, r.file, step_lines)
+    return journey
 
 
 def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Journey | None:
@@ -90,17 +77,17 @@ def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Jour
     reentry = _reentry(r, doc)
     goals = _goals(r, doc)
     steps = _steps(r, doc, step_lines)
-    if None in (journey_id, trigger, reentry) or not steps:
+    if journey_id is None or trigger is None or reentry is None or not steps:
         return None
     return j.Journey(
-        id=journey_id or "", name=name, trigger=trigger, steps=tuple(steps),  # type: ignore[arg-type]
+        id=journey_id, name=name, trigger=trigger, steps=tuple(steps),
         stages=tuple(stages), vertical=doc.get("vertical") or None, topic=topic,
-        description=str(doc.get("description") or ""), reentry=reentry,  # type: ignore[arg-type]
+        description=str(doc.get("description") or ""), reentry=reentry,
         exit_goals=tuple(goals),
     )
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]

@@ -1,18 +1,16 @@
-"""Reading journey YAML nodes: line numbers, and checked values with whole-sentence errors."""
+"""Reading journey YAML nodes: checked values with whole-sentence errors, at their lines."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ruamel.yaml.comments import CommentedSeq
-
 from journeys import definition as j
-from journeys.durations import DurationError, parse_duration
+from journeys.durations import parse_duration
 from journeys.expressions import ExpressionError, compile_expression
 from nurture.events.catalog import is_known
+from nurture.yamlfile import YamlReader, line_of
 
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "set", "handoff", "webhook", "exit")
 TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry", "reentry",
@@ -20,62 +18,19 @@ TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry",
 STEP_KEYS = {"id", "next", "variants", "to", "transactional", "timeout", "on_event",
              "on_timeout", "default", *STEP_KINDS}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _LOCAL = re.compile(rf"^(?:({'|'.join(WEEKDAYS)})\s+)?([01]?\d|2[0-3]):([0-5]\d)$", re.I)
 _DATE = re.compile(r"^([A-Za-z_][\w.]*)\s*(?:([+-])\s*(\S+))?$")
 
 
-@dataclass(frozen=True, order=True)
-class Violation:
-    file: str
-    line: int
-    message: str
+class Reader(YamlReader):
+    """Reads one journey file: the checks a journey's values need, on top of the YAML."""
 
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-def line_of(node: Any, key: Any = None, default: int = 1) -> int:
-    """1-based line of a mapping key (or sequence item) in ruamel's round-trip tree."""
-    try:
-        if key is None:
-            return node.lc.line + 1
-        if isinstance(node, CommentedSeq):
-            return node.lc.item(key)[0] + 1
-        return node.lc.key(key)[0] + 1
-    except (AttributeError, KeyError, IndexError, TypeError):
-        return default
-
-
-class FileReader:
-    """Reads one YAML file (journeys, scoring rules, referral rules), collecting every
-    problem with its line instead of stopping at the first."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.violations: list[Violation] = []
-
-    def bad(self, line: int, message: str) -> None:
-        self.violations.append(Violation(self.file, line, message))
-
-    def unknown_keys(self, node: Any, allowed: set[str], line: int, what: str) -> None:
-        for key in node:
-            if key not in allowed:
-                self.bad(line_of(node, key, line), f"{what} has an unknown key '{key}'; "
-                         f"use {', '.join(sorted(allowed))}.")
-
-    def duration(self, value: Any, line: int, what: str) -> timedelta | None:
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            self.bad(line, f"The {what} is not valid: {exc}")
-            return None
-
-
-class Reader(FileReader):
     def __init__(self, file: str, templates: set[str] | None):
         super().__init__(file)
         self.templates = templates
+
+    def duration(self, value: Any, line: int, what: str) -> timedelta | None:
+        return self.checked(parse_duration, value, line, what)
 
     def text(self, node: Any, key: str, line: int, required: bool = True) -> str | None:
         value = node.get(key) if isinstance(node, dict) else None

@@ -52,7 +52,8 @@ class _Contact:
     def __init__(self, facts: Facts, rules: int):
         self.facts, self.state, self.active = facts, State(), False
         self.history: list[entry.PastEnrollment] = []
-        self.gen, self.consent, self.due = 0, True, None
+        self.gen, self.consent = 0, True
+        self.due: datetime | None = None
         self.rule_gen, self.fired = [0] * rules, [0] * rules
         self.anchors: list[Any] = [None] * rules
 

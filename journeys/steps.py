@@ -6,11 +6,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from journeys import definition as j
-from journeys.reader import _LOCAL, STEP_KEYS, STEP_KINDS, WEEKDAYS, Reader, line_of
+from journeys.reader import _LOCAL, STEP_KEYS, STEP_KINDS, WEEKDAYS, Reader
 from nurture.contacts.stages import STAGES
+from nurture.yamlfile import line_of
 
 
-def parse_step(r: Reader, node: dict, step_id: str, line: int) -> j.Step | None:
+def parse_step(r: Reader, node: dict[str, Any], step_id: str, line: int) -> j.Step | None:
     kinds = [k for k in STEP_KINDS if k in node]
     if len(kinds) != 1:
         r.bad(line, f"The step '{step_id}' must have exactly one of {', '.join(STEP_KINDS)}"
@@ -43,7 +44,8 @@ def parse_step(r: Reader, node: dict, step_id: str, line: int) -> j.Step | None:
     return j.Exit(step_id, str(value or "exit"), nxt)
 
 
-def _target(r: Reader, node: dict, key: str, line: int, required: bool = True) -> str | None:
+def _target(r: Reader, node: dict[str, Any], key: str, line: int,
+            required: bool = True) -> str | None:
     value = node.get(key)
     if value is None:
         if required:
@@ -52,7 +54,8 @@ def _target(r: Reader, node: dict, key: str, line: int, required: bool = True) -
     return str(value)
 
 
-def _send(r, node, step_id, value, at, nxt) -> j.Send | None:
+def _send(r: Reader, node: dict[str, Any], step_id: str, value: Any, at: int,
+          nxt: str | None) -> j.Send | None:
     template = r.template(value, at)
     variants = []
     for index, item in enumerate(node.get("variants") or []):
@@ -80,7 +83,7 @@ def _send(r, node, step_id, value, at, nxt) -> j.Send | None:
     return j.Send(step_id, template, tuple(variants), tuple(to), bool(transactional), nxt)
 
 
-def _wait(r, step_id, value, at, nxt) -> j.Wait | None:
+def _wait(r: Reader, step_id: str, value: Any, at: int, nxt: str | None) -> j.Wait | None:
     if isinstance(value, dict) and set(value) == {"until"}:
         until = value["until"]
         match = _LOCAL.match(until.strip()) if isinstance(until, str) else None
@@ -98,7 +101,8 @@ def _wait(r, step_id, value, at, nxt) -> j.Wait | None:
     return j.Wait(step_id, duration=duration, next=nxt) if duration else None
 
 
-def _wait_for(r, node, step_id, value, at, line) -> j.WaitFor | None:
+def _wait_for(r: Reader, node: dict[str, Any], step_id: str, value: Any, at: int,
+              line: int) -> j.WaitFor | None:
     where = None
     if isinstance(value, dict):
         event = r.event_type(value.get("event"), at)
@@ -113,12 +117,13 @@ def _wait_for(r, node, step_id, value, at, line) -> j.WaitFor | None:
         timeout = r.duration(node["timeout"], line_of(node, "timeout", line), "timeout")
     on_event = _target(r, node, "on_event", line)
     on_timeout = _target(r, node, "on_timeout", line)
-    if None in (event, timeout, on_event, on_timeout):
+    if event is None or timeout is None or on_event is None or on_timeout is None:
         return None
     return j.WaitFor(step_id, event, timeout, on_event, on_timeout, where)
 
 
-def _branch(r, node, step_id, value, at, line) -> j.Branch | None:
+def _branch(r: Reader, node: dict[str, Any], step_id: str, value: Any, at: int,
+            line: int) -> j.Branch | None:
     if not isinstance(value, list) or not value:
         r.bad(at, "A branch is a list of {when: CONDITION, goto: STEP} cases.")
         return None
@@ -137,7 +142,7 @@ def _branch(r, node, step_id, value, at, line) -> j.Branch | None:
     return j.Branch(step_id, tuple(cases), default)
 
 
-def _split(r, step_id, value, at) -> j.Split | None:
+def _split(r: Reader, step_id: str, value: Any, at: int) -> j.Split | None:
     if not isinstance(value, list) or len(value) < 2:
         r.bad(at, "A split needs at least two paths, each {weight: N, goto: STEP}.")
         return None
@@ -154,7 +159,7 @@ def _split(r, step_id, value, at) -> j.Split | None:
     return j.Split(step_id, tuple(paths)) if len(paths) == len(value) else None
 
 
-def _set(r, step_id, value, at, nxt) -> j.SetFields | None:
+def _set(r: Reader, step_id: str, value: Any, at: int, nxt: str | None) -> j.SetFields | None:
     if not isinstance(value, dict) or not set(value) <= {"stage", "attributes"} or not value:
         r.bad(at, "'set' takes a 'stage' and/or 'attributes' (a mapping of names to values).")
         return None
@@ -178,7 +183,7 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | float) else str(value)
 
 
-def _webhook(r, step_id, value, at, nxt) -> j.Webhook | None:
+def _webhook(r: Reader, step_id: str, value: Any, at: int, nxt: str | None) -> j.Webhook | None:
     url = value.get("url") if isinstance(value, dict) else value
     parsed = urlparse(url) if isinstance(url, str) else None
     local = parsed is not None and parsed.hostname in ("localhost", "127.0.0.1")
@@ -188,4 +193,4 @@ def _webhook(r, step_id, value, at, nxt) -> j.Webhook | None:
         r.bad(at, "A webhook needs an https:// URL (http:// only for localhost).")
         return None
     event = value.get("event", "") if isinstance(value, dict) else ""
-    return j.Webhook(step_id, url, str(event), nxt)
+    return j.Webhook(step_id, str(url), str(event), nxt)

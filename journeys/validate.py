@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from journeys.definition import Journey, Wait, WaitFor, successors
-from journeys.reader import Violation
+from nurture.yamlfile import Violation
 
 
 def check_graph(journey: Journey, file: str, lines: dict[str, int]) -> list[Violation]:

@@ -112,5 +112,6 @@ def _timestamp(value: datetime) -> bytes:
 def _json(value: Any) -> str:
     """A value SQLAlchemy has bound for a JSON column: psycopg's wrapper, or a string."""
     if isinstance(value, Json | Jsonb):
-        return value.dumps(value.obj) if value.dumps else json.dumps(value.obj)
+        dumped = value.dumps(value.obj) if value.dumps else json.dumps(value.obj)
+        return dumped if isinstance(dumped, str) else dumped.decode()
     return value if isinstance(value, str) else json.dumps(value)

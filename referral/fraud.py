@@ -21,6 +21,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from disposable_email_domains import blocklist
+
 from referral.rules import FraudLimits
 
 REASONS = {
@@ -81,8 +83,6 @@ def normalise_email(address: str) -> str:
 @cache
 def disposable_domains() -> frozenset[str]:
     """The maintained list of the `disposable-email-domains` package."""
-    from disposable_email_domains import blocklist
-
     return frozenset(blocklist)
 
 

@@ -3,35 +3,35 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 
-from journeys.durations import DurationError, parse_duration
-from journeys.loader import parse_yaml
-from journeys.reader import ID_PATTERN, FileReader, Violation, line_of
+from journeys.durations import parse_duration
+from nurture.yamlfile import Kind, Listed, RulesLoaded, YamlReader, line_of, load_file, load_text
 from referral.models import SOURCE_TYPES
 from referral.rules import BENEFICIARIES, FraudLimits, Milestone, RewardRule, Rules
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "rewards.yaml"
-TOP_KEYS = {"currency", "rewards", "milestones", "fraud", "share_window"}
-REWARD_KEYS = {"id", "label", "to", "credit", "share", "cap", "sources"}
-MILESTONE_KEYS = {"id", "label", "at", "bonus"}
+TOP_KEYS = frozenset({"currency", "rewards", "milestones", "fraud", "share_window"})
+REWARD_KEYS = frozenset({"id", "label", "to", "credit", "share", "cap", "sources"})
+MILESTONE_KEYS = frozenset({"id", "label", "at", "bonus"})
 FRAUD_KEYS = {"per_source_per_day", "per_ip_per_day"}
+REWARDS = Listed("rewards", "a list", "A reward", "id, to and credit or share",
+                 REWARD_KEYS, "Every reward", "The id")
+MILESTONES = Listed("milestones", "a list", "A milestone", "id, at and bonus",
+                    MILESTONE_KEYS, "Every reward", "The id")
+REWARDS_FILE = Kind("The rewards file", "A rewards file must be a mapping with currency, "
+                    "rewards and milestones.", TOP_KEYS)
 PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 
 
-@dataclass
-class LoadedRewards:
-    file: str
-    rules: Rules | None = None
-    violations: list[Violation] = field(default_factory=list)
+LoadedRewards = RulesLoaded[Rules]
 
 
-class _Reader(FileReader):
+class _Reader(YamlReader):
     def cents(self, value: Any, line: int, what: str) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             self.bad(line, f"The {what} must be an amount of zero or more, like 50 or 12.5.")
@@ -44,77 +44,24 @@ class _Reader(FileReader):
             return None
         return value
 
-    def items(self, doc: CommentedMap, key: str) -> list[tuple[int, Any]]:
-        node = doc.get(key)
-        if node is None:
-            return []
-        if not isinstance(node, CommentedSeq):
-            self.bad(line_of(doc, key), f"'{key}' must be a list.")
-            return []
-        return [(line_of(node, i, line_of(doc, key)), item) for i, item in enumerate(node)]
 
-    def rule_id(self, item: CommentedMap, line: int, seen: set[str]) -> str | None:
-        rule_id = item.get("id")
-        if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
-            self.bad(line, "Every reward needs an 'id' of lower-case letters, digits, '-', "
-                           "'_' or '.'.")
-            return None
-        if rule_id in seen:
-            self.bad(line, f"The id '{rule_id}' is used twice; ids must be unique.")
-        seen.add(rule_id)
-        return rule_id
-
-
-def load_rewards_text(text: str, file: str = "<rewards>") -> LoadedRewards:
-    loaded = LoadedRewards(file)
-    doc, errors = parse_yaml(text, file)
-    if errors:
-        loaded.violations = errors
-        return loaded
-    if not isinstance(doc, CommentedMap):
-        loaded.violations = [Violation(file, 1, "A rewards file must be a mapping with "
-                                                "currency, rewards and milestones.")]
-        return loaded
-    r = _Reader(file)
-    r.unknown_keys(doc, TOP_KEYS, 1, "The rewards file")
+def _rules(r: _Reader, doc: CommentedMap) -> Rules:
     currency = doc.get("currency", "EUR")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         r.bad(line_of(doc, "currency"), "The currency must be a three-letter ISO code, "
                                         "like EUR.")
-    window = timedelta(days=365)
-    if "share_window" in doc:
-        try:
-            window = parse_duration(doc["share_window"])
-        except DurationError as exc:
-            r.bad(line_of(doc, "share_window"), f"The share window is not valid: {exc}")
+    window = r.optional(doc, "share_window", parse_duration, "share window",
+                        timedelta(days=365))
     seen: set[str] = set()
     rewards = _rewards(r, doc, seen)
     milestones = _milestones(r, doc, seen)
     limits = _fraud(r, doc)
-    loaded.violations = sorted(set(r.violations))
-    if not loaded.violations:
-        loaded.rules = Rules(str(currency), tuple(rewards), tuple(milestones), window, limits)
-    return loaded
-
-
-def load_rewards_file(path: str | Path = DEFAULT_FILE) -> LoadedRewards:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return LoadedRewards(str(path), None, [Violation(str(path), 1,
-                             f"The rewards file cannot be read: {exc.strerror or exc}.")])
-    return load_rewards_text(text, str(path))
+    return Rules(str(currency), tuple(rewards), tuple(milestones), window, limits)
 
 
 def _rewards(r: _Reader, doc: CommentedMap, seen: set[str]) -> list[RewardRule]:
     out = []
-    for line, item in r.items(doc, "rewards"):
-        if not isinstance(item, CommentedMap):
-            r.bad(line, "A reward must be a mapping with id, to and credit or share.")
-            continue
-        r.unknown_keys(item, REWARD_KEYS, line, "A reward")
-        rule_id = r.rule_id(item, line, seen)
+    for line, item, rule_id in r.listed(doc, REWARDS, seen):
         to = item.get("to")
         if to not in BENEFICIARIES:
             r.bad(line_of(item, "to", line), "A reward goes 'to' the referrer or the friend.")
@@ -151,12 +98,7 @@ def _rewards(r: _Reader, doc: CommentedMap, seen: set[str]) -> list[RewardRule]:
 
 def _milestones(r: _Reader, doc: CommentedMap, seen: set[str]) -> list[Milestone]:
     out = []
-    for line, item in r.items(doc, "milestones"):
-        if not isinstance(item, CommentedMap):
-            r.bad(line, "A milestone must be a mapping with id, at and bonus.")
-            continue
-        r.unknown_keys(item, MILESTONE_KEYS, line, "A milestone")
-        rule_id = r.rule_id(item, line, seen)
+    for line, item, rule_id in r.listed(doc, MILESTONES, seen):
         at = r.whole(item.get("at"), line_of(item, "at", line), "milestone's 'at'")
         bonus = r.cents(item.get("bonus"), line_of(item, "bonus", line), "bonus")
         if rule_id and at and bonus is not None:
@@ -182,3 +124,11 @@ def _fraud(r: _Reader, doc: CommentedMap) -> FraudLimits:
         if value:
             values[key] = value
     return FraudLimits(**values)
+
+
+def load_rewards_text(text: str, file: str = "<rewards>") -> LoadedRewards:
+    return load_text(_Reader(file), text, REWARDS_FILE, _rules, LoadedRewards)
+
+
+def load_rewards_file(path: str | Path = DEFAULT_FILE) -> LoadedRewards:
+    return load_file(path, REWARDS_FILE, load_rewards_text, LoadedRewards)

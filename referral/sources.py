@@ -74,7 +74,8 @@ def ensure_for_contact(session: Session, contact: Contact, now: datetime) -> str
         "email": contact.email, "contact_id": contact.id, "campaign": "customer-referral",
         "landing": "trial", "status": "active", "created_at": now, "created_by": "system",
     }], "owner_key")
-    code = session.scalar(select(ReferralSource.code).where(ReferralSource.owner_key == owner))
+    code = session.execute(select(ReferralSource.code)
+                           .where(ReferralSource.owner_key == owner)).scalar_one()
     contact.attributes = {**(contact.attributes or {}), "referral": {"code": code}}
     return code
 

@@ -14,14 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.contacts.models import Contact
+from nurture.events.models import Event
 from nurture.text import row_problem
 from scoring.clv import CustomerSummary
 from scoring.errors import CLVError
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 UNIT_DAYS = {"days": 1, "weeks": 7}
 # Purchases with a value. Nurture's own trial conversion records no amount, so a conversion
@@ -198,10 +200,6 @@ def transactions_from_events(session: Session, types: Sequence[str] = PURCHASE_T
     """Nurture's own customers' purchases, from the event log: one transaction per event of
     `types` with an amount, the customer being the contact and the day taken in `tz`. A
     valued conversion is left out on a day with a valued purchase: they are one sale."""
-    from sqlalchemy import select
-
-    from nurture.events.models import Event
-
     rows = session.execute(
         select(Event.type, Event.contact_id, Event.properties, Event.occurred_at)
         .where(Event.type.in_(list(types)))
@@ -216,10 +214,6 @@ def transactions_from_events(session: Session, types: Sequence[str] = PURCHASE_T
 
 def contact_emails(session: Session, customer_ids: Iterable[str]) -> dict[str, str]:
     """The email address of each customer id that is a contact id, to show who they are."""
-    from sqlalchemy import select
-
-    from nurture.contacts.models import Contact
-
     ids = [int(item) for item in customer_ids if item.isdigit()]
     rows = session.execute(select(Contact.id, Contact.email).where(Contact.id.in_(ids)))
     return {str(contact_id): email for contact_id, email in rows}

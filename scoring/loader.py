@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 
-from journeys.loader import parse_yaml
-from journeys.reader import ID_PATTERN, FileReader, Violation, line_of
+from journeys.durations import parse_duration
 from nurture.events.catalog import is_known
+from nurture.yamlfile import Kind, Listed, RulesLoaded, YamlReader, line_of, load_file, load_text
 from scoring.rules import (
     FIT_FIELDS,
     PERIODS,
@@ -25,22 +24,24 @@ from scoring.rules import (
 )
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "rules.yaml"
-TOP_KEYS = {"half_life", "grades", "fit", "engagement", "handoff"}
-FIT_KEYS = {"id", "label", "points", "when"}
-ENGAGEMENT_KEYS = {"id", "label", "event", "where", "unless", "points", "cap", "decays"}
+TOP_KEYS = frozenset({"half_life", "grades", "fit", "engagement", "handoff"})
+FIT_KEYS = frozenset({"id", "label", "points", "when"})
+ENGAGEMENT_KEYS = frozenset({"id", "label", "event", "where", "unless", "points", "cap", "decays"})
 HANDOFF_KEYS = {"threshold", "min_grade", "velocity", "hand_raisers", "cooldown", "sla",
                 "stages"}
+FIT = Listed("fit", "a list of rules", "A fit rule", "id, points and when", FIT_KEYS,
+             "Every rule", "The rule id")
+ENGAGEMENT = Listed("engagement", "a list of rules", "An engagement rule", "id, event and points",
+                    ENGAGEMENT_KEYS, "Every rule", "The rule id")
+RULES_FILE = Kind("The rules file", "A scoring rules file must be a mapping with fit, engagement "
+                  "and handoff.", TOP_KEYS)
 STAGES = ("learn", "try", "buy", "onboard", "adopt", "renew", "churned", "deprovisioned")
 
 
-@dataclass
-class LoadedRules:
-    file: str
-    rules: Rules | None = None
-    violations: list[Violation] = field(default_factory=list)
+LoadedRules = RulesLoaded[Rules]
 
 
-class _Reader(FileReader):
+class _Reader(YamlReader):
     def number(self, value: Any, line: int, what: str) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.bad(line, f"The {what} must be a number.")
@@ -94,72 +95,19 @@ class _Reader(FileReader):
         return out
 
 
-def load_rules_text(text: str, file: str = "<rules>") -> LoadedRules:
-    loaded = LoadedRules(file)
-    doc, errors = parse_yaml(text, file)
-    if errors:
-        loaded.violations = errors
-        return loaded
-    if not isinstance(doc, CommentedMap):
-        loaded.violations = [Violation(file, 1, "A scoring rules file must be a mapping with "
-                                                "fit, engagement and handoff.")]
-        return loaded
-    r = _Reader(file)
-    r.unknown_keys(doc, TOP_KEYS, 1, "The rules file")
-    half_life = timedelta(days=30)
-    if "half_life" in doc:
-        half_life = r.duration(doc["half_life"], line_of(doc, "half_life"), "half-life") \
-            or half_life
+def _rules(r: _Reader, doc: CommentedMap) -> Rules:
+    half_life = r.optional(doc, "half_life", parse_duration, "half-life", timedelta(days=30))
     seen: set[str] = set()
     fit = _fit_rules(r, doc, seen)
     engagement = _engagement_rules(r, doc, seen)
     grades = _grades(r, doc)
     policy = _handoff(r, doc)
-    loaded.violations = sorted(set(r.violations))
-    if not loaded.violations:
-        loaded.rules = Rules(tuple(fit), tuple(engagement), half_life, grades, policy)
-    return loaded
-
-
-def load_rules_file(path: str | Path = DEFAULT_FILE) -> LoadedRules:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return LoadedRules(str(path), None, [Violation(str(path), 1,
-                           f"The rules file cannot be read: {exc.strerror or exc}.")])
-    return load_rules_text(text, str(path))
-
-
-def _items(r: _Reader, doc: CommentedMap, key: str) -> list[tuple[int, Any]]:
-    node = doc.get(key)
-    if node is None:
-        return []
-    if not isinstance(node, CommentedSeq):
-        r.bad(line_of(doc, key), f"'{key}' must be a list of rules.")
-        return []
-    return [(line_of(node, index, line_of(doc, key)), item) for index, item in enumerate(node)]
-
-
-def _rule_id(r: _Reader, item: CommentedMap, line: int, seen: set[str]) -> str | None:
-    rule_id = item.get("id")
-    if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
-        r.bad(line, "Every rule needs an 'id' of lower-case letters, digits, '-', '_' or '.'.")
-        return None
-    if rule_id in seen:
-        r.bad(line, f"The rule id '{rule_id}' is used twice; ids must be unique.")
-    seen.add(rule_id)
-    return rule_id
+    return Rules(tuple(fit), tuple(engagement), half_life, grades, policy)
 
 
 def _fit_rules(r: _Reader, doc: CommentedMap, seen: set[str]) -> list[FitRule]:
     rules = []
-    for line, item in _items(r, doc, "fit"):
-        if not isinstance(item, CommentedMap):
-            r.bad(line, "A fit rule must be a mapping with id, points and when.")
-            continue
-        r.unknown_keys(item, FIT_KEYS, line, "A fit rule")
-        rule_id = _rule_id(r, item, line, seen)
+    for line, item, rule_id in r.listed(doc, FIT, seen):
         points = r.number(item.get("points"), line_of(item, "points", line), "rule's points")
         when = r.conditions(item.get("when"), line_of(item, "when", line), "when", FIT_FIELDS)
         if rule_id and points is not None and when:
@@ -169,12 +117,7 @@ def _fit_rules(r: _Reader, doc: CommentedMap, seen: set[str]) -> list[FitRule]:
 
 def _engagement_rules(r: _Reader, doc: CommentedMap, seen: set[str]) -> list[EngagementRule]:
     rules = []
-    for line, item in _items(r, doc, "engagement"):
-        if not isinstance(item, CommentedMap):
-            r.bad(line, "An engagement rule must be a mapping with id, event and points.")
-            continue
-        r.unknown_keys(item, ENGAGEMENT_KEYS, line, "An engagement rule")
-        rule_id = _rule_id(r, item, line, seen)
+    for line, item, rule_id in r.listed(doc, ENGAGEMENT, seen):
         event = item.get("event")
         if not isinstance(event, str) or not is_known(event):
             r.bad(line_of(item, "event", line), f"The event type {event!r} is not in the "
@@ -241,7 +184,10 @@ def _handoff(r: _Reader, doc: CommentedMap) -> HandoffPolicy:
         r.bad(line, "'handoff' must be a mapping.")
         return default
     r.unknown_keys(node, HANDOFF_KEYS, line, "The hand-off policy")
-    at = lambda key: line_of(node, key, line)  # noqa: E731
+
+    def at(key: str) -> int:
+        return line_of(node, key, line)
+
     values: dict[str, Any] = {}
     if "threshold" in node:
         values["threshold"] = r.number(node["threshold"], at("threshold"), "threshold")
@@ -272,7 +218,7 @@ def _handoff(r: _Reader, doc: CommentedMap) -> HandoffPolicy:
             values["hand_raisers"] = tuple(raisers)
     for key in ("cooldown", "sla"):
         if key in node:
-            values[key] = r.duration(node[key], at(key), key)
+            values[key] = r.checked(parse_duration, node[key], at(key), key)
     if "stages" in node:
         stages = node["stages"]
         if not isinstance(stages, list) or not stages or not set(stages) <= set(STAGES):
@@ -281,3 +227,11 @@ def _handoff(r: _Reader, doc: CommentedMap) -> HandoffPolicy:
             values["stages"] = tuple(stages)
     values = {k: v for k, v in values.items() if v is not None}
     return HandoffPolicy(**{**default.__dict__, **values})
+
+
+def load_rules_text(text: str, file: str = "<rules>") -> LoadedRules:
+    return load_text(_Reader(file), text, RULES_FILE, _rules, LoadedRules)
+
+
+def load_rules_file(path: str | Path = DEFAULT_FILE) -> LoadedRules:
+    return load_file(path, RULES_FILE, load_rules_text, LoadedRules)

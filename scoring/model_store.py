@@ -247,8 +247,8 @@ def explain_contact(session: Session, contact_id: int, now: datetime) -> Explana
     if row is None:
         return None
     model = stored.model
-    return Explanation(contact_id, stored.version,
-                       float(predictive.predict_proba(model, [row])[0]), model.intercept,
+    probability = float(predictive.predict_proba(model, row.reshape(1, -1))[0])
+    return Explanation(contact_id, stored.version, probability, model.intercept,
                        tuple(predictive.explain(model, row.tolist())))
 
 

@@ -31,7 +31,15 @@ def _timezone(name: str) -> str:
 
 
 def text(limit: int) -> Any:
+    """Text of at most `limit` characters, as a field's type. A type checker cannot read a
+    type made by a call: typed models use the aliases below."""
     return Annotated[StrictStr, Field(max_length=limit)]
+
+
+Text40 = Annotated[StrictStr, Field(max_length=40)]
+Text80 = Annotated[StrictStr, Field(max_length=80)]
+Text120 = Annotated[StrictStr, Field(max_length=120)]
+Text200 = Annotated[StrictStr, Field(max_length=200)]
 
 
 class ContactFields(BaseModel):
@@ -39,12 +47,12 @@ class ContactFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    first_name: text(120) = ""
-    last_name: text(120) = ""
-    phone: text(40) = ""
-    company: text(200) = ""
-    role: text(120) = ""
-    industry: text(80) = ""
+    first_name: Text120 = ""
+    last_name: Text120 = ""
+    phone: Text40 = ""
+    company: Text200 = ""
+    role: Text120 = ""
+    industry: Text80 = ""
     company_size: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
     country: Annotated[StrictStr, AfterValidator(_country)] = ""
     timezone: Annotated[StrictStr, Field(max_length=64), AfterValidator(_timezone)] = ""

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.consent.models import ConsentRecord
 from nurture.contacts import language
 from nurture.contacts.models import Contact
 from nurture.contacts.schemas import ContactFields
@@ -99,8 +100,6 @@ def upsert_contacts(session: Session, items: Iterable[Mapping[str, Any]]) -> dic
 
 def _record_consent(session: Session, changes: list[tuple[Contact, bool, str]]) -> None:
     """Consent stated by an import or API call is kept with its source as proof."""
-    from nurture.consent.models import ConsentRecord
-
     now = utcnow()
     for contact, given, source in changes:
         if given:

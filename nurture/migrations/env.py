@@ -1,7 +1,9 @@
 """Alembic environment: run from `nurture init` with the configured engine."""
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
+from nurture.db import make_engine
 from nurture.models import Base
 
 config = context.config
@@ -11,16 +13,17 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        from nurture.db import make_engine
-
-        connectable = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("Alembic needs sqlalchemy.url when no connection is given.")
+        connectable = make_engine(url)
         with connectable.connect() as connection:
             _run(connection)
     else:
         _run(connectable)
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

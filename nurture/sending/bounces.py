@@ -20,7 +20,7 @@ def record_bounces(works: Works, bounces: Iterable[Bounce], source: str) -> dict
     """Apply bounces in one transaction. Hard bounces and complaints go on the suppression
     list (a complaint also withdraws consent); soft bounces are only recorded. Returns
     counts by kind, plus `unknown` for addresses that are no contact of ours."""
-    now, counts, events = works.now(), Counter(), []
+    now, counts, events = works.now(), Counter[str](), []
     with works.work(now) as work:
         session = work.session
         for bounce in bounces:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import email
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -119,12 +120,13 @@ def _json_bounce(event: object, prefix: str) -> Bounce:
         if reported_at is None or reported_at.tzinfo is None:
             raise fail("occurred_at", "must be an ISO-8601 timestamp with a time zone")
         reported_at = reported_at.astimezone(UTC)
-    refs = {"message_id": event.get("message_id") or None,
-            "send_key": event.get("send_key") or None, "reported_at": reported_at}
+    message_id, send_key = event.get("message_id") or None, event.get("send_key") or None
     diagnostic = (event.get("diagnostic") or "").strip()
     if event["type"] == "complaint":
-        return Bounce(address, "", "", "complaint", diagnostic, **refs)
-    return Bounce(address, "failed", status, _kind("failed", status), diagnostic, **refs)
+        return Bounce(address, "", "", "complaint", diagnostic, message_id, send_key,
+                      reported_at)
+    return Bounce(address, "failed", status, _kind("failed", status), diagnostic, message_id,
+                  send_key, reported_at)
 
 
 def _from_dsn(part: Message, original: Message | None, date: datetime | None) -> list[Bounce]:
@@ -187,12 +189,13 @@ def _kind(action: str, status: str) -> str:
     return "hard" if action == "failed" and not status.startswith("4") else "soft"
 
 
-def _parts(msg: Message):
+def _parts(msg: Message) -> Iterator[Message]:
     """The message and its parts, without descending into attached messages or reports."""
     yield msg
     if msg.is_multipart() and msg.get_content_maintype() != "message":
         for part in msg.get_payload():
-            yield from _parts(part)
+            if isinstance(part, Message):
+                yield from _parts(part)
 
 
 def _blocks(part: Message) -> list[Message]:
@@ -206,7 +209,8 @@ def _original(parts: list[Message]) -> Message | None:
     for part in parts:
         if part.get_content_type() == "message/rfc822":
             payload = part.get_payload()
-            return payload[0] if isinstance(payload, list) and payload else None
+            first = payload[0] if isinstance(payload, list) and payload else None
+            return first if isinstance(first, Message) else None
         if part.get_content_type() == "text/rfc822-headers":
             return email.message_from_string(_text(part).lstrip(), policy=compat32)
     return None
@@ -230,6 +234,8 @@ def _address(value: str | None) -> str | None:
 
 
 def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, OverflowError, IndexError):
@@ -238,7 +244,9 @@ def _date(value: str | None) -> datetime | None:
 
 
 def _text(part: Message) -> str:
-    raw = part.get_payload(decode=True) or b""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        raw = b""
     try:
         return raw.decode(part.get_content_charset() or "utf-8", errors="replace")
     except LookupError:

@@ -130,8 +130,9 @@ class SendLedger:
         self._sqlite = dialect.name == "sqlite"
         self._postgres = dialect.name == "postgresql"
         self._conn = engine.raw_connection()
-        if self._postgres:
-            self._conn.driver_connection.autocommit = True
+        self._driver = self._conn.driver_connection  # psycopg's own, under the pool's proxy
+        if self._postgres and self._driver is not None:
+            self._driver.autocommit = True
         # One cursor for the ledger's life: a new psycopg cursor per message costs its own
         # copy of the adapters and about 20 µs.
         self._cursor = self._conn.cursor()
@@ -150,8 +151,8 @@ class SendLedger:
         finally:
             try:
                 self._cursor.close()
-                if self._postgres:
-                    self._conn.driver_connection.autocommit = False
+                if self._postgres and self._driver is not None:
+                    self._driver.autocommit = False
             except Exception:  # a broken connection: never handed to the next user
                 self._conn.invalidate()
             finally:

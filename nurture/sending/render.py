@@ -125,7 +125,7 @@ class Part:
         jinja = self.jinja if self.plain is None or "track" in variables else self.plain
         try:
             try:
-                out = jinja.environment.concat(  # type: ignore[attr-defined]
+                out = jinja.environment.concat(
                     jinja.root_render_func(jinja.new_context(variables, shared=True)))
             except Exception:
                 jinja.environment.handle_exception()  # re-raises with the template's lines
@@ -246,7 +246,7 @@ class TemplateStore:
     def _stamp(self, name: str) -> tuple[tuple[int, int] | None, ...]:
         if not TEMPLATE.fullmatch(name):
             raise TemplateError(name, f"there is no template {name} under {self.root}")
-        stamp = []
+        stamp: list[tuple[int, int] | None] = []
         for path in (*(self.root / name / file for file in FILES), self._marker(name)):
             try:
                 stat = path.stat()
@@ -287,7 +287,11 @@ def store_for(root: Path) -> TemplateStore:
 
 def _compile(name: str, version: str, sources: dict[str, str | None],
              transactional: bool) -> Template:
-    subject, body, text = sources["subject.txt"].strip(), sources["body.mjml"], sources["body.txt"]
+    subject, body, text = sources["subject.txt"], sources["body.mjml"], sources["body.txt"]
+    if subject is None or body is None:  # `_read` refuses a folder without them already
+        raise TemplateError(name, "the file is missing",
+                            "subject.txt" if subject is None else "body.mjml")
+    subject = subject.strip()
     for file, source in (("subject.txt", subject), ("body.mjml", body), ("body.txt", text)):
         if source is not None:
             _parse(name, file, source)
@@ -346,7 +350,8 @@ def _parse(name: str, file: str, source: str) -> None:
                                 file, node.lineno)
         attr = (node.attr if isinstance(node, nodes.Getattr)
                 else getattr(node.arg, "value", None) if isinstance(node, nodes.Getitem)
-                else getattr(node.args[0], "value", None) if node.name == "attr" and node.args
+                else getattr(node.args[0], "value", None)
+                if isinstance(node, nodes.Filter) and node.name == "attr" and node.args
                 else None)
         if isinstance(attr, str) and attr.startswith("_"):
             raise TemplateError(name, f"{attr!r} is not allowed: templates cannot reach "
@@ -359,7 +364,8 @@ def _part(env: _Sandbox, name: str, file: str, source: str, mode: str = "",
         return Part(name, file, env.from_string(source), mode)
     except jinja2.TemplateSyntaxError as exc:
         hint = " after MJML compilation; keep Jinja tags inside <mj-text> or <mj-raw>"
-        raise TemplateError(name, exc.message + (hint if after_mjml else ""), file,
+        message = (exc.message or "invalid syntax") + (hint if after_mjml else "")
+        raise TemplateError(name, message, file,
                             None if after_mjml else exc.lineno) from None
 
 

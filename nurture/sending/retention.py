@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings
+from nurture.db import rowcount
 from nurture.sending.models import Send
 from nurture.tokens import DAY, MAX_AGE
 from nurture.unit_of_work import Works
@@ -45,10 +46,10 @@ def prune_sends(session: Session, now: datetime, keep: timedelta, batch: int = B
                              .limit(1)).first()
     if oldest is None or oldest.created_at >= cutoff:
         return 0
-    return session.execute(
+    return rowcount(session.execute(
         delete(Send).where(Send.id >= oldest.id, Send.id < oldest.id + batch,
                            Send.status.in_(FINISHED), Send.created_at < cutoff)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
 
 
 def run_send_jobs(works: Works, settings: Settings) -> dict[str, int]:

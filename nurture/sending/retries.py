@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, String, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,18 @@ UNKNOWN = (INTERRUPTED, DROPPED_AFTER_DATA)
 # What a retry copies of the send it repeats.
 _COPIED = ("contact_id", "to_email", "role", "enrollment_id", "journey_id", "step_id",
            "template", "variant", "transactional", "topic")
-_KEY_LENGTH = Send.__table__.c.send_key.type.length
+
+
+def _length(column: ColumnElement[Any]) -> int:
+    """The declared length of a text column: what a value stored in it may not exceed."""
+    kind = column.type
+    if not isinstance(kind, String) or kind.length is None:
+        raise TypeError(f"The column {column} has no declared length.")
+    return kind.length
+
+
+_KEY_LENGTH = _length(Send.__table__.c.send_key)
+_BY_LENGTH = _length(Send.__table__.c.retry_by)
 
 
 class RetryError(ValueError):
@@ -64,7 +76,7 @@ def retry(session: Session, ids: Iterable[int], by: str, now: datetime) -> list[
     by = " ".join(by.split())
     if not by:
         raise RetryError("Name who decided the retry (--by), such as your email address.")
-    if len(by) > Send.__table__.c.retry_by.type.length:
+    if len(by) > _BY_LENGTH:
         raise RetryError("The name of who decided is too long: at most 320 characters.")
     wanted = list(dict.fromkeys(ids))
     found = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(wanted)))}
@@ -76,6 +88,9 @@ def retry(session: Session, ids: Iterable[int], by: str, now: datetime) -> list[
     problems, rows = [], []
     for send_id in wanted:
         send = found.get(send_id)
+        if send is None:
+            problems.append(f"There is no send {send_id}.")
+            continue
         problem = _refusal(send_id, send, latest)
         if problem:
             problems.append(problem)
@@ -101,9 +116,7 @@ def retry(session: Session, ids: Iterable[int], by: str, now: datetime) -> list[
     return list(session.scalars(select(Send).where(Send.id.in_(new_ids)).order_by(Send.id)))
 
 
-def _refusal(send_id: int, send: Send | None, latest: dict[int, int]) -> str | None:
-    if send is None:
-        return f"There is no send {send_id}."
+def _refusal(send_id: int, send: Send, latest: dict[int, int]) -> str | None:
     if send.status != "failed" or send.reason not in UNKNOWN:
         outcome = send.status + (f" ({send.reason})" if send.reason else "")
         return (f"Send {send_id} was {outcome}, not an unknown outcome: only a send whose "
@@ -121,7 +134,8 @@ def _latest(session: Session, roots: set[int]) -> dict[int, int]:
     if roots:
         for retry_of, send_id in session.execute(
                 select(Send.retry_of, Send.id).where(Send.retry_of.in_(sorted(roots)))):
-            latest[retry_of] = max(latest[retry_of], send_id)
+            if retry_of is not None:  # always, by the `in_`
+                latest[retry_of] = max(latest[retry_of], send_id)
     return latest
 
 
@@ -130,5 +144,6 @@ def _retry_counts(session: Session, roots: set[int]) -> dict[int, int]:
     if roots:
         for (retry_of,) in session.execute(select(Send.retry_of).where(
                 Send.retry_of.in_(sorted(roots)))):
-            counts[retry_of] = counts.get(retry_of, 0) + 1
+            if retry_of is not None:  # always, by the `in_`
+                counts[retry_of] = counts.get(retry_of, 0) + 1
     return counts

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from nurture.config import ConfigError, Settings
-from nurture.sending import addresses
+from nurture.sending import addresses, rate
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=4)
@@ -352,11 +352,25 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:120]
 
 
+class RateLimitedSender(Sender):
+    """Any sender, held to a gate: the message waits for its place, then goes as usual."""
+
+    def __init__(self, inner: Sender, gate: rate.Gate):
+        self.inner, self.gate = inner, gate
+
+    def send(self, sender: str, recipient: str, message_id: str, data: bytes, *,
+             canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
+        self.gate.wait()  # before `commit`: a worker that dies waiting leaves it queued
+        return self.inner.send(sender, recipient, message_id, data, canonical=canonical,
+                               commit=commit)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def make_sender(settings: Settings) -> Sender:
     """SMTP when `SMTP_URL` is set, else the file outbox; held to `NURTURE_SEND_RATE`
     messages a second across workers when that is set (`nurture/sending/rate.py`)."""
-    from nurture.sending import rate
-
     inner: Sender = SMTPSender(settings.smtp_url) if settings.smtp_url \
         else FileOutbox(settings.outbox_dir)
     per_second = rate.parse_rate(settings.extra.get("send_rate"))
@@ -365,4 +379,4 @@ def make_sender(settings: Settings) -> Sender:
     namespace = settings.extra.get("queue_namespace", "nurture")
     count = rate.redis_counter(settings.redis_url, namespace) if settings.redis_url \
         else rate.memory_counter()
-    return rate.RateLimitedSender(inner, rate.Gate(per_second, count))
+    return RateLimitedSender(inner, rate.Gate(per_second, count))

@@ -103,3 +103,22 @@ def test_several_files_are_all_checked(tmp_path: Path):
     assert f"{bad}:1: 'entry' is required" in result.output
     assert f"{bad}:1: 'steps' must be a non-empty list" in result.output
     assert str(good) not in result.output
+
+
+def test_a_duration_too_long_to_count_is_a_violation_at_its_line(tmp_path: Path):
+    path = tmp_path / "long.yaml"
+    path.write_text(dedent("""\
+        id: long
+        name: Long
+        entry:
+          event: trial.started
+        steps:
+          - id: forever
+            wait: 99999999999d
+          - id: done
+            exit: done
+        """))
+    result = run_validate(str(path))
+    assert result.exit_code == 1
+    assert f"{path}:7: The wait duration is not valid: The duration '99999999999d' is too long" \
+        in result.output

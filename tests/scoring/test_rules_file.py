@@ -74,3 +74,11 @@ def test_the_validate_command_prints_file_line_and_sentence(tmp_path):
     assert f"{path}:5: The rule's points must be a number." in result.output
     good = CliRunner().invoke(scoring, ["validate", str(DEFAULT_FILE)])
     assert good.exit_code == 0 and "hand-off at 50" in good.output
+
+
+def test_a_rules_file_that_is_not_utf8_is_a_problem_at_line_one(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_bytes("fit: []\nhalf_life: 30d # Grüße\n".encode("latin-1"))
+    result = CliRunner().invoke(scoring, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:1: The rules file cannot be read: 'utf-8' codec can't decode" in result.output

@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 from nurture.app.composition import build
-from nurture.sending.rate import Gate, RateLimitedSender, memory_counter, parse_rate, redis_counter
+from nurture.sending.rate import Gate, memory_counter, parse_rate, redis_counter
+from nurture.sending.senders import RateLimitedSender
 from tests.conftest import REDIS_URL, running
 from tests.helpers import HELLO, contact, event, publish_text, sends
 

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, insert, select, text
 from journeys.loader import load_file, load_text
 from journeys.models import Enrollment
 from journeys.services import publish
+from journeys.simulator import simulate
 from nurture.app.composition import build
 from nurture.app.scheduler.loop import claim_and_enqueue
 from nurture.app.tasks import run_advance
@@ -75,7 +76,8 @@ def _measure(settings: Settings, contacts: int, label: str,
     for index in range(0, len(claimed), settings.message_batch):
         run_advance(rt, claimed[index:index + settings.message_batch])
     advance_seconds = time.perf_counter() - started
-    rt.transport.broker.flush_all()
+    if rt.transport is not None:
+        rt.transport.broker.flush_all()
     rt.close()
     return {"due": len(claimed), "ids_per_message": settings.message_batch,
             "claim_statement_rows": settings.claim_batch,
@@ -114,9 +116,10 @@ def run_engine_bench(base: Settings, contacts: int, sim_contacts: int,
             result["postgresql_redis"] = _measure(settings, contacts, "postgresql+redis", echo)
         else:
             result["postgresql_redis"] = "skipped: PostgreSQL is not reachable"
-    from journeys.simulator import simulate
-
-    journey = load_file(base.journeys_dir / "trial-nurture.yaml").journey
+    loaded = load_file(base.journeys_dir / "trial-nurture.yaml")
+    if loaded.journey is None:
+        raise RuntimeError("\n".join(map(str, loaded.violations)))
+    journey = loaded.journey
     started = time.perf_counter()
     simulate(journey, sim_contacts, 90, 1)
     seconds = time.perf_counter() - started

@@ -69,6 +69,9 @@ def _decay(settings: Settings, contacts: int, label: str, echo: Callable[[str], 
            ) -> dict[str, Any]:
     rt = build(settings, with_transport=False)
     rules = rules_from()
+    if rules is None:
+        raise RuntimeError("The scoring rules file has problems; `nurture scoring validate` "
+                           "lists them.")
     echo(f"{label}: seeding {contacts} contacts with scores...")
     ids = _contacts(rt, contacts)
     rng = np.random.default_rng(3)

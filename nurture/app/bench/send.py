@@ -31,12 +31,15 @@ from typing import Any
 
 import jinja2
 import mjml
+import redis
 from sqlalchemy import func, select
 
 from nurture.app.bench.engine import _postgres, _seed
 from nurture.app.composition import build
 from nurture.app.runtime import Runtime
+from nurture.app.scheduler.claims import claim_due
 from nurture.app.scheduler.loop import tick
+from nurture.app.tasks import handlers, run_advance
 from nurture.config import Settings
 from nurture.migrate import upgrade
 from nurture.sending import compose
@@ -230,8 +233,6 @@ def raw_blast(url: str, messages: list[bytes], total: int, processes: int,
 # -- the end-to-end tick -------------------------------------------------------------------
 
 def _redis_reachable(url: str) -> bool:
-    import redis
-
     try:
         return bool(redis.Redis.from_url(url, socket_timeout=2).ping())
     except redis.RedisError:
@@ -345,15 +346,20 @@ def compare(settings: Settings, contacts: int, processes: int, threads: int, lab
 def profile_stages(settings: Settings, contacts: int, echo: Echo) -> dict[str, Any]:
     """One thread, no broker: claim, then advance, then deliver, each timed; deliver under
     cProfile. Says which stage and which calls to make faster."""
-    from nurture.app.scheduler.claims import claim_due
-    from nurture.app.tasks import deliver_sends, run_advance
-
     rt = build(settings)
+    deliver_sends = handlers(rt)["deliver_sends"]
     upgrade(rt.db)
     echo(f"profile: seeding {contacts} contacts...")
     _seed(rt, contacts)
     kicked: list[list[int]] = []
-    rt.kick = lambda actor, ids: kicked.append(ids) if actor == "deliver_sends" else None
+
+    def kick(actor: str, ids: list[int]) -> None:
+        if actor == "deliver_sends":
+            kicked.append(ids)
+
+    rt.kick = kick  # type: ignore[method-assign]  # deliveries wait here, to be timed apart
+    if rt.transport is None:
+        raise RuntimeError("The profile needs the in-process broker.")
     rt.transport.start_worker(1)  # so that work is leased and kicked, into `kicked`
     stages: dict[str, float] = {}
     started = time.perf_counter()

@@ -17,6 +17,7 @@ from sqlalchemy import any_, func, select, update
 from sqlalchemy.orm import Session
 
 from journeys.models import Enrollment
+from nurture.db import rowcount
 from nurture.sending.models import Send
 from nurture.sending.services import fail_interrupted
 from nurture.webhooks.models import WebhookDelivery
@@ -72,4 +73,4 @@ def release_expired(session: Session, kind: str, now: datetime) -> int:
         .values(lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
