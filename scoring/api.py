@@ -19,7 +19,6 @@ from scoring import sales
 from scoring.errors import HandoffError, ScoringPaused
 from scoring.features import WINDOW
 from scoring.handoffs import Outcome, open_handoffs
-from scoring.model_store import score_contacts
 from scoring.models import ContactScore, Handoff
 from scoring.repository import recompute_all
 from scoring.services import HandoffRequest, refresh_missing, score_batch
@@ -122,6 +121,8 @@ def refit_everyone(works: Works, settings: Settings, chunk: int = 2000) -> int:
 def predict_recent(session: Session, now: datetime) -> int:
     """The predictive score of everyone active within the model's engagement window (their
     features moved); others keep theirs until `nurture scoring approve` rescores all."""
+    from scoring.model_store import score_contacts  # noqa: PLC0415 (scipy, ~1 s: on use)
+
     ids = list(session.scalars(select(ContactScore.contact_id).where(
         ContactScore.engagement_at >= now - WINDOW - timedelta(days=1))))
     return len(score_contacts(session, ids, now)) if ids else 0

@@ -90,7 +90,7 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
         select(Contact).where(Contact.id.in_(wanted)).order_by(Contact.id))}
     scores = {s.contact_id: s for s in session.scalars(
         select(ContactScore).where(ContactScore.contact_id.in_(wanted)))}
-    from scoring.model_store import score_contacts
+    from scoring.model_store import score_contacts  # noqa: PLC0415 (scipy, ~1 s: on use)
 
     predicted = score_contacts(session, list(wanted), now)  # the latest approved model's
     reps = _reps(session)

@@ -49,7 +49,7 @@ def score_card(works: Works, settings: Settings, contact_id: int | None = None,
 
 def _predictive(session, contact_id: int, now):
     """The live prediction with the latest approved model (None without one)."""
-    from scoring.model_store import explain_contact
+    from scoring.model_store import explain_contact  # noqa: PLC0415 (scipy, ~1 s: on use)
 
     return explain_contact(session, contact_id, now)
 

@@ -4,17 +4,27 @@ synthetic lead history with a first approved predictive model, so scores show ou
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from journeys.loader import iter_files
 from nurture.app.journeys_ops import publish_files
 from nurture.app.runtime import Runtime
+from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
 from nurture.migrate import upgrade
+from nurture.trials.signup import Address, SignUp, Source, sign_up
+from nurture.users.models import User
+from nurture.users.services import create_user
+from referral import api
+from referral.models import ReferralSource
 from scoring import model_store
+from scoring.api import run_scoring_jobs
 from scoring.synthetic import generate
 
 FIRST = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas",
@@ -93,15 +103,6 @@ def load_sales(rt: Runtime, people: list[dict], seed: int,
                echo: Callable[[str], None] = print) -> None:
     """Demo users (a fresh password each, printed once) and a few hand-raisers, so the sales
     inbox has leads to show."""
-    import secrets
-
-    from sqlalchemy import select
-
-    from nurture.contacts.models import Contact
-    from nurture.users.models import User
-    from nurture.users.services import create_user
-    from scoring.api import run_scoring_jobs
-
     password = secrets.token_urlsafe(12)
     created = []
     with rt.db.transaction() as session:
@@ -153,13 +154,6 @@ def load_referrals(rt: Runtime, people: list[dict], seed: int,
     """Three customers with share codes, a partner source, visits of their links, friends
     who signed up through them (one from a throwaway mailbox, flagged for review), and one
     who bought, so /referrals shows a program under way."""
-    from sqlalchemy import select
-
-    from nurture.contacts.models import Contact
-    from nurture.trials.signup import Address, SignUp, Source, sign_up
-    from referral import api
-    from referral.models import ReferralSource
-
     rng = random.Random(seed + 3)
     buyers = rng.sample(people, min(3, len(people)))
     with rt.db.sessions() as session:

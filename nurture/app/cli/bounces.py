@@ -7,6 +7,11 @@ from pathlib import Path
 
 import click
 
+from nurture.app.composition import build
+from nurture.config import Settings
+from nurture.sending.bounces import record_bounces
+from nurture.sending.dsn import DSNError, parse_mbox_or_message
+
 
 @click.group()
 def bounces() -> None:
@@ -18,11 +23,6 @@ def bounces() -> None:
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(files: tuple[Path, ...]) -> None:
     """Read bounce messages and suppress hard-bounced and complaining addresses."""
-    from nurture.app.composition import build
-    from nurture.config import Settings
-    from nurture.sending.bounces import record_bounces
-    from nurture.sending.dsn import DSNError, parse_mbox_or_message
-
     found = []
     for path in files:
         try:

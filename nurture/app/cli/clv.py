@@ -9,9 +9,12 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from nurture.app.cli.ops import open_runtime
 from scoring.clv import CLVReport, value_customers
 from scoring.clv_data import (
     UNIT_DAYS,
@@ -150,12 +153,7 @@ def _value_own_customers(end: date | None, unit: str, horizon: int, discount_rat
                          top: int) -> tuple[CLVReport, date, dict[str, str]]:
     """Value Nurture's own customers from their purchase events, up to `end` or today in
     Nurture's time zone; with the emails of the `top` best."""
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-    from nurture.app.cli.ops import open_runtime
-    from scoring.clv_data import contact_emails, transactions_from_events
+    from scoring.clv_data import contact_emails, transactions_from_events  # noqa: PLC0415 (heavy: loaded on use)
 
     rt = open_runtime(with_transport=False)
     try:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
+from journeys.draw import draw_svg
 from journeys.loader import iter_files, known_templates, load_file
+from journeys.simulator import load_behavior
+from journeys.simulator import simulate as run_simulation
+from nurture.app.cli.ops import open_runtime
+from nurture.app.journeys_ops import journey_table, latest_journey, publish_files
 from nurture.config import Settings
 
 
@@ -39,9 +44,6 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def publish(paths: tuple[str, ...]) -> None:
     """Publish journey files (default: the shipped library) as new versions when changed."""
-    from nurture.app.cli.ops import open_runtime
-    from nurture.app.journeys_ops import publish_files
-
     rt = open_runtime(with_transport=False)
     files = iter_files(paths or [rt.settings.journeys_dir])
     problems = publish_files(rt, files, echo=click.echo)
@@ -51,9 +53,6 @@ def publish(paths: tuple[str, ...]) -> None:
 @journeys.command("list")
 def list_() -> None:
     """Published journeys with their versions and enrollment counts."""
-    from nurture.app.cli.ops import open_runtime
-    from nurture.app.journeys_ops import journey_table
-
     rt = open_runtime(with_transport=False)
     for line in journey_table(rt):
         click.echo(line)
@@ -64,8 +63,6 @@ def list_() -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 def draw(journey_id: str, out: str) -> None:
     """Draw a journey (a published id, or a file path) as an SVG diagram."""
-    from journeys.draw import draw_svg
-
     journey = _journey_by_id_or_path(journey_id)
     Path(out).write_text(draw_svg(journey), encoding="utf-8")
     click.echo(f"Wrote {out}.")
@@ -79,8 +76,6 @@ def _journey_by_id_or_path(ref: str):
             loaded = load_file(candidate)
             if loaded.journey is not None and loaded.journey.id == ref:
                 return loaded.journey
-        from nurture.app.cli.ops import open_runtime
-        from nurture.app.journeys_ops import latest_journey
 
         journey = latest_journey(open_runtime(with_transport=False), ref)
         if journey is None:
@@ -105,9 +100,6 @@ def _journey_by_id_or_path(ref: str):
 def simulate(journey_file: str, contacts: int, days: int, seed: int, behavior: str | None,
              as_json: bool) -> None:
     """Run the real engine on synthetic contacts with a virtual clock."""
-    from journeys.simulator import load_behavior
-    from journeys.simulator import simulate as run_simulation
-
     journey = _journey_by_id_or_path(journey_file)
     try:
         behaviour = load_behavior(behavior) if behavior else None

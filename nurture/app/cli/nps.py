@@ -7,6 +7,10 @@ import json
 
 import click
 
+from nurture.app.composition import build
+from nurture.config import Settings
+from nurture.nps import services, stats
+
 
 @click.group()
 def nps() -> None:
@@ -21,10 +25,6 @@ def nps() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def report(period: str, segment: str | None, as_json: bool) -> None:
     """NPS per period (and segment), with the adjusted-Wald 95% interval."""
-    from nurture.app.composition import build
-    from nurture.config import Settings
-    from nurture.nps import services, stats
-
     rt = build(Settings.from_env(), with_transport=False)
     try:
         with rt.db.sessions() as session:

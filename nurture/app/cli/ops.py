@@ -11,11 +11,17 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.serving import run_simple
 
 from nurture.app.composition import build
 from nurture.app.runtime import Runtime
+from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.config import Settings
+from nurture.events.catalog import EVENT_TYPES
+from nurture.events.services import record_for_email
+from nurture.migrate import upgrade
 
 T = TypeVar("T")
 
@@ -28,8 +34,6 @@ def open_runtime(with_transport: bool = True) -> Runtime:
 def running(with_transport: bool = False) -> Iterator[Runtime]:
     """A runtime for one command, closed when it is done. A database that cannot be read
     (not created yet, unreachable) is a sentence, not a traceback."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
     rt = open_runtime(with_transport)
     try:
         yield rt
@@ -66,17 +70,13 @@ def in_transaction(work: Callable[[Session, Runtime], T],
 @click.command()
 def init() -> None:
     """Create or migrate the database to the newest schema."""
-    from nurture.migrate import upgrade
-
     rt = open_runtime(with_transport=False)
     upgrade(rt.db)
     click.echo(f"The database is ready: {rt.db.engine.url.render_as_string(hide_password=True)}")
 
 
 def _serve_web(rt: Runtime, host: str, port: int) -> None:
-    from werkzeug.serving import run_simple
-
-    from web import create_app
+    from web import create_app  # noqa: PLC0415 (heavy: loaded on use)
 
     run_simple(host, port, create_app(rt), threaded=True, use_reloader=False)
 
@@ -86,9 +86,6 @@ def _serve_web(rt: Runtime, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Embedded mode: web, scheduler and worker in one process."""
-    from nurture.app.scheduler.loop import run as run_scheduler
-    from nurture.migrate import upgrade
-
     rt = open_runtime()
     upgrade(rt.db)
     assert rt.transport is not None
@@ -118,8 +115,6 @@ def web(host: str, port: int) -> None:
 @click.command()
 def scheduler() -> None:
     """Claim due work and enqueue it; run one or several."""
-    from nurture.app.scheduler.loop import run as run_scheduler
-
     rt = open_runtime()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -159,7 +154,7 @@ def worker(threads: int | None) -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 def demo(contacts: int, seed: int) -> None:
     """Load demo contacts and publish the shipped journeys."""
-    from nurture.app.demo import load_demo
+    from nurture.app.demo import load_demo  # noqa: PLC0415 (heavy: loaded on use)
 
     rt = open_runtime()
     load_demo(rt, contacts, seed, echo=click.echo)
@@ -174,8 +169,6 @@ def events() -> None:
 @events.command("types")
 def event_types() -> None:
     """The catalogue of event types journeys may use."""
-    from nurture.events.catalog import EVENT_TYPES
-
     for name, description in EVENT_TYPES.items():
         click.echo(f"{name:28} {description}")
 
@@ -186,8 +179,6 @@ def event_types() -> None:
 @click.option("--prop", "props", multiple=True, help="A property as key=value (repeatable).")
 def record(email: str, event_type: str, props: tuple[str, ...]) -> None:
     """Record one event for the contact with EMAIL."""
-    from nurture.events.services import record_for_email
-
     properties = {}
     for item in props:
         key, sep, value = item.partition("=")
@@ -218,23 +209,23 @@ def _coerce(value: str):
 def bench(what: str, contacts: int, sim_contacts: int) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M) and print JSON."""
-    from nurture.app.bench.engine import run_engine_bench
+    from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
 
     if what == "web":
-        from nurture.app.bench.web import run_web_bench
+        from nurture.app.bench.web import run_web_bench  # noqa: PLC0415 (heavy: loaded on use)
 
         click.echo(json.dumps(run_web_bench(echo=lambda m: click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "scoring":
-        from nurture.app.bench.scoring import run_scoring_bench
+        from nurture.app.bench.scoring import run_scoring_bench  # noqa: PLC0415 (heavy: loaded on use)
 
         click.echo(json.dumps(run_scoring_bench(Settings.from_env(), echo=lambda m:
                                                 click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "send":
-        from nurture.app.bench.send import run_send_bench
+        from nurture.app.bench.send import run_send_bench  # noqa: PLC0415 (heavy: loaded on use)
 
         click.echo(json.dumps(run_send_bench(Settings.from_env(), contacts, echo=lambda m:
                                              click.echo(m, err=True)), indent=2))

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import click
 
 from nurture.app.cli.ops import running
+from nurture.config import Settings
+from referral import analytics, api
+from referral.config import ReferralConfig
+from referral.errors import ReferralError
+from referral.loader import load_rewards_file
+from referral.sources import share_link
 
 
 @click.group()
@@ -21,10 +28,6 @@ def referral() -> None:
 def validate(path: str | None) -> None:
     """Check the rewards file (default: NURTURE_REFERRAL_RULES or referral/rewards.yaml);
     every problem as FILE:LINE: sentence."""
-    from nurture.config import Settings
-    from referral.config import ReferralConfig
-    from referral.loader import load_rewards_file
-
     file = path or str(ReferralConfig.from_settings(Settings.from_env()).rules_file)
     loaded = load_rewards_file(file)
     for violation in loaded.violations:
@@ -51,10 +54,6 @@ def sources() -> None:
 def create_source(type_: str, name: str, email: str, campaign: str, landing: str,
                   expires_on: str) -> None:
     """Create a partner's or influencer's source and print its share link."""
-    from referral import api
-    from referral.errors import ReferralError
-    from referral.sources import share_link
-
     expires = None
     if expires_on:
         try:
@@ -74,8 +73,6 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
 @sources.command("backfill")
 def backfill() -> None:
     """Give every existing customer without a referral code their own."""
-    from referral import api
-
     with running() as rt:
         click.echo(f"{api.backfill_codes(rt)} customers got a referral code.")
 
@@ -84,10 +81,6 @@ def backfill() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of CSV.")
 def report(as_json: bool) -> None:
     """Clicks, sign-ups, conversions, revenue and rewards per source (CSV on stdout)."""
-    from dataclasses import asdict
-
-    from referral import analytics
-
     with running() as rt, rt.db.sessions() as session:
         funnels = analytics.per_source(session)
     if as_json:
@@ -101,7 +94,5 @@ def report(as_json: bool) -> None:
 @referral.command("approve-due")
 def approve_due() -> None:
     """Approve rewards whose hold period is over (the scheduler does this every minute)."""
-    from referral import api
-
     with running() as rt:
         click.echo(f"{api.approve_due(rt)} rewards approved.")

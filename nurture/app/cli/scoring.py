@@ -4,11 +4,19 @@ lead to sales by hand, and (from `scoring_models`) train and approve the predict
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from nurture.app.cli.ops import running
+from nurture.contacts.models import Contact
+from nurture.contacts.services import email_key
+from scoring.api import hand_off, open_for, refit_everyone, run_scoring_jobs
+from scoring.errors import ScoringPaused
+from scoring.loader import DEFAULT_FILE, load_rules_file
+from scoring.queries import score_card
 
 
 @click.group()
@@ -20,10 +28,6 @@ def scoring() -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def validate(path: Path | None) -> None:
     """Check a scoring rules file (default: the one in use) and list every problem."""
-    import os
-
-    from scoring.loader import DEFAULT_FILE, load_rules_file
-
     path = path or Path(os.environ.get("NURTURE_SCORING_RULES") or DEFAULT_FILE)
     loaded = load_rules_file(path)
     for violation in loaded.violations:
@@ -40,8 +44,6 @@ def validate(path: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def explain(email: str, as_json: bool) -> None:
     """Why a contact has the score it has: the rules that earned the points."""
-    from scoring.queries import score_card
-
     with running() as rt:
         card = score_card(rt, rt.settings, email=email)
     if card is None:
@@ -61,8 +63,6 @@ def explain(email: str, as_json: bool) -> None:
 @scoring.command()
 def decay() -> None:
     """Bring every score to now (the scheduler does this hourly)."""
-    from scoring.api import run_scoring_jobs
-
     with running() as rt:
         done = run_scoring_jobs(rt, rt.settings, rt.db)
     if not done:
@@ -74,9 +74,6 @@ def decay() -> None:
 @scoring.command()
 def refit() -> None:
     """Re-evaluate every contact's fit after the rules file changed (ledger deltas)."""
-    from scoring.api import refit_everyone
-    from scoring.errors import ScoringPaused
-
     with running() as rt:
         try:
             count = refit_everyone(rt, rt.settings)
@@ -90,12 +87,6 @@ def refit() -> None:
 @click.option("--reason", required=True, help="Why sales should call now.")
 def handoff(email: str, reason: str) -> None:
     """Hand a lead to sales now (cool-down and one open hand-off still apply)."""
-    from sqlalchemy import select
-
-    from nurture.contacts.models import Contact
-    from nurture.contacts.services import email_key
-    from scoring.api import hand_off, open_for
-
     with running() as rt:
         with rt.db.sessions() as session:
             cid = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))

@@ -28,9 +28,9 @@ def _metric(value: Any, spec: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json: bool) -> None:
     """Train the conversion model on the history and store it as a candidate version."""
-    from scoring.features import LABELS
-    from scoring.model_store import approve, fit_model, score_all
-    from scoring.predictive import TrainingError
+    from scoring.features import LABELS  # noqa: PLC0415 (heavy: loaded on use)
+    from scoring.model_store import approve, fit_model, score_all  # noqa: PLC0415 (heavy: loaded on use)
+    from scoring.predictive import TrainingError  # noqa: PLC0415 (heavy: loaded on use)
 
     rt = open_runtime(with_transport=False)
     try:
@@ -72,7 +72,7 @@ def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models(as_json: bool) -> None:
     """The stored model versions, newest first, with their held-out metrics."""
-    from scoring.model_store import list_models
+    from scoring.model_store import list_models  # noqa: PLC0415 (heavy: loaded on use)
 
     rt = open_runtime(with_transport=False)
     try:
@@ -103,7 +103,7 @@ def models(as_json: bool) -> None:
 @click.option("--by", default="cli", show_default=True, help="Who approves.")
 def approve_command(version: int, by: str) -> None:
     """Make VERSION the live model (the previous one is retired) and rescore contacts."""
-    from scoring.model_store import ModelStoreError, approve, score_all
+    from scoring.model_store import ModelStoreError, approve, score_all  # noqa: PLC0415 (heavy: loaded on use)
 
     rt = open_runtime(with_transport=False)
     try:
@@ -129,8 +129,8 @@ def approve_command(version: int, by: str) -> None:
               help="How far back the history goes.")
 def generate_history(leads: int, seed: int, signal: float, months: int) -> None:
     """Write realistic synthetic lead history (contacts and events) to train models on."""
-    from scoring.model_store import write_history
-    from scoring.synthetic import generate
+    from scoring.model_store import write_history  # noqa: PLC0415 (heavy: loaded on use)
+    from scoring.synthetic import generate  # noqa: PLC0415 (heavy: loaded on use)
 
     rt = open_runtime(with_transport=False)
     try:

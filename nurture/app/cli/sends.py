@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from nurture.app.cli.ops import command_runtime, in_transaction
+from nurture.sending.retries import RetryError, retry, unknown
 
 
 @click.group()
@@ -17,8 +18,6 @@ def sends() -> None:
 def unknown_() -> None:
     """List the sends whose outcome is unknown that nobody has retried yet: id, key,
     recipient, template and since when (the start of their hand-off)."""
-    from nurture.sending.retries import unknown
-
     with command_runtime() as rt, rt.db.sessions() as session:
         rows = unknown(session)
     if not rows:
@@ -42,8 +41,6 @@ def retry_(ids: tuple[int, ...], by: str) -> None:
     """Send again the sends IDS, whose outcome is unknown, on your word: each becomes a new
     send (key ORIGINAL:retry-N) that goes at most once, like any send. All or none: a send
     whose outcome is known, or that was already retried, refuses the lot."""
-    from nurture.sending.retries import RetryError, retry
-
     def work(session, rt):
         return [(r.retry_of, r.id, r.send_key) for r in retry(session, ids, by,
                                                                   rt.clock.now())]

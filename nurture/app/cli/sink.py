@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from nurture.sending.sink import Faults, SMTPSink, Store
+
 
 @click.command("smtp-sink")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -25,8 +27,6 @@ import click
 def smtp_sink(host: str, port: int, maildir: Path | None, log_path: Path | None,
               replies: tuple[str, ...], drop_after: int | None) -> None:
     """Accept mail on HOST:PORT and count it (point SMTP_URL=smtp://HOST:PORT at it)."""
-    from nurture.sending.sink import Faults, SMTPSink, Store
-
     try:
         faults = Faults.parse(list(replies), drop_after)
     except ValueError as exc:

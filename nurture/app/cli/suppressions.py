@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 
 from nurture.app.cli.ops import in_transaction
 from nurture.app.runtime import Runtime
+from nurture.consent.lists import ListError, apply, read_entries, write_csv
+from nurture.consent.lists import export as rows
+from nurture.consent.lists import lift as lift_one
 from nurture.consent.models import REASONS
 
 T = TypeVar("T")
 
 def _write(work: Callable[[Session, Runtime], T]) -> T:
-    from nurture.consent.lists import ListError
 
     return in_transaction(work, (ListError,))
 
@@ -36,8 +38,6 @@ def suppressions() -> None:
 def import_(file: Path, reason: str | None, email_column: str) -> None:
     """Add the addresses of a CSV file to the suppression list. The whole file is checked
     first: a bad row is reported by its line and nothing is added."""
-    from nurture.consent.lists import ListError, apply, read_entries
-
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
             entries = read_entries(handle, reason, email_column)
@@ -56,9 +56,6 @@ def import_(file: Path, reason: str | None, email_column: str) -> None:
 @click.option("--reason", type=click.Choice(REASONS), help="Only this reason.")
 def export(reason: str | None) -> None:
     """Write the suppression list as CSV to stdout."""
-    from nurture.consent.lists import export as rows
-    from nurture.consent.lists import write_csv
-
     count = _write(lambda session, _rt: write_csv(rows(session, reason), sys.stdout))
     click.echo(f"{count} addresses exported.", err=True)
 
@@ -67,7 +64,5 @@ def export(reason: str | None) -> None:
 @click.argument("email")
 def lift(email: str) -> None:
     """Take a bounced or complaining address off the list (an unsubscribe stays)."""
-    from nurture.consent.lists import lift as lift_one
-
     reason = _write(lambda session, _rt: lift_one(session, email))
     click.echo(f"{email} is no longer suppressed (it was {reason}).")

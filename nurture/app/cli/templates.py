@@ -15,6 +15,7 @@ import click
 from nurture.config import Settings
 from nurture.contacts.language import problem as language_problem
 from nurture.contacts.language import standard_tag
+from nurture.sending.preview import languages, names, render_preview
 from nurture.sending.render import TemplateError, TemplateStore
 
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
@@ -39,8 +40,6 @@ def _store(ctx: click.Context) -> TemplateStore:
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """Each template with its variants, translations and subject line."""
-    from nurture.sending.preview import languages, names
-
     store = _store(ctx)
     for name, folders in names(store).items():
         try:
@@ -103,8 +102,6 @@ def render(ctx: click.Context, name: str, contact_file: Path, out: Path, vertica
            stage: str | None, variant: str | None, language: str | None) -> None:
     """Render NAME for one contact: OUT/message.eml as it would be sent (without click
     tracking), and OUT/index.html to preview in a browser."""
-    from nurture.sending.preview import render_preview
-
     store, settings = _store(ctx), Settings.from_env()
     if name not in {f.partition("@")[0] for f in store.folders()}:
         raise click.UsageError(f"There is no template named {name!r}; "

@@ -8,7 +8,15 @@ import json
 import click
 
 from nurture.app.cli.ops import open_runtime
+from nurture.trials.lifecycle import (
+    conversion_token,
+    list_trials,
+    overview,
+    record_usage,
+    run_trial_jobs,
+)
 from nurture.trials.models import STATUSES
+from nurture.trials.rules import TrialError
 
 
 @click.group()
@@ -21,8 +29,6 @@ def trials() -> None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000))
 def list_command(status: str | None, limit: int) -> None:
     """Trials, newest first."""
-    from nurture.trials.lifecycle import list_trials
-
     rt = open_runtime(with_transport=False)
     try:
         rows = list_trials(rt, status, limit)
@@ -39,9 +45,6 @@ def list_command(status: str | None, limit: int) -> None:
 @click.argument("trial_id", type=int)
 def show(trial_id: int) -> None:
     """One trial, with its usage and a conversion link to send to the customer."""
-    from nurture.trials.lifecycle import conversion_token, overview
-    from nurture.trials.rules import TrialError
-
     rt = open_runtime(with_transport=False)
     try:
         trial, contact, seats = overview(rt, trial_id)
@@ -72,9 +75,6 @@ def show(trial_id: int) -> None:
 @click.argument("value")
 def usage(trial_id: int, kind: str, value: str) -> None:
     """Record a seat activation (an email or account id) or the use of a service."""
-    from nurture.trials.lifecycle import record_usage
-    from nurture.trials.rules import TrialError
-
     rt = open_runtime()
     try:
         result = record_usage(rt, trial_id, f"{kind}_activated" if kind == "seat"
@@ -94,8 +94,6 @@ def usage(trial_id: int, kind: str, value: str) -> None:
 @trials.command("expire")
 def expire() -> None:
     """Expire trials past their end and mark data deleted past retention; prints JSON."""
-    from nurture.trials.lifecycle import run_trial_jobs
-
     rt = open_runtime()
     try:
         click.echo(json.dumps(run_trial_jobs(rt, rt.settings)))
