@@ -14,7 +14,7 @@ from nurture.app.runtime import Runtime
 from nurture.events.services import record_events
 from nurture.users.models import User
 from scoring import sales
-from scoring.errors import HandoffError, ScoringPaused
+from scoring.errors import HandoffInvalid, ScoringPaused
 from scoring.handoffs import Outcome, open_handoffs
 from scoring.pipeline import Setup, setup_for
 from scoring.repository import recompute_all
@@ -46,7 +46,7 @@ def _run(rt: Runtime, work: Callable[[Session, Setup, datetime], Outcome]) -> Ou
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise HandoffError("Your account is not active.")
+        raise HandoffInvalid("Your account is not active.")
     return user
 
 

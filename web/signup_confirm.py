@@ -17,7 +17,8 @@ from nurture.app.runtime import Runtime
 from nurture.consent.services import Proof
 from nurture.events.effects import Lifecycle
 from nurture.trials import confirmation, rules, signup
-from nurture.trials.pending import Difference, PendingError
+from nurture.trials.errors import PendingError
+from nurture.trials.pending import Difference
 
 bp = Blueprint("signup_confirm", __name__)
 LABELS = {"first_name": "First name", "last_name": "Last name", "phone": "Phone",

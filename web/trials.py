@@ -15,7 +15,8 @@ from nurture.contacts.models import Contact
 from nurture.events.errors import EventError
 from nurture.tokens import TokenError
 from nurture.trials import lifecycle, rules
-from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
+from nurture.trials.errors import TrialConflict, TrialInvalid, TrialNotFound
+from nurture.trials.rules import TrialFacts
 from web.api import error, invalid, key_required
 from web.openapi import validate
 from web.problems import Problem

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from nurture.consent.models import REASONS, Suppression
 from nurture.consent.services import STRENGTH, stop_queued
 from nurture.contacts.services import EMAIL, email_key
+from nurture.errors import Invalid
 from nurture.text import row_problem
 from nurture.writes import insert_ignore
 
@@ -28,7 +29,7 @@ STOP_CHUNK = 30000  # addresses per pass over the queued sends (SQLite's paramet
 EXPORT_COLUMNS = ("email", "reason", "detail", "source", "created_at")
 
 
-class ListError(ValueError):
+class ListError(Invalid):
     """A suppression file or request that cannot be applied, as a sentence."""
 
 

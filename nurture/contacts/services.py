@@ -15,6 +15,7 @@ from nurture.contacts import language
 from nurture.contacts.models import Contact
 from nurture.contacts.schemas import ContactFields
 from nurture.db import utcnow
+from nurture.errors import Invalid
 from nurture.events.effects import CONTACT_FIELDS
 from nurture.text import text_problem
 from nurture.violations import Violation, from_pydantic
@@ -23,7 +24,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 320  # the column's length
 
 
-class ContactError(ValueError):
+class ContactError(Invalid):
     """Raised when contact data is not acceptable (bad email, unknown stage...)."""
 
 

@@ -32,6 +32,7 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.errors import Invalid
 from nurture.landing.models import LandingPage
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "wi
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
-class LandingPageError(ValueError):
+class LandingPageError(Invalid):
     """Raised when a landing page file cannot be used; the message names the file."""
 
 

@@ -16,6 +16,8 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
+from nurture.errors import Invalid
+
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 COMPLAINT_TYPES = ("abuse", "fraud", "virus")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -32,7 +34,7 @@ _COPY_MARKER = re.compile(
 _MBOX_SEPARATOR = re.compile(rb"(?:\A|(?<=\n\n)|(?<=\n\r\n))From [^\n]*\n")
 
 
-class DSNError(ValueError):
+class DSNError(Invalid):
     """Raised when the input is not an email message at all, or a JSON event is invalid."""
 
 

@@ -45,6 +45,7 @@ from nurture.events.effects import Lifecycle
 from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import NPSConfig
 from nurture.trials import pending, requests, rules
+from nurture.trials.errors import SignUpError
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
 from nurture.unit_of_work import Work
@@ -110,10 +111,6 @@ def clean_referral(code: object) -> str:
     """A referral code of the right form, or "" (a malformed one is ignored, not an error)."""
     text = str(code or "").strip()
     return text if REFERRAL_CODE.fullmatch(text) else ""
-
-
-class SignUpError(ValueError):
-    """Raised when a sign-up breaks a rule the form should have caught; one sentence."""
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,8 @@ def list_command(status: str | None, limit: int) -> None:
 @click.argument("trial_id", type=int)
 def show(trial_id: int) -> None:
     """One trial, with its usage and a conversion link to send to the customer."""
+    from nurture.trials.errors import TrialError
     from nurture.trials.lifecycle import conversion_token, overview
-    from nurture.trials.rules import TrialError
 
     rt = open_runtime(with_transport=False)
     try:
@@ -72,8 +72,8 @@ def show(trial_id: int) -> None:
 @click.argument("value")
 def usage(trial_id: int, kind: str, value: str) -> None:
     """Record a seat activation (an email or account id) or the use of a service."""
+    from nurture.trials.errors import TrialError
     from nurture.trials.lifecycle import record_usage
-    from nurture.trials.rules import TrialError
 
     rt = open_runtime()
     try:
