@@ -273,7 +273,7 @@ def landing_page(slug: str):
     elif form.validate_for(page):
         try:
             outcome = signup.sign_up(rt, form.to_signup(), _source(form, page), lifecycle)
-        except SignUpError as exc:
+        except SignUpError as exc:  # presentation: the sentence above the filled-in form
             form.form_errors.append(str(exc))
         else:
             return _finish(page, {
