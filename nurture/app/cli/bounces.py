@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from nurture.app.cli.refusals import Group
 
-@click.group()
+
+@click.group(cls=Group)
 def bounces() -> None:
     """Bounce and complaint intake."""
 
@@ -27,7 +29,7 @@ def import_(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             parsed = parse_mbox_or_message(path.read_bytes())
-        except DSNError as exc:
+        except DSNError as exc:  # presentation: the sentence names the file it is about
             raise click.ClickException(f"{path}: {exc}") from None
         if not parsed:
             click.echo(f"{path}: no bounce or complaint found; nothing recorded.", err=True)

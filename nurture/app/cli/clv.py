@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from nurture.app.cli.refusals import Group
 from scoring.clv import CLVReport, value_customers
 from scoring.clv_data import (
     UNIT_DAYS,
@@ -26,7 +27,7 @@ from scoring.errors import CLVError
 ONE_YEAR = {"days": 365, "weeks": 52}
 
 
-@click.group()
+@click.group(cls=Group)
 def clv() -> None:
     """Customer lifetime value (BG/NBD purchases, Gamma-Gamma spend)."""
 
@@ -67,15 +68,12 @@ def fit(path: Path | None, from_events: bool, observation_end: str | None, unit:
                                    "day the log runs to, from which customers' ages are counted.")
     horizon = horizon or ONE_YEAR[unit]
     emails = None
-    try:
-        if path is not None and end is not None:
-            columns = Columns(customer_column, date_column, amount_column)
-            report = _value(read_transactions(path, columns, date_format), end, unit, horizon,
-                            discount_rate)
-        else:
-            report, end, emails = _value_own_customers(end, unit, horizon, discount_rate, top)
-    except CLVError as exc:
-        raise click.ClickException(str(exc)) from None
+    if path is not None and end is not None:
+        columns = Columns(customer_column, date_column, amount_column)
+        report = _value(read_transactions(path, columns, date_format), end, unit, horizon,
+                        discount_rate)
+    else:
+        report, end, emails = _value_own_customers(end, unit, horizon, discount_rate, top)
     result = as_dict(report, end, unit, top, emails)
     if as_json:
         click.echo(json.dumps(result, indent=2))

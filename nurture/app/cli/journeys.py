@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from journeys.loader import iter_files, known_templates, load_file
+from nurture.app.cli.refusals import Command, Group
 from nurture.config import Settings
 
 
-@click.group()
+@click.group(cls=Group)
 def journeys() -> None:
     """Validate, publish, list and draw journeys."""
 
@@ -94,7 +95,7 @@ def _journey_by_id_or_path(ref: str):
     return loaded.journey
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("journey_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--contacts", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))

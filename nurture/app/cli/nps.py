@@ -7,8 +7,10 @@ import json
 
 import click
 
+from nurture.app.cli.refusals import Group
 
-@click.group()
+
+@click.group(cls=Group)
 def nps() -> None:
     """Net Promoter Score answers."""
 

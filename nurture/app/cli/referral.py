@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from nurture.app.cli.ops import running
+from nurture.app.cli.refusals import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def referral() -> None:
     """Referral program: sources, rewards and the report."""
 
@@ -52,7 +53,6 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
                   expires_on: str) -> None:
     """Create a partner's or influencer's source and print its share link."""
     from referral import api
-    from referral.errors import ReferralError
     from referral.sources import share_link
 
     expires = None
@@ -63,11 +63,7 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
         except ValueError:
             raise click.UsageError("Give --expires as YYYY-MM-DD.") from None
     with running() as rt:
-        try:
-            _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli",
-                                        expires)
-        except ReferralError as exc:
-            raise click.ClickException(str(exc)) from None
+        _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli", expires)
         click.echo(share_link(rt.settings.base_url, code))
 
 

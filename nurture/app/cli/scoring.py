@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 
 from nurture.app.cli.ops import running
+from nurture.app.cli.refusals import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def scoring() -> None:
     """Lead scoring, hand-offs to sales and the predictive model."""
 
@@ -75,13 +76,9 @@ def decay() -> None:
 def refit() -> None:
     """Re-evaluate every contact's fit after the rules file changed (ledger deltas)."""
     from scoring.api import refit_everyone
-    from scoring.errors import ScoringPaused
 
     with running() as rt:
-        try:
-            count = refit_everyone(rt)
-        except ScoringPaused as exc:
-            raise click.ClickException(str(exc)) from None
+        count = refit_everyone(rt)
     click.echo(f"Fit re-evaluated for {count} contacts.")
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import click
 
 from nurture.app.cli.ops import open_runtime
+from nurture.app.cli.refusals import Command
 
 
 def _metric(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-@click.command("fit")
+@click.command("fit", cls=Command)
 @click.option("--l2", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
               help="L2 penalty on the standardized coefficients.")
 @click.option("--cutoff", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -30,7 +31,6 @@ def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json:
     """Train the conversion model on the history and store it as a candidate version."""
     from scoring.features import LABELS
     from scoring.model_store import approve, fit_model, score_all
-    from scoring.predictive import TrainingError
 
     rt = open_runtime(with_transport=False)
     try:
@@ -41,8 +41,6 @@ def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json:
             if approve_now:
                 stored = approve(session, stored.version, by, now)
                 scored = score_all(session, now)
-    except TrainingError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     model, metrics = stored.model, stored.metrics
@@ -68,7 +66,7 @@ def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json:
         click.echo(f"Approved; {scored} contacts rescored.")
 
 
-@click.command("models")
+@click.command("models", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models(as_json: bool) -> None:
     """The stored model versions, newest first, with their held-out metrics."""
@@ -98,12 +96,12 @@ def models(as_json: bool) -> None:
                    f"{m.get('n_test', 0):>5}  {str(m.get('trained_at', ''))[:16]}")
 
 
-@click.command("approve")
+@click.command("approve", cls=Command)
 @click.argument("version", type=int)
 @click.option("--by", default="cli", show_default=True, help="Who approves.")
 def approve_command(version: int, by: str) -> None:
     """Make VERSION the live model (the previous one is retired) and rescore contacts."""
-    from scoring.model_store import ModelStoreError, approve, score_all
+    from scoring.model_store import approve, score_all
 
     rt = open_runtime(with_transport=False)
     try:
@@ -111,14 +109,12 @@ def approve_command(version: int, by: str) -> None:
         with rt.db.transaction() as session:
             approve(session, version, by, now)
             scored = score_all(session, now)
-    except ModelStoreError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     click.echo(f"Predictive model version {version} is approved; {scored} contacts rescored.")
 
 
-@click.command("generate-history")
+@click.command("generate-history", cls=Command)
 @click.option("--leads", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
               help="How many synthetic leads.")
 @click.option("--seed", type=int, default=1, show_default=True,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import click
 
 from nurture.app.cli.ops import command_runtime, in_transaction
+from nurture.app.cli.refusals import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def sends() -> None:
     """Sends whose outcome is unknown: list them, retry the ones you decide to."""
 
@@ -42,12 +43,12 @@ def retry_(ids: tuple[int, ...], by: str) -> None:
     """Send again the sends IDS, whose outcome is unknown, on your word: each becomes a new
     send (key ORIGINAL:retry-N) that goes at most once, like any send. All or none: a send
     whose outcome is known, or that was already retried, refuses the lot."""
-    from nurture.sending.retries import RetryError, retry
+    from nurture.sending.retries import retry
 
     def work(session, rt):
         return [(r.retry_of, r.id, r.send_key) for r in retry(session, ids, by,
                                                                   rt.clock.now())]
 
-    for original, new_id, key in in_transaction(work, (RetryError,)):
+    for original, new_id, key in in_transaction(work):
         click.echo(f"Send {new_id} ({key}) is queued: a retry of send {original}, "
                    f"decided by {by.strip()}.")

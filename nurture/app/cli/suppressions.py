@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
 from nurture.app.cli.ops import in_transaction
-from nurture.app.runtime import Runtime
+from nurture.app.cli.refusals import Group
 from nurture.consent.models import REASONS
 
-T = TypeVar("T")
 
-def _write(work: Callable[[Session, Runtime], T]) -> T:
-    from nurture.consent.lists import ListError
-
-    return in_transaction(work, (ListError,))
-
-
-@click.group()
+@click.group(cls=Group)
 def suppressions() -> None:
     """The suppression list: import it from another tool, export it, lift a bounce."""
 
@@ -43,9 +33,9 @@ def import_(file: Path, reason: str | None, email_column: str) -> None:
             entries = read_entries(handle, reason, email_column)
     except UnicodeDecodeError:
         raise click.ClickException(f"{file} is not UTF-8 text.") from None
-    except ListError as exc:
+    except ListError as exc:  # presentation: the sentence names the file it is about
         raise click.ClickException(f"{file}: {exc}") from None
-    counts = _write(lambda session, rt: apply(session, entries, f"import:{file.name}"[:60],
+    counts = in_transaction(lambda session, rt: apply(session, entries, f"import:{file.name}"[:60],
                                               rt.clock.now()))
     click.echo(f"{len(entries)} addresses: {counts['added']} added, "
                f"{counts['strengthened']} given a stronger reason, {counts['unchanged']} "
@@ -59,7 +49,7 @@ def export(reason: str | None) -> None:
     from nurture.consent.lists import export as rows
     from nurture.consent.lists import write_csv
 
-    count = _write(lambda session, _rt: write_csv(rows(session, reason), sys.stdout))
+    count = in_transaction(lambda session, _rt: write_csv(rows(session, reason), sys.stdout))
     click.echo(f"{count} addresses exported.", err=True)
 
 
@@ -69,5 +59,5 @@ def lift(email: str) -> None:
     """Take a bounced or complaining address off the list (an unsubscribe stays)."""
     from nurture.consent.lists import lift as lift_one
 
-    reason = _write(lambda session, _rt: lift_one(session, email))
+    reason = in_transaction(lambda session, _rt: lift_one(session, email))
     click.echo(f"{email} is no longer suppressed (it was {reason}).")

@@ -8,10 +8,11 @@ import json
 import click
 
 from nurture.app.cli.ops import open_runtime
+from nurture.app.cli.refusals import Group
 from nurture.trials.models import STATUSES
 
 
-@click.group()
+@click.group(cls=Group)
 def trials() -> None:
     """Trials: list, show, record usage, expire and delete when due."""
 
@@ -39,7 +40,6 @@ def list_command(status: str | None, limit: int) -> None:
 @click.argument("trial_id", type=int)
 def show(trial_id: int) -> None:
     """One trial, with its usage and a conversion link to send to the customer."""
-    from nurture.trials.errors import TrialError
     from nurture.trials.lifecycle import conversion_token, overview
 
     rt = open_runtime(with_transport=False)
@@ -47,8 +47,6 @@ def show(trial_id: int) -> None:
         trial, contact, seats = overview(rt, trial_id)
         token = conversion_token(rt.tokens, contact.id, contact.email_key, trial.id)
         link = f"{rt.settings.base_url}/trial/{token}/convert"
-    except TrialError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     dates = ("ends_at", "converted_at", "expired_at", "retention_until", "deleted_at")
@@ -72,15 +70,12 @@ def show(trial_id: int) -> None:
 @click.argument("value")
 def usage(trial_id: int, kind: str, value: str) -> None:
     """Record a seat activation (an email or account id) or the use of a service."""
-    from nurture.trials.errors import TrialError
     from nurture.trials.lifecycle import record_usage
 
     rt = open_runtime()
     try:
         result = record_usage(rt, trial_id, f"{kind}_activated" if kind == "seat"
                               else "service_used", value, source="cli")
-    except (TrialError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     if not result.recorded:
