@@ -12,20 +12,16 @@ from sqlalchemy.orm import Session
 
 from journeys.definition import STAGES
 from nurture.contacts import language
+from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
 from nurture.contacts.schemas import ContactFields
 from nurture.db import utcnow
-from nurture.errors import Invalid
 from nurture.events.effects import CONTACT_FIELDS
 from nurture.text import text_problem
 from nurture.violations import Violation, from_pydantic
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 320  # the column's length
-
-
-class ContactError(Invalid):
-    """Raised when contact data is not acceptable (bad email, unknown stage...)."""
 
 
 def _sentence(violation: Violation) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nurture.errors import Invalid
+from nurture.sending.errors import RetryError
 from nurture.sending.models import Send
 from nurture.sending.senders import DROPPED_AFTER_DATA
 
@@ -30,11 +30,6 @@ UNKNOWN = (INTERRUPTED, DROPPED_AFTER_DATA)
 _COPIED = ("contact_id", "to_email", "role", "enrollment_id", "journey_id", "step_id",
            "template", "variant", "transactional", "topic")
 _KEY_LENGTH = Send.__table__.c.send_key.type.length
-
-
-class RetryError(Invalid):
-    """Raised when a retry is refused: no such send, an outcome that is known, a send
-    already retried, or no operator named. The message is a sentence."""
 
 
 @dataclass(frozen=True)

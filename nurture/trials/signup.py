@@ -39,8 +39,9 @@ from journeys.models import Enrollment
 from nurture.app.runtime import Runtime
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
+from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
-from nurture.contacts.services import ContactError, email_key, upsert_contacts
+from nurture.contacts.services import email_key, upsert_contacts
 from nurture.events.effects import Lifecycle
 from nurture.events.services import NewEvent, record_events
 from nurture.nps.services import NPSConfig

@@ -23,7 +23,8 @@ def import_(files: tuple[Path, ...]) -> None:
     from nurture.app.runtime import build
     from nurture.config import Settings
     from nurture.sending.bounces import record_bounces
-    from nurture.sending.dsn import DSNError, parse_mbox_or_message
+    from nurture.sending.dsn import parse_mbox_or_message
+    from nurture.sending.errors import DSNError
 
     found = []
     for path in files:

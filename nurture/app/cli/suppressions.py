@@ -26,7 +26,8 @@ def suppressions() -> None:
 def import_(file: Path, reason: str | None, email_column: str) -> None:
     """Add the addresses of a CSV file to the suppression list. The whole file is checked
     first: a bad row is reported by its line and nothing is added."""
-    from nurture.consent.lists import ListError, apply, read_entries
+    from nurture.consent.errors import ListError
+    from nurture.consent.lists import apply, read_entries
 
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
