@@ -35,6 +35,7 @@ RETRY_AFTER = "5"
 # PostgreSQL: deadlock, serialization failure, lock timeout; SQLite's busy timeout.
 _CONFLICT_CODES = {"40P01", "40001", "55P03"}
 View = TypeVar("View", bound=Callable[..., Any])
+REFUSAL_PAGE = "refusal_page"  # the attribute `refusals_shown_on` sets on a view
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def refusals_shown_on(template: str = "problem.html", title: str | None = None,
     and the sentence are the error's, whichever page shows them."""
 
     def mark(view: View) -> View:
-        view.refusal_page = RefusalPage(template, title, back, reader)  # type: ignore[attr-defined]
+        setattr(view, REFUSAL_PAGE, RefusalPage(template, title, back, reader))
         return view
 
     return mark
@@ -102,7 +103,7 @@ def _refused(exc: NurtureError) -> Any:
     if is_api():
         return problem_for(exc, headers)
     view = current_app.view_functions.get(request.endpoint or "")
-    shown: RefusalPage = getattr(view, "refusal_page", PLAIN)
+    shown: RefusalPage = getattr(view, REFUSAL_PAGE, PLAIN)
     if shown.reader and not g.get("reader_language"):
         speak_to(None)  # nobody is known yet: the browser's language
     return render_template(shown.template, title=shown.title or exc.title,
