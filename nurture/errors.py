@@ -12,6 +12,9 @@ sentence on stderr, exit status 1). Domains subclass them to say what was refuse
 | Conflict  | 409  | the thing's state forbids it now (a converted trial, a paid reward) |
 | Forbidden | 403  | the user may not do this                                        |
 | Busy      | 503  | not now: paused or busy; nothing was saved, try again later      |
+
+The base itself (400) is for a request that cannot be used as sent: a link that is
+damaged, expired or already used (`nurture.tokens.TokenError`, the trials' `PendingError`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from itsdangerous.encoding import int_to_bytes
 from itsdangerous.signer import HMACAlgorithm
 
+from nurture.errors import NurtureError
+
 DAY = 86400
 MAX_AGE = {
     # Managing one's subscription (the unsubscribe link, the RFC 8058 one-click POST and the
@@ -40,8 +42,13 @@ def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
-class TokenError(ValueError):
-    """A token that is malformed, tampered with, expired, or signed for another purpose."""
+class TokenError(NurtureError, ValueError):
+    """A token that is malformed, tampered with, expired, or signed for another purpose.
+
+    A link that cannot be used is a request that is bad as sent (400), neither a missing
+    thing nor an invalid form: the page says so and points to a newer email."""
+
+    title = "This link cannot be used"
 
 
 class _KeyedHMAC(HMACAlgorithm):

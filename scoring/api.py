@@ -16,7 +16,7 @@ from nurture.db import Database
 from nurture.unit_of_work import Works
 from nurture.users.models import User
 from scoring import sales
-from scoring.errors import HandoffError, ScoringPaused
+from scoring.errors import HandoffInvalid, ScoringPaused
 from scoring.features import WINDOW
 from scoring.handoffs import Outcome, open_handoffs
 from scoring.models import ContactScore, Handoff
@@ -49,7 +49,7 @@ def _run(works: Works, settings: Settings,
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise HandoffError("Your account is not active.")
+        raise HandoffInvalid("Your account is not active.")
     return user
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
 from scoring import predictive
+from scoring.errors import ModelStoreError
 from scoring.features import (
     CONVERSION_TYPES,
     ENGAGEMENT_TYPES,
@@ -36,10 +37,6 @@ from scoring.synthetic import History
 
 CHUNK = 500  # ids per IN (...) list: well inside every database's parameter limit
 BATCH = 2000  # rows per bulk insert
-
-
-class ModelStoreError(ValueError):
-    """Raised when a model version does not exist or cannot score with today's features."""
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,8 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from scipy.stats import rankdata
 
+from scoring.errors import TrainingError
 from scoring.features import FEATURE_NAMES, HORIZON, LABELS, TrainingSet
-
-
-class TrainingError(ValueError):
-    """Raised when the leads at hand cannot train or evaluate a model."""
 
 
 @dataclass(frozen=True)

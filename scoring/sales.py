@@ -16,7 +16,7 @@ from nurture.events.bus import NewEvent
 from nurture.events.effects import merge_attributes
 from nurture.users.models import User
 from scoring.access import Viewer, may_see
-from scoring.errors import HandoffError, HandoffNotFound
+from scoring.errors import HandoffConflict, HandoffInvalid, HandoffNotFound
 from scoring.handoffs import Outcome, SalesConfig, _assign, _note, _reps, _webhook, notify
 from scoring.models import Handoff
 from scoring.rules import Rules
@@ -52,22 +52,22 @@ def _load(session: Session, handoff_id: int, user: Viewer) -> Handoff:
 
 
 def check_amount(amount: float | None) -> None:
-    """A deal amount is a finite number from 0 to `MAX_AMOUNT`; raises `HandoffError`."""
+    """A deal amount is a finite number from 0 to `MAX_AMOUNT`; raises `HandoffInvalid`."""
     if amount is None:
         return
     if not math.isfinite(amount):
-        raise HandoffError("The deal amount must be a number, such as 12000.")
+        raise HandoffInvalid("The deal amount must be a number, such as 12000.")
     if amount < 0:
-        raise HandoffError("The deal amount cannot be negative.")
+        raise HandoffInvalid("The deal amount cannot be negative.")
     if amount > MAX_AMOUNT:
-        raise HandoffError(f"The deal amount must be at most {MAX_AMOUNT:,}.")
+        raise HandoffInvalid(f"The deal amount must be at most {MAX_AMOUNT:,}.")
 
 
 def accept(session: Session, config: SalesConfig, handoff_id: int, user: User,
            now: datetime) -> Outcome:
     handoff = _load(session, handoff_id, user)
     if handoff.status != "open":
-        raise HandoffError(f"This hand-off is already {handoff.status}.")
+        raise HandoffConflict(f"This hand-off is already {handoff.status}.")
     handoff.status, handoff.accepted_at, handoff.due_at, handoff.lease_until = (
         "accepted", now, None, None)
     if handoff.assigned_to is None:
@@ -81,14 +81,14 @@ def reject(session: Session, config: SalesConfig, handoff_id: int, user: User, c
     """Back to nurture, with the reason recorded; the cool-down starts now."""
     detail = (detail or "").strip()
     if code not in REJECT_REASONS:
-        raise HandoffError("Choose a reason for sending the lead back to nurture.")
+        raise HandoffInvalid("Choose a reason for sending the lead back to nurture.")
     if code == "other" and not detail:
-        raise HandoffError("Say in a few words why the lead goes back to nurture.")
+        raise HandoffInvalid("Say in a few words why the lead goes back to nurture.")
     if len(detail) > REASON_MAX:
-        raise HandoffError(f"The reason is too long; keep it under {REASON_MAX} characters.")
+        raise HandoffInvalid(f"The reason is too long; keep it under {REASON_MAX} characters.")
     handoff = _load(session, handoff_id, user)
     if handoff.status not in ("open", "accepted"):
-        raise HandoffError(f"This hand-off is already {handoff.status}.")
+        raise HandoffConflict(f"This hand-off is already {handoff.status}.")
     reason = REJECT_REASONS[code] + (f": {detail}" if detail else "")
     _close(handoff, "rejected", reason, now)
     _note(session, handoff, "rejected", user.id, reason, now)
@@ -100,13 +100,13 @@ def close(session: Session, config: SalesConfig, handoff_id: int, user: User, wo
           detail: str, amount: float | None, now: datetime) -> Outcome:
     detail = (detail or "").strip()
     if len(detail) > REASON_MAX:
-        raise HandoffError(f"The note is too long; keep it under {REASON_MAX} characters.")
+        raise HandoffInvalid(f"The note is too long; keep it under {REASON_MAX} characters.")
     check_amount(amount)
     handoff = _load(session, handoff_id, user)
     if handoff.status != "accepted":
-        raise HandoffError("Accept the lead before marking the deal won or lost." if
-                           handoff.status == "open" else
-                           f"This hand-off is already {handoff.status}.")
+        if handoff.status == "open":
+            raise HandoffInvalid("Accept the lead before marking the deal won or lost.")
+        raise HandoffConflict(f"This hand-off is already {handoff.status}.")
     status = "won" if won else "lost"
     _close(handoff, status, detail, now)
     _note(session, handoff, status, user.id, detail, now)

@@ -3,12 +3,12 @@ an admin do the same for anyone (as `nurture users sign-out EMAIL` does)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, session, url_for
 
 from nurture.app.runtime import Runtime
 from nurture.users import services
-from nurture.users.errors import UserNotFound
 from web.auth import end_sessions, login_required, sign_out
+from web.errors import refusals_shown_on
 
 bp = Blueprint("account", __name__)
 FLASH = "account_notice"
@@ -44,11 +44,9 @@ def users():
 
 @bp.post("/users/<int:user_id>/sign-out")
 @login_required("admin")
+@refusals_shown_on(back="account.users")
 def sign_out_user(user_id: int):
-    try:
-        user = end_sessions(user_id)
-    except UserNotFound:
-        abort(404)
+    user = end_sessions(user_id)
     if user.id == g.user.id:
         sign_out(EVERYWHERE)
         return redirect(url_for("auth.login"), 303)

@@ -1,7 +1,8 @@
 """JSON API: events, bounces and scores. Authenticated by the NURTURE_API_KEY bearer token.
 
 Each view declares its body or query (`web/schemas.py`) with `@validate`: a call that breaks
-it is a 422 problem document, stored nowhere. Errors are problem documents (`web/problems.py`).
+it is a 422 problem document, stored nowhere. Errors are problem documents (`web/problems.py`);
+a service's refusal (an unknown contact, a bad bounce event) becomes one in `web/errors.py`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from nurture.contacts.services import ContactError
-from nurture.events.errors import EventError
 from nurture.events.services import record_for_email
 from nurture.sending.bounces import record_bounces
-from nurture.sending.dsn import DSNError, parse_json_event
+from nurture.sending.dsn import parse_json_event
 from web.openapi import validate
-from web.problems import INVALID, problem
+from web.problems import problem
 from web.schemas import BouncesIn, BouncesRecorded, EventIn, EventRecorded, ScoreCard, ScoreQuery
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -29,12 +28,6 @@ NO_KEY = "A valid API key is required (Authorization: Bearer ...)."
 def error(message: str, status: int):
     """A problem document with this sentence (404, 409, 422 ...)."""
     return problem(status, message)
-
-
-def invalid(message: str, violations=()):
-    """A 422 for a request that its schema let through but the domain refuses."""
-    errors = [(v.field, v.message) for v in violations] or [("(body)", message)]
-    return problem(422, message, errors, INVALID, "The request is not valid")
 
 
 def key_required(view: Callable) -> Callable:
@@ -58,10 +51,7 @@ def authorized() -> bool:
 @validate(json=BouncesIn, resp={"HTTP_202": BouncesRecorded}, tags=("bounces",))
 def post_bounces(json: BouncesIn):
     """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
-    try:
-        bounces = parse_json_event(request.get_json())
-    except DSNError as exc:
-        return invalid(str(exc))
+    bounces = parse_json_event(request.get_json())
     counts = record_bounces(current_app.extensions["nurture"], bounces, "webhook")
     return BouncesRecorded(recorded=len(bounces), by_kind=counts), 202
 
@@ -71,14 +61,8 @@ def post_bounces(json: BouncesIn):
 @validate(json=EventIn, resp={"HTTP_201": EventRecorded}, tags=("events",))
 def post_event(json: EventIn):
     """Record an event about a contact; it moves journeys, scores and referrals."""
-    try:
-        event_id = record_for_email(current_app.extensions["nurture"], json.email, json.type,
-                                    json.properties, source="api",
-                                    occurred_at=json.occurred_at)
-    except EventError as exc:
-        return invalid(str(exc), exc.violations)
-    except ContactError as exc:
-        return invalid(str(exc))
+    event_id = record_for_email(current_app.extensions["nurture"], json.email, json.type,
+                                json.properties, source="api", occurred_at=json.occurred_at)
     return EventRecorded(id=event_id), 201
 
 

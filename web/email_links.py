@@ -23,6 +23,7 @@ from nurture.sending.render import store_for
 from nurture.sending.tracking import machine_reason
 from nurture.sending.utm import email_tags, tagged
 from nurture.tokens import TokenError
+from web.errors import refusals_shown_on
 from web.i18n import speak_to
 
 bp = Blueprint("email_links", __name__)
@@ -41,12 +42,11 @@ def _proof(method: str) -> Proof:
 def _contact_for(purpose: str, token: str) -> Contact:
     """The contact a token names, if it still has the address the token was signed for."""
     rt = _rt()
+    payload = rt.tokens.load(purpose, token)  # a bad link is a TokenError: web/errors.py
     try:
-        contact_id, key, _send = rt.tokens.load(purpose, token)
-    except (TokenError, TypeError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, TokenError) else "This link is not valid."
-        speak_to(None)  # nobody is known: the browser's language
-        abort(Response(render_template("email/link_error.html", message=message), 400))
+        contact_id, key, _send = payload
+    except (TypeError, ValueError):
+        raise TokenError("This link is not valid.") from None
     with rt.db.sessions() as session:
         contact = session.get(Contact, contact_id)
     if contact is None or contact.email_key != key:
@@ -59,6 +59,7 @@ def _contact_for(purpose: str, token: str) -> Contact:
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
+@refusals_shown_on("email/link_error.html", reader=True)
 def unsubscribe(token: str):
     contact = _contact_for("subscription", token)
     if request.method == "GET":
@@ -91,6 +92,7 @@ def _endonym(tag: str) -> str:
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
+@refusals_shown_on("email/link_error.html", reader=True)
 def preferences(token: str):
     contact = _contact_for("subscription", token)
     languages = email_languages()
@@ -145,6 +147,7 @@ def _primary(tag: str | None, languages: dict[str, str]) -> str:
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
+@refusals_shown_on("email/link_error.html", reader=True)
 def confirm(token: str):
     contact = _contact_for("confirm", token)
     if request.method == "GET" and not contact.consent_marketing:

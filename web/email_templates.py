@@ -27,6 +27,7 @@ from nurture.contacts.language import primary, standard_tag
 from nurture.contacts.language import problem as language_problem
 from nurture.contacts.models import Contact
 from nurture.contacts.services import EMAIL, email_key
+from nurture.errors import Invalid, NotFound
 from nurture.sending.preview import SAMPLE, for_preview, languages, names, render_preview
 from nurture.sending.render import TemplateError, store_for
 from nurture.sending.senders import SendError, make_sender
@@ -39,12 +40,6 @@ DEFAULT_TEXT = "default"  # the language choice for the untranslated text
 FRAME_POLICY = ("sandbox; default-src 'none'; img-src https: http: data:; "
                 "style-src 'unsafe-inline' https:; font-src https: data:; "
                 "frame-ancestors 'self'")
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 @bp.record_once
@@ -106,7 +101,7 @@ def _page(name: str, status: int = 200, error: str | None = None):
     choices = _choices()
     try:
         shown, who = _render(name)
-    except _Refused as exc:
+    except (NotFound, Invalid) as exc:  # presentation: the preview page says why
         shown = who = None
         status, error = exc.status, str(exc)
     frame = url_for("email_templates.body", name=name, **{k: v for k, v in choices.items() if v})
@@ -135,7 +130,7 @@ def send_test(name: str):
     to = g.user.email
     try:
         shown, _ = _render(name, test_to=to)
-    except _Refused:
+    except (NotFound, Invalid):
         return _page(name)  # says why
     settings = current_app.extensions["nurture"].settings
     sender = make_sender(settings)
@@ -155,7 +150,7 @@ def send_test(name: str):
 def body(name: str):
     try:
         shown, _ = _render(name)
-    except _Refused as exc:
+    except (NotFound, Invalid) as exc:  # presentation: the frame shows the sentence alone
         return make_response(str(exc), exc.status, {"Content-Type": "text/plain"})
     response = make_response(shown.html)
     response.headers["Content-Security-Policy"] = FRAME_POLICY
@@ -170,17 +165,17 @@ def _choices() -> dict[str, str]:
 def _render(name: str, test_to: str | None = None) -> tuple[Any, str]:
     store = _store()
     if name not in names(store):
-        raise _Refused(404, f"There is no email template named {name}.")
+        raise NotFound(f"There is no email template named {name}.")
     choices = _choices()
     if any(len(request.values.get(k, "")) > 120 for k in CHOICES):
-        raise _Refused(422, "A variant, vertical, stage or language is at most 120 "
+        raise Invalid("A variant, vertical, stage or language is at most 120 "
                             "characters.")
     variant = choices["variant"]
     if "@" in variant and variant.partition("@")[0] != name:
-        raise _Refused(422, f"{variant} is not a variant of {name}.")
+        raise Invalid(f"{variant} is not a variant of {name}.")
     language = choices["language"]
     if language not in ("", DEFAULT_TEXT) and standard_tag(language) is None:
-        raise _Refused(422, language_problem(language))
+        raise Invalid(language_problem(language))
     contact, who = _contact(choices["email"])
     try:
         shown = render_preview(
@@ -189,7 +184,7 @@ def _render(name: str, test_to: str | None = None) -> tuple[Any, str]:
             stage=choices["stage"] or None, test_to=test_to,
             language=None if not language else "" if language == DEFAULT_TEXT else language)
     except TemplateError as exc:
-        raise _Refused(422, str(exc)) from None
+        raise Invalid(str(exc)) from None
     return shown, who
 
 
@@ -197,12 +192,12 @@ def _contact(email: str) -> tuple[Any, str]:
     if not email:
         return for_preview(SAMPLE), "a sample contact"
     if len(email) > 320 or not EMAIL.match(email):
-        raise _Refused(422, "Enter a whole email address, like ann@example.com, or leave "
+        raise Invalid("Enter a whole email address, like ann@example.com, or leave "
                             "it empty for a sample contact.")
     with current_app.extensions["nurture"].db.sessions() as session:
         row = session.scalar(select(Contact).where(Contact.email_key == email_key(email)))
         if row is None:
-            raise _Refused(404, f"There is no contact with the address {email}.")
+            raise NotFound(f"There is no contact with the address {email}.")
         return for_preview(row), row.email
 
 

@@ -40,7 +40,7 @@ def customer_value():
             top = report.best(5)
             emails = contact_emails(session, [c.customer_id for c in top])
             best = [(c, emails.get(c.customer_id, "")) for c in top]
-        except CLVError as exc:
+        except CLVError as exc:  # presentation: the report page says why it has no numbers
             error = str(exc)
     return render_template("insights/customer_value.html", report=report, best=best,
                            error=error, end=end, horizon=horizon, horizons=HORIZONS)

@@ -40,6 +40,7 @@ from nurture.contacts.language import from_browser
 from nurture.events.effects import Lifecycle
 from nurture.landing import pages
 from nurture.trials import signup
+from nurture.trials.errors import SignUpError
 from web import referral, signup_confirm
 
 bp = Blueprint("landing", __name__)
@@ -273,7 +274,7 @@ def landing_page(slug: str):
         try:
             outcome = signup.sign_up(rt, rt.settings, rt.versions, form.to_signup(),
                                      _source(form, page), lifecycle)
-        except signup.SignUpError as exc:
+        except SignUpError as exc:  # presentation: the sentence above the filled-in form
             form.form_errors.append(str(exc))
         else:
             return _finish(page, {

@@ -19,8 +19,8 @@ from nurture.contacts.models import Contact
 from nurture.nps import services, stats
 from nurture.sending.models import Send
 from nurture.sending.tracking import machine_reason
-from nurture.tokens import TokenError
 from web.api import key_required
+from web.errors import refusals_shown_on
 from web.i18n import speak_to
 from web.openapi import validate
 from web.schemas import NPSQuery, NPSReport
@@ -44,10 +44,7 @@ def _link_error(message: str, status: int) -> NoReturn:
 
 def _token(token: str) -> tuple[int, str, int]:
     """(contact id, survey, score) from a token signed for NPS answers; else a 400 page."""
-    try:
-        value = _rt().tokens.load("nps", token)
-    except TokenError as exc:
-        _link_error(str(exc), 400)
+    value = _rt().tokens.load("nps", token)
     if not (isinstance(value, list) and len(value) == 3
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
             and value[2] in SCORES):
@@ -74,6 +71,7 @@ def _looks_automated(survey: str) -> bool:
 
 
 @bp.route("/nps/<token>", methods=["GET", "POST"])
+@refusals_shown_on("email/link_error.html", reader=True)
 def answer(token: str):
     contact_id, survey, score = _token(token)
     _exists(contact_id)

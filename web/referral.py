@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     g,
     redirect,
@@ -32,11 +31,12 @@ from nurture.trials.signup import clean_referral
 from referral import analytics, api, onesheet, sources
 from referral.attribution import Touch, add_touch, choose
 from referral.config import ReferralConfig
-from referral.errors import Conflict, Invalid, NotFound, ReferralError
+from referral.errors import Invalid
 from referral.fraud import explain
 from referral.models import Referral, ReferralSource, Reward, RewardTransition
 from referral.rules import format_money
 from web.auth import login_required
+from web.errors import refusals_shown_on
 
 log = logging.getLogger(__name__)
 bp = Blueprint("referral", __name__)
@@ -206,8 +206,8 @@ def sources_page():
                                         form.get("email", ""), form.get("campaign", ""),
                                         form.get("landing", "") or "trial", g.user.email,
                                         expires)
-        except ReferralError as exc:
-            error, status = str(exc), 422
+        except Invalid as exc:  # presentation: the sentence beside the source form
+            error, status = exc.sentence, exc.status
         else:
             return _done(f"The source was created with the code {code}.", ".sources_page")
     with rt.db.sessions() as db:
@@ -245,14 +245,10 @@ def _date(text: str) -> datetime | None:
 
 @bp.post("/referrals/sources/<int:source_id>/status")
 @login_required("marketer")
+@refusals_shown_on("referral/message.html", title="The source was not changed")
 def source_status(source_id: int):
     status = request.form.get("status", "")
-    try:
-        api.set_source_status(_rt(), source_id, status)
-    except NotFound:
-        abort(404)
-    except Invalid as exc:
-        return _message("The source was not changed", str(exc), 422)
+    api.set_source_status(_rt(), source_id, status)
     return _done(f"The source is {status} now.", ".sources_page")
 
 
@@ -281,17 +277,10 @@ def _referral_rows(db, *where) -> list[dict]:
 
 @bp.post("/referrals/<int:referral_id>/review")
 @login_required("marketer")
+@refusals_shown_on("referral/message.html", title="The referral was not changed")
 def review(referral_id: int):
     decision = request.form.get("decision", "")
-    try:
-        state = api.review(_rt(), referral_id, decision, g.user.email,
-                           request.form.get("note", ""))
-    except NotFound:
-        abort(404)
-    except Conflict as exc:
-        return _message("The referral was not changed", str(exc), 409)
-    except Invalid as exc:
-        return _message("The referral was not changed", str(exc), 422)
+    state = api.review(_rt(), referral_id, decision, g.user.email, request.form.get("note", ""))
     word = "approved: its rewards follow the hold period" if state == "cleared" else \
         "rejected: its rewards are void"
     return _done(f"Referral {referral_id} was {word}.", ".review_queue")
@@ -322,22 +311,11 @@ def rewards():
 
 @bp.post("/referrals/rewards/<int:reward_id>")
 @login_required("marketer")
+@refusals_shown_on("referral/message.html", title="The reward was not changed")
 def move_reward(reward_id: int):
     to = request.form.get("to", "")
-    try:
-        state = api.move_reward(_rt(), reward_id, to, g.user.email,
-                                request.form.get("reason", ""))
-    except NotFound:
-        abort(404)
-    except Conflict as exc:
-        return _message("The reward was not changed", str(exc), 409)
-    except Invalid as exc:
-        return _message("The reward was not changed", str(exc), 422)
+    state = api.move_reward(_rt(), reward_id, to, g.user.email, request.form.get("reason", ""))
     return _done(f"Reward {reward_id} is {state} now.", ".rewards")
-
-
-def _message(title: str, message: str, status: int):
-    return render_template("referral/message.html", title=title, message=message), status
 
 
 def _money(cents: int) -> str:

@@ -20,10 +20,11 @@ from flask import (
 
 from nurture.app.runtime import Runtime
 from scoring import api
-from scoring.errors import HandoffError, HandoffNotFound
+from scoring.errors import HandoffConflict, HandoffError, HandoffInvalid
 from scoring.queries import handoff_detail, inbox
 from scoring.sales import REJECT_REASONS, check_amount
 from web.auth import login_required
+from web.errors import refusals_shown_on
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 VIEWS = {"mine": "My leads", "all": "All open", "closed": "Closed"}
@@ -63,16 +64,15 @@ def _detail(handoff_id: int, error: str | None = None, status: int = 200):
 def _act(handoff_id: int, work, done: str):
     try:
         work()
-    except HandoffNotFound:
-        abort(404)
-    except HandoffError as exc:
-        return _detail(handoff_id, str(exc), 409 if "already" in str(exc) else 422)
+    except (HandoffInvalid, HandoffConflict) as exc:  # presentation: beside the lead's forms
+        return _detail(handoff_id, exc.sentence, exc.status)
     session[FLASH] = done
     return redirect(url_for(".detail", handoff_id=handoff_id), 303)
 
 
 @bp.post("/handoffs/<int:handoff_id>/accept")
 @login_required("sales", "marketer")
+@refusals_shown_on(back="sales.index")
 def accept(handoff_id: int):
     return _act(handoff_id, lambda: api.accept(_rt(), _rt().settings, handoff_id, g.user.id),
                 "You accepted the lead. It is yours now.")
@@ -80,6 +80,7 @@ def accept(handoff_id: int):
 
 @bp.post("/handoffs/<int:handoff_id>/reject")
 @login_required("sales", "marketer")
+@refusals_shown_on(back="sales.index")
 def reject(handoff_id: int):
     code, detail = request.form.get("reason", ""), request.form.get("detail", "")
     return _act(handoff_id, lambda: api.reject(_rt(), _rt().settings, handoff_id, g.user.id,
@@ -89,6 +90,7 @@ def reject(handoff_id: int):
 
 @bp.post("/handoffs/<int:handoff_id>/close")
 @login_required("sales", "marketer")
+@refusals_shown_on(back="sales.index")
 def close(handoff_id: int):
     outcome = request.form.get("outcome")
     if outcome not in ("won", "lost"):
@@ -97,7 +99,7 @@ def close(handoff_id: int):
     try:
         amount = float(raw) if raw and outcome == "won" else None
         check_amount(amount)  # nan, inf and 1e999 parse as floats
-    except ValueError as exc:
+    except ValueError as exc:  # presentation: the amount's sentence beside the form
         message = str(exc) if isinstance(exc, HandoffError) else \
             "The deal amount must be a number, such as 12000."
         return _detail(handoff_id, message, 422)

@@ -17,7 +17,8 @@ from nurture.app.runtime import Runtime
 from nurture.consent.services import Proof
 from nurture.events.effects import Lifecycle
 from nurture.trials import confirmation, rules, signup
-from nurture.trials.pending import Difference, PendingError
+from nurture.trials.pending import Difference
+from web.errors import refusals_shown_on
 
 bp = Blueprint("signup_confirm", __name__)
 LABELS = {"first_name": "First name", "last_name": "Last name", "phone": "Phone",
@@ -58,24 +59,18 @@ def _services(ids: tuple[str, ...]) -> str:
     return ", ".join(names.get(i, i) for i in ids)
 
 
-def _problem(message: str):
-    return render_template("landing/link_problem.html", message=message), 400
-
-
 @bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@refusals_shown_on("landing/link_problem.html", title="We could not open this link")
 def confirm(token: str):
     rt = _rt()
-    try:
-        if request.method == "GET":
-            seen = confirmation.preview(rt, rt.tokens, token)
-            return render_template("landing/confirm.html", seen=seen, token=token,
-                                   rows=rows(seen.changes), services=_services(seen.services),
-                                   day=rules.day, trial_days=Lifecycle().trial_days)
-        proof = Proof("signup-confirmation", request.path[:500], request.remote_addr or "",
-                      request.headers.get("User-Agent", "")[:400])
-        done = confirmation.confirm(rt, rt.tokens, rt.versions, token, proof)
-    except PendingError as exc:
-        return _problem(str(exc))
+    if request.method == "GET":
+        seen = confirmation.preview(rt, rt.tokens, token)
+        return render_template("landing/confirm.html", seen=seen, token=token,
+                               rows=rows(seen.changes), services=_services(seen.services),
+                               day=rules.day, trial_days=Lifecycle().trial_days)
+    proof = Proof("signup-confirmation", request.path[:500], request.remote_addr or "",
+                  request.headers.get("User-Agent", "")[:400])
+    done = confirmation.confirm(rt, rt.tokens, rt.versions, token, proof)
     return render_template("landing/confirmed.html", done=done, seen=done.preview,
                            rows=rows(done.preview.changes),
                            services=_services(done.preview.services), day=rules.day)

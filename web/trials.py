@@ -1,22 +1,22 @@
 """Trial pages and API: the one-time conversion choice behind the link in the trial-ending
 email, and usage reports (seat activations, service use) from the provisioning system.
 
-Trial errors become pages or JSON here, as sentences: a bad link is a 400, an unknown trial
-a 404, a choice already made (or data already deleted) a 409, usage that does not fit the
-trial a 422.
+Trial errors become pages or JSON in `web/errors.py`, as sentences: a bad link is a 400, an
+unknown trial a 404, a choice already made (or data already deleted) a 409, usage that does
+not fit the trial a 422; a link's refusals are shown on the trial's own problem page.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
-from nurture.events.errors import EventError
-from nurture.tokens import TokenError
 from nurture.trials import lifecycle, rules
-from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
-from web.api import error, invalid, key_required
+from nurture.trials.errors import TrialConflict
+from nurture.trials.rules import TrialFacts
+from web.api import key_required
+from web.errors import refusals_shown_on
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import UsageIn, UsageRecorded
@@ -29,13 +29,7 @@ def _rt() -> Runtime:
 
 
 def _linked(token: str) -> tuple[TrialFacts, Contact]:
-    try:
-        return lifecycle.trial_for_token(_rt(), _rt().tokens, token)
-    except TokenError as exc:
-        status, message = 400, str(exc)
-    except TrialNotFound as exc:
-        status, message = 404, str(exc)
-    abort(Response(render_template("trials/problem.html", message=message), status))
+    return lifecycle.trial_for_token(_rt(), _rt().tokens, token)
 
 
 def _refused(trial: TrialFacts, message: str):
@@ -44,6 +38,7 @@ def _refused(trial: TrialFacts, message: str):
 
 
 @bp.route("/trial/<token>/convert", methods=["GET", "POST"])
+@refusals_shown_on("trials/problem.html")
 def convert(token: str):
     """Show the choice, explained; convert on a confirmed POST. Never changes a choice."""
     rt = _rt()
@@ -61,10 +56,8 @@ def convert(token: str):
         if not errors:
             try:
                 done = lifecycle.convert(rt, rt.settings, trial.id, form["choice"], source="web")
-            except TrialConflict as exc:  # converted meanwhile: show what stands
+            except TrialConflict as exc:  # presentation: converted meanwhile, show what stands
                 return _refused(_linked(token)[0], str(exc))
-            except TrialNotFound as exc:
-                abort(Response(render_template("trials/problem.html", message=str(exc)), 404))
             return render_template("trials/converted.html", trial=done, contact=contact,
                                    choices=rules.CHOICE_WORDS, day=rules.day)
     days = rules.retention_days(rt.settings.extra)
@@ -81,18 +74,8 @@ def convert(token: str):
                               "HTTP_409": Problem}, tags=("trials",))
 def usage(trial_id: int, json: UsageIn):
     """`{"type": "seat_activated", "seat": ...}` or `{"type": "service_used", "service": ...}`."""
-    try:
-        result = lifecycle.record_usage(_rt(), trial_id, json.type,
-                                        getattr(json, rules.USAGE_TYPES[json.type]),
-                                        source="api")
-    except TrialNotFound as exc:
-        return error(str(exc), 404)
-    except TrialConflict as exc:
-        return error(str(exc), 409)
-    except EventError as exc:
-        return invalid(str(exc), exc.violations)
-    except TrialInvalid as exc:
-        return invalid(str(exc))
+    result = lifecycle.record_usage(_rt(), trial_id, json.type,
+                                    getattr(json, rules.USAGE_TYPES[json.type]), source="api")
     return UsageRecorded(recorded=result.recorded, event_id=result.event_id,
                          seats_activated=result.seats_activated), \
         201 if result.recorded else 200

@@ -17,6 +17,7 @@ from typing import TextIO
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from nurture.consent.errors import ListError
 from nurture.consent.models import REASONS, Suppression
 from nurture.consent.services import STRENGTH, stop_queued
 from nurture.contacts.services import EMAIL, email_key
@@ -26,10 +27,6 @@ from nurture.writes import insert_ignore
 CHUNK = 1000  # addresses per statement that reads or writes the list
 STOP_CHUNK = 30000  # addresses per pass over the queued sends (SQLite's parameter limit)
 EXPORT_COLUMNS = ("email", "reason", "detail", "source", "created_at")
-
-
-class ListError(ValueError):
-    """A suppression file or request that cannot be applied, as a sentence."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from nurture.consent.models import ConsentRecord
 from nurture.contacts import language
+from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
 from nurture.contacts.schemas import ContactFields
 from nurture.contacts.stages import STAGES
@@ -22,10 +23,6 @@ from nurture.violations import Violation, from_pydantic
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 320  # the column's length
-
-
-class ContactError(ValueError):
-    """Raised when contact data is not acceptable (bad email, unknown stage...)."""
 
 
 def _sentence(violation: Violation) -> str:

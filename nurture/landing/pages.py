@@ -32,6 +32,7 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.landing.errors import LandingPageError
 from nurture.landing.models import LandingPage
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,6 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "wi
                       "abbr": {"title"}, "ol": {"start"}, "th": {"scope", "colspan", "rowspan"},
                       "td": {"colspan", "rowspan"}}
 _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-
-
-class LandingPageError(ValueError):
-    """Raised when a landing page file cannot be used; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
+from nurture.sending.errors import DSNError
+
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 COMPLAINT_TYPES = ("abuse", "fraud", "virus")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -31,10 +33,6 @@ _COPY_MARKER = re.compile(
     r"^.*(?:below this line is a copy of the message|this is a copy of the message"
     r"|original message follows|original message headers).*$\n?", re.I | re.M)
 _MBOX_SEPARATOR = re.compile(rb"(?:\A|(?<=\n\n)|(?<=\n\r\n))From [^\n]*\n")
-
-
-class DSNError(ValueError):
-    """Raised when the input is not an email message at all, or a JSON event is invalid."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, String, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nurture.sending.errors import RetryError
 from nurture.sending.models import Send
 from nurture.sending.senders import DROPPED_AFTER_DATA
 
@@ -41,11 +42,6 @@ def _length(column: ColumnElement[Any]) -> int:
 
 _KEY_LENGTH = _length(Send.__table__.c.send_key)
 _BY_LENGTH = _length(Send.__table__.c.retry_by)
-
-
-class RetryError(ValueError):
-    """Raised when a retry is refused: no such send, an outcome that is known, a send
-    already retried, or no operator named. The message is a sentence."""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from nurture.events.bus import NewEvent
 from nurture.events.models import Event
 from nurture.tokens import TokenError, Tokens
 from nurture.trials import rules
+from nurture.trials.errors import TrialConflict, TrialInvalid, TrialNotFound
 from nurture.trials.models import Trial
-from nurture.trials.rules import TrialConflict, TrialFacts, TrialInvalid, TrialNotFound
+from nurture.trials.rules import TrialFacts
 from nurture.unit_of_work import Works
 
 BATCH = 500  # trials per transaction in the periodic jobs

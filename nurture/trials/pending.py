@@ -29,6 +29,7 @@ from nurture.contacts.models import Contact
 from nurture.events.bus import NewEvent
 from nurture.sending.models import Send
 from nurture.tokens import TokenError, Tokens
+from nurture.trials.errors import PendingError
 from nurture.writes import insert_ignore
 
 PURPOSE = "signup"
@@ -39,11 +40,6 @@ DAILY_LINKS = 3  # confirmation emails a contact can be sent in 24 hours
 FIELDS = ("first_name", "last_name", "phone", "role", "company", "industry",
           "company_size", "country", "language")
 ATTRIBUTES = ("technical_contact", "technical_contact_name", "shipping_address")
-
-
-class PendingError(ValueError):
-    """Raised when a confirmation link is malformed, tampered with, expired, replaced by a
-    newer sign-up or already used; one sentence."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from nurture.trials.errors import TrialInvalid
+
 DEFAULT_RETENTION_DAYS = 30
 RETENTION_SETTING = "trial_retention_days"
 CHOICE_WORDS = {
@@ -29,22 +31,6 @@ CHOICE_WORDS = {
 CUSTOMER_STAGES = ("buy", "onboard", "adopt", "renew", "expand")
 USAGE_TYPES = {"seat_activated": "seat", "service_used": "service"}
 MAX_VALUE_LENGTH = 320  # the longest email address
-
-
-class TrialError(Exception):
-    """Base class: every trial error carries a sentence fit to show to a person."""
-
-
-class TrialNotFound(TrialError):
-    """Raised when no trial has the id (or the link) given."""
-
-
-class TrialConflict(TrialError):
-    """Raised when the trial's state forbids the action: converted, expired or deleted."""
-
-
-class TrialInvalid(TrialError):
-    """Raised when input does not fit the trial: an unknown choice or service, no seat left."""
 
 
 @dataclass(frozen=True)

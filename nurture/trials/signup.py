@@ -40,12 +40,14 @@ from journeys.repository import VersionCache
 from nurture.config import Settings
 from nurture.consent import services as consent
 from nurture.consent.services import Proof
+from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
-from nurture.contacts.services import ContactError, email_key, upsert_contacts
+from nurture.contacts.services import email_key, upsert_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.effects import Lifecycle
 from nurture.nps.services import NPSConfig
 from nurture.trials import pending, requests, rules
+from nurture.trials.errors import SignUpError
 from nurture.trials.lifecycle import facts
 from nurture.trials.models import Trial
 from nurture.unit_of_work import Work, Works
@@ -111,10 +113,6 @@ def clean_referral(code: object) -> str:
     """A referral code of the right form, or "" (a malformed one is ignored, not an error)."""
     text = str(code or "").strip()
     return text if REFERRAL_CODE.fullmatch(text) else ""
-
-
-class SignUpError(ValueError):
-    """Raised when a sign-up breaks a rule the form should have caught; one sentence."""
 
 
 @dataclass(frozen=True)

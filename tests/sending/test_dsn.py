@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nurture.sending.dsn import DSNError, parse_json_event, parse_mbox_or_message, parse_report
+from nurture.sending.dsn import parse_json_event, parse_mbox_or_message, parse_report
+from nurture.sending.errors import DSNError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dsn"
 

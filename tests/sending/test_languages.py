@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from nurture.config import PROJECT_ROOT
+from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
-from nurture.contacts.services import ContactError, upsert_contacts
+from nurture.contacts.services import upsert_contacts
 from nurture.sending.render import TemplateError, TemplateStore
 from tests.helpers import contact, event, run_due, signed_in
 from tests.sending.test_templates import CONTEXT, _cli, _template

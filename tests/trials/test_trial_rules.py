@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nurture.trials import rules
-from nurture.trials.rules import TrialFacts, TrialInvalid
+from nurture.trials.errors import TrialInvalid
+from nurture.trials.rules import TrialFacts
 
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 ACTIVE = TrialFacts(id=7, status="active", ends_at=NOW + timedelta(days=5), seats=2,

@@ -204,7 +204,7 @@ def test_the_openapi_document_declares_every_api_route_with_its_schemas(rt):
 def test_a_contact_import_refuses_a_name_longer_than_its_column(rt):
     import pytest
 
-    from nurture.contacts.services import ContactError
+    from nurture.contacts.errors import ContactError
 
     with pytest.raises(ContactError, match="first name"):
         contact(rt, "ann@example.com", first_name="A" * 500)

@@ -12,6 +12,7 @@ from nurture.app.cli.journeys import journeys, simulate
 from nurture.app.cli.nps import nps
 from nurture.app.cli.ops import bench, demo, events, init, run, scheduler, web, worker
 from nurture.app.cli.referral import referral
+from nurture.app.cli.refusals import Group
 from nurture.app.cli.scoring import scoring
 from nurture.app.cli.scoring_models import approve_command, fit, generate_history, models
 from nurture.app.cli.sends import sends
@@ -20,18 +21,6 @@ from nurture.app.cli.suppressions import suppressions
 from nurture.app.cli.templates import templates
 from nurture.app.cli.trials import trials
 from nurture.app.cli.users import users
-from nurture.config import ConfigError
-
-
-class _Main(click.Group):
-    """Settings that cannot be used end the command with their sentence, not a traceback."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            raise click.ClickException(f"The configuration cannot be used: {exc}") from None
-
 
 LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
 
@@ -44,7 +33,7 @@ def configure_logging(verbosity: int) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-@click.group(cls=_Main)
+@click.group(cls=Group)  # a refusal or bad settings: the sentence, exit status 1
 @click.option("-v", "--verbose", count=True,
               help="Log more: -v what is happening (info), -vv everything (debug).")
 def main(verbose: int) -> None:

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
+from nurture.app.cli.refusals import Group
 from nurture.app.composition import build
 from nurture.config import Settings
 from nurture.sending.bounces import record_bounces
-from nurture.sending.dsn import DSNError, parse_mbox_or_message
+from nurture.sending.dsn import parse_mbox_or_message
+from nurture.sending.errors import DSNError
 
 
-@click.group()
+@click.group(cls=Group)
 def bounces() -> None:
     """Bounce and complaint intake."""
 
@@ -27,7 +29,7 @@ def import_(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             parsed = parse_mbox_or_message(path.read_bytes())
-        except DSNError as exc:
+        except DSNError as exc:  # presentation: the sentence names the file it is about
             raise click.ClickException(f"{path}: {exc}") from None
         if not parsed:
             click.echo(f"{path}: no bounce or complaint found; nothing recorded.", err=True)

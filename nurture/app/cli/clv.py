@@ -15,21 +15,24 @@ import click
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from nurture.app.cli.ops import open_runtime
+from nurture.app.cli.refusals import Group
 from scoring.clv import CLVReport, value_customers
 from scoring.clv_data import (
     UNIT_DAYS,
     Columns,
     Transaction,
+    contact_emails,
     periods_per_year,
     read_transactions,
     summarize,
+    transactions_from_events,
 )
 from scoring.errors import CLVError
 
 ONE_YEAR = {"days": 365, "weeks": 52}
 
 
-@click.group()
+@click.group(cls=Group)
 def clv() -> None:
     """Customer lifetime value (BG/NBD purchases, Gamma-Gamma spend)."""
 
@@ -70,15 +73,12 @@ def fit(path: Path | None, from_events: bool, observation_end: str | None, unit:
                                    "day the log runs to, from which customers' ages are counted.")
     horizon = horizon or ONE_YEAR[unit]
     emails = None
-    try:
-        if path is not None and end is not None:
-            columns = Columns(customer_column, date_column, amount_column)
-            report = _value(read_transactions(path, columns, date_format), end, unit, horizon,
-                            discount_rate)
-        else:
-            report, end, emails = _value_own_customers(end, unit, horizon, discount_rate, top)
-    except CLVError as exc:
-        raise click.ClickException(str(exc)) from None
+    if path is not None and end is not None:
+        columns = Columns(customer_column, date_column, amount_column)
+        report = _value(read_transactions(path, columns, date_format), end, unit, horizon,
+                        discount_rate)
+    else:
+        report, end, emails = _value_own_customers(end, unit, horizon, discount_rate, top)
     result = as_dict(report, end, unit, top, emails)
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -153,8 +153,6 @@ def _value_own_customers(end: date | None, unit: str, horizon: int, discount_rat
                          top: int) -> tuple[CLVReport, date, dict[str, str]]:
     """Value Nurture's own customers from their purchase events, up to `end` or today in
     Nurture's time zone; with the emails of the `top` best."""
-    from scoring.clv_data import contact_emails, transactions_from_events  # noqa: PLC0415 (heavy: loaded on use)
-
     rt = open_runtime(with_transport=False)
     try:
         tz = ZoneInfo(rt.settings.timezone)

@@ -13,11 +13,12 @@ from journeys.loader import iter_files, known_templates, load_file
 from journeys.simulator import load_behavior
 from journeys.simulator import simulate as run_simulation
 from nurture.app.cli.ops import open_runtime
+from nurture.app.cli.refusals import Command, Group
 from nurture.app.journeys_ops import journey_table, latest_journey, publish_files
 from nurture.config import Settings
 
 
-@click.group()
+@click.group(cls=Group)
 def journeys() -> None:
     """Validate, publish, list and draw journeys."""
 
@@ -89,7 +90,7 @@ def _journey_by_id_or_path(ref: str):
     return loaded.journey
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("journey_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--contacts", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))

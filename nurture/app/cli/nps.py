@@ -7,12 +7,13 @@ import json
 
 import click
 
+from nurture.app.cli.refusals import Group
 from nurture.app.composition import build
 from nurture.config import Settings
 from nurture.nps import services, stats
 
 
-@click.group()
+@click.group(cls=Group)
 def nps() -> None:
     """Net Promoter Score answers."""
 

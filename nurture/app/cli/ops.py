@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.serving import run_simple
 
+from nurture.app.cli.refusals import Command, Group
 from nurture.app.composition import build
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.loop import run as run_scheduler
@@ -56,18 +57,13 @@ def command_runtime() -> Iterator[Runtime]:
         yield rt
 
 
-def in_transaction(work: Callable[[Session, Runtime], T],
-                   errors: tuple[type[Exception], ...]) -> T:
-    """Run `work` in one transaction; an error of `errors` becomes the command's sentence."""
-    with command_runtime() as rt:
-        try:
-            with rt.db.transaction() as session:
-                return work(session, rt)
-        except errors as exc:
-            raise click.ClickException(str(exc)) from None
+def in_transaction(work: Callable[[Session, Runtime], T]) -> T:
+    """Run `work` in one transaction (a refusal is the command's sentence: `refusals`)."""
+    with command_runtime() as rt, rt.db.transaction() as session:
+        return work(session, rt)
 
 
-@click.command()
+@click.command(cls=Command)
 def init() -> None:
     """Create or migrate the database to the newest schema."""
     rt = open_runtime(with_transport=False)
@@ -81,7 +77,7 @@ def _serve_web(rt: Runtime, host: str, port: int) -> None:
     run_simple(host, port, create_app(rt), threaded=True, use_reloader=False)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
@@ -104,7 +100,7 @@ def run(host: str, port: int) -> None:
         rt.close()
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def web(host: str, port: int) -> None:
@@ -112,7 +108,7 @@ def web(host: str, port: int) -> None:
     _serve_web(open_runtime(), host, port)
 
 
-@click.command()
+@click.command(cls=Command)
 def scheduler() -> None:
     """Claim due work and enqueue it; run one or several."""
     rt = open_runtime()
@@ -126,7 +122,7 @@ def scheduler() -> None:
         rt.close()
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--threads", default=None, type=click.IntRange(1, 256),
               help="Worker threads (default: NURTURE_WORKER_THREADS or 8).")
 def worker(threads: int | None) -> None:
@@ -149,7 +145,7 @@ def worker(threads: int | None) -> None:
         rt.close()
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--contacts", default=200, show_default=True, type=click.IntRange(0, 100000))
 @click.option("--seed", default=7, show_default=True, type=int)
 def demo(contacts: int, seed: int) -> None:
@@ -161,7 +157,7 @@ def demo(contacts: int, seed: int) -> None:
     rt.close()
 
 
-@click.group()
+@click.group(cls=Group)
 def events() -> None:
     """Record events and list the event types."""
 
@@ -188,8 +184,6 @@ def record(email: str, event_type: str, props: tuple[str, ...]) -> None:
     rt = open_runtime()
     try:
         event_id = record_for_email(rt, email, event_type, properties, source="cli")
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     click.echo(f"Recorded event {event_id}.")
@@ -202,7 +196,7 @@ def _coerce(value: str):
         return value
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("what", type=click.Choice(["engine", "send", "web", "scoring"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)

@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from nurture.app.cli.ops import running
+from nurture.app.cli.refusals import Group
 from nurture.config import Settings
 from referral import analytics, api
 from referral.config import ReferralConfig
-from referral.errors import ReferralError
 from referral.loader import load_rewards_file
 from referral.sources import share_link
 
 
-@click.group()
+@click.group(cls=Group)
 def referral() -> None:
     """Referral program: sources, rewards and the report."""
 
@@ -62,11 +62,7 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
         except ValueError:
             raise click.UsageError("Give --expires as YYYY-MM-DD.") from None
     with running() as rt:
-        try:
-            _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli",
-                                        expires)
-        except ReferralError as exc:
-            raise click.ClickException(str(exc)) from None
+        _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli", expires)
         click.echo(share_link(rt.settings.base_url, code))
 
 

@@ -11,15 +11,15 @@ import click
 from sqlalchemy import select
 
 from nurture.app.cli.ops import running
+from nurture.app.cli.refusals import Group
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from scoring.api import hand_off, open_for, refit_everyone, run_scoring_jobs
-from scoring.errors import ScoringPaused
 from scoring.loader import DEFAULT_FILE, load_rules_file
 from scoring.queries import score_card
 
 
-@click.group()
+@click.group(cls=Group)
 def scoring() -> None:
     """Lead scoring, hand-offs to sales and the predictive model."""
 
@@ -75,10 +75,7 @@ def decay() -> None:
 def refit() -> None:
     """Re-evaluate every contact's fit after the rules file changed (ledger deltas)."""
     with running() as rt:
-        try:
-            count = refit_everyone(rt, rt.settings)
-        except ScoringPaused as exc:
-            raise click.ClickException(str(exc)) from None
+        count = refit_everyone(rt, rt.settings)
     click.echo(f"Fit re-evaluated for {count} contacts.")
 
 

@@ -10,13 +10,17 @@ from typing import Any
 import click
 
 from nurture.app.cli.ops import open_runtime
+from nurture.app.cli.refusals import Command
+from scoring.features import LABELS
+from scoring.model_store import approve, fit_model, list_models, score_all, write_history
+from scoring.synthetic import generate
 
 
 def _metric(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-@click.command("fit")
+@click.command("fit", cls=Command)
 @click.option("--l2", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
               help="L2 penalty on the standardized coefficients.")
 @click.option("--cutoff", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -28,10 +32,6 @@ def _metric(value: Any, spec: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json: bool) -> None:
     """Train the conversion model on the history and store it as a candidate version."""
-    from scoring.features import LABELS  # noqa: PLC0415 (heavy: loaded on use)
-    from scoring.model_store import approve, fit_model, score_all  # noqa: PLC0415 (heavy: loaded on use)
-    from scoring.predictive import TrainingError  # noqa: PLC0415 (heavy: loaded on use)
-
     rt = open_runtime(with_transport=False)
     try:
         now = rt.clock.now()
@@ -41,8 +41,6 @@ def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json:
             if approve_now:
                 stored = approve(session, stored.version, by, now)
                 scored = score_all(session, now)
-    except TrainingError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     model, metrics = stored.model, stored.metrics
@@ -68,12 +66,10 @@ def fit(l2: float, cutoff: datetime | None, approve_now: bool, by: str, as_json:
         click.echo(f"Approved; {scored} contacts rescored.")
 
 
-@click.command("models")
+@click.command("models", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models(as_json: bool) -> None:
     """The stored model versions, newest first, with their held-out metrics."""
-    from scoring.model_store import list_models  # noqa: PLC0415 (heavy: loaded on use)
-
     rt = open_runtime(with_transport=False)
     try:
         with rt.db.sessions() as session:
@@ -98,27 +94,23 @@ def models(as_json: bool) -> None:
                    f"{m.get('n_test', 0):>5}  {str(m.get('trained_at', ''))[:16]}")
 
 
-@click.command("approve")
+@click.command("approve", cls=Command)
 @click.argument("version", type=int)
 @click.option("--by", default="cli", show_default=True, help="Who approves.")
 def approve_command(version: int, by: str) -> None:
     """Make VERSION the live model (the previous one is retired) and rescore contacts."""
-    from scoring.model_store import ModelStoreError, approve, score_all  # noqa: PLC0415 (heavy: loaded on use)
-
     rt = open_runtime(with_transport=False)
     try:
         now = rt.clock.now()
         with rt.db.transaction() as session:
             approve(session, version, by, now)
             scored = score_all(session, now)
-    except ModelStoreError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     click.echo(f"Predictive model version {version} is approved; {scored} contacts rescored.")
 
 
-@click.command("generate-history")
+@click.command("generate-history", cls=Command)
 @click.option("--leads", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
               help="How many synthetic leads.")
 @click.option("--seed", type=int, default=1, show_default=True,
@@ -129,9 +121,6 @@ def approve_command(version: int, by: str) -> None:
               help="How far back the history goes.")
 def generate_history(leads: int, seed: int, signal: float, months: int) -> None:
     """Write realistic synthetic lead history (contacts and events) to train models on."""
-    from scoring.model_store import write_history  # noqa: PLC0415 (heavy: loaded on use)
-    from scoring.synthetic import generate  # noqa: PLC0415 (heavy: loaded on use)
-
     rt = open_runtime(with_transport=False)
     try:
         history = generate(leads, rt.clock.now(), seed, signal, months)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import click
 
 from nurture.app.cli.ops import command_runtime, in_transaction
-from nurture.sending.retries import RetryError, retry, unknown
+from nurture.app.cli.refusals import Group
+from nurture.sending.retries import retry, unknown
 
 
-@click.group()
+@click.group(cls=Group)
 def sends() -> None:
     """Sends whose outcome is unknown: list them, retry the ones you decide to."""
 
@@ -45,6 +46,6 @@ def retry_(ids: tuple[int, ...], by: str) -> None:
         return [(r.retry_of, r.id, r.send_key) for r in retry(session, ids, by,
                                                                   rt.clock.now())]
 
-    for original, new_id, key in in_transaction(work, (RetryError,)):
+    for original, new_id, key in in_transaction(work):
         click.echo(f"Send {new_id} ({key}) is queued: a retry of send {original}, "
                    f"decided by {by.strip()}.")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
+from nurture.app.cli.refusals import Command
 from nurture.sending.sink import Faults, SMTPSink, Store
 
 
-@click.command("smtp-sink")
+@click.command("smtp-sink", cls=Command)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=1025, show_default=True, type=click.IntRange(0, 65535),
               help="0 picks a free port (printed on start).")

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
 from nurture.app.cli.ops import in_transaction
-from nurture.app.runtime import Runtime
-from nurture.consent.lists import ListError, apply, read_entries, write_csv
+from nurture.app.cli.refusals import Group
+from nurture.consent.errors import ListError
+from nurture.consent.lists import apply, read_entries, write_csv
 from nurture.consent.lists import export as rows
 from nurture.consent.lists import lift as lift_one
 from nurture.consent.models import REASONS
 
-T = TypeVar("T")
 
-def _write(work: Callable[[Session, Runtime], T]) -> T:
-
-    return in_transaction(work, (ListError,))
-
-
-@click.group()
+@click.group(cls=Group)
 def suppressions() -> None:
     """The suppression list: import it from another tool, export it, lift a bounce."""
 
@@ -43,9 +35,9 @@ def import_(file: Path, reason: str | None, email_column: str) -> None:
             entries = read_entries(handle, reason, email_column)
     except UnicodeDecodeError:
         raise click.ClickException(f"{file} is not UTF-8 text.") from None
-    except ListError as exc:
+    except ListError as exc:  # presentation: the sentence names the file it is about
         raise click.ClickException(f"{file}: {exc}") from None
-    counts = _write(lambda session, rt: apply(session, entries, f"import:{file.name}"[:60],
+    counts = in_transaction(lambda session, rt: apply(session, entries, f"import:{file.name}"[:60],
                                               rt.clock.now()))
     click.echo(f"{len(entries)} addresses: {counts['added']} added, "
                f"{counts['strengthened']} given a stronger reason, {counts['unchanged']} "
@@ -56,7 +48,7 @@ def import_(file: Path, reason: str | None, email_column: str) -> None:
 @click.option("--reason", type=click.Choice(REASONS), help="Only this reason.")
 def export(reason: str | None) -> None:
     """Write the suppression list as CSV to stdout."""
-    count = _write(lambda session, _rt: write_csv(rows(session, reason), sys.stdout))
+    count = in_transaction(lambda session, _rt: write_csv(rows(session, reason), sys.stdout))
     click.echo(f"{count} addresses exported.", err=True)
 
 
@@ -64,5 +56,5 @@ def export(reason: str | None) -> None:
 @click.argument("email")
 def lift(email: str) -> None:
     """Take a bounced or complaining address off the list (an unsubscribe stays)."""
-    reason = _write(lambda session, _rt: lift_one(session, email))
+    reason = in_transaction(lambda session, _rt: lift_one(session, email))
     click.echo(f"{email} is no longer suppressed (it was {reason}).")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from nurture.app.cli.refusals import Group
 from nurture.config import Settings
 from nurture.contacts.language import problem as language_problem
 from nurture.contacts.language import standard_tag
@@ -23,7 +24,7 @@ CONTACT_FIELDS = ("first_name", "last_name", "company", "role", "industry", "sta
                   "language")
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option("--dir", "templates_dir", type=click.Path(file_okay=False, path_type=Path),
               help="The templates folder (holding email/); default: the configured one.")
 @click.pass_context

@@ -8,6 +8,7 @@ import json
 import click
 
 from nurture.app.cli.ops import open_runtime
+from nurture.app.cli.refusals import Group
 from nurture.trials.lifecycle import (
     conversion_token,
     list_trials,
@@ -16,10 +17,9 @@ from nurture.trials.lifecycle import (
     run_trial_jobs,
 )
 from nurture.trials.models import STATUSES
-from nurture.trials.rules import TrialError
 
 
-@click.group()
+@click.group(cls=Group)
 def trials() -> None:
     """Trials: list, show, record usage, expire and delete when due."""
 
@@ -50,8 +50,6 @@ def show(trial_id: int) -> None:
         trial, contact, seats = overview(rt, trial_id)
         token = conversion_token(rt.tokens, contact.id, contact.email_key, trial.id)
         link = f"{rt.settings.base_url}/trial/{token}/convert"
-    except TrialError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     dates = ("ends_at", "converted_at", "expired_at", "retention_until", "deleted_at")
@@ -79,8 +77,6 @@ def usage(trial_id: int, kind: str, value: str) -> None:
     try:
         result = record_usage(rt, trial_id, f"{kind}_activated" if kind == "seat"
                               else "service_used", value, source="cli")
-    except (TrialError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
     if not result.recorded:

@@ -12,24 +12,14 @@ and otherwise build one from the environment.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
 from nurture.app.cli.ops import in_transaction
-from nurture.app.runtime import Runtime
+from nurture.app.cli.refusals import Group
 from nurture.users import services
 from nurture.users.errors import UserError
 from nurture.users.models import ROLES
-
-T = TypeVar("T")
-
-
-def _write(work: Callable[[Session, Runtime], T]) -> T:
-    """Run `work` in one transaction; a user error becomes the command's error sentence."""
-    return in_transaction(work, (UserError,))
 
 
 def _password(email: str, from_stdin: bool) -> str:
@@ -39,31 +29,25 @@ def _password(email: str, from_stdin: bool) -> str:
         def policy(value: str) -> str:  # asked again at once, before the confirmation
             try:
                 services.check_password(value, email)
-            except UserError as exc:
+            except UserError as exc:  # presentation: the prompt asks again
                 raise click.UsageError(str(exc)) from None
             return value
 
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
                                 value_proc=policy)
-    try:
-        services.check_password(password, email)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    services.check_password(password, email)
     return password
 
 
 def _email(email: str) -> str:
-    try:
-        return services.normalise_email(email)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    return services.normalise_email(email)
 
 
 PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
                               help="Read the password from stdin instead of a prompt.")
 
 
-@click.group()
+@click.group(cls=Group)
 def users() -> None:
     """People who sign in: sales, marketers and admins."""
 
@@ -82,7 +66,7 @@ def create(email: str, name: str, role: str, verticals: tuple[str, ...],
     """Create a user who can sign in."""
     address = _email(email)
     password = _password(address, password_stdin)
-    user = _write(lambda session, rt: services.create_user(
+    user = in_transaction(lambda session, rt: services.create_user(
         session, address, name, role, password, verticals, territories, now=rt.clock.now()))
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
@@ -91,7 +75,7 @@ def create(email: str, name: str, role: str, verticals: tuple[str, ...],
 @click.option("--role", type=click.Choice(ROLES), help="Only users with this role.")
 def list_command(role: str | None) -> None:
     """Every user, inactive ones too."""
-    rows = _write(lambda session, _rt: services.list_users(session, role))
+    rows = in_transaction(lambda session, _rt: services.list_users(session, role))
     if not rows:
         click.echo("No users yet: create one with `nurture users create`.")
     for user in rows:
@@ -108,7 +92,7 @@ def list_command(role: str | None) -> None:
 def set_password(email: str, password_stdin: bool) -> None:
     """Change a user's password; their open sessions end."""
     password = _password(email.strip().lower(), password_stdin)
-    user = _write(lambda session, _rt: services.set_password(session, email, password))
+    user = in_transaction(lambda session, _rt: services.set_password(session, email, password))
     click.echo(f"Changed the password of {user.email}.")
 
 
@@ -116,7 +100,7 @@ def set_password(email: str, password_stdin: bool) -> None:
 @click.argument("email")
 def deactivate(email: str) -> None:
     """Stop a user from signing in; their open sessions end."""
-    user = _write(lambda session, _rt: services.deactivate(session, email))
+    user = in_transaction(lambda session, _rt: services.deactivate(session, email))
     click.echo(f"Deactivated {user.email}: they can no longer sign in.")
 
 
@@ -124,7 +108,7 @@ def deactivate(email: str) -> None:
 @click.argument("email")
 def activate(email: str) -> None:
     """Let a deactivated user sign in again."""
-    user = _write(lambda session, _rt: services.activate(session, email))
+    user = in_transaction(lambda session, _rt: services.activate(session, email))
     click.echo(f"Activated {user.email}: they can sign in again.")
 
 
@@ -132,5 +116,5 @@ def activate(email: str) -> None:
 @click.argument("email")
 def sign_out(email: str) -> None:
     """End every session of a user, on every device (they can sign in again)."""
-    user = _write(lambda session, _rt: services.end_sessions(session, email))
+    user = in_transaction(lambda session, _rt: services.end_sessions(session, email))
     click.echo(f"Signed out {user.email} everywhere: every session they had has ended.")

@@ -1,0 +1,18 @@
+"""Errors of sending that a person can act on, each a sentence; `Invalid` (422).
+
+A template that cannot be rendered (`render.TemplateError`) and a transport that fails
+(`senders.SendError`) are not refusals of a request: they keep their own classes.
+"""
+
+from __future__ import annotations
+
+from nurture.errors import Invalid
+
+
+class DSNError(Invalid):
+    """Raised when the input is not an email message at all, or a JSON event is invalid."""
+
+
+class RetryError(Invalid):
+    """Raised when a retry is refused: no such send, an outcome that is known, a send
+    already retried, or no operator named. The message is a sentence."""
