@@ -81,8 +81,7 @@ def make_transport(settings: Settings, handlers: dict[str, Callable[..., None]])
         from dramatiq.brokers.redis import RedisBroker  # noqa: PLC0415
 
         broker: dramatiq.Broker = RedisBroker(url=settings.redis_url,
-                                              namespace=settings.extra.get("queue_namespace",
-                                                                           "nurture"))
+                                              namespace=settings.queue_namespace)
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")

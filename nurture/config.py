@@ -1,38 +1,27 @@
-"""Settings, read once from the environment and passed down from there."""
+"""Settings, read once from the environment and passed down from there.
+
+Every variable is parsed and checked here, in `Settings.from_env`: a value that cannot be
+used stops the start-up with a `ConfigError` sentence naming it (`nurture.env`), and the
+code that reads a setting gets a typed value and never parses it again. The settings of
+one area are a small frozen dataclass of their own (`settings.nps`, `settings.sending`...).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
+from nurture import env as read
+from nurture.env import ConfigError
+
+__all__ = ["ConfigError", "Settings"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used, said in one sentence naming the variable."""
-
-
-def _number(env: Any, name: str, default: float, kind: type = int) -> Any:
-    raw = env.get(name)
-    if raw is None or not str(raw).strip():
-        return default
-    try:
-        return kind(str(raw).strip())
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"{name} must be {what}, not {raw!r}.") from None
-
-
-def _hops(env: Any, name: str) -> int:
-    """How many reverse proxies stand in front of the app: a whole number, 0 or more."""
-    hops = _number(env, name, 0)
-    if hops < 0:
-        raise ConfigError(f"{name} must be a whole number of proxies, 0 or more, not "
-                          f"{env.get(name)!r}.")
-    return hops
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -48,27 +37,66 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
-# Settings of one area, read by that area from `Settings.extra` (empty means its default).
-EXTRA_ENV = {
-    "nps_throttle_days": "NURTURE_NPS_THROTTLE_DAYS",
-    "nps_alert_delay_minutes": "NURTURE_NPS_ALERT_DELAY_MINUTES",
-    "cs_email": "NURTURE_CS_EMAIL",
-    "trial_retention_days": "NURTURE_TRIAL_RETENTION_DAYS",
-    "signup_rate_limit": "NURTURE_SIGNUP_RATE_LIMIT",
-    "referral_window_days": "NURTURE_REFERRAL_WINDOW_DAYS",
-    "referral_attribution": "NURTURE_REFERRAL_ATTRIBUTION",
-    "referral_hold_days": "NURTURE_REFERRAL_HOLD_DAYS",
-    "referral_rules": "NURTURE_REFERRAL_RULES",
-    "scoring_rules": "NURTURE_SCORING_RULES",
-    "crm_webhook_url": "NURTURE_CRM_WEBHOOK_URL",
-    "login_rate_limit": "NURTURE_LOGIN_RATE_LIMIT",
-    "login_address_rate_limit": "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
-    "send_retention_days": "NURTURE_SEND_RETENTION_DAYS",
-    "email_utm": "NURTURE_EMAIL_UTM",
-    "email_utm_source": "NURTURE_EMAIL_UTM_SOURCE",
-    "send_rate": "NURTURE_SEND_RATE",
-    "web_lock_wait": "NURTURE_WEB_LOCK_WAIT",
-}
+QUEUE_NAMESPACE = "nurture"  # NURTURE_QUEUE_NAMESPACE's default
+# The referral attribution models (`referral.attribution.MODELS`); the ground names the
+# words it accepts and imports no domain.
+ATTRIBUTION_MODELS = ("first", "last")
+
+
+@dataclass(frozen=True)
+class NPSSettings:
+    """The NPS survey throttle and the alert to an account's owner about a detractor."""
+
+    # No survey to a contact surveyed or answering within so many days (seed 004: do not
+    # bombard customers with surveys).
+    throttle_days: int = 90
+    alert_delay: timedelta = timedelta(minutes=10)  # a detractor's time to write a reason
+    cs_email: str | None = None  # None: customer-success@ and the sender's domain
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """How long an expired trial's data is kept, and how often one address may sign up."""
+
+    retention_days: int = 30
+    signup_rate_limit: str = "10 per hour"
+
+
+@dataclass(frozen=True)
+class ReferralSettings:
+    """Which share-link visit a sign-up is credited to, and when its reward is approved."""
+
+    window: timedelta = timedelta(days=90)  # how long a visit can still attribute a sign-up
+    attribution: str = "last"  # first | last touch
+    hold: timedelta = timedelta(days=30)  # a reward is pending this long
+    rules_file: Path | None = None  # None: the shipped rewards file
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The lead scoring rules, and where hand-offs to sales are POSTed."""
+
+    rules_file: Path | None = None  # None: the shipped rules file
+    crm_webhook_url: str | None = None  # None: no webhook
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Limits on failed sign-ins, and how long a request waits for a held lock."""
+
+    login_rate_limit: str = "5 per minute; 30 per hour"  # per account and address
+    login_address_rate_limit: str = "30 per minute; 300 per hour"  # per address
+    lock_wait: float = 10.0  # seconds
+
+
+@dataclass(frozen=True)
+class SendingSettings:
+    """How long sends are kept, the UTM tags of email clicks, and a cap on the send rate."""
+
+    retention_days: int | None = None  # None: as long as the links in the email live
+    utm: bool = True
+    utm_source: str = "nurture"
+    rate: int | None = None  # messages per second across workers; None: no cap
 
 
 @dataclass(frozen=True)
@@ -87,8 +115,8 @@ class Settings:
     # Journey pacing defaults; the domain asks for numbers a marketer can change.
     frequency_cap: int = 3
     frequency_window_days: int = 7
-    quiet_hours_start: str = "20:00"
-    quiet_hours_end: str = "08:00"
+    quiet_hours_start: time = time(20, 0)
+    quiet_hours_end: time = time(8, 0)
     # Scheduler and worker.
     lease_seconds: int = 300
     claim_batch: int = 5000  # rows leased per claim statement; enqueued in messages of 500
@@ -103,7 +131,15 @@ class Settings:
     # Reverse proxies in front of the web app whose X-Forwarded-* headers are believed; 0
     # means none: the client is the socket's address.
     trusted_proxies: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    api_key: str | None = None  # the JSON API's bearer token; None: the API is off
+    # Prefix of the Redis queues and rate-limit keys: installations can share one Redis.
+    queue_namespace: str = QUEUE_NAMESPACE
+    nps: NPSSettings = NPSSettings()
+    trials: TrialSettings = TrialSettings()
+    referral: ReferralSettings = ReferralSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    web: WebSettings = WebSettings()
+    sending: SendingSettings = SendingSettings()
 
     @property
     def mail_domain(self) -> str:
@@ -115,34 +151,105 @@ class Settings:
         return self.var_dir / "outbox"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings in `environ` (the process's environment by default); raises a
+        ConfigError naming the first variable whose value cannot be used."""
         env = os.environ if environ is None else environ
-        var_dir = Path(env.get("NURTURE_VAR_DIR", "var")).resolve()
+        var_dir = read.folder(env, "NURTURE_VAR_DIR", "var")
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'nurture.db'}",
-            redis_url=env.get("REDIS_URL") or None,
-            smtp_url=env.get("SMTP_URL") or None,
+            database_url=read.database_url(env, "DATABASE_URL",
+                                           f"sqlite:///{var_dir / 'nurture.db'}"),
+            redis_url=read.url(env, "REDIS_URL", ("redis", "rediss", "unix"), host=False),
+            smtp_url=read.smtp_url(env, "SMTP_URL"),
             secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
-            base_url=(env.get("BASE_URL") or "http://localhost:5000").rstrip("/"),
-            timezone=env.get("NURTURE_TZ") or "UTC",
+            base_url=(read.url(env, "BASE_URL", ("http", "https"))
+                      or "http://localhost:5000").rstrip("/"),
+            timezone=read.zone(env, "NURTURE_TZ", "UTC"),
             var_dir=var_dir,
-            frequency_cap=_number(env, "NURTURE_FREQUENCY_CAP", 3),
-            frequency_window_days=_number(env, "NURTURE_FREQUENCY_WINDOW_DAYS", 7),
-            quiet_hours_start=env.get("NURTURE_QUIET_START", "20:00"),
-            quiet_hours_end=env.get("NURTURE_QUIET_END", "08:00"),
-            lease_seconds=_number(env, "NURTURE_LEASE_SECONDS", 300),
-            worker_threads=_number(env, "NURTURE_WORKER_THREADS", 8),
-            from_address=env.get("NURTURE_FROM", "Nurture <hello@nurture.localhost>"),
-            poll_seconds=_number(env, "NURTURE_POLL_SECONDS", 1.0, float),
-            postal_address=env.get("NURTURE_POSTAL_ADDRESS",
-                                   "Nurture, 1 Example Street, 75001 Paris, France"),
-            company_name=env.get("NURTURE_COMPANY", "Nurture"),
-            trusted_proxies=_hops(env, "NURTURE_TRUSTED_PROXIES"),
-            extra={"api_key": env.get("NURTURE_API_KEY", ""),
-                   "queue_namespace": env.get("NURTURE_QUEUE_NAMESPACE", "nurture"),
-                   **{key: env[name] for key, name in EXTRA_ENV.items() if env.get(name)}},
+            frequency_cap=read.whole(env, "NURTURE_FREQUENCY_CAP", 3, least=1),
+            frequency_window_days=read.whole(env, "NURTURE_FREQUENCY_WINDOW_DAYS", 7,
+                                             least=1, unit="days"),
+            quiet_hours_start=read.time_of_day(env, "NURTURE_QUIET_START", time(20, 0)),
+            quiet_hours_end=read.time_of_day(env, "NURTURE_QUIET_END", time(8, 0)),
+            lease_seconds=read.whole(env, "NURTURE_LEASE_SECONDS", 300, least=1,
+                                     unit="seconds"),
+            worker_threads=read.whole(env, "NURTURE_WORKER_THREADS", 8, least=1,
+                                      unit="threads"),
+            from_address=read.address(env, "NURTURE_FROM", "Nurture <hello@nurture.localhost>",
+                                      with_name=True) or "",
+            poll_seconds=read.seconds(env, "NURTURE_POLL_SECONDS", 1.0),
+            postal_address=read.text(env, "NURTURE_POSTAL_ADDRESS",
+                                     "Nurture, 1 Example Street, 75001 Paris, France"),
+            company_name=read.text(env, "NURTURE_COMPANY", "Nurture"),
+            trusted_proxies=read.whole(env, "NURTURE_TRUSTED_PROXIES", 0, least=0,
+                                       unit="proxies"),
+            api_key=read.raw(env, "NURTURE_API_KEY"),
+            queue_namespace=read.namespace(env, "NURTURE_QUEUE_NAMESPACE", QUEUE_NAMESPACE),
+            nps=_nps(env),
+            trials=_trials(env),
+            referral=_referral(env),
+            scoring=_scoring(env),
+            web=_web(env),
+            sending=_sending(env),
         )
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         """A copy with some settings changed (tests pass their own settings)."""
         return replace(self, **changes)
+
+
+def _nps(env: Mapping[str, str]) -> NPSSettings:
+    default = NPSSettings()
+    return NPSSettings(
+        throttle_days=read.whole(env, "NURTURE_NPS_THROTTLE_DAYS", default.throttle_days,
+                                 least=0, unit="days"),
+        alert_delay=timedelta(minutes=read.whole(
+            env, "NURTURE_NPS_ALERT_DELAY_MINUTES", default.alert_delay // timedelta(minutes=1),
+            least=0, unit="minutes")),
+        cs_email=read.address(env, "NURTURE_CS_EMAIL", default.cs_email))
+
+
+def _trials(env: Mapping[str, str]) -> TrialSettings:
+    default = TrialSettings()
+    return TrialSettings(
+        retention_days=read.whole(env, "NURTURE_TRIAL_RETENTION_DAYS", default.retention_days,
+                                  least=1, unit="days"),
+        signup_rate_limit=read.rate(env, "NURTURE_SIGNUP_RATE_LIMIT",
+                                    default.signup_rate_limit))
+
+
+def _referral(env: Mapping[str, str]) -> ReferralSettings:
+    default = ReferralSettings()
+    return ReferralSettings(
+        window=timedelta(days=read.whole(env, "NURTURE_REFERRAL_WINDOW_DAYS",
+                                         default.window.days, least=1, unit="days")),
+        attribution=read.choice(env, "NURTURE_REFERRAL_ATTRIBUTION", default.attribution,
+                                ATTRIBUTION_MODELS),
+        hold=timedelta(days=read.whole(env, "NURTURE_REFERRAL_HOLD_DAYS", default.hold.days,
+                                       least=0, unit="days")),
+        rules_file=read.path(env, "NURTURE_REFERRAL_RULES"))
+
+
+def _scoring(env: Mapping[str, str]) -> ScoringSettings:
+    return ScoringSettings(
+        rules_file=read.path(env, "NURTURE_SCORING_RULES"),
+        crm_webhook_url=read.url(env, "NURTURE_CRM_WEBHOOK_URL", ("http", "https")))
+
+
+def _web(env: Mapping[str, str]) -> WebSettings:
+    default = WebSettings()
+    return WebSettings(
+        login_rate_limit=read.rate(env, "NURTURE_LOGIN_RATE_LIMIT", default.login_rate_limit),
+        login_address_rate_limit=read.rate(env, "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
+                                           default.login_address_rate_limit),
+        lock_wait=read.seconds(env, "NURTURE_WEB_LOCK_WAIT", default.lock_wait, most=3600))
+
+
+def _sending(env: Mapping[str, str]) -> SendingSettings:
+    default = SendingSettings()
+    return SendingSettings(
+        retention_days=read.whole(env, "NURTURE_SEND_RETENTION_DAYS", 0, least=0,
+                                  unit="days") or default.retention_days,
+        utm=read.switch(env, "NURTURE_EMAIL_UTM", default.utm),
+        utm_source=read.text(env, "NURTURE_EMAIL_UTM_SOURCE", default.utm_source),
+        rate=read.per_second(env, "NURTURE_SEND_RATE"))

@@ -1,4 +1,4 @@
-"""Referral settings, read from `Settings.extra` (empty means the default), and the rewards
+"""Referral settings, read from `Settings.referral` (checked at start-up), and the rewards
 file, read once per change of the file."""
 
 from __future__ import annotations
@@ -8,36 +8,28 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from nurture.config import Settings
-from referral.attribution import MODELS
+from nurture.config import ReferralSettings, Settings
 from referral.loader import DEFAULT_FILE, load_rewards_file
 from referral.rules import Rules
-
-DEFAULT_WINDOW_DAYS = 90
-DEFAULT_HOLD_DAYS = 30
 
 
 @dataclass(frozen=True)
 class ReferralConfig:
-    window: timedelta = timedelta(days=DEFAULT_WINDOW_DAYS)
-    model: str = "last"  # first | last touch
-    hold: timedelta = timedelta(days=DEFAULT_HOLD_DAYS)
+    window: timedelta = ReferralSettings.window
+    model: str = ReferralSettings.attribution  # first | last touch
+    hold: timedelta = ReferralSettings.hold
     rules_file: Path = DEFAULT_FILE
     base_url: str = "http://localhost:5000"
     secure_cookie: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReferralConfig:
-        extra = settings.extra
-        model = (extra.get("referral_attribution") or "last").strip().lower()
-        if model not in MODELS:
-            raise ValueError("NURTURE_REFERRAL_ATTRIBUTION must be 'first' or 'last'.")
+        referral = settings.referral
         return cls(
-            window=timedelta(days=int(extra.get("referral_window_days")
-                                      or DEFAULT_WINDOW_DAYS)),
-            model=model,
-            hold=timedelta(days=int(extra.get("referral_hold_days") or DEFAULT_HOLD_DAYS)),
-            rules_file=Path(extra.get("referral_rules") or DEFAULT_FILE),
+            window=referral.window,
+            model=referral.attribution,
+            hold=referral.hold,
+            rules_file=referral.rules_file or DEFAULT_FILE,
             base_url=settings.base_url,
             secure_cookie=settings.base_url.startswith("https"),
         )

@@ -45,7 +45,7 @@ class SalesConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesConfig:
-        return cls(settings.base_url, settings.extra.get("crm_webhook_url", ""))
+        return cls(settings.base_url, settings.scoring.crm_webhook_url or "")
 
 
 @dataclass

@@ -26,7 +26,7 @@ class Setup:
 def setup_for(settings: Settings) -> Setup | None:
     """The rules (`NURTURE_SCORING_RULES`, default `scoring/rules.yaml`) and where hand-offs
     go; None while the rules file is invalid (scoring pauses, events are still recorded)."""
-    rules = rules_from(settings.extra.get("scoring_rules") or None)
+    rules = rules_from(settings.scoring.rules_file)
     return Setup(rules, SalesConfig.from_settings(settings)) if rules else None
 
 

@@ -70,7 +70,7 @@ def settings(migrated: str, tmp_path: Path) -> Settings:
         database_url=migrated, redis_url=REDIS_URL or None, smtp_url=None,
         secret_key="test-secret-key", base_url="http://localhost:5000", timezone="UTC",
         var_dir=tmp_path, templates_dir=PROJECT_ROOT / "templates", lease_seconds=60,
-        extra={"api_key": "test-api-key", "queue_namespace": f"nurture-test-{uuid.uuid4().hex}"},
+        api_key="test-api-key", queue_namespace=f"nurture-test-{uuid.uuid4().hex}",
     )
 
 

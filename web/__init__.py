@@ -35,7 +35,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     init_problems(app)
     from web.errors import init_app as init_errors
 
-    init_errors(app, runtime.settings.extra)
+    init_errors(app, runtime.settings.web.lock_wait)
     from web.i18n import init_app as init_i18n
 
     init_i18n(app, runtime.settings.var_dir)

@@ -41,7 +41,7 @@ def key_required(view: Callable) -> Callable:
 
 def authorized() -> bool:
     """The request carries the API key (`Authorization: Bearer $NURTURE_API_KEY`)."""
-    key = current_app.extensions["nurture"].settings.extra.get("api_key") or ""
+    key = current_app.extensions["nurture"].settings.api_key or ""
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     return bool(key) and hmac.compare_digest(given.encode(), key.encode())
 

@@ -42,13 +42,11 @@ from flask import (
 from flask_limiter import Limiter
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from nurture.app.runtime import Runtime
-from nurture.config import ConfigError
 from nurture.users import services
 from nurture.users.models import ROLES
 from nurture.users.services import UserInfo
@@ -60,12 +58,6 @@ SESSION_LIFETIME = timedelta(hours=12)
 WRONG = "The email or password is incorrect."
 ROLE_NAMES = {"sales": "sales", "marketer": "marketers", "admin": "admins"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Failed sign-ins: per account and address, then per address across accounts (spraying).
-LOGIN_LIMITS = {"LOGIN_RATE_LIMIT": ("login_rate_limit", "NURTURE_LOGIN_RATE_LIMIT",
-                                     "5 per minute; 30 per hour"),
-                "LOGIN_ADDRESS_RATE_LIMIT": ("login_address_rate_limit",
-                                             "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
-                                             "30 per minute; 300 per hour")}
 
 
 class LoginForm(FlaskForm):
@@ -107,16 +99,11 @@ def init_app(app: Flask) -> None:
     if app.config["PERMANENT_SESSION_LIFETIME"] == Flask.default_config[
             "PERMANENT_SESSION_LIFETIME"]:
         app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
-    for config_key, (extra_key, variable, default) in LOGIN_LIMITS.items():
-        value = app.config.setdefault(config_key, rt.settings.extra.get(extra_key) or default)
-        try:
-            parse_many(value)
-        except ValueError:
-            raise ConfigError(f"{variable} must be a rate such as {default!r}, not "
-                              f"{value!r}.") from None
-    namespace = rt.settings.extra.get("queue_namespace", "nurture")
+    # Failed sign-ins: per account and address, then per address across accounts (spraying).
+    app.config.setdefault("LOGIN_RATE_LIMIT", rt.settings.web.login_rate_limit)
+    app.config.setdefault("LOGIN_ADDRESS_RATE_LIMIT", rt.settings.web.login_address_rate_limit)
     limiter = Limiter(_client, storage_uri=rt.settings.redis_url or "memory://",
-                      key_prefix=f"{namespace}:login", swallow_errors=True)
+                      key_prefix=f"{rt.settings.queue_namespace}:login", swallow_errors=True)
     limiter.init_app(app)
     app.extensions["login_limiter"] = limiter
     for config_key, key in (("LOGIN_RATE_LIMIT", _account_and_client),

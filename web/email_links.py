@@ -201,6 +201,6 @@ def click(token: str, index: int):
         return render_template("email/link_error.html",
                                message="This link is not valid or has expired."), 404
     _record_hit(send, "email.clicked", url=links[index], link=index)
-    tags = email_tags(_rt().settings.extra, send.journey_id, send.template)
+    tags = email_tags(_rt().settings.sending, send.journey_id, send.template)
     return Response(status=302, headers={"Location": tagged(links[index], tags),
                                          "Cache-Control": "no-store, private"})

@@ -46,7 +46,7 @@ FRAME_POLICY = ("sandbox; default-src 'none'; img-src https: http: data:; "
 def _setup(state: BlueprintSetupState) -> None:
     app, rt = state.app, state.app.extensions["nurture"]
     app.config.setdefault("TEST_SEND_RATE_LIMIT", "20 per hour")
-    namespace = rt.settings.extra.get("queue_namespace", "nurture")
+    namespace = rt.settings.queue_namespace
     limiter = Limiter(lambda: str(g.user.id) if g.get("user") else request.remote_addr,
                       storage_uri=rt.settings.redis_url or "memory://",
                       key_prefix=f"{namespace}:test-send", swallow_errors=True)

@@ -23,14 +23,12 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 
-from nurture.config import ConfigError
 from nurture.db import lock_wait
 from nurture.errors import Busy, Invalid, NurtureError
 from web.i18n import speak_to
 from web.problems import BUSY, INVALID, is_api, problem
 
 log = logging.getLogger(__name__)
-DEFAULT_LOCK_WAIT = 10.0
 RETRY_AFTER = "5"
 # PostgreSQL: deadlock, serialization failure, lock timeout; SQLite's busy timeout.
 _CONFLICT_CODES = {"40P01", "40001", "55P03"}
@@ -65,21 +63,9 @@ def refusals_shown_on(template: str = "problem.html", title: str | None = None,
     return mark
 
 
-def lock_wait_seconds(raw: str | None) -> float:
-    if raw is None or not raw.strip():
-        return DEFAULT_LOCK_WAIT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 3600:
-        raise ConfigError(f"NURTURE_WEB_LOCK_WAIT must be a number of seconds between 0 and "
-                          f"3600, not {raw!r}.")
-    return seconds
-
-
-def init_app(app: Flask, settings_extra: dict[str, str]) -> None:
-    wait = lock_wait_seconds(settings_extra.get("web_lock_wait"))
+def init_app(app: Flask, wait: float) -> None:
+    """Hold each request's lock waits to `wait` seconds (`Settings.web.lock_wait`), and
+    answer a busy database with a sentence."""
 
     @app.before_request
     def _wait_briefly() -> None:

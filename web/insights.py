@@ -55,5 +55,5 @@ def email_performance():
         days = "30"
     with rt.db.sessions() as session:
         rows = email_report(session, rt.clock.now() - timedelta(days=int(days)),
-                            rt.settings.extra.get("email_utm_source") or "nurture")
+                            rt.settings.sending.utm_source)
     return render_template("insights/email.html", rows=rows, days=days, periods=PERIODS)

@@ -215,11 +215,10 @@ def _rt() -> Runtime:
 def _setup(state: BlueprintSetupState) -> None:
     app, rt = state.app, state.app.extensions["nurture"]
     app.config.setdefault("LANDING_DIR", str(PROJECT_ROOT / "landing"))
-    app.config.setdefault("SIGNUP_RATE_LIMIT",
-                          rt.settings.extra.get("signup_rate_limit") or "10 per hour")
+    app.config.setdefault("SIGNUP_RATE_LIMIT", rt.settings.trials.signup_rate_limit)
     # One limiter per app: Redis when the installation has it, so that every web process
     # counts together; otherwise this process's memory.
-    namespace = rt.settings.extra.get("queue_namespace", "nurture")
+    namespace = rt.settings.queue_namespace
     limiter = Limiter(get_remote_address, storage_uri=rt.settings.redis_url or "memory://",
                       key_prefix=f"{namespace}:signup", swallow_errors=True,
                       headers_enabled=True)

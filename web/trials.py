@@ -60,7 +60,7 @@ def convert(token: str):
                 return _refused(_linked(token)[0], str(exc))
             return render_template("trials/converted.html", trial=done, contact=contact,
                                    choices=rules.CHOICE_WORDS, day=rules.day)
-    days = rules.retention_days(rt.settings.extra)
+    days = rt.settings.trials.retention_days
     clean_until = rules.retention_after_conversion(trial, "new_subscription", now, days)
     return render_template("trials/convert.html", trial=trial, contact=contact, token=token,
                            form=form, errors=errors, choices=rules.CHOICE_WORDS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -53,8 +53,8 @@ class Runtime:
     def pacing(self) -> Pacing:
         s = self.settings
         return Pacing(cap=s.frequency_cap, window=timedelta(days=s.frequency_window_days),
-                      quiet_start=time.fromisoformat(s.quiet_hours_start),
-                      quiet_end=time.fromisoformat(s.quiet_hours_end), default_tz=s.timezone)
+                      quiet_start=s.quiet_hours_start, quiet_end=s.quiet_hours_end,
+                      default_tz=s.timezone)
 
     @property
     def lease(self) -> timedelta:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from journeys.facts import attribute_path
-from nurture.config import Settings
+from nurture.config import NPSSettings, Settings
 from nurture.contacts.models import Contact
 from nurture.events.bus import NewEvent
 from nurture.nps import stats
@@ -40,30 +40,24 @@ SURVEY_TEMPLATE = "nps-survey"  # and its variants and siblings: nps-survey*
 ALERT_TEMPLATE = "nps-detractor-alert"
 ALERT_CANCELLED = "nps:no_longer_detractor"
 REASON_MAX = 2000
-DEFAULT_THROTTLE_DAYS = 90  # seed 004: do not bombard customers with surveys
-DEFAULT_ALERT_DELAY_MINUTES = 10  # time to write the reason before the owner is told
+DEFAULT_THROTTLE_DAYS = NPSSettings.throttle_days  # seed 004: do not bombard customers
+DEFAULT_ALERT_DELAY = NPSSettings.alert_delay  # time to write the reason first
 
 
 @dataclass(frozen=True)
 class NPSConfig:
-    """The NPS settings, from `Settings.extra`: `nps_throttle_days`,
-    `nps_alert_delay_minutes` and `cs_email` (the owner of accounts without one)."""
+    """The NPS settings (`Settings.nps`), with the owner of accounts without one
+    (`cs_email`) filled in from the sender's domain when it is not set."""
 
     throttle_days: int = DEFAULT_THROTTLE_DAYS
-    alert_delay: timedelta = timedelta(minutes=DEFAULT_ALERT_DELAY_MINUTES)
+    alert_delay: timedelta = DEFAULT_ALERT_DELAY
     cs_email: str = "customer-success@localhost"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NPSConfig:
-        extra = settings.extra
-        domain = settings.mail_domain
-        return cls(
-            # Values are text from the environment; empty means the default, "0" means 0.
-            throttle_days=int(extra.get("nps_throttle_days") or DEFAULT_THROTTLE_DAYS),
-            alert_delay=timedelta(minutes=int(extra.get("nps_alert_delay_minutes")
-                                              or DEFAULT_ALERT_DELAY_MINUTES)),
-            cs_email=extra.get("cs_email") or f"customer-success@{domain}",
-        )
+        nps = settings.nps
+        return cls(throttle_days=nps.throttle_days, alert_delay=nps.alert_delay,
+                   cs_email=nps.cs_email or f"customer-success@{settings.mail_domain}")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ the fraction of a second the cap asks.
 
 Counted in one-second windows: in the database's Redis when there is one, so that every
 worker process counts together, otherwise in this process. Without the setting, senders
-are not wrapped and nothing is counted."""
+are not wrapped and nothing is counted. The setting is read and checked with the others
+(`Settings.sending.rate`)."""
 
 from __future__ import annotations
 
@@ -13,24 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from nurture.config import ConfigError
-
 Counter = Callable[[int], int]  # window (whole seconds) -> messages counted in it, this one too
-
-
-def parse_rate(raw: str | None) -> int | None:
-    """The setting as messages per second; None when unset. Raises ConfigError, in a
-    sentence, for anything but a whole number of at least 1."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        rate = int(raw.strip())
-    except ValueError:
-        rate = 0
-    if rate < 1:
-        raise ConfigError(f"NURTURE_SEND_RATE must be a whole number of messages per second, "
-                         f"at least 1, not {raw!r}.")
-    return rate
 
 
 class Gate:

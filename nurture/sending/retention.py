@@ -7,9 +7,7 @@ and `sending` rows are never pruned. Events keep the send key of every open and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -26,14 +24,10 @@ BATCH = 5000  # ids per delete statement
 MAX_BATCHES = 20  # per run of the scheduler's jobs: 100,000 rows a minute at most
 
 
-def retention(extra: Mapping[str, Any]) -> timedelta:
-    """The `send_retention_days` setting, raised to MIN_DAYS if lower or unreadable."""
-    raw = extra.get("send_retention_days")
-    try:
-        days = int(raw) if raw not in (None, "") else MIN_DAYS
-    except (TypeError, ValueError):
-        days = MIN_DAYS
-    return timedelta(days=max(days, MIN_DAYS))
+def retention(days: int | None) -> timedelta:
+    """The retention setting (`Settings.sending.retention_days`; None when unset), raised
+    to MIN_DAYS if lower."""
+    return timedelta(days=max(days or MIN_DAYS, MIN_DAYS))
 
 
 def prune_sends(session: Session, now: datetime, keep: timedelta, batch: int = BATCH) -> int:
@@ -54,7 +48,7 @@ def prune_sends(session: Session, now: datetime, keep: timedelta, batch: int = B
 
 def run_send_jobs(works: Works, settings: Settings) -> dict[str, int]:
     """The periodic sending work, for the scheduler: prune old sends."""
-    keep, now, pruned = retention(settings.extra), works.now(), 0
+    keep, now, pruned = retention(settings.sending.retention_days), works.now(), 0
     for _ in range(MAX_BATCHES):
         with works.transaction() as session:
             deleted = prune_sends(session, now, keep)

@@ -23,7 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from nurture.config import ConfigError, Settings
+from nurture.config import Settings
+from nurture.env import check_smtp_url
 from nurture.sending import addresses, rate
 
 RETRY_FIRST = timedelta(minutes=5)
@@ -124,13 +125,13 @@ class SMTPConfig:
 
     @classmethod
     def from_url(cls, url: str) -> SMTPConfig:
+        """The relay in `url`; a ConfigError for one that cannot be used (the settings
+        check `SMTP_URL` with the same sentence at start-up)."""
+        check_smtp_url("SMTP_URL", url)
         parsed = urlparse(url)
         query = parse_qs(parsed.query, keep_blank_values=True)
         starttls = query.get("starttls", ["0"])[-1].lower() in ("", "1", "true", "yes")
         tls = {"smtps": "implicit", "smtp+starttls": "starttls"}.get(parsed.scheme, "none")
-        if parsed.scheme not in ("smtp", "smtps", "smtp+starttls"):
-            raise ConfigError(f"SMTP_URL must start with smtp://, smtps:// or "
-                              f"smtp+starttls://, not {parsed.scheme}://.")
         if tls == "none" and starttls:
             tls = "starttls"
         default_port = {"implicit": 465, "starttls": 587}.get(tls, 25)
@@ -373,10 +374,10 @@ def make_sender(settings: Settings) -> Sender:
     messages a second across workers when that is set (`nurture/sending/rate.py`)."""
     inner: Sender = SMTPSender(settings.smtp_url) if settings.smtp_url \
         else FileOutbox(settings.outbox_dir)
-    per_second = rate.parse_rate(settings.extra.get("send_rate"))
+    per_second = settings.sending.rate
     if per_second is None:
         return inner
-    namespace = settings.extra.get("queue_namespace", "nurture")
+    namespace = settings.queue_namespace
     count = rate.redis_counter(settings.redis_url, namespace) if settings.redis_url \
         else rate.memory_counter()
     return RateLimitedSender(inner, rate.Gate(per_second, count))

@@ -8,17 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-OFF = frozenset({"off", "0", "false", "no"})
+from nurture.config import SendingSettings
 
 
-def email_tags(extra: Mapping[str, str], journey: str | None, template: str
+def email_tags(sending: SendingSettings, journey: str | None, template: str
                ) -> dict[str, str] | None:
     """The tags for a click on an email of `template` sent by `journey` (None for email
     outside journeys), or None when the installation turned tagging off
     (NURTURE_EMAIL_UTM=off)."""
-    if extra.get("email_utm", "on").strip().lower() in OFF:
+    if not sending.utm:
         return None
-    return {"utm_source": extra.get("email_utm_source") or "nurture", "utm_medium": "email",
+    return {"utm_source": sending.utm_source, "utm_medium": "email",
             "utm_campaign": journey or template, "utm_content": template}
 
 

@@ -72,7 +72,7 @@ def convert(works: Works, settings: Settings, trial_id: int, choice: str,
     if error := rules.choice_error(choice):
         raise TrialInvalid(error)
     now = works.now()
-    days = rules.retention_days(settings.extra)
+    days = settings.trials.retention_days
     with works.work(now) as work:
         session = work.session
         row = _locked(session, trial_id)
@@ -131,7 +131,7 @@ def trial_for_token(works: Works, tokens: Tokens, token: str) -> tuple[TrialFact
 def expire_due(works: Works, settings: Settings, now: datetime, batch: int = BATCH) -> int:
     """Expire active trials whose end has passed: services stop, data is kept until
     `retention_until`. Returns how many trials this call expired."""
-    retention = timedelta(days=rules.retention_days(settings.extra))
+    retention = timedelta(days=settings.trials.retention_days)
     due = and_(Trial.status == "active", Trial.ends_at <= now)
     total = 0
     while True:

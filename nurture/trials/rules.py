@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from nurture.trials.errors import TrialInvalid
 
-DEFAULT_RETENTION_DAYS = 30
-RETENTION_SETTING = "trial_retention_days"
 CHOICE_WORDS = {
     "keep_data": "keep the trial's data and settings",
     "new_subscription": "start a new subscription with a clean account",
@@ -68,16 +66,6 @@ def eligibility(stage: str, trials: Iterable[TrialFacts], now: datetime) -> Elig
     if running:
         return Eligibility("running", max(running, key=lambda t: t.ends_at))
     return Eligibility("start")
-
-
-def retention_days(settings_extra: Mapping[str, Any]) -> int:
-    """Days an expired trial's data is kept: the `trial_retention_days` setting, else 30."""
-    raw = settings_extra.get(RETENTION_SETTING)
-    try:
-        days = int(raw) if raw not in (None, "") else DEFAULT_RETENTION_DAYS
-    except (TypeError, ValueError):
-        return DEFAULT_RETENTION_DAYS
-    return days if days > 0 else DEFAULT_RETENTION_DAYS
 
 
 def due_to_expire(trial: TrialFacts, now: datetime) -> bool:

@@ -5,6 +5,7 @@ rewards (idempotent, held, approved, voided), and fraud flags."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -169,8 +170,8 @@ def test_after_the_window_the_visit_no_longer_attributes(rt, caplog):
 @pytest.mark.parametrize(("model", "credited"), [("first", 0), ("last", 1)])
 def test_the_attribution_model_picks_the_first_or_the_last_referrer(settings, clock, model,
                                                                     credited):
-    rt = build(settings.with_(extra={**settings.extra, "referral_attribution": model,
-                                     "referral_window_days": "30"}), clock=clock)
+    rt = build(settings.with_(referral=replace(settings.referral, attribution=model,
+                                               window=timedelta(days=30))), clock=clock)
     _clean(rt.db)
     rt.transport.start_worker(2)
     try:

@@ -8,6 +8,7 @@ import email
 import hmac
 import json
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from email import policy
 from hashlib import sha256
@@ -250,7 +251,7 @@ def test_the_crm_webhook_is_signed_and_retried_until_delivered(settings, clock):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/crm"
-        crm = settings.with_(extra={**settings.extra, "crm_webhook_url": url})
+        crm = settings.with_(scoring=replace(settings.scoring, crm_webhook_url=url))
         with running(crm, clock) as rt:
             rep(rt, "anna@sales.example")
             cid = contact(rt, "ivy@example.com", first_name="Ivy")

@@ -3,6 +3,7 @@ as the source of truth, and the explanation sales sees."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -129,7 +130,7 @@ def test_a_changed_rules_file_is_applied_to_everyone_with_refit(rt, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text("fit:\n  - {id: target-vertical, points: 30, when: {industry: [retail]}}\n")
     object.__setattr__(rt, "settings", rt.settings.with_(
-        extra={**rt.settings.extra, "scoring_rules": str(rules)}))
+        scoring=replace(rt.settings.scoring, rules_file=rules)))
     assert refit_everyone(rt, rt.settings) == 1
     assert get_contact(rt, cid).score == 30
     fit = sorted(d for k, d, _ in ledger(rt, cid) if k == "fit")

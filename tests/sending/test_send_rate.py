@@ -5,11 +5,12 @@ send path."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
-from nurture.app.composition import build
-from nurture.sending.rate import Gate, memory_counter, parse_rate, redis_counter
+from nurture.config import Settings
+from nurture.sending.rate import Gate, memory_counter, redis_counter
 from nurture.sending.senders import RateLimitedSender
 from tests.conftest import REDIS_URL, running
 from tests.helpers import HELLO, contact, event, publish_text, sends
@@ -36,13 +37,18 @@ def test_over_the_rate_a_message_waits_for_the_next_second():
     assert went == [100.25, 100.25, 100.25, 101.0, 101.0, 101.0, 102.0]
 
 
-def test_the_setting_is_a_whole_number_per_second_or_a_sentence():
-    assert parse_rate(None) is None and parse_rate(" ") is None
-    assert parse_rate("14") == 14
+def test_the_setting_is_a_whole_number_per_second_or_a_sentence(tmp_path):
+    def rate(raw: str | None) -> int | None:
+        env = {"NURTURE_VAR_DIR": str(tmp_path), "SECRET_KEY": "k"}
+        return Settings.from_env(env if raw is None else {**env, "NURTURE_SEND_RATE": raw}
+                                 ).sending.rate
+
+    assert rate(None) is None and rate(" ") is None
+    assert rate("14") == 14
     for bad in ("0", "-3", "fast", "2.5"):
         with pytest.raises(ValueError, match="NURTURE_SEND_RATE must be a whole number of "
                                              "messages per second, at least 1"):
-            parse_rate(bad)
+            rate(bad)
 
 
 def test_worker_processes_count_together_in_redis():
@@ -60,7 +66,7 @@ def test_worker_processes_count_together_in_redis():
 
 
 def test_a_capped_installation_still_delivers_every_email(settings, clock):
-    with running(settings.with_(extra={**settings.extra, "send_rate": "500"}), clock, 2) as rt:
+    with running(settings.with_(sending=replace(settings.sending, rate=500)), clock, 2) as rt:
         assert isinstance(rt.sender, RateLimitedSender)
         publish_text(rt, HELLO)
         people = [contact(rt, f"p{i}@example.com") for i in range(5)]
@@ -70,7 +76,7 @@ def test_a_capped_installation_still_delivers_every_email(settings, clock):
         assert len(list(rt.settings.outbox_dir.glob("*.eml"))) == 5
 
 
-def test_a_bad_rate_stops_the_installation_from_starting_with_a_sentence(settings):
+def test_a_bad_rate_stops_the_installation_from_starting_with_a_sentence(tmp_path):
     with pytest.raises(ValueError, match="not 'lots'"):
-        build(settings.with_(extra={**settings.extra, "send_rate": "lots"}),
-              with_transport=False)
+        Settings.from_env({"NURTURE_VAR_DIR": str(tmp_path), "SECRET_KEY": "k",
+                           "NURTURE_SEND_RATE": "lots"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from nurture.config import SendingSettings
 from nurture.sending.utm import email_tags, tagged
 from nurture.trials.models import Trial
 from tests.helpers import advance_clock, contact, event, publish_text, signed_in
@@ -15,7 +16,7 @@ from tests.web.test_email_report import _rows
 from tests.web.test_signup import IP, VALID, confirm_from_email
 from web import create_app
 
-TAGS = email_tags({}, "prospect-retail", "retail-nurture-5")
+TAGS = email_tags(SendingSettings(), "prospect-retail", "retail-nurture-5")
 
 
 def test_tags_join_the_query_and_keep_the_rest_of_the_link():
@@ -35,8 +36,8 @@ def test_a_link_with_its_own_tags_or_no_web_address_is_left_as_written():
 
 
 def test_tagging_can_be_turned_off_and_the_source_named():
-    assert email_tags({"email_utm": "off"}, "j", "t") is None
-    assert email_tags({"email_utm_source": "acme-mail"}, None, "welcome") == {
+    assert email_tags(SendingSettings(utm=False), "j", "t") is None
+    assert email_tags(SendingSettings(utm_source="acme-mail"), None, "welcome") == {
         "utm_source": "acme-mail", "utm_medium": "email", "utm_campaign": "welcome",
         "utm_content": "welcome"}
 

@@ -19,17 +19,6 @@ EXPIRED = replace(ACTIVE, status="expired", ends_at=NOW - timedelta(days=3),
                   retention_until=NOW + timedelta(days=27))
 
 
-def test_retention_defaults_to_30_days_and_follows_the_setting():
-    assert rules.retention_days({}) == 30
-    assert rules.retention_days({"trial_retention_days": "45"}) == 45
-    assert rules.retention_days({"trial_retention_days": 10}) == 10
-
-
-def test_a_nonsense_retention_setting_falls_back_to_the_default():
-    for raw in ("", "soon", "0", "-5", None):
-        assert rules.retention_days({"trial_retention_days": raw}) == 30
-
-
 def test_an_active_trial_is_due_to_expire_once_its_end_has_passed():
     assert not rules.due_to_expire(ACTIVE, NOW)
     assert rules.due_to_expire(ACTIVE, ACTIVE.ends_at)

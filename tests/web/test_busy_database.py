@@ -7,11 +7,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
-from nurture.config import ConfigError
+from nurture.config import ConfigError, Settings
 from nurture.contacts.models import Contact
 from nurture.db import lock_wait
 from nurture.events.models import Event
@@ -19,7 +20,6 @@ from nurture.sending import compose
 from tests.conftest import running
 from tests.helpers import contact, get_contact
 from web import create_app
-from web.errors import lock_wait_seconds
 
 AUTH = {"Authorization": "Bearer test-api-key"}
 
@@ -47,7 +47,7 @@ def _events(rt) -> int:
 
 @pytest.fixture
 def brief(settings, clock):
-    with running(settings.with_(extra={**settings.extra, "web_lock_wait": "0.3"}),
+    with running(settings.with_(web=replace(settings.web, lock_wait=0.3)),
                  clock) as runtime:
         yield runtime
 
@@ -110,7 +110,12 @@ def test_a_worker_still_waits_for_the_lock_past_the_webs_limit(brief):
 
 
 @pytest.mark.parametrize("raw", ["soon", "0", "-1", "99999"])
-def test_a_lock_wait_that_cannot_be_used_is_a_sentence(raw):
+def test_a_lock_wait_that_cannot_be_used_is_a_sentence(raw, tmp_path):
+    def lock_wait_seconds(raw: str | None) -> float:
+        env = {"NURTURE_VAR_DIR": str(tmp_path), "SECRET_KEY": "k"}
+        return Settings.from_env(env if raw is None else {**env, "NURTURE_WEB_LOCK_WAIT": raw}
+                                 ).web.lock_wait
+
     with pytest.raises(ConfigError, match="NURTURE_WEB_LOCK_WAIT must be a number of seconds"):
         lock_wait_seconds(raw)
     assert lock_wait_seconds(None) == 10.0 and lock_wait_seconds("2.5") == 2.5

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from journeys.loader import load_file
 from journeys.services import backfill, publish
 from nurture.app.cli import main
-from nurture.config import PROJECT_ROOT
+from nurture.config import PROJECT_ROOT, Settings
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
 from nurture.nps.models import NPSResponse
@@ -307,12 +307,14 @@ def test_surveyed_recently_is_strictly_inside_the_period():
     assert not surveyed_recently(now, now, 0)
 
 
-def test_nps_settings_come_from_settings_extra_with_defaults(settings):
+def test_nps_settings_come_from_the_environment_with_defaults(settings):
     default = NPSConfig.from_settings(settings)
     assert (default.throttle_days, default.alert_delay, default.cs_email) == (
         90, timedelta(minutes=10), "customer-success@nurture.localhost")
-    custom = NPSConfig.from_settings(settings.with_(extra={
-        "nps_throttle_days": "30", "nps_alert_delay_minutes": "0", "cs_email": "cs@p.example"}))
+    custom = NPSConfig.from_settings(settings.with_(nps=Settings.from_env({
+        "NURTURE_VAR_DIR": str(settings.var_dir), "SECRET_KEY": "k",
+        "NURTURE_NPS_THROTTLE_DAYS": "30", "NURTURE_NPS_ALERT_DELAY_MINUTES": "0",
+        "NURTURE_CS_EMAIL": "cs@p.example"}).nps))
     assert (custom.throttle_days, custom.alert_delay, custom.cs_email) == (
         30, timedelta(0), "cs@p.example")
 

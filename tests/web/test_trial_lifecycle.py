@@ -9,6 +9,7 @@ import html
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -210,7 +211,7 @@ def test_the_trial_ends_expires_and_the_notice_states_the_retention_date(rt):
 
 
 def test_the_jobs_change_each_trial_once_in_batches_however_often_they_run(rt):
-    rt.settings = rt.settings.with_(extra={**rt.settings.extra, "trial_retention_days": "10"})
+    rt.settings = rt.settings.with_(trials=replace(rt.settings.trials, retention_days=10))
     trials = [_trial(rt, f"p{i}@example.com", days=1 + (i == 0) * 5)[1] for i in range(7)]
     rt.clock.advance(timedelta(days=2))
     now = rt.clock.now()

@@ -112,7 +112,7 @@ def run_engine_bench(base: Settings, contacts: int, sim_contacts: int,
         if pg:
             redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
             settings = base.with_(database_url=pg, redis_url=redis_url, var_dir=Path(tmp),
-                                  extra={"queue_namespace": "nurture-bench"})
+                                  queue_namespace="nurture-bench")
             result["postgresql_redis"] = _measure(settings, contacts, "postgresql+redis", echo)
         else:
             result["postgresql_redis"] = "skipped: PostgreSQL is not reachable"

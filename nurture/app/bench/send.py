@@ -250,7 +250,7 @@ def _spawn_workers(settings: Settings, processes: int, threads: int,
     env = {**os.environ, "DATABASE_URL": settings.database_url,
            "REDIS_URL": settings.redis_url or "", "SMTP_URL": settings.smtp_url or "",
            "NURTURE_VAR_DIR": str(settings.var_dir), "SECRET_KEY": settings.secret_key,
-           "NURTURE_QUEUE_NAMESPACE": settings.extra["queue_namespace"]}
+           "NURTURE_QUEUE_NAMESPACE": settings.queue_namespace}
     with log.open("a") as out:  # each child keeps its own copy of the file
         procs = [subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "worker", "--threads",
                                    str(threads)], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -409,7 +409,7 @@ def run_send_bench(base: Settings, contacts: int, echo: Echo = print) -> dict[st
                             **common)
         result["sqlite_inprocess"] = compare(sqlite, contacts, 1, threads, "sqlite", echo)
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-        queue = {"queue_namespace": "nurture-bench-send"}
+        queue = "nurture-bench-send"
         # The scale path: separate worker processes, one per core, fed through Redis. Three
         # threads keep a process busy against a local sink (more only contend for the GIL:
         # 2 x 3 threads ran 20.7 s and 19.3 s for 30k where 2 x 4 ran 25.9 s and 21.1 s).
@@ -417,13 +417,15 @@ def run_send_bench(base: Settings, contacts: int, echo: Echo = print) -> dict[st
         if _redis_reachable(redis_url):
             result["sqlite_redis"] = compare(base.with_(
                 database_url=f"sqlite:///{var / 'send-redis.db'}", redis_url=redis_url,
-                extra=queue, **common), contacts, processes, per_process, "sqlite+redis", echo)
+                queue_namespace=queue, **common), contacts, processes, per_process,
+                "sqlite+redis", echo)
         else:
             result["sqlite_redis"] = "skipped: Redis is not reachable"
         pg = _postgres(os.environ.get("BENCH_DATABASE_URL",
                                       "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
         if pg and _redis_reachable(redis_url):
-            settings = base.with_(database_url=pg, redis_url=redis_url, extra=queue, **common)
+            settings = base.with_(database_url=pg, redis_url=redis_url, queue_namespace=queue,
+                                  **common)
             result["postgresql_redis"] = compare(settings, contacts, processes, per_process,
                                                  "postgresql+redis", echo)
         else:

@@ -4,7 +4,6 @@ lead to sales by hand, and (from `scoring_models`) train and approve the predict
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from nurture.app.cli.ops import running
 from nurture.app.cli.refusals import Group
+from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from scoring.api import hand_off, open_for, refit_everyone, run_scoring_jobs
@@ -28,7 +28,7 @@ def scoring() -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def validate(path: Path | None) -> None:
     """Check a scoring rules file (default: the one in use) and list every problem."""
-    path = path or Path(os.environ.get("NURTURE_SCORING_RULES") or DEFAULT_FILE)
+    path = path or Settings.from_env().scoring.rules_file or DEFAULT_FILE
     loaded = load_rules_file(path)
     for violation in loaded.violations:
         click.echo(str(violation), err=True)
