@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -46,6 +47,12 @@ NAMING = {
 # rather than hang behind a long batch (`web/errors.py`).
 lock_wait: ContextVar[float | None] = ContextVar("lock_wait", default=None)
 SQLITE_BUSY_MS = 30_000
+# The error by which the database says it is busy (a lock waited for past `lock_wait`, a
+# deadlock, a serialization failure) or out of reach: the web answers it with a 503 and a
+# sentence (`web/errors.py`), without importing SQLAlchemy itself.
+Unavailable = OperationalError
+# PostgreSQL: deadlock, serialization failure, lock timeout; SQLite's busy timeout.
+_CONTENTION_CODES = {"40P01", "40001", "55P03"}
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
@@ -104,6 +111,13 @@ def rowcount(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError("Only the result of an UPDATE or DELETE has a row count.")
     return result.rowcount
+
+
+def contention(exc: OperationalError) -> bool:
+    """Whether the database was busy with other transactions (try again in seconds) rather
+    than out of reach."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in _CONTENTION_CODES or "database is locked" in str(exc.orig)
 
 
 def utcnow() -> datetime:

@@ -1,8 +1,9 @@
 """Read models for people: a contact's score card (parts, grade, explanation, predictive
-contributions) and the sales inbox."""
+contributions), the sales inbox, and the best customers by lifetime value."""
 
 from __future__ import annotations
 
+from datetime import date, tzinfo
 from typing import Any
 
 from sqlalchemy import case, select
@@ -10,9 +11,13 @@ from sqlalchemy import case, select
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
+from nurture.db import Database
 from nurture.unit_of_work import Works
 from nurture.users.models import User
 from scoring.access import Viewer, sees_every_lead, visible_to
+from scoring.clv import CLVReport, CustomerValue, value_customers
+from scoring.clv_data import contact_emails, periods_per_year, summarize, transactions_from_events
+from scoring.errors import CLVError
 from scoring.handoffs import explanation
 from scoring.models import ContactScore, Handoff, HandoffNote
 from scoring.subscriber import setup_for
@@ -113,3 +118,20 @@ def handoff_detail(works: Works, settings: Settings, handoff_id: int,
     card = score_card(works, settings, contact_id=detail["contact_id"])
     detail["card"] = card
     return detail
+
+
+def customer_value(db: Database, tz: tzinfo, end: date, horizon: int, top: int = 5,
+                   discount_rate: float = 0.10
+                   ) -> tuple[CLVReport, list[tuple[CustomerValue, str]]]:
+    """Lifetime value over `horizon` weeks from Nurture's own purchase events up to `end`
+    (days taken in `tz`), and the `top` customers with their email addresses. Raises
+    `CLVError` with a sentence when there is nothing to value or the models cannot fit."""
+    with db.sessions() as session:
+        transactions = transactions_from_events(session, tz=tz)
+        summaries = summarize(transactions, end, "weeks")
+        if not summaries:
+            raise CLVError("No customer has a recorded purchase yet.")
+        report = value_customers(summaries, horizon, discount_rate, periods_per_year("weeks"))
+        best = report.best(top)
+        emails = contact_emails(session, [c.customer_id for c in best])
+    return report, [(c, emails.get(c.customer_id, "")) for c in best]

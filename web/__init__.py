@@ -9,6 +9,24 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from nurture.app.composition import build
 from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT, Settings
+from web.account import bp as account_bp
+from web.api import bp as api_bp
+from web.auth import init_app as init_auth
+from web.contacts import bp as contacts_bp
+from web.dashboard import bp as dashboard_bp
+from web.email_links import bp as email_links_bp
+from web.email_links import unsubscribe
+from web.email_templates import bp as email_templates_bp
+from web.errors import init_app as init_errors
+from web.i18n import init_app as init_i18n
+from web.inputs import init_app as init_inputs
+from web.insights import bp as insights_bp
+from web.landing import bp as landing_bp
+from web.nps import bp as nps_bp
+from web.problems import init_app as init_problems
+from web.referral import bp as referral_bp
+from web.sales import bp as sales_bp
+from web.trials import bp as trials_bp
 
 
 def create_app(config: Settings | Runtime | None = None) -> Flask:
@@ -28,25 +46,13 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     hops = runtime.settings.trusted_proxies
     if hops:  # the client's address, scheme and host as the proxies saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    from web.inputs import init_app as init_inputs
-    from web.problems import init_app as init_problems
-
     init_inputs(app)  # before any blueprint: its `int` converter and checks hold for all
     init_problems(app)
-    from web.errors import init_app as init_errors
-
     init_errors(app, runtime.settings.web.lock_wait)
-    from web.i18n import init_app as init_i18n
-
     init_i18n(app, runtime.settings.var_dir)
     # Public pages (landing, unsubscribe, NPS) show the sender's name; only signed-in staff
     # get the link to the console, which would send a prospect to the sign-in page.
     app.context_processor(lambda: {"company_name": runtime.settings.company_name})
-
-    from web.api import bp as api_bp
-    from web.dashboard import bp as dashboard_bp
-    from web.email_links import bp as email_links_bp
-    from web.email_links import unsubscribe
 
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # bearer-key JSON API, no cookies
@@ -56,25 +62,11 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(email_links_bp)
-    from web.landing import bp as landing_bp
-    from web.nps import bp as nps_bp
-    from web.trials import bp as trials_bp
-
     for blueprint in (landing_bp, trials_bp, nps_bp):
         app.register_blueprint(blueprint)
-    from web.auth import init_app as init_auth
-    from web.insights import bp as insights_bp
-    from web.sales import bp as sales_bp
-
     init_auth(app)
-    from web.account import bp as account_bp
-
     app.register_blueprint(account_bp)
     app.register_blueprint(sales_bp)
-    from web.contacts import bp as contacts_bp
-    from web.email_templates import bp as email_templates_bp
-    from web.referral import bp as referral_bp
-
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
     app.register_blueprint(insights_bp)

@@ -36,9 +36,7 @@ def sign_out_everywhere():
 @bp.get("/users")
 @login_required("admin")
 def users():
-    with _rt().db.sessions() as db:
-        rows = services.list_users(db)
-    return render_template("account/users.html", users=rows,
+    return render_template("account/users.html", users=services.all_users(_rt().db),
                            notice=session.pop(FLASH, None))
 
 

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, request
 from nurture.events.services import record_for_email
 from nurture.sending.bounces import record_bounces
 from nurture.sending.dsn import parse_json_event
+from scoring.queries import score_card
 from web.openapi import validate
 from web.problems import problem
 from web.schemas import BouncesIn, BouncesRecorded, EventIn, EventRecorded, ScoreCard, ScoreQuery
@@ -71,8 +72,6 @@ def post_event(json: EventIn):
 @validate(query=ScoreQuery, resp={"HTTP_200": ScoreCard}, tags=("scores",))
 def get_score(query: ScoreQuery):
     """A contact's score, grade and the rules behind it: `GET /api/scores?email=...`."""
-    from scoring.queries import score_card
-
     rt = current_app.extensions["nurture"]
     card = score_card(rt, rt.settings, email=query.email)
     if card is None:

@@ -48,8 +48,7 @@ from wtforms.validators import InputRequired
 
 from nurture.app.runtime import Runtime
 from nurture.users import services
-from nurture.users.models import ROLES
-from nurture.users.services import UserInfo
+from nurture.users.services import ROLES, UserInfo
 
 bp = Blueprint("auth", __name__)
 USER_ID, VERSION, NOTICE = "user_id", "session_version", "auth_notice"
@@ -142,8 +141,7 @@ def load_user() -> None:
         return
     user = None
     if isinstance(user_id, int):
-        with _rt().db.sessions() as db:
-            user = services.get_user(db, user_id)
+        user = services.signed_in(_rt().db, user_id)
     version = session.get(VERSION)
     if (user is None or not user.active or type(version) is not int
             or version != user.session_version):
@@ -201,9 +199,7 @@ def login():
     if not form.validate():
         return _page(form, 422)
     rt = _rt()
-    with rt.db.transaction() as db:
-        user = services.authenticate(db, form.email.data, form.password.data,
-                                     now=rt.clock.now())
+    user = services.sign_in(rt.db, form.email.data, form.password.data, now=rt.clock.now())
     if user is None:
         form.form_errors.append(WRONG)
         return _page(form, 401)
@@ -226,9 +222,8 @@ def logout():
 
 
 def end_sessions(user_id: int) -> UserInfo:
-    """Every session of the user ends (`services.end_sessions`)."""
-    with _rt().db.transaction() as db:
-        return services.end_sessions(db, user_id)
+    """Every session of the user ends (`services.sign_out_everywhere`)."""
+    return services.sign_out_everywhere(_rt().db, user_id)
 
 
 def sign_out(notice: str) -> None:

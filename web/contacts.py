@@ -21,10 +21,8 @@ def lookup():
     if len(email) > 320 or not EMAIL.match(email):
         return render_template("contacts/lookup.html", email=email[:320], record=None,
                                error="Enter a whole email address, like ann@example.com."), 422
-    rt = current_app.extensions["nurture"]
-    with rt.db.sessions() as session:
-        record = contact_record(session, email)
-        if record is None:
-            return render_template("contacts/lookup.html", email=email, record=None,
-                                   error=f"There is no contact with the address {email}."), 404
-        return render_template("contacts/lookup.html", email=email, record=record, error=None)
+    record = contact_record(current_app.extensions["nurture"].db, email)
+    if record is None:
+        return render_template("contacts/lookup.html", email=email, record=None,
+                               error=f"There is no contact with the address {email}."), 404
+    return render_template("contacts/lookup.html", email=email, record=record, error=None)

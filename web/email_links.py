@@ -5,6 +5,7 @@ signed for its purpose; a bad or expired one gets a clear page and a 4xx."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -13,11 +14,11 @@ from journeys.definition import TOPICS
 from nurture.app.runtime import Runtime
 from nurture.consent import api as consent
 from nurture.consent.services import Proof
+from nurture.contacts import queries as contacts
 from nurture.contacts.language import primary
-from nurture.contacts.models import Contact
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
-from nurture.sending.models import Send
+from nurture.sending import queries as sends
 from nurture.sending.preview import languages
 from nurture.sending.render import store_for
 from nurture.sending.tracking import machine_reason
@@ -39,16 +40,16 @@ def _proof(method: str) -> Proof:
                  user_agent=request.headers.get("User-Agent", "")[:400])
 
 
-def _contact_for(purpose: str, token: str) -> Contact:
-    """The contact a token names, if it still has the address the token was signed for."""
+def _contact_for(purpose: str, token: str) -> Any:
+    """The contact a token names (its row), if it still has the address the token was
+    signed for."""
     rt = _rt()
     payload = rt.tokens.load(purpose, token)  # a bad link is a TokenError: web/errors.py
     try:
         contact_id, key, _send = payload
     except (TypeError, ValueError):
         raise TokenError("This link is not valid.") from None
-    with rt.db.sessions() as session:
-        contact = session.get(Contact, contact_id)
+    contact = contacts.contact(rt.db, contact_id)
     if contact is None or contact.email_key != key:
         speak_to(None)
         abort(Response(render_template("email/link_error.html",
@@ -158,7 +159,8 @@ def confirm(token: str):
     return render_template("email/confirmed.html", contact=contact)
 
 
-def _send_for(token: str) -> Send | None:
+def _send_for(token: str) -> Any:
+    """The send a tracking token names (its row), or None."""
     rt = _rt()
     try:
         send_id = rt.tokens.load("track", token)
@@ -166,11 +168,10 @@ def _send_for(token: str) -> Send | None:
         return None
     if not isinstance(send_id, int):
         return None
-    with rt.db.sessions() as session:
-        return session.get(Send, send_id)
+    return sends.send(rt.db, send_id)
 
 
-def _record_hit(send: Send, type_: str, **properties) -> None:
+def _record_hit(send: Any, type_: str, **properties) -> None:
     rt = _rt()
     reason = machine_reason(request.headers.get("User-Agent", ""), request.remote_addr or "",
                             send.sent_at, rt.clock.now())

@@ -20,13 +20,12 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask_limiter import Limiter
-from sqlalchemy import func, select
 from werkzeug.exceptions import TooManyRequests
 
 from nurture.contacts.language import primary, standard_tag
 from nurture.contacts.language import problem as language_problem
-from nurture.contacts.models import Contact
-from nurture.contacts.services import EMAIL, email_key
+from nurture.contacts.queries import contact_by_email, readers_by_language
+from nurture.contacts.services import EMAIL
 from nurture.errors import Invalid, NotFound
 from nurture.sending.preview import SAMPLE, for_preview, languages, names, render_preview
 from nurture.sending.render import TemplateError, store_for
@@ -79,12 +78,7 @@ def index():
 def _coverage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each language contacts read (without its region), how many read it, and how many
     templates have it: the rest reach those contacts in the default text."""
-    with current_app.extensions["nurture"].db.sessions() as session:
-        counts = session.execute(select(Contact.language, func.count())
-                                 .where(Contact.language != "").group_by(Contact.language))
-        readers: dict[str, int] = {}
-        for tag, count in counts:
-            readers[primary(tag)] = readers.get(primary(tag), 0) + count
+    readers = readers_by_language(current_app.extensions["nurture"].db)
     return [{"language": language, "contacts": count,
              "templates": sum(any(primary(t) == language for t in r["languages"])
                               for r in rows)}
@@ -194,11 +188,10 @@ def _contact(email: str) -> tuple[Any, str]:
     if len(email) > 320 or not EMAIL.match(email):
         raise Invalid("Enter a whole email address, like ann@example.com, or leave "
                             "it empty for a sample contact.")
-    with current_app.extensions["nurture"].db.sessions() as session:
-        row = session.scalar(select(Contact).where(Contact.email_key == email_key(email)))
-        if row is None:
-            raise NotFound(f"There is no contact with the address {email}.")
-        return for_preview(row), row.email
+    row = contact_by_email(current_app.extensions["nurture"].db, email)
+    if row is None:
+        raise NotFound(f"There is no contact with the address {email}.")
+    return for_preview(row), row.email
 
 
 def _subject(store, settings, name: str) -> str:

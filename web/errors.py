@@ -21,17 +21,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, render_template, request, url_for
-from sqlalchemy.exc import OperationalError
 
-from nurture.db import lock_wait
+from nurture.db import Unavailable, contention, lock_wait
 from nurture.errors import Busy, Invalid, NurtureError
 from web.i18n import speak_to
 from web.problems import BUSY, INVALID, is_api, problem
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = "5"
-# PostgreSQL: deadlock, serialization failure, lock timeout; SQLite's busy timeout.
-_CONFLICT_CODES = {"40P01", "40001", "55P03"}
 View = TypeVar("View", bound=Callable[..., Any])
 REFUSAL_PAGE = "refusal_page"  # the attribute `refusals_shown_on` sets on a view
 
@@ -77,7 +74,7 @@ def init_app(app: Flask, wait: float) -> None:
         if token is not None:
             lock_wait.reset(token)
 
-    app.register_error_handler(OperationalError, _busy)
+    app.register_error_handler(Unavailable, _busy)
     app.register_error_handler(NurtureError, _refused)
 
 
@@ -111,13 +108,8 @@ def problem_for(exc: NurtureError, headers: dict[str, str] | None = None) -> Res
     return problem(exc.status, exc.sentence, headers=headers)
 
 
-def _conflict(exc: OperationalError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code in _CONFLICT_CODES or "database is locked" in str(exc.orig)
-
-
-def _busy(exc: OperationalError) -> Any:
-    conflict = _conflict(exc)
+def _busy(exc: Unavailable) -> Any:
+    conflict = contention(exc)
     log.warning("%s %s answered 503: %s", request.method, request.path,
                 str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
     message = ("Someone else was changing the same records at that moment, so nothing was "

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 
-from nurture.app.reports.email import email_report
-from scoring.clv import value_customers
-from scoring.clv_data import contact_emails, periods_per_year, summarize, transactions_from_events
+from nurture.app.reports import email
+from scoring import queries as scoring
 from scoring.errors import CLVError
 from web.auth import login_required
 
@@ -30,18 +29,10 @@ def customer_value():
     tz = ZoneInfo(rt.settings.timezone)
     end = rt.clock.now().astimezone(tz).date()
     report, best, error = None, [], None
-    with rt.db.sessions() as session:
-        transactions = transactions_from_events(session, tz=tz)
-        try:
-            summaries = summarize(transactions, end, "weeks")
-            if not summaries:
-                raise CLVError("No customer has a recorded purchase yet.")
-            report = value_customers(summaries, int(horizon), 0.10, periods_per_year("weeks"))
-            top = report.best(5)
-            emails = contact_emails(session, [c.customer_id for c in top])
-            best = [(c, emails.get(c.customer_id, "")) for c in top]
-        except CLVError as exc:  # presentation: the report page says why it has no numbers
-            error = str(exc)
+    try:
+        report, best = scoring.customer_value(rt.db, tz, end, int(horizon))
+    except CLVError as exc:  # presentation: the report page says why it has no numbers
+        error = str(exc)
     return render_template("insights/customer_value.html", report=report, best=best,
                            error=error, end=end, horizon=horizon, horizons=HORIZONS)
 
@@ -53,7 +44,6 @@ def email_performance():
     days = request.args.get("days", "30")
     if days not in PERIODS:
         days = "30"
-    with rt.db.sessions() as session:
-        rows = email_report(session, rt.clock.now() - timedelta(days=int(days)),
-                            rt.settings.sending.utm_source)
+    rows = email.email_performance(rt.db, rt.clock.now() - timedelta(days=int(days)),
+                                   rt.settings.sending.utm_source)
     return render_template("insights/email.html", rows=rows, days=days, periods=PERIODS)

@@ -38,7 +38,7 @@ from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.language import from_browser
 from nurture.events.effects import Lifecycle
-from nurture.landing import pages
+from nurture.landing import pages, queries
 from nurture.trials import signup
 from nurture.trials.errors import SignUpError
 from web import referral, signup_confirm
@@ -257,8 +257,7 @@ def _error_page(title: str, message: str, status: int):
 @bp.route("/l/<slug>", methods=["GET", "POST"])
 def landing_page(slug: str):
     rt = _rt()
-    with rt.db.sessions() as db:
-        page = pages.find(db, _files(), slug)
+    page = queries.page(rt.db, _files(), slug)
     if page is None:
         return render_template("landing/not_found.html"), 404
     lifecycle = Lifecycle()
@@ -334,8 +333,7 @@ def _finish(page: pages.Page, result: dict):
 def thanks(slug: str):
     result = session.get(RESULT)
     if not isinstance(result, dict) or result.get("slug") != slug:
-        with _rt().db.sessions() as db:
-            known = pages.find(db, _files(), slug) is not None
+        known = queries.page(_rt().db, _files(), slug) is not None
         if not known:
             return render_template("landing/not_found.html"), 404
         return redirect(url_for(".landing_page", slug=slug), 303)

@@ -15,9 +15,9 @@ from typing import NoReturn
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 
 from nurture.app.runtime import Runtime
-from nurture.contacts.models import Contact
-from nurture.nps import services, stats
-from nurture.sending.models import Send
+from nurture.contacts.queries import contact
+from nurture.nps import queries, services, stats
+from nurture.sending.queries import send
 from nurture.sending.tracking import machine_reason
 from web.api import key_required
 from web.errors import refusals_shown_on
@@ -54,18 +54,16 @@ def _token(token: str) -> tuple[int, str, int]:
 
 
 def _exists(contact_id: int) -> None:
-    with _rt().db.sessions() as session:
-        contact = session.get(Contact, contact_id)
-    if contact is None:
+    row = contact(_rt().db, contact_id)
+    if row is None:
         _link_error("This link no longer matches a subscriber.", 404)
-    speak_to(contact.language)  # the page is in the language their emails are in
+    speak_to(row.language)  # the page is in the language their emails are in
 
 
 def _looks_automated(survey: str) -> bool:
     rt = _rt()
-    with rt.db.sessions() as session:
-        send = session.get(Send, int(survey)) if survey.isdigit() else None
-        sent_at = send.sent_at if send is not None else None
+    asked = send(rt.db, int(survey)) if survey.isdigit() else None
+    sent_at = asked.sent_at if asked is not None else None
     return machine_reason(request.headers.get("User-Agent", ""), request.remote_addr or "",
                           sent_at, rt.clock.now()) is not None
 
@@ -82,8 +80,7 @@ def answer(token: str):
             saved = services.record_answer(rt, services.NPSConfig.from_settings(rt.settings),
                                            contact_id, survey, score)
         else:
-            with rt.db.sessions() as session:
-                saved = services.find_answer(session, contact_id, survey)
+            saved = queries.answer(rt.db, contact_id, survey)
         return render_template("nps/answer.html", token=token, score=score,
                                reason=saved.reason if saved else "", recorded=recorded,
                                scores=SCORES, errors={})
@@ -115,8 +112,7 @@ def _form_errors() -> tuple[dict[str, str], int | None]:
 @validate(query=NPSQuery, resp={"HTTP_200": NPSReport}, tags=("nps",))
 def report(query: NPSQuery):
     """NPS ± its 95% margin per period, and per vertical or stage when asked."""
-    with _rt().db.sessions() as session:
-        rows = services.answer_rows(session)
+    rows = queries.answer_rows(_rt().db)
     lines = stats.by_period_and_segment(rows, query.period, query.segment)
     return NPSReport(period=query.period, segment=query.segment or stats.ALL,
                      method="adjusted-Wald 95% interval (Rocks 2016)",

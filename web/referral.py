@@ -24,16 +24,14 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from nurture.app.runtime import Runtime
 from nurture.trials.signup import clean_referral
-from referral import analytics, api, onesheet, sources
+from referral import analytics, api, onesheet, queries, sources
 from referral.attribution import Touch, add_touch, choose
 from referral.config import ReferralConfig
 from referral.errors import Invalid
 from referral.fraud import explain
-from referral.models import Referral, ReferralSource, Reward, RewardTransition
 from referral.rules import format_money
 from web.auth import login_required
 from web.errors import refusals_shown_on
@@ -150,8 +148,7 @@ def share_link(code: str):
 def one_sheet(code: str):
     """What we do and who we help best, with the source's share link and share buttons."""
     rt = _rt()
-    with rt.db.sessions() as db:
-        found = sources.find(db, code[:100], rt.clock.now())
+    found = queries.find_source(rt.db, code[:100], rt.clock.now())
     if found.source is None:
         log.info("referral: one-sheet for %s code %r", found.reason, code[:64])
         return render_template("referral/not_found.html"), 404
@@ -171,15 +168,11 @@ def _done(message: str, endpoint: str, **values):
 @bp.get("/referrals")
 @login_required("marketer")
 def dashboard():
-    rt = _rt()
-    with rt.db.sessions() as db:
-        funnels = analytics.per_source(db)
-        flagged = len(db.scalars(select(Referral.id).where(Referral.review == "flagged"))
-                      .all())
+    seen = queries.funnels(_rt().db)
     rules = _config().rules
-    return render_template("referral/dashboard.html", funnels=funnels,
-                           types=analytics.per_type(funnels),
-                           leaders=analytics.leaderboard(funnels), flagged=flagged,
+    return render_template("referral/dashboard.html", funnels=seen.per_source,
+                           types=analytics.per_type(seen.per_source),
+                           leaders=analytics.leaderboard(seen.per_source), flagged=seen.flagged,
                            money=_money, rules_ok=rules is not None,
                            notice=session.pop(FLASH, None))
 
@@ -187,8 +180,7 @@ def dashboard():
 @bp.get("/referrals/report.csv")
 @login_required("marketer")
 def report_csv():
-    with _rt().db.sessions() as db:
-        text = analytics.to_csv(analytics.per_source(db))
+    text = analytics.to_csv(queries.per_source(_rt().db))
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=referral-sources.csv"})
 
@@ -210,10 +202,7 @@ def sources_page():
             error, status = exc.sentence, exc.status
         else:
             return _done(f"The source was created with the code {code}.", ".sources_page")
-    with rt.db.sessions() as db:
-        rows = db.scalars(select(ReferralSource).order_by(ReferralSource.created_at.desc(),
-                                                          ReferralSource.id.desc())
-                          .limit(500)).all()
+    rows = queries.recent_sources(rt.db)
     base = rt.settings.base_url
     return render_template("referral/sources.html", rows=rows, error=error,
                            form=request.form, base=base,
@@ -255,24 +244,8 @@ def source_status(source_id: int):
 @bp.get("/referrals/review")
 @login_required("marketer")
 def review_queue():
-    rt = _rt()
-    with rt.db.sessions() as db:
-        rows = _referral_rows(db, Referral.review == "flagged")
-    return render_template("referral/review.html", rows=rows, explain=explain,
-                           notice=session.pop(FLASH, None))
-
-
-def _referral_rows(db, *where) -> list[dict]:
-    from nurture.contacts.models import Contact
-
-    query = (select(Referral, ReferralSource, Contact)
-             .join(ReferralSource, ReferralSource.id == Referral.source_id)
-             .join(Contact, Contact.id == Referral.friend_id)
-             .where(*where).order_by(Referral.signed_up_at, Referral.id).limit(500))
-    return [{"id": r.id, "friend": c.email, "company": c.company, "source": s.name or s.code,
-             "code": s.code, "type": s.type, "email": s.email, "reasons": r.reasons,
-             "signed_up_at": r.signed_up_at, "status": r.status}
-            for r, s, c in db.execute(query)]
+    return render_template("referral/review.html", rows=queries.flagged_referrals(_rt().db),
+                           explain=explain, notice=session.pop(FLASH, None))
 
 
 @bp.post("/referrals/<int:referral_id>/review")
@@ -290,23 +263,9 @@ def review(referral_id: int):
 @login_required("marketer")
 def rewards():
     status = request.args.get("status", "")
-    rt = _rt()
-    with rt.db.sessions() as db:
-        query = (select(Reward, ReferralSource).join(ReferralSource,
-                                                     ReferralSource.id == Reward.source_id)
-                 .order_by(Reward.created_at.desc(), Reward.id.desc()).limit(500))
-        if status in ("pending", "approved", "paid", "voided"):
-            query = query.where(Reward.status == status)
-        rows = db.execute(query).all()
-        audit = {}
-        ids = [r.id for r, _ in rows]
-        if ids:
-            for t in db.scalars(select(RewardTransition)
-                                .where(RewardTransition.reward_id.in_(ids))
-                                .order_by(RewardTransition.at, RewardTransition.id)):
-                audit.setdefault(t.reward_id, []).append(t)
-    return render_template("referral/rewards.html", rows=rows, audit=audit, status=status,
-                           money=format_money, notice=session.pop(FLASH, None))
+    ledger = queries.rewards(_rt().db, status)
+    return render_template("referral/rewards.html", rows=ledger.rows, audit=ledger.audit,
+                           status=status, money=format_money, notice=session.pop(FLASH, None))
 
 
 @bp.post("/referrals/rewards/<int:reward_id>")

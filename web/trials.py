@@ -8,10 +8,11 @@ not fit the trial a 422; a link's refusals are shown on the trial's own problem 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request
 
 from nurture.app.runtime import Runtime
-from nurture.contacts.models import Contact
 from nurture.trials import lifecycle, rules
 from nurture.trials.errors import TrialConflict
 from nurture.trials.rules import TrialFacts
@@ -28,7 +29,8 @@ def _rt() -> Runtime:
     return current_app.extensions["nurture"]
 
 
-def _linked(token: str) -> tuple[TrialFacts, Contact]:
+def _linked(token: str) -> tuple[TrialFacts, Any]:
+    """The trial a conversion link names and its contact (a row the page reads)."""
     return lifecycle.trial_for_token(_rt(), _rt().tokens, token)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nurture.db import Database
 from nurture.users.errors import DuplicateEmail, InvalidUser, UserNotFound
 from nurture.users.models import ROLES, User
 
@@ -242,3 +243,31 @@ def list_users(session: Session, role: str | None = None) -> list[UserInfo]:
     if role is not None:
         query = query.where(User.role == _check_role(role))
     return [_info(row) for row in session.scalars(query)]
+
+
+# ---- the web's entry points: one session or transaction each --------------------------
+# The functions above work in the caller's transaction (the CLI's commands run several in
+# one); these open their own, so that a view neither opens sessions nor sees a row.
+
+def signed_in(db: Database, user_id: int) -> UserInfo | None:
+    """The user a session cookie names, read in a session of its own; None when gone."""
+    with db.sessions() as session:
+        return get_user(session, user_id)
+
+
+def sign_in(db: Database, email: str, password: str, *, now: datetime) -> UserInfo | None:
+    """`authenticate` in a transaction of its own (it records the sign-in)."""
+    with db.transaction() as session:
+        return authenticate(session, email, password, now=now)
+
+
+def sign_out_everywhere(db: Database, user_id: int) -> UserInfo:
+    """`end_sessions` in a transaction of its own. Raises `UserNotFound`."""
+    with db.transaction() as session:
+        return end_sessions(session, user_id)
+
+
+def all_users(db: Database) -> list[UserInfo]:
+    """`list_users` in a session of its own."""
+    with db.sessions() as session:
+        return list_users(session)

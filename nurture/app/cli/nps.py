@@ -10,7 +10,7 @@ import click
 from nurture.app.cli.refusals import Group
 from nurture.app.composition import build
 from nurture.config import Settings
-from nurture.nps import services, stats
+from nurture.nps import queries, stats
 
 
 @click.group(cls=Group)
@@ -28,8 +28,7 @@ def report(period: str, segment: str | None, as_json: bool) -> None:
     """NPS per period (and segment), with the adjusted-Wald 95% interval."""
     rt = build(Settings.from_env(), with_transport=False)
     try:
-        with rt.db.sessions() as session:
-            rows = services.answer_rows(session)
+        rows = queries.answer_rows(rt.db)
     finally:
         rt.close()
     lines = [stats.as_dict(item) for item in stats.by_period_and_segment(rows, period, segment)]

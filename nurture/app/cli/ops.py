@@ -8,7 +8,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -71,10 +72,20 @@ def init() -> None:
     click.echo(f"The database is ready: {rt.db.engine.url.render_as_string(hide_password=True)}")
 
 
-def _serve_web(rt: Runtime, host: str, port: int) -> None:
-    from web import create_app  # noqa: PLC0415 (heavy: loaded on use)
+def web_app(rt: Runtime) -> Any:
+    """The web app on this runtime (`nurture run` shares its workers and scheduler with it),
+    made by the factory installed as the `nurture.apps` entry point `web` (pyproject.toml).
+    The CLI does not import the views: they load here, and only for a command that serves
+    them."""
+    found = entry_points(group="nurture.apps", name="web")
+    if not found:
+        raise click.ClickException("The web app is not installed with this copy of Nurture; "
+                                   "`pip install -e .` installs it.")
+    return next(iter(found)).load()(rt)
 
-    run_simple(host, port, create_app(rt), threaded=True, use_reloader=False)
+
+def _serve_web(rt: Runtime, host: str, port: int) -> None:
+    run_simple(host, port, web_app(rt), threaded=True, use_reloader=False)
 
 
 @click.command(cls=Command)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from nurture.db import Database
 from nurture.events.models import Event
 from nurture.sending.models import Send
 from nurture.trials.models import Trial
@@ -85,3 +86,9 @@ def email_report(session: Session, since: datetime, source: str = "nurture"
         journey = "" if campaign == template and (campaign, template) not in stats else campaign
         row(journey, template).trials += 1
     return sorted(stats.values(), key=lambda s: (s.journey, s.template))
+
+
+def email_performance(db: Database, since: datetime, source: str) -> list[TemplateStats]:
+    """`email_report` read in a session of its own, for the console's page."""
+    with db.sessions() as session:
+        return email_report(session, since, source)
