@@ -26,7 +26,7 @@ def test_an_escalation_waits_for_a_hand_off_holding_the_lead(rt):
     rt.clock.advance(timedelta(hours=25))  # the SLA has run out
     with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
         lock_contacts(session, [eve])  # as scoring does before it opens a hand-off
-        escalation = pool.submit(api.escalate_due, rt, [handoff.id])
+        escalation = pool.submit(api.escalate_due, rt, rt.settings, [handoff.id])
         wait_for_a_lock_wait(rt)
         _reps(session)  # ... and then it takes the reps in turn
     escalation.result(timeout=30)  # raised DeadlockDetected when it took the reps first
@@ -51,7 +51,7 @@ def test_a_rep_accepting_waits_for_a_follow_up_being_added_to_the_same_lead(rt):
     [handoff] = handoffs(rt, eve)
     with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
         lock_contacts(session, [eve])  # as a journey's hand-off step for Eve does first
-        accepting = pool.submit(api.accept, rt, handoff.id, anna)
+        accepting = pool.submit(api.accept, rt, rt.settings, handoff.id, anna)
         wait_for_a_lock_wait(rt)
         hand_off(session, setup_for(rt.settings),
                  [HandoffRequest(eve, "journey", "Asked for pricing again.")], rt.clock.now())
