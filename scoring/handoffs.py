@@ -28,7 +28,7 @@ from scoring.engine import explain
 from scoring.models import ContactScore, Handoff, HandoffNote, ScoreEntry
 from scoring.routing import Rep, choose_rep
 from scoring.rules import Rules
-from scoring.services import HandoffRequest, last_handoffs
+from scoring.scorer import HandoffRequest, last_handoffs
 
 NOTIFY_TEMPLATE = "sales-handoff"
 GRADE_WEIGHT = {"A": 300, "B": 200, "C": 100, "D": 0}

@@ -14,7 +14,7 @@ from nurture.config import Settings
 from nurture.events.bus import Reaction, RecordedBatch
 from scoring.handoffs import Outcome, SalesConfig, open_handoffs
 from scoring.rules import Rules
-from scoring.services import HandoffRequest, rules_from, score_batch
+from scoring.scorer import HandoffRequest, rules_from, score_batch
 
 
 @dataclass(frozen=True)

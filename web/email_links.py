@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 
 from journeys.definition import TOPICS
 from nurture.app.runtime import Runtime
-from nurture.consent import api as consent
-from nurture.consent.services import Proof
+from nurture.consent import services as consent
+from nurture.consent.records import Proof
 from nurture.contacts import queries as contacts
 from nurture.contacts.language import primary
 from nurture.events.bus import NewEvent

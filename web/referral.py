@@ -27,7 +27,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from nurture.app.runtime import Runtime
 from nurture.trials.signup import clean_referral
-from referral import analytics, api, onesheet, queries, sources
+from referral import analytics, onesheet, queries, sources
+from referral import services as referral_services
 from referral.attribution import Touch, add_touch, choose
 from referral.config import ReferralConfig
 from referral.errors import Invalid
@@ -117,7 +118,7 @@ def _landing_cookie(response: Response) -> Response:
         code = sources.normalise_code(ref)
         repeat = touches and touches[-1].code == code and now - touches[-1].at < SAME_VISIT
         if not repeat:
-            click = api.click(_rt(), ref, visitor_id, via="landing")
+            click = referral_services.click(_rt(), ref, visitor_id, via="landing")
             if click.code:
                 touches = add_touch(touches, click.code, now)
     if not known or ref is not None:
@@ -133,7 +134,7 @@ def share_link(code: str):
     malformed, paused or expired code still leads to the trial page, without attribution."""
     known, touches = _read()
     visitor_id = known or secrets.token_urlsafe(16)
-    click = api.click(_rt(), code[:100], visitor_id)
+    click = referral_services.click(_rt(), code[:100], visitor_id)
     response = redirect(click.target if click.code else url_for("landing.landing_page",
                                                                 slug="trial"), 302)
     if click.code:
@@ -194,9 +195,10 @@ def sources_page():
         form = request.form
         try:
             expires = _date(form.get("expires_on", ""))
-            _, code = api.create_source(rt, form.get("type", ""), form.get("name", ""),
-                                        form.get("email", ""), form.get("campaign", ""),
-                                        form.get("landing", "") or "trial", g.user.email,
+            _, code = referral_services.create_source(
+                rt, form.get("type", ""), form.get("name", ""),
+                form.get("email", ""), form.get("campaign", ""),
+                form.get("landing", "") or "trial", g.user.email,
                                         expires)
         except Invalid as exc:  # presentation: the sentence beside the source form
             error, status = exc.sentence, exc.status
@@ -237,7 +239,7 @@ def _date(text: str) -> datetime | None:
 @refusals_shown_on("referral/message.html", title="The source was not changed")
 def source_status(source_id: int):
     status = request.form.get("status", "")
-    api.set_source_status(_rt(), source_id, status)
+    referral_services.set_source_status(_rt(), source_id, status)
     return _done(f"The source is {status} now.", ".sources_page")
 
 
@@ -253,7 +255,8 @@ def review_queue():
 @refusals_shown_on("referral/message.html", title="The referral was not changed")
 def review(referral_id: int):
     decision = request.form.get("decision", "")
-    state = api.review(_rt(), referral_id, decision, g.user.email, request.form.get("note", ""))
+    state = referral_services.review(_rt(), referral_id, decision, g.user.email,
+                                     request.form.get("note", ""))
     word = "approved: its rewards follow the hold period" if state == "cleared" else \
         "rejected: its rewards are void"
     return _done(f"Referral {referral_id} was {word}.", ".review_queue")
@@ -273,7 +276,8 @@ def rewards():
 @refusals_shown_on("referral/message.html", title="The reward was not changed")
 def move_reward(reward_id: int):
     to = request.form.get("to", "")
-    state = api.move_reward(_rt(), reward_id, to, g.user.email, request.form.get("reason", ""))
+    state = referral_services.move_reward(_rt(), reward_id, to, g.user.email,
+                                          request.form.get("reason", ""))
     return _done(f"Reward {reward_id} is {state} now.", ".rewards")
 
 

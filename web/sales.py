@@ -19,7 +19,7 @@ from flask import (
 )
 
 from nurture.app.runtime import Runtime
-from scoring import api
+from scoring import services as scoring_services
 from scoring.errors import HandoffConflict, HandoffError, HandoffInvalid
 from scoring.queries import handoff_detail, inbox
 from scoring.sales import REJECT_REASONS, check_amount
@@ -74,7 +74,8 @@ def _act(handoff_id: int, work, done: str):
 @login_required("sales", "marketer")
 @refusals_shown_on(back="sales.index")
 def accept(handoff_id: int):
-    return _act(handoff_id, lambda: api.accept(_rt(), _rt().settings, handoff_id, g.user.id),
+    return _act(handoff_id, lambda: scoring_services.accept(_rt(), _rt().settings, handoff_id,
+                                                            g.user.id),
                 "You accepted the lead. It is yours now.")
 
 
@@ -83,8 +84,8 @@ def accept(handoff_id: int):
 @refusals_shown_on(back="sales.index")
 def reject(handoff_id: int):
     code, detail = request.form.get("reason", ""), request.form.get("detail", "")
-    return _act(handoff_id, lambda: api.reject(_rt(), _rt().settings, handoff_id, g.user.id,
-                                               code, detail),
+    return _act(handoff_id, lambda: scoring_services.reject(_rt(), _rt().settings, handoff_id,
+                                                            g.user.id, code, detail),
                 "The lead went back to nurture with your reason.")
 
 
@@ -104,6 +105,7 @@ def close(handoff_id: int):
             "The deal amount must be a number, such as 12000."
         return _detail(handoff_id, message, 422)
     detail = request.form.get("detail", "")
-    return _act(handoff_id, lambda: api.close(_rt(), _rt().settings, handoff_id, g.user.id,
-                                              outcome == "won", detail, amount),
+    return _act(handoff_id, lambda: scoring_services.close(_rt(), _rt().settings, handoff_id,
+                                                           g.user.id, outcome == "won", detail,
+                                                           amount),
                 f"The deal is marked {outcome}.")

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from nurture.app.runtime import Runtime
-from nurture.consent.services import Proof
+from nurture.consent.records import Proof
 from nurture.events.effects import Lifecycle
 from nurture.trials import confirmation, rules, signup
 from nurture.trials.pending import Difference

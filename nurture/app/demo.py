@@ -21,10 +21,10 @@ from nurture.migrate import upgrade
 from nurture.trials.signup import Address, SignUp, Source, sign_up
 from nurture.users.models import User
 from nurture.users.services import create_user
-from referral import api
+from referral import services as referral_services
 from referral.models import ReferralSource
 from scoring import model_store
-from scoring.api import run_scoring_jobs
+from scoring.services import run_scoring_jobs
 from scoring.synthetic import generate
 
 FIRST = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas",
@@ -164,7 +164,7 @@ def load_referrals(rt: Runtime, people: list[dict], seed: int,
                               rt.clock.now(), source="demo", dedupe_key=f"demo:bought:{cid}")
                      for cid in ids.values()])
     _settle(rt)
-    api.backfill_codes(rt)
+    referral_services.backfill_codes(rt)
     with rt.db.sessions() as session:
         codes = [((c.attributes or {}).get("referral") or {}).get("code", "")
                  for c in session.scalars(select(Contact).where(Contact.id.in_(ids.values())))]
@@ -173,13 +173,13 @@ def load_referrals(rt: Runtime, people: list[dict], seed: int,
         partner = session.scalar(select(ReferralSource.code).where(
             ReferralSource.type == "partner", ReferralSource.name == "Northwind Resellers"))
     if partner is None:
-        _, partner = api.create_source(rt, "partner", "Northwind Resellers",
+        _, partner = referral_services.create_source(rt, "partner", "Northwind Resellers",
                                        email="partners@northwind.example",
                                        campaign="q4-resellers")
     codes.append(partner)
     for k, code in enumerate(codes):
         for visitor in range(rng.randint(2, 6)):
-            api.click(rt, code, f"demo-visitor-{k}-{visitor}")
+            referral_services.click(rt, code, f"demo-visitor-{k}-{visitor}")
     for k, (first, last, email, industry) in enumerate(FRIENDS):
         code = codes[k % len(codes)]
         outcome = sign_up(rt, rt.settings, rt.versions, SignUp(

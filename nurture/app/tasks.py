@@ -17,8 +17,8 @@ from nurture.events.bus import NewEvent
 from nurture.sending.services import deliver
 from nurture.unit_of_work import Work
 from nurture.webhooks.services import deliver_batch
-from scoring.api import escalate_due
-from scoring.services import HandoffRequest
+from scoring.scorer import HandoffRequest
+from scoring.services import escalate_due
 from scoring.subscriber import hand_off, setup_for
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from nurture.consent.errors import ListError
 from nurture.consent.models import REASONS, Suppression
-from nurture.consent.services import STRENGTH, stop_queued
+from nurture.consent.records import STRENGTH, stop_queued
 from nurture.contacts.services import EMAIL, email_key
 from nurture.text import row_problem
 from nurture.writes import insert_ignore

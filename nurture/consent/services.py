@@ -1,118 +1,51 @@
-"""Consent and suppression rules. Callers pass a session and `now`; the events these return
-are recorded by the caller in the same transaction (see `nurture.consent.api`)."""
+"""Consent actions from the outside (web pages, CLI, API): one transaction each, events
+recorded and journeys woken."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from sqlalchemy import select
 
-from sqlalchemy import String, delete, func, select, update
-from sqlalchemy.orm import Session
-
-from nurture.consent.models import ConsentRecord, Suppression
+from nurture.consent import records
+from nurture.consent.records import Proof
 from nurture.contacts.models import Contact
-from nurture.contacts.services import email_key
-from nurture.db import one_of
-from nurture.events.bus import NewEvent
-from nurture.sending.models import Send
-from nurture.writes import insert_ignore
-
-# A stronger reason replaces a weaker one; only a hard bounce also stops transactional mail.
-STRENGTH = {"unsubscribed": 1, "complained": 2, "bounced": 3}
-CONFIRM_TEMPLATE = "consent-confirm"
+from nurture.unit_of_work import Work, Works
 
 
-@dataclass(frozen=True)
-class Proof:
-    """How consent was given or withdrawn: the method and where it came from."""
-
-    method: str
-    page: str = ""
-    ip: str = ""
-    user_agent: str = ""
-
-
-def suppressions(session: Session, addresses: Iterable[str]) -> dict[str, str]:
-    """Suppression reason by lower-cased address, for the addresses that are suppressed."""
-    keys = sorted({email_key(a) for a in addresses})
-    if not keys:
-        return {}
-    rows = session.execute(select(Suppression.email_key, Suppression.reason)
-                           .where(one_of(session, Suppression.email_key, keys)))
-    return dict(rows.all())
+def _apply(works: Works, contact_id: int, action) -> bool:
+    now = works.now()
+    with works.work(now) as work:
+        session = work.session
+        contact = session.scalar(select(Contact).where(Contact.id == contact_id)
+                                 .with_for_update())
+        if contact is None:
+            return False
+        events = action(work, contact)
+        work.record(events)
+    return True
 
 
-def suppress(session: Session, address: str, reason: str, detail: str, source: str,
-             now: datetime) -> None:
-    """Add an address to the suppression list, or strengthen the reason it is there."""
-    key = email_key(address)
-    current = session.scalar(select(Suppression).where(Suppression.email_key == key))
-    if current is None:
-        insert_ignore(session, Suppression, [{"email_key": key, "reason": reason,
-                                              "detail": detail[:500], "source": source,
-                                              "created_at": now}], "email_key")
-    elif STRENGTH[reason] > STRENGTH[current.reason]:
-        current.reason, current.detail, current.source = reason, detail[:500], source
-    stop_queued(session, [key], reason)
+def withdraw(works: Works, contact_id: int, proof: Proof) -> bool:
+    return _apply(works, contact_id, lambda w, c: records.withdraw(w.session, c, proof, w.now))
 
 
-def stop_queued(session: Session, keys: Collection[str], reason: str) -> int:
-    """Skip every queued send to these (lower-cased) addresses at once, in one pass over
-    the queued sends; the send-time check covers the rest. Marketing email only, unless
-    the reason is a hard bounce. Returns how many sends were stopped."""
-    # Queued rows always have a due time.
-    address = func.lower(Send.to_email, type_=String())
-    statement = (update(Send).where(Send.due_at.is_not(None), Send.status == "queued",
-                                    one_of(session, address, keys))
-                 .values(status="skipped", reason=f"suppressed:{reason}", due_at=None,
-                         lease_until=None))
-    if reason != "bounced":
-        statement = statement.where(Send.transactional.is_(False))
-    return session.execute(statement.execution_options(synchronize_session=False)).rowcount
+def confirm(works: Works, contact_id: int, proof: Proof) -> bool:
+    return _apply(works, contact_id, lambda w, c: records.confirm(w.session, c, proof, w.now))
 
 
-def request_opt_in(session: Session, contact: Contact, proof: Proof, now: datetime) -> int | None:
-    """Record the request and queue the confirmation email (one per contact per day).
-    Returns the new send's id, or None when one was already queued today."""
-    _record(session, contact.id, "requested", proof, now)
-    ids = insert_ignore(session, Send, [{
-        "send_key": f"optin:{contact.id}:{now.date().isoformat()}", "contact_id": contact.id,
-        "to_email": contact.email, "role": "contact", "template": CONFIRM_TEMPLATE,
-        "variant": "", "transactional": True, "status": "queued", "created_at": now,
-        "due_at": now,
-    }], "send_key")
-    return ids[0] if ids else None
+def set_preferences(works: Works, contact_id: int, topics: list[str], frequency: str) -> bool:
+    """Topics (empty: all) and frequency from the preference center, already validated."""
 
-
-def confirm(session: Session, contact: Contact, proof: Proof, now: datetime) -> list[NewEvent]:
-    """Double opt-in confirmed: consent with proof, and an unsubscribe is lifted."""
-    _record(session, contact.id, "confirmed", proof, now)
-    session.execute(delete(Suppression).where(Suppression.email_key == contact.email_key,
-                                              Suppression.reason == "unsubscribed"))
-    if contact.consent_marketing:
+    def action(work: Work, contact: Contact) -> list:
+        contact.email_topics, contact.email_frequency = sorted(set(topics)), frequency
         return []
-    contact.consent_marketing, contact.consent_at = True, now
-    contact.consent_source = f"{proof.method} {proof.page}".strip()[:200]
-    return [NewEvent(contact.id, "consent.given", {"method": proof.method}, now,
-                     source=proof.method)]
+
+    return _apply(works, contact_id, action)
 
 
-def withdraw(session: Session, contact: Contact, proof: Proof, now: datetime) -> list[NewEvent]:
-    """One-click withdrawal: no marketing email from now on, queued ones included."""
-    _record(session, contact.id, "withdrawn", proof, now)
-    suppress(session, contact.email, "unsubscribed", proof.page, proof.method, now)
-    if not contact.consent_marketing:
+def request_opt_in(works: Works, contact_id: int, proof: Proof) -> bool:
+    def action(work: Work, contact: Contact) -> list:
+        send_id = records.request_opt_in(work.session, contact, proof, work.now)
+        work.due("deliver_sends", [send_id] if send_id else [])
         return []
-    contact.consent_marketing = False
-    return [NewEvent(contact.id, "email.unsubscribed", {"method": proof.method}, now,
-                     source=proof.method),
-            NewEvent(contact.id, "consent.withdrawn", {"method": proof.method}, now,
-                     source=proof.method)]
 
-
-def _record(session: Session, contact_id: int, action: str, proof: Proof,
-            now: datetime) -> None:
-    session.add(ConsentRecord(contact_id=contact_id, action=action, method=proof.method,
-                              page=proof.page[:500], ip=proof.ip[:64],
-                              user_agent=proof.user_agent[:400], at=now))
+    return _apply(works, contact_id, action)

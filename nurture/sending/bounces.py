@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from nurture.consent import services as consent
-from nurture.consent.services import Proof
+from nurture.consent import records as consent
+from nurture.consent.records import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.events.bus import NewEvent

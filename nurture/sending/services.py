@@ -22,7 +22,7 @@ from sqlalchemy import Engine, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings
-from nurture.consent.services import suppress, suppressions
+from nurture.consent.records import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of

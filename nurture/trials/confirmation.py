@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from journeys.repository import VersionCache
-from nurture.consent import services as consent
-from nurture.consent.services import Proof
+from nurture.consent import records as consent
+from nurture.consent.records import Proof
 from nurture.contacts.models import Contact
 from nurture.events.effects import Lifecycle
 from nurture.sending.models import Send

@@ -38,8 +38,8 @@ from journeys.definition import Send as SendStep
 from journeys.models import Enrollment
 from journeys.repository import VersionCache
 from nurture.config import Settings
-from nurture.consent import services as consent
-from nurture.consent.services import Proof
+from nurture.consent import records as consent
+from nurture.consent.records import Proof
 from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key, upsert_contacts

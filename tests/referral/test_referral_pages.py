@@ -9,7 +9,7 @@ import re
 
 from nurture.trials import lifecycle
 from nurture.users import services
-from referral import api
+from referral import services as referral_services
 from tests.helpers import run_due
 from tests.referral.referral_helpers import (
     client,
@@ -135,7 +135,7 @@ def test_the_ledger_moves_rewards_and_keeps_who_and_why(rt):
                                          ("approved", "paid", "mia@nurture.example")]
     page = web.get("/referrals/rewards").text
     assert "Credit note 2026-17" in page and "approved → paid by mia@nurture.example" in page
-    assert api.move_reward  # the same service the CLI and scheduler use
+    assert referral_services.move_reward  # the same service the CLI and scheduler use
 
 
 def test_analytics_per_source_and_type_with_leaderboard_and_csv(rt):

@@ -20,7 +20,7 @@ from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.nps.services import NPSConfig, record_answer
 from nurture.trials import lifecycle
-from referral import api
+from referral import services as referral_services
 from tests.conftest import _clean
 from tests.helpers import advance_clock, contact, event, get_contact, run_due, sends
 from tests.referral.referral_helpers import (
@@ -117,7 +117,7 @@ def test_unknown_or_malformed_codes_never_break_the_pages_and_the_reason_is_logg
 
 
 def test_a_paused_or_expired_source_gives_no_attribution(rt, caplog):
-    _, code = api.create_source(rt, "partner", "Pat Partner",
+    _, code = referral_services.create_source(rt, "partner", "Pat Partner",
                                 expires_at=rt.clock.now() + timedelta(days=10))
     rt.clock.advance(timedelta(days=11))
     web = client(rt)
@@ -126,8 +126,8 @@ def test_a_paused_or_expired_source_gives_no_attribution(rt, caplog):
     assert "expired code" in caplog.text
     sign_up(web)
     assert referrals(rt) == []
-    _, paused = api.create_source(rt, "influencer", "Ivy Influencer")
-    api.set_source_status(rt, source(rt, paused).id, "paused")
+    _, paused = referral_services.create_source(rt, "influencer", "Ivy Influencer")
+    referral_services.set_source_status(rt, source(rt, paused).id, "paused")
     assert client(rt).get(f"/r/{paused}").headers["Location"] == "/l/trial"
 
 
@@ -215,7 +215,8 @@ def test_conversion_grants_double_sided_rewards_once_whatever_is_retried(rt):
 
 
 def test_first_year_purchases_earn_the_share_once_per_purchase(rt):
-    _, code = api.create_source(rt, "partner", "Pat Partner", campaign="spring-partners")
+    _, code = referral_services.create_source(rt, "partner", "Pat Partner",
+                                              campaign="spring-partners")
     web = client(rt)
     sign_up(web, visit(web, code))
     friend = contact_id(rt, "bob@bob-bikes.example")
@@ -239,16 +240,16 @@ def test_rewards_are_approved_after_the_hold_period_and_the_friend_is_told(rt):
     sign_up(web, visit(web, code))
     _convert_friend(rt)
     advance_clock(rt, timedelta(days=29), step=timedelta(days=1))
-    assert api.approve_due(rt) == 0
+    assert referral_services.approve_due(rt) == 0
     advance_clock(rt, timedelta(days=1, minutes=1), step=timedelta(hours=12))
-    assert api.approve_due(rt) == 2
+    assert referral_services.approve_due(rt) == 2
     assert {r.status for r in rewards(rt)} == {"approved"}
     assert transitions(rt, rewards(rt)[0].id)[-1] == ("pending", "approved", "system")
     assert len(_events(rt, "reward.approved")) == 2
     run_due(rt)
     told = [s for s in sends(rt) if s.template == "referral-reward"]
     assert {s.to_email for s in told} == {"ann@lee-retail.example", "bob@bob-bikes.example"}
-    assert api.approve_due(rt) == 0  # nothing approved twice
+    assert referral_services.approve_due(rt) == 0  # nothing approved twice
 
 
 def test_churn_inside_the_hold_period_voids_the_pending_rewards(rt):
@@ -259,7 +260,7 @@ def test_churn_inside_the_hold_period_voids_the_pending_rewards(rt):
     event(rt, contact_id(rt, "bob@bob-bikes.example"), "subscription.cancelled")
     assert {(r.status, r.reason) for r in rewards(rt)} == {
         ("voided", "The referred customer cancelled within the hold period.")}
-    assert api.approve_due(rt) == 0
+    assert referral_services.approve_due(rt) == 0
 
 
 def test_a_refund_voids_pending_rewards(rt):
@@ -306,8 +307,8 @@ def test_flagged_rewards_wait_for_review_and_rejection_voids_them(rt):
     _convert_friend(rt)
     assert {r.status for r in rewards(rt)} == {"pending"}
     rt.clock.advance(timedelta(days=31))
-    assert api.approve_due(rt) == 0  # waits for the review
-    assert api.review(rt, referral.id, "reject", "mia@nurture.example",
+    assert referral_services.approve_due(rt) == 0  # waits for the review
+    assert referral_services.review(rt, referral.id, "reject", "mia@nurture.example",
                       "Same person, two addresses.") == "rejected"
     assert {(r.status, r.reason) for r in rewards(rt)} == {
         ("voided", "Fraud review: Same person, two addresses.")}
@@ -322,9 +323,9 @@ def test_an_approved_review_lets_the_rewards_follow_the_hold(rt):
     [referral] = referrals(rt)
     assert referral.reasons == ["disposable-email"]
     _convert_friend(rt)
-    api.review(rt, referral.id, "approve", "mia@nurture.example")
+    referral_services.review(rt, referral.id, "approve", "mia@nurture.example")
     rt.clock.advance(timedelta(days=31))
-    assert api.approve_due(rt) == 2
+    assert referral_services.approve_due(rt) == 2
 
 
 def test_velocity_per_ip_flags_the_fourth_referred_sign_up_in_a_day(rt):

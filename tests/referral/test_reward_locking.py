@@ -12,7 +12,7 @@ import pytest
 from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.recorder import record_events
-from referral import api
+from referral import services as referral_services
 from tests.helpers import advance_clock, wait_for_a_lock_wait
 from tests.referral.referral_helpers import client, contact_id, customer, rewards, sign_up, visit
 from tests.referral.test_referral_services import _convert_friend
@@ -30,7 +30,7 @@ def test_a_refund_recorded_while_rewards_are_approved_voids_them_without_deadloc
     assert {r.status for r in rewards(rt)} == {"pending"}, "past the hold, not yet approved"
     with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
         lock_contacts(session, [bob])  # as recording an event for Bob does first
-        approval = pool.submit(api.approve_due, rt)
+        approval = pool.submit(referral_services.approve_due, rt)
         wait_for_a_lock_wait(rt)
         record_events(session, rt.subscribers, [NewEvent(bob, "custom.purchase.refunded")],
                       rt.clock.now())

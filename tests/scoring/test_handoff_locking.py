@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from nurture.contacts.queries import lock_contacts
-from scoring import api
+from scoring import services as scoring_services
 from scoring.handoffs import _reps
 from tests.helpers import contact, run_due, wait_for_a_lock_wait
 from tests.scoring.test_handoffs import handoffs, mail_to, record, rep
@@ -26,7 +26,7 @@ def test_an_escalation_waits_for_a_hand_off_holding_the_lead(rt):
     rt.clock.advance(timedelta(hours=25))  # the SLA has run out
     with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
         lock_contacts(session, [eve])  # as scoring does before it opens a hand-off
-        escalation = pool.submit(api.escalate_due, rt, rt.settings, [handoff.id])
+        escalation = pool.submit(scoring_services.escalate_due, rt, rt.settings, [handoff.id])
         wait_for_a_lock_wait(rt)
         _reps(session)  # ... and then it takes the reps in turn
     escalation.result(timeout=30)  # raised DeadlockDetected when it took the reps first
@@ -42,7 +42,7 @@ def test_a_rep_accepting_waits_for_a_follow_up_being_added_to_the_same_lead(rt):
     from sqlalchemy import select
 
     from scoring.models import HandoffNote
-    from scoring.services import HandoffRequest
+    from scoring.scorer import HandoffRequest
     from scoring.subscriber import hand_off, setup_for
 
     anna = rep(rt, "anna@sales.example")
@@ -51,7 +51,7 @@ def test_a_rep_accepting_waits_for_a_follow_up_being_added_to_the_same_lead(rt):
     [handoff] = handoffs(rt, eve)
     with ThreadPoolExecutor(1) as pool, rt.db.transaction() as session:
         lock_contacts(session, [eve])  # as a journey's hand-off step for Eve does first
-        accepting = pool.submit(api.accept, rt, rt.settings, handoff.id, anna)
+        accepting = pool.submit(scoring_services.accept, rt, rt.settings, handoff.id, anna)
         wait_for_a_lock_wait(rt)
         hand_off(session, setup_for(rt.settings),
                  [HandoffRequest(eve, "journey", "Asked for pricing again.")], rt.clock.now())

@@ -23,7 +23,7 @@ from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
-from scoring import api
+from scoring import services as scoring_services
 from scoring.errors import HandoffError, HandoffNotFound
 from scoring.models import Handoff, HandoffNote
 from tests.conftest import running
@@ -115,7 +115,7 @@ def test_no_second_hand_off_while_one_is_open_or_within_the_cool_down(rt):
     record(rt, cid, "demo.requested")
     record(rt, cid, "demo.requested")
     [first] = handoffs(rt, cid)
-    api.reject(rt, rt.settings, first.id, anna, "not-ready", "Budget comes in Q3.")
+    scoring_services.reject(rt, rt.settings, first.id, anna, "not-ready", "Budget comes in Q3.")
     record(rt, cid, "demo.requested")
     assert len(handoffs(rt, cid)) == 1, "rejected ten seconds ago: cool-down"
     rt.clock.advance(timedelta(days=31))
@@ -162,7 +162,7 @@ def test_an_unaccepted_hand_off_reminds_the_rep_then_moves_to_the_next(rt):
         actions = session.scalars(select(HandoffNote.action).where(
             HandoffNote.handoff_id == handoff.id).order_by(HandoffNote.id)).all()
     assert actions == ["opened", "assigned", "reminded", "reassigned"]
-    api.accept(rt, rt.settings, handoff.id, bob)
+    scoring_services.accept(rt, rt.settings, handoff.id, bob)
     rt.clock.advance(timedelta(days=3))
     run_due(rt)
     assert len(mail_to(rt, "bob@sales.example")) == 1, "accepted: no more reminders"
@@ -175,14 +175,15 @@ def test_sales_accepts_then_wins_and_journeys_see_each_step(rt):
     record(rt, cid, "demo.requested")
     [handoff] = handoffs(rt, cid)
     with pytest.raises(HandoffError, match="Accept the lead before"):
-        api.close(rt, rt.settings, handoff.id, anna, won=True, detail="")
+        scoring_services.close(rt, rt.settings, handoff.id, anna, won=True, detail="")
     with pytest.raises(HandoffNotFound, match="There is no such hand-off"):
-        api.accept(rt, rt.settings, handoff.id, other)  # another rep's lead: as if it did not exist
-    api.accept(rt, rt.settings, handoff.id, anna)
+        # another rep's lead: as if it did not exist
+        scoring_services.accept(rt, rt.settings, handoff.id, other)
+    scoring_services.accept(rt, rt.settings, handoff.id, anna)
     with pytest.raises(HandoffError, match="already accepted"):
-        api.accept(rt, rt.settings, handoff.id, anna)
-    api.close(rt, rt.settings, handoff.id, anna, won=True, detail="Signed for 12 seats.",
-              amount=14400.0)
+        scoring_services.accept(rt, rt.settings, handoff.id, anna)
+    scoring_services.close(rt, rt.settings, handoff.id, anna, won=True,
+                           detail="Signed for 12 seats.", amount=14400.0)
     run_due(rt)
     with rt.db.sessions() as session:
         events = session.execute(select(Event.type, Event.properties).where(
@@ -198,10 +199,10 @@ def test_rejecting_needs_a_reason_and_sends_the_lead_back_to_nurture(rt):
     record(rt, cid, "demo.requested")
     [handoff] = handoffs(rt, cid)
     with pytest.raises(HandoffError, match="Choose a reason"):
-        api.reject(rt, rt.settings, handoff.id, anna, "", "")
+        scoring_services.reject(rt, rt.settings, handoff.id, anna, "", "")
     with pytest.raises(HandoffError, match="Say in a few words"):
-        api.reject(rt, rt.settings, handoff.id, anna, "other", "  ")
-    api.reject(rt, rt.settings, handoff.id, anna, "no-budget", "Frozen until January.")
+        scoring_services.reject(rt, rt.settings, handoff.id, anna, "other", "  ")
+    scoring_services.reject(rt, rt.settings, handoff.id, anna, "no-budget", "Frozen until January.")
     [handoff] = handoffs(rt, cid)
     assert (handoff.status, handoff.outcome_reason) == ("rejected",
                                                         "No budget: Frozen until January.")
@@ -284,8 +285,9 @@ def test_a_lead_sent_back_for_timing_is_nurtured_again_but_not_a_bad_fit(rt):
     for cid in (later, wrong):
         record(rt, cid, "demo.requested")
     first, second = handoffs(rt)
-    api.reject(rt, rt.settings, first.id, anna, "not-ready", "Evaluating next quarter.")
-    api.reject(rt, rt.settings, second.id, anna, "bad-fit", "")
+    scoring_services.reject(rt, rt.settings, first.id, anna, "not-ready",
+                            "Evaluating next quarter.")
+    scoring_services.reject(rt, rt.settings, second.id, anna, "bad-fit", "")
     run_due(rt)
     assert [e.journey_id for e in enrollments(rt, later)] == ["sales-recycled"]
     assert enrollments(rt, wrong) == []

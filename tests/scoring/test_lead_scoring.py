@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
-from scoring.api import run_scoring_jobs
 from scoring.engine import score_from_ledger
 from scoring.handoffs import explanation
 from scoring.models import ContactScore, ScoreEntry
-from scoring.services import rules_from
+from scoring.scorer import rules_from
+from scoring.services import run_scoring_jobs
 from tests.helpers import contact, get_contact
 
 FIT = dict(industry="retail", company_size=120, role="Head of IT", country="FR")
@@ -122,7 +122,7 @@ def test_the_api_explains_a_score_to_an_integrator(rt):
 
 
 def test_a_changed_rules_file_is_applied_to_everyone_with_refit(rt, tmp_path):
-    from scoring.api import refit_everyone
+    from scoring.services import refit_everyone
 
     cid = contact(rt, "hal@retail.example", **FIT)
     record(rt, cid, "contact.created")

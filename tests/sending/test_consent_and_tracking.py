@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from nurture.consent.api import request_opt_in
 from nurture.consent.models import ConsentRecord, Suppression
+from nurture.consent.services import request_opt_in
 from nurture.events.models import Event
 from tests import helpers
 from tests.helpers import contact, get_contact, publish_text, run_due, sends
@@ -152,7 +152,7 @@ def test_double_opt_in_stores_proof_and_only_then_allows_marketing(rt):
 
 
 def _proof():
-    from nurture.consent.services import Proof
+    from nurture.consent.records import Proof
 
     return Proof(method="signup-form", page="/l/trial", ip="192.0.2.1", user_agent="pytest")
 

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 
 from nurture.app.cli.suppressions import suppressions
 from nurture.consent.models import Suppression
-from nurture.consent.services import suppress
+from nurture.consent.records import suppress
 from nurture.sending.models import Send
 from tests.helpers import contact
 

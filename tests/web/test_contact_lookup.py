@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import insert
 
-from nurture.consent.services import suppress
+from nurture.consent.records import suppress
 from nurture.contacts.services import upsert_contacts
 from nurture.sending.models import Send
 from tests.helpers import event, signed_in

@@ -148,7 +148,7 @@ def test_a_busy_page_says_to_try_again_and_when(rt, monkeypatch):
         raise ScoringPaused("The scoring rules file is not valid; run `nurture scoring "
                             "validate` to see why.")
 
-    monkeypatch.setattr("referral.api.move_reward", paused)
+    monkeypatch.setattr("referral.services.move_reward", paused)
     busy = marketer.post("/referrals/rewards/1", data={"csrf_token": token, "to": "paid"})
     assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
     assert "The scoring rules file is not valid" in busy.text

@@ -23,7 +23,7 @@ from nurture.models import Base
 from nurture.trials.lifecycle import conversion_token
 from nurture.trials.models import Trial
 from nurture.users import services as users
-from referral import api as referral_api
+from referral import services as referral_api
 from scoring.models import Handoff
 from tests.helpers import PASSWORD, contact
 from web import create_app

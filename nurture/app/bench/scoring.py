@@ -25,7 +25,7 @@ from nurture.migrate import upgrade
 from scoring.engine import decay_scores
 from scoring.models import ContactScore
 from scoring.repository import recompute_all
-from scoring.services import rules_from
+from scoring.scorer import rules_from
 
 TYPES = ["email.opened", "email.clicked", "page.visited", "page.visited", "content.downloaded",
          "webinar.attended", "trial.seat_activated", "contact.updated"]

@@ -12,7 +12,8 @@ import click
 from nurture.app.cli.ops import running
 from nurture.app.cli.refusals import Group
 from nurture.config import Settings
-from referral import analytics, api
+from referral import analytics
+from referral import services as referral_services
 from referral.config import ReferralConfig
 from referral.loader import load_rewards_file
 from referral.sources import share_link
@@ -62,7 +63,8 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
         except ValueError:
             raise click.UsageError("Give --expires as YYYY-MM-DD.") from None
     with running() as rt:
-        _, code = api.create_source(rt, type_, name, email, campaign, landing, "cli", expires)
+        _, code = referral_services.create_source(rt, type_, name, email, campaign, landing,
+                                                  "cli", expires)
         click.echo(share_link(rt.settings.base_url, code))
 
 
@@ -70,7 +72,7 @@ def create_source(type_: str, name: str, email: str, campaign: str, landing: str
 def backfill() -> None:
     """Give every existing customer without a referral code their own."""
     with running() as rt:
-        click.echo(f"{api.backfill_codes(rt)} customers got a referral code.")
+        click.echo(f"{referral_services.backfill_codes(rt)} customers got a referral code.")
 
 
 @referral.command()
@@ -91,4 +93,4 @@ def report(as_json: bool) -> None:
 def approve_due() -> None:
     """Approve rewards whose hold period is over (the scheduler does this every minute)."""
     with running() as rt:
-        click.echo(f"{api.approve_due(rt)} rewards approved.")
+        click.echo(f"{referral_services.approve_due(rt)} rewards approved.")

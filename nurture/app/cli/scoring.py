@@ -14,9 +14,9 @@ from nurture.app.cli.refusals import Group
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from scoring.api import hand_off, open_for, refit_everyone, run_scoring_jobs
 from scoring.loader import DEFAULT_FILE, load_rules_file
 from scoring.queries import score_card
+from scoring.services import hand_off, open_for, refit_everyone, run_scoring_jobs
 
 
 @click.group(cls=Group)

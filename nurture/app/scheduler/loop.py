@@ -11,8 +11,8 @@ from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.sending.retention import run_send_jobs
 from nurture.trials.lifecycle import run_trial_jobs
-from referral.api import run_referral_jobs
-from scoring.api import run_scoring_jobs
+from referral.services import run_referral_jobs
+from scoring.services import run_scoring_jobs
 
 log = logging.getLogger(__name__)
 

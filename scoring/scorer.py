@@ -1,0 +1,217 @@
+"""Scoring in the event pipeline: ledger rows, score parts and the hand-off check, for a
+whole batch of events at once, in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import Session
+
+from nurture.contacts.models import Contact
+from scoring.engine import (
+    Delta,
+    HandoffCase,
+    ScoredEvent,
+    ScoreState,
+    handoff_reason,
+    refit,
+    rounded,
+    score_event,
+)
+from scoring.loader import DEFAULT_FILE, load_rules_file
+from scoring.models import ContactScore, Handoff, ScoreEntry
+from scoring.rules import Rules, fit_facts
+
+log = logging.getLogger(__name__)
+_cache: dict[Path, tuple[float, Rules | None]] = {}
+
+
+def rules_from(path: str | Path | None = None) -> Rules | None:
+    """The rules in effect, re-read when the file changes. An invalid file is logged and
+    scoring pauses (events are still recorded); `nurture scoring validate` says why."""
+    path = Path(path or DEFAULT_FILE)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    cached = _cache.get(path)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    loaded = load_rules_file(path)
+    for violation in loaded.violations:
+        log.error("scoring rules: %s", violation)
+    _cache[path] = (mtime, loaded.rules)
+    return loaded.rules
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    contact_id: int
+    trigger: str  # score | hand_raiser | journey | manual
+    reason: str
+
+
+@dataclass
+class Scored:
+    scores: dict[int, int] = field(default_factory=dict)  # contacts whose score changed
+    handoffs: list[HandoffRequest] = field(default_factory=list)
+
+
+def load_states(session: Session, ids: Iterable[int]) -> dict[int, ScoreState]:
+    rows = session.execute(select(ContactScore.contact_id, ContactScore.fit,
+                                  ContactScore.engagement, ContactScore.engagement_at,
+                                  ContactScore.fit_facts)
+                           .where(ContactScore.contact_id.in_(list(ids))))
+    return {r.contact_id: ScoreState(r.fit, r.engagement, r.engagement_at, dict(r.fit_facts or {}))
+            for r in rows}
+
+
+def save_states(session: Session, rules: Rules, states: dict[int, ScoreState],
+                existing: set[int], now: datetime) -> None:
+    rows = [{"cid": cid, "fit": s.fixed, "engagement": s.engagement,
+             "engagement_at": s.engagement_at, "fit_facts": s.fit_points,
+             "grade": rules.grade(sum(s.fit_points.values())), "updated_at": now}
+            for cid, s in states.items()]
+    old = [r for r in rows if r["cid"] in existing]
+    new = [r for r in rows if r["cid"] not in existing]
+    if old:
+        table = ContactScore.__table__
+        session.connection().execute(
+            table.update().where(table.c.contact_id == bindparam("cid")).values(
+                fit=bindparam("fit"), engagement=bindparam("engagement"),
+                engagement_at=bindparam("engagement_at"), fit_facts=bindparam("fit_facts"),
+                grade=bindparam("grade"), updated_at=bindparam("updated_at")), old)
+    if new:
+        session.execute(insert(ContactScore), [
+            {"contact_id": r.pop("cid"), **r} for r in new])
+
+
+def append(session: Session, deltas: Sequence[Delta]) -> None:
+    if deltas:
+        session.execute(insert(ScoreEntry), [
+            {"contact_id": d.contact_id, "kind": d.kind, "rule": d.rule, "delta": d.delta,
+             "at": d.at, "event_id": d.event_id} for d in deltas])
+
+
+def _cap_usage(session: Session, rules: Rules, events: list[ScoredEvent]
+               ) -> dict[int, dict[tuple[str, datetime], float]]:
+    """Points each capped rule already gave each contact in the periods this batch touches."""
+    capped = {r.id: r.cap for r in rules.engagement if r.cap is not None}
+    used: dict[int, dict[tuple[str, datetime], float]] = defaultdict(dict)
+    starts = [cap.window_start(e.at) for e in events for r in rules.engagement
+              if (cap := r.cap) is not None and r.applies(e.type, e.properties)]
+    if not starts:
+        return used
+    rows = session.execute(select(ScoreEntry.contact_id, ScoreEntry.rule, ScoreEntry.at,
+                                  ScoreEntry.delta)
+                           .where(ScoreEntry.contact_id.in_({e.contact_id for e in events}),
+                                  ScoreEntry.rule.in_(list(capped)),
+                                  ScoreEntry.at >= min(starts)))
+    for row in rows:
+        window = (row.rule, capped[row.rule].window_start(row.at))
+        used[row.contact_id][window] = used[row.contact_id].get(window, 0.0) + row.delta
+    return used
+
+
+def score_batch(session: Session, rules: Rules, contacts: dict[int, Contact],
+                rows: Sequence[dict[str, Any]], event_ids: Sequence[int], refit_ids: set[int],
+                now: datetime) -> Scored:
+    """Score recorded events (`rows` with their `event_ids`) and re-fit contacts whose fields
+    changed. Updates `contacts[...].score`; returns changed scores and hand-off requests."""
+    events = [ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
+                          r["occurred_at"])
+              for r, eid in zip(rows, event_ids, strict=True) if r["type"] in rules.event_types]
+    raisers = {r["contact_id"]: r["type"] for r in rows
+               if r["type"] in rules.handoff.hand_raisers}
+    everyone = {r["contact_id"] for r in rows} | set(refit_ids)
+    if not everyone:
+        return Scored()
+    states = load_states(session, everyone)
+    existing = set(states)
+    refits = (everyone - existing) | set(refit_ids)  # a contact's first score starts with fit
+    ids = {e.contact_id for e in events} | refits | raisers.keys()
+    for cid in ids - existing:
+        states[cid] = ScoreState()
+    states = {cid: states[cid] for cid in ids}
+    deltas: list[Delta] = []
+    for cid in sorted(refits):
+        deltas += refit(rules, cid, states[cid], fit_facts(_fields(contacts[cid])), now)
+    used = _cap_usage(session, rules, events)
+    for item in sorted(events, key=lambda e: e.at):
+        deltas += score_event(rules, states[item.contact_id], item, used[item.contact_id])
+    append(session, deltas)
+    save_states(session, rules, states, existing, now)
+    result = Scored()
+    for cid, state in states.items():
+        score = rounded(state.total(now, rules.half_life))
+        if contacts[cid].score != score:
+            contacts[cid].score = score
+            result.scores[cid] = score
+    candidates = {cid for cid in ids if cid in raisers
+                  or contacts[cid].score >= rules.handoff.threshold}
+    result.handoffs = check_handoffs(session, rules, contacts, states, candidates, raisers, now)
+    return result
+
+
+def _fields(contact: Contact) -> dict[str, Any]:
+    return {name: getattr(contact, name) for name in (
+        "email", "industry", "company_size", "role", "country", "stage", "company", "timezone")}
+
+
+def check_handoffs(session: Session, rules: Rules, contacts: dict[int, Contact],
+                   states: dict[int, ScoreState], candidates: set[int],
+                   raisers: dict[int, str], now: datetime) -> list[HandoffRequest]:
+    if not candidates:
+        return []
+    policy = rules.handoff
+    since = now - timedelta(days=policy.velocity_days)
+    recent = dict(session.execute(
+        select(ScoreEntry.contact_id, func.count(func.distinct(ScoreEntry.event_id)))
+        .where(ScoreEntry.contact_id.in_(candidates), ScoreEntry.kind == "engagement",
+               ScoreEntry.delta > 0, ScoreEntry.at >= since)
+        .group_by(ScoreEntry.contact_id)).all())
+    history = last_handoffs(session, candidates)
+    requests = []
+    for cid in sorted(candidates):
+        is_open, last_at = history.get(cid, (False, None))
+        case = HandoffCase(contacts[cid].score, rules.grade(sum(states[cid].fit_points.values())),
+                           contacts[cid].stage, recent.get(cid, 0), raisers.get(cid), is_open,
+                           last_at)
+        decision = handoff_reason(policy, case, now)
+        if decision:
+            requests.append(HandoffRequest(cid, *decision))
+    return requests
+
+
+def last_handoffs(session: Session, ids: Iterable[int]
+                  ) -> dict[int, tuple[bool, datetime | None]]:
+    """Per contact: is a hand-off still open (or accepted), and when did the last one start
+    or close (the cool-down runs from the later)."""
+    out: dict[int, tuple[bool, datetime | None]] = {}
+    rows = session.execute(select(Handoff.contact_id, Handoff.status, Handoff.created_at,
+                                  Handoff.closed_at).where(Handoff.contact_id.in_(list(ids))))
+    for row in rows:
+        is_open, last = out.get(row.contact_id, (False, None))
+        moment = max(t for t in (row.created_at, row.closed_at) if t is not None)
+        out[row.contact_id] = (is_open or row.status in ("open", "accepted"),
+                               moment if last is None else max(last, moment))
+    return out
+
+
+def refresh_missing(session: Session, rules: Rules, now: datetime, limit: int = 5000) -> int:
+    """Fit for contacts created outside the event pipeline (imports, demo data): those with
+    no score row yet. Field changes arrive as `contact.updated` events and re-fit there."""
+    ids = list(session.scalars(
+        select(Contact.id).outerjoin(ContactScore, ContactScore.contact_id == Contact.id)
+        .where(ContactScore.contact_id.is_(None)).order_by(Contact.id).limit(limit)))
+    if ids:
+        contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(ids)))}
+        score_batch(session, rules, contacts, [], [], set(ids), now)
+    return len(ids)
