@@ -17,7 +17,7 @@ from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.sending import compose
 from tests.helpers import contact, get_contact
-from tests.sending.test_languages import _language
+from tests.nurture.sending.test_languages import _language
 from web import create_app
 from web.email_links import FREQUENCIES
 from web.i18n import SOURCE, languages

@@ -10,7 +10,7 @@ from datetime import timedelta
 from nurture.sending.utm import email_tags, tagged
 from nurture.trials.models import Trial
 from tests.helpers import advance_clock, contact, event, publish_text, signed_in
-from tests.sending.test_consent_and_tracking import _html, _messages
+from tests.nurture.consent.test_consent_and_tracking import _html, _messages
 from tests.web.test_email_report import _rows
 from tests.web.test_signup import IP, VALID, confirm_from_email
 from web import create_app

@@ -71,7 +71,7 @@ def _free_port() -> int:
 def _start_aiosmtpd(port: int, received: Path, log) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "tests.nurture.test_exactly_once_smtp.Recorder", str(received)],
+         "-c", "tests.nurture.sending.test_exactly_once_smtp.Recorder", str(received)],
         cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

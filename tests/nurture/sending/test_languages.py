@@ -17,7 +17,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
 from nurture.sending.render import TemplateError, TemplateStore
 from tests.helpers import contact, event, run_due, signed_in
-from tests.sending.test_templates import CONTEXT, _cli, _template
+from tests.nurture.sending.test_templates import CONTEXT, _cli, _template
 from tests.web.test_signup import (
     IP,
     VALID,

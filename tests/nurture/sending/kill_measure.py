@@ -5,8 +5,8 @@ takes over. Afterwards every send the killed workers left `sending` is `failed`
 (outcome unknown); those aiosmtpd never received are lost, the others were delivered
 though their outcome is unknown. Prints JSON.
 
-    python -m tests.nurture.kill_measure --kills 20
-    python -m tests.nurture.kill_measure --kills 20 \\
+    python -m tests.nurture.sending.kill_measure --kills 20
+    python -m tests.nurture.sending.kill_measure --kills 20 \\
         --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
 A PostgreSQL URL names the server: the run makes its own database there and drops it.
@@ -36,7 +36,7 @@ from nurture.events.bus import NewEvent
 from nurture.events.recorder import record_events
 from nurture.sending.models import Send
 from tests.helpers import publish_text, wait_for
-from tests.nurture.test_exactly_once_smtp import (
+from tests.nurture.sending.test_exactly_once_smtp import (
     INTERRUPTED,
     _free_port,
     _lines,
