@@ -22,8 +22,18 @@ from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.nps.models import NPSResponse
-from tests.browser.conftest import AXE, Site
-from tests.helpers import advance_clock, contact, event, get_contact, publish_text, run_due, sends
+from tests.helpers import (
+    Site,
+    advance_clock,
+    axe_report,
+    axe_violations,
+    contact,
+    event,
+    get_contact,
+    publish_text,
+    run_due,
+    sends,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -107,29 +117,6 @@ def _error_beside(page: Page, field_id: str):
 def _count(rt: Runtime, model) -> int:
     with rt.db.sessions() as session:
         return session.scalar(select(func.count()).select_from(model))
-
-
-def _axe(page: Page) -> list[dict]:
-    """axe-core's violations on the page as it is now (all its default rules: WCAG 2.x A
-    and AA, and best practices)."""
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ["violations"]});
-        return result.violations.map(v => ({
-            id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html,
-                                      summary: n.failureSummary}))}));
-    }""")
-
-
-def _report(results: dict[str, list[dict]]) -> str:
-    lines = []
-    for where, violations in results.items():
-        for v in violations:
-            lines.append(f"{where}: {v['id']} ({v['impact']}): {v['help']}")
-            lines += [f"    {n['target']}  {n['html'][:160]}\n      "
-                      + (n["summary"] or "").replace("\n", "\n      ") for n in v["nodes"]]
-    return "\n".join(lines)
 
 
 # ---- flows ------------------------------------------------------------------------------
@@ -272,18 +259,18 @@ def test_public_pages_pass_axe_core(site: Site, axe_page: Page):
     rt, page, results = site.rt, axe_page, {}
     _publish(rt, "trial-nurture")
     page.goto(f"{site.url}/l/trial")
-    results["landing page"] = _axe(page)
+    results["landing page"] = axe_violations(page)
 
     _fill_sign_up(page, **{"Work email": "ann@", "Seats": "25"})
     _submit(page)
     expect(page.get_by_role("alert")).to_contain_text("There is a problem")
-    results["sign-up form with errors"] = _axe(page)
+    results["sign-up form with errors"] = axe_violations(page)
 
     page.get_by_label("Work email").fill("ann@example.com")
     page.get_by_label("Seats", exact=True).fill("5")
     _submit(page)
     expect(_heading(page)).to_have_text("Your trial has started: check your inbox")
-    results["sign-up confirmation"] = _axe(page)
+    results["sign-up confirmation"] = axe_violations(page)
 
     contact(rt, "carol@example.com", first_name="Carol", stage="adopt", consent_marketing=True)
     _publish(rt, "nps-survey")
@@ -292,11 +279,11 @@ def test_public_pages_pass_axe_core(site: Site, axe_page: Page):
     rt.clock.advance(timedelta(minutes=5))
     page.goto(_links(survey, f"{site.url}/nps/")[9])
     expect(page.get_by_role("status")).to_have_text("We recorded 9 out of 10.")
-    results["NPS reason page"] = _axe(page)
+    results["NPS reason page"] = axe_violations(page)
 
     [preferences] = set(_links(survey, f"{site.url}/p/"))
     page.goto(preferences)
     expect(_heading(page)).to_have_text("Email preferences for carol@example.com")
-    results["preference center"] = _axe(page)
+    results["preference center"] = axe_violations(page)
 
-    assert not any(results.values()), "axe-core violations:\n" + _report(results)
+    assert not any(results.values()), "axe-core violations:\n" + axe_report(results)

@@ -10,16 +10,8 @@ import re
 from nurture.trials import lifecycle
 from nurture.users import services
 from referral import api
-from tests.helpers import run_due
-from tests.referral.referral_helpers import (
-    client,
-    customer,
-    referrals,
-    rewards,
-    sign_up,
-    transitions,
-    visit,
-)
+from tests.factories import customer, sign_up, visit
+from tests.helpers import referrals, rewards, run_due, transitions, web_client
 from web import create_app
 
 PASSWORD = "correct horse battery"
@@ -45,7 +37,7 @@ def _post(web, path: str, page: str, **data):
 
 def _converted_referral(rt, email="bob@bob-bikes.example") -> None:
     code = customer(rt)
-    friend = client(rt)
+    friend = web_client(rt)
     sign_up(friend, visit(friend, code), email=email)
     lifecycle.convert(rt, rt.settings, referrals(rt)[-1].trial_id, "keep_data")
     run_due(rt)
@@ -91,7 +83,7 @@ def test_bad_source_input_is_a_sentence_and_a_422(rt):
 
 def test_the_review_queue_approves_or_rejects_with_a_reason(rt):
     code = customer(rt)
-    friend = client(rt)
+    friend = web_client(rt)
     sign_up(friend, visit(friend, code), email="bob@mailinator.com")
     web = _marketer(rt)
     page = web.get("/referrals/review").text

@@ -11,8 +11,7 @@ from email import policy
 
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
-from tests.conftest import running
-from tests.helpers import signed_in
+from tests.helpers import running, signed_in
 
 
 def _text(html: str) -> str:

@@ -25,8 +25,7 @@ from nurture.events.models import Event
 from nurture.sending.compose import Links
 from nurture.trials import lifecycle
 from nurture.trials.models import Trial
-from tests.conftest import START
-from tests.helpers import advance_clock, contact, enrollments, event, get_contact, run_due
+from tests.helpers import START, advance_clock, contact, enrollments, event, get_contact, run_due
 from web import create_app
 
 AUTH = {"Authorization": "Bearer test-api-key"}
