@@ -45,6 +45,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
 from nurture.db import Database
 from nurture.events.bus import NewEvent
+from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.models import Base
 from nurture.sending.models import Send
@@ -194,6 +195,13 @@ def rows(rt: Runtime, model: Any, *where: Any) -> list[Any]:
     """The rows of `model` that match the conditions, by id."""
     with rt.db.sessions() as session:
         return list(session.scalars(select(model).where(*where).order_by(model.id)))
+
+
+def events(rt: Runtime, type_: str) -> list[Event]:
+    """The recorded events of this type, oldest first."""
+    with rt.db.sessions() as session:
+        return list(session.scalars(select(Event).where(Event.type == type_)
+                                    .order_by(Event.id)))
 
 
 def language_of(rt: Runtime, email: str) -> str:

@@ -10,7 +10,6 @@ import email.policy
 import html
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -30,6 +29,7 @@ from tests.helpers import (
     contact,
     event,
     get_contact,
+    outbox,
     publish_text,
     run_due,
     sends,
@@ -62,13 +62,8 @@ def _publish(rt: Runtime, name: str) -> None:
         backfill(session, rt.versions, loaded.journey.id, rt.clock.now())
 
 
-def _messages(rt: Runtime) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(Path(rt.settings.outbox_dir).glob("*.eml"))]
-
-
 def _to(rt: Runtime, address: str) -> list[email.message.EmailMessage]:
-    return [m for m in _messages(rt) if m["To"] == address]
+    return [m for m in outbox(rt) if m["To"] == address]
 
 
 def _links(message: email.message.EmailMessage, prefix: str) -> list[str]:
@@ -141,7 +136,7 @@ def test_a_prospect_signs_up_and_both_welcome_emails_lead_to_the_sign_in_page(si
     expect(page.get_by_role("main")).not_to_contain_text("confirm that first")  # no consent
 
     run_due(rt)
-    welcome = {m["To"]: m for m in _messages(rt)}
+    welcome = {m["To"]: m for m in outbox(rt)}
     assert set(welcome) == {"ann@example.com", "tom@example.com"}, "only the two welcomes"
     login = f"{site.url}/login"
     for message in welcome.values():
@@ -233,7 +228,7 @@ def test_one_click_unsubscribe_skips_the_next_marketing_email_and_the_page_only_
     publish_text(rt, NEWS)
     cid = contact(rt, "ann@example.com", first_name="Ann", consent_marketing=True)
     event(rt, cid, "custom.joined")
-    [first] = _messages(rt)
+    [first] = outbox(rt)
     url = first["List-Unsubscribe"].split(",")[0].strip(" <>")
     assert url.startswith(f"{site.url}/u/")
 
@@ -249,7 +244,7 @@ def test_one_click_unsubscribe_skips_the_next_marketing_email_and_the_page_only_
     assert get_contact(rt, cid).consent_marketing is False
 
     advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))
-    assert [m["Subject"] for m in _messages(rt)] == [first["Subject"]]
+    assert [m["Subject"] for m in outbox(rt)] == [first["Subject"]]
     outcome = {s.step_id: (s.status, s.reason) for s in sends(rt, cid)}
     assert outcome["tips"][0] == "sent"
     assert outcome["more"][0] == "skipped" and "unsubscribed" in outcome["more"][1]

@@ -8,14 +8,12 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import publish
 from nurture.app.composition import build
 from nurture.config import PROJECT_ROOT
 from nurture.events.bus import NewEvent
-from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.nps.services import NPSConfig, record_answer
 from referral import api
@@ -26,6 +24,7 @@ from tests.helpers import (
     contact,
     contact_id,
     event,
+    events,
     get_contact,
     referrals,
     rewards,
@@ -36,12 +35,6 @@ from tests.helpers import (
     web_client,
 )
 from web import create_app
-
-
-def _events(rt, type_: str) -> list[Event]:
-    with rt.db.sessions() as session:
-        return list(session.scalars(select(Event).where(Event.type == type_)
-                                    .order_by(Event.id)))
 
 
 def _publish(rt, name: str) -> None:
@@ -80,7 +73,7 @@ def test_a_share_link_sets_a_safe_cookie_counts_the_click_and_lands_on_a_local_p
     assert "Secure" not in cookie  # http here; https below
     assert "ann" not in cookie.lower() and "@" not in cookie  # no personal data
     web.get(hop.headers["Location"], environ_base=FRIEND_IP)  # the same visit: one click
-    [clicked] = _events(rt, "referral.clicked")
+    [clicked] = events(rt, "referral.clicked")
     assert clicked.contact_id == contact_id(rt, "ann@lee-retail.example")
     assert clicked.properties == {"code": code, "via": "link"}
 
@@ -135,7 +128,7 @@ def test_a_sign_up_through_a_share_link_is_tied_to_the_referrer(rt):
     assert referral.source_id == source(rt, code).id
     assert referral.friend_id == contact_id(rt, "bob@bob-bikes.example")
     assert (referral.status, referral.review, referral.reasons) == ("signed_up", "", [])
-    [signed] = _events(rt, "referral.signed_up")
+    [signed] = events(rt, "referral.signed_up")
     assert signed.properties["code"] == code
 
 
@@ -200,7 +193,7 @@ def test_conversion_grants_double_sided_rewards_once_whatever_is_retried(rt):
                        ("friend", "friend-credit", 2500, "pending")]
     assert [r.eligible_at for r in rewards(rt)] == [rt.clock.now() + timedelta(days=30)] * 2
     assert transitions(rt, rewards(rt)[0].id) == [("", "pending", "system")]
-    [converted] = _events(rt, "referral.converted")
+    [converted] = events(rt, "referral.converted")
     assert converted.contact_id == source(rt, code).contact_id
     # The referrer is thanked, with a link to their own one-sheet.
     [thanks] = [s for s in sends(rt, source(rt, code).contact_id)
@@ -238,7 +231,7 @@ def test_rewards_are_approved_after_the_hold_period_and_the_friend_is_told(rt):
     assert api.approve_due(rt) == 2
     assert {r.status for r in rewards(rt)} == {"approved"}
     assert transitions(rt, rewards(rt)[0].id)[-1] == ("pending", "approved", "system")
-    assert len(_events(rt, "reward.approved")) == 2
+    assert len(events(rt, "reward.approved")) == 2
     run_due(rt)
     told = [s for s in sends(rt) if s.template == "referral-reward"]
     assert {s.to_email for s in told} == {"ann@lee-retail.example", "bob@bob-bikes.example"}

@@ -11,7 +11,7 @@ from nurture.trials import lifecycle
 from nurture.users import services
 from referral import api
 from tests.factories import customer, sign_up, visit
-from tests.helpers import referrals, rewards, run_due, transitions, web_client
+from tests.helpers import csrf, referrals, rewards, run_due, transitions, web_client
 from web import create_app
 
 PASSWORD = "correct horse battery"
@@ -22,17 +22,13 @@ def _marketer(rt, email="mia@nurture.example", role="marketer"):
         services.create_user(session, email, "Mia", role, PASSWORD, now=rt.clock.now())
     web = create_app(rt).test_client()
     page = web.get("/login").text
-    assert web.post("/login", data={"csrf_token": _csrf(page), "email": email,
+    assert web.post("/login", data={"csrf_token": csrf(page), "email": email,
                                     "password": PASSWORD}).status_code == 303
     return web
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def _post(web, path: str, page: str, **data):
-    return web.post(path, data={"csrf_token": _csrf(web.get(page).text), **data})
+    return web.post(path, data={"csrf_token": csrf(web.get(page).text), **data})
 
 
 def _converted_referral(rt, email="bob@bob-bikes.example") -> None:

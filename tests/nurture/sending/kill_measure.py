@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from nurture.config import PROJECT_ROOT, Settings
@@ -37,6 +37,7 @@ from nurture.events.recorder import record_events
 from nurture.sending.models import Send
 from tests.helpers import (
     INTERRUPTED,
+    count,
     free_port,
     process_env,
     publish_text,
@@ -116,15 +117,15 @@ def measure(kills: int, database_url: str | None, seed: int) -> dict:
             done += 1
             worker = spawn(["worker", "--threads", str(THREADS)], env, log)
             processes.append(worker)
-        wait_for(lambda: _count(rt, Send.id > 0) == contacts and
-                 _count(rt, Send.status.in_(("queued", "sending"))) == 0, 300)
+        wait_for(lambda: count(rt, Send, Send.id > 0) == contacts and
+                 count(rt, Send, Send.status.in_(("queued", "sending"))) == 0, 300)
     finally:
         stop(processes, log)
     got = {recipient for recipient, _ in received_lines(received)}
     with rt.db.sessions() as session:
         interrupted = set(session.scalars(select(Send.to_email).where(
             Send.status == "failed", Send.reason == INTERRUPTED)))
-        sent = _count(rt, Send.status == "sent")
+        sent = count(rt, Send, Send.status == "sent")
     rt.close()
     drop()
     lost = interrupted - got
@@ -136,11 +137,6 @@ def measure(kills: int, database_url: str | None, seed: int) -> dict:
             "delivered_outcome_unknown": len(interrupted & got),
             "lost_per_killed_thread": round(len(lost) / max(1, killed_threads), 3),
             "received_twice": len(received_lines(received)) - len(got)}
-
-
-def _count(rt, condition) -> int:
-    with rt.db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Send).where(condition))
 
 
 def main() -> None:

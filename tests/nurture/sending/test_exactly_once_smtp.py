@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from nurture.app.composition import build
 from nurture.contacts.services import upsert_contacts
@@ -23,6 +23,7 @@ from tests.helpers import (
     INTERRUPTED,
     PROCESS_REDIS_URL,
     clean,
+    count,
     free_port,
     process_env,
     publish_text,
@@ -72,8 +73,8 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
         at_kill = len(received_lines(received))
         redis.Redis.from_url(PROCESS_REDIS_URL).flushdb()  # and every queued message is gone
         processes.append(spawn(["worker", "--threads", str(THREADS)], env, log))
-        wait_for(lambda: _count(rt, Send.id > 0) == CONTACTS and
-                  _count(rt, Send.status.in_(("queued", "sending"))) == 0, 60)
+        wait_for(lambda: count(rt, Send, Send.id > 0) == CONTACTS and
+                  count(rt, Send, Send.status.in_(("queued", "sending"))) == 0, 60)
     finally:
         stop(processes, log)
     assert at_kill < CONTACTS, "the worker was killed after it had sent everything"
@@ -93,8 +94,4 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
     assert set(failed.values()) <= {INTERRUPTED} and len(failed) <= THREADS
     assert set(per_recipient) - sent <= set(failed)
 
-
-def _count(rt, condition) -> int:
-    with rt.db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Send).where(condition))
 
