@@ -1,4 +1,5 @@
 """Shared fixtures: a runtime per test on SQLite (default) or PostgreSQL, with a frozen clock.
+The helpers tests import are in `tests/helpers.py` and `tests/factories.py`.
 
 NURTURE_TEST_DATABASE_URL=postgresql://... runs the suite on PostgreSQL;
 NURTURE_TEST_REDIS_URL=redis://... uses Redis as the broker. `.ci/run` sets both in turn.
@@ -8,25 +9,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from nurture.app.composition import build
 from nurture.app.runtime import Runtime
 from nurture.clock import FrozenClock
 from nurture.config import PROJECT_ROOT, Settings
 from nurture.db import Database
 from nurture.migrate import upgrade
-from nurture.models import Base
+from tests.helpers import REDIS_URL, START, running
 
 PG_URL = os.environ.get("NURTURE_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL", "")
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC
 
 
 @pytest.fixture(scope="session")
@@ -53,17 +48,6 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
-def _clean(db: Database) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if db.is_postgres:
-            names = ", ".join(t.name for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
-
-
 @pytest.fixture
 def settings(migrated: str, tmp_path: Path) -> Settings:
     return Settings(
@@ -77,21 +61,6 @@ def settings(migrated: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
-
-
-@contextmanager
-def running(settings: Settings, clock: FrozenClock, workers: int = 4) -> Iterator[Runtime]:
-    """A runtime on an empty database with its workers started, closed afterwards: the
-    `rt` fixture, for tests that need other settings (`settings.with_(...)`)."""
-    runtime = build(settings, clock=clock)
-    _clean(runtime.db)
-    runtime.transport.start_worker(workers)
-    try:
-        yield runtime
-    finally:
-        if runtime.transport is not None and not runtime.transport.in_process:
-            runtime.transport.broker.flush_all()
-        runtime.close()
 
 
 @pytest.fixture

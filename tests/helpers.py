@@ -1,25 +1,98 @@
-"""Test helpers: publish journeys from text, make contacts, record events, run the work."""
+"""Test helpers, shared by every tier: a runtime on a clean database, journeys published from
+text, contacts and events, the scheduler and worker run until nothing is due, and readers of
+what the work left (rows, the outbox, pages); real processes for the slow tier, axe-core for
+the browser tier.
+
+What a test makes through the real app (sign-ups, referral customers, sales reps and
+hand-offs, template folders) is in `tests/factories.py`. Fixtures are in `conftest.py`;
+test modules import helpers from these two modules only, never from one another.
+"""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import os
+import re
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
 from textwrap import dedent
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+import pytest
+import redis
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select, text
 
 from journeys.loader import load_text
 from journeys.models import Activity, Enrollment
 from journeys.services import publish
+from nurture.app.cli import main
+from nurture.app.composition import build
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.loop import tick
+from nurture.clock import FrozenClock
+from nurture.config import PROJECT_ROOT, Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
+from nurture.db import Database
 from nurture.events.bus import NewEvent
+from nurture.events.models import Event
 from nurture.events.services import record_many
+from nurture.models import Base
 from nurture.sending.models import Send
+from nurture.users import services as users
+from referral.models import Referral, ReferralSource, Reward, RewardTransition
+from scoring.models import Handoff
+from web import create_app
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from playwright.sync_api import Page
+
+# ---- the runtime -------------------------------------------------------------------------
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC
+# The broker of the tests' runtimes: Redis when NURTURE_TEST_REDIS_URL is set, else in-process.
+REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL", "")
+
+
+def clean(db: Database) -> None:
+    """Empty every table, so that a test starts from nothing."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if db.is_postgres:
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@contextmanager
+def running(settings: Settings, clock: FrozenClock, workers: int = 4) -> Iterator[Runtime]:
+    """A runtime on an empty database with its workers started, closed afterwards: the
+    `rt` fixture, for tests that need other settings (`settings.with_(...)`)."""
+    runtime = build(settings, clock=clock)
+    clean(runtime.db)
+    runtime.transport.start_worker(workers)
+    try:
+        yield runtime
+    finally:
+        if runtime.transport is not None and not runtime.transport.in_process:
+            runtime.transport.broker.flush_all()
+        runtime.close()
+
+
+# ---- journeys, contacts, events and the work they make ------------------------------------
 
 # One transactional email on an event: the smallest journey that sends.
 HELLO = """
@@ -32,6 +105,7 @@ HELLO = """
 
 
 def publish_text(rt: Runtime, source: str) -> int:
+    """Publish the journey written in `source` (YAML, indented as in a test); its version."""
     loaded = load_text(dedent(source), "test.yaml")
     assert not loaded.violations, loaded.violations
     with rt.db.transaction() as session:
@@ -39,12 +113,21 @@ def publish_text(rt: Runtime, source: str) -> int:
 
 
 def contact(rt: Runtime, email: str = "ann@example.com", **fields: Any) -> int:
+    """Add or update the contact with this address; its id."""
     with rt.db.transaction() as session:
         return upsert_contacts(session, [{"email": email, **fields}])[email.lower()]
 
 
 def event(rt: Runtime, contact_id: int, type_: str, **properties: Any) -> None:
+    """Record one event for the contact and run the work it makes due."""
     record_many(rt, [NewEvent(contact_id, type_, properties)])
+    run_due(rt)
+
+
+def record(rt: Runtime, cid: int, *types: str, **properties: Any) -> None:
+    """Record one event of each type for the contact (the same properties on each), then run
+    the work they make due."""
+    record_many(rt, [NewEvent(cid, t, dict(properties)) for t in types])
     run_due(rt)
 
 
@@ -69,7 +152,10 @@ def advance_clock(rt: Runtime, delta: timedelta, step: timedelta = timedelta(hou
         run_due(rt)
 
 
+# ---- what the work left --------------------------------------------------------------------
+
 def sends(rt: Runtime, contact_id: int | None = None) -> list[Send]:
+    """Every send (or the contact's), oldest first."""
     with rt.db.sessions() as session:
         query = select(Send).order_by(Send.id)
         if contact_id is not None:
@@ -78,6 +164,7 @@ def sends(rt: Runtime, contact_id: int | None = None) -> list[Send]:
 
 
 def enrollments(rt: Runtime, contact_id: int | None = None) -> list[Enrollment]:
+    """Every enrollment (or the contact's), oldest first."""
     with rt.db.sessions() as session:
         query = select(Enrollment).order_by(Enrollment.id)
         if contact_id is not None:
@@ -86,15 +173,108 @@ def enrollments(rt: Runtime, contact_id: int | None = None) -> list[Enrollment]:
 
 
 def activity(rt: Runtime, kind: str) -> list[Activity]:
+    """The journey activity of this kind, oldest first."""
     with rt.db.sessions() as session:
         return list(session.scalars(select(Activity).where(Activity.kind == kind)
                                     .order_by(Activity.id)))
 
 
 def get_contact(rt: Runtime, contact_id: int) -> Contact:
+    """The contact's row as it is now."""
     with rt.db.sessions() as session:
         return session.get(Contact, contact_id)
 
+
+def count(rt: Runtime, model: Any, *where: Any) -> int:
+    """How many rows of `model` match the conditions."""
+    with rt.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def rows(rt: Runtime, model: Any, *where: Any) -> list[Any]:
+    """The rows of `model` that match the conditions, by id."""
+    with rt.db.sessions() as session:
+        return list(session.scalars(select(model).where(*where).order_by(model.id)))
+
+
+def events(rt: Runtime, type_: str) -> list[Event]:
+    """The recorded events of this type, oldest first."""
+    with rt.db.sessions() as session:
+        return list(session.scalars(select(Event).where(Event.type == type_)
+                                    .order_by(Event.id)))
+
+
+def language_of(rt: Runtime, email: str) -> str:
+    """The language stored for the contact with this (lower-case) address."""
+    with rt.db.sessions() as session:
+        return session.scalar(select(Contact.language).where(Contact.email_key == email))
+
+
+def outbox(rt: Runtime) -> list[EmailMessage]:
+    """The messages in the file outbox, by file name."""
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted(Path(rt.settings.outbox_dir).glob("*.eml"))]
+
+
+def html_of(message: EmailMessage) -> str:
+    """The HTML part of a message."""
+    return message.get_body(("html",)).get_content()
+
+
+def table_rows(page: str) -> list[list[str]]:
+    """The text of each cell of each row in the page's table body."""
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(
+        r"<td[^>]*>(.*?)</td>", row, re.S)] for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def referrals(rt: Runtime) -> list[Referral]:
+    """Every referral, oldest first."""
+    with rt.db.sessions() as session:
+        return list(session.scalars(select(Referral).order_by(Referral.id)))
+
+
+def rewards(rt: Runtime) -> list[Reward]:
+    """Every referral reward, oldest first."""
+    with rt.db.sessions() as session:
+        return list(session.scalars(select(Reward).order_by(Reward.id)))
+
+
+def transitions(rt: Runtime, reward_id: int) -> list[tuple[str, str, str]]:
+    """The reward's audit trail: (from, to, actor) for each change, oldest first."""
+    with rt.db.sessions() as session:
+        return [(t.from_status, t.to_status, t.actor) for t in session.scalars(
+            select(RewardTransition).where(RewardTransition.reward_id == reward_id)
+            .order_by(RewardTransition.id))]
+
+
+def source(rt: Runtime, code: str) -> ReferralSource:
+    """The referral source that owns this code."""
+    with rt.db.sessions() as session:
+        return session.scalar(select(ReferralSource).where(ReferralSource.code == code))
+
+
+def contact_id(rt: Runtime, email: str) -> int:
+    """The id of the contact with this address."""
+    with rt.db.sessions() as session:
+        return session.scalar(select(Contact.id).where(Contact.email_key == email.lower()))
+
+
+def handoffs(rt: Runtime, cid: int | None = None) -> list[Handoff]:
+    """Every hand-off to sales (or the contact's), oldest first."""
+    with rt.db.sessions() as session:
+        query = select(Handoff).order_by(Handoff.id)
+        if cid is not None:
+            query = query.where(Handoff.contact_id == cid)
+        return list(session.scalars(query))
+
+
+def mail_to(rt: Runtime, address: str) -> list[EmailMessage]:
+    """The messages in the file outbox addressed to `address`, by file name."""
+    return [message for message in outbox(rt) if address in message["To"]]
+
+
+# ---- waiting -------------------------------------------------------------------------------
 
 def wait_for(predicate: Callable[[], bool], seconds: float) -> None:
     """Poll until `predicate()` holds (real processes at work), or fail after `seconds`."""
@@ -104,32 +284,6 @@ def wait_for(predicate: Callable[[], bool], seconds: float) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"not done within {seconds}s")
-
-
-def tampered(token: str) -> str:
-    """The token with one signature character changed. Not the last one: in base64 its low
-    bits are padding, so some changes there decode to the same signature."""
-    return token[:-5] + ("B" if token[-5] == "A" else "A") + token[-4:]
-
-
-PASSWORD = "correct horse battery"
-
-
-def signed_in(rt: Runtime, role: str) -> Any:
-    """A web test client signed in as a new user with this role (`role@example.com`)."""
-    import re
-
-    from nurture.users import services
-    from web import create_app
-
-    with rt.db.transaction() as session:
-        services.create_user(session, f"{role}@example.com", role.title(), role, PASSWORD,
-                             now=rt.clock.now())
-    client = create_app(rt).test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    client.post("/login", data={"csrf_token": token, "email": f"{role}@example.com",
-                                "password": PASSWORD})
-    return client
 
 
 def wait_for_a_lock_wait(rt: Runtime, seconds: float = 10.0) -> None:
@@ -144,3 +298,174 @@ def wait_for_a_lock_wait(rt: Runtime, seconds: float = 10.0) -> None:
             conn.rollback()
             time.sleep(0.02)
     raise AssertionError("nothing waited for a lock")
+
+
+# ---- the web app and the command line ----------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def tampered(token: str) -> str:
+    """The token with one signature character changed. Not the last one: in base64 its low
+    bits are padding, so some changes there decode to the same signature."""
+    return token[:-5] + ("B" if token[-5] == "A" else "A") + token[-4:]
+
+
+def csrf(page: str) -> str:
+    """The CSRF token of the (first) form on the page."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def web_client(rt: Runtime) -> FlaskClient:
+    """A web test client of the runtime's app, signed in as nobody."""
+    return create_app(rt).test_client()
+
+
+def signed_in(rt: Runtime, role: str) -> FlaskClient:
+    """A web test client signed in as a new user with this role (`role@example.com`)."""
+    with rt.db.transaction() as session:
+        users.create_user(session, f"{role}@example.com", role.title(), role, PASSWORD,
+                          now=rt.clock.now())
+    client = web_client(rt)
+    client.post("/login", data={"csrf_token": csrf(client.get("/login").text),
+                                "email": f"{role}@example.com", "password": PASSWORD})
+    return client
+
+
+def invoke_cli(args: list[str], tmp_path: Path) -> Result:
+    """Run `nurture ARGS` in this process, with a secret key and its var dir in `tmp_path`."""
+    env = {"SECRET_KEY": "test-secret-key", "NURTURE_VAR_DIR": str(tmp_path / "var")}
+    return CliRunner().invoke(main, args, env=env)
+
+
+# ---- real processes (the slow tier) ------------------------------------------------------
+
+# The Redis of the real scheduler and worker processes (flushed by the tests that kill them).
+PROCESS_REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+# The reason of a send a killed worker was handing over (`nurture/sending`).
+INTERRUPTED = "interrupted: outcome unknown"
+
+
+class SmtpRecorder:
+    """aiosmtpd handler (`python -m aiosmtpd -c tests.helpers.SmtpRecorder FILE`): one line
+    per recipient, `recipient<TAB>Message-ID`, written and flushed before the server answers
+    250."""
+
+    MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+    def __init__(self, path: str):
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the server
+
+    @classmethod
+    def from_cli(cls, parser: Any, *args: str) -> SmtpRecorder:
+        return cls(*args)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        found = self.MESSAGE_ID.search(envelope.content)
+        message_id = found.group(1).decode() if found else "-"
+        self.file.writelines(f"{r}\t{message_id}\n" for r in envelope.rcpt_tos)
+        self.file.flush()
+        return "250 2.0.0 OK"
+
+
+def redis_or_skip() -> None:
+    """Skip (fail under NURTURE_REQUIRE_SERVICES) unless the processes' Redis answers."""
+    try:
+        redis.Redis.from_url(PROCESS_REDIS_URL).ping()
+    except redis.RedisError:
+        if os.environ.get("NURTURE_REQUIRE_SERVICES"):
+            pytest.fail(f"Redis is required but not reachable at {PROCESS_REDIS_URL}.")
+        pytest.skip(f"Redis is not reachable at {PROCESS_REDIS_URL}.")
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_aiosmtpd(port: int, received: Path, log: IO[str]) -> subprocess.Popen:
+    """aiosmtpd on `port`, recording each recipient in `received`; once it listens."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "tests.helpers.SmtpRecorder", str(received)],
+        cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            assert proc.poll() is None, "aiosmtpd did not start; see processes.log"
+            time.sleep(0.1)
+    raise AssertionError("aiosmtpd did not start listening")
+
+
+def received_lines(path: Path) -> list[tuple[str, str]]:
+    """The complete `recipient, Message-ID` lines the SmtpRecorder has written so far."""
+    written = path.read_text(encoding="utf-8")
+    complete = written[:written.rfind("\n") + 1]
+    return [tuple(line.split("\t")) for line in complete.splitlines()]
+
+
+def spawn(args: list[str], env: dict[str, str], log: IO[str]) -> subprocess.Popen:
+    """`nurture ARGS` in a process of its own, its output in `log`."""
+    return subprocess.Popen([sys.executable, "-m", "nurture.app.cli", *args], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def process_env(database_url: str, port: int, folder: Path, namespace: str) -> dict[str, str]:
+    """The environment of the scheduler and workers: short leases and polls, so that a
+    killed worker's work is claimed again within seconds, and mail to aiosmtpd on `port`."""
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": PROCESS_REDIS_URL,
+            "SMTP_URL": f"smtp://127.0.0.1:{port}", "NURTURE_VAR_DIR": str(folder),
+            "NURTURE_QUEUE_NAMESPACE": namespace, "NURTURE_LEASE_SECONDS": "4",
+            "NURTURE_POLL_SECONDS": "0.2", "SECRET_KEY": "kill-test",
+            "PYTHONUNBUFFERED": "1"}
+
+
+def stop(processes: list[subprocess.Popen], log: IO[str]) -> None:
+    """Stop the processes, the last started first, and close their log."""
+    for proc in reversed(processes):
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+    log.close()
+
+
+# ---- the browser tier ----------------------------------------------------------------------
+
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@dataclass(frozen=True)
+class Site:
+    """The app served over HTTP: its runtime and its address (also `settings.base_url`)."""
+
+    rt: Runtime
+    url: str
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's violations on the page as it is now (all its default rules: WCAG 2.x A
+    and AA, and best practices)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html,
+                                      summary: n.failureSummary}))}));
+    }""")
+
+
+def axe_report(results: dict[str, list[dict]]) -> str:
+    """axe-core's violations per page, one readable line each, with the elements at fault."""
+    lines = []
+    for where, violations in results.items():
+        for v in violations:
+            lines.append(f"{where}: {v['id']} ({v['impact']}): {v['help']}")
+            lines += [f"    {n['target']}  {n['html'][:160]}\n      "
+                      + (n["summary"] or "").replace("\n", "\n      ") for n in v["nodes"]]
+    return "\n".join(lines)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,11 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from nurture.app.composition import build
-from nurture.app.runtime import Runtime
-from nurture.config import PROJECT_ROOT
-from tests.conftest import _clean
+from tests.helpers import AXE, Site, clean
 from web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # A person's browser: "HeadlessChrome" is on the list of link scanners (sending/tracking.py),
 # whose clicks are not answers.
 PERSON = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -39,14 +35,6 @@ def missing(message: str) -> None:
     if os.environ.get("NURTURE_REQUIRE_SERVICES"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
-
-
-@dataclass(frozen=True)
-class Site:
-    """The app served over HTTP: its runtime and its address (also `settings.base_url`)."""
-
-    rt: Runtime
-    url: str
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +54,7 @@ def site(settings, clock) -> Iterator[Site]:
     server = make_server("127.0.0.1", 0, app=None, threaded=True)  # the app comes next
     url = f"http://127.0.0.1:{server.server_port}"
     rt = build(settings.with_(base_url=url), clock=clock)
-    _clean(rt.db)
+    clean(rt.db)
     rt.transport.start_worker(4)
     server.app = create_app(rt)
     thread = threading.Thread(target=server.serve_forever, name="browser-site", daemon=True)

@@ -10,7 +10,6 @@ import email.policy
 import html
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -22,8 +21,19 @@ from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.nps.models import NPSResponse
-from tests.browser.conftest import AXE, Site
-from tests.helpers import advance_clock, contact, event, get_contact, publish_text, run_due, sends
+from tests.helpers import (
+    Site,
+    advance_clock,
+    axe_report,
+    axe_violations,
+    contact,
+    event,
+    get_contact,
+    outbox,
+    publish_text,
+    run_due,
+    sends,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,13 +62,8 @@ def _publish(rt: Runtime, name: str) -> None:
         backfill(session, rt.versions, loaded.journey.id, rt.clock.now())
 
 
-def _messages(rt: Runtime) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(Path(rt.settings.outbox_dir).glob("*.eml"))]
-
-
 def _to(rt: Runtime, address: str) -> list[email.message.EmailMessage]:
-    return [m for m in _messages(rt) if m["To"] == address]
+    return [m for m in outbox(rt) if m["To"] == address]
 
 
 def _links(message: email.message.EmailMessage, prefix: str) -> list[str]:
@@ -109,29 +114,6 @@ def _count(rt: Runtime, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def _axe(page: Page) -> list[dict]:
-    """axe-core's violations on the page as it is now (all its default rules: WCAG 2.x A
-    and AA, and best practices)."""
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ["violations"]});
-        return result.violations.map(v => ({
-            id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html,
-                                      summary: n.failureSummary}))}));
-    }""")
-
-
-def _report(results: dict[str, list[dict]]) -> str:
-    lines = []
-    for where, violations in results.items():
-        for v in violations:
-            lines.append(f"{where}: {v['id']} ({v['impact']}): {v['help']}")
-            lines += [f"    {n['target']}  {n['html'][:160]}\n      "
-                      + (n["summary"] or "").replace("\n", "\n      ") for n in v["nodes"]]
-    return "\n".join(lines)
-
-
 # ---- flows ------------------------------------------------------------------------------
 
 def test_a_prospect_signs_up_and_both_welcome_emails_lead_to_the_sign_in_page(site: Site,
@@ -154,7 +136,7 @@ def test_a_prospect_signs_up_and_both_welcome_emails_lead_to_the_sign_in_page(si
     expect(page.get_by_role("main")).not_to_contain_text("confirm that first")  # no consent
 
     run_due(rt)
-    welcome = {m["To"]: m for m in _messages(rt)}
+    welcome = {m["To"]: m for m in outbox(rt)}
     assert set(welcome) == {"ann@example.com", "tom@example.com"}, "only the two welcomes"
     login = f"{site.url}/login"
     for message in welcome.values():
@@ -246,7 +228,7 @@ def test_one_click_unsubscribe_skips_the_next_marketing_email_and_the_page_only_
     publish_text(rt, NEWS)
     cid = contact(rt, "ann@example.com", first_name="Ann", consent_marketing=True)
     event(rt, cid, "custom.joined")
-    [first] = _messages(rt)
+    [first] = outbox(rt)
     url = first["List-Unsubscribe"].split(",")[0].strip(" <>")
     assert url.startswith(f"{site.url}/u/")
 
@@ -262,7 +244,7 @@ def test_one_click_unsubscribe_skips_the_next_marketing_email_and_the_page_only_
     assert get_contact(rt, cid).consent_marketing is False
 
     advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))
-    assert [m["Subject"] for m in _messages(rt)] == [first["Subject"]]
+    assert [m["Subject"] for m in outbox(rt)] == [first["Subject"]]
     outcome = {s.step_id: (s.status, s.reason) for s in sends(rt, cid)}
     assert outcome["tips"][0] == "sent"
     assert outcome["more"][0] == "skipped" and "unsubscribed" in outcome["more"][1]
@@ -272,18 +254,18 @@ def test_public_pages_pass_axe_core(site: Site, axe_page: Page):
     rt, page, results = site.rt, axe_page, {}
     _publish(rt, "trial-nurture")
     page.goto(f"{site.url}/l/trial")
-    results["landing page"] = _axe(page)
+    results["landing page"] = axe_violations(page)
 
     _fill_sign_up(page, **{"Work email": "ann@", "Seats": "25"})
     _submit(page)
     expect(page.get_by_role("alert")).to_contain_text("There is a problem")
-    results["sign-up form with errors"] = _axe(page)
+    results["sign-up form with errors"] = axe_violations(page)
 
     page.get_by_label("Work email").fill("ann@example.com")
     page.get_by_label("Seats", exact=True).fill("5")
     _submit(page)
     expect(_heading(page)).to_have_text("Your trial has started: check your inbox")
-    results["sign-up confirmation"] = _axe(page)
+    results["sign-up confirmation"] = axe_violations(page)
 
     contact(rt, "carol@example.com", first_name="Carol", stage="adopt", consent_marketing=True)
     _publish(rt, "nps-survey")
@@ -292,11 +274,11 @@ def test_public_pages_pass_axe_core(site: Site, axe_page: Page):
     rt.clock.advance(timedelta(minutes=5))
     page.goto(_links(survey, f"{site.url}/nps/")[9])
     expect(page.get_by_role("status")).to_have_text("We recorded 9 out of 10.")
-    results["NPS reason page"] = _axe(page)
+    results["NPS reason page"] = axe_violations(page)
 
     [preferences] = set(_links(survey, f"{site.url}/p/"))
     page.goto(preferences)
     expect(_heading(page)).to_have_text("Email preferences for carol@example.com")
-    results["preference center"] = _axe(page)
+    results["preference center"] = axe_violations(page)
 
-    assert not any(results.values()), "axe-core violations:\n" + _report(results)
+    assert not any(results.values()), "axe-core violations:\n" + axe_report(results)

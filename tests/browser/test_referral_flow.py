@@ -11,8 +11,7 @@ from sqlalchemy import select
 from nurture.contacts.models import Contact
 from nurture.trials import lifecycle
 from referral.models import Referral, Reward
-from tests.browser.conftest import AXE, Site
-from tests.helpers import contact, event, get_contact, run_due
+from tests.helpers import AXE, Site, contact, event, get_contact, run_due
 
 pytestmark = pytest.mark.browser
 

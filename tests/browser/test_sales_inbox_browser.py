@@ -10,9 +10,7 @@ from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
 from nurture.users import services
 from scoring.models import Handoff
-from tests.browser.conftest import Site
-from tests.browser.test_browser_flows import _axe, _report
-from tests.helpers import contact, run_due
+from tests.helpers import Site, axe_report, axe_violations, contact, run_due
 
 PASSWORD = "correct horse battery"
 
@@ -54,10 +52,10 @@ def test_sales_pages_pass_axe_core(site: Site, axe_page: Page):
     _setup(site)
     page, results = axe_page, {}
     page.goto(f"{site.url}/login")
-    results["sign-in page"] = _axe(page)
+    results["sign-in page"] = axe_violations(page)
     _sign_in(page, site)
     expect(page.get_by_role("heading", name="Sales inbox")).to_be_visible()
-    results["sales inbox"] = _axe(page)
+    results["sales inbox"] = axe_violations(page)
     page.get_by_role("link", name="Ann Lee").click()
-    results["hand-off"] = _axe(page)
-    assert not any(results.values()), "axe-core violations:\n" + _report(results)
+    results["hand-off"] = axe_violations(page)
+    assert not any(results.values()), "axe-core violations:\n" + axe_report(results)

@@ -7,8 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from nurture.users import services
-from tests.browser.conftest import Site
-from tests.browser.test_browser_flows import _axe, _report
+from tests.helpers import Site, axe_report, axe_violations
 
 PASSWORD = "correct horse battery"
 
@@ -40,8 +39,8 @@ def test_template_pages_pass_axe_core(site: Site, axe_page: Page):
     page, results = axe_page, {}
     _sign_in(page, site, "/templates")
     expect(page.get_by_role("heading", name="Email templates")).to_be_visible()
-    results["template list"] = _axe(page)
+    results["template list"] = axe_violations(page)
     page.goto(f"{site.url}/templates/renewal-quote")
     expect(page.get_by_role("heading", name="renewal-quote")).to_be_visible()
-    results["template preview"] = _axe(page)
-    assert not any(results.values()), _report(results)
+    results["template preview"] = axe_violations(page)
+    assert not any(results.values()), axe_report(results)

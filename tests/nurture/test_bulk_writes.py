@@ -11,7 +11,7 @@ from sqlalchemy import select
 from nurture.contacts.models import Contact
 from nurture.webhooks.models import WebhookDelivery
 from nurture.writes import UNNEST_FROM, bulk_insert, bulk_update, insert_ignore
-from tests.conftest import START
+from tests.helpers import START
 
 
 @pytest.mark.parametrize("count", [3, UNNEST_FROM + 7])

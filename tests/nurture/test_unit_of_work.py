@@ -21,8 +21,16 @@ from nurture.clock import Clock
 from nurture.config import PROJECT_ROOT
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
-from tests.conftest import running
-from tests.helpers import HELLO, contact, enrollments, publish_text, run_due, sends, wait_for
+from tests.helpers import (
+    HELLO,
+    contact,
+    enrollments,
+    publish_text,
+    run_due,
+    running,
+    sends,
+    wait_for,
+)
 
 
 def test_a_process_with_workers_leases_what_it_makes_due_and_runs_it(rt, clock):

@@ -9,39 +9,33 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import publish
 from nurture.app.composition import build
 from nurture.config import PROJECT_ROOT
 from nurture.events.bus import NewEvent
-from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.nps.services import NPSConfig, record_answer
-from nurture.trials import lifecycle
 from referral import services as referral_services
-from tests.conftest import _clean
-from tests.helpers import advance_clock, contact, event, get_contact, run_due, sends
-from tests.referral.referral_helpers import (
-    FRIEND_IP,
-    client,
+from tests.factories import FRIEND_IP, convert_friend, customer, sign_up, visit
+from tests.helpers import (
+    advance_clock,
+    clean,
+    contact,
     contact_id,
-    customer,
+    event,
+    events,
+    get_contact,
     referrals,
     rewards,
-    sign_up,
+    run_due,
+    sends,
     source,
     transitions,
-    visit,
+    web_client,
 )
 from web import create_app
-
-
-def _events(rt, type_: str) -> list[Event]:
-    with rt.db.sessions() as session:
-        return list(session.scalars(select(Event).where(Event.type == type_)
-                                    .order_by(Event.id)))
 
 
 def _publish(rt, name: str) -> None:
@@ -49,12 +43,6 @@ def _publish(rt, name: str) -> None:
     assert not loaded.violations
     with rt.db.transaction() as session:
         publish(session, loaded)
-
-
-def _convert_friend(rt, email: str = "bob@bob-bikes.example") -> None:
-    trial_id = referrals(rt)[-1].trial_id
-    lifecycle.convert(rt, rt.settings, trial_id, "keep_data")
-    run_due(rt)
 
 
 # ---- codes and share links ----------------------------------------------------------------
@@ -75,7 +63,7 @@ def test_every_customer_and_every_promoter_gets_one_unguessable_code(rt):
 
 def test_a_share_link_sets_a_safe_cookie_counts_the_click_and_lands_on_a_local_page(rt):
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     hop = web.get(f"/r/{code.lower()}", environ_base=FRIEND_IP)
     assert hop.status_code == 302
     assert hop.headers["Location"] == (f"/l/trial?utm_source=referral&utm_medium=customer&"
@@ -86,7 +74,7 @@ def test_a_share_link_sets_a_safe_cookie_counts_the_click_and_lands_on_a_local_p
     assert "Secure" not in cookie  # http here; https below
     assert "ann" not in cookie.lower() and "@" not in cookie  # no personal data
     web.get(hop.headers["Location"], environ_base=FRIEND_IP)  # the same visit: one click
-    [clicked] = _events(rt, "referral.clicked")
+    [clicked] = events(rt, "referral.clicked")
     assert clicked.contact_id == contact_id(rt, "ann@lee-retail.example")
     assert clicked.properties == {"code": code, "via": "link"}
 
@@ -103,7 +91,7 @@ def test_the_cookie_is_secure_when_the_site_is_served_over_https(settings, clock
 @pytest.mark.parametrize("code", ["NOSUCHCODE42", "bad code!", "x" * 90, "%3Cscript%3E"])
 def test_unknown_or_malformed_codes_never_break_the_pages_and_the_reason_is_logged(
         rt, code, caplog):
-    web = client(rt)
+    web = web_client(rt)
     with caplog.at_level(logging.INFO):
         hop = web.get(f"/r/{code}")
         assert hop.status_code in (302, 404)
@@ -120,7 +108,7 @@ def test_a_paused_or_expired_source_gives_no_attribution(rt, caplog):
     _, code = referral_services.create_source(rt, "partner", "Pat Partner",
                                 expires_at=rt.clock.now() + timedelta(days=10))
     rt.clock.advance(timedelta(days=11))
-    web = client(rt)
+    web = web_client(rt)
     with caplog.at_level(logging.INFO):
         visit(web, code)
     assert "expired code" in caplog.text
@@ -128,26 +116,26 @@ def test_a_paused_or_expired_source_gives_no_attribution(rt, caplog):
     assert referrals(rt) == []
     _, paused = referral_services.create_source(rt, "influencer", "Ivy Influencer")
     referral_services.set_source_status(rt, source(rt, paused).id, "paused")
-    assert client(rt).get(f"/r/{paused}").headers["Location"] == "/l/trial"
+    assert web_client(rt).get(f"/r/{paused}").headers["Location"] == "/l/trial"
 
 
 # ---- attribution ------------------------------------------------------------------------
 
 def test_a_sign_up_through_a_share_link_is_tied_to_the_referrer(rt):
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
     [referral] = referrals(rt)
     assert referral.source_id == source(rt, code).id
     assert referral.friend_id == contact_id(rt, "bob@bob-bikes.example")
     assert (referral.status, referral.review, referral.reasons) == ("signed_up", "", [])
-    [signed] = _events(rt, "referral.signed_up")
+    [signed] = events(rt, "referral.signed_up")
     assert signed.properties["code"] == code
 
 
 def test_the_cookie_remembers_the_code_for_the_window_without_the_query(rt):
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     visit(web, code)
     rt.clock.advance(timedelta(days=89))
     with web.session_transaction() as flask_session:
@@ -158,7 +146,7 @@ def test_the_cookie_remembers_the_code_for_the_window_without_the_query(rt):
 
 def test_after_the_window_the_visit_no_longer_attributes(rt, caplog):
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up_page = visit(web, code)
     rt.clock.advance(timedelta(days=91))
     with caplog.at_level(logging.INFO):
@@ -172,7 +160,7 @@ def test_the_attribution_model_picks_the_first_or_the_last_referrer(settings, cl
                                                                     credited):
     rt = build(settings.with_(referral=replace(settings.referral, attribution=model,
                                                window=timedelta(days=30))), clock=clock)
-    _clean(rt.db)
+    clean(rt.db)
     rt.transport.start_worker(2)
     try:
         codes = [customer(rt, "ann@lee-retail.example"), customer(rt, "cy@cy-cafe.example")]
@@ -191,9 +179,9 @@ def test_the_attribution_model_picks_the_first_or_the_last_referrer(settings, cl
 def test_conversion_grants_double_sided_rewards_once_whatever_is_retried(rt):
     _publish(rt, "referral-thanks")
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
-    _convert_friend(rt)
+    convert_friend(rt)
     friend = contact_id(rt, "bob@bob-bikes.example")
     # Retries and duplicates: the same conversion again, and a racing purchase event.
     record_many(rt, [NewEvent(friend, "trial.converted", {"trial_id": 1}),
@@ -206,7 +194,7 @@ def test_conversion_grants_double_sided_rewards_once_whatever_is_retried(rt):
                        ("friend", "friend-credit", 2500, "pending")]
     assert [r.eligible_at for r in rewards(rt)] == [rt.clock.now() + timedelta(days=30)] * 2
     assert transitions(rt, rewards(rt)[0].id) == [("", "pending", "system")]
-    [converted] = _events(rt, "referral.converted")
+    [converted] = events(rt, "referral.converted")
     assert converted.contact_id == source(rt, code).contact_id
     # The referrer is thanked, with a link to their own one-sheet.
     [thanks] = [s for s in sends(rt, source(rt, code).contact_id)
@@ -217,7 +205,7 @@ def test_conversion_grants_double_sided_rewards_once_whatever_is_retried(rt):
 def test_first_year_purchases_earn_the_share_once_per_purchase(rt):
     _, code = referral_services.create_source(rt, "partner", "Pat Partner",
                                               campaign="spring-partners")
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
     friend = contact_id(rt, "bob@bob-bikes.example")
     purchase = NewEvent(friend, "purchase.completed", {"amount": 2400, "currency": "EUR"},
@@ -236,16 +224,16 @@ def test_first_year_purchases_earn_the_share_once_per_purchase(rt):
 def test_rewards_are_approved_after_the_hold_period_and_the_friend_is_told(rt):
     _publish(rt, "referral-reward")
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
-    _convert_friend(rt)
+    convert_friend(rt)
     advance_clock(rt, timedelta(days=29), step=timedelta(days=1))
     assert referral_services.approve_due(rt) == 0
     advance_clock(rt, timedelta(days=1, minutes=1), step=timedelta(hours=12))
     assert referral_services.approve_due(rt) == 2
     assert {r.status for r in rewards(rt)} == {"approved"}
     assert transitions(rt, rewards(rt)[0].id)[-1] == ("pending", "approved", "system")
-    assert len(_events(rt, "reward.approved")) == 2
+    assert len(events(rt, "reward.approved")) == 2
     run_due(rt)
     told = [s for s in sends(rt) if s.template == "referral-reward"]
     assert {s.to_email for s in told} == {"ann@lee-retail.example", "bob@bob-bikes.example"}
@@ -254,9 +242,9 @@ def test_rewards_are_approved_after_the_hold_period_and_the_friend_is_told(rt):
 
 def test_churn_inside_the_hold_period_voids_the_pending_rewards(rt):
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
-    _convert_friend(rt)
+    convert_friend(rt)
     event(rt, contact_id(rt, "bob@bob-bikes.example"), "subscription.cancelled")
     assert {(r.status, r.reason) for r in rewards(rt)} == {
         ("voided", "The referred customer cancelled within the hold period.")}
@@ -265,9 +253,9 @@ def test_churn_inside_the_hold_period_voids_the_pending_rewards(rt):
 
 def test_a_refund_voids_pending_rewards(rt):
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
-    _convert_friend(rt)
+    convert_friend(rt)
     event(rt, contact_id(rt, "bob@bob-bikes.example"), "custom.purchase.refunded")
     assert {r.status for r in rewards(rt)} == {"voided"}
 
@@ -275,11 +263,11 @@ def test_a_refund_voids_pending_rewards(rt):
 def test_milestone_bonuses_come_once_at_three_conversions(rt):
     code = customer(rt)
     for n in range(4):
-        web = client(rt)
+        web = web_client(rt)
         ip = {"REMOTE_ADDR": f"203.0.113.{60 + n}"}
         sign_up(web, visit(web, code, **ip), environ=ip, email=f"friend{n}@shop{n}.example",
                 agent=f"Browser/{n}")
-        _convert_friend(rt)
+        convert_friend(rt)
     milestones = [r for r in rewards(rt) if r.kind == "milestone"]
     assert [(m.rule, m.amount_cents) for m in milestones] == [("third-referral", 10000)]
 
@@ -287,7 +275,7 @@ def test_milestone_bonuses_come_once_at_three_conversions(rt):
 # ---- fraud ------------------------------------------------------------------------------
 
 def test_self_referral_from_the_referrers_own_browser_is_flagged_not_dropped(rt):
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, email="ann@lee-retail.example", agent="Ann-Browser/1")  # Ann's own trial
     ann = contact_id(rt, "ann@lee-retail.example")
     event(rt, ann, "purchase.completed", amount=100)
@@ -300,11 +288,11 @@ def test_self_referral_from_the_referrers_own_browser_is_flagged_not_dropped(rt)
 
 def test_flagged_rewards_wait_for_review_and_rejection_voids_them(rt):
     code = customer(rt, "ann.lee@gmail.com")
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code), email="annlee+deal@gmail.com")
     [referral] = referrals(rt)
     assert (referral.review, referral.reasons) == ("flagged", ["same-person"])
-    _convert_friend(rt)
+    convert_friend(rt)
     assert {r.status for r in rewards(rt)} == {"pending"}
     rt.clock.advance(timedelta(days=31))
     assert referral_services.approve_due(rt) == 0  # waits for the review
@@ -317,12 +305,12 @@ def test_flagged_rewards_wait_for_review_and_rejection_voids_them(rt):
 
 
 def test_an_approved_review_lets_the_rewards_follow_the_hold(rt):
-    web = client(rt)
+    web = web_client(rt)
     code = customer(rt)
     sign_up(web, visit(web, code), email="bob@mailinator.com")
     [referral] = referrals(rt)
     assert referral.reasons == ["disposable-email"]
-    _convert_friend(rt)
+    convert_friend(rt)
     referral_services.review(rt, referral.id, "approve", "mia@nurture.example")
     rt.clock.advance(timedelta(days=31))
     assert referral_services.approve_due(rt) == 2
@@ -331,18 +319,18 @@ def test_an_approved_review_lets_the_rewards_follow_the_hold(rt):
 def test_velocity_per_ip_flags_the_fourth_referred_sign_up_in_a_day(rt):
     code = customer(rt)
     for n in range(4):
-        web = client(rt)
+        web = web_client(rt)
         sign_up(web, visit(web, code), email=f"f{n}@shop{n}.example", agent=f"B/{n}")
     assert [r.reasons for r in referrals(rt)] == [[], [], [], ["velocity-ip"]]
 
 
 def test_a_friend_is_referred_once_the_first_referral_stands(rt):
     first, second = customer(rt), customer(rt, "cy@cy-cafe.example")
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, first))
-    _convert_friend(rt)
+    convert_friend(rt)
     rt.clock.advance(timedelta(days=400))
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, second))
     assert [r.source_id for r in referrals(rt)] == [source(rt, first).id]
 

@@ -13,18 +13,23 @@ from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.recorder import record_events
 from referral import services as referral_services
-from tests.helpers import advance_clock, wait_for_a_lock_wait
-from tests.referral.referral_helpers import client, contact_id, customer, rewards, sign_up, visit
-from tests.referral.test_referral_services import _convert_friend
+from tests.factories import convert_friend, customer, sign_up, visit
+from tests.helpers import (
+    advance_clock,
+    contact_id,
+    rewards,
+    wait_for_a_lock_wait,
+    web_client,
+)
 
 
 def test_a_refund_recorded_while_rewards_are_approved_voids_them_without_deadlock(rt):
     if not rt.db.is_postgres:
         pytest.skip("row locks are a PostgreSQL matter: SQLite has one writer at a time")
     code = customer(rt)
-    web = client(rt)
+    web = web_client(rt)
     sign_up(web, visit(web, code))
-    _convert_friend(rt)
+    convert_friend(rt)
     advance_clock(rt, timedelta(days=30, minutes=1), step=timedelta(days=1))
     bob = contact_id(rt, "bob@bob-bikes.example")
     assert {r.status for r in rewards(rt)} == {"pending"}, "past the hold, not yet approved"

@@ -12,8 +12,8 @@ import pytest
 from nurture.contacts.queries import lock_contacts
 from scoring import services as scoring_services
 from scoring.handoffs import _reps
-from tests.helpers import contact, run_due, wait_for_a_lock_wait
-from tests.scoring.test_handoffs import handoffs, mail_to, record, rep
+from tests.factories import rep
+from tests.helpers import contact, handoffs, mail_to, record, run_due, wait_for_a_lock_wait
 
 
 def test_an_escalation_waits_for_a_hand_off_holding_the_lead(rt):

@@ -4,64 +4,38 @@ webhook, the SLA escalation, and what sales does with the lead."""
 
 from __future__ import annotations
 
-import email
 import hmac
 import json
 import threading
 from dataclasses import replace
 from datetime import timedelta
-from email import policy
 from hashlib import sha256
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from nurture.events.bus import NewEvent
 from nurture.events.models import Event
-from nurture.events.services import record_many
-from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
 from scoring import services as scoring_services
 from scoring.errors import HandoffError, HandoffNotFound
-from scoring.models import Handoff, HandoffNote
-from tests.conftest import running
-from tests.helpers import contact, publish_text, run_due
+from scoring.models import HandoffNote
+from tests.factories import rep
+from tests.helpers import (
+    advance_clock,
+    contact,
+    enrollments,
+    handoffs,
+    mail_to,
+    publish_text,
+    record,
+    run_due,
+    running,
+    sends,
+)
 
 LEAD = dict(industry="retail", company_size=120, role="Head of IT", country="FR",
             first_name="Ann", last_name="Lee", company="Lee Retail")  # fit 45, grade A
-
-
-def rep(rt, email_, verticals=(), territories=(), name=""):
-    with rt.db.transaction() as session:
-        user = User(email=email_, name=name or email_.split("@")[0].title(), role="sales",
-                    password_hash="-", verticals=list(verticals), territories=list(territories))
-        session.add(user)
-        session.flush()
-        return user.id
-
-
-def record(rt, cid, *types, **properties):
-    record_many(rt, [NewEvent(cid, t, dict(properties)) for t in types])
-    run_due(rt)
-
-
-def handoffs(rt, cid=None):
-    with rt.db.sessions() as session:
-        query = select(Handoff).order_by(Handoff.id)
-        if cid is not None:
-            query = query.where(Handoff.contact_id == cid)
-        return list(session.scalars(query))
-
-
-def mail_to(rt, address):
-    out = []
-    for path in sorted(Path(rt.settings.outbox_dir).glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        if address in message["To"]:
-            out.append(message)
-    return out
 
 
 def engaged(rt, cid):
@@ -276,8 +250,6 @@ def test_the_crm_webhook_is_signed_and_retried_until_delivered(settings, clock):
 
 def test_a_lead_sent_back_for_timing_is_nurtured_again_but_not_a_bad_fit(rt):
     from nurture.config import PROJECT_ROOT
-    from tests.helpers import advance_clock, enrollments, sends
-
     publish_text(rt, (PROJECT_ROOT / "journeys/library/sales-recycled.yaml").read_text())
     anna = rep(rt, "anna@sales.example")
     later = contact(rt, "later@example.com", consent_marketing=True, timezone="UTC")

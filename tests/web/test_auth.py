@@ -16,6 +16,7 @@ from nurture.app.cli.users import users
 from nurture.users import services
 from nurture.users.errors import DuplicateEmail, InvalidUser
 from nurture.users.models import User
+from tests.helpers import csrf
 from web import create_app
 from web.auth import login_required
 
@@ -33,10 +34,6 @@ def _user(rt, email: str = "sam@example.com", role: str = "sales", password: str
 def _row(rt, email: str) -> User:
     with rt.db.sessions() as session:
         return session.scalar(select(User).where(User.email == email))
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def _sign_in(client, email: str = "sam@example.com", password: str = PASSWORD,
@@ -183,7 +180,7 @@ def test_a_wrong_password_or_unknown_email_gets_one_sentence_and_keeps_the_email
 
 
 def test_an_empty_form_asks_for_each_field(client):
-    response = client.post("/login", data={"csrf_token": _csrf(client.get("/login").text)})
+    response = client.post("/login", data={"csrf_token": csrf(client.get("/login").text)})
     assert response.status_code == 422
     assert "Enter your email address." in response.text
     assert "Enter your password." in response.text
@@ -217,7 +214,7 @@ def test_next_never_leads_to_another_site(rt, client, target):
     assert response.headers["Location"] == "/sales"
     forged = client.post("/login", data={"email": "sam@example.com", "password": PASSWORD,
                                          "next": target,
-                                         "csrf_token": _csrf(client.get("/l/trial").text)})
+                                         "csrf_token": csrf(client.get("/l/trial").text)})
     assert forged.headers["Location"] == "/sales"
 
 
@@ -253,7 +250,7 @@ def test_signing_out_needs_a_post_with_the_form_token(rt, client):
     assert forged.status_code == 400 and "still signed in" in forged.text
     assert _signed_in_as(client) == "Sam Reed"
     header = client.get("/l/trial").text
-    response = client.post("/logout", data={"csrf_token": _csrf(header)})
+    response = client.post("/logout", data={"csrf_token": csrf(header)})
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert "You have signed out." in client.get("/login").text
     assert _signed_in_as(client) is None
@@ -291,7 +288,7 @@ def test_a_session_cookie_copied_before_signing_out_no_longer_opens_the_console(
     _sign_in(client)
     copy = _copy_session(client, rt)
     assert copy.get("/").status_code == 200
-    client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
+    client.post("/logout", data={"csrf_token": csrf(client.get("/").text)})
     replayed = copy.get("/")
     assert replayed.status_code == 302 and replayed.headers["Location"] == "/login?next=/"
     assert _sign_in(client).status_code == 303, "signing in again works"
@@ -309,7 +306,7 @@ def test_a_user_signs_out_everywhere_from_their_account_page(rt, client):
     assert page.status_code == 200 and "sam@example.com" in page.text
     assert "Sign out everywhere" in page.text and '/users"' not in page.text
     assert client.post("/account/sign-out-everywhere").status_code == 400, "needs the token"
-    done = client.post("/account/sign-out-everywhere", data={"csrf_token": _csrf(page.text)})
+    done = client.post("/account/sign-out-everywhere", data={"csrf_token": csrf(page.text)})
     assert done.status_code == 303 and done.headers["Location"] == "/login"
     assert "every session you had, on any device, has ended." in client.get("/login").text
     assert [c.get("/").status_code for c in (client, laptop, mia)] == [302, 302, 200]
@@ -325,19 +322,19 @@ def test_an_admin_signs_any_user_out_everywhere_from_the_users_page(rt, client):
     _sign_in(admin, "ada@example.com")
     assert client.get("/users").status_code == 403
     sam = _row(rt, "sam@example.com").id
-    token = _csrf(client.get("/").text)
+    token = csrf(client.get("/").text)
     assert client.post(f"/users/{sam}/sign-out", data={"csrf_token": token}).status_code == 403
     page = admin.get("/users")
     assert page.status_code == 200 and "sam@example.com" in page.text
     assert '<a href="/users">Users</a>' in admin.get("/account").text
-    done = admin.post(f"/users/{sam}/sign-out", data={"csrf_token": _csrf(page.text)})
+    done = admin.post(f"/users/{sam}/sign-out", data={"csrf_token": csrf(page.text)})
     assert done.status_code == 303 and done.headers["Location"] == "/users"
     assert "sam@example.com is signed out everywhere" in admin.get("/users").text
     assert client.get("/").status_code == 302 and admin.get("/").status_code == 200
     assert admin.post("/users/999999/sign-out",
-                      data={"csrf_token": _csrf(page.text)}).status_code == 404
+                      data={"csrf_token": csrf(page.text)}).status_code == 404
     ada = _row(rt, "ada@example.com").id
-    own = admin.post(f"/users/{ada}/sign-out", data={"csrf_token": _csrf(page.text)})
+    own = admin.post(f"/users/{ada}/sign-out", data={"csrf_token": csrf(page.text)})
     assert own.headers["Location"] == "/login" and admin.get("/users").status_code == 302
 
 

@@ -9,7 +9,7 @@ import pytest
 from flask import request
 
 from nurture.users import services
-from tests.conftest import running
+from tests.helpers import running
 from web import create_app
 
 PASSWORD = "correct horse battery"

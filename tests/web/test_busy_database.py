@@ -17,8 +17,7 @@ from nurture.contacts.models import Contact
 from nurture.db import lock_wait
 from nurture.events.models import Event
 from nurture.sending import compose
-from tests.conftest import running
-from tests.helpers import contact, get_contact
+from tests.helpers import contact, get_contact, running
 from web import create_app
 
 AUTH = {"Authorization": "Bearer test-api-key"}

@@ -10,7 +10,6 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -26,7 +25,16 @@ from nurture.events.models import Event
 from nurture.nps.models import NPSResponse
 from nurture.nps.services import NPSConfig, recently_surveyed, surveyed_recently
 from nurture.sending.models import Send
-from tests.helpers import advance_clock, contact, enrollments, get_contact, run_due, sends, tampered
+from tests.helpers import (
+    advance_clock,
+    contact,
+    enrollments,
+    get_contact,
+    outbox,
+    run_due,
+    sends,
+    tampered,
+)
 from web import create_app
 
 HUMAN = {"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4) Firefox/124.0"}
@@ -35,13 +43,8 @@ BASE = "http://localhost:5000"
 LIBRARY = PROJECT_ROOT / "journeys" / "library"
 
 
-def _messages(rt) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(Path(rt.settings.outbox_dir).glob("*.eml"))]
-
-
 def _to(rt, address: str) -> list[email.message.EmailMessage]:
-    return [m for m in _messages(rt) if m["To"] == address]
+    return [m for m in outbox(rt) if m["To"] == address]
 
 
 def _events(rt, type_: str = "nps.answered") -> list[Event]:

@@ -16,8 +16,7 @@ from journeys.definition import TOPICS
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.models import Contact
 from nurture.sending import compose
-from tests.helpers import contact, get_contact
-from tests.sending.test_languages import _language
+from tests.helpers import contact, get_contact, language_of
 from web import create_app
 from web.email_links import FREQUENCIES
 from web.i18n import SOURCE, languages
@@ -146,15 +145,15 @@ def test_a_reader_chooses_the_language_of_their_emails_in_the_preference_center(
             "marketing": "yes", "topics": list(TOPICS), "frequency": "normal"}
 
     client.post(url, data={**form, "language": "fr"})
-    assert _language(rt, "anne@example.ch") == "fr-CH", "French kept as it was, region too"
+    assert language_of(rt, "anne@example.ch") == "fr-CH", "French kept as it was, region too"
     saved = client.post(url, data={**form, "language": "de"})
     assert saved.status_code == 200
     assert '<html lang="de">' in saved.text and "Ihre Einstellungen sind gespeichert." in (
         saved.text)
-    assert _language(rt, "anne@example.ch") == "de"
+    assert language_of(rt, "anne@example.ch") == "de"
     refused = client.post(url, data={**form, "language": "klingon"})
     assert refused.status_code == 400
     assert "Bitte wählen Sie eine Sprache aus der Liste." in refused.text
-    assert _language(rt, "anne@example.ch") == "de"
+    assert language_of(rt, "anne@example.ch") == "de"
     client.post(url, data={**form, "language": ""})
-    assert _language(rt, "anne@example.ch") == ""
+    assert language_of(rt, "anne@example.ch") == ""

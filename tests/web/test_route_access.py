@@ -27,9 +27,14 @@ from nurture.users import services
 from nurture.users.models import User
 from referral.models import ReferralSource
 from scoring.models import Handoff
-from tests.helpers import contact, run_due
-from tests.referral.referral_helpers import client as web_client
-from tests.referral.referral_helpers import customer, referrals, rewards, sign_up, visit
+from tests.factories import customer, sign_up, visit
+from tests.helpers import (
+    contact,
+    referrals,
+    rewards,
+    run_due,
+    web_client,
+)
 from web import create_app
 
 ANON, SALES, MARKETER, ADMIN = "anonymous", "sales", "marketer", "admin"

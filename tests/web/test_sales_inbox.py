@@ -3,8 +3,6 @@ the score and its reasons, accept, send back to nurture with a reason, win a dea
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -13,7 +11,7 @@ from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.users import services
 from scoring.models import Handoff
-from tests.helpers import contact, run_due
+from tests.helpers import contact, csrf, run_due
 from web import create_app
 
 PASSWORD = "correct horse battery"
@@ -25,14 +23,10 @@ def _user(rt, email, role="sales", **fields):
                                     PASSWORD, now=rt.clock.now(), **fields).id
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def _client(rt, email):
     client = create_app(rt).test_client()
     page = client.get("/login").text
-    response = client.post("/login", data={"csrf_token": _csrf(page), "email": email,
+    response = client.post("/login", data={"csrf_token": csrf(page), "email": email,
                                            "password": PASSWORD})
     assert response.status_code == 303
     return client
@@ -48,7 +42,7 @@ def _lead(rt, email, event="demo.requested", **fields):
 
 def _post(client, path, **data):
     page = client.get("/sales").text
-    return client.post(path, data={"csrf_token": _csrf(page), **data})
+    return client.post(path, data={"csrf_token": csrf(page), **data})
 
 
 @pytest.fixture

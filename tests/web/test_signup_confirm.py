@@ -19,17 +19,24 @@ from nurture.nps.services import NPSConfig
 from nurture.sending.models import Send
 from nurture.trials import lifecycle
 from nurture.trials.models import Trial
-from tests.conftest import START
-from tests.helpers import contact, enrollments, event, get_contact, run_due, tampered
-from tests.web.test_signup import (
-    _all,
-    _client,
-    _count,
-    _messages,
-    _post,
-    _publish_trial_journey,
+from tests.factories import (
     confirm_from_email,
     confirmation_links,
+    post_sign_up,
+    publish_trial_journey,
+)
+from tests.helpers import (
+    START,
+    contact,
+    count,
+    enrollments,
+    event,
+    get_contact,
+    outbox,
+    rows,
+    run_due,
+    tampered,
+    web_client,
 )
 
 OWNER = "olga@nurture.example"
@@ -61,7 +68,7 @@ def _identity(rt, cid: int) -> tuple:
 
 def _inbox(rt) -> dict[str, str]:
     """Each message so far by its Message-ID: To, then Subject."""
-    return {m["Message-ID"]: (m["To"], m["Subject"]) for m in _messages(rt)}
+    return {m["Message-ID"]: (m["To"], m["Subject"]) for m in outbox(rt)}
 
 
 def _publish(rt, name: str) -> None:
@@ -71,23 +78,23 @@ def _publish(rt, name: str) -> None:
 
 
 def test_a_sign_up_with_a_customers_address_changes_nothing_starts_no_trial_and_tells_the_owner(rt):
-    _publish_trial_journey(rt)
+    publish_trial_journey(rt)
     _publish(rt, "onboarding")
     cid = _customer(rt, account_owner=OWNER)
     before = _identity(rt, cid)
     run_due(rt)
     sent_before = _inbox(rt)
-    client = _client(rt)
-    response = _post(client, email="ANN@example.com", **HOSTILE)
+    client = web_client(rt)
+    response = post_sign_up(client, email="ANN@example.com", **HOSTILE)
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).text
     assert "We sent a link to confirm to the address we have on file" in page
     assert "log-in instructions" not in page and "eve@evil.example" not in page
 
     assert _identity(rt, cid) == before, "names, company, stage, owner: all as they were"
-    assert _count(rt, Trial) == 0 and _count(rt, Event, Event.type == "trial.started") == 0
+    assert count(rt, Trial) == 0 and count(rt, Event, Event.type == "trial.started") == 0
     assert [e.journey_id for e in enrollments(rt, cid)] == ["onboarding"]
-    [requested] = _all(rt, Event, Event.type == "trial.requested")
+    [requested] = rows(rt, Event, Event.type == "trial.requested")
     assert (requested.contact_id, requested.properties["services"],
             requested.properties["seats"]) == (cid, ["analytics", "crm"], 5)
     change = get_contact(rt, cid).pending_change
@@ -101,45 +108,45 @@ def test_a_sign_up_with_a_customers_address_changes_nothing_starts_no_trial_and_
     new = dict(v for k, v in _inbox(rt).items() if k not in sent_before)
     assert new == {"ann@example.com": "Please confirm your sign-up with Nurture",
                    OWNER: "Trial requested by a customer: Ann Lee at Lee Retail"}
-    assert not any("evil" in m["To"] for m in _messages(rt)), "nothing to the form's address"
-    alert = next(m for m in _messages(rt) if m["To"] == OWNER)
+    assert not any("evil" in m["To"] for m in outbox(rt)), "nothing to the form's address"
+    alert = next(m for m in outbox(rt) if m["To"] == OWNER)
     assert "asking to try analytics, crm with 5 seats" in alert.get_body(
         ("plain",)).get_content()
-    _post(client, email="ann@example.com", **HOSTILE)
+    post_sign_up(client, email="ann@example.com", **HOSTILE)
     run_due(rt)
-    assert sum(m["To"] == OWNER for m in _messages(rt)) == 1, "one alert a day"
+    assert sum(m["To"] == OWNER for m in outbox(rt)) == 1, "one alert a day"
 
 
 def test_a_customer_who_confirms_keeps_their_stage_and_gets_no_trial(rt):
-    _publish_trial_journey(rt)
+    publish_trial_journey(rt)
     cid = _customer(rt)
-    client = _client(rt)
-    _post(client, email="ann@example.com", phone="+44 20 7946 1111")
+    client = web_client(rt)
+    post_sign_up(client, email="ann@example.com", phone="+44 20 7946 1111")
     page = confirm_from_email(rt, client)
     assert "Your account manager will be in touch about CRM, Analytics" in page
     row = get_contact(rt, cid)
     assert (row.stage, row.phone, row.pending_change) == ("onboard", "+44 20 7946 1111", None)
-    assert _count(rt, Trial) == 0 and enrollments(rt, cid) == []
+    assert count(rt, Trial) == 0 and enrollments(rt, cid) == []
 
 
 def test_a_contact_whose_trial_converted_signs_up_again_and_gets_no_second_trial(rt):
-    _publish_trial_journey(rt)
-    client = _client(rt)
-    assert _post(client).status_code == 303
-    [first] = _all(rt, Trial)
+    publish_trial_journey(rt)
+    client = web_client(rt)
+    assert post_sign_up(client).status_code == 303
+    [first] = rows(rt, Trial)
     lifecycle.convert(rt, rt.settings, first.id, "keep_data")
     event(rt, first.contact_id, "onboarding.completed")
     assert get_contact(rt, first.contact_id).stage == "adopt"
     run_due(rt)
     sent_before = _inbox(rt)
 
-    again = _post(client, company="Other Name Ltd", services=["support-desk"])
+    again = post_sign_up(client, company="Other Name Ltd", services=["support-desk"])
     page = client.get(again.headers["Location"]).text
     assert "log-in instructions" not in page, "no welcome was queued, so none is claimed"
     row = get_contact(rt, first.contact_id)
     assert (row.stage, row.company) == ("adopt", "Lee Retail")
-    assert _count(rt, Trial) == 1 and _count(rt, Event, Event.type == "trial.started") == 1
-    assert _all(rt, Event, Event.type == "trial.requested")[0].properties["services"] == [
+    assert count(rt, Trial) == 1 and count(rt, Event, Event.type == "trial.started") == 1
+    assert rows(rt, Event, Event.type == "trial.requested")[0].properties["services"] == [
         "support-desk"]
     run_due(rt)
     cs = NPSConfig.from_settings(rt.settings).cs_email
@@ -148,16 +155,16 @@ def test_a_contact_whose_trial_converted_signs_up_again_and_gets_no_second_trial
 
 
 def test_a_known_prospect_confirms_from_the_link_and_only_then_the_trial_starts(rt):
-    _publish_trial_journey(rt)
+    publish_trial_journey(rt)
     cid = contact(rt, "ann@example.com", **ON_FILE, attributes={"account_owner": OWNER})
     before = _identity(rt, cid)
-    client = _client(rt)
+    client = web_client(rt)
     client.get("/l/trial?utm_source=nurture&utm_medium=email&utm_campaign=spring")
-    assert _post(client, company="Lee Retail Group", utm_source="nurture",
-                 utm_medium="email", utm_campaign="spring").status_code == 303
-    assert _identity(rt, cid) == before and _count(rt, Trial) == 0
+    assert post_sign_up(client, company="Lee Retail Group", utm_source="nurture",
+                        utm_medium="email", utm_campaign="spring").status_code == 303
+    assert _identity(rt, cid) == before and count(rt, Trial) == 0
     [link] = confirmation_links(rt)
-    assert [m["To"] for m in _messages(rt)] == ["ann@example.com"], "nothing to tom yet"
+    assert [m["To"] for m in outbox(rt)] == ["ann@example.com"], "nothing to tom yet"
 
     page = client.get(link)
     assert page.status_code == 200
@@ -173,12 +180,12 @@ def test_a_known_prospect_confirms_from_the_link_and_only_then_the_trial_starts(
     assert (row.company, row.stage, row.pending_change) == ("Lee Retail Group", "try", None)
     assert row.attributes["account_owner"] == OWNER, "the form never sets the owner"
     assert row.attributes["technical_contact"] == "tom@example.com"
-    [trial] = _all(rt, Trial)
+    [trial] = rows(rt, Trial)
     assert trial.utm == {"utm_source": "nurture", "utm_medium": "email",
                          "utm_campaign": "spring"}
     assert (trial.seats, trial.technical_email) == (5, "tom@example.com")
     run_due(rt)
-    welcomes = {m["To"] for m in _messages(rt) if "trial is ready" in m["Subject"]}
+    welcomes = {m["To"] for m in outbox(rt) if "trial is ready" in m["Subject"]}
     assert welcomes == {"ann@example.com", "tom@example.com"}
     again = client.get(link)
     assert again.status_code == 400 and "already used" in again.text
@@ -187,16 +194,16 @@ def test_a_known_prospect_confirms_from_the_link_and_only_then_the_trial_starts(
 def test_a_tampered_expired_or_replaced_link_is_a_400_page_and_changes_nothing(
         rt, monkeypatch):
     cid = contact(rt, "ann@example.com", **ON_FILE)
-    client = _client(rt)
-    _post(client, company="First Try Ltd")
+    client = web_client(rt)
+    post_sign_up(client, company="First Try Ltd")
     with monkeypatch.context() as patch:  # the link is signed as its email is written
         old = int(START.timestamp()) - 8 * 86400
         patch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: old)
         [stale] = confirmation_links(rt)
     expired = client.get(stale)
     assert expired.status_code == 400 and "This link has expired." in expired.text
-    _post(client, company="Second Try Ltd")
-    _post(client, company="Third Try Ltd")
+    post_sign_up(client, company="Second Try Ltd")
+    post_sign_up(client, company="Third Try Ltd")
     older, newest = confirmation_links(rt)[1:]
     replaced = client.get(older)
     assert replaced.status_code == 400 and "replaced by a newer sign-up" in replaced.text
@@ -206,17 +213,17 @@ def test_a_tampered_expired_or_replaced_link_is_a_400_page_and_changes_nothing(
     token = client.get(newest).text.split('name="csrf_token" value="')[1].split('"')[0]
     assert client.post(older, data={"csrf_token": token}).status_code == 400
     assert client.post(newest, data={}).status_code == 400, "no CSRF token, no change"
-    assert get_contact(rt, cid).company == "Lee Retail" and _count(rt, Trial) == 0
+    assert get_contact(rt, cid).company == "Lee Retail" and count(rt, Trial) == 0
     confirm_from_email(rt, client, newest)
     assert get_contact(rt, cid).company == "Third Try Ltd"
 
 
 def test_confirmation_links_stop_at_three_a_day_and_the_page_says_none_was_sent(rt):
     contact(rt, "ann@example.com", **ON_FILE)
-    client = _client(rt)
+    client = web_client(rt)
     for _ in range(3):
-        _post(client)
-    fourth = _post(client, company="Fourth Ltd")
+        post_sign_up(client)
+    fourth = post_sign_up(client, company="Fourth Ltd")
     page = client.get(fourth.headers["Location"]).text
     assert "We did not send another link" in page
     assert len(confirmation_links(rt)) == 3
@@ -224,13 +231,13 @@ def test_confirmation_links_stop_at_three_a_day_and_the_page_says_none_was_sent(
         kept = session.scalar(select(Contact.pending_change))
     assert kept["fields"]["company"] == "Lee Retail", "the fourth replaced nothing"
     rt.clock.advance(timedelta(days=1, minutes=1))
-    _post(client, company="Next Day Ltd")
+    post_sign_up(client, company="Next Day Ltd")
     assert len(confirmation_links(rt)) == 4
 
 
 def test_a_new_address_without_a_journey_that_welcomes_is_not_told_it_was_welcomed(rt):
-    client = _client(rt)
-    response = _post(client)
+    client = web_client(rt)
+    response = post_sign_up(client)
     page = client.get(response.headers["Location"]).text
     assert "Your trial has started" in page
     assert "We have not emailed log-in instructions" in page
@@ -239,14 +246,14 @@ def test_a_new_address_without_a_journey_that_welcomes_is_not_told_it_was_welcom
 
 def test_marketing_consent_ticked_for_a_known_address_is_given_only_by_confirming(rt):
     cid = contact(rt, "ann@example.com", **ON_FILE)
-    client = _client(rt)
-    _post(client, marketing_consent="y")
-    assert [s.template for s in _all(rt, Send)] == ["signup-confirm"], "one email: the link"
+    client = web_client(rt)
+    post_sign_up(client, marketing_consent="y")
+    assert [s.template for s in rows(rt, Send)] == ["signup-confirm"], "one email: the link"
     assert get_contact(rt, cid).consent_marketing is False
     page = client.get(confirmation_links(rt)[-1]).text
     assert "You also asked for our news, guides and offers by email" in page
     confirm_from_email(rt, client)
     assert get_contact(rt, cid).consent_marketing is True
-    [record] = _all(rt, ConsentRecord)
+    [record] = rows(rt, ConsentRecord)
     assert (record.action, record.method, record.ip) == (
         "confirmed", "signup-confirmation", "203.0.113.9")

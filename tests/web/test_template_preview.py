@@ -11,8 +11,7 @@ from email import policy
 
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
-from tests.conftest import running
-from tests.helpers import signed_in
+from tests.helpers import csrf, running, signed_in
 
 
 def _text(html: str) -> str:
@@ -130,10 +129,6 @@ def test_the_cli_preview_writes_the_same_message(rt, tmp_path):
     assert message["Subject"] == shown.replace("&#39;", "'")
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def test_a_marketer_sends_a_test_to_themselves_and_nothing_is_recorded(rt):
     from sqlalchemy import func, select
 
@@ -145,7 +140,7 @@ def test_a_marketer_sends_a_test_to_themselves_and_nothing_is_recorded(rt):
     client = signed_in(rt, "marketer")
     page = client.get("/templates/prospect-case-study?email=ann@example.com")
     sent = client.post("/templates/prospect-case-study/test", data={
-        "csrf_token": _csrf(page.text), "email": "ann@example.com"})
+        "csrf_token": csrf(page.text), "email": "ann@example.com"})
     assert sent.status_code == 303
     after = client.get(sent.headers["Location"])
     assert "Sent a test of prospect-case-study@retail to marketer@example.com." in after.text
@@ -164,7 +159,7 @@ def test_a_test_send_needs_the_form_token_and_a_marketer(rt):
     client = signed_in(rt, "marketer")
     assert client.post("/templates/trial-welcome/test").status_code == 400
     sales = signed_in(rt, "sales")
-    token = _csrf(sales.get("/sales").text)
+    token = csrf(sales.get("/sales").text)
     assert sales.post("/templates/trial-welcome/test",
                       data={"csrf_token": token}).status_code == 403
     assert list(rt.settings.outbox_dir.glob("*.eml")) == []
@@ -180,7 +175,7 @@ def test_a_test_send_the_mail_server_refuses_is_a_sentence(rt, settings, clock):
             client = signed_in(rt2, "marketer")
             page = client.get("/templates/trial-welcome")
             refused = client.post("/templates/trial-welcome/test",
-                                  data={"csrf_token": _csrf(page.text)})
+                                  data={"csrf_token": csrf(page.text)})
         assert refused.status_code == 502
         assert "The test could not be sent to marketer@example.com:" in refused.text
         assert "Relaying denied" in refused.text
@@ -192,7 +187,7 @@ def test_a_test_send_the_mail_server_refuses_is_a_sentence(rt, settings, clock):
 def test_test_sends_are_limited_per_user_with_a_sentence(rt):
     client = signed_in(rt, "marketer")
     client.application.config["TEST_SEND_RATE_LIMIT"] = "2 per hour"
-    token = _csrf(client.get("/templates/trial-welcome").text)
+    token = csrf(client.get("/templates/trial-welcome").text)
     codes = [client.post("/templates/trial-welcome/test", data={"csrf_token": token})
              for _ in range(3)]
     assert [c.status_code for c in codes] == [303, 303, 429]

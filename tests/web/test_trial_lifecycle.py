@@ -15,19 +15,26 @@ from pathlib import Path
 
 import itsdangerous
 from click.testing import CliRunner
-from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import publish
 from nurture.app.cli import main as cli
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.services import upsert_contacts
-from nurture.events.models import Event
 from nurture.sending.compose import Links
 from nurture.trials import lifecycle
 from nurture.trials.models import Trial
-from tests.conftest import START
-from tests.helpers import advance_clock, contact, enrollments, event, get_contact, run_due
+from tests.helpers import (
+    START,
+    advance_clock,
+    contact,
+    enrollments,
+    event,
+    events,
+    get_contact,
+    outbox,
+    run_due,
+)
 from web import create_app
 
 AUTH = {"Authorization": "Bearer test-api-key"}
@@ -60,12 +67,6 @@ def _row(rt, trial_id: int) -> Trial:
         return session.get(Trial, trial_id)
 
 
-def _events(rt, type_: str) -> list[Event]:
-    with rt.db.sessions() as session:
-        return list(session.scalars(select(Event).where(Event.type == type_)
-                                    .order_by(Event.id)))
-
-
 def _path(rt, cid: int, email_address: str = "ann@example.com") -> str:
     url = Links(rt.tokens, rt.settings.base_url, cid, email_address).convert
     return url.removeprefix(rt.settings.base_url)
@@ -83,13 +84,8 @@ def _choose(client, path: str, **form: str):
     return client.post(path, data={"csrf_token": _csrf(client.get(path)), **form})
 
 
-def _messages(rt) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(Path(rt.settings.outbox_dir).glob("*.eml"))]
-
-
 def _text(subject_part: str, rt) -> str:
-    [message] = [m for m in _messages(rt) if subject_part in m["Subject"]]
+    [message] = [m for m in outbox(rt) if subject_part in m["Subject"]]
     return message.get_body(("plain",)).get_content()
 
 
@@ -108,7 +104,7 @@ def test_keeping_the_data_converts_the_trial_records_the_event_and_ends_the_jour
     row = _row(rt, trial_id)
     assert (row.status, row.choice, row.converted_at) == ("converted", "keep_data", START)
     assert row.retention_until is None
-    [converted] = _events(rt, "trial.converted")
+    [converted] = events(rt, "trial.converted")
     assert converted.properties | {} == {
         "trial_id": trial_id, "choice": "keep_data", "keep_data": True, "seats": 3,
         "services": ["crm", "analytics"], "from_status": "active", "retention_until": None}
@@ -133,7 +129,7 @@ def test_a_second_conversion_is_refused_with_409_and_the_first_choice_stands(rt)
     assert client.get(path).status_code == 409
     row = _row(rt, trial_id)
     assert (row.choice, row.retention_until) == ("new_subscription", START + timedelta(days=30))
-    assert len(_events(rt, "trial.converted")) == 1
+    assert len(events(rt, "trial.converted")) == 1
 
 
 def test_a_missing_confirmation_is_a_sentence_beside_the_box_and_nothing_is_stored(rt):
@@ -149,7 +145,7 @@ def test_a_missing_confirmation_is_a_sentence_beside_the_box_and_nothing_is_stor
     assert 'id="choice-error">Please choose whether' in no_choice
     assert re.search(r'name="confirmed" value="yes"[^>]*\s+checked>', no_choice)
     assert _row(rt, trial_id).status == "active"
-    assert _events(rt, "trial.converted") == []
+    assert events(rt, "trial.converted") == []
 
 
 def test_a_bad_expired_or_foreign_link_gets_a_clear_400_page(rt, monkeypatch):
@@ -166,7 +162,7 @@ def test_a_bad_expired_or_foreign_link_gets_a_clear_400_page(rt, monkeypatch):
     expired = client.get(stale)
     assert expired.status_code == 400 and b"This link has expired." in expired.data
     assert client.post(stale, data={"choice": "keep_data"}).status_code == 400
-    assert _events(rt, "trial.converted") == []
+    assert events(rt, "trial.converted") == []
 
 
 def test_a_link_for_a_contact_without_a_trial_is_a_404_page(rt):
@@ -205,7 +201,7 @@ def test_the_trial_ends_expires_and_the_notice_states_the_retention_date(rt):
     assert lifecycle.run_trial_jobs(rt, rt.settings) == {"expired": 0, "deleted": 1}
     assert (_row(rt, trial_id).status, _row(rt, trial_id).deleted_at) == (
         "deleted", rt.clock.now())
-    assert [e.properties["trial_id"] for e in _events(rt, "trial.data_deleted")] == [trial_id]
+    assert [e.properties["trial_id"] for e in events(rt, "trial.data_deleted")] == [trial_id]
     refused = client.get(link.removeprefix(rt.settings.base_url))
     assert refused.status_code == 409 and b"data was deleted on 2 May 2026" in refused.data
 
@@ -225,8 +221,8 @@ def test_the_jobs_change_each_trial_once_in_batches_however_often_they_run(rt):
     assert lifecycle.delete_due(rt, later, batch=4) == 6
     assert lifecycle.delete_due(rt, later, batch=4) == 0
     assert lifecycle.expire_due(rt, rt.settings, later) == 1
-    assert len(_events(rt, "trial.expired")) == 7
-    assert len(_events(rt, "trial.data_deleted")) == 6
+    assert len(events(rt, "trial.expired")) == 7
+    assert len(events(rt, "trial.data_deleted")) == 6
 
 
 def test_schedulers_running_the_jobs_at_once_expire_each_trial_once(rt):
@@ -239,7 +235,7 @@ def test_schedulers_running_the_jobs_at_once_expire_each_trial_once(rt):
         counts = list(pool.map(lambda _: lifecycle.expire_due(rt, rt.settings, now, batch=7),
                                range(4)))
     assert sum(counts) == 60
-    assert len(_events(rt, "trial.expired")) == 60
+    assert len(events(rt, "trial.expired")) == 60
 
 
 def test_an_expired_trial_converts_within_retention_and_a_clean_start_is_deleted_later(rt):
@@ -256,7 +252,7 @@ def test_an_expired_trial_converts_within_retention_and_a_clean_start_is_deleted
                    confirmed="yes").status_code == 200
     row = _row(rt, trial_id)
     assert (row.status, row.retention_until) == ("converted", announced)
-    assert _events(rt, "trial.converted")[0].properties["from_status"] == "expired"
+    assert events(rt, "trial.converted")[0].properties["from_status"] == "expired"
     rt.clock.set(announced)
     assert lifecycle.run_trial_jobs(rt, rt.settings) == {"expired": 0, "deleted": 1}
     row = _row(rt, trial_id)
@@ -285,7 +281,7 @@ def test_seat_activations_count_each_seat_once_and_stop_at_the_trials_seats(rt):
     assert full.status_code == 422
     assert full.json["detail"] == (f"All 2 seats of trial {trial_id} are already activated; "
                                   "no more seats can be activated during the trial.")
-    assert [e.properties["seat"] for e in _events(rt, "trial.seat_activated")] == [
+    assert [e.properties["seat"] for e in events(rt, "trial.seat_activated")] == [
         "ann@example.com", "bob"]
 
 
@@ -320,9 +316,9 @@ def test_usage_reports_that_do_not_fit_get_a_status_and_a_sentence(rt):
             response = client.post(path, headers=headers, json=body)
         assert response.status_code == status, (path, body, response.json)
         assert response.json["detail"].endswith("."), response.json
-    [service] = _events(rt, "trial.service_used")
+    [service] = events(rt, "trial.service_used")
     assert service.properties == {"trial_id": trial_id, "service": "crm"}
-    assert _events(rt, "trial.seat_activated") == []
+    assert events(rt, "trial.seat_activated") == []
 
 
 # Command line -------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ import pytest
 from nurture.config import Settings
 from nurture.sending.rate import Gate, memory_counter, redis_counter
 from nurture.sending.senders import RateLimitedSender
-from tests.conftest import REDIS_URL, running
-from tests.helpers import HELLO, contact, event, publish_text, sends
+from tests.helpers import HELLO, REDIS_URL, contact, event, publish_text, running, sends
 
 
 class VirtualTime:

@@ -10,16 +10,8 @@ import re
 from nurture.trials import lifecycle
 from nurture.users import services
 from referral import services as referral_services
-from tests.helpers import run_due
-from tests.referral.referral_helpers import (
-    client,
-    customer,
-    referrals,
-    rewards,
-    sign_up,
-    transitions,
-    visit,
-)
+from tests.factories import customer, sign_up, visit
+from tests.helpers import csrf, referrals, rewards, run_due, transitions, web_client
 from web import create_app
 
 PASSWORD = "correct horse battery"
@@ -30,22 +22,18 @@ def _marketer(rt, email="mia@nurture.example", role="marketer"):
         services.create_user(session, email, "Mia", role, PASSWORD, now=rt.clock.now())
     web = create_app(rt).test_client()
     page = web.get("/login").text
-    assert web.post("/login", data={"csrf_token": _csrf(page), "email": email,
+    assert web.post("/login", data={"csrf_token": csrf(page), "email": email,
                                     "password": PASSWORD}).status_code == 303
     return web
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def _post(web, path: str, page: str, **data):
-    return web.post(path, data={"csrf_token": _csrf(web.get(page).text), **data})
+    return web.post(path, data={"csrf_token": csrf(web.get(page).text), **data})
 
 
 def _converted_referral(rt, email="bob@bob-bikes.example") -> None:
     code = customer(rt)
-    friend = client(rt)
+    friend = web_client(rt)
     sign_up(friend, visit(friend, code), email=email)
     lifecycle.convert(rt, rt.settings, referrals(rt)[-1].trial_id, "keep_data")
     run_due(rt)
@@ -91,7 +79,7 @@ def test_bad_source_input_is_a_sentence_and_a_422(rt):
 
 def test_the_review_queue_approves_or_rejects_with_a_reason(rt):
     code = customer(rt)
-    friend = client(rt)
+    friend = web_client(rt)
     sign_up(friend, visit(friend, code), email="bob@mailinator.com")
     web = _marketer(rt)
     page = web.get("/referrals/review").text

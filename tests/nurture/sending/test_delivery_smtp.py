@@ -12,8 +12,7 @@ from sqlalchemy import select
 from nurture.consent.models import Suppression
 from nurture.events.models import Event
 from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
-from tests.conftest import running
-from tests.helpers import HELLO, contact, event, publish_text, run_due, sends
+from tests.helpers import HELLO, contact, event, publish_text, run_due, running, sends
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dsn"
 

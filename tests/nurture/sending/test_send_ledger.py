@@ -12,8 +12,7 @@ from sqlalchemy import insert, select
 from nurture.sending import ledger as ledger_module
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
-from tests.conftest import START
-from tests.helpers import contact
+from tests.helpers import START, contact
 
 
 def _queued(rt, count: int) -> list[int]:

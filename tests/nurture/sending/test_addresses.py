@@ -16,8 +16,7 @@ from click.testing import CliRunner
 from nurture.sending import addresses
 from nurture.sending.render import build_mime
 from nurture.sending.senders import NO_SMTPUTF8, SendError, SMTPSender
-from tests.conftest import running
-from tests.helpers import HELLO, contact, event, publish_text, sends, signed_in
+from tests.helpers import HELLO, contact, event, publish_text, running, sends, signed_in
 
 ZOE, JOSE, IDN = "zoë@example.org", "josé@bücher.de", "ann@bücher.de"
 

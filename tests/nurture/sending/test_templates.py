@@ -6,47 +6,18 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from nurture.app.cli import main
 from nurture.config import PROJECT_ROOT
 from nurture.sending.render import TemplateError, TemplateStore
-
-CONTEXT = {
-    "contact": {"first_name": "Ann", "email": "ann@example.com", "attributes": {}},
-    "links": {"login": "https://app.example/login", "unsubscribe": "https://app.example/u/t1",
-              "preferences": "https://app.example/p/t1"},
-    "company": {"name": "Nurture"},
-    "footer": {"postal_address": "Nurture, 1 Example Street, 75001 Paris, France"},
-}
+from tests.factories import CONTEXT, write_template
+from tests.helpers import invoke_cli
 
 
 @pytest.fixture
 def store() -> TemplateStore:
     return TemplateStore(PROJECT_ROOT / "templates")
-
-
-def _template(root: Path, name: str, body: str, subject: str = "Hello",
-              text: str | None = None) -> TemplateStore:
-    """A template whose body.mjml is `body` inside one column, starting on line 5."""
-    folder = root / "email" / name
-    folder.mkdir(parents=True)
-    (folder / "subject.txt").write_text(subject, encoding="utf-8")
-    (folder / "body.mjml").write_text(
-        "<mjml>\n  <mj-body>\n    <mj-section>\n      <mj-column>\n"
-        f"{body}\n      </mj-column>\n    </mj-section>\n  </mj-body>\n</mjml>\n",
-        encoding="utf-8")
-    if text is not None:
-        (folder / "body.txt").write_text(text, encoding="utf-8")
-    return TemplateStore(root)
-
-
-def _cli(args: list[str], tmp_path: Path):
-    env = {"SECRET_KEY": "test-secret-key", "NURTURE_VAR_DIR": str(tmp_path / "var")}
-    return CliRunner().invoke(main, args, env=env)
 
 
 def test_vertical_variant_is_chosen_and_other_contacts_fall_back(store):
@@ -88,16 +59,17 @@ def test_missing_fields_fall_back_to_defaults(store):
 
 
 def test_default_filter_covers_a_contact_with_no_fields_at_all(tmp_path):
-    store = _template(tmp_path, "greeting", "<mj-text>x</mj-text>",
-                      subject='Hi {{ contact.first_name | default("there") }}')
+    store = write_template(tmp_path, "greeting", "<mj-text>x</mj-text>",
+                           subject='Hi {{ contact.first_name | default("there") }}')
 
     assert store.get("greeting").subject.render({}) == "Hi there"
 
 
 def test_a_contact_attribute_named_like_a_dict_method_is_the_attribute(tmp_path):
-    store = _template(tmp_path, "plan", "<mj-text>x</mj-text>",
-                      subject="{{ contact.attributes.items }} items, "
-                              "{% for k, v in contact.plan.items() %}{{ k }}={{ v }}{% endfor %}")
+    store = write_template(
+        tmp_path, "plan", "<mj-text>x</mj-text>",
+        subject="{{ contact.attributes.items }} items, "
+                "{% for k, v in contact.plan.items() %}{{ k }}={{ v }}{% endfor %}")
 
     subject = store.get("plan").subject.render(
         {"contact": {"attributes": {"items": 3}, "plan": {"seats": 5}}})
@@ -113,7 +85,8 @@ def test_subject_stays_on_one_line_whatever_the_contact_is_called(store):
 
 
 def test_reaching_for_python_internals_is_a_template_error_naming_the_file(tmp_path):
-    store = _template(tmp_path, "sneaky", "        <mj-text>{{ ''.__class__.__mro__ }}</mj-text>")
+    store = write_template(tmp_path, "sneaky",
+                           "        <mj-text>{{ ''.__class__.__mro__ }}</mj-text>")
 
     with pytest.raises(TemplateError) as caught:
         store.get("sneaky")
@@ -123,8 +96,8 @@ def test_reaching_for_python_internals_is_a_template_error_naming_the_file(tmp_p
 
 
 def test_internals_reached_at_render_time_fail_that_render_not_the_process(tmp_path):
-    store = _template(tmp_path, "indirect", "<mj-text>x</mj-text>",
-                      subject="{{ contact | attr(contact.name) }}")
+    store = write_template(tmp_path, "indirect", "<mj-text>x</mj-text>",
+                           subject="{{ contact | attr(contact.name) }}")
     template = store.get("indirect")
 
     with pytest.raises(TemplateError, match=r"^Template indirect, subject\.txt line 1: .*"
@@ -134,7 +107,7 @@ def test_internals_reached_at_render_time_fail_that_render_not_the_process(tmp_p
 
 def test_syntax_error_names_the_template_file_and_line(tmp_path):
     body = "        <mj-text>Hello</mj-text>\n" * 7 + "        <mj-text>{{ contact.name }</mj-text>"
-    store = _template(tmp_path, "trial-welcome", body)
+    store = write_template(tmp_path, "trial-welcome", body)
 
     with pytest.raises(TemplateError) as caught:
         store.get("trial-welcome")
@@ -144,7 +117,7 @@ def test_syntax_error_names_the_template_file_and_line(tmp_path):
 
 
 def test_syntax_error_in_the_subject_names_subject_txt(tmp_path):
-    store = _template(tmp_path, "subj", "<mj-text>x</mj-text>", subject="Hi {% if %}")
+    store = write_template(tmp_path, "subj", "<mj-text>x</mj-text>", subject="Hi {% if %}")
 
     with pytest.raises(TemplateError, match=r"^Template subj, subject\.txt line 1: "):
         store.get("subj")
@@ -158,7 +131,7 @@ def test_missing_template_is_a_template_error(store):
 
 
 def test_text_part_is_derived_from_the_html_with_its_links(tmp_path):
-    store = _template(tmp_path, "derived", "\n".join([
+    store = write_template(tmp_path, "derived", "\n".join([
         "        <mj-text>Hi {{ contact.first_name | default('there', true) }},</mj-text>",
         "        <mj-text>Your <strong>trial</strong> is ready.</mj-text>",
         '        <mj-button href="{{ links.login }}">Sign in</mj-button>',
@@ -172,14 +145,14 @@ def test_text_part_is_derived_from_the_html_with_its_links(tmp_path):
 
 
 def test_body_txt_is_used_when_present(tmp_path):
-    store = _template(tmp_path, "written", "<mj-text>HTML</mj-text>",
-                      text="Hand-written for {{ contact.first_name }}.")
+    store = write_template(tmp_path, "written", "<mj-text>HTML</mj-text>",
+                           text="Hand-written for {{ contact.first_name }}.")
 
     assert store.get("written").text.render(CONTEXT) == "Hand-written for Ann."
 
 
 def test_an_edited_template_is_compiled_again(tmp_path):
-    store = _template(tmp_path, "edited", "<mj-text>x</mj-text>", subject="First")
+    store = write_template(tmp_path, "edited", "<mj-text>x</mj-text>", subject="First")
     assert store.get("edited").subject.render(CONTEXT) == "First"
 
     (tmp_path / "email" / "edited" / "subject.txt").write_text("Second, edited")
@@ -188,17 +161,17 @@ def test_an_edited_template_is_compiled_again(tmp_path):
 
 
 def test_every_shipped_template_passes_the_check(tmp_path):
-    result = _cli(["templates", "check"], tmp_path)
+    result = invoke_cli(["templates", "check"], tmp_path)
 
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # no problems; the count goes to stderr
 
 
 def test_check_prints_each_problem_at_its_file_and_line(tmp_path):
-    _template(tmp_path, "no-footer", '        <mj-text font-size="11px">Hi</mj-text>')
-    _template(tmp_path, "broken", "        <mj-text>{{ oops }</mj-text>")
+    write_template(tmp_path, "no-footer", '        <mj-text font-size="11px">Hi</mj-text>')
+    write_template(tmp_path, "broken", "        <mj-text>{{ oops }</mj-text>")
 
-    result = _cli(["templates", "--dir", str(tmp_path), "check"], tmp_path)
+    result = invoke_cli(["templates", "--dir", str(tmp_path), "check"], tmp_path)
 
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
@@ -216,8 +189,8 @@ def test_render_writes_a_complete_message_and_a_preview(tmp_path):
                                    "industry": "Retail", "stage": "learn"}))
     out = tmp_path / "out"
 
-    result = _cli(["templates", "render", "prospect-case-study", "--contact-json", str(contact),
-                   "--out", str(out)], tmp_path)
+    result = invoke_cli(["templates", "render", "prospect-case-study", "--contact-json",
+                         str(contact), "--out", str(out)], tmp_path)
 
     assert result.exit_code == 0, result.output
     message = email.message_from_bytes((out / "message.eml").read_bytes(),
@@ -235,8 +208,8 @@ def test_render_with_bad_contact_json_says_so_in_a_sentence(tmp_path):
     contact = tmp_path / "ann.json"
     contact.write_text('{"email": "ann@example.com",')
 
-    result = _cli(["templates", "render", "trial-welcome", "--contact-json", str(contact),
-                   "--out", str(tmp_path / "out")], tmp_path)
+    result = invoke_cli(["templates", "render", "trial-welcome", "--contact-json", str(contact),
+                         "--out", str(tmp_path / "out")], tmp_path)
 
     assert result.exit_code != 0
     assert f"Error: The contact file {contact} is not valid JSON: " in result.output
@@ -254,8 +227,8 @@ def test_render_refuses_bad_input_with_a_sentence(tmp_path, name, content, says)
     contact = tmp_path / "contact.json"
     contact.write_text(content)
 
-    result = _cli(["templates", "render", name, "--contact-json", str(contact),
-                   "--out", str(tmp_path / "out")], tmp_path)
+    result = invoke_cli(["templates", "render", name, "--contact-json", str(contact),
+                         "--out", str(tmp_path / "out")], tmp_path)
 
     assert result.exit_code != 0
     assert says in result.output
@@ -263,15 +236,15 @@ def test_render_refuses_bad_input_with_a_sentence(tmp_path, name, content, says)
 
 
 def test_render_with_a_missing_contact_file_says_so(tmp_path):
-    result = _cli(["templates", "render", "trial-welcome", "--contact-json",
-                   str(tmp_path / "missing.json"), "--out", str(tmp_path / "out")], tmp_path)
+    result = invoke_cli(["templates", "render", "trial-welcome", "--contact-json",
+                         str(tmp_path / "missing.json"), "--out", str(tmp_path / "out")], tmp_path)
 
     assert result.exit_code != 0
     assert "could not be read: No such file or directory." in result.output
 
 
 def test_list_shows_variants_and_subjects(tmp_path):
-    result = _cli(["templates", "list"], tmp_path)
+    result = invoke_cli(["templates", "list"], tmp_path)
 
     assert result.exit_code == 0
     line = next(x for x in result.output.splitlines() if x.startswith("prospect-case-study "))
@@ -282,8 +255,8 @@ def test_list_shows_variants_and_subjects(tmp_path):
 def test_tracked_links_and_pixel_escape_the_base_url_exactly_once(tmp_path):
     from nurture.sending.compose import Tracker
 
-    store = _template(tmp_path, "links", '<mj-text><a href="https://shop.example/a">A</a> '
-                      '<a href="{{ contact.site }}/b">B</a></mj-text>')
+    store = write_template(tmp_path, "links", '<mj-text><a href="https://shop.example/a">A</a> '
+                           '<a href="{{ contact.site }}/b">B</a></mj-text>')
     template = store.get("links")
     tracker = Tracker("https://app.example/n?x=1&y=2", "tok", template.html.links)
     html = template.html.render({**CONTEXT, "contact": {"site": "https://own.example"},

@@ -5,8 +5,8 @@ takes over. Afterwards every send the killed workers left `sending` is `failed`
 (outcome unknown); those aiosmtpd never received are lost, the others were delivered
 though their outcome is unknown. Prints JSON.
 
-    python -m tests.nurture.kill_measure --kills 20
-    python -m tests.nurture.kill_measure --kills 20 \\
+    python -m tests.nurture.sending.kill_measure --kills 20
+    python -m tests.nurture.sending.kill_measure --kills 20 \\
         --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
 A PostgreSQL URL names the server: the run makes its own database there and drops it.
@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from nurture.config import PROJECT_ROOT, Settings
@@ -35,15 +35,17 @@ from nurture.contacts.services import upsert_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.recorder import record_events
 from nurture.sending.models import Send
-from tests.helpers import publish_text, wait_for
-from tests.nurture.test_exactly_once_smtp import (
+from tests.helpers import (
     INTERRUPTED,
-    _free_port,
-    _lines,
-    _process_env,
-    _spawn,
-    _start_aiosmtpd,
-    _stop,
+    count,
+    free_port,
+    process_env,
+    publish_text,
+    received_lines,
+    spawn,
+    start_aiosmtpd,
+    stop,
+    wait_for,
 )
 
 THREADS = 4
@@ -95,51 +97,46 @@ def measure(kills: int, database_url: str | None, seed: int) -> dict:
                                              for i in ids.values()], rt.clock.now())
     received = folder / "received.tsv"
     received.touch()
-    port = _free_port()
-    env = _process_env(url, port, folder, f"nurture-kills-{uuid.uuid4().hex[:8]}")
+    port = free_port()
+    env = process_env(url, port, folder, f"nurture-kills-{uuid.uuid4().hex[:8]}")
     log = open(folder / "processes.log", "w")  # noqa: SIM115 - outlives the block
     processes: list[subprocess.Popen] = []
     done = 0
     try:
-        processes.append(_start_aiosmtpd(port, received, log))
-        processes.append(_spawn(["scheduler"], env, log))
-        worker = _spawn(["worker", "--threads", str(THREADS)], env, log)
+        processes.append(start_aiosmtpd(port, received, log))
+        processes.append(spawn(["scheduler"], env, log))
+        worker = spawn(["worker", "--threads", str(THREADS)], env, log)
         processes.append(worker)
         while done < kills:
-            target = len(_lines(received)) + rng.randint(50, 250)
+            target = len(received_lines(received)) + rng.randint(50, 250)
             if target >= contacts - 100:
                 break  # too little left to kill mid-batch
-            wait_for(lambda t=target: len(_lines(received)) >= t, 120)
+            wait_for(lambda t=target: len(received_lines(received)) >= t, 120)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             done += 1
-            worker = _spawn(["worker", "--threads", str(THREADS)], env, log)
+            worker = spawn(["worker", "--threads", str(THREADS)], env, log)
             processes.append(worker)
-        wait_for(lambda: _count(rt, Send.id > 0) == contacts and
-                 _count(rt, Send.status.in_(("queued", "sending"))) == 0, 300)
+        wait_for(lambda: count(rt, Send, Send.id > 0) == contacts and
+                 count(rt, Send, Send.status.in_(("queued", "sending"))) == 0, 300)
     finally:
-        _stop(processes, log)
-    got = {recipient for recipient, _ in _lines(received)}
+        stop(processes, log)
+    got = {recipient for recipient, _ in received_lines(received)}
     with rt.db.sessions() as session:
         interrupted = set(session.scalars(select(Send.to_email).where(
             Send.status == "failed", Send.reason == INTERRUPTED)))
-        sent = _count(rt, Send.status == "sent")
+        sent = count(rt, Send, Send.status == "sent")
     rt.close()
     drop()
     lost = interrupted - got
     killed_threads = done * THREADS
     return {"database": make_url(url).get_backend_name(), "kills": done,
             "threads_per_worker": THREADS, "killed_threads": killed_threads,
-            "messages": contacts, "sent": sent, "received": len(_lines(received)),
+            "messages": contacts, "sent": sent, "received": len(received_lines(received)),
             "outcome_unknown": len(interrupted), "lost": len(lost),
             "delivered_outcome_unknown": len(interrupted & got),
             "lost_per_killed_thread": round(len(lost) / max(1, killed_threads), 3),
-            "received_twice": len(_lines(received)) - len(got)}
-
-
-def _count(rt, condition) -> int:
-    with rt.db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(Send).where(condition))
+            "received_twice": len(received_lines(received)) - len(got)}
 
 
 def main() -> None:

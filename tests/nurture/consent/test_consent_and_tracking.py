@@ -3,10 +3,7 @@ what a subscriber and a marketer would see, through the real worker and web app.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -14,7 +11,17 @@ from nurture.consent.models import ConsentRecord, Suppression
 from nurture.consent.services import request_opt_in
 from nurture.events.models import Event
 from tests import helpers
-from tests.helpers import contact, get_contact, publish_text, run_due, sends
+from tests.helpers import (
+    advance_clock,
+    contact,
+    event,
+    get_contact,
+    html_of,
+    outbox,
+    publish_text,
+    run_due,
+    sends,
+)
 from web import create_app
 
 MARKETING = """
@@ -29,23 +36,12 @@ MARKETING = """
 """
 
 
-def _messages(rt) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(Path(rt.settings.outbox_dir).glob("*.eml"))]
-
-
-def _html(message) -> str:
-    return message.get_body(("html",)).get_content()
-
-
 def _events(rt, type_: str) -> list[Event]:
     with rt.db.sessions() as session:
         return list(session.scalars(select(Event).where(Event.type == type_)))
 
 
 def _start(rt, consent: bool = True) -> int:
-    from tests.helpers import event
-
     publish_text(rt, MARKETING)
     cid = contact(rt, "ann@example.com", first_name="Ann", consent_marketing=consent)
     event(rt, cid, "custom.joined")
@@ -55,27 +51,25 @@ def _start(rt, consent: bool = True) -> int:
 def test_marketing_email_needs_consent_and_carries_unsubscribe_headers(rt):
     blocked = contact(rt, "bob@example.com")  # no consent
     cid = _start(rt)
-    from tests.helpers import event
-
     event(rt, blocked, "custom.joined")
     run_due(rt)
     by_contact = {s.contact_id: s for s in sends(rt) if s.step_id == "tips"}
     assert by_contact[cid].status == "sent", by_contact[cid].reason
     assert (by_contact[blocked].status, by_contact[blocked].reason) == ("skipped", "no_consent")
-    [message] = _messages(rt)
+    [message] = outbox(rt)
     assert message["To"] == "ann@example.com"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     https, mailto = [u.strip(" <>") for u in message["List-Unsubscribe"].split(",")]
     assert https.startswith("http://localhost:5000/u/") and mailto.startswith("mailto:")
     assert message["List-Id"] and message["Message-ID"].startswith("<")
-    html = _html(message)
+    html = html_of(message)
     assert https in html, "the visible unsubscribe link is the same one-click link"
     assert rt.settings.postal_address in html
 
 
 def test_one_click_unsubscribe_stops_queued_marketing_at_once_but_not_service_email(rt):
     cid = _start(rt)
-    [message] = _messages(rt)
+    [message] = outbox(rt)
     url = message["List-Unsubscribe"].split(",")[0].strip(" <>")
     client = create_app(rt).test_client()
     # RFC 8058: the mail provider posts without cookies or CSRF token.
@@ -85,8 +79,6 @@ def test_one_click_unsubscribe_stops_queued_marketing_at_once_but_not_service_em
     assert response.status_code == 200
     assert get_contact(rt, cid).consent_marketing is False
     from datetime import timedelta
-
-    from tests.helpers import advance_clock
 
     advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))
     statuses = {s.step_id: (s.status, s.reason) for s in sends(rt, cid)}
@@ -100,7 +92,7 @@ def test_one_click_unsubscribe_stops_queued_marketing_at_once_but_not_service_em
 
 def test_unsubscribe_page_asks_then_confirms_in_one_click(rt):
     _start(rt)
-    url = _messages(rt)[0]["List-Unsubscribe"].split(",")[0].strip(" <>")
+    url = outbox(rt)[0]["List-Unsubscribe"].split(",")[0].strip(" <>")
     path = url.removeprefix("http://localhost:5000")
     client = create_app(rt).test_client()
     page = client.get(path)
@@ -112,7 +104,7 @@ def test_unsubscribe_page_asks_then_confirms_in_one_click(rt):
 
 def test_bad_or_foreign_tokens_get_a_clear_4xx_page(rt):
     _start(rt)
-    url = _messages(rt)[0]["List-Unsubscribe"].split(",")[0].strip(" <>")
+    url = outbox(rt)[0]["List-Unsubscribe"].split(",")[0].strip(" <>")
     token = url.rsplit("/", 1)[-1]
     client = create_app(rt).test_client()
     tampered = client.get(f"/u/{helpers.tampered(token)}")
@@ -127,10 +119,10 @@ def test_double_opt_in_stores_proof_and_only_then_allows_marketing(rt):
     cid = contact(rt, "cy@example.com", first_name="Cy")
     assert request_opt_in(rt, cid, _proof())
     run_due(rt)
-    [message] = _messages(rt)
+    [message] = outbox(rt)
     assert "confirm" in message["Subject"].lower()
     assert message["X-Nurture-Category"] == "transactional"
-    link = re.search(r'href="(http://localhost:5000/confirm/[^"]+)"', _html(message)).group(1)
+    link = re.search(r'href="(http://localhost:5000/confirm/[^"]+)"', html_of(message)).group(1)
     client = create_app(rt).test_client()
     path = link.removeprefix("http://localhost:5000")
     page = client.get(path)
@@ -159,7 +151,7 @@ def _proof():
 
 def test_preference_center_unsubscribes_and_resubscribes(rt):
     cid = _start(rt)
-    html = _html(_messages(rt)[0])
+    html = html_of(outbox(rt)[0])
     link = re.search(r'href="(http://localhost:5000/p/[^"]+)"', html).group(1)
     path = link.removeprefix("http://localhost:5000")
     client = create_app(rt).test_client()
@@ -185,8 +177,6 @@ def test_preference_center_unsubscribes_and_resubscribes(rt):
 def test_topics_and_frequency_chosen_in_the_preference_center_apply_at_send_time(rt):
     from datetime import timedelta
 
-    from tests.helpers import advance_clock, event
-
     publish_text(rt, MARKETING.replace("name: News", "name: News\n    topic: product"))
     other_topics = contact(rt, "gus@example.com", consent_marketing=True)
     weekly = contact(rt, "wen@example.com", consent_marketing=True)
@@ -207,7 +197,7 @@ def test_topics_and_frequency_chosen_in_the_preference_center_apply_at_send_time
 
 def test_clicks_redirect_only_to_recorded_links_and_opens_flag_proxies(rt):
     cid = _start(rt)
-    html = _html(_messages(rt)[0])
+    html = html_of(outbox(rt)[0])
     clicks = re.findall(r'href="http://localhost:5000(/t/[^"]+)"', html)
     pixel = re.search(r'src="http://localhost:5000(/o/[^"]+)"', html).group(1)
     assert clicks, "links are tracked"
@@ -246,8 +236,6 @@ def test_bounce_webhook_suppresses_and_complaint_withdraws_consent(rt):
     assert reasons == {"ann@example.com": "bounced", "dan@example.com": "complained"}
     assert get_contact(rt, dan).consent_marketing is False
     from datetime import timedelta
-
-    from tests.helpers import advance_clock
 
     advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))
     statuses = {s.step_id: (s.status, s.reason) for s in sends(rt, cid)}

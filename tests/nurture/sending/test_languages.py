@@ -9,21 +9,29 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from nurture.config import PROJECT_ROOT
 from nurture.contacts.errors import ContactError
-from nurture.contacts.models import Contact
 from nurture.contacts.services import upsert_contacts
 from nurture.sending.render import TemplateError, TemplateStore
-from tests.helpers import contact, event, run_due, signed_in
-from tests.sending.test_templates import CONTEXT, _cli, _template
-from tests.web.test_signup import (
+from tests.factories import (
+    CONTEXT,
     IP,
     VALID,
-    _messages,
-    _publish_trial_journey,
     confirm_from_email,
+    publish_trial_journey,
+    write_template,
+)
+from tests.helpers import (
+    contact,
+    event,
+    invoke_cli,
+    language_of,
+    outbox,
+    publish_text,
+    run_due,
+    sends,
+    signed_in,
 )
 from web import create_app
 
@@ -43,11 +51,6 @@ def _translate(root: Path, folder: str, tag: str, subject: str, lang: str | None
     return TemplateStore(root)
 
 
-def _language(rt, email: str) -> str:
-    with rt.db.sessions() as session:
-        return session.scalar(select(Contact.language).where(Contact.email_key == email))
-
-
 def test_the_shipped_welcome_is_in_french_and_german_and_a_region_falls_back():
     store = TemplateStore(PROJECT_ROOT / "templates")
 
@@ -65,9 +68,9 @@ def test_the_shipped_welcome_is_in_french_and_german_and_a_region_falls_back():
 
 
 def test_the_language_comes_before_the_variant_and_the_region_before_the_language(tmp_path):
-    _template(tmp_path, "case", "<mj-text>{{ footer.postal_address }}</mj-text>", "Case")
-    _template(tmp_path, "case@retail", "<mj-text>{{ footer.postal_address }}</mj-text>",
-              "Retail case")
+    write_template(tmp_path, "case", "<mj-text>{{ footer.postal_address }}</mj-text>", "Case")
+    write_template(tmp_path, "case@retail", "<mj-text>{{ footer.postal_address }}</mj-text>",
+                   "Retail case")
     store = _translate(tmp_path, "case", "fr", "Étude de cas")
 
     def subject(**kw) -> str:
@@ -85,7 +88,7 @@ def test_the_language_comes_before_the_variant_and_the_region_before_the_languag
 
 
 def test_a_translation_is_checked_like_a_template_and_its_errors_name_its_folder(tmp_path):
-    _template(tmp_path, "hello", "<mj-text>{{ footer.postal_address }} "
+    write_template(tmp_path, "hello", "<mj-text>{{ footer.postal_address }} "
                                  "{{ links.unsubscribe }}</mj-text>")
     store = _translate(tmp_path, "hello", "fr", "Bonjour {{ contact.first_name ", lang="")
     with pytest.raises(TemplateError) as raised:
@@ -97,7 +100,7 @@ def test_a_translation_is_checked_like_a_template_and_its_errors_name_its_folder
     assert "a translation declares its language" in str(problem)
     assert problem.file == "body.mjml"
 
-    result = _cli(["templates", "--dir", str(tmp_path), "check"], tmp_path)
+    result = invoke_cli(["templates", "--dir", str(tmp_path), "check"], tmp_path)
     assert result.exit_code == 1
     assert re.search(r"hello/fr/body\.mjml:1: A translation declares its language: start "
                      r'it with <mjml lang="fr">', result.output), result.output
@@ -105,17 +108,17 @@ def test_a_translation_is_checked_like_a_template_and_its_errors_name_its_folder
 
 
 def test_a_french_browser_signs_up_and_gets_the_welcome_in_french(rt):
-    _publish_trial_journey(rt)
+    publish_trial_journey(rt)
     client = create_app(rt).test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/l/trial").text)
     response = client.post("/l/trial", data={**VALID, "csrf_token": token.group(1)},
                            environ_base=IP,
                            headers={"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"})
     assert response.status_code == 303
-    assert _language(rt, "ann@example.com") == "fr-CH"
+    assert language_of(rt, "ann@example.com") == "fr-CH"
 
     run_due(rt)
-    messages = _messages(rt)
+    messages = outbox(rt)
     assert len(messages) == 2  # Ann and her technical contact, in the trial's language
     for message in messages:
         assert message["Subject"] == "Ann, votre essai Nurture est prêt"
@@ -125,21 +128,21 @@ def test_a_french_browser_signs_up_and_gets_the_welcome_in_french(rt):
 
 
 def test_a_language_already_known_is_kept_when_the_browser_says_another(rt):
-    _publish_trial_journey(rt)
+    publish_trial_journey(rt)
     contact(rt, "ann@example.com", language="de")
     client = create_app(rt).test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/l/trial").text)
     client.post("/l/trial", data={**VALID, "csrf_token": token.group(1)}, environ_base=IP,
                 headers={"Accept-Language": "fr"})
-    assert _language(rt, "ann@example.com") == "de"
+    assert language_of(rt, "ann@example.com") == "de"
     # Ann is known: the link to confirm comes first, in her language, then the welcome.
     run_due(rt)
-    assert {m["Subject"] for m in _messages(rt)} == {
+    assert {m["Subject"] for m in outbox(rt)} == {
         "Bitte bestätigen Sie Ihre Anmeldung bei Nurture"}
     confirm_from_email(rt, client)
-    assert _language(rt, "ann@example.com") == "de"
+    assert language_of(rt, "ann@example.com") == "de"
     run_due(rt)
-    assert {m["Subject"] for m in _messages(rt)} == {
+    assert {m["Subject"] for m in outbox(rt)} == {
         "Bitte bestätigen Sie Ihre Anmeldung bei Nurture", "Ihre Testphase bei Nurture ist bereit"}
 
 
@@ -159,13 +162,13 @@ def test_a_language_from_an_import_or_the_api_is_checked_and_kept_in_standard_fo
     refused = update("english")
     assert refused.status_code == 422
     assert "not a language tag" in refused.get_json()["detail"]
-    assert _language(rt, "ann@example.com") == "de"  # unchanged
+    assert language_of(rt, "ann@example.com") == "de"  # unchanged
     assert update("pt_br").status_code == 201
     run_due(rt)
-    assert _language(rt, "ann@example.com") == "pt-BR"
+    assert language_of(rt, "ann@example.com") == "pt-BR"
     assert update("").status_code == 201  # cleared: the default text
     run_due(rt)
-    assert _language(rt, "ann@example.com") == ""
+    assert language_of(rt, "ann@example.com") == ""
 
 
 def test_the_console_lists_the_languages_and_previews_each(rt):
@@ -202,8 +205,6 @@ def test_the_console_lists_the_languages_and_previews_each(rt):
 
 
 def test_a_journey_branches_on_the_language_without_its_region(rt):
-    from tests.helpers import publish_text, sends
-
     publish_text(rt, """
         id: by-language
         name: By language

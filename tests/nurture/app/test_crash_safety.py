@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -14,40 +12,23 @@ import redis
 from sqlalchemy import func, select
 
 from journeys.models import Activity, Enrollment
+from nurture.app.composition import build
 from nurture.contacts.services import upsert_contacts
 from nurture.events.bus import NewEvent
 from nurture.events.recorder import record_events
 from nurture.sending.models import Send
-from tests.helpers import publish_text, wait_for
+from tests.helpers import PROCESS_REDIS_URL, clean, publish_text, redis_or_skip, spawn, wait_for
 
-REDIS_URL = os.environ.get("NURTURE_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 CONTACTS = 1500
-
-
-def _redis_or_skip() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError:
-        if os.environ.get("NURTURE_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}.")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}.")
-
-
-def _spawn(args: list[str], env: dict[str, str], log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "nurture.app.cli", *args], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.slow
 def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(settings, tmp_path):
-    _redis_or_skip()
-    from nurture.app.composition import build
+    redis_or_skip()
 
     namespace = f"nurture-crash-{os.getpid()}"
     rt = build(settings.with_(redis_url=None))  # this process only writes the database
-    from tests.conftest import _clean
-
-    _clean(rt.db)
+    clean(rt.db)
     publish_text(rt, """
         id: crash
         name: Crash test
@@ -63,21 +44,21 @@ def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(setting
         record_events(session, rt.subscribers, [NewEvent(i, "contact.created") for i in
                                              ids.values()], now)
     # No kick: the scheduler process will claim everything as due.
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": PROCESS_REDIS_URL,
            "NURTURE_VAR_DIR": str(tmp_path), "NURTURE_QUEUE_NAMESPACE": namespace,
            "NURTURE_LEASE_SECONDS": "4", "NURTURE_POLL_SECONDS": "0.2",
            "SECRET_KEY": "crash-test", "PYTHONUNBUFFERED": "1"}
     env.pop("SMTP_URL", None)
     log = open(tmp_path / "processes.log", "w")  # noqa: SIM115 - outlives the block
-    victim = _spawn(["worker", "--threads", "4"], env, log)
+    victim = spawn(["worker", "--threads", "4"], env, log)
     survivor = None
-    scheduler = _spawn(["scheduler"], env, log)
+    scheduler = spawn(["scheduler"], env, log)
     try:
         wait_for(lambda: _count(rt, Activity.kind == "entered") > 200, 60)
         victim.send_signal(signal.SIGKILL)  # mid-batch: its transactions roll back
         victim.wait()
-        redis.Redis.from_url(REDIS_URL).flushdb()  # and every queued message is gone
-        survivor = _spawn(["worker", "--threads", "4"], env, log)
+        redis.Redis.from_url(PROCESS_REDIS_URL).flushdb()  # and every queued message is gone
+        survivor = spawn(["worker", "--threads", "4"], env, log)
         wait_for(lambda: _count(rt, Enrollment.status == "completed") == CONTACTS, 120)
         # A send the killed worker was handing over stays `sending` until its lease runs
         # out; the scheduler then marks it failed (outcome unknown), never resends it.

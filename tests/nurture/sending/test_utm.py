@@ -10,10 +10,17 @@ from datetime import timedelta
 from nurture.config import SendingSettings
 from nurture.sending.utm import email_tags, tagged
 from nurture.trials.models import Trial
-from tests.helpers import advance_clock, contact, event, publish_text, signed_in
-from tests.sending.test_consent_and_tracking import _html, _messages
-from tests.web.test_email_report import _rows
-from tests.web.test_signup import IP, VALID, confirm_from_email
+from tests.factories import IP, VALID, confirm_from_email
+from tests.helpers import (
+    advance_clock,
+    contact,
+    event,
+    html_of,
+    outbox,
+    publish_text,
+    signed_in,
+    table_rows,
+)
 from web import create_app
 
 TAGS = email_tags(SendingSettings(), "prospect-retail", "retail-nurture-5")
@@ -53,8 +60,8 @@ def test_a_prospect_who_clicks_start_a_trial_signs_up_attributed_to_the_email(rt
     ann = contact(rt, "ann@example.com", first_name="Ann", industry="retail",
                   consent_marketing=True)
     event(rt, ann, "custom.joined")
-    [message] = _messages(rt)
-    html = _html(message)
+    [message] = outbox(rt)
+    html = html_of(message)
     [cta] = re.findall(r'<a href="http://localhost:5000(/t/[^"]+)"[^>]*>\s*Start a 30-day trial',
                        html)
     advance_clock(rt, timedelta(minutes=30))
@@ -77,5 +84,5 @@ def test_a_prospect_who_clicks_start_a_trial_signs_up_attributed_to_the_email(rt
     assert trial.utm == {"utm_source": "nurture", "utm_medium": "email",
                          "utm_campaign": "prospect-retail", "utm_content": "retail-nurture-5"}
     report = signed_in(rt, "marketer").get("/insights/email").text
-    [row] = [r for r in _rows(report) if r[:2] == ["prospect-retail", "retail-nurture-5"]]
+    [row] = [r for r in table_rows(report) if r[:2] == ["prospect-retail", "retail-nurture-5"]]
     assert (row[2], row[5]) == ("1", "1"), "one sent, one trial started from it"
