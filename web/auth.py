@@ -209,7 +209,9 @@ def login() -> ResponseReturnValue:
     if not form.validate():
         return _page(form, 422)
     rt = _rt()
-    user = services.sign_in(rt.db, form.email.data, form.password.data, now=rt.clock.now())
+    # Both fields are required, so the validated form holds text in each.
+    user = services.sign_in(rt.db, form.email.data or "", form.password.data or "",
+                            now=rt.clock.now())
     if user is None:
         form.form_errors.append(WRONG)
         return _page(form, 401)
