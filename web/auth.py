@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 from flask import (
@@ -39,6 +39,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -56,6 +57,8 @@ HOMES = {"sales": "/sales", "marketer": "/", "admin": "/"}
 SESSION_LIFETIME = timedelta(hours=12)
 WRONG = "The email or password is incorrect."
 ROLE_NAMES = {"sales": "sales", "marketer": "marketers", "admin": "admins"}
+Args = ParamSpec("Args")
+View = Callable[Args, ResponseReturnValue]
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -108,7 +111,7 @@ def init_app(app: Flask) -> None:
     for config_key, key in (("LOGIN_RATE_LIMIT", _account_and_client),
                             ("LOGIN_ADDRESS_RATE_LIMIT", _client)):
         # Counts wrong passwords, not sign-ins that work nor forms missing a field.
-        limiter.limit(lambda name=config_key: current_app.config[name], key_func=key,
+        limiter.limit(_configured(config_key), key_func=key,
                       methods=["POST"],
                       deduct_when=lambda response: response.status_code == 401,
                       exempt_when=lambda: (request.endpoint != "auth.login"
@@ -118,6 +121,12 @@ def init_app(app: Flask) -> None:
     app.before_request(load_user)
     app.context_processor(lambda: {"current_user": g.get("user")})
     app.register_blueprint(bp)
+
+
+def _configured(config_key: str) -> Callable[[], str]:
+    """The limit in the app config under `config_key`, read at each request: tests and
+    operators may change it after the app is built."""
+    return lambda: current_app.config[config_key]
 
 
 def _client() -> str:
@@ -151,7 +160,8 @@ def load_user() -> None:
     g.user = user
 
 
-def login_required(*roles: str) -> Callable:
+def login_required(*roles: str
+                   ) -> Callable[[View[Args]], View[Args]]:
     """A view decorator: anonymous visitors go to the sign-in page (and come back after);
     a signed-in user needs one of `roles` (any role when none are given; admins always
     pass) or gets a 403 page that says so."""
@@ -159,9 +169,9 @@ def login_required(*roles: str) -> Callable:
     if unknown:
         raise ValueError(f"Unknown roles: {', '.join(sorted(unknown))}.")
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: View[Args]) -> View[Args]:
         @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: Args.args, **kwargs: Args.kwargs) -> ResponseReturnValue:
             user: UserInfo | None = g.get("user")
             if user is None:
                 if request.method in ("GET", "HEAD"):
@@ -184,12 +194,12 @@ def login_required(*roles: str) -> Callable:
 
 # ---- the views ------------------------------------------------------------------------
 
-def _page(form: LoginForm, status: int = 200, notice: str | None = None):
+def _page(form: LoginForm, status: int = 200, notice: str | None = None) -> tuple[str, int]:
     return render_template("auth/login.html", form=form, notice=notice), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm(formdata=request.form if request.method == "POST" else None)
     if request.method != "POST":  # GET, or HEAD answered as GET
         form.next.data = safe_next(request.args.get("next")) or ""
@@ -199,7 +209,9 @@ def login():
     if not form.validate():
         return _page(form, 422)
     rt = _rt()
-    user = services.sign_in(rt.db, form.email.data, form.password.data, now=rt.clock.now())
+    # Both fields are required, so the validated form holds text in each.
+    user = services.sign_in(rt.db, form.email.data or "", form.password.data or "",
+                            now=rt.clock.now())
     if user is None:
         form.form_errors.append(WRONG)
         return _page(form, 401)
@@ -212,7 +224,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Ends the session for good: a copy of the cookie no longer opens anything. With one
     version per user, the user's other sessions end too."""
     if g.user is not None:
@@ -233,7 +245,7 @@ def sign_out(notice: str) -> None:
 
 
 @bp.errorhandler(CSRFError)
-def csrf_error(_error: CSRFError):
+def csrf_error(_error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "auth.login":
         form = LoginForm(formdata=request.form)
         form.form_errors.append("The form had expired, so you were not signed in. "
@@ -246,7 +258,7 @@ def csrf_error(_error: CSRFError):
 
 
 @bp.errorhandler(TooManyRequests)
-def too_many(_error: TooManyRequests):
+def too_many(_error: TooManyRequests) -> ResponseReturnValue:
     limit = current_app.extensions["login_limiter"].current_limit
     wait = max(1, math.ceil((limit.reset_at - time.time()) / 60)) if limit else 1
     minutes = "a minute" if wait == 1 else f"{wait} minutes"

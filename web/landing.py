@@ -14,16 +14,28 @@ off at request time).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 from wtforms import (
     BooleanField,
@@ -63,12 +75,12 @@ def _most(limit: int, what: str) -> Length:
     return Length(max=limit, message=f"{what} must be {limit} characters or fewer.")
 
 
-def _email(what: str) -> list:
+def _email(what: str) -> list[object]:
     return [InputRequired(f"Enter {what}."), _most(254, "An email address"),
             Email("Enter an email address in the correct format, like name@company.com.")]
 
 
-def _options(blank: str, pairs) -> list[tuple[str, str]]:
+def _options(blank: str, pairs: Iterable[tuple[object, str]]) -> list[tuple[str, str]]:
     return [("", blank), *((str(value), label) for value, label in pairs)]
 
 
@@ -91,7 +103,7 @@ def option_tags(options: list[tuple[str, str]], selected: str | None) -> Markup:
     return Markup(cached[1].replace(marker, marker[:-1] + " selected>", 1))
 
 
-def _from_list(pairs, message: str) -> AnyOf:
+def _from_list(pairs: Iterable[tuple[object, str]], message: str) -> AnyOf:
     return AnyOf([str(value) for value, _label in pairs], message=message)
 
 
@@ -100,7 +112,7 @@ def _postcode_needed(form: SignUpForm, field: StringField) -> None:
         raise StopValidation("Enter the postcode or ZIP code.")
 
 
-TEXT = {"filters": [_text]}
+TEXT = (_text,)  # the filters of every text field
 PHONE = Regexp(r"^\+?[0-9 ().-]{6,40}$", message="Enter a phone number using digits, spaces "
                "and + ( ) - only, like +44 20 7946 0000.")
 POSTCODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$", message="Enter a postcode using "
@@ -122,54 +134,56 @@ class SignUpForm(FlaskForm):
         csrf = False  # CSRFProtect checks every POST app-wide; the page adds csrf_token()
 
     first_name = StringField("First name", [InputRequired("Enter your first name."),
-                                            _most(120, "Your first name")], **TEXT)
+                                            _most(120, "Your first name")], filters=TEXT)
     last_name = StringField("Last name", [InputRequired("Enter your last name."),
-                                          _most(120, "Your last name")], **TEXT)
-    email = StringField("Work email", _email("your work email address"), **TEXT)
+                                          _most(120, "Your last name")], filters=TEXT)
+    email = StringField("Work email", _email("your work email address"), filters=TEXT)
     phone = StringField("Phone (optional)", [Optional(), _most(40, "A phone number"), PHONE],
-                        **TEXT)
-    role = StringField("Job title (optional)", [Optional(), _most(120, "A job title")], **TEXT)
+                        filters=TEXT)
+    role = StringField("Job title (optional)", [Optional(), _most(120, "A job title")],
+                       filters=TEXT)
     company = StringField("Company name", [InputRequired("Enter your company's name."),
-                                           _most(200, "A company name")], **TEXT)
+                                           _most(200, "A company name")], filters=TEXT)
     # Selects are rendered from OPTIONS and checked against the same lists.
     company_size = StringField("Company size (optional)", [Optional(), _from_list(
-        signup.COMPANY_SIZES, "Choose a company size from the list.")], **TEXT)
+        signup.COMPANY_SIZES, "Choose a company size from the list.")], filters=TEXT)
     industry = StringField("Industry", [
         InputRequired("Choose your industry."),
-        _from_list(signup.VERTICALS, "Choose an industry from the list.")], **TEXT)
+        _from_list(signup.VERTICALS, "Choose an industry from the list.")], filters=TEXT)
     country = StringField("Country where your company is based", [
         InputRequired("Choose the country where your company is based."),
-        _from_list(signup.countries(), "Choose a country from the list.")], **TEXT)
+        _from_list(signup.countries(), "Choose a country from the list.")], filters=TEXT)
     ship_street = StringField("Street address", [InputRequired("Enter the street address."),
-                                                 _most(200, "A street address")], **TEXT)
+                                                 _most(200, "A street address")], filters=TEXT)
     ship_city = StringField("Town or city", [InputRequired("Enter the town or city."),
-                                             _most(120, "A town or city")], **TEXT)
+                                             _most(120, "A town or city")], filters=TEXT)
     ship_region = StringField("State or region (optional)",
-                              [Optional(), _most(120, "A state, province or region")], **TEXT)
+                              [Optional(), _most(120, "A state, province or region")], filters=TEXT)
     ship_postal_code = StringField("Postcode or ZIP code",
                                    [_postcode_needed, Optional(), _most(20, "A postcode"),
-                                    POSTCODE], **TEXT)
+                                    POSTCODE], filters=TEXT)
     ship_country = StringField("Country", [
         InputRequired("Choose the country to ship to."),
-        _from_list(signup.countries(), "Choose a country from the list.")], **TEXT)
+        _from_list(signup.countries(), "Choose a country from the list.")], filters=TEXT)
     tech_name = StringField("Full name", [InputRequired("Enter the technical contact's full name."),
-                                          _most(200, "A name")], **TEXT)
+                                          _most(200, "A name")], filters=TEXT)
     tech_email = StringField("Email", _email("the technical contact's email address"),
-                             **TEXT)
+                             filters=TEXT)
     services = SelectMultipleField("Services to try", validate_choice=False)
-    seats = StringField("Seats", [InputRequired("Enter how many seats you need.")], **TEXT)
+    seats = StringField("Seats", [InputRequired("Enter how many seats you need.")], filters=TEXT)
     marketing_consent = BooleanField("Send me news, guides and offers by email. I can "
                                      "unsubscribe at any time.", default=False)
-    website = StringField("Leave this field empty", **TEXT)  # the honeypot
-    utm_source = HiddenField(**TEXT)
-    utm_medium = HiddenField(**TEXT)
-    utm_campaign = HiddenField(**TEXT)
-    utm_term = HiddenField(**TEXT)
-    utm_content = HiddenField(**TEXT)
-    ref = HiddenField(**TEXT)
+    website = StringField("Leave this field empty", filters=TEXT)  # the honeypot
+    utm_source = HiddenField(filters=TEXT)
+    utm_medium = HiddenField(filters=TEXT)
+    utm_campaign = HiddenField(filters=TEXT)
+    utm_term = HiddenField(filters=TEXT)
+    utm_content = HiddenField(filters=TEXT)
+    ref = HiddenField(filters=TEXT)
 
-    def __init__(self, *args, max_seats: int = 20, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, formdata: ImmutableMultiDict[str, str] | None, max_seats: int = 20
+                 ) -> None:
+        super().__init__(formdata=formdata)
         self.max_seats = max_seats
 
     def validate_seats(self, field: StringField) -> None:
@@ -192,19 +206,27 @@ class SignUpForm(FlaskForm):
         return self.validate()
 
     def to_signup(self) -> signup.SignUp:
+        """The validated form as a sign-up: a required field holds text by now, and an
+        optional one left empty is ""."""
         return signup.SignUp(
-            first_name=self.first_name.data, last_name=self.last_name.data,
-            email=self.email.data, phone=self.phone.data or "", role=self.role.data or "",
-            company=self.company.data, industry=self.industry.data,
+            first_name=_given(self.first_name), last_name=_given(self.last_name),
+            email=_given(self.email), phone=_given(self.phone), role=_given(self.role),
+            company=_given(self.company), industry=_given(self.industry),
             company_size=int(self.company_size.data) if self.company_size.data else None,
-            country=self.country.data,
-            shipping=signup.Address(street=self.ship_street.data, city=self.ship_city.data,
-                                    region=self.ship_region.data or "",
-                                    postal_code=self.ship_postal_code.data or "",
-                                    country=self.ship_country.data),
-            technical_name=self.tech_name.data, technical_email=self.tech_email.data,
-            services=tuple(dict.fromkeys(self.services.data)), seats=int(self.seats.data),
-            marketing_consent=bool(self.marketing_consent.data))
+            country=_given(self.country),
+            shipping=signup.Address(street=_given(self.ship_street),
+                                    city=_given(self.ship_city),
+                                    region=_given(self.ship_region),
+                                    postal_code=_given(self.ship_postal_code),
+                                    country=_given(self.ship_country)),
+            technical_name=_given(self.tech_name), technical_email=_given(self.tech_email),
+            services=tuple(dict.fromkeys(self.services.data or [])),
+            seats=int(_given(self.seats)), marketing_consent=bool(self.marketing_consent.data))
+
+
+def _given(field: StringField) -> str:
+    """A text field's value; "" when it was not sent or left empty."""
+    return field.data or ""
 
 
 def _rt() -> Runtime:
@@ -214,6 +236,7 @@ def _rt() -> Runtime:
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     app, rt = state.app, state.app.extensions["nurture"]
+    assert isinstance(app, Flask)  # blueprints are registered on Flask apps only
     app.config.setdefault("LANDING_DIR", str(PROJECT_ROOT / "landing"))
     app.config.setdefault("SIGNUP_RATE_LIMIT", rt.settings.trials.signup_rate_limit)
     # One limiter per app: Redis when the installation has it, so that every web process
@@ -250,12 +273,12 @@ def _hero(page: pages.Page) -> str | None:
     return None
 
 
-def _error_page(title: str, message: str, status: int):
+def _error_page(title: str, message: str, status: int) -> ResponseReturnValue:
     return render_template("landing/message.html", title=title, message=message), status
 
 
 @bp.route("/l/<slug>", methods=["GET", "POST"])
-def landing_page(slug: str):
+def landing_page(slug: str) -> ResponseReturnValue:
     rt = _rt()
     page = queries.page(rt.db, _files(), slug)
     if page is None:
@@ -312,25 +335,25 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
         utm=signup.clean_utm({key: getattr(form, key).data for key in signup.UTM_KEYS}),
         # The cookie's touches and the form's ref, by the attribution model and window;
         # an unknown, paused or expired code is logged and carries no attribution.
-        referral_code=referral.attributed_code(form.ref.data), ip=request.remote_addr or "",
+        referral_code=referral.attributed_code(form.ref.data or ""), ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500],
         journey=page.journey, visitor=referral.visitor(),
         language=from_browser(list(request.accept_languages)))
 
 
-def _pretend() -> dict:
+def _pretend() -> dict[str, object]:
     """What a bot that filled the honeypot is shown: a thank-you that claims no email."""
     return {"received": True}
 
 
-def _finish(page: pages.Page, result: dict):
+def _finish(page: pages.Page, result: dict[str, object]) -> ResponseReturnValue:
     """POST/redirect/GET: the result waits in the session for the confirmation page."""
     session[RESULT] = {**result, "slug": page.slug}
     return redirect(url_for(".thanks", slug=page.slug), 303)
 
 
 @bp.get("/l/<slug>/thanks")
-def thanks(slug: str):
+def thanks(slug: str) -> ResponseReturnValue:
     result = session.get(RESULT)
     if not isinstance(result, dict) or result.get("slug") != slug:
         known = queries.page(_rt().db, _files(), slug) is not None
@@ -343,14 +366,14 @@ def thanks(slug: str):
 
 
 @bp.errorhandler(CSRFError)
-def csrf_error(_error: CSRFError):
+def csrf_error(_error: CSRFError) -> ResponseReturnValue:
     return _error_page("Please try again",
                        "The form had expired or was sent from another site, so nothing was "
                        "saved. Please go back, reload the page and send the form again.", 400)
 
 
 @bp.errorhandler(TooManyRequests)
-def too_many(_error: TooManyRequests):
+def too_many(_error: TooManyRequests) -> ResponseReturnValue:
     return _error_page("Too many sign-ups",
                        "There have been too many sign-ups from your network recently. "
                        "Please try again in an hour, or reply to any of our emails and we "
@@ -358,7 +381,7 @@ def too_many(_error: TooManyRequests):
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def too_large(_error: RequestEntityTooLarge):
+def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
     return _error_page("The form was too large",
                        "The form sent more data than any sign-up needs, so nothing was "
                        "saved. Please go back and shorten what you typed.", 413)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask.typing import ResponseReturnValue
 
 from nurture.app.runtime import Runtime
 from nurture.contacts.queries import contact
@@ -70,7 +71,7 @@ def _looks_automated(survey: str) -> bool:
 
 @bp.route("/nps/<token>", methods=["GET", "POST"])
 @refusals_shown_on("email/link_error.html", reader=True)
-def answer(token: str):
+def answer(token: str) -> ResponseReturnValue:
     contact_id, survey, score = _token(token)
     _exists(contact_id)
     rt = _rt()
@@ -86,7 +87,7 @@ def answer(token: str):
                                scores=SCORES, errors={})
     errors, chosen = _form_errors()
     reason = request.form.get("reason", "")
-    if errors:
+    if errors or chosen is None:  # no score chosen is one of the errors
         return render_template("nps/answer.html", token=token, score=chosen, reason=reason,
                                recorded=False, scores=SCORES, errors=errors), 400
     saved = services.record_answer(rt, services.NPSConfig.from_settings(rt.settings),
@@ -99,7 +100,7 @@ def answer(token: str):
 def _form_errors() -> tuple[dict[str, str], int | None]:
     raw = request.form.get("score", "")
     chosen = int(raw) if raw.isdigit() and int(raw) in SCORES else None
-    errors = {}
+    errors: dict[str, str] = {}
     if chosen is None:
         errors["score"] = "Please choose a score from 0 to 10."
     if len(request.form.get("reason", "").strip()) > services.REASON_MAX:
@@ -110,7 +111,7 @@ def _form_errors() -> tuple[dict[str, str], int | None]:
 @bp.get("/api/nps")
 @key_required
 @validate(query=NPSQuery, resp={"HTTP_200": NPSReport}, tags=("nps",))
-def report(query: NPSQuery):
+def report(query: NPSQuery) -> NPSReport:
     """NPS ± its 95% margin per period, and per vertical or stage when asked."""
     rows = queries.answer_rows(_rt().db)
     lines = stats.by_period_and_segment(rows, query.period, query.segment)

@@ -12,12 +12,13 @@ Why spectree (and not flask-openapi3): see docs/api.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import abort
+from flask.typing import RouteCallable
 from pydantic import ValidationError
 from spectree import Response as Responses
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
 
 from nurture.violations import from_pydantic
 from web.problems import INVALID, Problem, problem
@@ -27,7 +28,8 @@ spec = SpecTree(
     description="Record events, report trial usage and bounces, read scores and NPS. "
                 "Every error is an RFC 9457 problem document.",
     security_schemes=[SecurityScheme(name="api_key",
-                                     data=SecuritySchemeData(type="http", scheme="bearer"))],
+                                     data=SecuritySchemeData(type=SecureType.HTTP,
+                                                               scheme="bearer"))],
     security={"api_key": []},
     validation_error_model=Problem,
 )
@@ -35,8 +37,8 @@ spec = SpecTree(
 ERRORS = {f"HTTP_{code}": Problem for code in (400, 401, 404, 422)}
 
 
-def _refuse(_request: Any, _response: Any, error: Exception | None, _instance: Any,
-            _adapter: Any) -> None:
+def _refuse(_request: object, _response: object, error: Exception | None, _instance: object,
+            _adapter: object) -> None:
     """spectree's hook before the view: a body or query that breaks its schema is a 422
     problem document (spectree's own answer is a bare list)."""
     if error is None:
@@ -52,7 +54,11 @@ def _refuse(_request: Any, _response: Any, error: Exception | None, _instance: A
 
 def validate(*, query: type | None = None, json: type | None = None,
              resp: dict[str, type | None] | None = None, tags: tuple[str, ...] = ()
-             ) -> Callable:
-    """`spec.validate`, with our 422 and the problem document for every error status."""
-    return spec.validate(query=query, json=json, resp=Responses(**{**ERRORS, **(resp or {})}),
-                         before=_refuse, tags=list(tags))
+             ) -> Callable[[Callable[..., object]], RouteCallable]:
+    """`spec.validate`, with our 422 and the problem document for every error status. The
+    view it wraps returns a schema (or one and a status); what it makes is a route, which
+    answers with that schema as JSON."""
+    decorator: Callable[[Callable[..., object]], RouteCallable] = spec.validate(
+        query=query, json=json, resp=Responses(**{**ERRORS, **(resp or {})}), before=_refuse,
+        tags=list(tags))
+    return decorator

@@ -23,7 +23,9 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from nurture.app.runtime import Runtime
 from nurture.trials.signup import clean_referral
@@ -73,7 +75,7 @@ def _read() -> tuple[str, tuple[Touch, ...]]:
         return "", ()
 
 
-def _write(response: Response, visitor: str, touches: tuple[Touch, ...]) -> None:
+def _write(response: BaseResponse, visitor: str, touches: tuple[Touch, ...]) -> None:
     config = _config()
     value = _serializer().dumps({"v": visitor, "t": [[t.code, int(t.at.timestamp())]
                                                      for t in touches]})
@@ -129,7 +131,7 @@ def _landing_cookie(response: Response) -> Response:
 # ---- public pages -----------------------------------------------------------------------
 
 @bp.get("/r/<code>")
-def share_link(code: str):
+def share_link(code: str) -> ResponseReturnValue:
     """A share link: count the visit, remember the code, go to the landing page. An unknown,
     malformed, paused or expired code still leads to the trial page, without attribution."""
     known, touches = _read()
@@ -146,7 +148,7 @@ def share_link(code: str):
 
 
 @bp.get("/r/<code>/one-sheet")
-def one_sheet(code: str):
+def one_sheet(code: str) -> ResponseReturnValue:
     """What we do and who we help best, with the source's share link and share buttons."""
     rt = _rt()
     found = queries.find_source(rt.db, code[:100], rt.clock.now())
@@ -161,14 +163,15 @@ def one_sheet(code: str):
 
 # ---- marketer pages ---------------------------------------------------------------------
 
-def _done(message: str, endpoint: str, **values):
+def _done(message: str, endpoint: str) -> BaseResponse:
+    """POST/redirect/GET: the page at `endpoint` shows `message` once."""
     session[FLASH] = message
-    return redirect(url_for(endpoint, **values), 303)
+    return redirect(url_for(endpoint), 303)
 
 
 @bp.get("/referrals")
 @login_required("marketer")
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     seen = queries.funnels(_rt().db)
     rules = _config().rules
     return render_template("referral/dashboard.html", funnels=seen.per_source,
@@ -180,7 +183,7 @@ def dashboard():
 
 @bp.get("/referrals/report.csv")
 @login_required("marketer")
-def report_csv():
+def report_csv() -> ResponseReturnValue:
     text = analytics.to_csv(queries.per_source(_rt().db))
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=referral-sources.csv"})
@@ -188,7 +191,7 @@ def report_csv():
 
 @bp.route("/referrals/sources", methods=["GET", "POST"])
 @login_required("marketer")
-def sources_page():
+def sources_page() -> ResponseReturnValue:
     rt = _rt()
     error, status = None, 200
     if request.method == "POST":
@@ -237,7 +240,7 @@ def _date(text: str) -> datetime | None:
 @bp.post("/referrals/sources/<int:source_id>/status")
 @login_required("marketer")
 @refusals_shown_on("referral/message.html", title="The source was not changed")
-def source_status(source_id: int):
+def source_status(source_id: int) -> ResponseReturnValue:
     status = request.form.get("status", "")
     referral_services.set_source_status(_rt(), source_id, status)
     return _done(f"The source is {status} now.", ".sources_page")
@@ -245,7 +248,7 @@ def source_status(source_id: int):
 
 @bp.get("/referrals/review")
 @login_required("marketer")
-def review_queue():
+def review_queue() -> ResponseReturnValue:
     return render_template("referral/review.html", rows=queries.flagged_referrals(_rt().db),
                            explain=explain, notice=session.pop(FLASH, None))
 
@@ -253,7 +256,7 @@ def review_queue():
 @bp.post("/referrals/<int:referral_id>/review")
 @login_required("marketer")
 @refusals_shown_on("referral/message.html", title="The referral was not changed")
-def review(referral_id: int):
+def review(referral_id: int) -> ResponseReturnValue:
     decision = request.form.get("decision", "")
     state = referral_services.review(_rt(), referral_id, decision, g.user.email,
                                      request.form.get("note", ""))
@@ -264,7 +267,7 @@ def review(referral_id: int):
 
 @bp.get("/referrals/rewards")
 @login_required("marketer")
-def rewards():
+def rewards() -> ResponseReturnValue:
     status = request.args.get("status", "")
     ledger = queries.rewards(_rt().db, status)
     return render_template("referral/rewards.html", rows=ledger.rows, audit=ledger.audit,
@@ -274,7 +277,7 @@ def rewards():
 @bp.post("/referrals/rewards/<int:reward_id>")
 @login_required("marketer")
 @refusals_shown_on("referral/message.html", title="The reward was not changed")
-def move_reward(reward_id: int):
+def move_reward(reward_id: int) -> ResponseReturnValue:
     to = request.form.get("to", "")
     state = referral_services.move_reward(_rt(), reward_id, to, g.user.email,
                                           request.form.get("reason", ""))

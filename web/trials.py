@@ -8,9 +8,11 @@ not fit the trial a 422; a link's refusals are shown on the trial's own problem 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from flask import Blueprint, current_app, render_template, request
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 
 from nurture.app.runtime import Runtime
 from nurture.trials import lifecycle, rules
@@ -25,39 +27,47 @@ from web.schemas import UsageIn, UsageRecorded
 bp = Blueprint("trials", __name__)
 
 
+class Customer(Protocol):
+    """What the conversion pages read of the trial's contact: the name they greet."""
+
+    @property
+    def first_name(self) -> str: ...
+
+
 def _rt() -> Runtime:
     return current_app.extensions["nurture"]
 
 
-def _linked(token: str) -> tuple[TrialFacts, Any]:
+def _linked(token: str) -> tuple[TrialFacts, Customer]:
     """The trial a conversion link names and its contact (a row the page reads)."""
     return lifecycle.trial_for_token(_rt(), _rt().tokens, token)
 
 
-def _refused(trial: TrialFacts, message: str):
+def _refused(trial: TrialFacts, message: str) -> ResponseReturnValue:
     return render_template("trials/refused.html", trial=trial, message=message,
                            choices=rules.CHOICE_WORDS, day=rules.day), 409
 
 
 @bp.route("/trial/<token>/convert", methods=["GET", "POST"])
 @refusals_shown_on("trials/problem.html")
-def convert(token: str):
+def convert(token: str) -> ResponseReturnValue:
     """Show the choice, explained; convert on a confirmed POST. Never changes a choice."""
     rt = _rt()
     trial, contact = _linked(token)
     now = rt.clock.now()
     if refusal := rules.conversion_refusal(trial, now):
         return _refused(trial, refusal)
-    form = {"choice": request.form.get("choice", ""),
-            "confirmed": request.form.get("confirmed") == "yes"}
+    choice = request.form.get("choice", "")
+    confirmed = request.form.get("confirmed") == "yes"
+    form = {"choice": choice, "confirmed": confirmed}
     errors: dict[str, str] = {}
     if request.method == "POST":
         errors = {name: error for name, error in (
-            ("choice", rules.choice_error(form["choice"])),
-            ("confirmed", rules.confirmation_error(form["confirmed"]))) if error}
+            ("choice", rules.choice_error(choice)),
+            ("confirmed", rules.confirmation_error(confirmed))) if error}
         if not errors:
             try:
-                done = lifecycle.convert(rt, rt.settings, trial.id, form["choice"], source="web")
+                done = lifecycle.convert(rt, rt.settings, trial.id, choice, source="web")
             except TrialConflict as exc:  # presentation: converted meanwhile, show what stands
                 return _refused(_linked(token)[0], str(exc))
             return render_template("trials/converted.html", trial=done, contact=contact,
@@ -74,7 +84,7 @@ def convert(token: str):
 @key_required
 @validate(json=UsageIn, resp={"HTTP_200": UsageRecorded, "HTTP_201": UsageRecorded,
                               "HTTP_409": Problem}, tags=("trials",))
-def usage(trial_id: int, json: UsageIn):
+def usage(trial_id: int, json: UsageIn) -> tuple[UsageRecorded, int]:
     """`{"type": "seat_activated", "seat": ...}` or `{"type": "service_used", "service": ...}`."""
     result = lifecycle.record_usage(_rt(), trial_id, json.type,
                                     getattr(json, rules.USAGE_TYPES[json.type]), source="api")
@@ -84,7 +94,7 @@ def usage(trial_id: int, json: UsageIn):
 
 
 @bp.record_once
-def _exempt_api_from_csrf(state) -> None:
+def _exempt_api_from_csrf(state: BlueprintSetupState) -> None:
     # A bearer-key JSON API without cookies, like web/api.py (whose blueprint is exempt).
     csrf = state.app.extensions.get("csrf")
     if csrf is not None:
