@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nurture.contacts.queries import lock_contacts
+from nurture.db import rowcount
 from nurture.events.bus import NewEvent
 from nurture.writes import insert_ignore
 from referral.errors import Conflict, Invalid, NotFound
@@ -69,10 +70,10 @@ def move(session: Session, reward: Reward, to: str, actor: str, reason: str,
             raise Conflict("This referral is waiting for a fraud review; approve the "
                            "referral first.")
     # Conditional on the state read: two marketers (or the scheduler) cannot both move it.
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(Reward).where(Reward.id == reward.id, Reward.status == reward.status)
         .values(status=to, updated_at=now, reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not changed:
         raise Conflict("This reward was changed a moment ago; reload to see its state.")
     session.add(RewardTransition(reward_id=reward.id, from_status=reward.status,

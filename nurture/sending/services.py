@@ -25,7 +25,7 @@ from nurture.config import Settings
 from nurture.consent.records import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.db import one_of
+from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
 from nurture.sending import compose
 from nurture.sending.ledger import SendLedger
@@ -277,4 +277,4 @@ def fail_interrupted(session: Session, now: datetime) -> int:
                 lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
