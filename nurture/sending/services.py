@@ -95,7 +95,8 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
         .where(Send.contact_id.in_(sorted(contact_ids)), Send.transactional.is_(False),
                Send.status == "sent", Send.sent_at > since)
         .group_by(Send.contact_id))
-    return dict(rows.all())
+    # `sent_at > since` leaves no row without a time; the type of max() does not know it.
+    return {contact_id: last for contact_id, last in rows if last is not None}
 
 
 @dataclass(frozen=True)
