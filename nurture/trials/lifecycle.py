@@ -258,5 +258,5 @@ def overview(works: Works, trial_id: int) -> tuple[TrialFacts, Contact, int]:
         row = session.get(Trial, trial_id)
         if row is None:
             raise TrialNotFound(f"There is no trial with id {trial_id}.")
-        contact = session.get(Contact, row.contact_id)
+        contact = session.get_one(Contact, row.contact_id)  # a trial goes with its contact
         return facts(row), contact, seats_activated(session, row.id, row.contact_id)
