@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from nurture.contacts.queries import lock_contacts
@@ -29,6 +30,7 @@ SYSTEM = "system"
 ALLOWED = {"pending": ("approved", "voided"), "approved": ("paid", "voided"),
            "paid": (), "voided": ()}
 REASON_MAX = 500
+T = TypeVar("T")  # what a statement selects
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,11 @@ def void_pending(session: Session, referral_id: int, actor: str, reason: str,
 def due_for_approval(session: Session, now: datetime, limit: int) -> list[Reward]:
     """Pending rewards past their hold whose referral is not waiting for review, locked
     after the contacts they reward (the order the event pipeline takes)."""
-    def due(*what):
-        return (select(*what).join(Referral, Referral.id == Reward.referral_id)
+    def due(statement: Select[T]) -> Select[T]:
+        return (statement.join(Referral, Referral.id == Reward.referral_id)
                 .where(Reward.status == "pending", Reward.eligible_at <= now,
                        Referral.review.in_(("", "cleared")))
                 .order_by(Reward.eligible_at, Reward.id).limit(limit))
 
-    lock_contacts(session, {c for c in session.scalars(due(Reward.contact_id)) if c})
-    return list(session.scalars(due(Reward).with_for_update(of=Reward)))
+    lock_contacts(session, {c for c in session.scalars(due(select(Reward.contact_id))) if c})
+    return list(session.scalars(due(select(Reward)).with_for_update(of=Reward)))
