@@ -197,8 +197,8 @@ class _Built:
     links: list[str]
 
 
-def _build(mailroom: Mailroom, templates: dict, key: tuple[str, ...],
-           send: Row, contact: Row) -> _Built | str:
+def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Template],
+           key: tuple[str, str, str, str], send: Row, contact: Row) -> _Built | str:
     """The message for this send, or the reason it cannot be built (a sentence)."""
     settings, tokens, store = mailroom.settings, mailroom.tokens, mailroom.store
     domain = settings.mail_domain
