@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 # The sentence for a kind of pydantic error, where its own message is not one a person
 # would write; `{...}` takes the error's context.
@@ -75,7 +75,7 @@ def from_pydantic(exc: ValidationError, prefix: str = "") -> list[Violation]:
     return found
 
 
-def _sentence(error: dict[str, Any]) -> str:
+def _sentence(error: ErrorDetails) -> str:
     template = SENTENCES.get(error["type"])
     context = error.get("ctx") or {}
     if template is not None:

@@ -20,18 +20,19 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Column, ColumnDefault, Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from nurture.pgarrays import encode
+from nurture.db import Base
+from nurture.pgarrays import Encoded, encode
 
 UNNEST_FROM = 50  # rows; smaller batches keep the ORM path
 _SQLITE_VARIABLES = 32766  # SQLite's limit on parameters in one statement
 
 
-def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]],
+def insert_ignore(session: Session, model: type[Base], rows: list[dict[str, Any]],
                   key: str) -> list[int]:
     """Insert rows, silently skipping any whose unique `key` already exists. Returns the ids
     of the rows inserted now (from RETURNING: no second lookup by key)."""
@@ -57,10 +58,10 @@ def insert_ignore(session: Session, model: Any, rows: list[dict[str, Any]],
         return ids
     module = postgresql if dialect.name == "postgresql" else sqlite
     statement = module.insert(model).on_conflict_do_nothing(index_elements=[key])
-    return list(session.scalars(statement.returning(model.id), rows))
+    return list(session.scalars(statement.returning(table.c.id), rows))
 
 
-def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert rows (an ORM bulk insert, as one array statement on PostgreSQL)."""
     if not rows:
         return
@@ -75,7 +76,7 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         session.execute(insert(model), rows)
 
 
-def bulk_update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+def bulk_update(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Update rows by primary key `id`; each row names the columns it changes."""
     if not rows:
         return
@@ -126,14 +127,14 @@ def _fits(dialect: Dialect, rows: list[dict[str, Any]], name: str) -> bool:
     return all(row.keys() == keys for row in rows)
 
 
-def _insert_columns(table: Any, rows: list[dict[str, Any]]) -> list[Any]:
+def _insert_columns(table: Table, rows: list[dict[str, Any]]) -> list[Column[Any]]:
     """The columns the rows give, then those they leave out that have a default."""
     columns = [c for c in table.columns if c.key in rows[0]]
     return columns + [c for c in table.columns
                       if c.key not in rows[0] and c.default is not None]
 
 
-def _sqlite_insert(dialect: Dialect, table: Any, rows: list[dict[str, Any]]
+def _sqlite_insert(dialect: Dialect, table: Table, rows: list[dict[str, Any]]
                    ) -> tuple[str, list[tuple[Any, ...]]]:
     """`INSERT INTO t (...)` and one processed tuple of values per row."""
     columns = _insert_columns(table, rows)
@@ -142,8 +143,8 @@ def _sqlite_insert(dialect: Dialect, table: Any, rows: list[dict[str, Any]]
     return f'INSERT INTO "{table.name}" ({names})', values
 
 
-def _insert(dialect: Dialect, table: Any, rows: list[dict[str, Any]]
-            ) -> tuple[str, dict[str, list[Any]]]:
+def _insert(dialect: Dialect, table: Table, rows: list[dict[str, Any]]
+            ) -> tuple[str, dict[str, Encoded | list[Any]]]:
     """`INSERT ... SELECT * FROM unnest(...)` and its arrays."""
     columns = _insert_columns(table, rows)
     arrays, casts = _columns(dialect, columns, rows)
@@ -152,8 +153,8 @@ def _insert(dialect: Dialect, table: Any, rows: list[dict[str, Any]]
     return sql, arrays
 
 
-def _columns(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
-             ) -> tuple[dict[str, list[Any]], list[str]]:
+def _columns(dialect: Dialect, columns: list[Column[Any]], rows: list[dict[str, Any]]
+             ) -> tuple[dict[str, Encoded | list[Any]], list[str]]:
     """One processed array per column (defaults for columns the rows leave out), and the
     typed placeholders to unnest them."""
     types = [column.type.dialect_impl(dialect).compile(dialect=dialect) for column in columns]
@@ -162,7 +163,7 @@ def _columns(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
     return arrays, [f"%(c{i})b::{name}[]" for i, name in enumerate(types)]
 
 
-def _processed(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
+def _processed(dialect: Dialect, columns: list[Column[Any]], rows: list[dict[str, Any]]
                ) -> list[list[Any]]:
     """Per column, the rows' values through SQLAlchemy's bind processing; the column's
     default for rows that leave it out."""
@@ -173,6 +174,8 @@ def _processed(dialect: Dialect, columns: list[Any], rows: list[dict[str, Any]]
             values = [row[column.key] for row in rows]
         else:
             default = column.default
+            if not isinstance(default, ColumnDefault):  # a Sequence: the database's to give
+                raise TypeError(f"Column {column.key} has no default to write in bulk.")
             values = [default.arg(None) if default.is_callable else default.arg
                       for _ in rows]
         out.append(values if process is None else _each(process, values))

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from nurture.contacts.queries import lock_contacts
+from nurture.db import rowcount
 from nurture.events.bus import NewEvent
 from nurture.writes import insert_ignore
 from referral.errors import Conflict, Invalid, NotFound
@@ -28,6 +30,7 @@ SYSTEM = "system"
 ALLOWED = {"pending": ("approved", "voided"), "approved": ("paid", "voided"),
            "paid": (), "voided": ()}
 REASON_MAX = 500
+T = TypeVar("T")  # what a statement selects
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,10 @@ def move(session: Session, reward: Reward, to: str, actor: str, reason: str,
             raise Conflict("This referral is waiting for a fraud review; approve the "
                            "referral first.")
     # Conditional on the state read: two marketers (or the scheduler) cannot both move it.
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(Reward).where(Reward.id == reward.id, Reward.status == reward.status)
         .values(status=to, updated_at=now, reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if not changed:
         raise Conflict("This reward was changed a moment ago; reload to see its state.")
     session.add(RewardTransition(reward_id=reward.id, from_status=reward.status,
@@ -112,11 +115,11 @@ def void_pending(session: Session, referral_id: int, actor: str, reason: str,
 def due_for_approval(session: Session, now: datetime, limit: int) -> list[Reward]:
     """Pending rewards past their hold whose referral is not waiting for review, locked
     after the contacts they reward (the order the event pipeline takes)."""
-    def due(*what):
-        return (select(*what).join(Referral, Referral.id == Reward.referral_id)
+    def due(statement: Select[T]) -> Select[T]:
+        return (statement.join(Referral, Referral.id == Reward.referral_id)
                 .where(Reward.status == "pending", Reward.eligible_at <= now,
                        Referral.review.in_(("", "cleared")))
                 .order_by(Reward.eligible_at, Reward.id).limit(limit))
 
-    lock_contacts(session, {c for c in session.scalars(due(Reward.contact_id)) if c})
-    return list(session.scalars(due(Reward).with_for_update(of=Reward)))
+    lock_contacts(session, {c for c in session.scalars(due(select(Reward.contact_id))) if c})
+    return list(session.scalars(due(select(Reward)).with_for_update(of=Reward)))

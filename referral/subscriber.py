@@ -168,7 +168,7 @@ def convert(session: Session, friend: Contact, row: dict[str, Any], event_id: in
                               .with_for_update())
     if referral is None or referral.review == "rejected":
         return []
-    source = session.get(ReferralSource, referral.source_id)
+    source = session.get_one(ReferralSource, referral.source_id)  # a referral needs its source
     events: list[NewEvent] = []
     hold = config.hold
     if referral.status != "converted":

@@ -110,7 +110,7 @@ def close(session: Session, config: SalesConfig, handoff_id: int, user: User, wo
     status = "won" if won else "lost"
     _close(handoff, status, detail, now)
     _note(session, handoff, status, user.id, detail, now)
-    properties = {"reason": detail} if detail else {}
+    properties: dict[str, object] = {"reason": detail} if detail else {}
     if won and amount is not None:
         properties["amount"] = amount
     return _changed(session, config, handoff, f"sales.{status}", properties, now)
@@ -122,8 +122,8 @@ def _close(handoff: Handoff, status: str, reason: str, now: datetime) -> None:
 
 
 def _changed(session: Session, config: SalesConfig, handoff: Handoff, event: str,
-             properties: dict, now: datetime) -> Outcome:
-    contact = session.get(Contact, handoff.contact_id)
+             properties: dict[str, object], now: datetime) -> Outcome:
+    contact = session.get_one(Contact, handoff.contact_id)  # a hand-off goes with its lead
     contact.attributes = merge_attributes(contact.attributes or {}, {"sales": {
         "status": handoff.status, "reason": handoff.outcome_reason, "at": now.isoformat(),
         "handoff_id": handoff.id}})
@@ -148,7 +148,7 @@ def escalate(session: Session, rules: Rules, config: SalesConfig, ids: Sequence[
         return out
     reps = _reps(session)
     for handoff in rows:
-        contact = session.get(Contact, handoff.contact_id)
+        contact = session.get_one(Contact, handoff.contact_id)
         handoff.escalations += 1
         handoff.due_at, handoff.lease_until = now + rules.handoff.sla, None
         current = reps.get(handoff.assigned_to) if handoff.assigned_to else None

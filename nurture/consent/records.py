@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.db import one_of
+from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
@@ -69,7 +69,7 @@ def stop_queued(session: Session, keys: Collection[str], reason: str) -> int:
                          lease_until=None))
     if reason != "bounced":
         statement = statement.where(Send.transactional.is_(False))
-    return session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    return rowcount(session.execute(statement.execution_options(synchronize_session=False)))
 
 
 def request_opt_in(session: Session, contact: Contact, proof: Proof, now: datetime) -> int | None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import available_timezones
 
 import pycountry
@@ -28,12 +28,6 @@ def _timezone(name: str) -> str:
     if name and name not in _zones():
         raise ValueError("Give the time zone as an IANA name, like Europe/Paris")
     return name
-
-
-def text(limit: int) -> Any:
-    """Text of at most `limit` characters, as a field's type. A type checker cannot read a
-    type made by a call: typed models use the aliases below."""
-    return Annotated[StrictStr, Field(max_length=limit)]
 
 
 Text40 = Annotated[StrictStr, Field(max_length=40)]

@@ -145,9 +145,10 @@ def _record_round(session: Session, subscribers: Sequence[Subscriber],
     done.duplicates = len(events) - len(fresh)
     if not fresh:
         return done
-    rows = [{"contact_id": e.contact_id, "type": e.type, "properties": dict(e.properties),
-             "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
-             "dedupe_key": e.dedupe_key} for e in fresh]
+    rows: list[dict[str, Any]] = [
+        {"contact_id": e.contact_id, "type": e.type, "properties": dict(e.properties),
+         "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
+         "dedupe_key": e.dedupe_key} for e in fresh]
     statement = insert(Event).returning(Event.id, sort_by_parameter_order=True)
     done.event_ids = list(session.scalars(statement, rows))
     changed = _apply_effects(session, contacts, rows, lifecycle)
@@ -180,7 +181,7 @@ def _drop_duplicates(session: Session, events: Sequence[NewEvent]) -> list[NewEv
 
 
 def _apply_effects(session: Session, contacts: dict[int, Contact],
-                   rows: list[dict[str, Any]], lifecycle: Lifecycle) -> set[int]:
+                   rows: list[dict[str, Any]], lifecycle: Lifecycle | None) -> set[int]:
     changed: set[int] = set()
     history = []
     for row in sorted(rows, key=lambda r: r["occurred_at"]):

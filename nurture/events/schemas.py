@@ -25,11 +25,13 @@ from pydantic import (
     ValidationError,
 )
 
-from nurture.contacts.schemas import ContactFields, text
+from nurture.contacts.schemas import ContactFields, Text40, Text80
 from nurture.violations import Violation, from_pydantic
 
 MAX_AMOUNT = 1e12
 DECIMAL = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
+Text320 = Annotated[StrictStr, Field(max_length=320)]  # an email address
+Text2000 = Annotated[StrictStr, Field(max_length=2000)]
 
 
 def _amount(value: Any) -> Any:
@@ -58,8 +60,8 @@ class ContactUpdated(ContactFields):
 class TrialStarted(Open):
     days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
     seats: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
-    services: Annotated[list[text(80)], Field(max_length=50)] = Field(default_factory=list)
-    technical_contact: text(320) | None = None
+    services: Annotated[list[Text80], Field(max_length=50)] = Field(default_factory=list)
+    technical_contact: Text320 | None = None
 
 
 class TrialExpired(Open):
@@ -74,7 +76,7 @@ class Purchase(Open):
 
 class TrialConverted(Purchase):
     keep_data: StrictBool | None = None
-    retention_until: text(40) | None = None
+    retention_until: Text40 | None = None
 
 
 class Renewed(Open):
@@ -83,7 +85,7 @@ class Renewed(Open):
 
 class NPSAnswered(Open):
     score: Annotated[StrictInt, Field(ge=0, le=10)]
-    reason: text(2000) | None = None
+    reason: Text2000 | None = None
 
 
 class EmailBounced(Open):

@@ -104,8 +104,9 @@ def save_answer(session: Session, contact: Contact, survey: str, score: int, now
                           "category": category, "reason": reason or "",
                           "vertical": (contact.industry or "")[:80], "stage": contact.stage,
                           "answered_at": now, "updated_at": now})
-        row = session.scalar(select(NPSResponse).where(NPSResponse.contact_id == contact.id,
-                                                       NPSResponse.survey == survey))
+        # Ours, or the one a concurrent first click inserted: either way it is there now.
+        row = session.scalars(select(NPSResponse).where(
+            NPSResponse.contact_id == contact.id, NPSResponse.survey == survey)).one()
     else:
         row.score, row.category, row.updated_at = score, category, now
         if reason is not None:
@@ -129,7 +130,7 @@ def save_answer(session: Session, contact: Contact, survey: str, score: int, now
     return saved
 
 
-def _insert(session: Session, values: dict) -> None:
+def _insert(session: Session, values: dict[str, object]) -> None:
     """Insert an answer unless one for (contact, survey) exists (a concurrent first click)."""
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(module.insert(NPSResponse).values(**values)

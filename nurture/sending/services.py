@@ -25,7 +25,7 @@ from nurture.config import Settings
 from nurture.consent.records import suppress, suppressions
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.db import one_of
+from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
 from nurture.sending import compose
 from nurture.sending.ledger import SendLedger
@@ -95,7 +95,8 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
         .where(Send.contact_id.in_(sorted(contact_ids)), Send.transactional.is_(False),
                Send.status == "sent", Send.sent_at > since)
         .group_by(Send.contact_id))
-    return dict(rows.all())
+    # `sent_at > since` leaves no row without a time; the type of max() does not know it.
+    return {contact_id: last for contact_id, last in rows if last is not None}
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,8 @@ class _Built:
     links: list[str]
 
 
-def _build(mailroom: Mailroom, templates: dict, key: tuple[str, ...],
-           send: Row, contact: Row) -> _Built | str:
+def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Template],
+           key: tuple[str, str, str, str], send: Row, contact: Row) -> _Built | str:
     """The message for this send, or the reason it cannot be built (a sentence)."""
     settings, tokens, store = mailroom.settings, mailroom.tokens, mailroom.store
     domain = settings.mail_domain
@@ -277,4 +278,4 @@ def fail_interrupted(session: Session, now: datetime) -> int:
                 lease_until=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.queries import lock_contacts
+from nurture.db import rowcount
 from nurture.events.bus import NewEvent
 from nurture.events.models import Event
 from nurture.tokens import TokenError, Tokens
@@ -80,12 +81,12 @@ def convert(works: Works, settings: Settings, trial_id: int, choice: str,
         if refusal := rules.conversion_refusal(before, now):
             raise TrialConflict(refusal)
         retention = rules.retention_after_conversion(before, choice, now, days)
-        changed = session.execute(
+        changed = rowcount(session.execute(
             update(Trial).where(Trial.id == trial_id, Trial.status == before.status,
                                 Trial.choice.is_(None))
             .values(status="converted", choice=choice, converted_at=now,
                     retention_until=retention)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if not changed:  # only possible without row locks; the first choice stands
             raise TrialConflict("This trial was converted a moment ago; that choice stands.")
         properties = {"trial_id": trial_id, "choice": choice,
@@ -257,5 +258,5 @@ def overview(works: Works, trial_id: int) -> tuple[TrialFacts, Contact, int]:
         row = session.get(Trial, trial_id)
         if row is None:
             raise TrialNotFound(f"There is no trial with id {trial_id}.")
-        contact = session.get(Contact, row.contact_id)
+        contact = session.get_one(Contact, row.contact_id)  # a trial goes with its contact
         return facts(row), contact, seats_activated(session, row.id, row.contact_id)

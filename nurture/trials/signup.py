@@ -287,7 +287,7 @@ def wanted(data: SignUp) -> dict[str, Any]:
 def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
     ids = upsert_contacts(session, [{"email": data.email, **_fields(data, source.language),
                                      "attributes": _attributes(data)}])
-    return session.get(Contact, ids[email_key(data.email)])
+    return session.get_one(Contact, ids[email_key(data.email)])  # just upserted
 
 
 def start(work: Work, versions: VersionCache, contact: Contact, trial: Trial, source: Source,

@@ -31,11 +31,11 @@ def validate(path: str | None) -> None:
     every problem as FILE:LINE: sentence."""
     file = path or str(ReferralConfig.from_settings(Settings.from_env()).rules_file)
     loaded = load_rewards_file(file)
+    rules = loaded.rules  # there are rules exactly when nothing is wrong
     for violation in loaded.violations:
         click.echo(str(violation), err=True)
-    if loaded.violations:
+    if rules is None:
         sys.exit(1)
-    rules = loaded.rules
     click.echo(f"{file}: {len(rules.rewards)} rewards and {len(rules.milestones)} "
                "milestones, no problems.")
 

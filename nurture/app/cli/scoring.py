@@ -30,11 +30,11 @@ def validate(path: Path | None) -> None:
     """Check a scoring rules file (default: the one in use) and list every problem."""
     path = path or Settings.from_env().scoring.rules_file or DEFAULT_FILE
     loaded = load_rules_file(path)
+    rules = loaded.rules  # there are rules exactly when nothing is wrong
     for violation in loaded.violations:
         click.echo(str(violation), err=True)
-    if loaded.violations:
+    if rules is None:
         raise click.ClickException(f"{path} has {len(loaded.violations)} problem(s).")
-    rules = loaded.rules
     click.echo(f"{path}: {len(rules.fit)} fit and {len(rules.engagement)} engagement rules, "
                f"half-life {rules.half_life.days} days, hand-off at {rules.handoff.threshold:g}.")
 
