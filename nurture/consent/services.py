@@ -3,11 +3,10 @@ recorded and journeys woken."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from nurture.consent import records
 from nurture.consent.records import Proof
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
 from nurture.unit_of_work import Work, Works
 
 
@@ -15,8 +14,7 @@ def _apply(works: Works, contact_id: int, action) -> bool:
     now = works.now()
     with works.work(now) as work:
         session = work.session
-        contact = session.scalar(select(Contact).where(Contact.id == contact_id)
-                                 .with_for_update())
+        contact = lock_contacts(session, [contact_id]).get(contact_id)
         if contact is None:
             return False
         events = action(work, contact)

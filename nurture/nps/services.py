@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from journeys.facts import attribute_path
 from nurture.config import NPSSettings, Settings
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
 from nurture.nps import stats
 from nurture.nps.models import NPSResponse
@@ -184,8 +185,7 @@ def record_answer(works: Works, config: NPSConfig, contact_id: int, survey: str,
     now = works.now()
     with works.work(now) as work:
         session = work.session
-        contact = session.scalar(select(Contact).where(Contact.id == contact_id)
-                                 .with_for_update())
+        contact = lock_contacts(session, [contact_id]).get(contact_id)
         if contact is None:
             return None
         saved = save_answer(session, contact, survey, score, now, config, reason, submitted)
