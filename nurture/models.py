@@ -1,6 +1,7 @@
 """Every model, imported in one place so that metadata (and Alembic) sees all tables."""
 
 from journeys.models import Activity, Enrollment, JourneyVersion
+from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact, StageChange
 from nurture.db import Base
@@ -22,9 +23,9 @@ from referral.models import (
 from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
-    "Activity", "Base", "ConsentRecord", "Contact", "ContactScore", "Enrollment", "Event",
-    "Handoff", "HandoffNote", "JourneyVersion", "LandingPage", "NPSResponse", "PredictiveModel",
-    "Referral", "ReferralClick", "ReferralDevice", "ReferralSource", "Reward",
-    "RewardTransition", "ScoreEntry", "Send", "StageChange", "Suppression", "Trial", "User",
-    "WebhookDelivery",
+    "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
+    "Enrollment", "Event", "Handoff", "HandoffNote", "JourneyVersion", "LandingPage",
+    "NPSResponse", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
+    "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Send", "StageChange",
+    "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
 ]

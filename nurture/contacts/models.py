@@ -22,6 +22,9 @@ class Contact(Base):
     last_name: Mapped[str] = mapped_column(String(120), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
+    # The customer's company (nurture.accounts), once it has one.
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True, index=True)
     role: Mapped[str] = mapped_column(String(120), default="")
     industry: Mapped[str] = mapped_column(String(80), default="", index=True)
     company_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
