@@ -140,6 +140,7 @@ class _Ensemble:
         self.events: dict[str, int] = {}
         self.held: dict[tuple[int, int], int] = {}
         self.same_day: dict[tuple[int, int], int] = {}
+        self.by_class: dict[tuple[int, str], int] = {}  # emails sent, by lane and class
         self.max_in_window = 0
         # A rule for the cohort's own event only supplies the arrivals' properties.
         self.rules = [r for r in behavior.events.values()
@@ -174,7 +175,9 @@ class _Ensemble:
             {(keys[a], keys[o]): n for (a, o), n in self.held.items()},
             {(keys[a], keys[o]): n for (a, o), n in self.same_day.items()},
             weekly_table(sends, anchors, weeks, self.pacing.cap), weeks_after,
-            dict(self.events), self.max_in_window)
+            dict(self.events), self.max_in_window,
+            {key: {cls: n for (k, cls), n in sorted(self.by_class.items()) if keys[k] == key}
+             for key in keys})
 
     def _push(self, when: datetime, kind: int, index: int, payload: Any) -> None:
         if when < self.end:
@@ -310,6 +313,7 @@ class _Ensemble:
             self.max_in_window = max(self.max_in_window, in_window)
             self._same_day(c, lane, now)
         c.sent.append((now, cls, lane.index))
+        self.by_class[(lane.index, cls)] = self.by_class.get((lane.index, cls), 0) + 1
         attributes = facts.contact.attributes
         recipients = sum(1 for role in send.to
                          if role == "contact" or attribute_path(attributes, role))

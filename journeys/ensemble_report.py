@@ -97,6 +97,7 @@ class EnsembleReport:
     weeks_after: str = ""  # "purchase": weeks count from each contact's purchase
     events: dict[str, int] = field(default_factory=dict)
     max_capped_in_window: int = 0
+    emails: dict[str, dict[str, int]] = field(default_factory=dict)  # journey → class → n
     seconds: float = field(default=0.0, compare=False)
 
     def collisions(self) -> list[dict[str, Any]]:
@@ -118,7 +119,8 @@ class EnsembleReport:
             "sends_per_contact_per_week": [row.to_json() for row in self.weeks],
             "collisions": self.collisions(),
             "events": dict(sorted(self.events.items())),
-            "per_journey": {key: _without_seconds(r.to_json())
+            "per_journey": {key: {**_without_seconds(r.to_json()),
+                                  "emails_by_class": dict(self.emails.get(key, {}))}
                             for key, r in self.reports.items()},
             "seconds": self.seconds,
         }
@@ -133,7 +135,7 @@ class EnsembleReport:
             "window.", ""]
         lines += [*self._weeks_text(), "", *self._collisions_text(), ""]
         for key, report in self.reports.items():
-            lines += [*_funnel_text(key, report), ""]
+            lines += [*_funnel_text(key, report, self.emails.get(key, {})), ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def _weeks_text(self) -> list[str]:
@@ -169,12 +171,11 @@ class EnsembleReport:
         return lines
 
 
-def _funnel_text(key: str, report: SimulationReport) -> list[str]:
-    totals = report.totals
+def _funnel_text(key: str, report: SimulationReport, emails: dict[str, int]) -> list[str]:
     width = max([len(s) for s in report.steps] + [20])
+    sent = ", ".join(f"{emails[c]} {c}" for c in CLASSES if emails.get(c)) or "none"
     lines = [f"{key}: enrolled {report.enrolled}, {report.active_at_end} still in it at the "
-             f"end; {totals['marketing']} marketing and {totals['transactional']} "
-             f"transactional emails; held {report.deferrals.get('frequency_cap', 0)} times by "
+             f"end; emails: {sent}; held {report.deferrals.get('frequency_cap', 0)} times by "
              f"the cap and {report.deferrals.get('quiet_hours', 0)} by quiet hours.",
              f"  {'step':<{width}} " + " ".join(f"{c:>10}" for c in STEP_COUNTS)]
     for step_id, counts in report.steps.items():
