@@ -175,8 +175,9 @@ def _funnel_text(key: str, report: SimulationReport, emails: dict[str, int]) -> 
     width = max([len(s) for s in report.steps] + [20])
     sent = ", ".join(f"{emails[c]} {c}" for c in CLASSES if emails.get(c)) or "none"
     lines = [f"{key}: enrolled {report.enrolled}, {report.active_at_end} still in it at the "
-             f"end; emails: {sent}; held {report.deferrals.get('frequency_cap', 0)} times by "
-             f"the cap and {report.deferrals.get('quiet_hours', 0)} by quiet hours.",
+             f"end; emails: {sent}; {report.suppressed} suppressed after unsubscribing; held "
+             f"{report.deferrals.get('frequency_cap', 0)} times by the cap and "
+             f"{report.deferrals.get('quiet_hours', 0)} by quiet hours.",
              f"  {'step':<{width}} " + " ".join(f"{c:>10}" for c in STEP_COUNTS)]
     for step_id, counts in report.steps.items():
         lines.append(f"  {step_id:<{width}} " + " ".join(f"{counts[c]:>10}"
