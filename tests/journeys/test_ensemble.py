@@ -77,6 +77,15 @@ def test_two_journeys_together_count_the_sends_one_held_back_for_the_other():
     assert alone.collisions() == []
 
 
+def test_the_same_seed_gives_the_same_run_of_several_journeys():
+    journeys = library("onboarding", "nps-survey", "customer-recovery")
+    first, second = (simulate_together(journeys, 150, 60, seed=5, cohort="customers")
+                     for _ in range(2))
+    assert first == second
+    assert first.to_json() | {"seconds": 0} == second.to_json() | {"seconds": 0}
+    assert simulate_together(journeys, 150, 60, seed=6, cohort="customers") != first
+
+
 def test_the_weekly_table_counts_every_contact_from_its_own_anchor():
     t0 = datetime(2025, 1, 6, tzinfo=UTC)
     hours = [timedelta(hours=h) for h in (1, 24, 48, 72, 96)]
