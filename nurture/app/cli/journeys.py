@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from journeys.definition import Journey
 from journeys.draw import draw_svg
+from journeys.ensemble import COHORTS, days_needed, simulate_together
+from journeys.ensemble_report import EnsembleReport
 from journeys.loader import iter_files, known_templates, load_file
-from journeys.simulator import load_behavior
+from journeys.schedule import Pacing
+from journeys.simulator import SimulationReport, load_behavior
 from journeys.simulator import simulate as run_simulation
 from nurture.app.cli.ops import open_runtime
 from nurture.app.cli.refusals import Command, Group
@@ -91,23 +96,71 @@ def _journey_by_id_or_path(ref: str):
 
 
 @click.command(cls=Command)
-@click.argument("journey_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("journey_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--all", "every", is_flag=True,
+              help="Run every shipped journey (the journeys folder) together.")
+@click.option("--cohort", type=click.Choice(sorted(COHORTS)), default=None,
+              help="Who the contacts are: prospects (created in learn, the default) or "
+                   "customers (who purchase on the first day).")
+@click.option("--weeks-after", "weeks_after", type=click.Choice(["purchase"]), default=None,
+              help="Count the sends per contact per week from each contact's purchase "
+                   "(weeks 1 to 13; implies --cohort customers).")
 @click.option("--contacts", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--days", type=click.IntRange(1, 3650),
+              help="Days of virtual time [default: 90; 92 with --weeks-after purchase].")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--behavior", type=click.Path(exists=True, dir_okay=False),
               help="A YAML file of open, click, convert and unsubscribe probabilities.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def simulate(journey_file: str, contacts: int, days: int, seed: int, behavior: str | None,
-             as_json: bool) -> None:
-    """Run the real engine on synthetic contacts with a virtual clock."""
-    journey = _journey_by_id_or_path(journey_file)
+def simulate(journey_files: tuple[str, ...], every: bool, cohort: str | None,
+             weeks_after: str | None, contacts: int, days: int | None, seed: int,
+             behavior: str | None, as_json: bool) -> None:
+    """Run the real engine on synthetic contacts with a virtual clock.
+
+    One journey file shows its funnel. Several files, or --all, run together on the same
+    contacts and show the collisions between them under the frequency cap and quiet hours,
+    the sends per contact per week, and each journey's funnel.
+    """
+    settings = Settings.from_env()
+    if not journey_files and not every:
+        raise click.UsageError("Name one or more journey files, or --all for every shipped "
+                               "journey.")
     try:
         behaviour = load_behavior(behavior) if behavior else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    report = run_simulation(journey, contacts, days, seed, behaviour)
+    paths = [*journey_files, *(iter_files([settings.journeys_dir]) if every else [])]
+    loaded = _distinct([_journey_by_id_or_path(str(path)) for path in paths])
+    together = len(loaded) > 1 or every or cohort or weeks_after
+    if weeks_after:
+        cohort = cohort or "customers"
+        if cohort != "customers":
+            raise click.UsageError("--weeks-after purchase needs the customers cohort.")
+    period = days or days_needed(weeks_after or "") or 90
+    if together:
+        report: SimulationReport | EnsembleReport = simulate_together(
+            loaded, contacts, period, seed, behaviour, pacing=_pacing(settings),
+            cohort=cohort or "prospects", weeks_after=weeks_after or "")
+    else:
+        report = run_simulation(loaded[0], contacts, period, seed, behaviour,
+                                pacing=_pacing(settings))
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
         click.echo(report.format_text())
+
+
+def _distinct(loaded: list[Journey]) -> list[Journey]:
+    """Each journey once: the same id named twice (a file and --all) runs once."""
+    seen: dict[str, Journey] = {}
+    for journey in loaded:
+        seen.setdefault(journey.id, journey)
+    return list(seen.values())
+
+
+def _pacing(settings: Settings) -> Pacing:
+    """The frequency cap and quiet hours the installation runs with."""
+    return Pacing(cap=settings.frequency_cap,
+                  window=timedelta(days=settings.frequency_window_days),
+                  quiet_start=settings.quiet_hours_start, quiet_end=settings.quiet_hours_end,
+                  default_tz=settings.timezone)
