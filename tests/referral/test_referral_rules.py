@@ -136,7 +136,7 @@ def test_every_problem_in_a_rewards_file_is_reported_with_its_line():
     assert (4, "A reward goes 'to' the referrer or the friend.") in found
     assert (4, "The credit must be an amount of zero or more, like 50 or 12.5.") in found
     assert (5, "A share must be a percentage from 0% to 100%, like 10%.") in found
-    assert any(line == 6 and "not both" in message for line, message in found)
+    assert any(line == 6 and "exactly one thing" in message for line, message in found)
     assert (8, "The milestone's 'at' must be a whole number of 1 or more.") in found
     assert any(line == 9 and "unknown key 'colour'" in message for line, message in found)
     assert all(str(v).startswith("rewards.yaml:") for v in loaded.violations)
