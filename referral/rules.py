@@ -23,7 +23,7 @@ PERSONAL_KINDS = ("refer-back", "feature", "gift")
 FULFILLED_KINDS = AUTOMATIC_KINDS + PERSONAL_KINDS
 # What costs money waits for the hold period and is then approved; a thank-you, a referral
 # back or a feature can be fulfilled at once.
-HELD_KINDS = MONEY_KINDS + ("gift",)
+HELD_KINDS = (*MONEY_KINDS, "gift")
 KIND_LABELS = {"credit": "credit", "share": "revenue share", "milestone": "milestone bonus",
                "thanks": "thank-you", "refer-back": "referral back", "feature": "feature",
                "gift": "gift"}
