@@ -75,8 +75,8 @@ def estimate(own: float | None, profile: Profile, book: Mapping[int, float],
 
 
 def urgency(status: str, trigger: str, overdue: bool) -> int:
-    """How urgent an open hand-off is: past its SLA first, then a hand-raiser, then any
-    other waiting lead; a lead already accepted is being worked on."""
+    """How urgent an open hand-off is: past its SLA (or escalated for it) first, then a
+    hand-raiser, then any other waiting lead; a lead already accepted is being worked on."""
     if status != "open":
         return 0
     if overdue:

@@ -97,7 +97,7 @@ def _by_value(session: Session, rows: list[dict[str, Any]], now: datetime
     for row in rows:
         row.update(_value(values.get(row["contact_id"])))
         row["urgency"] = urgency(row["status"], row["trigger"], bool(
-            row["due_at"] and row["due_at"] <= now))
+            row["escalations"] or (row["due_at"] and row["due_at"] <= now)))
     return sorted(rows, key=lambda r: inbox_order(r["urgency"], r["value"], r["priority"],
                                                   r["created_at"].timestamp()))
 

@@ -18,7 +18,7 @@ from nurture.trials.models import Trial
 from scoring.clv import value_customers
 from scoring.clv_data import periods_per_year, summarize, transactions_from_events
 from scoring.errors import CLVError
-from scoring.lookalike import NO_SOURCE, Estimate, Profile, estimate, size_band
+from scoring.lookalike import Estimate, Profile, estimate, size_band
 
 HORIZON_WEEKS = 52  # the value of the coming year, as the insights page shows by default
 DISCOUNT_RATE = 0.10
@@ -60,7 +60,8 @@ def profiles(session: Session, contact_ids: Iterable[int]) -> dict[int, Profile]
 
 def sources(session: Session, contact_ids: Iterable[int]) -> dict[int, str]:
     """Where each contact came from: the `utm_source` of their first trial sign-up, else one
-    an import gave (`attributes.source` or `attributes.utm_source`), else "(none)"."""
+    an import gave (`attributes.source` or `attributes.utm_source`), else "" (unknown: no
+    look-alike by source)."""
     ids = list(contact_ids)
     out: dict[int, str] = {}
     for contact_id, utm in session.execute(
@@ -73,7 +74,7 @@ def sources(session: Session, contact_ids: Iterable[int]) -> dict[int, str]:
         if contact_id not in out:
             given = (attributes or {}).get("source") or (attributes or {}).get("utm_source")
             out[contact_id] = str(given).lower()[:80] if isinstance(given, str) and given \
-                else NO_SOURCE
+                else ""
     return out
 
 

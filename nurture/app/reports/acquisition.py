@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from nurture.db import Database
 from referral.models import Referral, ReferralSource
-from scoring.lookalike import Ceiling, all_ceilings
+from scoring.lookalike import NO_SOURCE, Ceiling, all_ceilings
 from scoring.value import HORIZON_WEEKS, value_book
 
 NOT_REFERRED = "(not referred)"
@@ -52,7 +52,7 @@ def acquisition_ceiling(db: Database, today: date, tz: tzinfo, margin: float,
     profiles = book.profiles
     groups = (
         ("all", dict.fromkeys(book.values, "every customer")),
-        ("source", {cid: p.source for cid, p in profiles.items()}),
+        ("source", {cid: p.source or NO_SOURCE for cid, p in profiles.items()}),
         ("vertical", {cid: p.vertical or NO_VERTICAL for cid, p in profiles.items()}),
         ("referral source", {cid: referred.get(cid, NOT_REFERRED) for cid in book.values}),
     )
