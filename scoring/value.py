@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
 from nurture.trials.models import Trial
-from scoring.clv import value_customers
-from scoring.clv_data import periods_per_year, summarize, transactions_from_events
 from scoring.errors import CLVError
 from scoring.lookalike import Estimate, Profile, estimate, size_band
 
@@ -37,6 +35,15 @@ class ValueBook:
 def value_book(session: Session, today: date, tz: tzinfo,
                horizon: int = HORIZON_WEEKS) -> ValueBook:
     """The customers' values over `horizon` weeks from their purchases up to `today`."""
+    # scipy, ~0.3 s: loaded when a value is asked for, not by every process that records
+    # events (the referral subscriber imports this module).
+    from scoring.clv import value_customers  # noqa: PLC0415
+    from scoring.clv_data import (  # noqa: PLC0415
+        periods_per_year,
+        summarize,
+        transactions_from_events,
+    )
+
     summaries = summarize(transactions_from_events(session, tz=tz), today, "weeks")
     if not summaries:
         return ValueBook(error="No customer has a recorded purchase yet.")
