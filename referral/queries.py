@@ -118,6 +118,7 @@ class Fulfilment:
     fulfilled_at: datetime | None
     fulfilled_by: str
     note: str
+    ship_to: str = ""  # a gift's: the beneficiary's shipping address, when we have one
 
 
 def fulfilments(db: Database, rules: Rules | None, awaiting_only: bool = False
@@ -141,6 +142,9 @@ def fulfilments(db: Database, rules: Rules | None, awaiting_only: bool = False
                 RewardTransition.to_status == "fulfilled"))}
         emails = dict(session.execute(select(Contact.id, Contact.email).where(
             Contact.id.in_({s.contact_id for _, s, _ in rows if s.contact_id}))).all())
+        addresses = {cid: _address(attributes) for cid, attributes in session.execute(
+            select(Contact.id, Contact.attributes).where(Contact.id.in_(
+                {w.contact_id for w, _, _ in rows if w.kind == "gift" and w.contact_id})))}
         out = []
         for reward, source, friend in rows:
             rule = described.get(reward.rule)
@@ -151,5 +155,15 @@ def fulfilments(db: Database, rules: Rules | None, awaiting_only: bool = False
                 reward.status, fulfilment(reward.kind), source.name or source.code,
                 source.email or emails.get(source.contact_id or 0, ""), friend,
                 reward.created_at, fulfilled.at if fulfilled else None,
-                fulfilled.actor if fulfilled else "", fulfilled.reason if fulfilled else ""))
+                fulfilled.actor if fulfilled else "", fulfilled.reason if fulfilled else "",
+                addresses.get(reward.contact_id or 0, "")))
     return out
+
+
+def _address(attributes: dict[str, Any] | None) -> str:
+    """The shipping address a trial sign-up gave, on one line."""
+    found = (attributes or {}).get("shipping_address")
+    if not isinstance(found, dict):
+        return ""
+    parts = ("street", "city", "region", "postal_code", "country")
+    return ", ".join(str(found[k]) for k in parts if found.get(k))

@@ -166,8 +166,11 @@ def test_a_gift_keyed_on_the_friends_predicted_value_waits_for_the_hold_then_a_p
         assert "A gift is sent once the hold period is over" in early.output
         rt.clock.advance(tiered.referral.hold + timedelta(minutes=1))
         assert referral_services.approve_due(rt) >= 1
+        contact(rt, "ann@lee-retail.example", attributes={"shipping_address": {
+            "street": "1 Market Street", "city": "Leeds", "country": "GB"}})
         listed = CliRunner().invoke(main, ["referral", "rewards", "--pending"], obj=rt)
         assert "gift worth €15.00" in listed.output and "A box of chocolates" in listed.output
+        assert "ship to 1 Market Street, Leeds, GB" in listed.output
         sent = CliRunner().invoke(main, ["referral", "fulfil", str(gifts[0].id), "--note",
                                          "Posted by courier, tracking 123"], obj=rt)
         assert sent.exit_code == 0, sent.output

@@ -117,6 +117,8 @@ def rewards(pending: bool) -> None:
                    f"{f' <{row.referrer_email}>' if row.referrer_email else ''}, "
                    f"who referred {row.friend}")
         click.echo(f"      {row.label}: {row.detail}" if row.detail else f"      {row.label}")
+        if row.ship_to:
+            click.echo(f"      ship to {row.ship_to}")
         if row.fulfilled_at is not None:
             click.echo(f"      fulfilled {row.fulfilled_at:%Y-%m-%d %H:%M} by "
                        f"{row.fulfilled_by}: {row.note}")
