@@ -78,6 +78,10 @@ class ScoringSettings:
 
     rules_file: Path | None = None  # None: the shipped rules file
     crm_webhook_url: str | None = None  # None: no webhook
+    # The share of revenue left after the cost of serving it: CLV x margin is what one
+    # customer may cost to acquire. The seeds give no figure; 0.7 suits resold cloud
+    # subscriptions with the partner's own services on top.
+    gross_margin: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,8 @@ def _referral(env: Mapping[str, str]) -> ReferralSettings:
 def _scoring(env: Mapping[str, str]) -> ScoringSettings:
     return ScoringSettings(
         rules_file=read.path(env, "NURTURE_SCORING_RULES"),
-        crm_webhook_url=read.url(env, "NURTURE_CRM_WEBHOOK_URL", ("http", "https")))
+        crm_webhook_url=read.url(env, "NURTURE_CRM_WEBHOOK_URL", ("http", "https")),
+        gross_margin=read.fraction(env, "NURTURE_GROSS_MARGIN", ScoringSettings.gross_margin))
 
 
 def _web(env: Mapping[str, str]) -> WebSettings:

@@ -79,6 +79,21 @@ def seconds(env: Env, name: str, default: float, *, most: float | None = None) -
     return number
 
 
+def fraction(env: Env, name: str, default: float) -> float:
+    """A share from 0 to 1, written as 0.7 or 70%."""
+    value = raw(env, name)
+    if value is None:
+        return default
+    try:
+        number = float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        number = math.nan
+    if not 0 < number <= 1:
+        raise ConfigError(f"{name} must be a share between 0 and 1 (like 0.7 or 70%), not "
+                          f"{env[name]!r}.")
+    return number
+
+
 def per_second(env: Env, name: str) -> int | None:
     """A whole number of messages per second, at least 1; None when unset (no cap)."""
     value = raw(env, name)

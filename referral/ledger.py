@@ -1,5 +1,7 @@
 """The rewards ledger: pending → approved (after the hold period) → paid, or voided
-(refund, churn inside the hold period, fraud). Every transition is written to the audit
+(refund, churn inside the hold period, fraud). A thank-you, a referral back, a feature or a
+gift is not paid but fulfilled: by an automatic step, or by a person who says what was done
+(`fulfil`), from pending or approved. Every transition is written to the audit
 trail with who made it and why, in the same transaction as the change.
 
 A reward's unique key makes each grant exist once: a conversion retried, recorded twice or
@@ -22,13 +24,21 @@ from nurture.events.bus import NewEvent
 from nurture.writes import insert_ignore
 from referral.errors import Conflict, Invalid, NotFound
 from referral.models import Referral, ReferralSource, Reward, RewardTransition
-from referral.rules import Grant
+from referral.rules import (
+    FULFILLED_KINDS,
+    HELD_KINDS,
+    KIND_LABELS,
+    MONEY_KINDS,
+    Grant,
+    fulfil_refusal,
+)
 
 SYSTEM = "system"
 # What each state may become, and by whose hand: the scheduler approves after the hold,
 # a marketer may approve early, pay, or void with a reason.
-ALLOWED = {"pending": ("approved", "voided"), "approved": ("paid", "voided"),
-           "paid": (), "voided": ()}
+ALLOWED = {"pending": ("approved", "voided", "fulfilled"),
+           "approved": ("paid", "voided", "fulfilled"), "paid": (), "voided": (),
+           "fulfilled": ()}
 REASON_MAX = 500
 T = TypeVar("T")  # what a statement selects
 
@@ -64,6 +74,17 @@ def move(session: Session, reward: Reward, to: str, actor: str, reason: str,
     reason = " ".join(str(reason or "").split())[:REASON_MAX]
     if to not in ALLOWED.get(reward.status, ()):
         raise Conflict(f"A {reward.status} reward cannot be marked {to}.")
+    if to == "paid" and reward.kind in FULFILLED_KINDS:
+        raise Conflict(f"A {KIND_LABELS[reward.kind]} is fulfilled, not paid.")
+    if to == "fulfilled":
+        review = session.scalar(select(Referral.review).where(
+            Referral.id == reward.referral_id)) or ""
+        refusal = fulfil_refusal(reward.kind, reward.status, review)
+        if refusal:
+            raise Conflict(refusal)
+        if not reason:
+            raise Invalid("Say what was done to fulfil the reward, like 'Sent the hamper "
+                          "by courier'.")
     if to == "voided" and not reason:
         raise Invalid("Give a reason for voiding the reward, like 'refund' or 'fraud'.")
     if to == "approved" and actor != SYSTEM:
@@ -81,7 +102,13 @@ def move(session: Session, reward: Reward, to: str, actor: str, reason: str,
     session.add(RewardTransition(reward_id=reward.id, from_status=reward.status,
                                  to_status=to, actor=actor[:320], reason=reason, at=now))
     event = None
-    if to == "approved" and reward.contact_id is not None:
+    if to == "fulfilled" and reward.contact_id is not None:
+        # The touch on the beneficiary's timeline: who fulfilled what, and when.
+        event = NewEvent(reward.contact_id, "reward.fulfilled", {
+            "reward_id": reward.id, "kind": reward.kind, "rule": reward.rule,
+            "note": reason, "by": actor[:320], "beneficiary": reward.beneficiary}, now,
+            "referral", dedupe_key=f"reward.fulfilled:{reward.id}")
+    if to == "approved" and reward.contact_id is not None and reward.kind in MONEY_KINDS:
         event = NewEvent(reward.contact_id, "reward.approved", {
             "reward_id": reward.id, "amount_cents": reward.amount_cents,
             "currency": reward.currency, "kind": reward.kind, "rule": reward.rule,
@@ -113,11 +140,13 @@ def void_pending(session: Session, referral_id: int, actor: str, reason: str,
 
 
 def due_for_approval(session: Session, now: datetime, limit: int) -> list[Reward]:
-    """Pending rewards past their hold whose referral is not waiting for review, locked
+    """Pending rewards past their hold whose referral is not waiting for review (those that
+    cost money: the others wait for a person, not for a date), locked
     after the contacts they reward (the order the event pipeline takes)."""
     def due(statement: Select[T]) -> Select[T]:
         return (statement.join(Referral, Referral.id == Reward.referral_id)
                 .where(Reward.status == "pending", Reward.eligible_at <= now,
+                       Reward.kind.in_(HELD_KINDS),
                        Referral.review.in_(("", "cleared")))
                 .order_by(Reward.eligible_at, Reward.id).limit(limit))
 

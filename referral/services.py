@@ -96,8 +96,8 @@ def review(works: Works, referral_id: int, decision: str, actor: str, note: str 
 
 def move_reward(works: Works, reward_id: int, to: str, actor: str, reason: str = "") -> str:
     """A marketer approves early, marks paid, or voids a reward (audited)."""
-    if to not in ("approved", "paid", "voided"):
-        raise Invalid("A reward can be approved, marked paid or voided.")
+    if to not in ("approved", "paid", "voided", "fulfilled"):
+        raise Invalid("A reward can be approved, marked paid or fulfilled, or voided.")
     now = works.now()
     with works.work(now) as work:
         reward = ledger.locked(work.session, reward_id)
@@ -105,6 +105,13 @@ def move_reward(works: Works, reward_id: int, to: str, actor: str, reason: str =
                             now)
         work.record([moved.event] if moved.event else [])
     return moved.to
+
+
+def fulfil(works: Works, reward_id: int, actor: str, note: str) -> str:
+    """A person fulfils a thank-you, a referral back, a feature or a gift and says what
+    they did (the lead passed, the permission asked, the parcel sent). The ledger keeps who
+    and when; `reward.fulfilled` goes on the referrer's timeline."""
+    return move_reward(works, reward_id, "fulfilled", actor, note)
 
 
 def _default_reason(to: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,9 +30,11 @@ from nurture.events.bus import Reaction as Answer
 from nurture.trials.models import Trial
 from referral import ledger, rules, sources
 from referral.config import ReferralConfig
+from referral.errors import Conflict
 from referral.fraud import Device, Friend, Referrer, Velocity, check
 from referral.models import Referral, ReferralDevice, ReferralSource, Reward
-from referral.rules import FraudLimits, Rules
+from referral.rules import AUTOMATIC_KINDS, FraudLimits, Rules
+from scoring.value import predicted, value_book
 
 log = logging.getLogger(__name__)
 CUSTOMER_STAGES = ("onboard", "adopt", "renew", "expand")
@@ -176,8 +178,10 @@ def convert(session: Session, friend: Contact, row: dict[str, Any], event_id: in
         referral.converted_by = row["type"]
         session.flush()
         if rule_set is not None:
-            ledger.grant(session, rules.on_conversion(rule_set, referral.id, source.type),
-                         referral, source, now, hold)
+            clv = _friend_clv(session, friend.id, now) if rules.needs_clv(rule_set) else None
+            earned = ledger.grant(session, rules.on_conversion(
+                rule_set, referral.id, source.type, clv), referral, source, now, hold)
+            events += _thank(session, rule_set, earned, now)
             converted = session.scalar(select(func.count()).select_from(Referral).where(
                 Referral.source_id == source.id, Referral.status == "converted",
                 Referral.review != "rejected")) or 0
@@ -202,6 +206,34 @@ def convert(session: Session, friend: Contact, row: dict[str, Any], event_id: in
                 rule_set, referral.id, source.type, f"event-{event_id}", amount,
                 currency.upper(), days, so_far), referral, source, now, hold)
     return events
+
+
+def _friend_clv(session: Session, friend_id: int, now: datetime) -> int | None:
+    """The friend's predicted lifetime value in cents (their own, or their look-alikes'),
+    for rewards keyed on it; None when it cannot be told yet."""
+    found = predicted(session, [friend_id], value_book(session, now.date(), now.tzinfo or
+                                                       UTC)).get(friend_id)
+    return round(found.clv * 100) if found else None
+
+
+def _thank(session: Session, rule_set: Rules, reward_ids: Sequence[int], now: datetime
+           ) -> list[NewEvent]:
+    """The automatic step of the rewards that need no person: the thank-you touch goes on
+    the referrer's timeline at once (`reward.fulfilled`), and the ledger says so."""
+    details = {r.id: r.detail or r.label for r in rule_set.rewards}
+    out = []
+    for row in session.scalars(select(Reward).where(Reward.id.in_(list(reward_ids)),
+                                                    Reward.kind.in_(AUTOMATIC_KINDS))):
+        if row.contact_id is None:  # a partner without a contact: a person thanks them
+            continue
+        try:
+            moved = ledger.move(session, row, "fulfilled", ledger.SYSTEM,
+                                details.get(row.rule) or "Thanked automatically.", now)
+        except Conflict:  # under fraud review: it waits, and a person thanks them after
+            continue
+        if moved.event is not None:
+            out.append(moved.event)
+    return out
 
 
 def _cents(value: Any) -> int:

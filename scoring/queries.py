@@ -3,10 +3,11 @@ contributions), the sales inbox, and the best customers by lifetime value."""
 
 from __future__ import annotations
 
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import case, select
+from sqlalchemy.orm import Session
 
 from nurture.config import Settings
 from nurture.contacts.models import Contact
@@ -19,8 +20,10 @@ from scoring.clv import CLVReport, CustomerValue, value_customers
 from scoring.clv_data import contact_emails, periods_per_year, summarize, transactions_from_events
 from scoring.errors import CLVError
 from scoring.handoffs import explanation
+from scoring.lookalike import Estimate, inbox_order, urgency
 from scoring.models import ContactScore, Handoff, HandoffNote
 from scoring.subscriber import setup_for
+from scoring.value import predicted, value_book
 
 OPEN = ("open", "accepted")
 
@@ -77,7 +80,31 @@ def inbox(works: Works, user: Viewer, show: str = "mine") -> list[dict[str, Any]
             query = query.where((Handoff.assigned_to == user.id) | (
                 (Handoff.assigned_to.is_(None)) if show != "closed" else False))
         rows = session.execute(query.limit(200)).all()
-        return [_row(h, c, name or rep_email) for h, c, name, rep_email in rows]
+        found = [_row(h, c, name or rep_email) for h, c, name, rep_email in rows]
+        if show != "closed":
+            found = _by_value(session, found, works.now())
+        return found
+
+
+def _by_value(session: Session, rows: list[dict[str, Any]], now: datetime
+              ) -> list[dict[str, Any]]:
+    """The open hand-offs with their predicted value, the most valuable first among leads
+    of the same urgency (`scoring.lookalike.inbox_order`)."""
+    if not rows:
+        return rows
+    values = predicted(session, [r["contact_id"] for r in rows],
+                       value_book(session, now.astimezone(UTC).date(), UTC))
+    for row in rows:
+        row.update(_value(values.get(row["contact_id"])))
+        row["urgency"] = urgency(row["status"], row["trigger"], bool(
+            row["escalations"] or (row["due_at"] and row["due_at"] <= now)))
+    return sorted(rows, key=lambda r: inbox_order(r["urgency"], r["value"], r["priority"],
+                                                  r["created_at"].timestamp()))
+
+
+def _value(found: Estimate | None) -> dict[str, Any]:
+    return {"value": found.clv if found else None, "value_basis": found.basis if found
+            else "", "value_label": found.label if found else ""}
 
 
 def _row(handoff: Handoff, contact: Contact, rep: str | None) -> dict[str, Any]:
@@ -107,6 +134,9 @@ def handoff_detail(works: Works, settings: Settings, handoff_id: int,
             User, User.id == HandoffNote.user_id).where(HandoffNote.handoff_id == handoff_id)
             .order_by(HandoffNote.id)).all()
         detail = _row(handoff, contact, (rep.name or rep.email) if rep else None)
+        now = works.now()
+        detail.update(_value(predicted(session, [contact.id], value_book(
+            session, now.astimezone(UTC).date(), UTC)).get(contact.id)))
         detail.update({
             "assigned_to": handoff.assigned_to, "explanation": handoff.explanation,
             "timeline": handoff.timeline, "outcome_reason": handoff.outcome_reason,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 
-from nurture.app.reports import email
+from nurture.app.reports import acquisition, email
 from scoring import queries as scoring
 from scoring.errors import CLVError
 from web.auth import login_required
@@ -35,6 +35,18 @@ def customer_value():
         error = str(exc)
     return render_template("insights/customer_value.html", report=report, best=best,
                            error=error, end=end, horizon=horizon, horizons=HORIZONS)
+
+
+@bp.get("/acquisition-ceiling")
+@login_required("sales", "marketer")
+def acquisition_ceiling():
+    """What a new customer may cost to win, per source, vertical and referral source."""
+    rt = current_app.extensions["nurture"]
+    tz = ZoneInfo(rt.settings.timezone)
+    end = rt.clock.now().astimezone(tz).date()
+    report = acquisition.acquisition_ceiling(rt.db, end, tz, rt.settings.scoring.gross_margin)
+    return render_template("insights/acquisition_ceiling.html", report=report, end=end,
+                           dimensions=acquisition.DIMENSIONS)
 
 
 @bp.get("/email")

@@ -35,7 +35,7 @@ from referral.attribution import Touch, add_touch, choose
 from referral.config import ReferralConfig
 from referral.errors import Invalid
 from referral.fraud import explain
-from referral.rules import format_money
+from referral.rules import FULFILLED_KINDS, KIND_LABELS, format_money
 from web.auth import login_required
 from web.errors import refusals_shown_on
 
@@ -271,7 +271,8 @@ def rewards() -> ResponseReturnValue:
     status = request.args.get("status", "")
     ledger = queries.rewards(_rt().db, status)
     return render_template("referral/rewards.html", rows=ledger.rows, audit=ledger.audit,
-                           status=status, money=format_money, notice=session.pop(FLASH, None))
+                           status=status, money=format_money, fulfilled_kinds=FULFILLED_KINDS,
+                           notice=session.pop(FLASH, None))
 
 
 @bp.post("/referrals/rewards/<int:reward_id>")
@@ -282,6 +283,26 @@ def move_reward(reward_id: int) -> ResponseReturnValue:
     state = referral_services.move_reward(_rt(), reward_id, to, g.user.email,
                                           request.form.get("reason", ""))
     return _done(f"Reward {reward_id} is {state} now.", ".rewards")
+
+
+@bp.get("/referrals/fulfilment")
+@login_required("marketer")
+def fulfilment() -> ResponseReturnValue:
+    """The thank-yous, referrals back, features and gifts: those awaiting a person first."""
+    show = request.args.get("show", "awaiting")
+    rows = queries.fulfilments(_rt().db, _config().rules, awaiting_only=show == "awaiting")
+    return render_template("referral/fulfilment.html", rows=rows, show=show,
+                           kinds=KIND_LABELS, money=format_money,
+                           notice=session.pop(FLASH, None))
+
+
+@bp.post("/referrals/rewards/<int:reward_id>/fulfil")
+@login_required("marketer")
+@refusals_shown_on("referral/message.html", title="The reward was not fulfilled")
+def fulfil(reward_id: int) -> ResponseReturnValue:
+    referral_services.fulfil(_rt(), reward_id, g.user.email, request.form.get("note", ""))
+    return _done(f"Reward {reward_id} is fulfilled; the referrer's timeline shows it.",
+                 ".fulfilment")
 
 
 def _money(cents: int) -> str:

@@ -47,6 +47,8 @@ EVENT_TYPES: dict[str, str] = {
     "referral.signed_up": "A referred prospect signed up.",
     "referral.converted": "A referred prospect became a customer.",
     "reward.approved": "A referral reward was approved.",
+    "reward.fulfilled": "A thank-you, a referral back, a feature or a gift was fulfilled "
+                        "for the referrer (properties: kind, rule, note, by).",
     # Sales
     "sales.handoff": "The lead was handed to sales.",
     "sales.accepted": "Sales accepted the lead.",

@@ -33,6 +33,13 @@ def test_numbers_are_read_and_a_bad_one_is_named(tmp_path):
         Settings.from_env({**env, "NURTURE_POLL_SECONDS": "soon"})
 
 
+def test_the_gross_margin_is_a_share_written_either_way(tmp_path):
+    assert Settings.from_env(_env(tmp_path)).scoring.gross_margin == 0.7
+    for text in ("0.55", "55%"):
+        settings = Settings.from_env(_env(tmp_path, NURTURE_GROSS_MARGIN=text))
+        assert settings.scoring.gross_margin == pytest.approx(0.55)
+
+
 def test_trusted_proxies_are_none_unless_set(tmp_path):
     env = {"NURTURE_VAR_DIR": str(tmp_path), "SECRET_KEY": "k"}
     assert Settings.from_env(env).trusted_proxies == 0
@@ -159,6 +166,10 @@ BAD = [
     ("NURTURE_EMAIL_UTM", "maybe", "NURTURE_EMAIL_UTM must be 'on' or 'off', not 'maybe'."),
     ("NURTURE_SEND_RATE", "2.5", "NURTURE_SEND_RATE must be a whole number of messages per "
                                  "second, at least 1, not '2.5'."),
+    ("NURTURE_GROSS_MARGIN", "170%", "NURTURE_GROSS_MARGIN must be a share between 0 and 1 "
+                                     "(like 0.7 or 70%), not '170%'."),
+    ("NURTURE_GROSS_MARGIN", "high", "NURTURE_GROSS_MARGIN must be a share between 0 and 1 "
+                                     "(like 0.7 or 70%), not 'high'."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.

@@ -11,7 +11,7 @@ from referral import fraud, rules
 from referral.attribution import Touch, add_touch, choose
 from referral.fraud import Device, Friend, Referrer, Velocity
 from referral.loader import DEFAULT_FILE, load_rewards_file, load_rewards_text
-from referral.rules import FraudLimits, Milestone, RewardRule, Rules
+from referral.rules import FraudLimits, Milestone, RewardRule, Rules, When
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 WINDOW = timedelta(days=90)
@@ -136,10 +136,75 @@ def test_every_problem_in_a_rewards_file_is_reported_with_its_line():
     assert (4, "A reward goes 'to' the referrer or the friend.") in found
     assert (4, "The credit must be an amount of zero or more, like 50 or 12.5.") in found
     assert (5, "A share must be a percentage from 0% to 100%, like 10%.") in found
-    assert any(line == 6 and "not both" in message for line, message in found)
+    assert any(line == 6 and "exactly one thing" in message for line, message in found)
     assert (8, "The milestone's 'at' must be a whole number of 1 or more.") in found
     assert any(line == 9 and "unknown key 'colour'" in message for line, message in found)
     assert all(str(v).startswith("rewards.yaml:") for v in loaded.violations)
+
+
+TIERED = Rules(rewards=(
+    RewardRule("thank-you", "referrer", "thanks", detail="Thank you"),
+    RewardRule("silver", "referrer", "gift", amount_cents=2000, detail="A mug",
+               when=When(clv_at_least_cents=100000)),
+    RewardRule("gold", "referrer", "credit", amount_cents=25000,
+               when=When(clv_at_least_cents=500000)),
+))
+
+
+@pytest.mark.parametrize(("clv_cents", "earned"), [
+    (None, ["thank-you"]),  # no value can be told: the tiers are not earned
+    (99999, ["thank-you"]),
+    (100000, ["thank-you", "silver"]),  # the boundary counts
+    (500000, ["thank-you", "silver", "gold"]),
+])
+def test_tiers_keyed_on_the_referred_customers_lifetime_value(clv_cents, earned):
+    grants = rules.on_conversion(TIERED, 7, "customer", clv_cents)
+    assert [g.rule for g in grants] == earned
+    assert [g.kind for g in grants] == ["thanks", "gift", "credit"][:len(earned)]
+    assert rules.needs_clv(TIERED) and not rules.needs_clv(RULES)
+
+
+@pytest.mark.parametrize(("kind", "status", "review", "refusal"), [
+    ("feature", "pending", "", None),
+    ("refer-back", "approved", "", None),
+    ("gift", "pending", "", "A gift is sent once the hold period is over and the reward "
+                            "is approved."),
+    ("gift", "approved", "", None),
+    ("gift", "approved", "flagged", "This referral is waiting for a fraud review; approve "
+                                    "the referral first."),
+    ("credit", "approved", "", "A credit is paid, not fulfilled."),
+    ("thanks", "voided", "", "A voided reward cannot be fulfilled."),
+])
+def test_who_may_fulfil_what_and_when(kind, status, review, refusal):
+    assert rules.fulfil_refusal(kind, status, review) == refusal
+
+
+def test_each_fulfilled_kind_is_read_from_the_file_with_its_errors_on_their_lines():
+    loaded = load_rewards_text(
+        "rewards:\n"
+        "  - {id: t, to: referrer, thanks: Thank you}\n"
+        "  - {id: r, to: referrer, refer_back: A lead, sources: [partner]}\n"
+        "  - {id: f, to: referrer, feature: spotlight}\n"
+        "  - {id: g, to: referrer, gift: A hamper, value: 40, when: {clv_at_least: 5000}}\n")
+    assert loaded.violations == []
+    assert [(r.id, r.kind, r.detail, r.amount_cents, r.when.clv_at_least_cents)
+            for r in loaded.rules.rewards] == [
+        ("t", "thanks", "Thank you", 0, None), ("r", "refer-back", "A lead", 0, None),
+        ("f", "feature", "spotlight", 0, None), ("g", "gift", "A hamper", 4000, 500000)]
+    bad = load_rewards_text(
+        "rewards:\n"
+        "  - {id: t, to: referrer, thanks: ''}\n"
+        "  - {id: f, to: referrer, feature: billboard}\n"
+        "  - {id: g, to: referrer, gift: A hamper}\n"
+        "  - {id: h, to: referrer, gift: A mug, value: 5, when: {clv_above: 1}}\n"
+        "  - {id: c, to: referrer, credit: 5, value: 5}\n", "rewards.yaml")
+    assert bad.rules is None
+    found = {(v.line, v.message) for v in bad.violations}
+    assert (2, "A thank-you needs its words, like 'thanks: A note from the founder'.") in found
+    assert (3, "A feature is a 'case-study' or a 'spotlight'.") in found
+    assert (4, "A gift needs its 'value', the amount it costs, like 40.") in found
+    assert any(line == 5 and "unknown key 'clv_above'" in message for line, message in found)
+    assert (6, "Only a gift has a value; a credit is its amount.") in found
 
 
 def test_amounts_read_as_money():

@@ -18,6 +18,7 @@ from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
 from nurture.nps.services import NPSConfig, record_answer
 from referral import services as referral_services
+from referral.rules import MONEY_KINDS
 from tests.factories import FRIEND_IP, convert_friend, customer, sign_up, visit
 from tests.helpers import (
     advance_clock,
@@ -36,6 +37,12 @@ from tests.helpers import (
     web_client,
 )
 from web import create_app
+
+
+def money_rewards(rt):
+    """The rewards paid in money (credits, shares, bonuses); the fulfilled kinds, from the
+    same shipped file, are tested in test_reward_kinds.py."""
+    return [r for r in rewards(rt) if r.kind in MONEY_KINDS]
 
 
 def _publish(rt, name: str) -> None:
@@ -189,11 +196,11 @@ def test_conversion_grants_double_sided_rewards_once_whatever_is_retried(rt):
     run_due(rt)
     [referral] = referrals(rt)
     assert referral.status == "converted" and referral.converted_by == "trial.converted"
-    granted = [(r.beneficiary, r.rule, r.amount_cents, r.status) for r in rewards(rt)]
+    granted = [(r.beneficiary, r.rule, r.amount_cents, r.status) for r in money_rewards(rt)]
     assert granted == [("referrer", "referrer-credit", 5000, "pending"),
                        ("friend", "friend-credit", 2500, "pending")]
-    assert [r.eligible_at for r in rewards(rt)] == [rt.clock.now() + timedelta(days=30)] * 2
-    assert transitions(rt, rewards(rt)[0].id) == [("", "pending", "system")]
+    assert [r.eligible_at for r in money_rewards(rt)] == [rt.clock.now() + timedelta(days=30)] * 2
+    assert transitions(rt, money_rewards(rt)[0].id) == [("", "pending", "system")]
     [converted] = events(rt, "referral.converted")
     assert converted.contact_id == source(rt, code).contact_id
     # The referrer is thanked, with a link to their own one-sheet.
@@ -213,12 +220,12 @@ def test_first_year_purchases_earn_the_share_once_per_purchase(rt):
     record_many(rt, [purchase])
     record_many(rt, [purchase])  # a webhook retried: deduplicated
     run_due(rt)
-    shares = [r for r in rewards(rt) if r.kind == "share"]
+    shares = [r for r in money_rewards(rt) if r.kind == "share"]
     assert [(r.amount_cents, r.beneficiary) for r in shares] == [(24000, "referrer")]
     assert referrals(rt)[0].revenue_cents == 240000
     rt.clock.advance(timedelta(days=366))
     event(rt, friend, "purchase.completed", amount=2400)
-    assert len([r for r in rewards(rt) if r.kind == "share"]) == 1  # after the first year
+    assert len([r for r in money_rewards(rt) if r.kind == "share"]) == 1  # after the first year
 
 
 def test_rewards_are_approved_after_the_hold_period_and_the_friend_is_told(rt):
@@ -231,8 +238,8 @@ def test_rewards_are_approved_after_the_hold_period_and_the_friend_is_told(rt):
     assert referral_services.approve_due(rt) == 0
     advance_clock(rt, timedelta(days=1, minutes=1), step=timedelta(hours=12))
     assert referral_services.approve_due(rt) == 2
-    assert {r.status for r in rewards(rt)} == {"approved"}
-    assert transitions(rt, rewards(rt)[0].id)[-1] == ("pending", "approved", "system")
+    assert {r.status for r in money_rewards(rt)} == {"approved"}
+    assert transitions(rt, money_rewards(rt)[0].id)[-1] == ("pending", "approved", "system")
     assert len(events(rt, "reward.approved")) == 2
     run_due(rt)
     told = [s for s in sends(rt) if s.template == "referral-reward"]
@@ -246,7 +253,7 @@ def test_churn_inside_the_hold_period_voids_the_pending_rewards(rt):
     sign_up(web, visit(web, code))
     convert_friend(rt)
     event(rt, contact_id(rt, "bob@bob-bikes.example"), "subscription.cancelled")
-    assert {(r.status, r.reason) for r in rewards(rt)} == {
+    assert {(r.status, r.reason) for r in money_rewards(rt)} == {
         ("voided", "The referred customer cancelled within the hold period.")}
     assert referral_services.approve_due(rt) == 0
 
@@ -257,7 +264,7 @@ def test_a_refund_voids_pending_rewards(rt):
     sign_up(web, visit(web, code))
     convert_friend(rt)
     event(rt, contact_id(rt, "bob@bob-bikes.example"), "custom.purchase.refunded")
-    assert {r.status for r in rewards(rt)} == {"voided"}
+    assert {r.status for r in money_rewards(rt)} == {"voided"}
 
 
 def test_milestone_bonuses_come_once_at_three_conversions(rt):
@@ -268,7 +275,7 @@ def test_milestone_bonuses_come_once_at_three_conversions(rt):
         sign_up(web, visit(web, code, **ip), environ=ip, email=f"friend{n}@shop{n}.example",
                 agent=f"Browser/{n}")
         convert_friend(rt)
-    milestones = [r for r in rewards(rt) if r.kind == "milestone"]
+    milestones = [r for r in money_rewards(rt) if r.kind == "milestone"]
     assert [(m.rule, m.amount_cents) for m in milestones] == [("third-referral", 10000)]
 
 
@@ -293,14 +300,14 @@ def test_flagged_rewards_wait_for_review_and_rejection_voids_them(rt):
     [referral] = referrals(rt)
     assert (referral.review, referral.reasons) == ("flagged", ["same-person"])
     convert_friend(rt)
-    assert {r.status for r in rewards(rt)} == {"pending"}
+    assert {r.status for r in money_rewards(rt)} == {"pending"}
     rt.clock.advance(timedelta(days=31))
     assert referral_services.approve_due(rt) == 0  # waits for the review
     assert referral_services.review(rt, referral.id, "reject", "mia@nurture.example",
                       "Same person, two addresses.") == "rejected"
-    assert {(r.status, r.reason) for r in rewards(rt)} == {
+    assert {(r.status, r.reason) for r in money_rewards(rt)} == {
         ("voided", "Fraud review: Same person, two addresses.")}
-    assert transitions(rt, rewards(rt)[0].id)[-1] == ("pending", "voided",
+    assert transitions(rt, money_rewards(rt)[0].id)[-1] == ("pending", "voided",
                                                       "mia@nurture.example")
 
 

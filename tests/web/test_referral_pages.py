@@ -103,7 +103,7 @@ def test_the_review_queue_approves_or_rejects_with_a_reason(rt):
 def test_the_ledger_moves_rewards_and_keeps_who_and_why(rt):
     _converted_referral(rt)
     web = _marketer(rt)
-    first, second = rewards(rt)
+    first, second = [r for r in rewards(rt) if r.kind == "credit"]
     assert "Approve #" in web.get("/referrals/rewards?status=pending").text
     paid_too_early = _post(web, f"/referrals/rewards/{first.id}", "/referrals/rewards",
                            to="paid")

@@ -112,6 +112,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/contacts"): console(GET, MARKETER),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
+    (GET, "/insights/acquisition-ceiling"): console(GET, SALES, MARKETER),
     (GET, "/templates"): console(GET, MARKETER),
     (GET, "/templates/<name>"): console(GET, MARKETER),
     (GET, "/templates/<name>/body.html"): console(GET, MARKETER),
@@ -125,6 +126,9 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/referrals/<int:referral_id>/review"): console(POST, MARKETER, ok=422),
     (GET, "/referrals/rewards"): console(GET, MARKETER),
     (POST, "/referrals/rewards/<int:reward_id>"): console(POST, MARKETER, ok=422),
+    (GET, "/referrals/fulfilment"): console(GET, MARKETER),
+    # The first reward is a credit: paid, never fulfilled.
+    (POST, "/referrals/rewards/<int:reward_id>/fulfil"): console(POST, MARKETER, ok=409),
 }
 
 

@@ -3,6 +3,8 @@ the score and its reasons, accept, send back to nurture with a reason, win a dea
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -10,8 +12,11 @@ from nurture.events.bus import NewEvent
 from nurture.events.models import Event
 from nurture.events.services import record_many
 from nurture.users import services
+from scoring import services as scoring_services
+from scoring.clv import value_customers
+from scoring.clv_data import Transaction, periods_per_year, summarize
 from scoring.models import Handoff
-from tests.helpers import contact, csrf, run_due
+from tests.helpers import contact, contact_id, csrf, run_due
 from web import create_app
 
 PASSWORD = "correct horse battery"
@@ -160,3 +165,81 @@ def test_a_deal_amount_that_is_not_a_sane_number_is_a_sentence_and_stores_nothin
             Event.contact_id == cid, Event.type == "sales.won")) is None
     assert _post(client, f"/sales/handoffs/{handoff}/close", outcome="won",
                  amount="1000000000").status_code == 303
+
+
+# ---- predicted lifetime value ------------------------------------------------------------
+
+def _customers(rt, vertical: str, amount: float, per_year: int, n: int = 8,
+               first: int = 0) -> list[Transaction]:
+    """`n` customers of a vertical (companies of 5) buying `per_year` times a year for a
+    year; the purchases, as the lifetime-value models read them."""
+    now = rt.clock.now()
+    events, bought = [], []
+    for i in range(first, first + n):
+        cid = contact(rt, f"{vertical}{i}@customers.example", industry=vertical,
+                      company_size=5)
+        for k in range(per_year):
+            at = now - timedelta(days=360 - k * (360 // per_year) - i)
+            events.append(NewEvent(cid, "purchase.completed", {"amount": amount}, at))
+            bought.append(Transaction(str(cid), at.date(), amount))
+    record_many(rt, events)
+    return bought
+
+
+def _values(rt, bought: list[Transaction]) -> dict[str, float]:
+    """Each customer's CLV over a year, by the same public models the inbox uses."""
+    report = value_customers(summarize(bought, rt.clock.now().date(), "weeks"), 52, 0.10,
+                             periods_per_year("weeks"))
+    return {c.customer_id: c.clv for c in report.customers}
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def test_among_leads_as_urgent_the_one_worth_more_comes_first(rt, anna):
+    retail_bought = _customers(rt, "retail", 400, 12)
+    healthcare_bought = _customers(rt, "healthcare", 30, 2, first=8)
+    values = _values(rt, retail_bought + healthcare_bought)
+    retail = [values[c] for c in {t.customer_id for t in retail_bought}]
+    healthcare = [values[c] for c in {t.customer_id for t in healthcare_bought}]
+    # Hanna fits better (grade B: a decision maker in a served country), Rita worth more.
+    _lead(rt, "hanna@clinic.example", industry="healthcare", company_size=5, role="CTO",
+          country="FR", first_name="Hanna")
+    _, rita = _lead(rt, "rita@shop.example", industry="retail", company_size=5,
+                    first_name="Rita")
+    anna_reads = _client(rt, "anna@sales.example")
+    page = anna_reads.get("/sales").text
+    assert page.index("Rita") < page.index("Hanna"), "the same urgency: the higher value"
+    assert _money(sum(retail) / len(retail)) in page
+    assert _money(sum(healthcare) / len(healthcare)) in page
+    # Urgency comes before value: a lead past its deadline goes first, whatever it is worth.
+    with rt.db.transaction() as session:
+        session.get(Handoff, rita).escalations = 0
+    _, olga = _lead(rt, "olga@clinic.example", industry="healthcare", company_size=5,
+                    first_name="Olga")
+    with rt.db.transaction() as session:
+        session.get(Handoff, olga).due_at = rt.clock.now() - timedelta(minutes=1)
+    page = anna_reads.get("/sales").text
+    assert page.index("Olga") < page.index("Rita") < page.index("Hanna")
+
+
+def test_a_hand_off_shows_the_predicted_value_of_the_customer_or_of_its_look_alikes(rt, anna):
+    bought = _customers(rt, "retail", 250, 6, n=12)
+    values = _values(rt, bought)
+    client = _client(rt, "anna@sales.example")
+    # A new lead: the average of the customers like it, labelled as such.
+    _, rita = _lead(rt, "rita@shop.example", industry="retail", company_size=5)
+    detail = client.get(f"/sales/handoffs/{rita}").text
+    average = sum(values.values()) / len(values)
+    assert f"Predicted lifetime value:</strong> {_money(average)}" in detail
+    assert "average predicted CLV of 12 look-alike customers (same vertical, size)" in detail
+    # A customer with a history handed to sales for an expansion: their own value.
+    own = contact_id(rt, "retail3@customers.example")
+    [handoff] = scoring_services.hand_off(rt, rt.settings, own, "Asked for more seats.")
+    run_due(rt)
+    detail = client.get(f"/sales/handoffs/{handoff}").text
+    assert f"{_money(values[str(own)])} <small>(predicted CLV of this customer" in detail
+    # Nobody alike: the page says the value is not known yet.
+    _, alone = _lead(rt, "pat@govt.example", industry="public-sector", company_size=5)
+    assert "not known yet" in client.get(f"/sales/handoffs/{alone}").text

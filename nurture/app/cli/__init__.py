@@ -8,6 +8,7 @@ import click
 
 from nurture.app.cli.bounces import bounces
 from nurture.app.cli.clv import clv
+from nurture.app.cli.insights import insights
 from nurture.app.cli.journeys import journeys, simulate
 from nurture.app.cli.nps import nps
 from nurture.app.cli.ops import bench, demo, events, init, run, scheduler, web, worker
@@ -53,6 +54,7 @@ main.add_command(nps)
 main.add_command(users)
 main.add_command(referral)
 main.add_command(clv)
+main.add_command(insights)
 for command in (fit, models, approve_command, generate_history):
     scoring.add_command(command)
 main.add_command(scoring)

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from nurture.app.cli.ops import running
+from nurture.app.cli.ops import command_runtime, running
 from nurture.app.cli.refusals import Group
 from nurture.config import Settings
-from referral import analytics
+from referral import analytics, queries
 from referral import services as referral_services
 from referral.config import ReferralConfig
 from referral.loader import load_rewards_file
+from referral.rules import KIND_LABELS, format_money
 from referral.sources import share_link
 
 
@@ -94,3 +95,45 @@ def approve_due() -> None:
     """Approve rewards whose hold period is over (the scheduler does this every minute)."""
     with running() as rt:
         click.echo(f"{referral_services.approve_due(rt)} rewards approved.")
+
+
+@referral.command()
+@click.option("--pending", is_flag=True, help="Only the rewards awaiting fulfilment.")
+def rewards(pending: bool) -> None:
+    """The thank-yous, referrals back, features and gifts: what each asks for, and who
+    fulfilled it when."""
+    with command_runtime() as rt:
+        rows = queries.fulfilments(rt.db, ReferralConfig.from_settings(rt.settings).rules,
+                                   awaiting_only=pending)
+    if not rows:
+        click.echo("No reward awaits fulfilment." if pending else
+                   "No reward to fulfil has been earned yet.")
+        return
+    for row in rows:
+        what = KIND_LABELS.get(row.kind, row.kind)
+        value = f" worth {format_money(row.value_cents, row.currency)}" \
+            if row.value_cents else ""
+        click.echo(f"#{row.id}  {row.status:<9}  {what}{value} for {row.referrer}"
+                   f"{f' <{row.referrer_email}>' if row.referrer_email else ''}, "
+                   f"who referred {row.friend}")
+        click.echo(f"      {row.label}: {row.detail}" if row.detail else f"      {row.label}")
+        if row.ship_to:
+            click.echo(f"      ship to {row.ship_to}")
+        if row.fulfilled_at is not None:
+            click.echo(f"      fulfilled {row.fulfilled_at:%Y-%m-%d %H:%M} by "
+                       f"{row.fulfilled_by}: {row.note}")
+        else:
+            click.echo(f"      awaiting fulfilment by a {row.by}; earned "
+                       f"{row.created_at:%Y-%m-%d}")
+
+
+@referral.command()
+@click.argument("reward_id", type=int, metavar="ID")
+@click.option("--note", default="", help="What was done: the lead passed, the parcel sent.")
+@click.option("--by", "actor", default="cli", show_default=True,
+              help="Who fulfilled it, for the ledger.")
+def fulfil(reward_id: int, note: str, actor: str) -> None:
+    """Mark a thank-you, a referral back, a feature or a gift fulfilled."""
+    with command_runtime() as rt:
+        referral_services.fulfil(rt, reward_id, actor, note or "Fulfilled.")
+    click.echo(f"Reward {reward_id} is fulfilled.")
