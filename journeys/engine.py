@@ -29,6 +29,7 @@ from journeys.definition import (
 from journeys.facts import Facts, attribute_path
 from journeys.schedule import Pacing, next_send_time, wait_until, zone
 from nurture.moments import as_datetime
+from nurture.sending.classes import MARKETING
 
 MAX_HOPS = 200
 DEFAULT_PACING = Pacing()
@@ -190,7 +191,7 @@ class _Runner:
         return False
 
     def _pace(self, step: Send, state: State) -> Advance | None:
-        if step.transactional:
+        if not step.marketing:
             return None
         when, reason = next_send_time(self.now, self.tz, self.facts.marketing_sends,
                                       self.pacing)
@@ -206,8 +207,8 @@ class _Runner:
             chosen = step.variants[pick_weighted([v.weight for v in step.variants], point)]
             template, variant = chosen.template, chosen.template
         self.out.append(d.SendEmail(step.id, state.seq, template, variant, step.to,
-                                    step.transactional, self.journey.topic))
-        if not step.transactional:
+                                    step.message_class or MARKETING, self.journey.topic))
+        if step.marketing:
             self.facts.marketing_sends.append(self.now)
 
     def _set(self, step: SetFields) -> None:

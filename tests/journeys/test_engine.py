@@ -83,7 +83,7 @@ def test_a_marketing_email_in_the_contacts_quiet_hours_is_deferred_to_their_morn
 
 
 def test_a_transactional_email_ignores_quiet_hours_and_the_frequency_cap():
-    flow = journey(Send("login", "login-instructions", transactional=True))
+    flow = journey(Send("login", "login-instructions", message_class="transactional"))
     busy = facts(timezone="Europe/Paris")
     busy.marketing_sends.extend(NOW - timedelta(hours=h) for h in (1, 2, 3))
     outcome = advance(flow, State(), busy, datetime(2026, 3, 3, 23, 0, tzinfo=UTC))
