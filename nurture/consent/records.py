@@ -15,7 +15,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
-from nurture.sending.classes import ALWAYS_STOPS, MARKETING
+from nurture.sending.classes import ALWAYS_STOPS, MARKETING, MUST_RECEIVE_ONLY
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 
@@ -111,6 +111,19 @@ def withdraw(session: Session, contact: Contact, proof: Proof, now: datetime) ->
                      source=proof.method),
             NewEvent(contact.id, "consent.withdrawn", {"method": proof.method}, now,
                      source=proof.method)]
+
+
+def must_receive_only(session: Session, contact: Contact, chosen: bool, proof: Proof,
+                      now: datetime) -> bool:
+    """The preference-center choice "only what I must receive": no service and no
+    marketing email, transactional mail only. Recorded with proof when it changes; the
+    send-time check (nurture/sending/classes.py) applies it. Returns whether it changed."""
+    if (contact.email_frequency == MUST_RECEIVE_ONLY) == chosen:
+        return False
+    _record(session, contact.id, MUST_RECEIVE_ONLY if chosen else "service_resumed", proof,
+            now)
+    contact.email_frequency = MUST_RECEIVE_ONLY if chosen else "normal"
+    return True
 
 
 def _record(session: Session, contact_id: int, action: str, proof: Proof,

@@ -299,7 +299,7 @@ class TemplateStore:
                         message_class: str) -> list[TemplateError]:
         """A class.txt that names no class; promotion in mail sent without consent."""
         if "/" not in name and declared_class(self.root / name)[0] is None:
-            return [TemplateError(name, "class.txt must start with one of "
+            return [TemplateError(name, "the first word of class.txt must be one of "
                                         f"{', '.join(MESSAGE_CLASSES)}", CLASS_FILE, 1)]
         return [TemplateError(name, reason, file, line)
                 for file, line, reason in promotion_problems(sources, message_class)]
