@@ -188,3 +188,32 @@ def test_templates_check_flags_a_service_template_with_a_trial_button(tmp_path):
                              "be one of transactional, service, marketing.")
                for line in lines), lines
     assert not any("unsubscribe link" in line and "onboarding-extra" in line for line in lines)
+
+
+def test_a_complaint_stops_every_class_and_an_unsubscribe_only_marketing(rt):
+    publish_text(rt, """
+        id: all-classes
+        name: All classes
+        entry: {event: custom.joined}
+        steps:
+          - {id: note, send: onboarding-welcome}
+          - {id: hello, send: trial-welcome}
+          - {id: news, send: prospect-case-study}
+    """)
+    complainer = contact(rt, "cy@customer.example", stage="adopt", consent_marketing=True)
+    leaver = contact(rt, "lee@customer.example", stage="adopt", consent_marketing=True)
+    client = web_client(rt)
+    complained = client.post("/api/bounces", headers={"Authorization": "Bearer test-api-key"},
+                             json={"events": [{"type": "complaint",
+                                               "email": "cy@customer.example"}]})
+    assert complained.status_code == 202
+    row = get_contact(rt, leaver)
+    one_click = compose.Links(rt.tokens, "", row.id, row.email_key, 1).unsubscribe
+    assert client.post(one_click, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    for cid in (complainer, leaver):
+        event(rt, cid, "custom.joined")
+    assert {s.step_id: s.reason for s in sends(rt, complainer)} == dict.fromkeys(
+        ("note", "hello", "news"), "suppressed:complained")
+    assert {s.step_id: (s.status, s.reason) for s in sends(rt, leaver)} == {
+        "note": ("sent", None), "hello": ("sent", None),
+        "news": ("skipped", "suppressed:unsubscribed")}
