@@ -11,10 +11,13 @@ from journeys.services import publish
 from nurture.config import PROJECT_ROOT
 from nurture.consent.models import ConsentRecord
 from nurture.sending import compose
-from tests.factories import write_template
+from nurture.trials import lifecycle
+from nurture.trials.models import Trial
+from tests.factories import post_sign_up, publish_trial_journey, write_template
 from tests.helpers import (
     advance_clock,
     contact,
+    contact_id,
     csrf,
     event,
     get_contact,
@@ -81,6 +84,25 @@ def test_a_customer_without_marketing_consent_receives_the_whole_onboarding_sequ
         assert message["List-Unsubscribe"] is None and message["List-Id"] is None
         assert "http://localhost:5000/p/" in html_of(message)
         assert "/u/" not in html_of(message)
+
+
+def test_a_trialist_who_converts_without_consent_gets_tips_then_the_whole_onboarding(rt):
+    publish_trial_journey(rt)
+    _publish_library(rt, "onboarding")
+    assert post_sign_up(web_client(rt)).status_code == 303  # the consent box left unticked
+    run_due(rt)
+    cid = contact_id(rt, "ann@example.com")
+    assert get_contact(rt, cid).consent_marketing is False
+    advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))  # no seat activated
+    [trial] = rows(rt, Trial)
+    lifecycle.convert(rt, rt.settings, trial.id, "keep_data")
+    run_due(rt)
+    advance_clock(rt, timedelta(days=16), step=timedelta(hours=6))
+    outcome = {(s.template, s.role): (s.status, s.message_class) for s in sends(rt, cid)}
+    assert outcome[("trial-welcome", "contact")] == ("sent", "transactional")
+    assert outcome[("trial-welcome", "technical_contact")] == ("sent", "transactional")
+    assert outcome[("trial-activation-nudge", "contact")] == ("sent", "service")
+    assert [outcome[(name, "contact")] for name in ONBOARDING] == [("sent", "service")] * 5
 
 
 def test_only_what_i_must_receive_stops_service_mail_but_log_in_instructions_arrive(rt):
