@@ -26,7 +26,7 @@ class SendEmail:
     template: str
     variant: str
     to: tuple[str, ...]
-    transactional: bool
+    message_class: str  # transactional | service | marketing
     topic: str = ""
 
 

@@ -5,10 +5,13 @@ Steps are a closed tagged union; the engine dispatches on them in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from nurture.contacts.stages import STAGES as STAGES  # journeys name stages as contacts do
+from nurture.sending.classes import MARKETING
+from nurture.sending.classes import MESSAGE_CLASSES as MESSAGE_CLASSES
 
 # What a journey's marketing email is about; subscribers choose topics in the preference center.
 TOPICS = {
@@ -70,12 +73,20 @@ class Variant:
 
 @dataclass(frozen=True)
 class Send:
+    """Send a template. `message_class` (transactional, service or marketing) overrides the
+    template's own `class.txt`; None until `with_classes` fills it in from the templates."""
+
     id: str
     template: str
     variants: tuple[Variant, ...] = ()
     to: tuple[str, ...] = ("contact",)
-    transactional: bool = False
+    message_class: str | None = None
     next: str | None = None
+
+    @property
+    def marketing(self) -> bool:
+        """Whether pacing (frequency cap, quiet hours) applies: only to marketing email."""
+        return self.message_class in (None, MARKETING)
 
 
 @dataclass(frozen=True)
@@ -214,3 +225,14 @@ def successors(journey: Journey, step: Step) -> list[str]:
         case _:
             nxt = journey.next_of(step.id)
             return [nxt] if nxt else []
+
+
+def with_classes(journey: Journey, class_of: Callable[[str], str]) -> Journey:
+    """The journey with each send step's class decided: its own `class`, else the class
+    its template declares (`class_of(template)`)."""
+    steps = tuple(replace(step, message_class=class_of(step.template))
+                  if isinstance(step, Send) and step.message_class is None else step
+                  for step in journey.steps)
+    if steps == journey.steps:
+        return journey
+    return replace(journey, steps=steps)

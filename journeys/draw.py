@@ -99,7 +99,7 @@ def _describe(step: j.Step) -> tuple[str, str, list[str]]:
             total = sum(v.weight for v in step.variants)
             body = [f"{v.template} · {_pct(v.weight, total)}" for v in step.variants]
             body += ["to " + ", ".join(step.to)] if step.to != ("contact",) else []
-            body += ["transactional"] if step.transactional else []
+            body += [step.message_class] if step.message_class else []
             what = f"{len(step.variants)} variants" if step.variants else step.template
             return "send", f"✉ Send: {what}", body
         case j.Wait():

@@ -27,8 +27,9 @@ from journeys.definition import (
     Webhook,
 )
 from journeys.facts import Facts, attribute_path
-from journeys.schedule import Pacing, next_send_time, wait_until, zone
+from journeys.schedule import Pacing, in_quiet_hours, next_send_time, wait_until, zone
 from nurture.moments import as_datetime
+from nurture.sending.classes import MARKETING, TRANSACTIONAL
 
 MAX_HOPS = 200
 DEFAULT_PACING = Pacing()
@@ -190,10 +191,17 @@ class _Runner:
         return False
 
     def _pace(self, step: Send, state: State) -> Advance | None:
-        if step.transactional:
+        """Marketing waits for the frequency cap and quiet hours; service email (onboarding,
+        renewal, notices) only for the contact's morning, since the cap is about marketing;
+        transactional mail (log-in instructions) goes at once."""
+        if step.message_class == TRANSACTIONAL:
             return None
-        when, reason = next_send_time(self.now, self.tz, self.facts.marketing_sends,
-                                      self.pacing)
+        if step.marketing:
+            when, reason = next_send_time(self.now, self.tz, self.facts.marketing_sends,
+                                          self.pacing)
+        else:
+            quiet_end = in_quiet_hours(self.now, self.tz, self.pacing)
+            when, reason = (quiet_end, "quiet_hours") if quiet_end else (self.now, None)
         if when <= self.now:
             return None
         self.out.append(d.Deferred(step.id, state.seq, when, reason or "paced"))
@@ -206,8 +214,8 @@ class _Runner:
             chosen = step.variants[pick_weighted([v.weight for v in step.variants], point)]
             template, variant = chosen.template, chosen.template
         self.out.append(d.SendEmail(step.id, state.seq, template, variant, step.to,
-                                    step.transactional, self.journey.topic))
-        if not step.transactional:
+                                    step.message_class or MARKETING, self.journey.topic))
+        if step.marketing:
             self.facts.marketing_sends.append(self.now)
 
     def _set(self, step: SetFields) -> None:

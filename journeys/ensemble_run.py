@@ -40,9 +40,9 @@ class Cohort:
 
 
 def message_class(send: d.SendEmail) -> str:
-    """The class of an email, as the sending layer treats it: transactional or marketing
-    today; the tables have a column for `service` once sends carry that class."""
-    return "transactional" if send.transactional else "marketing"
+    """The class of an email, as the sending layer treats it: transactional, service or
+    marketing (the step's class, or its template's)."""
+    return send.message_class
 
 
 class _Lane:
@@ -240,7 +240,10 @@ class Run:
         day, cls = int((now - self.start).total_seconds() // 86400), message_class(send)
         if cls == "transactional":
             report.transactional[day] += 1
-        elif cls == "marketing" and not c.consent:  # dropped by the sending layer
+        elif cls == "service":  # on the contract: no consent needed, and not capped
+            report.service[day] += 1
+            self._same_day(c, lane, now)
+        elif not c.consent:  # dropped by the sending layer
             report.suppressed += 1
             if now in facts.marketing_sends:
                 facts.marketing_sends.remove(now)

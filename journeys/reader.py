@@ -15,7 +15,7 @@ from nurture.yamlfile import YamlReader, line_of
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "set", "handoff", "webhook", "exit")
 TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry", "reentry",
             "exit_on", "steps"}
-STEP_KEYS = {"id", "next", "variants", "to", "transactional", "timeout", "on_event",
+STEP_KEYS = {"id", "next", "variants", "to", "class", "transactional", "timeout", "on_event",
              "on_timeout", "default", *STEP_KINDS}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _LOCAL = re.compile(rf"^(?:({'|'.join(WEEKDAYS)})\s+)?([01]?\d|2[0-3]):([0-5]\d)$", re.I)

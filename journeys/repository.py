@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from journeys.definition import Journey
+from journeys.definition import Journey, with_classes
 from journeys.facts import ContactFacts, EventRecord, Facts
 from journeys.loader import load_text
 from journeys.models import JourneyVersion
 from nurture.contacts.models import Contact
 from nurture.db import one_of
 from nurture.events.models import Event
+from nurture.sending.classes import MARKETING
 from nurture.sending.models import Send
 
 COUNTED = ("queued", "sending", "sent")
@@ -28,10 +29,17 @@ def checksum(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
-class VersionCache:
-    """Parsed journey versions by row id. Versions are immutable, so they cache forever."""
+def _marketing(template: str) -> str:
+    return MARKETING
 
-    def __init__(self) -> None:
+
+class VersionCache:
+    """Parsed journey versions by row id. Versions are immutable, so they cache forever.
+    Each send step's class is decided as a version is parsed: its own `class`, else its
+    template's (`class_of`, the template store's; marketing when none is given)."""
+
+    def __init__(self, class_of: Callable[[str], str] = _marketing) -> None:
+        self._class_of = class_of
         self._parsed: dict[int, Journey] = {}
         self._lock = threading.Lock()
 
@@ -49,7 +57,7 @@ class VersionCache:
                     if loaded.journey is None:  # published versions were valid when stored
                         raise ValueError(f"Journey version {row_id} no longer loads: "
                                          f"{loaded.violations[0]}")
-                    self._parsed[row_id] = loaded.journey
+                    self._parsed[row_id] = with_classes(loaded.journey, self._class_of)
         return {i: self._parsed[i] for i in wanted if i in self._parsed}
 
     def live(self, session: Session) -> dict[int, Journey]:
@@ -108,7 +116,7 @@ def load_facts(session: Session, contacts: dict[int, Any], history: frozenset[st
     if ids:
         rows = session.execute(
             select(Send.contact_id, Send.created_at)
-            .where(one_of(session, Send.contact_id, ids), Send.transactional.is_(False),
+            .where(one_of(session, Send.contact_id, ids), Send.message_class == MARKETING,
                    Send.role == "contact", Send.status.in_(COUNTED),
                    Send.created_at > now - window)
         )

@@ -34,6 +34,7 @@ from journeys.facts import EventRecord, Facts, attribute_path
 from journeys.schedule import Pacing
 from nurture.events.effects import effects, merge_attributes
 from nurture.moments import as_datetime
+from nurture.sending.classes import MARKETING, SERVICE, TRANSACTIONAL
 
 __all__ = ["Behavior", "BehaviorError", "SimulationReport", "load_behavior", "simulate"]
 
@@ -72,6 +73,7 @@ class SimulationReport:
     steps: dict[str, dict[str, int]]
     marketing: list[int]  # marketing emails sent per day
     transactional: list[int]
+    service: list[int]  # service email (onboarding, renewal, notices), sent without consent
     enrolled: int = 0
     active_at_end: int = 0
     exits: dict[str, int] = field(default_factory=dict)
@@ -90,23 +92,26 @@ class SimulationReport:
               pacing: Pacing) -> SimulationReport:
         steps = {s.id: dict.fromkeys(STEP_COUNTS, 0) for s in journey.steps}
         return cls(journey.id, contacts, days, seed, start, pacing.cap,
-                   pacing.window.total_seconds() / 86400, steps, [0] * days, [0] * days)
+                   pacing.window.total_seconds() / 86400, steps, [0] * days, [0] * days,
+                   [0] * days)
 
     @property
     def totals(self) -> dict[str, int]:
         marketing, transactional = sum(self.marketing), sum(self.transactional)
+        service = sum(self.service)
         return {
             "contacts": self.contacts, "enrolled": self.enrolled,
-            "active_at_end": self.active_at_end, "emails": marketing + transactional,
-            "marketing": marketing, "transactional": transactional,
+            "active_at_end": self.active_at_end, "emails": marketing + service + transactional,
+            "marketing": marketing, "service": service, "transactional": transactional,
             "suppressed": self.suppressed, "recipients": self.recipients,
             "events": sum(self.events.values()), "handoffs": self.handoffs,
             "webhooks": self.webhooks}
 
     def sends_per_day(self) -> list[dict[str, Any]]:
         return [{"day": i + 1, "date": (self.start + timedelta(days=i)).date().isoformat(),
-                 "marketing": m, "transactional": t}
-                for i, (m, t) in enumerate(zip(self.marketing, self.transactional, strict=True))]
+                 "marketing": m, "service": s, "transactional": t}
+                for i, (m, s, t) in enumerate(zip(self.marketing, self.service,
+                                                  self.transactional, strict=True))]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,19 +141,21 @@ class SimulationReport:
         lines += ["", "Exits:"] + [f"  {reason:<{width}} {count:>10}" for reason, count
                                    in self.to_json()["exits"].items()]
         lines += [
-            "", f"Emails: {totals['marketing']} marketing, {totals['transactional']} "
-            f"transactional, {totals['recipients']} recipients, {totals['suppressed']} "
-            "suppressed after unsubscribing.",
+            "", f"Emails: {totals['marketing']} marketing, {totals['service']} service, "
+            f"{totals['transactional']} transactional, {totals['recipients']} recipients, "
+            f"{totals['suppressed']} suppressed after unsubscribing.",
             f"Deferrals: {self.deferrals.get('frequency_cap', 0)} by the frequency cap, "
             f"{self.deferrals.get('quiet_hours', 0)} by quiet hours; at most "
             f"{self.max_marketing_in_window} marketing emails to one contact in "
             f"{self.window_days:g} days (cap {self.cap}).",
             f"Handoffs: {self.handoffs}; webhooks: {self.webhooks}.", "", "Sends per day:",
-            f"  {'day':>5}  {'date':<10}  {'marketing':>10}  {'transactional':>13}",
+            f"  {'day':>5}  {'date':<10}  {'marketing':>10}  {'service':>8}  "
+            f"{'transactional':>13}",
         ]
         lines += [f"  {row['day']:>5}  {row['date']}  {row['marketing']:>10}  "
-                  f"{row['transactional']:>13}" for row in self.sends_per_day()
-                  if row["marketing"] or row["transactional"]]
+                  f"{row['service']:>8}  {row['transactional']:>13}"
+                  for row in self.sends_per_day()
+                  if row["marketing"] or row["service"] or row["transactional"]]
         lines += ["", "Events generated:"] + [f"  {name:<{width}} {count:>10}"
                                               for name, count in sorted(self.events.items())]
         return "\n".join(lines)
@@ -292,8 +299,10 @@ class _Simulation:
     def _sent(self, c: _Contact, index: int, send: d.SendEmail, now: datetime) -> None:
         report, rng, sends = self.report, self.rng, c.facts.marketing_sends
         day = int((now - self.start).total_seconds() // 86400)
-        if send.transactional:
+        if send.message_class == TRANSACTIONAL:
             report.transactional[day] += 1
+        elif send.message_class == SERVICE:  # on the contract: no consent needed
+            report.service[day] += 1
         elif not c.consent:  # the sending layer drops marketing mail to the unsubscribed
             report.suppressed += 1
             sends.remove(now)
@@ -321,7 +330,7 @@ class _Simulation:
         if rng.random() < rates.click:
             clicked = opened + timedelta(seconds=rng.expovariate(1 / 1200))
             self._push(clicked, EVENT, index, ("email.clicked", props, -1, 0))
-        if not send.transactional and rng.random() < rates.unsubscribe:
+        if send.message_class == MARKETING and rng.random() < rates.unsubscribe:
             gone = opened + timedelta(seconds=rng.expovariate(1 / 600))
             self._push(gone, EVENT, index, ("email.unsubscribed", props, -1, 0))
 

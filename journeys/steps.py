@@ -75,12 +75,32 @@ def _send(r: Reader, node: dict[str, Any], step_id: str, value: Any, at: int,
     if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
         r.bad(at, "'to' must be 'contact' or a list of contact roles such as technical_contact.")
         to = ["contact"]
-    transactional = node.get("transactional", False)
-    if not isinstance(transactional, bool):
-        r.bad(at, "'transactional' must be true or false.")
+    message_class = _message_class(r, node, at)
     if template is None:
         return None
-    return j.Send(step_id, template, tuple(variants), tuple(to), bool(transactional), nxt)
+    return j.Send(step_id, template, tuple(variants), tuple(to), message_class, nxt)
+
+
+def _message_class(r: Reader, node: dict[str, Any], at: int) -> str | None:
+    """The step's `class`, or None for the template's own; `transactional: true` is the
+    old way of writing `class: transactional`."""
+    value = node.get("class")
+    if value is not None and value not in j.MESSAGE_CLASSES:
+        r.bad(at, f"'class' must be one of {', '.join(j.MESSAGE_CLASSES)}; leave it out to "
+                  "use the class the template declares.")
+        value = None
+    legacy = node.get("transactional")
+    if legacy is None:
+        return value
+    if not isinstance(legacy, bool):
+        r.bad(at, "'transactional' must be true or false; write 'class: transactional' "
+                  "instead.")
+    elif value is not None and legacy != (value == "transactional"):
+        r.bad(at, f"'transactional: {str(legacy).lower()}' contradicts 'class: {value}'; "
+                  "keep 'class' alone.")
+    elif legacy and value is None:
+        return "transactional"
+    return value
 
 
 def _wait(r: Reader, step_id: str, value: Any, at: int, nxt: str | None) -> j.Wait | None:

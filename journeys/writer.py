@@ -116,7 +116,7 @@ class Batch:
                 "send_key": key, "contact_id": contact.id, "to_email": address, "role": role,
                 "enrollment_id": row.id, "journey_id": row.journey_id,
                 "step_id": decision.step_id, "template": decision.template,
-                "variant": decision.variant, "transactional": decision.transactional,
+                "variant": decision.variant, "message_class": decision.message_class,
                 "topic": decision.topic,
                 "status": "queued", "created_at": self.now, "due_at": self.now,
                 "lease_until": self.lease_until,

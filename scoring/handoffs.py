@@ -202,8 +202,8 @@ def notify(session: Session, config: SalesConfig, handoff: Handoff, contact: Con
     key = f"handoff:{handoff.id}:notify:{user.id}:{handoff.escalations}"
     ids = insert_ignore(session, Send, [{
         "send_key": key, "contact_id": contact.id, "to_email": user.email, "role": "sales_rep",
-        "template": NOTIFY_TEMPLATE, "variant": "", "transactional": True, "status": "queued",
-        "created_at": now, "due_at": now}], "send_key")
+        "template": NOTIFY_TEMPLATE, "variant": "", "message_class": "transactional",
+        "status": "queued", "created_at": now, "due_at": now}], "send_key")
     return Outcome(send_ids=ids)
 
 

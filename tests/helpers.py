@@ -100,7 +100,7 @@ HELLO = """
     name: Hi
     entry: {event: custom.joined}
     steps:
-      - {id: hello, send: trial-welcome, transactional: true}
+      - {id: hello, send: trial-welcome, class: transactional}
 """
 
 

@@ -74,6 +74,14 @@ def unsubscribe(token: str):
 
 FREQUENCIES = {"normal": "As they come (at most a few a week)",
                "weekly": "At most one a week", "monthly": "At most one a month"}
+# Marketing yes or no, or "only what I must receive": no marketing and no service email.
+CHOICES = ("yes", "no", "must")
+
+
+def _shown(contact: Any) -> str:
+    """The frequency the form shows: "only what I must receive" is a choice of its own."""
+    frequency = contact.email_frequency
+    return "normal" if frequency not in FREQUENCIES else frequency
 
 
 def email_languages() -> dict[str, str]:
@@ -98,7 +106,7 @@ def preferences(token: str):
     contact = _contact_for("subscription", token)
     languages = email_languages()
     page = {"contact": contact, "token": token, "topics": TOPICS, "frequencies": FREQUENCIES,
-            "chosen": set(contact.email_topics or TOPICS), "frequency": contact.email_frequency,
+            "chosen": set(contact.email_topics or TOPICS), "frequency": _shown(contact),
             "languages": languages, "language": _primary(contact.language, languages),
             "errors": {}}
     if request.method == "GET":
@@ -108,7 +116,7 @@ def preferences(token: str):
     frequency = request.form.get("frequency", "normal")
     language = request.form.get("language", page["language"])
     errors = page["errors"]
-    if choice not in ("yes", "no"):
+    if choice not in CHOICES:
         errors["marketing"] = "Please choose whether to receive marketing email."
     if any(t not in TOPICS for t in topics) or (choice == "yes" and not topics):
         errors["topics"] = "Please choose at least one topic, or no marketing email at all."
@@ -121,19 +129,20 @@ def preferences(token: str):
                  "language": language if language in languages else page["language"]}
         return render_template("email/preferences.html", **page), 400
     rt = _rt()
+    consent.must_receive_only(rt, contact.id, choice == "must", _proof("preference-center"))
     if choice == "yes":
         # All topics chosen is stored as "all", so that new topics reach them too.
         consent.set_preferences(rt, contact.id, [] if set(topics) == set(TOPICS) else topics,
                                 frequency)
         consent.confirm(rt, contact.id, _proof("preference-center"))
-    else:
+    else:  # "no" and "must" both end marketing; "must" ends service email too
         consent.withdraw(rt, contact.id, _proof("preference-center"))
     if language != page["language"]:  # "fr" chosen keeps a stored "fr-CH"
         record_many(rt, [NewEvent(contact.id, "contact.updated", {"language": language},
                                   source="preference-center")])
     contact = _contact_for("subscription", token)  # and the page speaks the new language
     page |= {"contact": contact, "saved": True, "chosen": set(contact.email_topics or TOPICS),
-             "frequency": contact.email_frequency,
+             "frequency": _shown(contact),
              "language": _primary(contact.language, languages)}
     return render_template("email/preferences.html", **page)
 

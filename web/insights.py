@@ -58,4 +58,5 @@ def email_performance():
         days = "30"
     rows = email.email_performance(rt.db, rt.clock.now() - timedelta(days=int(days)),
                                    rt.settings.sending.utm_source)
-    return render_template("insights/email.html", rows=rows, days=days, periods=PERIODS)
+    return render_template("insights/email.html", rows=rows, classes=email.by_class(rows),
+                           days=days, periods=PERIODS)

@@ -20,6 +20,7 @@ from nurture.config import Settings
 from nurture.db import Database
 from nurture.events.bus import Subscriber
 from nurture.nps.services import NPSConfig, NPSThrottle
+from nurture.sending.render import store_for
 from nurture.sending.senders import make_sender
 from referral.config import ReferralConfig
 from referral.subscriber import ReferralSubscriber
@@ -37,7 +38,8 @@ def subscribers_for(settings: Settings, versions: VersionCache,
 def build(settings: Settings, clock: Clock | None = None, with_transport: bool = True) -> Runtime:
     """Wire an installation from its settings."""
     runtime = Runtime(settings, Database(settings.database_url), clock or Clock(),
-                      make_sender(settings))
+                      make_sender(settings),
+                      versions=VersionCache(store_for(settings.templates_dir).message_class))
     runtime.subscribers = subscribers_for(settings, runtime.versions, runtime.pacing)
     runtime.throttles = (NPSThrottle(NPSConfig.from_settings(settings).throttle_days),)
     if with_transport:

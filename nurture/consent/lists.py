@@ -78,8 +78,9 @@ def read_entries(handle: TextIO, reason: str | None = None,
 
 def apply(session: Session, entries: list[Entry], source: str, now: datetime) -> Counter:
     """Add the entries to the list; an address already there keeps the stronger reason.
-    Queued sends to them stop at once (transactional ones too for a hard bounce). Returns
-    counts: added, strengthened, unchanged and the queued sends stopped."""
+    Queued sends to them stop at once (every class of mail for a hard bounce or a
+    complaint). Returns counts: added, strengthened, unchanged and the queued sends
+    stopped."""
     counts: Counter = Counter()
     for start in range(0, len(entries), CHUNK):
         chunk = entries[start:start + CHUNK]

@@ -19,7 +19,8 @@ class ConsentRecord(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(20))  # requested | confirmed | withdrawn
+    # requested | confirmed | withdrawn | must_receive_only | service_resumed
+    action: Mapped[str] = mapped_column(String(20))
     method: Mapped[str] = mapped_column(String(40))  # form, link, one-click, import, api, ...
     page: Mapped[str] = mapped_column(String(500), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")

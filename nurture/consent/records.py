@@ -15,10 +15,12 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
+from nurture.sending.classes import ALWAYS_STOPS, MARKETING, MUST_RECEIVE_ONLY
 from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 
-# A stronger reason replaces a weaker one; only a hard bounce also stops transactional mail.
+# A stronger reason replaces a weaker one. A hard bounce or a complaint stops every class of
+# mail; an unsubscribe only marketing (nurture/sending/classes.py).
 STRENGTH = {"unsubscribed": 1, "complained": 2, "bounced": 3}
 CONFIRM_TEMPLATE = "consent-confirm"
 
@@ -60,15 +62,15 @@ def suppress(session: Session, address: str, reason: str, detail: str, source: s
 def stop_queued(session: Session, keys: Collection[str], reason: str) -> int:
     """Skip every queued send to these (lower-cased) addresses at once, in one pass over
     the queued sends; the send-time check covers the rest. Marketing email only, unless
-    the reason is a hard bounce. Returns how many sends were stopped."""
+    the reason is a hard bounce or a complaint. Returns how many sends were stopped."""
     # Queued rows always have a due time.
     address = func.lower(Send.to_email, type_=String())
     statement = (update(Send).where(Send.due_at.is_not(None), Send.status == "queued",
                                     one_of(session, address, keys))
                  .values(status="skipped", reason=f"suppressed:{reason}", due_at=None,
                          lease_until=None))
-    if reason != "bounced":
-        statement = statement.where(Send.transactional.is_(False))
+    if reason not in ALWAYS_STOPS:
+        statement = statement.where(Send.message_class == MARKETING)
     return rowcount(session.execute(statement.execution_options(synchronize_session=False)))
 
 
@@ -79,7 +81,7 @@ def request_opt_in(session: Session, contact: Contact, proof: Proof, now: dateti
     ids = insert_ignore(session, Send, [{
         "send_key": f"optin:{contact.id}:{now.date().isoformat()}", "contact_id": contact.id,
         "to_email": contact.email, "role": "contact", "template": CONFIRM_TEMPLATE,
-        "variant": "", "transactional": True, "status": "queued", "created_at": now,
+        "variant": "", "message_class": "transactional", "status": "queued", "created_at": now,
         "due_at": now,
     }], "send_key")
     return ids[0] if ids else None
@@ -109,6 +111,19 @@ def withdraw(session: Session, contact: Contact, proof: Proof, now: datetime) ->
                      source=proof.method),
             NewEvent(contact.id, "consent.withdrawn", {"method": proof.method}, now,
                      source=proof.method)]
+
+
+def must_receive_only(session: Session, contact: Contact, chosen: bool, proof: Proof,
+                      now: datetime) -> bool:
+    """The preference-center choice "only what I must receive": no service and no
+    marketing email, transactional mail only. Recorded with proof when it changes; the
+    send-time check (nurture/sending/classes.py) applies it. Returns whether it changed."""
+    if (contact.email_frequency == MUST_RECEIVE_ONLY) == chosen:
+        return False
+    _record(session, contact.id, MUST_RECEIVE_ONLY if chosen else "service_resumed", proof,
+            now)
+    contact.email_frequency = MUST_RECEIVE_ONLY if chosen else "normal"
+    return True
 
 
 def _record(session: Session, contact_id: int, action: str, proof: Proof,

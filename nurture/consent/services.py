@@ -40,6 +40,16 @@ def set_preferences(works: Works, contact_id: int, topics: list[str], frequency:
     return _apply(works, contact_id, action)
 
 
+def must_receive_only(works: Works, contact_id: int, chosen: bool, proof: Proof) -> bool:
+    """Choose (or leave) "only what I must receive", recorded with proof."""
+
+    def action(work: Work, contact: Contact) -> list:
+        records.must_receive_only(work.session, contact, chosen, proof, work.now)
+        return []
+
+    return _apply(works, contact_id, action)
+
+
 def request_opt_in(works: Works, contact_id: int, proof: Proof) -> bool:
     def action(work: Work, contact: Contact) -> list:
         send_id = records.request_opt_in(work.session, contact, proof, work.now)

@@ -166,8 +166,8 @@ def _alert_owner(session: Session, contact: Contact, survey: str, category: str,
         ids = insert_ignore(session, Send, [{
             "send_key": key, "contact_id": contact.id, "to_email": owner_address(contact, config),
             "role": "account_owner", "template": ALERT_TEMPLATE, "variant": "",
-            "transactional": True, "status": "queued", "created_at": now, "due_at": due,
-        }], "send_key")
+            "message_class": "transactional", "status": "queued", "created_at": now,
+            "due_at": due}], "send_key")
         return ids if due <= now else []
     if row.status == "skipped" and row.reason == ALERT_CANCELLED:
         row.status, row.reason, row.due_at = "queued", None, due

@@ -11,6 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from nurture.sending.classes import MARKETING
 from nurture.tokens import Tokens
 
 HREF = re.compile(r'href="([^"]*)"')
@@ -205,15 +206,16 @@ def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:
     return tracked, tuple(static)
 
 
-def list_headers(*, transactional: bool, links: Links, list_id: str, domain: str,
+def list_headers(*, message_class: str, links: Links, list_id: str, domain: str,
                  send_key: str, language: str | None = None) -> dict[str, str]:
     """The headers beside the message's own: the send key, a translation's
-    Content-Language, and for marketing email the list and one-click unsubscribe."""
+    Content-Language, the message's class and, for marketing email only, the list and
+    one-click unsubscribe (service and transactional mail is no list one leaves)."""
     headers = {"X-Nurture-Send": send_key}
     if language:
         headers["Content-Language"] = language
-    if transactional:
-        headers["X-Nurture-Category"] = "transactional"
+    headers["X-Nurture-Category"] = message_class
+    if message_class != MARKETING:
         return headers
     unsubscribe = links.unsubscribe
     token = unsubscribe.rsplit("/", 1)[-1]
@@ -221,7 +223,5 @@ def list_headers(*, transactional: bool, links: Links, list_id: str, domain: str
         "List-Id": f"<{list_id}>",
         "List-Unsubscribe": f"<{unsubscribe}>, <mailto:unsubscribe@{domain}?subject={token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "X-Nurture-Category": "marketing",
     }
     return headers
-

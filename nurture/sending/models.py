@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
@@ -24,7 +24,8 @@ class Send(Base):
     step_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     template: Mapped[str] = mapped_column(String(120))
     variant: Mapped[str] = mapped_column(String(120), default="")
-    transactional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # transactional | service | marketing (nurture/sending/classes.py): who may receive it.
+    message_class: Mapped[str] = mapped_column(String(16), default="marketing")
     topic: Mapped[str] = mapped_column(String(40), default="")  # the journey's topic
     status: Mapped[str] = mapped_column(String(16), default="queued")
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

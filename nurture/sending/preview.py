@@ -27,7 +27,7 @@ class Preview:
     html: str
     text: str
     message: bytes  # the whole MIME message, as it would be sent
-    transactional: bool
+    message_class: str  # transactional | service | marketing
     message_id: str = ""
 
 
@@ -77,9 +77,9 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
         sender=settings.from_address, to=test_to or contact.email,
         subject=f"[Test] {subject}" if test_to else subject, html_body=html,
         text_body=text, msg_id=msg_id,
-        headers=compose.list_headers(transactional=template.transactional, links=links,
+        headers=compose.list_headers(message_class=template.message_class, links=links,
                                      list_id=f"preview.{domain}", domain=domain,
                                      send_key=f"preview:{template.folder}",
                                      language=template.language))
-    return Preview(template.folder, subject, html, text, message, template.transactional,
+    return Preview(template.folder, subject, html, text, message, template.message_class,
                    msg_id)

@@ -40,7 +40,16 @@ from jinja2 import ChainableUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from nurture.sending import addresses
+from nurture.sending.classes import (
+    CLASS_FILE,
+    LEGACY_FILE,
+    MARKETING,
+    MESSAGE_CLASSES,
+    class_of,
+    declared_class,
+)
 from nurture.sending.compose import add_tracking
+from nurture.sending.promotion import promotion_problems
 
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
 # A translation: a lower-case language tag (`fr`, `pt-br`, `zh-hant`) as a subfolder.
@@ -145,7 +154,7 @@ class Template:
     html: Part
     text: Part
     folder: str = ""  # the folder used: the name itself, a variant, or a translation
-    transactional: bool = False
+    message_class: str = MARKETING  # see nurture/sending/classes.py
     language: str | None = None  # a translation's language tag; None for the default text
 
     def render(self, context: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -158,8 +167,9 @@ class Template:
 class TemplateStore:
     """Templates under templates/email/<name>/, compiled once per version (content hash).
 
-    A folder holding `transactional.txt` is a service email (log-in instructions, notices
-    about the account) that may go without an unsubscribe link."""
+    A folder declares its class of message in `class.txt` (transactional, service or
+    marketing; a legacy `transactional.txt` is transactional, no file marketing): only
+    marketing email needs an unsubscribe link."""
 
     def __init__(self, root: Path):
         self.root = root / "email"
@@ -212,13 +222,13 @@ class TemplateStore:
         with self._lock:
             cached = self._cache.get(name)
             if cached is None or cached[0] != stamp:
-                sources, transactional = self._read(name)
+                sources, message_class = self._read(name)
                 version = hashlib.sha256("\0".join(
                     [*(s if s is not None else "\0" for s in sources.values()),
-                     str(transactional)]).encode()).hexdigest()[:16]
+                     message_class]).encode()).hexdigest()[:16]
                 try:
                     result: Template | TemplateError = _compile(name, version, sources,
-                                                                transactional)
+                                                                message_class)
                 except TemplateError as exc:
                     result = exc  # a broken version fails every send fast, compiled once
                 self._cache[name] = cached = (stamp, result)
@@ -233,7 +243,8 @@ class TemplateStore:
         except TemplateError as exc:
             return [exc]
         sources, _ = self._read(name)
-        problems = _content_problems(name, sources, template.transactional)
+        problems = _content_problems(name, sources, template.message_class)
+        problems += self._class_problems(name, sources, template.message_class)
         folder, _, language = name.partition("/")
         if language:
             problems += _language_problems(name, language, sources["body.mjml"] or "")
@@ -247,7 +258,7 @@ class TemplateStore:
         if not TEMPLATE.fullmatch(name):
             raise TemplateError(name, f"there is no template {name} under {self.root}")
         stamp: list[tuple[int, int] | None] = []
-        for path in (*(self.root / name / file for file in FILES), self._marker(name)):
+        for path in (*(self.root / name / file for file in FILES), *self._markers(name)):
             try:
                 stat = path.stat()
                 stamp.append((stat.st_mtime_ns, stat.st_size))
@@ -257,7 +268,7 @@ class TemplateStore:
             raise TemplateError(name, f"there is no template {name} under {self.root}")
         return tuple(stamp)
 
-    def _read(self, name: str) -> tuple[dict[str, str | None], bool]:
+    def _read(self, name: str) -> tuple[dict[str, str | None], str]:
         folder = self.root / name
         sources: dict[str, str | None] = {}
         for file in FILES:
@@ -269,11 +280,29 @@ class TemplateStore:
         for file in ("subject.txt", "body.mjml"):
             if sources[file] is None:
                 raise TemplateError(name, "the file is missing", file)
-        return sources, self._marker(name).exists()
+        return sources, class_of(self.root / name.partition("/")[0])
 
-    def _marker(self, name: str) -> Path:
-        """transactional.txt: a translation is the same kind of email as its folder."""
-        return self.root / name.partition("/")[0] / "transactional.txt"
+    def _markers(self, name: str) -> tuple[Path, Path]:
+        """class.txt and the legacy transactional.txt: a translation is the same class of
+        email as its folder."""
+        folder = self.root / name.partition("/")[0]
+        return folder / CLASS_FILE, folder / LEGACY_FILE
+
+    def message_class(self, name: str) -> str:
+        """The class of the template a journey names (its folder's, variants aside);
+        marketing for a name with no folder."""
+        if not FOLDER.fullmatch(name):
+            return MARKETING
+        return class_of(self.root / name)
+
+    def _class_problems(self, name: str, sources: dict[str, str | None],
+                        message_class: str) -> list[TemplateError]:
+        """A class.txt that names no class; promotion in mail sent without consent."""
+        if "/" not in name and declared_class(self.root / name)[0] is None:
+            return [TemplateError(name, "the first word of class.txt must be one of "
+                                        f"{', '.join(MESSAGE_CLASSES)}", CLASS_FILE, 1)]
+        return [TemplateError(name, reason, file, line)
+                for file, line, reason in promotion_problems(sources, message_class)]
 
 
 _stores: dict[Path, TemplateStore] = {}
@@ -286,7 +315,7 @@ def store_for(root: Path) -> TemplateStore:
 
 
 def _compile(name: str, version: str, sources: dict[str, str | None],
-             transactional: bool) -> Template:
+             message_class: str) -> Template:
     subject, body, text = sources["subject.txt"], sources["body.mjml"], sources["body.txt"]
     if subject is None or body is None:  # `_read` refuses a folder without them already
         raise TemplateError(name, "the file is missing",
@@ -316,7 +345,7 @@ def _compile(name: str, version: str, sources: dict[str, str | None],
     folder, _, language = name.partition("/")
     return Template(folder.partition("@")[0], version,
                     _part(TEXT_ENV, name, "subject.txt", subject, "line"),
-                    html_part, text_part, name, transactional, language or None)
+                    html_part, text_part, name, message_class, language or None)
 
 
 def language_candidates(language: str | None) -> list[str]:
@@ -422,7 +451,7 @@ def text_of(compiled_html: str) -> str:
 
 
 def _content_problems(name: str, sources: dict[str, str | None],
-                      transactional: bool) -> list[TemplateError]:
+                      message_class: str) -> list[TemplateError]:
     """The house rules every email keeps: the postal address, an unsubscribe link in
     marketing email, text a phone can read, alt text, and no white preview text."""
     problems: list[TemplateError] = []
@@ -434,11 +463,11 @@ def _content_problems(name: str, sources: dict[str, str | None],
         if "footer.postal_address" not in source:
             problems.append(TemplateError(name, "the postal address "
                                           "({{ footer.postal_address }}) is missing", file, end))
-        if not transactional and "links.unsubscribe" not in source:
+        if message_class == MARKETING and "links.unsubscribe" not in source:
             problems.append(TemplateError(
                 name, "marketing email needs a visible unsubscribe link "
-                      "({{ links.unsubscribe }}); add transactional.txt if this is a service "
-                      "email", file, end))
+                      "({{ links.unsubscribe }}); add a class.txt holding service or "
+                      "transactional if it is not marketing", file, end))
     body = sources["body.mjml"] or ""
     rules = [
         (r"font-size[=:]\s*\"?(\d+(?:\.\d+)?)px", lambda m: float(m.group(1)) < 14,

@@ -29,7 +29,7 @@ INTERRUPTED = "interrupted: outcome unknown"  # a send its dead worker left `sen
 UNKNOWN = (INTERRUPTED, DROPPED_AFTER_DATA)
 # What a retry copies of the send it repeats.
 _COPIED = ("contact_id", "to_email", "role", "enrollment_id", "journey_id", "step_id",
-           "template", "variant", "transactional", "topic")
+           "template", "variant", "message_class", "topic")
 
 
 def _length(column: ColumnElement[Any]) -> int:

@@ -28,6 +28,7 @@ from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
 from nurture.sending import compose
+from nurture.sending.classes import MARKETING, MUST_RECEIVE_ONLY, blocked_by_class, under_contract
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
@@ -41,7 +42,7 @@ _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
 _SEND_FIELDS = [_SENDS.c[name] for name in (
     "id", "send_key", "contact_id", "to_email", "role", "journey_id", "template",
-    "transactional", "topic", "attempts")]
+    "message_class", "topic", "attempts")]
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
@@ -64,16 +65,17 @@ FREQUENCY_DAYS = {"weekly": 7, "monthly": 30}
 def blocked(send: Row, contact: Row, reasons: dict[str, str],
             last_marketing: datetime | None, now: datetime,
             throttled: str | None = None) -> str | None:
-    """Why this send must not go out now, checked at send time; None when it may.
+    """Why this send must not go out now, checked at send time; None when it may. The
+    message's class decides first (`nurture/sending/classes.py`); marketing email then
+    honours throttles and the reader's topics and frequency.
     `last_marketing` is when the contact last got a marketing email, if recently;
     `throttled` the reason of a throttle that holds this send back, if one does."""
-    reason = reasons.get(email_key(send.to_email))
-    if send.transactional:
-        return "suppressed:bounced" if reason == "bounced" else None
-    if reason:
-        return f"suppressed:{reason}"
-    if not contact.consent_marketing:
-        return "no_consent"
+    decided, why = blocked_by_class(
+        send.message_class, reasons.get(email_key(send.to_email)), contact.consent_marketing,
+        contact.email_frequency == MUST_RECEIVE_ONLY,
+        under_contract(contact.stage, contact.attributes))
+    if decided:
+        return why
     if throttled:
         return throttled  # e.g. surveyed or answered within the NPS throttle period
     if contact.email_topics and send.topic and send.topic not in contact.email_topics:
@@ -92,7 +94,7 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
     since = now - timedelta(days=max(FREQUENCY_DAYS.values()))
     rows = session.execute(
         select(Send.contact_id, func.max(Send.sent_at))
-        .where(Send.contact_id.in_(sorted(contact_ids)), Send.transactional.is_(False),
+        .where(Send.contact_id.in_(sorted(contact_ids)), Send.message_class == MARKETING,
                Send.status == "sent", Send.sent_at > since)
         .group_by(Send.contact_id))
     # `sent_at > since` leaves no row without a time; the type of max() does not know it.
@@ -170,7 +172,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
             outcome.counts["sent"] += 1
             ledger.stage({"id": send.id, "status": "sent", "sent_at": now,
                           "links": built.links})
-            if not send.transactional:
+            if send.message_class == MARKETING:
                 last[contact.id] = now
                 for throttle, recent in zip(throttles, held, strict=True):
                     if throttle.applies(send.template):
@@ -217,7 +219,7 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
         data = build_mime(
             sender=settings.from_address, to=send.to_email,
             subject=subject, html_body=html, text_body=text, msg_id=msg_id,
-            headers=compose.list_headers(transactional=send.transactional, links=links,
+            headers=compose.list_headers(message_class=send.message_class, links=links,
                                          list_id=f"{send.journey_id or 'system'}.{domain}",
                                          domain=domain, send_key=send.send_key,
                                          language=template.language),

@@ -134,6 +134,6 @@ def _resend_welcome(session: Session, contact: Contact, trial: Trial,
     return insert_ignore(session, Send, [{
         "send_key": f"resend-welcome:{trial.id}:{now.date().isoformat()}",
         "contact_id": contact.id, "to_email": contact.email, "role": "contact",
-        "template": signup.WELCOME_TEMPLATE, "variant": "", "transactional": True,
+        "template": signup.WELCOME_TEMPLATE, "variant": "", "message_class": "transactional",
         "status": "queued", "created_at": now, "due_at": now,
     }], "send_key")

@@ -94,7 +94,7 @@ def store(session: Session, contact: Contact, change: Mapping[str, Any],
     ids = insert_ignore(session, Send, [{
         "send_key": f"{TEMPLATE}:{contact.id}:{nonce}", "contact_id": contact.id,
         "to_email": contact.email, "role": "contact", "template": TEMPLATE, "variant": "",
-        "transactional": True, "status": "queued", "created_at": now, "due_at": now,
+        "message_class": "transactional", "status": "queued", "created_at": now, "due_at": now,
     }], "send_key")
     if not ids:
         return None

@@ -42,6 +42,6 @@ def alert_owner(session: Session, contact: Contact, config: NPSConfig,
         "send_key": f"{ALERT_TEMPLATE}:{contact.id}:{now.date().isoformat()}",
         "contact_id": contact.id, "to_email": owner_address(contact, config),
         "role": "account_owner", "template": ALERT_TEMPLATE, "variant": "",
-        "transactional": True, "status": "queued", "created_at": now, "due_at": now,
+        "message_class": "transactional", "status": "queued", "created_at": now, "due_at": now,
     }], "send_key")
     return ids[0] if ids else None

@@ -43,9 +43,9 @@ NEWS = """
     name: News
     entry: {event: custom.joined}
     steps:
-      - {id: tips, send: trial-activation-tips}
+      - {id: tips, send: prospect-case-study}
       - {id: pause, wait: 2d}
-      - {id: more, send: onboarding-adoption}
+      - {id: more, send: quarterly-needs-assessment}
 """
 SEATS_ERROR = "Seats must be a whole number from 1 to 20."
 EMAIL_ERROR = "Enter an email address in the correct format, like name@company.com."

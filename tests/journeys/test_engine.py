@@ -83,12 +83,30 @@ def test_a_marketing_email_in_the_contacts_quiet_hours_is_deferred_to_their_morn
 
 
 def test_a_transactional_email_ignores_quiet_hours_and_the_frequency_cap():
-    flow = journey(Send("login", "login-instructions", transactional=True))
+    flow = journey(Send("login", "login-instructions", message_class="transactional"))
     busy = facts(timezone="Europe/Paris")
     busy.marketing_sends.extend(NOW - timedelta(hours=h) for h in (1, 2, 3))
     outcome = advance(flow, State(), busy, datetime(2026, 3, 3, 23, 0, tzinfo=UTC))
     assert [s.template for s in sends(outcome)] == ["login-instructions"]
     assert outcome.finished == "completed"
+
+
+def test_a_service_email_waits_for_the_contacts_morning_but_not_for_the_frequency_cap():
+    flow = journey(Send("welcome", "onboarding-welcome", message_class="service"),
+                   Send("news", "newsletter"))
+    busy = facts(timezone="Europe/Paris")
+    busy.marketing_sends.extend(NOW - timedelta(hours=h) for h in (1, 2, 3))
+    late_in_paris = datetime(2026, 3, 3, 21, 30, tzinfo=UTC)
+    night = advance(flow, State(), busy, late_in_paris)
+    assert sends(night) == []
+    assert [(x.reason, x.until) for x in night.decisions if isinstance(x, d.Deferred)] == [
+        ("quiet_hours", datetime(2026, 3, 4, 7, 0, tzinfo=UTC))]
+    morning = advance(flow, night.state, busy, datetime(2026, 3, 4, 7, 0, tzinfo=UTC))
+    assert [(s.template, s.message_class) for s in sends(morning)] == [
+        ("onboarding-welcome", "service")]
+    # It did not count towards the cap: the marketing email after it waits for the cap only.
+    assert [x.reason for x in morning.decisions if isinstance(x, d.Deferred)] == [
+        "frequency_cap"]
 
 
 def test_a_contact_at_the_frequency_cap_waits_until_the_oldest_email_leaves_the_window():

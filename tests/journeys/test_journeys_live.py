@@ -25,7 +25,7 @@ exit_on: [trial.started]
 steps:
   - id: hello
     send: {template}
-    transactional: true
+    class: transactional
   - id: pause
     wait: 2d
   - id: tips
@@ -150,7 +150,7 @@ def test_condition_trigger_enters_contacts_when_they_change_and_on_publish(rt):
         name: Onboarders
         entry: {when: "stage == 'onboard'"}
         steps:
-          - {id: hi, send: trial-welcome, transactional: true}
+          - {id: hi, send: trial-welcome, class: transactional}
     """)
     with rt.db.transaction() as session:
         assert backfill(session, rt.versions, "onboarders", rt.clock.now()) == 0
@@ -166,7 +166,7 @@ def test_date_trigger_enters_at_the_date_and_follows_it_when_it_moves(rt):
         entry: {date: "commitment.ends_at - 60d"}
         reentry: {after: 300d}
         steps:
-          - {id: quote, send: trial-ending, transactional: true}
+          - {id: quote, send: trial-ending, class: transactional}
     """)
     ann = contact(rt)
     event(rt, ann, "purchase.completed")  # commitment ends in 365 days
@@ -188,9 +188,9 @@ def test_frequency_cap_across_journeys_defers_and_never_drops(rt):
             name: {name}
             entry: {{event: contact.created}}
             steps:
-              - {{id: a, send: trial-activation-tips}}
-              - {{id: b, send: trial-activation-tips}}
-              - {{id: c, send: trial-activation-tips}}
+              - {{id: a, send: trial-activation-tips, class: marketing}}
+              - {{id: b, send: trial-activation-tips, class: marketing}}
+              - {{id: c, send: trial-activation-tips, class: marketing}}
         """)
     ann = contact(rt)
     event(rt, ann, "contact.created")
@@ -210,8 +210,8 @@ def test_quiet_hours_are_in_the_contacts_time_zone_and_transactional_is_exempt(r
         name: Mixed
         entry: {event: contact.created}
         steps:
-          - {id: login, send: trial-welcome, transactional: true}
-          - {id: tips, send: trial-activation-tips}
+          - {id: login, send: trial-welcome, class: transactional}
+          - {id: tips, send: trial-activation-tips, class: marketing}
     """)
     # 10:00 UTC is 19:00 in Tokyo... and 23:00 in Auckland: quiet.
     kiwi = contact(rt, "kiwi@example.com", timezone="Pacific/Auckland")
@@ -235,8 +235,8 @@ def test_split_is_sticky_and_roughly_follows_weights(rt):
             split:
               - {weight: 70, goto: a}
               - {weight: 30, goto: b}
-          - {id: a, send: trial-welcome, transactional: true, next: end}
-          - {id: b, send: trial-ending, transactional: true}
+          - {id: a, send: trial-welcome, class: transactional, next: end}
+          - {id: b, send: trial-ending, class: transactional}
           - {id: end, exit: done}
     """)
     people = [contact(rt, f"p{i}@example.com") for i in range(60)]
@@ -257,7 +257,7 @@ def test_send_to_technical_contact_goes_to_the_address_in_the_attribute(rt):
         entry: {event: trial.started}
         steps:
           - {id: welcome, send: trial-welcome, to: [contact, technical_contact],
-             transactional: true}
+             class: transactional}
     """)
     ann = contact(rt)
     event(rt, ann, "trial.started", seats=3, technical_contact="it@example.com")

@@ -13,9 +13,11 @@ import pytest
 import journeys.simulator as simulator
 from journeys import decisions as d
 from journeys.behavior import BehaviorError, behavior_from_text, load_behavior
-from journeys.definition import Journey
+from journeys.definition import Journey, with_classes
 from journeys.loader import load_file, load_text
 from journeys.simulator import simulate
+from nurture.config import PROJECT_ROOT
+from nurture.sending.render import store_for
 
 LIBRARY = Path(__file__).resolve().parents[2] / "journeys" / "library"
 
@@ -30,7 +32,8 @@ def journey(text: str) -> Journey:
 def trial() -> Journey:
     loaded = load_file(LIBRARY / "trial-nurture.yaml")
     assert loaded.journey is not None, [str(v) for v in loaded.violations]
-    return loaded.journey
+    # Each send's class as its template declares it, as `nurture simulate` runs it.
+    return with_classes(loaded.journey, store_for(PROJECT_ROOT / "templates").message_class)
 
 
 TIGHT = """
@@ -90,7 +93,7 @@ name: Big trials
 stages: [try]
 entry: {event: trial.started, where: "properties.seats >= 5"}
 steps:
-  - {id: hello, send: hello, transactional: true}
+  - {id: hello, send: hello, class: transactional}
 """)
     report = simulate(big, 1000, 30, seed=1)  # default seats: 5 or 10 for one trial in five
     assert 120 < report.enrolled < 280
@@ -113,6 +116,7 @@ def test_the_report_reads_as_text_and_as_json(trial):
     assert len(data["sends_per_day"]) == 45
     assert data["sends_per_day"][0] == {"day": 1, "date": "2025-01-06",
                                         "marketing": report.marketing[0],
+                                        "service": report.service[0],
                                         "transactional": report.transactional[0]}
     assert data["totals"]["enrolled"] == 100
     assert set(data["deferrals"]) >= {"frequency_cap", "quiet_hours"}
@@ -127,7 +131,7 @@ def test_a_tight_journey_is_deferred_by_the_cap_and_quiet_hours(monkeypatch):
     def recording(journey, state, facts, now, pacing):
         result = real_advance(journey, state, facts, now, pacing)
         sent[facts.contact.id] += [now for x in result.decisions
-                                   if isinstance(x, d.SendEmail) and not x.transactional]
+                                   if isinstance(x, d.SendEmail) and x.message_class == "marketing"]
         return result
 
     monkeypatch.setattr(simulator, "advance", recording)
@@ -158,11 +162,17 @@ def test_quiet_hours_hold_in_the_contacts_zone(monkeypatch):
     assert seen and all(8 <= hour < 20 for hour in seen)
 
 
-def test_unsubscribing_ends_enrollments_through_the_exit_goal(trial):
+def test_unsubscribing_ends_marketing_journeys_but_not_the_trials_service_mail(trial):
     leaving = behavior_from_text("email: {open: 1.0, unsubscribe: 1.0}")
-    report = simulate(trial, 200, 60, seed=4, behavior=leaving)
+    loaded = load_file(LIBRARY / "prospect-retail.yaml")
+    assert loaded.journey is not None, [str(v) for v in loaded.violations]
+    report = simulate(loaded.journey, 200, 60, seed=4, behavior=leaving)
     assert report.exits == {"goal:email.unsubscribed": report.enrolled}
     assert report.events["email.unsubscribed"] == report.enrolled
+    # The trial's tips and notices are service email: no list to leave, nobody leaves it.
+    trial_report = simulate(trial, 200, 60, seed=4, behavior=leaving)
+    assert "email.unsubscribed" not in trial_report.events
+    assert sum(trial_report.marketing) == 0 and sum(trial_report.service) > 0
 
 
 def test_marketing_mail_to_the_unsubscribed_is_suppressed():
@@ -183,7 +193,7 @@ steps:
   - {id: clicked, wait_for: email.clicked, timeout: 10d, on_event: thanks,
      on_timeout: gave-up}
   - {id: gave-up, exit: no-click}
-  - {id: thanks, send: thanks, transactional: true}
+  - {id: thanks, send: thanks, class: transactional}
 """
     always = behavior_from_text("email: {open: 1.0, click: 1.0, unsubscribe: 0}")
     report = simulate(journey(text), 100, 20, seed=9, behavior=always)
@@ -211,7 +221,7 @@ name: Renewal reminder
 stages: [adopt, renew]
 entry: {date: "commitment.ends_at - 30d"}
 steps:
-  - {id: reminder, send: renewal-reminder, transactional: true}
+  - {id: reminder, send: renewal-reminder, class: transactional}
 """)
     no_renewals = behavior_from_text("events: {subscription.renewed: null}")
     report = simulate(dated, 1000, 60, seed=1, behavior=no_renewals)

@@ -36,7 +36,7 @@ def test_recorded_event_enters_the_journey(rt):
         name: T
         entry: {event: trial.started}
         steps:
-          - {id: hi, send: trial-welcome, transactional: true}
+          - {id: hi, send: trial-welcome, class: transactional}
     """)
     contact(rt, "Ann@Example.com")
     client = create_app(rt).test_client()

@@ -29,7 +29,7 @@ def test_a_contact_shows_consent_suppression_and_why_each_email_went_or_not(rt):
         suppress(session, "ann@example.com", "unsubscribed", "", "one-click", now)
         session.execute(insert(Send), [
             {"send_key": "a", "contact_id": cid, "to_email": "Ann@Example.com",
-             "journey_id": "trial", "template": "trial-welcome", "transactional": True,
+             "journey_id": "trial", "template": "trial-welcome", "message_class": "transactional",
              "status": "sent", "created_at": now, "sent_at": now},
             {"send_key": "b", "contact_id": cid, "to_email": "Ann@Example.com",
              "journey_id": "trial", "template": "trial-tips", "status": "skipped",
@@ -40,9 +40,10 @@ def test_a_contact_shows_consent_suppression_and_why_each_email_went_or_not(rt):
     assert page.status_code == 200
     assert "&lt;b&gt;Ann&lt;/b&gt;" in page.text and "<b>Ann</b>" not in page.text
     assert "Suppression list: <span class=\"error\">unsubscribed</span>" in page.text
-    assert [row[1:5] for row in _cells(page.text, "Email, newest first")] == [
-        ["trial-tips", "trial", "skipped", "suppressed:unsubscribed"],
-        ["trial-welcome (service)", "trial", "sent", ""]]
+    # Each email shows its class: who it may reach, and why it went or did not.
+    assert [row[1:6] for row in _cells(page.text, "Email, newest first")] == [
+        ["trial-tips", "marketing", "trial", "skipped", "suppressed:unsubscribed"],
+        ["trial-welcome", "transactional", "trial", "sent", ""]]
     # Each email opens the template's preview for this contact.
     preview = re.search(r'href="(/templates/trial-welcome\?[^"]+)"', page.text).group(1)
     shown = client.get(preview.replace("&amp;", "&"))

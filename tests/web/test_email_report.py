@@ -21,13 +21,15 @@ def test_sent_opened_and_clicked_by_journey_and_template_without_machine_opens(r
         status = ["sent", "sent", "sent", "sent", "failed"][i]
         rows.append({"send_key": f"k{i}", "contact_id": cid, "to_email": f"p{i}@example.com",
                      "journey_id": "trial", "template": "trial-welcome", "status": status,
+                     "message_class": "service",
                      "created_at": now - timedelta(days=2), "sent_at": now - timedelta(days=2)})
     rows.append({"send_key": "skip", "contact_id": people[0], "to_email": "p0@example.com",
                  "journey_id": "trial", "template": "trial-tips", "status": "skipped",
                  "created_at": now - timedelta(days=1)})
     rows.append({"send_key": "old", "contact_id": people[1], "to_email": "p1@example.com",
                  "journey_id": "trial", "template": "trial-welcome", "status": "sent",
-                 "created_at": now - timedelta(days=40), "sent_at": now - timedelta(days=40)})
+                 "message_class": "service", "created_at": now - timedelta(days=40),
+                 "sent_at": now - timedelta(days=40)})
     with rt.db.transaction() as session:
         session.execute(insert(Send), rows)
     at = now - timedelta(days=1)
@@ -43,10 +45,17 @@ def test_sent_opened_and_clicked_by_journey_and_template_without_machine_opens(r
     page = client.get("/insights/email")
     assert page.status_code == 200
     assert table_rows(page.text) == [
-        ["trial", "trial-tips", "0", "0", "0", "0", "0", "1", "0"],
-        ["trial", "trial-welcome", "4", "2 (50.0%)", "1 (25.0%)", "0", "1", "0", "0"]]
+        ["trial", "trial-tips", "marketing", "0", "0", "0", "0", "0", "1", "0"],
+        ["trial", "trial-welcome", "service", "4", "2 (50.0%)", "1 (25.0%)", "0", "1", "0",
+         "0"]]
+    # The same mail summed per class: what went on the contract, what on consent.
+    classes = table_rows(page.text.split("By class of message")[1])
+    assert [[r[0], *r[2:]] for r in classes] == [
+        ["transactional", "0", "0", "0", "0", "0", "0"],
+        ["service", "4", "2 (50.0%)", "1 (25.0%)", "1", "0", "0"],
+        ["marketing", "0", "0", "0", "0", "1", "0"]]
     quarter = table_rows(client.get("/insights/email?days=90").text)
-    assert quarter[1][:4] == ["trial", "trial-welcome", "5", "3 (60.0%)"]
+    assert quarter[1][:5] == ["trial", "trial-welcome", "service", "5", "3 (60.0%)"]
     assert table_rows(client.get("/insights/email?days=nonsense").text) == table_rows(page.text)
 
 
@@ -81,6 +90,6 @@ def test_trials_started_count_sign_ups_tagged_by_the_email_and_nothing_else(rt):
              "utm": {**tags, "utm_campaign": "prospect-retail",
                      "utm_content": "retail-nurture-5"}}])
     rows = table_rows(signed_in(rt, "marketer").get("/insights/email").text)
-    assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
-        ("(outside journeys)", "consent-confirm", "0", "1"),
-        ("prospect-retail", "retail-nurture-5", "1", "1")]
+    assert [(r[0], r[1], r[2], r[3], r[6]) for r in rows] == [
+        ("(outside journeys)", "consent-confirm", "", "0", "1"),
+        ("prospect-retail", "retail-nurture-5", "marketing", "1", "1")]

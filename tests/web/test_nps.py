@@ -241,8 +241,8 @@ def test_a_detractor_gets_the_follow_up_the_owner_an_alert_and_recovery_starts(r
         "Detractor: follow up on the root cause"]
     # The owner's alert waits a few minutes for the reason; sending the page sends it.
     [alert] = [s for s in sends(rt, cid) if s.template == "nps-detractor-alert"]
-    assert (alert.status, alert.to_email, alert.transactional) == (
-        "queued", "olga@partner.example", True)
+    assert (alert.status, alert.to_email, alert.message_class) == (
+        "queued", "olga@partner.example", "transactional")
     client.post(links[3], data={"csrf_token": _csrf(page.data), "score": "3",
                                 "reason": "Support takes a week to answer"})
     run_due(rt)

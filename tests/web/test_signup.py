@@ -210,8 +210,8 @@ def test_a_repeat_sign_up_while_a_trial_runs_waits_for_confirmation_then_resends
     assert rows(rt, Contact)[0].company == "Someone Else Ltd", "confirmed by the address"
     assert count(rt, Trial) == 1 and count(rt, Event, Event.type == "trial.started") == 1
     [resend] = rows(rt, Send, Send.send_key.like("resend-welcome:%"))
-    assert (resend.template, resend.transactional, resend.to_email) == (
-        "trial-welcome", True, "Ann@Example.com")
+    assert (resend.template, resend.message_class, resend.to_email) == (
+        "trial-welcome", "transactional", "Ann@Example.com")
     post_sign_up(client, email="ann@example.com")
     third = confirm_from_email(rt, client)
     assert "We already sent your log-in instructions again today" in third

@@ -59,10 +59,13 @@ def test_a_preview_for_the_sample_contact_shows_subject_kind_and_plain_text(rt):
     assert page.status_code == 200
     subject = re.search(r'<dd id="subject">(.*?)</dd>', page.text).group(1)
     assert subject.endswith("trial is ready, Ann")
-    assert "service email" in page.text
+    assert '<dd id="message-class">transactional: always sent' in page.text
     assert "Plain-text part" in page.text and "Hi Ann," in page.text
-    marketing = client.get("/templates/renewal-quote?variant=&vertical=&stage=")
-    assert marketing.status_code == 200 and "marketing email" in marketing.text
+    service = client.get("/templates/renewal-quote?variant=&vertical=&stage=")
+    assert service.status_code == 200
+    assert '<dd id="message-class">service: sent to customers and trialists' in service.text
+    marketing = client.get("/templates/prospect-case-study?variant=&vertical=&stage=")
+    assert '<dd id="message-class">marketing: needs consent' in marketing.text
 
 
 def test_bad_input_is_a_sentence_and_a_4xx(rt):

@@ -32,7 +32,7 @@ id: bench
 name: Bench
 entry: {event: contact.created}
 steps:
-  - {id: hello, send: trial-welcome, transactional: true}
+  - {id: hello, send: trial-welcome, class: transactional}
   - {id: pause, wait: 1d}
   - {id: tips, send: trial-activation-tips}
 """

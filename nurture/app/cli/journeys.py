@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from journeys.definition import Journey
+from journeys.definition import Journey, with_classes
 from journeys.draw import draw_svg
 from journeys.ensemble import COHORTS, days_needed, simulate_together
 from journeys.ensemble_report import EnsembleReport
@@ -21,6 +21,7 @@ from nurture.app.cli.ops import open_runtime
 from nurture.app.cli.refusals import Command, Group
 from nurture.app.journeys_ops import journey_table, latest_journey, publish_files
 from nurture.config import Settings
+from nurture.sending.render import store_for
 
 
 @click.group(cls=Group)
@@ -74,8 +75,14 @@ def draw(journey_id: str, out: str) -> None:
     click.echo(f"Wrote {out}.")
 
 
-def _journey_by_id_or_path(ref: str):
+def _journey_by_id_or_path(ref: str) -> Journey:
+    """The journey with each send's class decided, as the engine will run it."""
     settings = Settings.from_env()
+    journey = _journey_named(ref, settings)
+    return with_classes(journey, store_for(settings.templates_dir).message_class)
+
+
+def _journey_named(ref: str, settings: Settings) -> Journey:
     path = Path(ref)
     if not path.exists():
         for candidate in iter_files([settings.journeys_dir]):

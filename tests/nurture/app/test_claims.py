@@ -19,7 +19,7 @@ def _due_enrollments(rt, count: int) -> list[int]:
         name: Leases
         entry: {event: contact.created}
         steps:
-          - {id: hello, send: trial-welcome, transactional: true}
+          - {id: hello, send: trial-welcome, class: transactional}
     """)
     with rt.db.transaction() as session:
         emails = [f"lease{i}@example.com" for i in range(count)]

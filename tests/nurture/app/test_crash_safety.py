@@ -34,9 +34,9 @@ def test_killed_worker_and_flushed_redis_lose_nothing_and_repeat_nothing(setting
         name: Crash test
         entry: {event: contact.created}
         steps:
-          - {id: first, send: trial-welcome, transactional: true}
+          - {id: first, send: trial-welcome, class: transactional}
           - {id: pause, wait: 5s}
-          - {id: second, send: trial-ending, transactional: true}
+          - {id: second, send: trial-ending, class: transactional}
     """)
     now = rt.clock.now()
     with rt.db.transaction() as session:

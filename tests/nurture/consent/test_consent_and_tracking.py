@@ -29,10 +29,10 @@ MARKETING = """
     name: News
     entry: {event: custom.joined}
     steps:
-      - {id: tips, send: trial-activation-tips}
+      - {id: tips, send: prospect-case-study}
       - {id: pause, wait: 2d}
-      - {id: more, send: onboarding-adoption}
-      - {id: hello, send: trial-welcome, transactional: true}
+      - {id: more, send: quarterly-needs-assessment}
+      - {id: hello, send: trial-welcome, class: transactional}
 """
 
 
@@ -207,7 +207,7 @@ def test_clicks_redirect_only_to_recorded_links_and_opens_flag_proxies(rt):
     hit = client.get(clicks[0] + "?url=https://evil.example/", headers={"User-Agent": "Firefox"})
     assert hit.status_code == 302 and hit.headers["Location"] == send.links[0] + (
         "?utm_source=nurture&utm_medium=email&utm_campaign=news"
-        "&utm_content=trial-activation-tips")
+        "&utm_content=prospect-case-study")
     token, _index = clicks[0].split("/")[2:4]
     assert client.get(f"/t/{token}/{len(send.links)}").status_code == 404
     assert client.get(f"/t/{helpers.tampered(token)}/0").status_code == 404

@@ -31,7 +31,8 @@ def _queue(rt, sends: list[tuple[str, bool]]) -> dict[str, int]:
         cid = contact(rt, address, consent_marketing=True)
         kind = "service" if transactional else "news"
         rows.append({"send_key": f"{address}:{kind}", "contact_id": cid, "to_email": address,
-                     "template": "trial-welcome", "transactional": transactional,
+                     "template": "trial-welcome",
+                     "message_class": "transactional" if transactional else "marketing",
                      "status": "queued", "created_at": now, "due_at": now})
     with rt.db.transaction() as session:
         session.execute(insert(Send), rows)

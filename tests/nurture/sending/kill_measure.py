@@ -54,7 +54,7 @@ JOURNEY = """
     name: Killed workers
     entry: {event: contact.created}
     steps:
-      - {id: hello, send: trial-welcome, transactional: true}
+      - {id: hello, send: trial-welcome, class: transactional}
 """
 
 

@@ -39,7 +39,7 @@ def _queued(rt) -> int:
     with rt.db.transaction() as session:
         return session.execute(insert(Send).values(
             send_key="v1:1:1:hello:contact", contact_id=cid, to_email="ann@example.com",
-            template="trial-welcome", transactional=True, status="queued",
+            template="trial-welcome", message_class="transactional", status="queued",
             due_at=rt.clock.now()).returning(Send.id)).scalar_one()
 
 

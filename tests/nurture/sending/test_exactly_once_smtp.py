@@ -50,7 +50,7 @@ def test_killed_worker_sends_every_email_once_over_smtp(settings, tmp_path):
         name: Exactly once over SMTP
         entry: {event: contact.created}
         steps:
-          - {id: hello, send: trial-welcome, transactional: true}
+          - {id: hello, send: trial-welcome, class: transactional}
     """)
     with rt.db.transaction() as session:
         ids = upsert_contacts(session, [{"email": f"c{i}@example.com"} for i in range(CONTACTS)])

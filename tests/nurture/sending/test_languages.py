@@ -61,7 +61,8 @@ def test_the_shipped_welcome_is_in_french_and_german_and_a_region_falls_back():
     assert folder("de_AT") == "trial-welcome/de"
     assert folder("pt-BR") == folder("en") == folder("") == folder("../fr") == "trial-welcome"
     french = store.resolve("trial-welcome", language="fr")
-    assert french.language == "fr" and french.transactional  # a service email, as its folder
+    # log-in instructions, as its folder
+    assert french.language == "fr" and french.message_class == "transactional"
     assert french.subject.render(CONTEXT) == "Ann, votre essai Nurture est prêt"
     assert "Bonjour Ann," in french.text.render(CONTEXT)
     assert store.translations("trial-welcome") == ["de", "fr"]
@@ -214,8 +215,8 @@ def test_a_journey_branches_on_the_language_without_its_region(rt):
             branch:
               - {when: "language == 'fr'", goto: french}
             default: others
-          - {id: french, send: trial-welcome, transactional: true, next: done}
-          - {id: others, send: consent-confirm, transactional: true}
+          - {id: french, send: trial-welcome, class: transactional, next: done}
+          - {id: others, send: consent-confirm, class: transactional}
           - {id: done, exit: done}
     """)
     swiss = contact(rt, "anne@example.ch", language="fr-CH")

@@ -19,8 +19,8 @@ def _sends(rt, *rows: dict) -> list[int]:
     with rt.db.transaction() as session:
         return [session.execute(insert(Send).values(
             contact_id=cid, to_email="ann@example.com", template="trial-welcome",
-            transactional=True, sent_at=rt.clock.now(), **row).returning(Send.id)).scalar_one()
-            for row in rows]
+            message_class="transactional", sent_at=rt.clock.now(), **row
+        ).returning(Send.id)).scalar_one() for row in rows]
 
 
 def _cli(rt, *args: str):

@@ -38,7 +38,7 @@ def _message(store: TemplateStore, tokens: Tokens, folder: str, send_id: int) ->
     context = compose.context(CONTACT, links, "Nurture SAS, 1 Example Street, 75001 Paris, France",
                               "Nurture", tracker)
     html = template.html.render(context)
-    headers = compose.list_headers(transactional=template.transactional, links=links,
+    headers = compose.list_headers(message_class=template.message_class, links=links,
                                    list_id=f"prospect-retail.{DOMAIN}", domain=DOMAIN,
                                    send_key=folder, language=template.language)
     return build_mime(sender=SENDER, to=f"Ann Lee <{CONTACT.email}>",

@@ -85,4 +85,4 @@ def test_a_prospect_who_clicks_start_a_trial_signs_up_attributed_to_the_email(rt
                          "utm_campaign": "prospect-retail", "utm_content": "retail-nurture-5"}
     report = signed_in(rt, "marketer").get("/insights/email").text
     [row] = [r for r in table_rows(report) if r[:2] == ["prospect-retail", "retail-nurture-5"]]
-    assert (row[2], row[5]) == ("1", "1"), "one sent, one trial started from it"
+    assert (row[2], row[3], row[6]) == ("marketing", "1", "1"), "one sent, one trial from it"
