@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, select, update
 from sqlalchemy.orm import Session
 
+from nurture.accounts.departure import send_refusal
 from nurture.config import Settings
 from nurture.consent.records import suppress, suppressions
 from nurture.contacts.models import Contact
@@ -68,6 +69,8 @@ def blocked(send: Row, contact: Row, reasons: dict[str, str],
     `last_marketing` is when the contact last got a marketing email, if recently;
     `throttled` the reason of a throttle that holds this send back, if one does."""
     reason = reasons.get(email_key(send.to_email))
+    if departed := send_refusal(contact.stage, send.template, send.role):
+        return departed  # after deprovisioning: only the notices and the win-back
     if send.transactional:
         return "suppressed:bounced" if reason == "bounced" else None
     if reason:
