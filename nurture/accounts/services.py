@@ -21,6 +21,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.queries import lock_contacts
 from nurture.contacts.services import email_key
 from nurture.events.bus import NewEvent
+from nurture.moments import as_datetime
 from nurture.unit_of_work import Works
 
 BATCH = 100  # accounts per transaction in the deletion job
@@ -46,12 +47,14 @@ def deprovision(works: Works, email: str, source: str = "console",
             raise AccountConflict(refusal)
         work.record([NewEvent(contact.id, "account.deprovisioned",
                               {"reason": reason.strip()[:2000]}, now, source)])
-        account = session.get_one(Account, contact.account_id)  # the subscriber made one
-        assert account.deprovisioned_at is not None and account.retention_until is not None
-        return departure.Departure(account.id, account.deprovisioned_at,
-                                   account.retention_until,
-                                   str((contact.attributes or {}).get("account", {})
-                                       .get("export_url") or ""))
+        # The subscriber stopped the account (making one if the contact had none) and
+        # wrote the departure onto the contact, in this transaction.
+        told = (contact.attributes or {}).get("account") or {}
+        stopped = as_datetime(told.get("deprovisioned_at")) or now
+        return departure.Departure(
+            contact.account_id or 0, stopped,
+            as_datetime(told.get("retention_until")) or stopped,
+            str(told.get("export_url") or ""))
 
 
 def _status(session: Session, contact: Contact) -> str:

@@ -113,6 +113,7 @@ def test_touches_before_the_hand_off_are_counted_on_the_contact_page_and_for_the
     assert "5 touches on the timeline (2 service, 1 support, 1 billing, 1 sales)" in page
     assert "4 came before the hand-off to sales on 2026-03-02" in page
     assert "A purchase takes about 7" in page
+    assert "touch.recorded (billing touch)" in page
     inbox = staff.get("/sales?show=all").text
     [row] = [r for r in table_rows(inbox) if "Seats near the limit." in r]
     assert "4 of ~7" in row
