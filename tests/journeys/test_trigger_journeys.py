@@ -103,3 +103,17 @@ def test_renewal_reminders_go_at_60_30_and_7_days_with_the_early_renewal_offer(r
     quote, reminder, _ = mail_to(rt, "ann@lee-retail.example")
     for message in (quote, reminder):
         assert "Early-renewal offer" in message.get_body(("plain",)).get_content()
+
+
+def test_two_tickets_at_once_get_one_check_in_and_a_later_ticket_its_own(rt):
+    publish_library(rt, "support-check-in")
+    ann = paying_customer(rt)
+    event(rt, ann, "support.ticket_opened", ticket_id="T-1")
+    event(rt, ann, "support.ticket_opened", ticket_id="T-2")
+    event(rt, ann, "support.ticket_closed", ticket_id="T-1")
+    advance_clock(rt, timedelta(days=3), step=timedelta(hours=12))
+    assert [s.template for s in sends(rt, ann)] == ["support-check-in"]
+    event(rt, ann, "support.ticket_opened", ticket_id="T-3")
+    event(rt, ann, "support.ticket_closed", ticket_id="T-3")
+    advance_clock(rt, timedelta(days=3), step=timedelta(hours=12))
+    assert [s.template for s in sends(rt, ann)] == ["support-check-in", "support-check-in"]
