@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 DEPARTED_STAGE = "deprovisioned"
 # What may still reach a contact whose service has ended: the end-of-service and deletion
 # notices, the win-back (marketing: consent is checked as for any marketing email), and
-# the confirmation of an opt-in the contact asked for. A marketer who adds a win-back
-# email adds its template here.
+# the confirmations of what the contact itself asks for (an opt-in, a new trial's sign-up:
+# a new trial moves the contact out of this stage). A marketer who adds a win-back email
+# adds its template here.
 AFTER_DEPARTURE = frozenset({
     "account-end-of-service", "account-deletion-warning", "account-winback",
-    "consent-confirm",
+    "consent-confirm", "signup-confirm",
 })
 # Sends about the contact to our own people (the rep's hand-off, the owner's alert) are not
 # mail to the customer: the rule does not hold them.

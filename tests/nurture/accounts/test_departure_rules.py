@@ -10,9 +10,9 @@ from nurture.accounts.departure import deletion_due, refusal, retention_until, s
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-def test_a_departed_contact_gets_only_the_notices_the_win_back_and_an_opt_in_it_asked_for():
+def test_a_departed_contact_gets_only_the_notices_the_win_back_and_what_it_asks_for():
     for template in ("account-end-of-service", "account-deletion-warning", "account-winback",
-                     "consent-confirm"):
+                     "consent-confirm", "signup-confirm"):
         assert send_refusal("deprovisioned", template) is None
     for template in ("renewal-quote", "onboarding-welcome", "nps-survey", "referral-ask"):
         assert send_refusal("deprovisioned", template) == "departed"

@@ -17,7 +17,14 @@ from nurture.consent.models import Suppression
 from nurture.consent.records import erased_key
 from nurture.contacts.models import Contact
 from nurture.events.models import Event
-from tests.factories import colleague, paying_customer, publish_library
+from tests.factories import (
+    colleague,
+    confirm_from_email,
+    paying_customer,
+    post_sign_up,
+    publish_library,
+    publish_trial_journey,
+)
 from tests.helpers import (
     advance_clock,
     contact,
@@ -30,6 +37,7 @@ from tests.helpers import (
     run_due,
     running,
     sends,
+    web_client,
 )
 
 ANN = "ann@lee-retail.example"
@@ -196,3 +204,15 @@ def test_data_deleted_before_the_win_back_is_due_means_no_win_back(settings, clo
         event(rt, again, "custom.hello")
         assert [(s.status, s.reason) for s in sends(rt, again)] == [
             ("skipped", "suppressed:erased")]
+
+
+def test_a_departed_customer_who_signs_up_again_gets_the_confirmation_and_the_welcome(rt):
+    publish_trial_journey(rt)
+    paying_customer(rt, "Ann@Example.com")
+    assert _deprovision(rt, "ann@example.com").exit_code == 0
+    response = post_sign_up(web_client(rt))
+    assert response.status_code in (200, 303), response.text
+    confirm_from_email(rt, web_client(rt))
+    run_due(rt)
+    subjects = [m["Subject"] for m in mail_to(rt, "Ann@Example.com")]
+    assert any(s.startswith("Your Nurture trial is ready") for s in subjects), subjects
