@@ -71,6 +71,16 @@ events:
   demo.requested: {per_day: 0.004, stages: [learn, try], max: 1}
   onboarding.completed: {probability: 0.8, within: 14d, stages: [onboard]}
   support.ticket_opened: {per_day: 0.01, stages: [onboard, adopt, renew, expand], max: 5}
+  support.ticket_closed: {per_day: 0.3, stages: [onboard, adopt, renew, expand], max: 5}
+  usage.dropped:
+    {per_day: 0.003, stages: [adopt, renew, expand], max: 2,
+     properties: {metric: logins, drop_percent: {15: 1, 35: 2, 60: 1}}}
+  usage.grew:
+    {per_day: 0.003, stages: [adopt, renew, expand], max: 2,
+     properties: {metric: storage, growth_percent: {20: 2, 60: 1}}}
+  usage.seats:
+    {per_day: 0.01, stages: [onboard, adopt, renew, expand], max: 6,
+     properties: {seats: {8: 3, 16: 1, 19: 1}, limit: 20}}
   nps.answered:
     {probability: 0.3, after: nps-survey, within: 3d, properties: {score: {
      0: 2, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 6, 7: 12, 8: 20, 9: 25, 10: 25}}}

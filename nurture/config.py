@@ -63,6 +63,15 @@ class TrialSettings:
 
 
 @dataclass(frozen=True)
+class DepartureSettings:
+    """What a departing customer is told: how long the account's data is kept after service
+    and billing stop, and where the data can be exported."""
+
+    retention_days: int = 30  # as for an expired trial's data (seed 003)
+    export_url: str | None = None  # None: the notice says to reply for an export
+
+
+@dataclass(frozen=True)
 class ReferralSettings:
     """Which share-link visit a sign-up is credited to, and when its reward is approved."""
 
@@ -140,6 +149,7 @@ class Settings:
     queue_namespace: str = QUEUE_NAMESPACE
     nps: NPSSettings = NPSSettings()
     trials: TrialSettings = TrialSettings()
+    departure: DepartureSettings = DepartureSettings()
     referral: ReferralSettings = ReferralSettings()
     scoring: ScoringSettings = ScoringSettings()
     web: WebSettings = WebSettings()
@@ -191,6 +201,7 @@ class Settings:
             queue_namespace=read.namespace(env, "NURTURE_QUEUE_NAMESPACE", QUEUE_NAMESPACE),
             nps=_nps(env),
             trials=_trials(env),
+            departure=_departure(env),
             referral=_referral(env),
             scoring=_scoring(env),
             web=_web(env),
@@ -220,6 +231,14 @@ def _trials(env: Mapping[str, str]) -> TrialSettings:
                                   least=1, unit="days"),
         signup_rate_limit=read.rate(env, "NURTURE_SIGNUP_RATE_LIMIT",
                                     default.signup_rate_limit))
+
+
+def _departure(env: Mapping[str, str]) -> DepartureSettings:
+    default = DepartureSettings()
+    return DepartureSettings(
+        retention_days=read.whole(env, "NURTURE_ACCOUNT_RETENTION_DAYS",
+                                  default.retention_days, least=1, unit="days"),
+        export_url=read.url(env, "NURTURE_DATA_EXPORT_URL", ("http", "https")))
 
 
 def _referral(env: Mapping[str, str]) -> ReferralSettings:

@@ -20,6 +20,7 @@ from nurture.contacts.models import Contact
 from nurture.events.bus import NewEvent
 from nurture.events.effects import merge_attributes
 from nurture.events.models import Event
+from nurture.events.touches import touches
 from nurture.sending.models import Send
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
@@ -196,6 +197,7 @@ def notify(session: Session, config: SalesConfig, handoff: Handoff, contact: Con
     contact.attributes = merge_attributes(contact.attributes or {}, {"handoff": {
         "id": handoff.id, "score": handoff.score, "grade": handoff.grade,
         "reason": handoff.reason, "trigger": handoff.trigger,
+        "touches": touches(session, contact.id, handoff.created_at).total,
         "url": f"{config.base_url}/sales/handoffs/{handoff.id}",
         "top": [e["label"] for e in handoff.explanation[:3]],
         "reminder": handoff.escalations > 0}})
@@ -220,6 +222,7 @@ def _webhook(session: Session, config: SalesConfig, handoff: Handoff, contact: C
                     "reason": handoff.reason, "score": handoff.score, "grade": handoff.grade,
                     "priority": handoff.priority, "predictive": handoff.predictive,
                     "outcome_reason": handoff.outcome_reason,
+                    "touches": touches(session, contact.id, handoff.created_at).total,
                     "url": f"{config.base_url}/sales/handoffs/{handoff.id}"},
         "lead": {"id": contact.id, "email": contact.email, "first_name": contact.first_name,
                  "last_name": contact.last_name, "company": contact.company,

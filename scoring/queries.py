@@ -13,6 +13,7 @@ from nurture.config import Settings
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import Database
+from nurture.events.touches import BEFORE_PURCHASE, counts_before, touches
 from nurture.unit_of_work import Works
 from nurture.users.models import User
 from scoring.access import Viewer, sees_every_lead, visible_to
@@ -80,7 +81,8 @@ def inbox(works: Works, user: Viewer, show: str = "mine") -> list[dict[str, Any]
             query = query.where((Handoff.assigned_to == user.id) | (
                 (Handoff.assigned_to.is_(None)) if show != "closed" else False))
         rows = session.execute(query.limit(200)).all()
-        found = [_row(h, c, name or rep_email) for h, c, name, rep_email in rows]
+        before = counts_before(session, {h.id: (c.id, h.created_at) for h, c, _n, _e in rows})
+        found = [_row(h, c, name or rep_email, before[h.id]) for h, c, name, rep_email in rows]
         if show != "closed":
             found = _by_value(session, found, works.now())
         return found
@@ -107,8 +109,10 @@ def _value(found: Estimate | None) -> dict[str, Any]:
             else "", "value_label": found.label if found else ""}
 
 
-def _row(handoff: Handoff, contact: Contact, rep: str | None) -> dict[str, Any]:
+def _row(handoff: Handoff, contact: Contact, rep: str | None,
+         touches_before: int) -> dict[str, Any]:
     return {"id": handoff.id, "status": handoff.status, "trigger": handoff.trigger,
+            "touches": touches_before, "typical_touches": BEFORE_PURCHASE,
             "reason": handoff.reason, "score": handoff.score, "grade": handoff.grade,
             "priority": handoff.priority, "predictive": handoff.predictive,
             "created_at": handoff.created_at, "rep": rep or "",
@@ -133,7 +137,9 @@ def handoff_detail(works: Works, settings: Settings, handoff_id: int,
         notes = session.execute(select(HandoffNote, User.name).outerjoin(
             User, User.id == HandoffNote.user_id).where(HandoffNote.handoff_id == handoff_id)
             .order_by(HandoffNote.id)).all()
-        detail = _row(handoff, contact, (rep.name or rep.email) if rep else None)
+        before = touches(session, contact.id, handoff.created_at)
+        detail = _row(handoff, contact, (rep.name or rep.email) if rep else None, before.total)
+        detail["touch_kinds"] = before.by_kind
         now = works.now()
         detail.update(_value(predicted(session, [contact.id], value_book(
             session, now.astimezone(UTC).date(), UTC)).get(contact.id)))

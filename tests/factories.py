@@ -1,6 +1,7 @@
 """What a test makes through the real app, shared by several modules: trial sign-ups and
 their confirmation, referral customers with a share link and the friends who follow it,
-sales reps, and email template folders.
+paying customers with their account and subscription, sales reps, shipped journeys and
+email template folders.
 
 The runtime, events, running the work and reading what it left are in `tests/helpers.py`.
 """
@@ -11,6 +12,7 @@ import email
 import email.policy
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from werkzeug.test import TestResponse
 
 from journeys.loader import load_file
 from journeys.services import publish
+from nurture.accounts.models import Account, Subscription
 from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT
+from nurture.contacts.models import Contact
 from nurture.sending.render import TemplateStore
 from nurture.trials import lifecycle
 from nurture.users.models import User
@@ -135,6 +139,50 @@ def convert_friend(rt: Runtime) -> None:
     trial_id = referrals(rt)[-1].trial_id
     lifecycle.convert(rt, rt.settings, trial_id, "keep_data")
     run_due(rt)
+
+
+# ---- customers -----------------------------------------------------------------------------
+
+def paying_customer(rt: Runtime, email_: str = "ann@lee-retail.example", seats: int = 10,
+                    seat_limit: int = 20, consent: bool = False, **fields: Any) -> int:
+    """A contact who bought: `purchase.completed` recorded, and the company's account and
+    an active subscription (12 months) if the purchase made none; the contact's id."""
+    cid = contact(rt, email_, first_name=fields.pop("first_name", "Ann"),
+                  company=fields.pop("company", "Lee Retail"), consent_marketing=consent,
+                  **fields)
+    event(rt, cid, "purchase.completed", amount=1200, currency="EUR")
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        row = session.get_one(Contact, cid)
+        if row.account_id is None:
+            account = Account(name=row.company or "", domain=email_.split("@")[-1].lower(),
+                              status="customer", created_at=now)
+            session.add(account)
+            session.flush()
+            row.account_id = account.id
+        if session.query(Subscription).filter_by(account_id=row.account_id).first() is None:
+            session.add(Subscription(account_id=row.account_id, services=["crm"], seats=seats,
+                                     seat_limit=seat_limit, started_at=now,
+                                     renews_at=now + timedelta(days=365), created_at=now))
+    return cid
+
+
+def colleague(rt: Runtime, of: int, email_: str, **fields: Any) -> int:
+    """Another contact at the same customer's company (the same account); their id."""
+    account_id = get_contact(rt, of).account_id
+    cid = contact(rt, email_, **fields)
+    with rt.db.transaction() as session:
+        session.get_one(Contact, cid).account_id = account_id
+    return cid
+
+
+def publish_library(rt: Runtime, *names: str) -> None:
+    """Publish these shipped journeys (file names under journeys/library, no .yaml)."""
+    for name in names:
+        loaded = load_file(PROJECT_ROOT / "journeys" / "library" / f"{name}.yaml")
+        assert not loaded.violations, loaded.violations
+        with rt.db.transaction() as session:
+            publish(session, loaded)
 
 
 # ---- sales ---------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """Contact lookup for marketers: `/contacts?email=...` shows one contact's consent,
-suppression, journeys, sends (with the reason a send was skipped or failed) and events."""
+suppression, journeys, sends (with the reason a send was skipped or failed), touches and
+events; and, for a customer who leaves, ends service and billing (a confirmed POST)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
+from nurture.accounts.services import deprovision as end_service
 from nurture.app.reports.contact_record import contact_record
 from nurture.contacts.services import EMAIL
 from web.auth import login_required
+from web.errors import refusals_shown_on
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -25,4 +29,32 @@ def lookup():
     if record is None:
         return render_template("contacts/lookup.html", email=email, record=None,
                                error=f"There is no contact with the address {email}."), 404
-    return render_template("contacts/lookup.html", email=email, record=record, error=None)
+    return render_template("contacts/lookup.html", email=email, record=record, error=None,
+                           retention_days=_retention_days())
+
+
+def _retention_days() -> int:
+    return int(current_app.extensions["nurture"].settings.departure.retention_days)
+
+
+@bp.post("/deprovision")
+@login_required("marketer")  # and admins
+@refusals_shown_on("problem.html", title="The service could not be ended",
+                   back="contacts.lookup")
+def deprovision() -> ResponseReturnValue:
+    """End service and billing for the contact's customer, once the box is ticked."""
+    email = request.form.get("email", "").strip()[:320]
+    rt = current_app.extensions["nurture"]
+    if request.form.get("confirmed") != "yes":
+        record = contact_record(rt.db, email) if EMAIL.match(email) else None
+        return render_template(
+            "contacts/lookup.html", email=email, record=record, error=None,
+            deprovision_error="Tick the box to confirm that service and billing stop now.",
+            retention_days=_retention_days()), 422
+    done = end_service(rt, email, source="console",
+                       reason=request.form.get("reason", "")[:2000])
+    return render_template(
+        "contacts/lookup.html", email=email, record=contact_record(rt.db, email), error=None,
+        done=f"Service and billing ended on {done.deprovisioned_at:%Y-%m-%d}. The account's "
+             f"data is kept until {done.retention_until:%Y-%m-%d}, then deleted; every "
+             "contact of the account is told so.", retention_days=_retention_days())

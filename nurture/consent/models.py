@@ -9,7 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, UTCDateTime, utcnow
 
-REASONS = ("unsubscribed", "bounced", "complained")
+REASONS = ("unsubscribed", "bounced", "complained")  # what a list import may give
+# A deleted contact's address: only its SHA-256 is kept (`records.erased_key`), so the
+# address is never written to again by marketing, and nothing else of it remains.
+ERASED = "erased"
 
 
 class ConsentRecord(Base):
@@ -37,7 +40,7 @@ class Suppression(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
-    reason: Mapped[str] = mapped_column(String(20))  # one of REASONS
+    reason: Mapped[str] = mapped_column(String(20))  # one of REASONS, or ERASED
     detail: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str] = mapped_column(String(60), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,7 @@ are recorded by the caller in the same transaction (see `nurture.consent.service
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import String, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from nurture.consent.models import ConsentRecord, Suppression
+from nurture.consent.models import ERASED, ConsentRecord, Suppression
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
@@ -20,8 +21,9 @@ from nurture.sending.models import Send
 from nurture.writes import insert_ignore
 
 # A stronger reason replaces a weaker one. A hard bounce or a complaint stops every class of
-# mail; an unsubscribe only marketing (nurture/sending/classes.py).
-STRENGTH = {"unsubscribed": 1, "complained": 2, "bounced": 3}
+# mail; an unsubscribe (or an erasure's hash) only marketing (nurture/sending/classes.py).
+STRENGTH = {"unsubscribed": 1, ERASED: 1, "complained": 2, "bounced": 3}
+ERASED_PREFIX = "sha256:"
 CONFIRM_TEMPLATE = "consent-confirm"
 
 
@@ -35,14 +37,45 @@ class Proof:
     user_agent: str = ""
 
 
+def erased_key(address: str) -> str:
+    """What the suppression list keeps of an erased address: the SHA-256 of the address,
+    normalized (trimmed, lower-cased), in hex."""
+    return ERASED_PREFIX + hashlib.sha256(email_key(address).encode("utf-8")).hexdigest()
+
+
 def suppressions(session: Session, addresses: Iterable[str]) -> dict[str, str]:
-    """Suppression reason by lower-cased address, for the addresses that are suppressed."""
+    """Suppression reason by lower-cased address, for the addresses that are suppressed,
+    by their own entry or by the hash an erasure left."""
     keys = sorted({email_key(a) for a in addresses})
     if not keys:
         return {}
+    hashed = {erased_key(k): k for k in keys}
     rows = session.execute(select(Suppression.email_key, Suppression.reason)
-                           .where(one_of(session, Suppression.email_key, keys)))
-    return dict(rows.all())
+                           .where(one_of(session, Suppression.email_key, [*keys, *hashed])))
+    found: dict[str, str] = {}
+    for key, reason in rows:
+        address = hashed.get(key, key)
+        if address not in found or STRENGTH.get(reason, 0) > STRENGTH.get(found[address], 0):
+            found[address] = reason
+    return found
+
+
+def erase(session: Session, addresses: Iterable[str], source: str, now: datetime) -> int:
+    """Forget these addresses: their suppression entries give way to one entry each that
+    keeps only the address's hash (reason `erased`, or a bounce or complaint it had), so
+    that nothing is ever sent to them again without a new opt-in. Returns how many."""
+    keys = sorted({email_key(a) for a in addresses})
+    if not keys:
+        return 0
+    had = dict(session.execute(select(Suppression.email_key, Suppression.reason)
+                               .where(one_of(session, Suppression.email_key, keys))).all())
+    session.execute(delete(Suppression).where(one_of(session, Suppression.email_key, keys))
+                    .execution_options(synchronize_session=False))
+    insert_ignore(session, Suppression, [{
+        "email_key": erased_key(k),
+        "reason": had[k] if had.get(k) in ("bounced", "complained") else ERASED,
+        "detail": "", "source": source[:60], "created_at": now} for k in keys], "email_key")
+    return len(keys)
 
 
 def suppress(session: Session, address: str, reason: str, detail: str, source: str,
@@ -88,10 +121,12 @@ def request_opt_in(session: Session, contact: Contact, proof: Proof, now: dateti
 
 
 def confirm(session: Session, contact: Contact, proof: Proof, now: datetime) -> list[NewEvent]:
-    """Double opt-in confirmed: consent with proof, and an unsubscribe is lifted."""
+    """Double opt-in confirmed: consent with proof, and an unsubscribe (or an erasure's
+    hash of the address) is lifted."""
     _record(session, contact.id, "confirmed", proof, now)
-    session.execute(delete(Suppression).where(Suppression.email_key == contact.email_key,
-                                              Suppression.reason == "unsubscribed"))
+    session.execute(delete(Suppression).where(
+        Suppression.email_key.in_([contact.email_key, erased_key(contact.email_key)]),
+        Suppression.reason.in_(("unsubscribed", ERASED))))
     if contact.consent_marketing:
         return []
     contact.consent_marketing, contact.consent_at = True, now

@@ -37,10 +37,25 @@ EVENT_TYPES: dict[str, str] = {
     "purchase.completed": "A purchase was made (properties: amount, currency, product).",
     "subscription.renewed": "A subscription commitment was renewed.",
     "subscription.cancelled": "A subscription was cancelled.",
-    "subscription.deprovisioned": "Service and billing stopped for a departed customer.",
+    "account.deprovisioned": "The customer left: service and billing stopped together for "
+                             "the contact's account (properties, all optional: account_id, "
+                             "reason, ended_at, retention_until, export_url).",
     "onboarding.completed": "The customer finished onboarding.",
-    "support.ticket_opened": "The customer opened a support ticket.",
-    "usage.dropped": "Usage fell noticeably (a customer trigger event).",
+    # Customer trigger events (seed 002: an offer or an action for each)
+    "support.ticket_opened": "The customer opened a support ticket (properties: ticket_id, "
+                             "required; subject, priority).",
+    "support.ticket_closed": "A support ticket was closed (properties: ticket_id, required; "
+                             "resolution).",
+    "usage.dropped": "Usage fell noticeably, from the product (properties: metric, "
+                     "drop_percent 0-100, required; period_days, previous, current).",
+    "usage.grew": "Usage grew noticeably, from the product (properties: metric, "
+                  "growth_percent, required; period_days, previous, current).",
+    "usage.seats": "Seats in use against the subscription's seat limit, from the product "
+                   "(properties: seats, limit, required; an expansion trigger at 80%).",
+    # Touches (seed 001): every service, support, billing or sales contact with the customer
+    "touch.recorded": "A person at the company was in touch with the contact (properties: "
+                      "kind, one of service, support, billing, sales, required; channel, "
+                      "note, by).",
     # Feedback and referral
     "nps.answered": "An NPS answer (properties: score 0-10, category, reason).",
     "referral.clicked": "A referral share link was visited.",

@@ -97,7 +97,7 @@ def effects(stage: str, event_type: str, properties: Mapping[str, Any], occurred
         change.attributes["commitment"] = {"ends_at": _iso(ends)}
     elif event_type == "subscription.cancelled":
         change.stage = "churned"
-    elif event_type == "subscription.deprovisioned":
+    elif event_type == "account.deprovisioned":
         change.stage = "deprovisioned"
     elif event_type in ("consent.withdrawn", "email.unsubscribed"):
         change.fields["consent_marketing"] = False

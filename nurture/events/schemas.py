@@ -92,6 +92,53 @@ class EmailBounced(Open):
     kind: Literal["hard", "soft", "complaint"] | None = None
 
 
+TOUCH_KINDS = ("service", "support", "billing", "sales")
+Percent = Annotated[StrictInt | float, Field(ge=0, le=100_000)]
+Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+
+
+class TicketEvent(Open):
+    ticket_id: Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
+    subject: Text2000 | None = None
+    priority: Text40 | None = None
+    resolution: Text2000 | None = None
+
+
+class UsageChange(Open):
+    metric: Text80
+    period_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    previous: Annotated[StrictInt | float, Field(ge=0)] | None = None
+    current: Annotated[StrictInt | float, Field(ge=0)] | None = None
+
+
+class UsageDropped(UsageChange):
+    drop_percent: Annotated[StrictInt | float, Field(ge=0, le=100)]
+
+
+class UsageGrew(UsageChange):
+    growth_percent: Percent
+
+
+class UsageSeats(Open):
+    seats: Count
+    limit: Annotated[StrictInt, Field(ge=1, le=10_000_000)]
+
+
+class TouchRecorded(Open):
+    kind: Literal["service", "support", "billing", "sales"]
+    channel: Text40 | None = None
+    note: Text2000 | None = None
+    by: Text320 | None = None
+
+
+class AccountDeprovisioned(Open):
+    account_id: Annotated[StrictInt, Field(ge=1)] | None = None
+    reason: Text2000 | None = None
+    ended_at: AwareDatetime | None = None
+    retention_until: AwareDatetime | None = None
+    export_url: Text2000 | None = None
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "contact.updated": ContactUpdated,
     "trial.started": TrialStarted,
@@ -101,6 +148,13 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "subscription.renewed": Renewed,
     "nps.answered": NPSAnswered,
     "email.bounced": EmailBounced,
+    "support.ticket_opened": TicketEvent,
+    "support.ticket_closed": TicketEvent,
+    "usage.dropped": UsageDropped,
+    "usage.grew": UsageGrew,
+    "usage.seats": UsageSeats,
+    "touch.recorded": TouchRecorded,
+    "account.deprovisioned": AccountDeprovisioned,
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, select, update
 from sqlalchemy.orm import Session
 
+from nurture.accounts.departure import send_refusal
 from nurture.config import Settings
 from nurture.consent.records import suppress, suppressions
 from nurture.contacts.models import Contact
@@ -70,6 +71,8 @@ def blocked(send: Row, contact: Row, reasons: dict[str, str],
     honours throttles and the reader's topics and frequency.
     `last_marketing` is when the contact last got a marketing email, if recently;
     `throttled` the reason of a throttle that holds this send back, if one does."""
+    if departed := send_refusal(contact.stage, send.template, send.role):
+        return departed  # after deprovisioning: only the notices and the win-back
     decided, why = blocked_by_class(
         send.message_class, reasons.get(email_key(send.to_email)), contact.consent_marketing,
         contact.email_frequency == MUST_RECEIVE_ONLY,

@@ -164,6 +164,10 @@ BAD = [
     ("NURTURE_SEND_RETENTION_DAYS", "two years",
      "NURTURE_SEND_RETENTION_DAYS must be a whole number, not 'two years'."),
     ("NURTURE_EMAIL_UTM", "maybe", "NURTURE_EMAIL_UTM must be 'on' or 'off', not 'maybe'."),
+    ("NURTURE_ACCOUNT_RETENTION_DAYS", "0",
+     "NURTURE_ACCOUNT_RETENTION_DAYS must be a whole number of days, 1 or more, not '0'."),
+    ("NURTURE_DATA_EXPORT_URL", "ftp://files.example/export",
+     "NURTURE_DATA_EXPORT_URL must start with http:// or https://, not ftp://."),
     ("NURTURE_SEND_RATE", "2.5", "NURTURE_SEND_RATE must be a whole number of messages per "
                                  "second, at least 1, not '2.5'."),
     ("NURTURE_GROSS_MARGIN", "170%", "NURTURE_GROSS_MARGIN must be a share between 0 and 1 "

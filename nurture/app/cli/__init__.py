@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from nurture.app.cli.accounts import accounts
 from nurture.app.cli.bounces import bounces
 from nurture.app.cli.clv import clv
 from nurture.app.cli.insights import insights
@@ -50,6 +51,7 @@ main.add_command(suppressions)
 main.add_command(smtp_sink)
 main.add_command(templates)
 main.add_command(trials)
+main.add_command(accounts)
 main.add_command(nps)
 main.add_command(users)
 main.add_command(referral)

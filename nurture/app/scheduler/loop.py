@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from nurture.accounts.services import run_account_jobs
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.sending.retention import run_send_jobs
@@ -56,7 +57,7 @@ def tick(rt: Runtime, max_rounds: int = 100) -> dict[str, int]:
     return {kind: claim_and_enqueue(rt, kind, max_rounds) for kind in DUE_WORK}
 
 
-JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry and deletion)
+JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry, data deletion)
 SCORING_EVERY = 3600.0  # decay moves scores slowly: hourly keeps them to the point
 
 
@@ -75,6 +76,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 done = run_trial_jobs(rt, rt.settings)
                 if any(done.values()):
                     log.info("scheduler: trials %s", done)
+                erased = run_account_jobs(rt)  # departed accounts past their retention
+                if any(erased.values()):
+                    log.info("scheduler: accounts %s", erased)
                 rewarded = run_referral_jobs(rt)  # rewards past their hold period
                 if any(rewarded.values()):
                     log.info("scheduler: referrals %s", rewarded)
