@@ -117,6 +117,9 @@ CORPUS: dict[str, Entry] = {
     "POST /users/<int:user_id>/sign-out": Entry(
         who="admin", path=lambda ctx: {"user_id": str(ctx["user_id"])}, form={"x": "1"}),
     "GET /contacts": Entry(who="marketer", query=("email",)),
+    "POST /contacts/deprovision": Entry(who="marketer", form={
+        "email": "nobody@example.com", "confirmed": "yes", "reason": "moving on"}),
+    "GET /insights/acquisition-ceiling": Entry(who="marketer", query=("horizon",)),
     "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
                                           numbers=("horizon",)),
     "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
@@ -147,6 +150,9 @@ CORPUS: dict[str, Entry] = {
     "POST /referrals/rewards/<int:reward_id>": Entry(
         who="marketer", path=lambda ctx: {"reward_id": "1"},
         form={"to": "approved", "reason": "ok"}),
+    "GET /referrals/fulfilment": Entry(who="marketer", query=("show",)),
+    "POST /referrals/rewards/<int:reward_id>/fulfil": Entry(
+        who="marketer", path=lambda ctx: {"reward_id": "1"}, form={"note": "Sent the mug."}),
     "GET /sales": Entry(who="sales", query=("show",)),
     "GET /sales/handoffs/<int:handoff_id>": Entry(
         who="sales", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])}),
