@@ -195,7 +195,7 @@ class SignUpForm(FlaskForm):
         chosen = field.data or []
         if not chosen:
             raise ValidationError("Choose at least one service to try.")
-        if not set(chosen) <= {s.id for s in signup.SERVICES}:
+        if not set(chosen) <= _rt().settings.services.ids:
             raise ValidationError("Choose services from the list.")
 
     def validate_for(self, page: pages.Page) -> bool:
@@ -306,7 +306,7 @@ def landing_page(slug: str) -> ResponseReturnValue:
     if request.method == "POST":
         status = 422
     return render_template("landing/page.html", page=page, form=form, hero=_hero(page),
-                           services=signup.SERVICES, options=OPTIONS,
+                           services=rt.settings.services, options=OPTIONS,
                            max_seats=lifecycle.max_trial_seats,
                            trial_days=lifecycle.trial_days), status
 

@@ -55,8 +55,7 @@ def rows(changes: tuple[Difference, ...]) -> list[tuple[str, str, str]]:
 
 
 def _services(ids: tuple[str, ...]) -> str:
-    names = {s.id: s.name for s in signup.SERVICES}
-    return ", ".join(names.get(i, i) for i in ids)
+    return _rt().settings.services.names(ids)
 
 
 @bp.route("/signup/confirm/<token>", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -125,17 +125,30 @@ class _Survey:
 
 
 def context(contact: Any, links: Links, postal_address: str, company: str,
-            tracker: Tracker | None = None) -> dict[str, Any]:
-    """What templates see. Without a tracker (previews) links stay as they are written."""
+            tracker: Tracker | None = None, *, services: Mapping[str, Any] | None = None,
+            recipient: Mapping[str, str] | None = None,
+            account: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What templates see. Without a tracker (previews) links stay as they are written.
+    `recipient` is the person the message is addressed to, when not the contact (a
+    technical contact reads their own name, not the signer's); `services` the catalogue
+    by id, with each service's sign-in address; `account` the contact's company and its
+    current subscription."""
     tracking = {} if tracker is None else {"track": tracker, "track_base": tracker.base,
                                            "track_pixel": tracker.pixel}
+    person = {"first_name": contact.first_name, "last_name": contact.last_name,
+              "company": contact.company, "email": contact.email,
+              "role": contact.role, "industry": contact.industry,
+              "language": getattr(contact, "language", "") or "",
+              "timezone": getattr(contact, "timezone", "") or "",
+              "attributes": contact.attributes or {}}
     return {
         **tracking,
-        "contact": {"first_name": contact.first_name, "last_name": contact.last_name,
-                    "company": contact.company, "email": contact.email,
-                    "role": contact.role, "industry": contact.industry,
-                    "language": getattr(contact, "language", "") or "",
-                    "attributes": contact.attributes or {}},
+        "contact": person,
+        "recipient": dict(recipient) if recipient is not None else {
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "email": contact.email},
+        "services": dict(services or {}),
+        "account": dict(account or {}),
         "links": links.for_templates(),
         "company": {"name": company},
         "footer": {"postal_address": postal_address},

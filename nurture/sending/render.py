@@ -41,6 +41,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from nurture.sending import addresses
 from nurture.sending.compose import add_tracking
+from nurture.sending.dates import long_date_filter
 
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
 # A translation: a lower-case language tag (`fr`, `pt-br`, `zh-hant`) as a subfolder.
@@ -92,6 +93,8 @@ def _track(context: Any, url: Any) -> str:
 ENV = _Sandbox(autoescape=True, undefined=ChainableUndefined)
 ENV.filters["track"] = _track
 TEXT_ENV = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+for _env in (ENV, TEXT_ENV):
+    _env.filters["long_date"] = long_date_filter
 _GLOBALS = dict(ENV.globals)  # Jinja's defaults (range, dict, cycler, ...), in both
 _RUNTIME_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
@@ -151,6 +154,7 @@ class Template:
     def render(self, context: Mapping[str, Any]) -> tuple[str, str, str]:
         """Subject, HTML and text for one message's context."""
         variables = with_globals(context)
+        variables.setdefault("date_language", self.language or "")
         return (self.subject.render_with(variables), self.html.render_with(variables),
                 self.text.render_with(variables))
 

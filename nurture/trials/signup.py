@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session
 from journeys.definition import Send as SendStep
 from journeys.models import Enrollment
 from journeys.repository import VersionCache
+from nurture.accounts import catalog
+from nurture.accounts.catalog import Catalogue
 from nurture.config import Settings
 from nurture.consent import records as consent
 from nurture.consent.records import Proof
@@ -54,21 +56,6 @@ from nurture.unit_of_work import Work, Works
 from referral.fraud import agent_hash
 from referral.subscriber import remember_device
 
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    name: str
-    description: str
-
-
-# What a prospect can pick to try; ids are stored on the trial and in `trial.started`.
-SERVICES = (
-    Service("crm", "CRM", "Contacts, companies and deals in one place."),
-    Service("email-campaigns", "Email campaigns", "Newsletters and automated journeys."),
-    Service("analytics", "Analytics", "Dashboards and reports on your customers."),
-    Service("support-desk", "Support desk", "Shared inbox and tickets for your team."),
-)
 VERTICALS = (("retail", "Retail"), ("financial-services", "Financial services"),
              ("healthcare", "Healthcare"), ("public-sector", "Public sector"),
              ("manufacturing", "Manufacturing"), ("education", "Education"),
@@ -172,12 +159,13 @@ class Outcome:
     consent: bool = False  # the email to confirm marketing consent was queued
 
 
-def check(data: SignUp, lifecycle: Lifecycle | None = None) -> None:
+def check(data: SignUp, lifecycle: Lifecycle | None = None,
+          catalogue: Catalogue | None = None) -> None:
     """The rules the form enforces, enforced again here for any other caller."""
     lifecycle = lifecycle or Lifecycle()
     if not 1 <= data.seats <= lifecycle.max_trial_seats:
         raise SignUpError(f"A trial has from 1 to {lifecycle.max_trial_seats} seats.")
-    known = {s.id for s in SERVICES}
+    known = (catalogue or catalog.default()).ids
     if not data.services or not set(data.services) <= known:
         raise SignUpError("Choose at least one service from the catalogue to try.")
     if data.industry not in dict(VERTICALS):
@@ -193,7 +181,7 @@ def sign_up(works: Works, settings: Settings, versions: VersionCache, data: Sign
     pending change and send a link to confirm it to the address on file. Retried once
     when a concurrent sign-up created the contact first."""
     lifecycle = lifecycle or Lifecycle()
-    check(data, lifecycle)
+    check(data, lifecycle, settings.services)
     try:
         try:
             return _sign_up(works, settings, versions, data, source, lifecycle)

@@ -159,6 +159,11 @@ BAD = [
     ("NURTURE_EMAIL_UTM", "maybe", "NURTURE_EMAIL_UTM must be 'on' or 'off', not 'maybe'."),
     ("NURTURE_SEND_RATE", "2.5", "NURTURE_SEND_RATE must be a whole number of messages per "
                                  "second, at least 1, not '2.5'."),
+    ("NURTURE_SERVICES_FILE", "no-such-services.yaml",
+     "NURTURE_SERVICES_FILE cannot be used: no-such-services.yaml:1: The services file "
+     "cannot be read: No such file or directory."),
+    ("NURTURE_COMMITMENT_MONTHS", "a year",
+     "NURTURE_COMMITMENT_MONTHS must be a whole number, not 'a year'."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.
@@ -243,3 +248,25 @@ def test_the_command_line_says_what_to_fix(tmp_path, name, value, sentence):
     assert result.exit_code == 1
     assert f"Error: The configuration cannot be used: {sentence}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_service_without_a_sign_in_address_stops_the_start_up(tmp_path):
+    services = tmp_path / "services.yaml"
+    services.write_text("services:\n"
+                        "  - id: crm\n    name: CRM\n    signin: https://crm.example.com/\n"
+                        "  - id: analytics\n    name: Analytics\n")
+    env = {"NURTURE_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/n.db",
+           "SECRET_KEY": "k", "NURTURE_SERVICES_FILE": str(services)}
+    sentence = (f"NURTURE_SERVICES_FILE cannot be used: {services}:5: The service analytics "
+                "has no sign-in address: add 'signin' with the address where its users "
+                "sign in.")
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert str(raised.value) == sentence
+    result = CliRunner().invoke(main, ["init"], env=env)
+    assert result.exit_code == 1
+    assert f"Error: The configuration cannot be used: {sentence}" in result.output
+    services.write_text("services:\n  - id: crm\n    name: CRM\n"
+                        "    signin: https://crm.example.com/sign-in\n")
+    assert [(s.id, s.signin) for s in Settings.from_env(env).services] == [
+        ("crm", "https://crm.example.com/sign-in")]

@@ -78,10 +78,16 @@ def test_sign_up_starts_a_30_day_trial_and_welcomes_the_person_and_technical_con
     run_due(rt)
     welcome = {m["To"]: m for m in outbox(rt)}
     assert set(welcome) == {"Ann@Example.com", "tom@example.com"}
+    assert welcome["Ann@Example.com"]["Subject"] == "Your Nurture trial is ready, Ann"
+    assert welcome["tom@example.com"]["Subject"] == "Your Nurture trial is ready, Tom"
     for message in welcome.values():
-        assert "trial is ready" in message["Subject"]
         text = message.get_body(("plain",)).get_content()
-        assert "http://localhost:5000/login" in text and "2026-04-01" in text
+        assert "http://localhost:5000/login" not in text and "1 April 2026" in text
+        assert "CRM: https://crm.nurture.example/sign-in" in text
+        assert "Analytics: https://analytics.nurture.example/sign-in" in text
+        assert "campaigns.nurture.example" not in text  # a service not chosen
+    assert "Hi Tom," in welcome["tom@example.com"].get_body(("plain",)).get_content()
+    assert "Ann" not in welcome["tom@example.com"].get_body(("plain",)).get_content()
 
 
 def test_errors_are_sentences_beside_their_fields_and_typed_values_stay(rt):
