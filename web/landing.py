@@ -180,6 +180,7 @@ class SignUpForm(FlaskForm):
     utm_term = HiddenField(filters=TEXT)
     utm_content = HiddenField(filters=TEXT)
     ref = HiddenField(filters=TEXT)
+    timezone = HiddenField(filters=TEXT)  # the browser's zone, filled by landing.js
 
     def __init__(self, formdata: ImmutableMultiDict[str, str] | None, max_seats: int = 20
                  ) -> None:
@@ -338,7 +339,8 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
         referral_code=referral.attributed_code(form.ref.data or ""), ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500],
         journey=page.journey, visitor=referral.visitor(),
-        language=from_browser(list(request.accept_languages)))
+        language=from_browser(list(request.accept_languages)),
+        timezone=(form.timezone.data or "")[:64])
 
 
 def _pretend() -> dict[str, object]:

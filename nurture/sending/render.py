@@ -126,6 +126,8 @@ class Part:
         `jinja2.Template.render` would copy the environment's globals (a ChainMap, slow to
         iterate) into a fresh dict for every part, half of a subject's render time."""
         jinja = self.jinja if self.plain is None or "track" in variables else self.plain
+        # `long_date` writes dates in the language of the translation being rendered.
+        variables.setdefault("date_language", self.template.partition("/")[2])
         try:
             try:
                 out = jinja.environment.concat(
@@ -154,7 +156,6 @@ class Template:
     def render(self, context: Mapping[str, Any]) -> tuple[str, str, str]:
         """Subject, HTML and text for one message's context."""
         variables = with_globals(context)
-        variables.setdefault("date_language", self.language or "")
         return (self.subject.render_with(variables), self.html.render_with(variables),
                 self.text.render_with(variables))
 

@@ -45,6 +45,7 @@ from nurture.consent.records import Proof
 from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key, upsert_contacts
+from nurture.contacts.timezones import zone_for
 from nurture.events.bus import NewEvent
 from nurture.events.effects import Lifecycle
 from nurture.nps.services import NPSConfig
@@ -143,6 +144,7 @@ class Source:
     journey: str = ""  # the journey the landing page names: `trial.started` carries it
     visitor: str = ""  # the referral cookie's random visitor id (self-referral checks)
     language: str = ""  # the browser's first language (Accept-Language), a standard tag
+    timezone: str = ""  # the browser's time zone, as its script read it (unchecked)
 
 
 @dataclass(frozen=True)
@@ -233,8 +235,9 @@ def _known(work: Work, owners: NPSConfig, contact: Contact, data: SignUp,
     # The browser's language is a guess: one already known (an import, the CRM, the API)
     # is kept, so it is offered only to a contact without one.
     language = "" if contact.language else source.language
+    zone = "" if contact.timezone else zone_for(source.timezone, data.country)
     change = pending.submitted(
-        _fields(data, language), _attributes(data),
+        _fields(data, language, zone), _attributes(data),
         wanted(data),
         {**asdict(source), "language": language}, data.marketing_consent, now)
     link = pending.store(session, contact, change, now)
@@ -243,11 +246,12 @@ def _known(work: Work, owners: NPSConfig, contact: Contact, data: SignUp,
     return Outcome(contact.id, known=True, confirmation=link is not None)
 
 
-def _fields(data: SignUp, language: str) -> dict[str, Any]:
-    return {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone,
-            "role": data.role, "company": data.company, "industry": data.industry,
-            "company_size": data.company_size, "country": data.country,
-            "language": language}
+def _fields(data: SignUp, language: str, timezone: str = "") -> dict[str, Any]:
+    fields = {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone,
+              "role": data.role, "company": data.company, "industry": data.industry,
+              "company_size": data.company_size, "country": data.country,
+              "language": language}
+    return {**fields, "timezone": timezone} if timezone else fields
 
 
 def _shipping(data: SignUp) -> dict[str, str]:
@@ -273,7 +277,9 @@ def wanted(data: SignUp) -> dict[str, Any]:
 
 
 def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
-    ids = upsert_contacts(session, [{"email": data.email, **_fields(data, source.language),
+    zone = zone_for(source.timezone, data.country)
+    ids = upsert_contacts(session, [{"email": data.email,
+                                     **_fields(data, source.language, zone),
                                      "attributes": _attributes(data)}])
     return session.get_one(Contact, ids[email_key(data.email)])  # just upserted
 
