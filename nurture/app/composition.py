@@ -1,8 +1,9 @@
 """The composition root: one installation wired from its settings.
 
 It builds the database, clock, sender, transport and caches; registers the subscribers
-to recorded events: scoring, referral and journeys, in that order, so that a score or a
-referral code changed by the first two can start a journey; and registers the send
+to recorded events: accounts, scoring, referral and journeys, in that order, so that a
+subscription's renewal date, a score or a referral code changed by the first three can
+start a journey; and registers the send
 throttles (the NPS survey's). Actors receive ids
 only; the transport binds each to the runtime built here (`tasks.handlers`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from journeys.repository import VersionCache
 from journeys.schedule import Pacing
 from journeys.subscriber import JourneySubscriber
+from nurture.accounts.subscriber import AccountsSubscriber
 from nurture.app import tasks
 from nurture.app.runtime import Runtime
 from nurture.broker import make_transport
@@ -29,7 +31,8 @@ from scoring.subscriber import ScoringSubscriber
 def subscribers_for(settings: Settings, versions: VersionCache,
                     pacing: Pacing) -> tuple[Subscriber, ...]:
     """Everything that reacts to recorded events, in the order it runs."""
-    return (ScoringSubscriber(settings),
+    return (AccountsSubscriber(settings.commitment_months),
+            ScoringSubscriber(settings),
             ReferralSubscriber(ReferralConfig.from_settings(settings)),
             JourneySubscriber(versions, pacing.window))
 

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from journeys.definition import Send as SendStep
 from journeys.models import Enrollment
 from journeys.repository import VersionCache
-from nurture.accounts import catalog
+from nurture.accounts import catalog, companies
 from nurture.accounts.catalog import Catalogue
 from nurture.config import Settings
 from nurture.consent import records as consent
@@ -205,6 +205,7 @@ def _sign_up(works: Works, settings: Settings, versions: VersionCache, data: Sig
             outcome = _known(work, NPSConfig.from_settings(settings), contact, data, source)
         else:
             contact = _new_contact(session, data, source)
+            _company(session, contact, data, now)
             trial = Trial(**wanted(data), contact_id=contact.id)
             welcome_to = start(work, versions, contact, trial, source, lifecycle)
             consent_id = None
@@ -282,6 +283,31 @@ def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
                                      **_fields(data, source.language, zone),
                                      "attributes": _attributes(data)}])
     return session.get_one(Contact, ids[email_key(data.email)])  # just upserted
+
+
+def _company(session: Session, contact: Contact, data: SignUp, now: datetime) -> None:
+    """The trial's own account (the form is unverified: it joins no existing company) and
+    its roles: the signer administers, is billed and gets notices; the technical contact
+    sets the services up and receives the activation email. A technical contact new to us
+    becomes a contact of the account; one we know is left as it is, and given the roles."""
+    account = companies.new_account(session, data.company, data.email, "trial", now)
+    contact.account_id = account.id
+    own = email_key(data.technical_email) == email_key(data.email)
+    roles = companies.SIGNER_ROLES + (companies.TECHNICAL_ROLES if own else ())
+    companies.add_roles(session, account.id, contact.id, roles, now)
+    if own:
+        return
+    tech = session.scalar(select(Contact).where(
+        Contact.email_key == email_key(data.technical_email)))
+    if tech is None:
+        first, _, last = data.technical_name.strip().partition(" ")
+        ids = upsert_contacts(session, [{
+            "email": data.technical_email, "first_name": first, "last_name": last.strip(),
+            "company": data.company, "country": data.country,
+            "timezone": contact.timezone, "language": contact.language}])
+        tech = session.get_one(Contact, ids[email_key(data.technical_email)])
+        tech.account_id = account.id
+    companies.add_roles(session, account.id, tech.id, companies.TECHNICAL_ROLES, now)
 
 
 def start(work: Work, versions: VersionCache, contact: Contact, trial: Trial, source: Source,

@@ -49,7 +49,9 @@ def test_sign_up_starts_a_30_day_trial_and_welcomes_the_person_and_technical_con
     assert "check your inbox" in thanks.text and "Ann@Example.com" in thanks.text
     assert "tom@example.com" in thanks.text and "1 April 2026" in thanks.text
 
-    [person] = rows(rt, Contact)
+    person, tom = rows(rt, Contact)  # the technical contact is a contact of the account
+    assert (tom.email, tom.first_name, tom.last_name, tom.account_id, tom.stage) == (
+        "tom@example.com", "Tom", "Tech", person.account_id, "learn")
     assert (person.email, person.first_name, person.company, person.industry,
             person.company_size, person.country, person.role, person.stage) == (
         "Ann@Example.com", "Ann", "Lee Retail", "retail", 10, "GB", "IT manager", "try")
@@ -203,7 +205,7 @@ def test_a_repeat_sign_up_while_a_trial_runs_waits_for_confirmation_then_resends
     page = client.get(again.headers["Location"]).text
     assert "We sent a link to confirm to the address we have on file" in page
     assert "1 April 2026" not in page, "the page tells a stranger nothing about the trial"
-    assert count(rt, Trial) == 1 and count(rt, Contact) == 1
+    assert count(rt, Trial) == 1 and count(rt, Contact) == 2  # Ann and her technical contact
     assert rows(rt, Contact)[0].company == "Lee Retail", "a repeat sign-up changes nothing"
     run_due(rt)
     [link] = outbox(rt)[before:]
@@ -311,7 +313,8 @@ def test_the_form_asks_for_no_billing_information(rt):
     page = web_client(rt).get("/l/trial").text
     names = set(re.findall(r'<(?:input|select)[^>]*name="([^"]+)"', page))
     assert names == {"csrf_token", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-                     "utm_content", "ref", "first_name", "last_name", "email", "phone", "role",
+                     "utm_content", "ref", "timezone", "first_name", "last_name", "email",
+                     "phone", "role",
                      "company", "company_size", "industry", "country", "ship_street",
                      "ship_city", "ship_region", "ship_postal_code", "ship_country",
                      "tech_name", "tech_email", "services", "seats", "marketing_consent",
