@@ -21,8 +21,10 @@ def lookup():
     if len(email) > 320 or not EMAIL.match(email):
         return render_template("contacts/lookup.html", email=email[:320], record=None,
                                error="Enter a whole email address, like ann@example.com."), 422
-    record = contact_record(current_app.extensions["nurture"].db, email)
+    rt = current_app.extensions["nurture"]
+    record = contact_record(rt.db, email)
     if record is None:
         return render_template("contacts/lookup.html", email=email, record=None,
                                error=f"There is no contact with the address {email}."), 404
-    return render_template("contacts/lookup.html", email=email, record=record, error=None)
+    return render_template("contacts/lookup.html", email=email, record=record, error=None,
+                           services=rt.settings.services)

@@ -304,7 +304,8 @@ def _company(session: Session, contact: Contact, data: SignUp, now: datetime) ->
         ids = upsert_contacts(session, [{
             "email": data.technical_email, "first_name": first, "last_name": last.strip(),
             "company": data.company, "country": data.country,
-            "timezone": contact.timezone, "language": contact.language}])
+            # The signer's browser says nothing of where their colleague works.
+            "timezone": zone_for("", data.country), "language": contact.language}])
         tech = session.get_one(Contact, ids[email_key(data.technical_email)])
         tech.account_id = account.id
     companies.add_roles(session, account.id, tech.id, companies.TECHNICAL_ROLES, now)

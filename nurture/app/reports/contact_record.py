@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from journeys.models import Enrollment
+from nurture.accounts.queries import Overview
+from nurture.accounts.queries import overview as account_overview
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
@@ -31,6 +33,7 @@ class ContactRecord:
     enrollments: list[Enrollment]
     sends: list[Send]
     events: list[Event]
+    account: Overview | None = None  # their company, roles and subscription
 
 
 def contact_record(db: Database, email: str) -> ContactRecord | None:
@@ -51,4 +54,5 @@ def contact_record(db: Database, email: str) -> ContactRecord | None:
             consent=newest(ConsentRecord, ConsentRecord.at, 10),
             enrollments=newest(Enrollment, Enrollment.entered_at, 20),
             sends=newest(Send, Send.created_at),
-            events=newest(Event, Event.occurred_at))
+            events=newest(Event, Event.occurred_at),
+            account=account_overview(session, contact.id))

@@ -22,6 +22,7 @@ from tests.helpers import (
     mail_to,
     rows,
     run_due,
+    signed_in,
     web_client,
 )
 from web import create_app
@@ -143,3 +144,18 @@ def test_a_role_outside_the_list_is_a_422_sentence_and_changes_nothing(rt):
     assert response.status_code == 422
     assert response.json["errors"][0]["field"] == "properties.roles.0"
     assert _roles(rt) == set() and rows(rt, Account) == []
+
+
+def test_the_contact_page_shows_the_account_its_roles_and_subscription(rt):
+    publish_trial_journey(rt)
+    post_sign_up(web_client(rt), timezone="America/Chicago")
+    [trial] = rows(rt, Trial)
+    lifecycle.convert(rt, rt.settings, trial.id, "keep_data")
+    run_due(rt)
+    page = signed_in(rt, "marketer").get("/contacts?email=tom@example.com").text
+    assert "Lee Retail (example.com) · customer · their roles: activation, technical." in page
+    assert "administrator: Ann Lee &lt;Ann@Example.com&gt;" in page
+    assert "activation: Tom Tech &lt;tom@example.com&gt;" in page
+    assert ("Subscription: CRM, Analytics · 5 of 5 seats · 12-month commitment from "
+            "2026-03-02, renews 2027-03-02.") in page
+    assert "time zone Europe/London" in page  # the company's country's: not Ann's browser
