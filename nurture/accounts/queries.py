@@ -69,11 +69,11 @@ class Overview:
 
 def holders(session: Session, account_id: int) -> list[Holder]:
     """Who holds which role on the account, in ROLES order, then by when assigned."""
-    rows = session.execute(
+    rows = list(session.execute(
         select(AccountRole.role, Contact.id, Contact.email, Contact.first_name,
                Contact.last_name, AccountRole.assigned_at)
         .join(Contact, Contact.id == AccountRole.contact_id)
-        .where(AccountRole.account_id == account_id)).all()
+        .where(AccountRole.account_id == account_id)))
     rows.sort(key=lambda r: (ROLES.index(r[0]) if r[0] in ROLES else 99, r[5], r[1]))
     return [Holder(role, cid, email, f"{first} {last}".strip())
             for role, cid, email, first, last, _ in rows]
