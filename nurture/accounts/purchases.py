@@ -95,3 +95,16 @@ def queue_activation(session: Session, sub: Subscription, now: datetime) -> list
              "variant": "", "transactional": True, "status": "queued", "created_at": now,
              "due_at": now} for reader in activation_readers(session, sub.account_id)]
     return insert_ignore(session, Send, rows, "send_key")
+
+
+def renew(session: Session, contact: Contact) -> None:
+    """A renewal moved the contact's commitment date (`effects`): the account's current
+    subscription renews on it too, so the two never disagree."""
+    renews = as_datetime(((contact.attributes or {}).get("commitment") or {}).get("ends_at"))
+    if contact.account_id is None or renews is None:
+        return
+    sub = session.scalars(select(Subscription).where(
+        Subscription.account_id == contact.account_id, Subscription.status == "active")
+        .order_by(Subscription.started_at.desc(), Subscription.id.desc()).limit(1)).first()
+    if sub is not None:
+        sub.renews_at = renews

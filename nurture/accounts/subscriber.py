@@ -2,6 +2,8 @@
 
 - `trial.converted` or `purchase.completed`: the buyer's account becomes a customer with a
   subscription, and the activation email is queued (`nurture.accounts.purchases`).
+- `subscription.renewed`: the account's current subscription renews on the contact's new
+  commitment date (the event's `commitment_ends_at`, else a year on).
 - `contact.updated` with `account` (a company name) moves the contact to that account
   (found by name, or made); with `roles` (a list of ROLES), the contact holds exactly
   those roles on their account.
@@ -29,13 +31,16 @@ class AccountsSubscriber:
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
         reaction = Reaction()
-        for event in batch.of_type("contact.updated", *PURCHASES):
+        for event in batch.of_type("contact.updated", "subscription.renewed", *PURCHASES):
             contact = batch.contacts.get(event.contact_id)
             if contact is None:
                 continue
             if event.type == "contact.updated":
                 if _update(session, contact, event):
                     reaction.changed.add(contact.id)
+                continue
+            if event.type == "subscription.renewed":
+                purchases.renew(session, contact)
                 continue
             sub = purchases.subscribe(session, contact, event, self.commitment_months)
             reaction.changed.add(contact.id)

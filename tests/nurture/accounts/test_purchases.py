@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.contacts.models import Contact
+from nurture.moments import as_datetime
 from nurture.trials import lifecycle
 from nurture.trials.models import Trial
 from tests.factories import post_sign_up, publish_trial_journey
@@ -159,3 +160,12 @@ def test_the_contact_page_shows_the_account_its_roles_and_subscription(rt):
     assert ("Subscription: CRM, Analytics · 5 of 5 seats · 12-month commitment from "
             "2026-03-02, renews 2027-03-02.") in page
     assert "time zone Europe/London" in page  # the company's country's: not Ann's browser
+
+
+def test_a_renewal_moves_the_subscription_and_the_commitment_date_together(rt):
+    ann = contact(rt, "ann@lee-retail.example", company="Lee Retail")
+    event(rt, ann, "purchase.completed", services=["crm"])
+    event(rt, ann, "subscription.renewed", commitment_ends_at="2028-03-02T10:00:00+00:00")
+    [sub] = rows(rt, Subscription)
+    assert sub.renews_at == datetime(2028, 3, 2, 10, 0, tzinfo=UTC)
+    assert as_datetime(get_contact(rt, ann).attributes["commitment"]["ends_at"]) == sub.renews_at
