@@ -205,7 +205,8 @@ def _sign_up(works: Works, settings: Settings, versions: VersionCache, data: Sig
             outcome = _known(work, NPSConfig.from_settings(settings), contact, data, source)
         else:
             contact = _new_contact(session, data, source)
-            _company(session, contact, data, now)
+            company_for(session, contact, data.company, data.technical_name,
+                        data.technical_email, data.country, now)
             trial = Trial(**wanted(data), contact_id=contact.id)
             welcome_to = start(work, versions, contact, trial, source, lifecycle)
             consent_id = None
@@ -285,28 +286,31 @@ def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
     return session.get_one(Contact, ids[email_key(data.email)])  # just upserted
 
 
-def _company(session: Session, contact: Contact, data: SignUp, now: datetime) -> None:
+def company_for(session: Session, contact: Contact, company: str, technical_name: str,
+                technical_email: str, country: str, now: datetime) -> None:
     """The trial's own account (the form is unverified: it joins no existing company) and
     its roles: the signer administers, is billed and gets notices; the technical contact
     sets the services up and receives the activation email. A technical contact new to us
-    becomes a contact of the account; one we know is left as it is, and given the roles."""
-    account = companies.new_account(session, data.company, data.email, "trial", now)
+    becomes a contact of the account; one we know is left as it is, and given the roles.
+    A contact who has an account already keeps it, and its roles, as they are."""
+    if contact.account_id is not None:
+        return
+    account = companies.new_account(session, company, contact.email, "trial", now)
     contact.account_id = account.id
-    own = email_key(data.technical_email) == email_key(data.email)
+    own = not technical_email or email_key(technical_email) == contact.email_key
     roles = companies.SIGNER_ROLES + (companies.TECHNICAL_ROLES if own else ())
     companies.add_roles(session, account.id, contact.id, roles, now)
     if own:
         return
-    tech = session.scalar(select(Contact).where(
-        Contact.email_key == email_key(data.technical_email)))
+    tech = session.scalar(select(Contact).where(Contact.email_key == email_key(technical_email)))
     if tech is None:
-        first, _, last = data.technical_name.strip().partition(" ")
+        first, _, last = technical_name.strip().partition(" ")
         ids = upsert_contacts(session, [{
-            "email": data.technical_email, "first_name": first, "last_name": last.strip(),
-            "company": data.company, "country": data.country,
+            "email": technical_email, "first_name": first, "last_name": last.strip(),
+            "company": company, "country": country,
             # The signer's browser says nothing of where their colleague works.
-            "timezone": zone_for("", data.country), "language": contact.language}])
-        tech = session.get_one(Contact, ids[email_key(data.technical_email)])
+            "timezone": zone_for("", country), "language": contact.language}])
+        tech = session.get_one(Contact, ids[email_key(technical_email)])
         tech.account_id = account.id
     companies.add_roles(session, account.id, tech.id, companies.TECHNICAL_ROLES, now)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from journeys.loader import load_file
 from journeys.services import publish
+from nurture.accounts.models import Account, AccountRole
 from nurture.config import PROJECT_ROOT
 from nurture.consent.models import ConsentRecord
 from nurture.contacts.models import Contact
@@ -257,3 +258,23 @@ def test_marketing_consent_ticked_for_a_known_address_is_given_only_by_confirmin
     [record] = rows(rt, ConsentRecord)
     assert (record.action, record.method, record.ip) == (
         "confirmed", "signup-confirmation", "203.0.113.9")
+
+
+def test_a_known_prospect_who_confirms_gets_the_trials_account_and_its_roles(rt):
+    publish_trial_journey(rt)
+    cid = contact(rt, "ann@example.com", first_name="Ann", company="Lee Retail")
+    client = web_client(rt)
+    post_sign_up(client, email="ann@example.com", tech_email="tom@lee-retail.example",
+                 tech_name="Tom Tech")
+    assert get_contact(rt, cid).account_id is None, "nothing changes before confirmation"
+    confirm_from_email(rt, client)
+    ann = get_contact(rt, cid)
+    [account] = rows(rt, Account)
+    assert (ann.account_id, account.name, account.status) == (account.id, "Lee Retail",
+                                                              "trial")
+    with rt.db.sessions() as session:
+        held = set(session.execute(select(AccountRole.role, Contact.email).join(
+            Contact, Contact.id == AccountRole.contact_id)))
+    assert held == {("administrator", "ann@example.com"), ("billing", "ann@example.com"),
+                    ("notices", "ann@example.com"), ("technical", "tom@lee-retail.example"),
+                    ("activation", "tom@lee-retail.example")}
