@@ -44,7 +44,8 @@ EVENT_TYPES: dict[str, str] = {
                           "NURTURE_COMMITMENT_MONTHS) or commitment_ends_at, account); it "
                           "records the account's subscription and sends the activation "
                           "email.",
-    "subscription.renewed": "A subscription commitment was renewed.",
+    "subscription.renewed": "A subscription commitment was renewed (properties: "
+                            "commitment_ends_at); the account's subscription renews then.",
     "subscription.cancelled": "A subscription was cancelled.",
     "subscription.deprovisioned": "Service and billing stopped for a departed customer.",
     "onboarding.completed": "The customer finished onboarding.",

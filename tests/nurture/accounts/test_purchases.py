@@ -20,6 +20,7 @@ from tests.helpers import (
     contact_id,
     event,
     get_contact,
+    invoke_cli,
     mail_to,
     rows,
     run_due,
@@ -169,3 +170,16 @@ def test_a_renewal_moves_the_subscription_and_the_commitment_date_together(rt):
     [sub] = rows(rt, Subscription)
     assert sub.renews_at == datetime(2028, 3, 2, 10, 0, tzinfo=UTC)
     assert as_datetime(get_contact(rt, ann).attributes["commitment"]["ends_at"]) == sub.renews_at
+
+
+def test_the_event_catalogue_documents_roles_accounts_and_purchase_terms(tmp_path):
+    result = invoke_cli(["events", "types"], tmp_path)
+    assert result.exit_code == 0, result.output
+    updated = next(line for line in result.output.splitlines()
+                   if line.startswith("contact.updated"))
+    purchase = next(line for line in result.output.splitlines()
+                    if line.startswith("purchase.completed"))
+    assert "roles" in updated and "activation, administrator" in updated
+    assert "account" in updated and "timezone" in updated
+    assert all(word in purchase for word in ("services", "seats", "seat_limit",
+                                             "commitment_months", "NURTURE_COMMITMENT_MONTHS"))
