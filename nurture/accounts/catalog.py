@@ -22,7 +22,8 @@ SERVICE_KEYS = frozenset({"id", "name", "description", "signin"})
 SERVICES = Listed("services", "a list of services", "A service", "id, name and signin",
                   SERVICE_KEYS, "Every service", "The service id")
 SERVICES_FILE = Kind("The services file", "A services file must be a mapping with "
-                     "'services', a list of services.", frozenset({"services"}))
+                     "'signin' and 'services', a list of services.",
+                     frozenset({"signin", "services"}))
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Service:
 @dataclass(frozen=True)
 class Catalogue:
     services: tuple[Service, ...]
+    # The customer portal: one sign-in for all of a customer's services (`links.login`).
+    signin: str = ""
 
     def __iter__(self) -> Any:
         return iter(self.services)
@@ -82,7 +85,14 @@ def _catalogue(r: YamlReader, doc: CommentedMap) -> Catalogue:
             found.append(Service(service_id, name, str(item.get("description") or ""), signin))
     if not found and not r.violations:
         r.bad(1, "The services file lists no service; list at least one under 'services'.")
-    return Catalogue(tuple(found))
+    portal = ""
+    if not str(doc.get("signin") or "").strip():
+        r.bad(1, "The services file has no sign-in address for the customer portal: add "
+                 "'signin' with the address where customers sign in to their services.")
+    else:
+        portal = r.checked(_address, doc["signin"], line_of(doc, "signin"),
+                           "customer portal's sign-in address") or ""
+    return Catalogue(tuple(found), portal)
 
 
 LoadedCatalogue = RulesLoaded[Catalogue]

@@ -39,10 +39,12 @@ class Links:
     """`links.*` in templates. Each signed link is built the first time a template asks."""
 
     def __init__(self, tokens: Tokens, base_url: str, contact_id: int, email_key: str,
-                 send_id: int | None = None):
+                 send_id: int | None = None, login: str = ""):
         self._tokens, self._base = tokens, base_url
         self._contact, self._key, self._send = contact_id, email_key, send_id
-        self.login = f"{base_url}/login"
+        # Where the reader signs in to their services: the catalogue's customer portal.
+        # Nurture's own /login is the staff console, never a link for customers.
+        self.login = login or f"{base_url}/login"
         self.trial = f"{base_url}/l/trial"
         self.referral = f"{base_url}/r/"
 

@@ -65,7 +65,7 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
     TemplateError for a broken template; the caller checks that `name` exists."""
     domain = settings.mail_domain
     links = compose.Links(Tokens(settings.secret_key), settings.base_url, contact.id,
-                          contact.email_key)
+                          contact.email_key, login=settings.services.signin)
     template = store.resolve(name, variant=variant,
                              vertical=contact.industry if vertical is None else vertical,
                              stage=contact.stage if stage is None else stage,

@@ -243,7 +243,8 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
     settings, tokens, store = mailroom.settings, mailroom.tokens, mailroom.store
     domain = settings.mail_domain
     msg_id = message_id(send.send_key, domain)
-    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, send.id)
+    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, send.id,
+                          login=settings.services.signin)
     try:
         template = templates.get(key)
         if template is None:  # resolved once per batch, not per send

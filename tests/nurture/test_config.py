@@ -252,12 +252,12 @@ def test_the_command_line_says_what_to_fix(tmp_path, name, value, sentence):
 
 def test_a_service_without_a_sign_in_address_stops_the_start_up(tmp_path):
     services = tmp_path / "services.yaml"
-    services.write_text("services:\n"
+    services.write_text("signin: https://my.example.com/\nservices:\n"
                         "  - id: crm\n    name: CRM\n    signin: https://crm.example.com/\n"
                         "  - id: analytics\n    name: Analytics\n")
     env = {"NURTURE_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/n.db",
            "SECRET_KEY": "k", "NURTURE_SERVICES_FILE": str(services)}
-    sentence = (f"NURTURE_SERVICES_FILE cannot be used: {services}:5: The service analytics "
+    sentence = (f"NURTURE_SERVICES_FILE cannot be used: {services}:6: The service analytics "
                 "has no sign-in address: add 'signin' with the address where its users "
                 "sign in.")
     with pytest.raises(ConfigError) as raised:
@@ -268,5 +268,11 @@ def test_a_service_without_a_sign_in_address_stops_the_start_up(tmp_path):
     assert f"Error: The configuration cannot be used: {sentence}" in result.output
     services.write_text("services:\n  - id: crm\n    name: CRM\n"
                         "    signin: https://crm.example.com/sign-in\n")
-    assert [(s.id, s.signin) for s in Settings.from_env(env).services] == [
-        ("crm", "https://crm.example.com/sign-in")]
+    with pytest.raises(ConfigError, match=r":1: The services file has no sign-in address for "
+                                          r"the customer portal: add 'signin' with the "
+                                          r"address where customers sign in"):
+        Settings.from_env(env)
+    services.write_text("signin: https://my.example.com/\n" + services.read_text())
+    catalogue = Settings.from_env(env).services
+    assert [(s.id, s.signin) for s in catalogue] == [("crm", "https://crm.example.com/sign-in")]
+    assert catalogue.signin == "https://my.example.com/"

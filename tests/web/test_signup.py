@@ -22,7 +22,16 @@ from tests.factories import (
     post_sign_up,
     publish_trial_journey,
 )
-from tests.helpers import count, enrollments, outbox, rows, run_due, web_client
+from tests.helpers import (
+    advance_clock,
+    count,
+    enrollments,
+    mail_to,
+    outbox,
+    rows,
+    run_due,
+    web_client,
+)
 from web import create_app
 
 
@@ -90,6 +99,16 @@ def test_sign_up_starts_a_30_day_trial_and_welcomes_the_person_and_technical_con
         assert "campaigns.nurture.example" not in text  # a service not chosen
     assert "Hi Tom," in welcome["tom@example.com"].get_body(("plain",)).get_content()
     assert "Ann" not in welcome["tom@example.com"].get_body(("plain",)).get_content()
+
+
+def test_later_trial_emails_send_the_reader_to_the_customer_portal_not_our_console(rt):
+    publish_trial_journey(rt)
+    post_sign_up(web_client(rt))
+    advance_clock(rt, timedelta(days=26), step=timedelta(days=1))
+    [ending] = [m for m in mail_to(rt, "Ann@Example.com") if "ends" in m["Subject"]]
+    text = ending.get_body(("plain",)).get_content()
+    assert "https://my.nurture.example/sign-in" in text
+    assert "localhost:5000/login" not in text
 
 
 def test_errors_are_sentences_beside_their_fields_and_typed_values_stay(rt):
