@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
 from nurture import env as read
+from nurture.accounts import catalog
+from nurture.accounts.catalog import Catalogue
 from nurture.env import ConfigError
 
 __all__ = ["ConfigError", "Settings"]
@@ -154,6 +156,10 @@ class Settings:
     scoring: ScoringSettings = ScoringSettings()
     web: WebSettings = WebSettings()
     sending: SendingSettings = SendingSettings()
+    # The service catalogue with each service's sign-in address (NURTURE_SERVICES_FILE).
+    services: Catalogue = field(default_factory=catalog.default)
+    # A purchase's commitment, in months, when the event does not say (seed 002: 12).
+    commitment_months: int = 12
 
     @property
     def mail_domain(self) -> str:
@@ -206,6 +212,9 @@ class Settings:
             scoring=_scoring(env),
             web=_web(env),
             sending=_sending(env),
+            services=_services(env),
+            commitment_months=read.whole(env, "NURTURE_COMMITMENT_MONTHS", 12, least=1,
+                                         unit="months"),
         )
 
     def with_(self, **changes: Any) -> Settings:
@@ -277,3 +286,13 @@ def _sending(env: Mapping[str, str]) -> SendingSettings:
         utm=read.switch(env, "NURTURE_EMAIL_UTM", default.utm),
         utm_source=read.text(env, "NURTURE_EMAIL_UTM_SOURCE", default.utm_source),
         rate=read.per_second(env, "NURTURE_SEND_RATE"))
+
+
+def _services(env: Mapping[str, str]) -> Catalogue:
+    path = read.path(env, "NURTURE_SERVICES_FILE")
+    loaded = catalog.load(path)
+    if loaded.value is None:
+        first = loaded.violations[0]
+        named = "NURTURE_SERVICES_FILE" if path else "The shipped services file"
+        raise ConfigError(f"{named} cannot be used: {first}")
+    return loaded.value

@@ -163,6 +163,11 @@ def sends(rt: Runtime, contact_id: int | None = None) -> list[Send]:
         return list(session.scalars(query))
 
 
+def journey_sends(rt: Runtime, contact_id: int | None = None) -> list[Send]:
+    """The sends journeys made (a purchase's activation email is not one), oldest first."""
+    return [s for s in sends(rt, contact_id) if s.journey_id is not None]
+
+
 def enrollments(rt: Runtime, contact_id: int | None = None) -> list[Enrollment]:
     """Every enrollment (or the contact's), oldest first."""
     with rt.db.sessions() as session:
@@ -272,6 +277,12 @@ def handoffs(rt: Runtime, cid: int | None = None) -> list[Handoff]:
 def mail_to(rt: Runtime, address: str) -> list[EmailMessage]:
     """The messages in the file outbox addressed to `address`, by file name."""
     return [message for message in outbox(rt) if address in message["To"]]
+
+
+def journey_mail_to(rt: Runtime, address: str) -> list[EmailMessage]:
+    """`mail_to`, leaving out a purchase's activation email (sent by no journey)."""
+    return [m for m in mail_to(rt, address)
+            if not str(m["X-Nurture-Send"] or "").startswith("activation:")]
 
 
 # ---- waiting -------------------------------------------------------------------------------

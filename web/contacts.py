@@ -25,12 +25,13 @@ def lookup():
     if len(email) > 320 or not EMAIL.match(email):
         return render_template("contacts/lookup.html", email=email[:320], record=None,
                                error="Enter a whole email address, like ann@example.com."), 422
-    record = contact_record(current_app.extensions["nurture"].db, email)
+    rt = current_app.extensions["nurture"]
+    record = contact_record(rt.db, email)
     if record is None:
         return render_template("contacts/lookup.html", email=email, record=None,
                                error=f"There is no contact with the address {email}."), 404
     return render_template("contacts/lookup.html", email=email, record=record, error=None,
-                           retention_days=_retention_days())
+                           retention_days=_retention_days(), services=rt.settings.services)
 
 
 def _retention_days() -> int:
@@ -50,11 +51,12 @@ def deprovision() -> ResponseReturnValue:
         return render_template(
             "contacts/lookup.html", email=email, record=record, error=None,
             deprovision_error="Tick the box to confirm that service and billing stop now.",
-            retention_days=_retention_days()), 422
+            retention_days=_retention_days(), services=rt.settings.services), 422
     done = end_service(rt, email, source="console",
                        reason=request.form.get("reason", "")[:2000])
     return render_template(
         "contacts/lookup.html", email=email, record=contact_record(rt.db, email), error=None,
         done=f"Service and billing ended on {done.deprovisioned_at:%Y-%m-%d}. The account's "
              f"data is kept until {done.retention_until:%Y-%m-%d}, then deleted; every "
-             "contact of the account is told so.", retention_days=_retention_days())
+             "contact of the account is told so.", retention_days=_retention_days(),
+        services=rt.settings.services)

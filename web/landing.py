@@ -180,6 +180,7 @@ class SignUpForm(FlaskForm):
     utm_term = HiddenField(filters=TEXT)
     utm_content = HiddenField(filters=TEXT)
     ref = HiddenField(filters=TEXT)
+    timezone = HiddenField(filters=TEXT)  # the browser's zone, filled by landing.js
 
     def __init__(self, formdata: ImmutableMultiDict[str, str] | None, max_seats: int = 20
                  ) -> None:
@@ -195,7 +196,7 @@ class SignUpForm(FlaskForm):
         chosen = field.data or []
         if not chosen:
             raise ValidationError("Choose at least one service to try.")
-        if not set(chosen) <= {s.id for s in signup.SERVICES}:
+        if not set(chosen) <= _rt().settings.services.ids:
             raise ValidationError("Choose services from the list.")
 
     def validate_for(self, page: pages.Page) -> bool:
@@ -306,7 +307,7 @@ def landing_page(slug: str) -> ResponseReturnValue:
     if request.method == "POST":
         status = 422
     return render_template("landing/page.html", page=page, form=form, hero=_hero(page),
-                           services=signup.SERVICES, options=OPTIONS,
+                           services=rt.settings.services, options=OPTIONS,
                            max_seats=lifecycle.max_trial_seats,
                            trial_days=lifecycle.trial_days), status
 
@@ -338,7 +339,8 @@ def _source(form: SignUpForm, page: pages.Page) -> signup.Source:
         referral_code=referral.attributed_code(form.ref.data or ""), ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", "")[:400], page=request.path[:500],
         journey=page.journey, visitor=referral.visitor(),
-        language=from_browser(list(request.accept_languages)))
+        language=from_browser(list(request.accept_languages)),
+        timezone=(form.timezone.data or "")[:64])
 
 
 def _pretend() -> dict[str, object]:

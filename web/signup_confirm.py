@@ -24,7 +24,8 @@ bp = Blueprint("signup_confirm", __name__)
 LABELS = {"first_name": "First name", "last_name": "Last name", "phone": "Phone",
           "role": "Job title", "company": "Company name", "industry": "Industry",
           "company_size": "Company size", "country": "Country",
-          "language": "Language of our emails", "technical_contact": "Technical contact",
+          "language": "Language of our emails", "timezone": "Time zone",
+          "technical_contact": "Technical contact",
           "technical_contact_name": "Technical contact's name",
           "shipping_address": "Shipping address"}
 
@@ -55,8 +56,7 @@ def rows(changes: tuple[Difference, ...]) -> list[tuple[str, str, str]]:
 
 
 def _services(ids: tuple[str, ...]) -> str:
-    names = {s.id: s.name for s in signup.SERVICES}
-    return ", ".join(names.get(i, i) for i in ids)
+    return _rt().settings.services.names(ids)
 
 
 @bp.route("/signup/confirm/<token>", methods=["GET", "POST"])

@@ -1,96 +1,62 @@
-"""What accounts do with recorded events: a customer who left (`account.deprovisioned`,
-from billing, the console or the CLI) has service and billing stopped together.
+"""What accounts do with recorded events.
 
-In the event's transaction the account is marked deprovisioned with its retention date,
-its subscriptions end on the same day, the contact's `attributes.account` tells the notices
-and journeys those dates and where to export the data, and every other contact of the
-account follows with its own `account.deprovisioned` (the next round), so that all of them
-leave the customer journeys and get the notice. The event's own effect moves the stage
-(`nurture/events/effects.py`). Running twice changes nothing: a deprovisioned account keeps
-its first dates.
+- `trial.converted` or `purchase.completed`: the buyer's account becomes a customer with a
+  subscription, and the activation email is queued (`nurture.accounts.purchases`).
+- `subscription.renewed`: the account's current subscription renews on the contact's new
+  commitment date (the event's `commitment_ends_at`, else a year on).
+- `contact.updated` with `account` (a company name) moves the contact to that account
+  (found by name, or made); with `roles` (a list of ROLES), the contact holds exactly
+  those roles on their account.
+
+Registered first by the composition root, so that the journeys see the commitment date
+the subscription fixed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from nurture.accounts.departure import DEPARTED_STAGE, SERVED, Departure, retention_until
-from nurture.accounts.models import Account, Subscription
-from nurture.config import DepartureSettings
+from nurture.accounts import companies, purchases
 from nurture.contacts.models import Contact
-from nurture.events.bus import NewEvent, Reaction, RecordedBatch, RecordedEvent
-from nurture.events.effects import merge_attributes
-from nurture.moments import as_datetime
+from nurture.events.bus import Reaction, RecordedBatch, RecordedEvent
 
-EVENT = "account.deprovisioned"
+PURCHASES = ("trial.converted", "purchase.completed")
 
 
 @dataclass(frozen=True)
-class AccountSubscriber:
-    """Registered by the composition root, before the subscribers that read the stage."""
-
-    settings: DepartureSettings
+class AccountsSubscriber:
+    commitment_months: int = 12
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
         reaction = Reaction()
-        for event in batch.of_type(EVENT):
+        for event in batch.of_type("contact.updated", "subscription.renewed", *PURCHASES):
             contact = batch.contacts.get(event.contact_id)
             if contact is None:
                 continue
-            departure = self._stop(session, contact, event)
-            contact.attributes = merge_attributes(contact.attributes or {},
-                                                  {"account": departure.attributes()})
+            if event.type == "contact.updated":
+                if _update(session, contact, event):
+                    reaction.changed.add(contact.id)
+                continue
+            if event.type == "subscription.renewed":
+                purchases.renew(session, contact)
+                continue
+            sub = purchases.subscribe(session, contact, event, self.commitment_months)
             reaction.changed.add(contact.id)
-            reaction.events.extend(_colleagues(session, contact, departure, event))
+            reaction.make_due("deliver_sends",
+                              purchases.queue_activation(session, sub, batch.now))
         return reaction
 
-    def _stop(self, session: Session, contact: Contact, event: RecordedEvent) -> Departure:
-        """Stop service and billing of the contact's account, once; its departure."""
-        p = event.properties
-        account = session.get(Account, contact.account_id, with_for_update=True) \
-            if contact.account_id is not None else None
-        if account is None:  # a customer known only by its contact: the company is recorded
-            account = Account(name=contact.company or "",
-                              domain=contact.email_key.rsplit("@", 1)[-1], status="customer",
-                              created_at=event.occurred_at)
-            session.add(account)
-            session.flush()
-            contact.account_id = account.id
-        export_url = str(p.get("export_url") or self.settings.export_url or "")
-        if account.status in SERVED or account.deprovisioned_at is None:
-            stopped = as_datetime(p.get("ended_at")) or event.occurred_at
-            account.status, account.deprovisioned_at = DEPARTED_STAGE, stopped
-            account.retention_until = as_datetime(p.get("retention_until")) or \
-                retention_until(stopped, self.settings.retention_days)
-            session.execute(update(Subscription).where(
-                Subscription.account_id == account.id, Subscription.ended_at.is_(None))
-                .values(status="ended", ended_at=stopped)
-                .execution_options(synchronize_session=False))
-        until = account.retention_until or retention_until(
-            account.deprovisioned_at, self.settings.retention_days)
-        return Departure(account.id, account.deprovisioned_at, until, export_url)
 
-
-def _colleagues(session: Session, contact: Contact, departure: Departure,
-                event: RecordedEvent) -> list[NewEvent]:
-    """The same departure for the account's other contacts still being served."""
-    others = session.scalars(select(Contact.id).where(
-        Contact.account_id == departure.account_id, Contact.id != contact.id,
-        Contact.stage != DEPARTED_STAGE).order_by(Contact.id))
-    properties: dict[str, Any] = {
-        "account_id": departure.account_id, "reason": event.properties.get("reason") or "",
-        "ended_at": departure.deprovisioned_at.isoformat(),
-        "retention_until": departure.retention_until.isoformat(),
-        "export_url": departure.export_url, "colleague_of": contact.id}
-    return [NewEvent(cid, EVENT, properties, event.occurred_at, "accounts",
-                     _key(departure.account_id, cid, departure.deprovisioned_at))
-            for cid in others]
-
-
-def _key(account_id: int, contact_id: int, stopped: datetime) -> str:
-    return f"{EVENT}:{account_id}:{contact_id}:{stopped.isoformat()}"
+def _update(session: Session, contact: Contact, event: RecordedEvent) -> bool:
+    p = event.properties
+    name, roles = p.get("account"), p.get("roles")
+    if not isinstance(name, str) and not isinstance(roles, list):
+        return False
+    now = event.occurred_at
+    account = companies.account_of(session, contact, now,
+                                   name if isinstance(name, str) else "")
+    if isinstance(roles, list):
+        companies.set_roles(session, account.id, contact.id, [str(r) for r in roles], now)
+    return True

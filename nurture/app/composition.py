@@ -2,10 +2,10 @@
 
 It builds the database, clock, sender, transport and caches; registers the subscribers
 to recorded events: accounts, scoring, referral and journeys, in that order, so that a
-departed customer's account is stopped before anything reads it, and a score or a
-referral code changed by the next two can start a journey; and registers the send
-throttles (the NPS survey's). Actors receive ids
-only; the transport binds each to the runtime built here (`tasks.handlers`).
+subscription's renewal date is fixed and a departed customer's account is stopped before
+anything reads them, and a score or a referral code changed by the next two can start a
+journey; and registers the send throttles (the NPS survey's). Actors receive ids only; the
+transport binds each to the runtime built here (`tasks.handlers`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 from journeys.repository import VersionCache
 from journeys.schedule import Pacing
 from journeys.subscriber import JourneySubscriber
-from nurture.accounts.subscriber import AccountSubscriber
+from nurture.accounts.deprovisioning import DeprovisionSubscriber
+from nurture.accounts.subscriber import AccountsSubscriber
 from nurture.app import tasks
 from nurture.app.runtime import Runtime
 from nurture.broker import make_transport
@@ -32,7 +33,8 @@ from scoring.subscriber import ScoringSubscriber
 def subscribers_for(settings: Settings, versions: VersionCache,
                     pacing: Pacing) -> tuple[Subscriber, ...]:
     """Everything that reacts to recorded events, in the order it runs."""
-    return (AccountSubscriber(settings.departure),
+    return (AccountsSubscriber(settings.commitment_months),
+            DeprovisionSubscriber(settings.departure),
             ScoringSubscriber(settings),
             ReferralSubscriber(ReferralConfig.from_settings(settings)),
             JourneySubscriber(versions, pacing.window))

@@ -8,7 +8,10 @@ from __future__ import annotations
 EVENT_TYPES: dict[str, str] = {
     # Contact and consent
     "contact.created": "A contact was added (import, form or API).",
-    "contact.updated": "Contact fields or attributes changed; properties hold the new values.",
+    "contact.updated": "Contact fields or attributes changed; properties hold the new values "
+                       "(timezone: an IANA zone; account: the company's name, which the "
+                       "contact joins; roles: the roles they hold there, a list of "
+                       "activation, administrator, technical, billing, notices).",
     "consent.given": "The contact confirmed consent to marketing email (double opt-in).",
     "consent.withdrawn": "The contact withdrew consent to marketing email.",
     # Web and content
@@ -30,12 +33,19 @@ EVENT_TYPES: dict[str, str] = {
                        "and the account owner is told (properties: services, seats).",
     "trial.seat_activated": "A trial seat (account) was activated.",
     "trial.service_used": "A trial service was used.",
-    "trial.converted": "The trial converted to a paid subscription.",
+    "trial.converted": "The trial converted to a paid subscription (properties: trial_id, "
+                       "services, seats, keep_data); the account becomes a customer and "
+                       "the activation email goes to its activation contact.",
     "trial.expired": "The trial ended without converting; services are disabled.",
     "trial.data_deleted": "The expired trial's data was deleted after the retention period.",
     # Customer
-    "purchase.completed": "A purchase was made (properties: amount, currency, product).",
-    "subscription.renewed": "A subscription commitment was renewed.",
+    "purchase.completed": "A purchase was made (properties: amount, currency, product, "
+                          "services, seats, seat_limit, commitment_months (default "
+                          "NURTURE_COMMITMENT_MONTHS) or commitment_ends_at, account); it "
+                          "records the account's subscription and sends the activation "
+                          "email.",
+    "subscription.renewed": "A subscription commitment was renewed (properties: "
+                            "commitment_ends_at); the account's subscription renews then.",
     "subscription.cancelled": "A subscription was cancelled.",
     "account.deprovisioned": "The customer left: service and billing stopped together for "
                              "the contact's account (properties, all optional: account_id, "

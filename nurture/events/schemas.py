@@ -53,8 +53,14 @@ class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+Role = Literal["activation", "administrator", "technical", "billing", "notices"]  # ROLES
+
+
 class ContactUpdated(ContactFields):
     attributes: dict[str, Any] = Field(default_factory=dict)
+    # The contact's company, by name (found, or made), and the roles they hold there.
+    account: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    roles: Annotated[list[Role], Field(max_length=5)] | None = None
 
 
 class TrialStarted(Open):
@@ -72,6 +78,12 @@ class Purchase(Open):
     amount: Amount | None = None
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
     commitment_ends_at: AwareDatetime | None = None
+    commitment_months: Annotated[StrictInt, Field(ge=1, le=120)] | None = None
+    services: Annotated[list[Text80], Field(max_length=50)] | None = None
+    seats: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    seat_limit: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    account: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    trial_id: StrictInt | None = None
 
 
 class TrialConverted(Purchase):

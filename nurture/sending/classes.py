@@ -53,10 +53,17 @@ def class_of(folder: Path) -> str:
     return declared_class(folder)[0] or MARKETING
 
 
-def under_contract(stage: str | None, attributes: dict | None) -> bool:
-    """Whether a contact is a customer or trialist, to whom service email goes without
-    marketing consent."""
-    return (stage or "") in CONTRACT_STAGES or bool((attributes or {}).get("trial"))
+# A company account in one of these states is served by a contract: anyone holding a role
+# there (the activation or billing contact, say) gets its service email.
+CONTRACT_ACCOUNTS = frozenset({"trial", "customer", "deprovisioned"})
+
+
+def under_contract(stage: str | None, attributes: dict | None,
+                   account_status: str | None = None) -> bool:
+    """Whether a contact is a customer or trialist, or a contact of a customer's or
+    trialist's account, to whom service email goes without marketing consent."""
+    return ((stage or "") in CONTRACT_STAGES or bool((attributes or {}).get("trial"))
+            or (account_status or "") in CONTRACT_ACCOUNTS)
 
 
 def blocked_by_class(message_class: str, suppression: str | None, consent: bool,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -40,10 +40,12 @@ class Links:
     """`links.*` in templates. Each signed link is built the first time a template asks."""
 
     def __init__(self, tokens: Tokens, base_url: str, contact_id: int, email_key: str,
-                 send_id: int | None = None):
+                 send_id: int | None = None, login: str = ""):
         self._tokens, self._base = tokens, base_url
         self._contact, self._key, self._send = contact_id, email_key, send_id
-        self.login = f"{base_url}/login"
+        # Where the reader signs in to their services: the catalogue's customer portal.
+        # Nurture's own /login is the staff console, never a link for customers.
+        self.login = login or f"{base_url}/login"
         self.trial = f"{base_url}/l/trial"
         self.referral = f"{base_url}/r/"
 
@@ -126,17 +128,30 @@ class _Survey:
 
 
 def context(contact: Any, links: Links, postal_address: str, company: str,
-            tracker: Tracker | None = None) -> dict[str, Any]:
-    """What templates see. Without a tracker (previews) links stay as they are written."""
+            tracker: Tracker | None = None, *, services: Mapping[str, Any] | None = None,
+            recipient: Mapping[str, str] | None = None,
+            account: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What templates see. Without a tracker (previews) links stay as they are written.
+    `recipient` is the person the message is addressed to, when not the contact (a
+    technical contact reads their own name, not the signer's); `services` the catalogue
+    by id, with each service's sign-in address; `account` the contact's company and its
+    current subscription."""
     tracking = {} if tracker is None else {"track": tracker, "track_base": tracker.base,
                                            "track_pixel": tracker.pixel}
+    person = {"first_name": contact.first_name, "last_name": contact.last_name,
+              "company": contact.company, "email": contact.email,
+              "role": contact.role, "industry": contact.industry,
+              "language": getattr(contact, "language", "") or "",
+              "timezone": getattr(contact, "timezone", "") or "",
+              "attributes": contact.attributes or {}}
     return {
         **tracking,
-        "contact": {"first_name": contact.first_name, "last_name": contact.last_name,
-                    "company": contact.company, "email": contact.email,
-                    "role": contact.role, "industry": contact.industry,
-                    "language": getattr(contact, "language", "") or "",
-                    "attributes": contact.attributes or {}},
+        "contact": person,
+        "recipient": dict(recipient) if recipient is not None else {
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "email": contact.email},
+        "services": dict(services or {}),
+        "account": dict(account or {}),
         "links": links.for_templates(),
         "company": {"name": company},
         "footer": {"postal_address": postal_address},

@@ -49,7 +49,7 @@ def for_preview(contact: Any) -> SimpleNamespace:
     """A contact (a row or a mapping) reduced to what templates read, with no identity."""
     get = contact.get if isinstance(contact, dict) else lambda k: getattr(contact, k, None)
     fields = {k: get(k) for k in ("email", "first_name", "last_name", "company", "role",
-                                  "industry", "stage", "language")}
+                                  "industry", "stage", "language", "timezone")}
     return SimpleNamespace(id=0, email_key="preview", attributes=get("attributes") or {},
                            **fields)
 
@@ -65,12 +65,13 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
     TemplateError for a broken template; the caller checks that `name` exists."""
     domain = settings.mail_domain
     links = compose.Links(Tokens(settings.secret_key), settings.base_url, contact.id,
-                          contact.email_key)
+                          contact.email_key, login=settings.services.signin)
     template = store.resolve(name, variant=variant,
                              vertical=contact.industry if vertical is None else vertical,
                              stage=contact.stage if stage is None else stage,
                              language=contact.language if language is None else language)
-    context = compose.context(contact, links, settings.postal_address, settings.company_name)
+    context = compose.context(contact, links, settings.postal_address, settings.company_name,
+                              services=settings.services.for_templates())
     subject, html, text = template.render(context)
     msg_id = message_id(f"{'test' if test_to else 'preview'}:{uuid.uuid4()}", domain)
     message = build_mime(

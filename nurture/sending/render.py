@@ -49,6 +49,7 @@ from nurture.sending.classes import (
     declared_class,
 )
 from nurture.sending.compose import add_tracking
+from nurture.sending.dates import long_date_filter
 from nurture.sending.promotion import promotion_problems
 
 FOLDER = re.compile(r"[a-z0-9][a-z0-9._-]*(@[a-z0-9][a-z0-9._-]*)?")
@@ -101,6 +102,8 @@ def _track(context: Any, url: Any) -> str:
 ENV = _Sandbox(autoescape=True, undefined=ChainableUndefined)
 ENV.filters["track"] = _track
 TEXT_ENV = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+for _env in (ENV, TEXT_ENV):
+    _env.filters["long_date"] = long_date_filter
 _GLOBALS = dict(ENV.globals)  # Jinja's defaults (range, dict, cycler, ...), in both
 _RUNTIME_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
@@ -132,6 +135,8 @@ class Part:
         `jinja2.Template.render` would copy the environment's globals (a ChainMap, slow to
         iterate) into a fresh dict for every part, half of a subject's render time."""
         jinja = self.jinja if self.plain is None or "track" in variables else self.plain
+        # `long_date` writes dates in the language of the translation being rendered.
+        variables.setdefault("date_language", self.template.partition("/")[2])
         try:
             try:
                 out = jinja.environment.concat(

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, select, update
 from sqlalchemy.orm import Session
 
+from nurture.accounts import queries as account_queries
 from nurture.accounts.departure import send_refusal
 from nurture.config import Settings
 from nurture.consent.records import suppress, suppressions
@@ -47,7 +48,8 @@ _SEND_FIELDS = [_SENDS.c[name] for name in (
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
-    "stage", "language", "attributes", "consent_marketing", "email_topics", "email_frequency")]
+    "stage", "language", "timezone", "account_id", "attributes", "consent_marketing",
+    "email_topics", "email_frequency")]
 MAX_ATTEMPTS = 8  # temporary (4xx) failures are retried with backoff, then given up
 
 
@@ -65,18 +67,19 @@ FREQUENCY_DAYS = {"weekly": 7, "monthly": 30}
 
 def blocked(send: Row, contact: Row, reasons: dict[str, str],
             last_marketing: datetime | None, now: datetime,
-            throttled: str | None = None) -> str | None:
+            throttled: str | None = None, account_status: str | None = None) -> str | None:
     """Why this send must not go out now, checked at send time; None when it may. The
     message's class decides first (`nurture/sending/classes.py`); marketing email then
     honours throttles and the reader's topics and frequency.
     `last_marketing` is when the contact last got a marketing email, if recently;
-    `throttled` the reason of a throttle that holds this send back, if one does."""
+    `throttled` the reason of a throttle that holds this send back, if one does;
+    `account_status` that of the contact's company account, if it has one."""
     if departed := send_refusal(contact.stage, send.template, send.role):
         return departed  # after deprovisioning: only the notices and the win-back
     decided, why = blocked_by_class(
         send.message_class, reasons.get(email_key(send.to_email)), contact.consent_marketing,
         contact.email_frequency == MUST_RECEIVE_ONLY,
-        under_contract(contact.stage, contact.attributes))
+        under_contract(contact.stage, contact.attributes, account_status))
     if decided:
         return why
     if throttled:
@@ -140,19 +143,26 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
         held = [throttle.recent(session, {c.id for s, c in rows
                                           if throttle.applies(s.template)}, now)
                 for throttle in throttles]
+        readers = _recipients(session, rows)
+        accounts = account_queries.for_templates(
+            session, {c.account_id for _, c in rows if c.account_id is not None})
+    services = mailroom.settings.services.for_templates()
     # One commit per message: the outcomes so far, and this send marked `sending`, made
     # by the sender once the message is built and the server waits for its text.
     with SendLedger(mailroom.engine) as ledger:
         for send, contact in rows:
+            account = accounts.get(contact.account_id or 0) or {}
             why = blocked(send, contact, reasons, last.get(contact.id), now,
-                          _throttled(throttles, held, send.template, contact.id))
+                          _throttled(throttles, held, send.template, contact.id),
+                          account.get("status"))
             if why is not None:
                 ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
                 continue
             key = (send.template, contact.industry or "", contact.stage or "",
                    contact.language or "")
-            built = _build(mailroom, templates, key, send, contact)
+            built = _build(mailroom, templates, key, send, contact, Reader(
+                readers.get(send.id), services, accounts.get(contact.account_id or 0)))
             if isinstance(built, str):  # a broken template fails its sends, never the batch
                 ledger.stage({"id": send.id, "status": "failed", "reason": built})
                 outcome.counts["failed"] += 1
@@ -202,13 +212,47 @@ class _Built:
     links: list[str]
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who reads one message, beside the contact it is about: the recipient's own name
+    (None: the contact), the service catalogue and the contact's account."""
+
+    recipient: dict[str, str] | None = None
+    services: dict[str, Any] = field(default_factory=dict)
+    account: dict[str, Any] | None = None
+
+
+def _recipients(session: Session, rows: list[tuple[Row, Row]]) -> dict[int, dict[str, str]]:
+    """For each send to someone other than its contact (a technical contact), that person's
+    name: their own contact's, else the name the contact gave for them (`<role>_name`),
+    else none, so that nobody is greeted with another person's name."""
+    others = [(send, contact) for send, contact in rows
+              if email_key(send.to_email) != contact.email_key]
+    if not others:
+        return {}
+    keys = {email_key(send.to_email) for send, _ in others}
+    known = {key: (first, last) for key, first, last in session.execute(
+        select(Contact.email_key, Contact.first_name, Contact.last_name)
+        .where(one_of(session, Contact.email_key, keys)))}
+    found: dict[int, dict[str, str]] = {}
+    for send, contact in others:
+        first, last = known.get(email_key(send.to_email), ("", ""))
+        if not first:
+            given = str((contact.attributes or {}).get(f"{send.role}_name") or "").split()
+            first, last = (given[0], " ".join(given[1:])) if given else ("", "")
+        found[send.id] = {"first_name": first, "last_name": last, "email": send.to_email}
+    return found
+
+
 def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Template],
-           key: tuple[str, str, str, str], send: Row, contact: Row) -> _Built | str:
+           key: tuple[str, str, str, str], send: Row, contact: Row,
+           reader: Reader | None = None) -> _Built | str:
     """The message for this send, or the reason it cannot be built (a sentence)."""
     settings, tokens, store = mailroom.settings, mailroom.tokens, mailroom.store
     domain = settings.mail_domain
     msg_id = message_id(send.send_key, domain)
-    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, send.id)
+    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, send.id,
+                          login=settings.services.signin)
     try:
         template = templates.get(key)
         if template is None:  # resolved once per batch, not per send
@@ -216,8 +260,10 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
                                                       language=key[3])
         tracker = compose.Tracker(settings.base_url, tokens.sign("track", send.id),
                                   template.html.links)
+        reader = reader or Reader()
         context = compose.context(contact, links, settings.postal_address,
-                                  settings.company_name, tracker)
+                                  settings.company_name, tracker, services=reader.services,
+                                  recipient=reader.recipient, account=reader.account)
         subject, html, text = template.render(context)
         data = build_mime(
             sender=settings.from_address, to=send.to_email,

@@ -105,6 +105,9 @@ def confirm(works: Works, tokens: Tokens, versions: VersionCache, token: str, pr
         if seen.verdict == "start":
             trial = Trial(contact_id=contact.id, **{k: v for k, v in (
                 change.get("trial") or {}).items() if k in TRIAL_COLUMNS})
+            signup.company_for(session, contact, trial.company or contact.company,
+                               trial.technical_name or "", trial.technical_email or "",
+                               contact.country, now)
             welcome_to = signup.start(work, versions, contact, trial,
                                       _source(change.get("source") or {}), lifecycle)
             done = Confirmed(seen, trial.id, trial.ends_at, welcome_to)

@@ -38,7 +38,7 @@ SOURCE = "signup-confirmation"
 DAILY_LINKS = 3  # confirmation emails a contact can be sent in 24 hours
 # What the form may change once confirmed: fields of the contact, then attributes.
 FIELDS = ("first_name", "last_name", "phone", "role", "company", "industry",
-          "company_size", "country", "language")
+          "company_size", "country", "language", "timezone")
 ATTRIBUTES = ("technical_contact", "technical_contact_name", "shipping_address")
 
 

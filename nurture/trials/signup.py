@@ -37,12 +37,15 @@ from sqlalchemy.orm import Session
 from journeys.definition import Send as SendStep
 from journeys.models import Enrollment
 from journeys.repository import VersionCache
+from nurture.accounts import catalog, companies
+from nurture.accounts.catalog import Catalogue
 from nurture.config import Settings
 from nurture.consent import records as consent
 from nurture.consent.records import Proof
 from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key, upsert_contacts
+from nurture.contacts.timezones import zone_for
 from nurture.events.bus import NewEvent
 from nurture.events.effects import Lifecycle
 from nurture.nps.services import NPSConfig
@@ -54,21 +57,6 @@ from nurture.unit_of_work import Work, Works
 from referral.fraud import agent_hash
 from referral.subscriber import remember_device
 
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    name: str
-    description: str
-
-
-# What a prospect can pick to try; ids are stored on the trial and in `trial.started`.
-SERVICES = (
-    Service("crm", "CRM", "Contacts, companies and deals in one place."),
-    Service("email-campaigns", "Email campaigns", "Newsletters and automated journeys."),
-    Service("analytics", "Analytics", "Dashboards and reports on your customers."),
-    Service("support-desk", "Support desk", "Shared inbox and tickets for your team."),
-)
 VERTICALS = (("retail", "Retail"), ("financial-services", "Financial services"),
              ("healthcare", "Healthcare"), ("public-sector", "Public sector"),
              ("manufacturing", "Manufacturing"), ("education", "Education"),
@@ -156,6 +144,7 @@ class Source:
     journey: str = ""  # the journey the landing page names: `trial.started` carries it
     visitor: str = ""  # the referral cookie's random visitor id (self-referral checks)
     language: str = ""  # the browser's first language (Accept-Language), a standard tag
+    timezone: str = ""  # the browser's time zone, as its script read it (unchecked)
 
 
 @dataclass(frozen=True)
@@ -172,12 +161,13 @@ class Outcome:
     consent: bool = False  # the email to confirm marketing consent was queued
 
 
-def check(data: SignUp, lifecycle: Lifecycle | None = None) -> None:
+def check(data: SignUp, lifecycle: Lifecycle | None = None,
+          catalogue: Catalogue | None = None) -> None:
     """The rules the form enforces, enforced again here for any other caller."""
     lifecycle = lifecycle or Lifecycle()
     if not 1 <= data.seats <= lifecycle.max_trial_seats:
         raise SignUpError(f"A trial has from 1 to {lifecycle.max_trial_seats} seats.")
-    known = {s.id for s in SERVICES}
+    known = (catalogue or catalog.default()).ids
     if not data.services or not set(data.services) <= known:
         raise SignUpError("Choose at least one service from the catalogue to try.")
     if data.industry not in dict(VERTICALS):
@@ -193,7 +183,7 @@ def sign_up(works: Works, settings: Settings, versions: VersionCache, data: Sign
     pending change and send a link to confirm it to the address on file. Retried once
     when a concurrent sign-up created the contact first."""
     lifecycle = lifecycle or Lifecycle()
-    check(data, lifecycle)
+    check(data, lifecycle, settings.services)
     try:
         try:
             return _sign_up(works, settings, versions, data, source, lifecycle)
@@ -215,6 +205,8 @@ def _sign_up(works: Works, settings: Settings, versions: VersionCache, data: Sig
             outcome = _known(work, NPSConfig.from_settings(settings), contact, data, source)
         else:
             contact = _new_contact(session, data, source)
+            company_for(session, contact, data.company, data.technical_name,
+                        data.technical_email, data.country, now)
             trial = Trial(**wanted(data), contact_id=contact.id)
             welcome_to = start(work, versions, contact, trial, source, lifecycle)
             consent_id = None
@@ -245,8 +237,9 @@ def _known(work: Work, owners: NPSConfig, contact: Contact, data: SignUp,
     # The browser's language is a guess: one already known (an import, the CRM, the API)
     # is kept, so it is offered only to a contact without one.
     language = "" if contact.language else source.language
+    zone = "" if contact.timezone else zone_for(source.timezone, data.country)
     change = pending.submitted(
-        _fields(data, language), _attributes(data),
+        _fields(data, language, zone), _attributes(data),
         wanted(data),
         {**asdict(source), "language": language}, data.marketing_consent, now)
     link = pending.store(session, contact, change, now)
@@ -255,11 +248,12 @@ def _known(work: Work, owners: NPSConfig, contact: Contact, data: SignUp,
     return Outcome(contact.id, known=True, confirmation=link is not None)
 
 
-def _fields(data: SignUp, language: str) -> dict[str, Any]:
-    return {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone,
-            "role": data.role, "company": data.company, "industry": data.industry,
-            "company_size": data.company_size, "country": data.country,
-            "language": language}
+def _fields(data: SignUp, language: str, timezone: str = "") -> dict[str, Any]:
+    fields = {"first_name": data.first_name, "last_name": data.last_name, "phone": data.phone,
+              "role": data.role, "company": data.company, "industry": data.industry,
+              "company_size": data.company_size, "country": data.country,
+              "language": language}
+    return {**fields, "timezone": timezone} if timezone else fields
 
 
 def _shipping(data: SignUp) -> dict[str, str]:
@@ -285,9 +279,40 @@ def wanted(data: SignUp) -> dict[str, Any]:
 
 
 def _new_contact(session: Session, data: SignUp, source: Source) -> Contact:
-    ids = upsert_contacts(session, [{"email": data.email, **_fields(data, source.language),
+    zone = zone_for(source.timezone, data.country)
+    ids = upsert_contacts(session, [{"email": data.email,
+                                     **_fields(data, source.language, zone),
                                      "attributes": _attributes(data)}])
     return session.get_one(Contact, ids[email_key(data.email)])  # just upserted
+
+
+def company_for(session: Session, contact: Contact, company: str, technical_name: str,
+                technical_email: str, country: str, now: datetime) -> None:
+    """The trial's own account (the form is unverified: it joins no existing company) and
+    its roles: the signer administers, is billed and gets notices; the technical contact
+    sets the services up and receives the activation email. A technical contact new to us
+    becomes a contact of the account; one we know is left as it is, and given the roles.
+    A contact who has an account already keeps it, and its roles, as they are."""
+    if contact.account_id is not None:
+        return
+    account = companies.new_account(session, company, contact.email, "trial", now)
+    contact.account_id = account.id
+    own = not technical_email or email_key(technical_email) == contact.email_key
+    roles = companies.SIGNER_ROLES + (companies.TECHNICAL_ROLES if own else ())
+    companies.add_roles(session, account.id, contact.id, roles, now)
+    if own:
+        return
+    tech = session.scalar(select(Contact).where(Contact.email_key == email_key(technical_email)))
+    if tech is None:
+        first, _, last = technical_name.strip().partition(" ")
+        ids = upsert_contacts(session, [{
+            "email": technical_email, "first_name": first, "last_name": last.strip(),
+            "company": company, "country": country,
+            # The signer's browser says nothing of where their colleague works.
+            "timezone": zone_for("", country), "language": contact.language}])
+        tech = session.get_one(Contact, ids[email_key(technical_email)])
+        tech.account_id = account.id
+    companies.add_roles(session, account.id, tech.id, companies.TECHNICAL_ROLES, now)
 
 
 def start(work: Work, versions: VersionCache, contact: Contact, trial: Trial, source: Source,

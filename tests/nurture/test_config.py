@@ -174,6 +174,11 @@ BAD = [
                                      "(like 0.7 or 70%), not '170%'."),
     ("NURTURE_GROSS_MARGIN", "high", "NURTURE_GROSS_MARGIN must be a share between 0 and 1 "
                                      "(like 0.7 or 70%), not 'high'."),
+    ("NURTURE_SERVICES_FILE", "no-such-services.yaml",
+     "NURTURE_SERVICES_FILE cannot be used: no-such-services.yaml:1: The services file "
+     "cannot be read: No such file or directory."),
+    ("NURTURE_COMMITMENT_MONTHS", "a year",
+     "NURTURE_COMMITMENT_MONTHS must be a whole number, not 'a year'."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.
@@ -258,3 +263,31 @@ def test_the_command_line_says_what_to_fix(tmp_path, name, value, sentence):
     assert result.exit_code == 1
     assert f"Error: The configuration cannot be used: {sentence}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_service_without_a_sign_in_address_stops_the_start_up(tmp_path):
+    services = tmp_path / "services.yaml"
+    services.write_text("signin: https://my.example.com/\nservices:\n"
+                        "  - id: crm\n    name: CRM\n    signin: https://crm.example.com/\n"
+                        "  - id: analytics\n    name: Analytics\n")
+    env = {"NURTURE_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/n.db",
+           "SECRET_KEY": "k", "NURTURE_SERVICES_FILE": str(services)}
+    sentence = (f"NURTURE_SERVICES_FILE cannot be used: {services}:6: The service analytics "
+                "has no sign-in address: add 'signin' with the address where its users "
+                "sign in.")
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert str(raised.value) == sentence
+    result = CliRunner().invoke(main, ["init"], env=env)
+    assert result.exit_code == 1
+    assert f"Error: The configuration cannot be used: {sentence}" in result.output
+    services.write_text("services:\n  - id: crm\n    name: CRM\n"
+                        "    signin: https://crm.example.com/sign-in\n")
+    with pytest.raises(ConfigError, match=r":1: The services file has no sign-in address for "
+                                          r"the customer portal: add 'signin' with the "
+                                          r"address where customers sign in"):
+        Settings.from_env(env)
+    services.write_text("signin: https://my.example.com/\n" + services.read_text())
+    catalogue = Settings.from_env(env).services
+    assert [(s.id, s.signin) for s in catalogue] == [("crm", "https://crm.example.com/sign-in")]
+    assert catalogue.signin == "https://my.example.com/"

@@ -18,7 +18,7 @@ from tests.helpers import (
     event,
     get_contact,
     html_of,
-    mail_to,
+    journey_mail_to,
     publish_text,
     rows,
     signed_in,
@@ -63,7 +63,7 @@ def test_staff_end_service_and_billing_from_the_contact_page_once_confirmed(rt):
     assert again.status_code == 409
     assert "This customer's service has already ended" in unescape(again.text)
     advance_clock(rt, timedelta(hours=1))
-    assert [m["Subject"] for m in mail_to(rt, ANN)] == [
+    assert [m["Subject"] for m in journey_mail_to(rt, ANN)] == [
         "Your Nurture service has ended: your data and how to export it"]
 
 
@@ -121,7 +121,7 @@ def test_touches_before_the_hand_off_are_counted_on_the_contact_page_and_for_the
     detail = staff.get(f"/sales/handoffs/{link}").text
     assert ("Touches before this hand-off:</strong> 4 (2 service, 1 support, 1 billing)"
             in detail)
-    [notice] = mail_to(rt, "rita@sales.example")
+    [notice] = journey_mail_to(rt, "rita@sales.example")
     assert "Touches so far: 4 (a purchase takes about 7)." in \
         notice.get_body(("plain",)).get_content()
     assert "Touches so far: <strong>4</strong>" in html_of(notice)

@@ -110,6 +110,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/sales/handoffs/<int:handoff_id>/close"): console(
         POST, SALES, MARKETER, ok=422, sales=404),
     (GET, "/contacts"): console(GET, MARKETER),
+    (POST, "/contacts/deprovision"): console(POST, MARKETER, ok=422),  # not confirmed
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/insights/acquisition-ceiling"): console(GET, SALES, MARKETER),

@@ -22,7 +22,16 @@ from tests.factories import (
     post_sign_up,
     publish_trial_journey,
 )
-from tests.helpers import count, enrollments, outbox, rows, run_due, web_client
+from tests.helpers import (
+    advance_clock,
+    count,
+    enrollments,
+    mail_to,
+    outbox,
+    rows,
+    run_due,
+    web_client,
+)
 from web import create_app
 
 
@@ -49,7 +58,9 @@ def test_sign_up_starts_a_30_day_trial_and_welcomes_the_person_and_technical_con
     assert "check your inbox" in thanks.text and "Ann@Example.com" in thanks.text
     assert "tom@example.com" in thanks.text and "1 April 2026" in thanks.text
 
-    [person] = rows(rt, Contact)
+    person, tom = rows(rt, Contact)  # the technical contact is a contact of the account
+    assert (tom.email, tom.first_name, tom.last_name, tom.account_id, tom.stage) == (
+        "tom@example.com", "Tom", "Tech", person.account_id, "learn")
     assert (person.email, person.first_name, person.company, person.industry,
             person.company_size, person.country, person.role, person.stage) == (
         "Ann@Example.com", "Ann", "Lee Retail", "retail", 10, "GB", "IT manager", "try")
@@ -78,10 +89,26 @@ def test_sign_up_starts_a_30_day_trial_and_welcomes_the_person_and_technical_con
     run_due(rt)
     welcome = {m["To"]: m for m in outbox(rt)}
     assert set(welcome) == {"Ann@Example.com", "tom@example.com"}
+    assert welcome["Ann@Example.com"]["Subject"] == "Your Nurture trial is ready, Ann"
+    assert welcome["tom@example.com"]["Subject"] == "Your Nurture trial is ready, Tom"
     for message in welcome.values():
-        assert "trial is ready" in message["Subject"]
         text = message.get_body(("plain",)).get_content()
-        assert "http://localhost:5000/login" in text and "2026-04-01" in text
+        assert "http://localhost:5000/login" not in text and "1 April 2026" in text
+        assert "CRM: https://crm.nurture.example/sign-in" in text
+        assert "Analytics: https://analytics.nurture.example/sign-in" in text
+        assert "campaigns.nurture.example" not in text  # a service not chosen
+    assert "Hi Tom," in welcome["tom@example.com"].get_body(("plain",)).get_content()
+    assert "Ann" not in welcome["tom@example.com"].get_body(("plain",)).get_content()
+
+
+def test_later_trial_emails_send_the_reader_to_the_customer_portal_not_our_console(rt):
+    publish_trial_journey(rt)
+    post_sign_up(web_client(rt))
+    advance_clock(rt, timedelta(days=26), step=timedelta(days=1))
+    [ending] = [m for m in mail_to(rt, "Ann@Example.com") if "ends" in m["Subject"]]
+    text = ending.get_body(("plain",)).get_content()
+    assert "https://my.nurture.example/sign-in" in text
+    assert "localhost:5000/login" not in text
 
 
 def test_errors_are_sentences_beside_their_fields_and_typed_values_stay(rt):
@@ -197,7 +224,7 @@ def test_a_repeat_sign_up_while_a_trial_runs_waits_for_confirmation_then_resends
     page = client.get(again.headers["Location"]).text
     assert "We sent a link to confirm to the address we have on file" in page
     assert "1 April 2026" not in page, "the page tells a stranger nothing about the trial"
-    assert count(rt, Trial) == 1 and count(rt, Contact) == 1
+    assert count(rt, Trial) == 1 and count(rt, Contact) == 2  # Ann and her technical contact
     assert rows(rt, Contact)[0].company == "Lee Retail", "a repeat sign-up changes nothing"
     run_due(rt)
     [link] = outbox(rt)[before:]
@@ -305,7 +332,8 @@ def test_the_form_asks_for_no_billing_information(rt):
     page = web_client(rt).get("/l/trial").text
     names = set(re.findall(r'<(?:input|select)[^>]*name="([^"]+)"', page))
     assert names == {"csrf_token", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-                     "utm_content", "ref", "first_name", "last_name", "email", "phone", "role",
+                     "utm_content", "ref", "timezone", "first_name", "last_name", "email",
+                     "phone", "role",
                      "company", "company_size", "industry", "country", "ship_street",
                      "ship_city", "ship_region", "ship_postal_code", "ship_country",
                      "tech_name", "tech_email", "services", "seats", "marketing_consent",

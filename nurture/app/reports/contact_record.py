@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from journeys.models import Enrollment
-from nurture.accounts.models import Account
+from nurture.accounts.queries import Overview
+from nurture.accounts.queries import overview as account_overview
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
@@ -36,7 +37,7 @@ class ContactRecord:
     enrollments: list[Enrollment]
     sends: list[Send]
     events: list[Event]
-    account: Account | None = None
+    account: Overview | None = None  # their company, roles and subscription
     touches: Touches = field(default_factory=Touches)
     handoff_at: datetime | None = None  # the latest hand-off to sales
     touches_before_handoff: int = 0
@@ -58,7 +59,6 @@ def contact_record(db: Database, email: str) -> ContactRecord | None:
         handoff_at = session.scalar(select(Handoff.created_at).where(
             Handoff.contact_id == contact.id).order_by(Handoff.created_at.desc()).limit(1))
         return ContactRecord(
-            account=session.get(Account, contact.account_id) if contact.account_id else None,
             touches=touches(session, contact.id), handoff_at=handoff_at,
             touches_before_handoff=touches(session, contact.id, handoff_at).total
             if handoff_at else 0,
@@ -67,4 +67,5 @@ def contact_record(db: Database, email: str) -> ContactRecord | None:
             consent=newest(ConsentRecord, ConsentRecord.at, 10),
             enrollments=newest(Enrollment, Enrollment.entered_at, 20),
             sends=newest(Send, Send.created_at),
-            events=newest(Event, Event.occurred_at))
+            events=newest(Event, Event.occurred_at),
+            account=account_overview(session, contact.id))

@@ -31,12 +31,12 @@ from tests.helpers import (
     count,
     event,
     get_contact,
-    mail_to,
+    journey_mail_to,
+    journey_sends,
     publish_text,
     rows,
     run_due,
     running,
-    sends,
     web_client,
 )
 
@@ -68,7 +68,7 @@ def test_the_cli_stops_service_and_billing_together_and_sends_the_notice(rt):
     assert (subscription.status, subscription.ended_at) == ("ended", rt.clock.now())
     assert get_contact(rt, ann).stage == get_contact(rt, tom).stage == "deprovisioned"
     for address in (ANN, "tom@lee-retail.example"):
-        [notice] = mail_to(rt, address)
+        [notice] = journey_mail_to(rt, address)
         assert notice["Subject"] == "Your Nurture service has ended: your data and how to " \
                                     "export it"
         body = _text(notice)
@@ -85,7 +85,7 @@ def test_the_notice_gives_the_export_address_and_the_retention_setting(settings,
         paying_customer(rt)
         assert _deprovision(rt).exit_code == 0
         run_due(rt)
-        body = _text(mail_to(rt, ANN)[0])
+        body = _text(journey_mail_to(rt, ANN)[0])
         assert "until 2026-04-16" in body
         assert "Export your data: https://app.example.com/export" in body
 
@@ -95,7 +95,7 @@ def test_billing_can_record_the_departure_as_an_event(rt):
     ann = paying_customer(rt)
     event(rt, ann, "account.deprovisioned", reason="contract ended")
     assert rows(rt, Account)[0].status == "deprovisioned"
-    assert [s.template for s in sends(rt, ann)] == ["account-end-of-service"]
+    assert [s.template for s in journey_sends(rt, ann)] == ["account-end-of-service"]
 
 
 def test_a_second_deprovisioning_or_an_unknown_address_is_refused_with_a_sentence(rt):
@@ -125,17 +125,18 @@ def test_nothing_further_is_sent_after_deprovisioning_but_the_notices(rt):
           - {id: more, send: referral-ask}
     """)
     ann = paying_customer(rt, consent=True)
-    assert [(s.template, s.status) for s in sends(rt, ann)] == [("onboarding-welcome", "sent")]
+    assert [(s.template, s.status) for s in journey_sends(rt, ann)] == [
+        ("onboarding-welcome", "sent")]
     assert _deprovision(rt).exit_code == 0
     event(rt, ann, "custom.news")
     advance_clock(rt, timedelta(days=24), step=timedelta(hours=12))
-    outcome = {s.template: (s.status, s.reason) for s in sends(rt, ann)}
+    outcome = {s.template: (s.status, s.reason) for s in journey_sends(rt, ann)}
     assert outcome["account-end-of-service"] == ("sent", None)
     assert outcome["account-deletion-warning"] == ("sent", None)
     assert outcome["renewal-quote"] == ("skipped", "departed")
     assert outcome["referral-ask"] == ("skipped", "departed")
     assert "onboarding-administration" not in outcome  # the onboarding journey ended
-    assert sorted(m["Subject"] for m in mail_to(rt, ANN)) == [
+    assert sorted(m["Subject"] for m in journey_mail_to(rt, ANN)) == [
         "Welcome to Nurture: your first 14 days",
         "Your Nurture data will be deleted in 7 days",
         "Your Nurture service has ended: your data and how to export it"]
@@ -148,14 +149,15 @@ def test_the_win_back_comes_after_the_delay_only_with_marketing_consent(rt):
     for address in (ANN, "bob@bob-bikes.example"):
         assert _deprovision(rt, address).exit_code == 0
     advance_clock(rt, timedelta(days=13), step=timedelta(hours=12))
-    assert "account-winback" not in [s.template for s in sends(rt)]
+    assert "account-winback" not in [s.template for s in journey_sends(rt)]
     advance_clock(rt, timedelta(days=2), step=timedelta(hours=6))
-    [winback] = [s for s in sends(rt, ann) if s.template == "account-winback"]
+    [winback] = [s for s in journey_sends(rt, ann) if s.template == "account-winback"]
     assert winback.status == "sent"
-    [message] = [m for m in mail_to(rt, ANN) if m["Subject"].startswith("Your Nurture data is")]
+    [message] = [m for m in journey_mail_to(rt, ANN)
+                 if m["Subject"].startswith("Your Nurture data is")]
     assert "until 2026-04-01" in _text(message)
-    assert [(s.status, s.reason) for s in sends(rt, bob) if s.template == "account-winback"] \
-        == [("skipped", "no_consent")]
+    assert [(s.status, s.reason) for s in journey_sends(rt, bob)
+            if s.template == "account-winback"] == [("skipped", "no_consent")]
 
 
 def test_after_retention_the_data_is_deleted_and_only_a_suppression_hash_remains(rt):
@@ -188,7 +190,7 @@ def test_data_deleted_before_the_win_back_is_due_means_no_win_back(settings, clo
         for _ in range(20):
             advance_clock(rt, timedelta(days=1), step=timedelta(hours=12))
             run_account_jobs(rt)
-        subjects = sorted(m["Subject"] for m in mail_to(rt, ANN))
+        subjects = sorted(m["Subject"] for m in journey_mail_to(rt, ANN))
         assert subjects == ["Your Nurture data will be deleted in 7 days",
                             "Your Nurture service has ended: your data and how to export it"]
         assert count(rt, Contact) == 0
@@ -202,7 +204,7 @@ def test_data_deleted_before_the_win_back_is_due_means_no_win_back(settings, clo
               - {id: hello, send: referral-ask}
         """)
         event(rt, again, "custom.hello")
-        assert [(s.status, s.reason) for s in sends(rt, again)] == [
+        assert [(s.status, s.reason) for s in journey_sends(rt, again)] == [
             ("skipped", "suppressed:erased")]
 
 
@@ -214,5 +216,5 @@ def test_a_departed_customer_who_signs_up_again_gets_the_confirmation_and_the_we
     assert response.status_code in (200, 303), response.text
     confirm_from_email(rt, web_client(rt))
     run_due(rt)
-    subjects = [m["Subject"] for m in mail_to(rt, "Ann@Example.com")]
+    subjects = [m["Subject"] for m in journey_mail_to(rt, "Ann@Example.com")]
     assert any(s.startswith("Your Nurture trial is ready") for s in subjects), subjects

@@ -44,7 +44,8 @@ def test_vertical_beats_stage_and_a_journey_variant_beats_both(store):
 
 
 def test_contact_named_script_is_text_in_the_html(store):
-    context = CONTEXT | {"contact": {"first_name": "<script>alert(1)</script>"}}
+    name = {"first_name": "<script>alert(1)</script>"}
+    context = CONTEXT | {"contact": name, "recipient": name}
 
     html = store.get("trial-welcome").html.render(context)
 
@@ -78,7 +79,8 @@ def test_a_contact_attribute_named_like_a_dict_method_is_the_attribute(tmp_path)
 
 
 def test_subject_stays_on_one_line_whatever_the_contact_is_called(store):
-    context = CONTEXT | {"contact": {"first_name": "Ann\r\nBcc: everyone@example.com"}}
+    name = {"first_name": "Ann\r\nBcc: everyone@example.com"}
+    context = CONTEXT | {"contact": name, "recipient": name}  # the welcome greets its reader
 
     assert store.get("trial-welcome").subject.render(context) == (
         "Your Nurture trial is ready, Ann Bcc: everyone@example.com")

@@ -9,6 +9,13 @@
     var summary = document.querySelector(".error-summary");
     if (summary) { summary.focus(); }
 
+    // The visitor's time zone, so that emails arrive in their morning, not at night.
+    var zone = byId("timezone");
+    if (zone && !zone.value && window.Intl && Intl.DateTimeFormat) {
+      try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; }
+      catch (e) { zone.value = ""; }
+    }
+
     // "I am the technical contact" copies the person's name and email.
     var same = byId("tech-same");
     if (same) {
