@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from nurture.contacts.stages import STAGES as STAGES  # journeys name stages as contacts do
-from nurture.sending.classes import MARKETING
+from nurture.sending.classes import MARKETING, TRANSACTIONAL
 from nurture.sending.classes import MESSAGE_CLASSES as MESSAGE_CLASSES
 
 # What a journey's marketing email is about; subscribers choose topics in the preference center.
@@ -85,8 +85,14 @@ class Send:
 
     @property
     def marketing(self) -> bool:
-        """Whether pacing (frequency cap, quiet hours) applies: only to marketing email."""
+        """Whether the email needs marketing consent (the sending layer checks it)."""
         return self.message_class in (None, MARKETING)
+
+    @property
+    def capped(self) -> bool:
+        """Whether pacing (the frequency cap across journeys, quiet hours) applies: to every
+        email but log-in instructions and other transactional mail, which go at once."""
+        return self.message_class != TRANSACTIONAL
 
 
 @dataclass(frozen=True)

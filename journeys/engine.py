@@ -27,9 +27,9 @@ from journeys.definition import (
     Webhook,
 )
 from journeys.facts import Facts, attribute_path
-from journeys.schedule import Pacing, in_quiet_hours, next_send_time, wait_until, zone
+from journeys.schedule import Pacing, next_send_time, wait_until, zone
 from nurture.moments import as_datetime
-from nurture.sending.classes import MARKETING, TRANSACTIONAL
+from nurture.sending.classes import MARKETING
 
 MAX_HOPS = 200
 DEFAULT_PACING = Pacing()
@@ -191,17 +191,13 @@ class _Runner:
         return False
 
     def _pace(self, step: Send, state: State) -> Advance | None:
-        """Marketing waits for the frequency cap and quiet hours; service email (onboarding,
-        renewal, notices) only for the contact's morning, since the cap is about marketing;
-        transactional mail (log-in instructions) goes at once."""
-        if step.message_class == TRANSACTIONAL:
+        """Marketing and service email wait for the frequency cap across journeys and for
+        quiet hours: a reader is overwhelmed by any mail they did not just ask for, and an
+        email that waits is never dropped. Transactional mail (log-in instructions) goes at
+        once."""
+        if not step.capped:
             return None
-        if step.marketing:
-            when, reason = next_send_time(self.now, self.tz, self.facts.marketing_sends,
-                                          self.pacing)
-        else:
-            quiet_end = in_quiet_hours(self.now, self.tz, self.pacing)
-            when, reason = (quiet_end, "quiet_hours") if quiet_end else (self.now, None)
+        when, reason = next_send_time(self.now, self.tz, self.facts.capped_sends, self.pacing)
         if when <= self.now:
             return None
         self.out.append(d.Deferred(step.id, state.seq, when, reason or "paced"))
@@ -215,8 +211,8 @@ class _Runner:
             template, variant = chosen.template, chosen.template
         self.out.append(d.SendEmail(step.id, state.seq, template, variant, step.to,
                                     step.message_class or MARKETING, self.journey.topic))
-        if step.marketing:
-            self.facts.marketing_sends.append(self.now)
+        if step.capped:
+            self.facts.capped_sends.append(self.now)
 
     def _set(self, step: SetFields) -> None:
         contact = self.facts.contact

@@ -183,13 +183,13 @@ class Run:
 
     def _run(self, c: _Contact, index: int, lane: _Lane, now: datetime) -> None:
         e, facts, cutoff = c.lanes[lane.index], c.facts, now - self.pacing.window
-        if facts.marketing_sends and facts.marketing_sends[0] <= cutoff:
-            facts.marketing_sends = [t for t in facts.marketing_sends if t > cutoff]
+        if facts.capped_sends and facts.capped_sends[0] <= cutoff:
+            facts.capped_sends = [t for t in facts.capped_sends if t > cutoff]
         stage, attributes = facts.contact.stage, facts.contact.attributes
-        counted = len(facts.marketing_sends)
+        counted = len(facts.capped_sends)
         result = advance(lane.journey, e.state, facts, now, self.pacing)
         # The emails the engine counted towards the cap, whatever their class.
-        c.capped += [(t, lane.index) for t in facts.marketing_sends[counted:]]
+        c.capped += [(t, lane.index) for t in facts.capped_sends[counted:]]
         e.state, report = result.state, lane.report
         for decision in result.decisions:
             if isinstance(decision, d.StepEntered):
@@ -240,19 +240,19 @@ class Run:
         day, cls = int((now - self.start).total_seconds() // 86400), message_class(send)
         if cls == "transactional":
             report.transactional[day] += 1
-        elif cls == "service":  # on the contract: no consent needed, and not capped
+        elif cls == "service":  # on the contract: no consent needed
             report.service[day] += 1
             self._same_day(c, lane, now)
         elif not c.consent:  # dropped by the sending layer
             report.suppressed += 1
-            if now in facts.marketing_sends:
-                facts.marketing_sends.remove(now)
+            if now in facts.capped_sends:
+                facts.capped_sends.remove(now)
                 c.capped.remove((now, lane.index))
             return
         else:
             report.marketing[day] += 1
             cutoff = now - self.pacing.window
-            in_window = sum(1 for t in facts.marketing_sends if t > cutoff)
+            in_window = sum(1 for t in facts.capped_sends if t > cutoff)
             report.max_marketing_in_window = max(report.max_marketing_in_window, in_window)
             self.max_in_window = max(self.max_in_window, in_window)
             self._same_day(c, lane, now)

@@ -37,13 +37,14 @@ class ContactFacts:
 class Facts:
     """A contact with the slice of its history that the journey's conditions reference.
 
-    `events` are sorted by time; `marketing_sends` are the times of marketing emails already
-    queued or sent inside the frequency window, across all journeys.
+    `events` are sorted by time; `capped_sends` are the times of the emails the frequency
+    cap counts (marketing and service, not transactional) already queued or sent inside
+    the frequency window, across all journeys.
     """
 
     contact: ContactFacts
     events: list[EventRecord] = field(default_factory=list)
-    marketing_sends: list[datetime] = field(default_factory=list)
+    capped_sends: list[datetime] = field(default_factory=list)
 
     def events_of(self, event_type: str) -> list[EventRecord]:
         return [e for e in self.events if e.type == event_type]

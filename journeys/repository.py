@@ -19,7 +19,7 @@ from journeys.models import JourneyVersion
 from nurture.contacts.models import Contact
 from nurture.db import one_of
 from nurture.events.models import Event
-from nurture.sending.classes import MARKETING
+from nurture.sending.classes import MARKETING, TRANSACTIONAL
 from nurture.sending.models import Send
 
 COUNTED = ("queued", "sending", "sent")
@@ -116,10 +116,10 @@ def load_facts(session: Session, contacts: dict[int, Any], history: frozenset[st
     if ids:
         rows = session.execute(
             select(Send.contact_id, Send.created_at)
-            .where(one_of(session, Send.contact_id, ids), Send.message_class == MARKETING,
+            .where(one_of(session, Send.contact_id, ids), Send.message_class != TRANSACTIONAL,
                    Send.role == "contact", Send.status.in_(COUNTED),
                    Send.created_at > now - window)
         )
         for contact_id, created_at in rows:
-            facts[contact_id].marketing_sends.append(created_at)
+            facts[contact_id].capped_sends.append(created_at)
     return facts

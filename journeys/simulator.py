@@ -261,8 +261,8 @@ class _Simulation:
 
     def _run(self, c: _Contact, index: int, now: datetime) -> None:
         facts, cutoff = c.facts, now - self.pacing.window
-        if facts.marketing_sends and facts.marketing_sends[0] <= cutoff:
-            facts.marketing_sends = [t for t in facts.marketing_sends if t > cutoff]
+        if facts.capped_sends and facts.capped_sends[0] <= cutoff:
+            facts.capped_sends = [t for t in facts.capped_sends if t > cutoff]
         stage, attributes = facts.contact.stage, facts.contact.attributes
         result = advance(self.journey, c.state, facts, now, self.pacing)
         c.state, report = result.state, self.report
@@ -297,7 +297,7 @@ class _Simulation:
             self._dates_changed(c, index, now)
 
     def _sent(self, c: _Contact, index: int, send: d.SendEmail, now: datetime) -> None:
-        report, rng, sends = self.report, self.rng, c.facts.marketing_sends
+        report, rng, sends = self.report, self.rng, c.facts.capped_sends
         day = int((now - self.start).total_seconds() // 86400)
         if send.message_class == TRANSACTIONAL:
             report.transactional[day] += 1

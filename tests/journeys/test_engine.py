@@ -85,34 +85,47 @@ def test_a_marketing_email_in_the_contacts_quiet_hours_is_deferred_to_their_morn
 def test_a_transactional_email_ignores_quiet_hours_and_the_frequency_cap():
     flow = journey(Send("login", "login-instructions", message_class="transactional"))
     busy = facts(timezone="Europe/Paris")
-    busy.marketing_sends.extend(NOW - timedelta(hours=h) for h in (1, 2, 3))
+    busy.capped_sends.extend(NOW - timedelta(hours=h) for h in (1, 2, 3))
     outcome = advance(flow, State(), busy, datetime(2026, 3, 3, 23, 0, tzinfo=UTC))
     assert [s.template for s in sends(outcome)] == ["login-instructions"]
     assert outcome.finished == "completed"
 
 
-def test_a_service_email_waits_for_the_contacts_morning_but_not_for_the_frequency_cap():
+def test_a_service_email_waits_for_the_contacts_morning_and_for_the_frequency_cap():
     flow = journey(Send("welcome", "onboarding-welcome", message_class="service"),
                    Send("news", "newsletter"))
-    busy = facts(timezone="Europe/Paris")
-    busy.marketing_sends.extend(NOW - timedelta(hours=h) for h in (1, 2, 3))
+    quiet = facts(timezone="Europe/Paris")
     late_in_paris = datetime(2026, 3, 3, 21, 30, tzinfo=UTC)
-    night = advance(flow, State(), busy, late_in_paris)
+    night = advance(flow, State(), quiet, late_in_paris)
     assert sends(night) == []
     assert [(x.reason, x.until) for x in night.decisions if isinstance(x, d.Deferred)] == [
         ("quiet_hours", datetime(2026, 3, 4, 7, 0, tzinfo=UTC))]
-    morning = advance(flow, night.state, busy, datetime(2026, 3, 4, 7, 0, tzinfo=UTC))
-    assert [(s.template, s.message_class) for s in sends(morning)] == [
-        ("onboarding-welcome", "service")]
-    # It did not count towards the cap: the marketing email after it waits for the cap only.
-    assert [x.reason for x in morning.decisions if isinstance(x, d.Deferred)] == [
+    # Three emails of other journeys in the window: the service email waits, not dropped.
+    busy = facts(timezone="Europe/Paris")
+    oldest = NOW - timedelta(days=3)
+    busy.capped_sends.extend([oldest, NOW - timedelta(days=2), NOW - timedelta(days=1)])
+    held = advance(flow, State(), busy, NOW)
+    assert sends(held) == []
+    assert [(x.reason, x.until) for x in held.decisions if isinstance(x, d.Deferred)] == [
+        ("frequency_cap", oldest + timedelta(days=7))]
+
+
+def test_a_service_email_counts_towards_the_cap_and_log_in_instructions_do_not():
+    flow = journey(Send("login", "log-in", message_class="transactional"),
+                   Send("welcome", "onboarding-welcome", message_class="service"),
+                   Send("admin", "onboarding-administration", message_class="service"),
+                   Send("news", "newsletter"), Send("more", "newsletter-2"))
+    outcome = advance(flow, State(), facts(), NOW)
+    assert [s.template for s in sends(outcome)] == [
+        "log-in", "onboarding-welcome", "onboarding-administration", "newsletter"]
+    assert [x.reason for x in outcome.decisions if isinstance(x, d.Deferred)] == [
         "frequency_cap"]
 
 
 def test_a_contact_at_the_frequency_cap_waits_until_the_oldest_email_leaves_the_window():
     capped = facts()
     oldest = NOW - timedelta(days=6)
-    capped.marketing_sends.extend([oldest, NOW - timedelta(days=2), NOW - timedelta(days=1)])
+    capped.capped_sends.extend([oldest, NOW - timedelta(days=2), NOW - timedelta(days=1)])
     outcome = advance(journey(Send("hello", "welcome")), State(), capped, NOW)
     assert sends(outcome) == []
     assert [(x.reason, x.until) for x in outcome.decisions if isinstance(x, d.Deferred)] == [
