@@ -176,6 +176,9 @@ class Exit:
 
 
 Step = Send | Wait | WaitFor | Branch | Split | SetFields | Handoff | Webhook | Exit
+KINDS: dict[type, str] = {
+    Send: "send", Wait: "wait", WaitFor: "wait_for", Branch: "branch", Split: "split",
+    SetFields: "set", Handoff: "handoff", Webhook: "webhook", Exit: "exit"}  # as in a file
 
 
 @dataclass(frozen=True)
@@ -242,3 +245,11 @@ def with_classes(journey: Journey, class_of: Callable[[str], str]) -> Journey:
     if steps == journey.steps:
         return journey
     return replace(journey, steps=steps)
+
+
+def step_names(step: Step) -> set[str]:
+    """What a behaviour rule's `after` may call a step: its id, kind or templates."""
+    names = {step.id, KINDS[type(step)]}
+    if isinstance(step, Send):
+        names |= {step.template, *(v.template for v in step.variants)}
+    return names

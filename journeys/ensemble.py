@@ -14,7 +14,8 @@ many emails a contact gets in a week from all of them.
 A cohort says who the contacts are when they appear (see `COHORTS`): `prospects` are
 created in `learn` (the behaviour's `initial_stage` wins); `customers` purchase on the
 first day (`purchase.completed`), so that the weeks after purchase can be read. Contacts
-then behave as the behaviour file says (`journeys.behavior`), as in `journeys.simulator`.
+then behave as the behaviour file says (`journeys.behavior`). `journeys.simulator` runs one
+journey on this same run, with a cohort drawn for that journey.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from journeys.behavior import Behavior
 from journeys.ensemble_report import WEEK, EnsembleReport, weekly_table
 from journeys.ensemble_run import Cohort, Run
 from journeys.schedule import Pacing
-from journeys.simulator import START
+from journeys.simulation_report import START
 
 __all__ = ["COHORTS", "Cohort", "EnsembleReport", "days_needed", "simulate_together"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from journeys.simulator import STEP_COUNTS, SimulationReport
+from journeys.simulation_report import STEP_COUNTS, SimulationReport
 
 # The message classes, in the order the tables show them. Transactional mail (log-in
 # instructions, confirmations) never counts towards the frequency cap.

@@ -1,7 +1,7 @@
-"""The run behind `journeys.ensemble`: every journey's enrollments on shared synthetic
-contacts, one event heap, the behaviour rules of `journeys.behavior`. Not pure (it keeps
-mutable state), but it does no I/O and reads no clock.
-"""
+"""The one simulated run, behind `journeys.simulator` (one journey) and `journeys.ensemble`
+(several): every journey's enrollments on shared synthetic contacts, one event heap, the
+behaviour rules of `journeys.behavior`. Not pure (it keeps mutable state), but it does no
+I/O and reads no clock."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from journeys.conditions import history_types
 from journeys.engine import State, advance
 from journeys.facts import EventRecord, Facts, attribute_path
 from journeys.schedule import Pacing
-from journeys.simulator import SimulationReport, _names
+from journeys.simulation_report import SimulationReport
 from nurture.events.effects import effects, merge_attributes
 from nurture.moments import as_datetime
 
@@ -31,18 +31,14 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Cohort:
-    """Who the synthetic contacts are: their stage, the event they appear with, and over how
-    many days they appear (None: the behaviour's `arrivals_days`)."""
+    """Who the synthetic contacts are: their stage, the event they appear with (none: ""),
+    over how many days they appear (None: the behaviour's `arrivals_days`), and the journey
+    they are drawn for (its vertical, its trigger date; None: any vertical, no such date)."""
 
     stage: str
     event: str
     arrivals_days: float | None = None
-
-
-def message_class(send: d.SendEmail) -> str:
-    """The class of an email, as the sending layer treats it: transactional, service or
-    marketing (the step's class, or its template's)."""
-    return send.message_class
+    journey: j.Journey | None = None
 
 
 class _Lane:
@@ -110,13 +106,15 @@ class Run:
         self.dated = [i for i, r in enumerate(self.rules) if r.at is not None]
         self.always = [i for i, r in enumerate(self.rules) if not (r.stages or r.after or r.at)]
         self.after = {(lane.index, s.id): [i for i, r in enumerate(self.rules)
-                                           if r.after in _names(s)]
+                                           if r.after in j.step_names(s)]
                       for lane in self.lanes for s in lane.journey.steps}
-        # Contacts of every vertical, and no synthesized trigger date: dates come from events.
-        anyone = replace(journeys[0], vertical=None, trigger=j.ConditionTrigger("false"))
+        # Unless drawn for one journey: contacts of every vertical, and no synthesized
+        # trigger date (dates come from events).
+        like = cohort.journey or replace(journeys[0], vertical=None,
+                                         trigger=j.ConditionTrigger("false"))
         stage = behavior.initial_stage or cohort.stage
         self.contacts = [
-            _Contact(Facts(b.synthetic_contact(self.rng, i, stage, anyone, start, self.end)),
+            _Contact(Facts(b.synthetic_contact(self.rng, i, stage, like, start, self.end)),
                      len(self.rules), len(self.lanes))
             for i in range(contacts)]
 
@@ -126,9 +124,9 @@ class Run:
             heapq.heappush(self.heap, (when, self.seq, kind, index, payload))
 
     def run(self) -> None:
-        days = (self.end - self.start).days
-        arrivals = self.cohort.arrivals_days or self.behavior.arrivals_days
-        span = timedelta(days=min(arrivals, days))
+        arrivals = self.cohort.arrivals_days
+        span = timedelta(days=min(self.days, self.behavior.arrivals_days if arrivals is None
+                                  else arrivals))
         for index in range(len(self.contacts)):
             self._push(self.start + span * self.rng.random(), ARRIVE, index, None)
         heap, contacts = self.heap, self.contacts
@@ -157,9 +155,10 @@ class Run:
             self._arm(c, index, r, now)
         self._stage_changed(c, index, None, now)
         c.anchor = now
-        rule = self.behavior.events.get(self.cohort.event)
-        props = b.draw_properties(self.rng, rule) if rule else {}
-        self._event(c, index, self.cohort.event, props, now)
+        if self.cohort.event:
+            rule = self.behavior.events.get(self.cohort.event)
+            props = b.draw_properties(self.rng, rule) if rule else {}
+            self._event(c, index, self.cohort.event, props, now)
         self._changed(c, index, now)
 
     # -- enrollments ---------------------------------------------------------------------
@@ -237,7 +236,7 @@ class Run:
     def _sent(self, c: _Contact, index: int, lane: _Lane, send: d.SendEmail,
               now: datetime) -> None:
         report, rng, facts = lane.report, self.rng, c.facts
-        day, cls = int((now - self.start).total_seconds() // 86400), message_class(send)
+        day, cls = int((now - self.start).total_seconds() // 86400), send.message_class
         if cls == "transactional":
             report.transactional[day] += 1
         elif cls == "service":  # on the contract: no consent needed
@@ -292,7 +291,7 @@ class Run:
             key = (lane.index, other)
             self.same_day[key] = self.same_day.get(key, 0) + 1
 
-    # -- behaviour (as in journeys.simulator, for every journey at once) -----------------
+    # -- behaviour (the rules of journeys.behavior, for every journey at once) ------------
 
     def _arm(self, c: _Contact, index: int, r: int, now: datetime) -> None:
         """Start a rule for a contact: the next per-day occurrence, or a one-off draw."""
@@ -404,3 +403,4 @@ class Run:
             if lane.condition and self._may_enter(c, lane, now) and \
                     entry.condition_holds(lane.journey, c.facts, now):
                 self._enroll(c, index, lane, now)
+

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import journeys.ensemble_run as ensemble_run
 import journeys.simulator as simulator
 from journeys import decisions as d
 from journeys.behavior import BehaviorError, behavior_from_text, load_behavior
@@ -126,7 +127,7 @@ def test_the_report_reads_as_text_and_as_json(trial):
 
 def test_a_tight_journey_is_deferred_by_the_cap_and_quiet_hours(monkeypatch):
     sent: dict[int, list] = defaultdict(list)
-    real_advance = simulator.advance
+    real_advance = ensemble_run.advance
 
     def recording(journey, state, facts, now, pacing):
         result = real_advance(journey, state, facts, now, pacing)
@@ -134,7 +135,7 @@ def test_a_tight_journey_is_deferred_by_the_cap_and_quiet_hours(monkeypatch):
                                    if isinstance(x, d.SendEmail) and x.message_class == "marketing"]
         return result
 
-    monkeypatch.setattr(simulator, "advance", recording)
+    monkeypatch.setattr(ensemble_run, "advance", recording)
     quiet = behavior_from_text("email: {unsubscribe: 0}")
     report = simulate(journey(TIGHT), 400, 30, seed=5, behavior=quiet)
     assert report.deferrals["frequency_cap"] > 0
@@ -149,7 +150,7 @@ def test_a_tight_journey_is_deferred_by_the_cap_and_quiet_hours(monkeypatch):
 
 def test_quiet_hours_hold_in_the_contacts_zone(monkeypatch):
     seen = []
-    real_advance = simulator.advance
+    real_advance = ensemble_run.advance
 
     def recording(journey, state, facts, now, pacing):
         result = real_advance(journey, state, facts, now, pacing)
@@ -157,7 +158,7 @@ def test_quiet_hours_hold_in_the_contacts_zone(monkeypatch):
             seen.append(now.astimezone(ZoneInfo(facts.contact.timezone)).hour)
         return result
 
-    monkeypatch.setattr(simulator, "advance", recording)
+    monkeypatch.setattr(ensemble_run, "advance", recording)
     simulate(journey(TIGHT), 200, 14, seed=2)
     assert seen and all(8 <= hour < 20 for hour in seen)
 
