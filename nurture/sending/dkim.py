@@ -28,7 +28,6 @@ SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _WSP = re.compile(rb"[ \t]+")
 _TRAILING = re.compile(rb"[ \t]+\r\n")
-_ENDING = re.compile(rb"(?:\r\n)+$")
 _HEADER = re.compile(rb"^([^:\s]+)[ \t]*:(.*?)\r\n(?![ \t])", re.S | re.M)
 
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
@@ -98,10 +97,15 @@ def txt_record(key: PrivateKey) -> str:
 
 
 def relaxed_body(body: bytes) -> bytes:
-    """The body canonicalized "relaxed" (RFC 6376 3.4.4)."""
-    body = _TRAILING.sub(b"\r\n", _WSP.sub(b" ", body))
-    body = _ENDING.sub(b"", body)
-    return body + b"\r\n" if body else b""
+    """The body canonicalized "relaxed" (RFC 6376 3.4.4). Built messages are mostly base64
+    lines with no whitespace to change: the substitutions run only when there is some
+    (scanning 20 kB with a regular expression costs more than the RSA signature)."""
+    if b"\t" in body or b"  " in body or b" \r\n" in body:
+        body = _TRAILING.sub(b"\r\n", _WSP.sub(b" ", body))
+    end = len(body)
+    while body.startswith(b"\r\n", end - 2) and end >= 2:
+        end -= 2
+    return body[:end] + b"\r\n" if end else b""
 
 
 def relaxed_header(name: bytes, value: bytes) -> bytes:

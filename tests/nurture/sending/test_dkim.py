@@ -152,3 +152,21 @@ def test_the_key_is_read_once_with_the_settings(tmp_path):
     assert settings.sending.dkim is not None
     assert dkim.sign(b"From: a@b.example\r\n\r\n", settings.sending.dkim, "b.example")
 
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"\r\n\r\n", b"x", b"x\r\n", b"a  b \t\r\n\r\n", b"a b \r\nc\t\t\r\n\r\n\r\n",
+    b"a \r\n \r\n", b"end  ", b"QUJD\r\nREVG\r\n\r\n"])
+def test_the_body_is_canonicalized_as_verifiers_do(body):
+    from dkim.canonicalization import Relaxed
+
+    assert dkim.relaxed_body(body) == Relaxed.canonicalize_body(body)
+
+
+def test_the_send_bench_reports_the_cost_of_signing(settings):
+    from nurture.app.bench.dkim import measure_signing
+
+    report = measure_signing(settings, count=20)
+    assert report["off_us_per_message"] == 0 and not report["on_in_these_settings"]
+    assert report["rsa_2048_signing_us_per_message"] > 0
+    assert report["ed25519_signing_us_per_message"] > 0
