@@ -21,6 +21,7 @@ from nurture.accounts import catalog
 from nurture.accounts.catalog import Catalogue
 from nurture.env import ConfigError
 from nurture.sending.dkim import SELECTOR, DkimKey, load_key
+from nurture.sending.dnsrecords import SPF_MECHANISM
 from nurture.sending.errors import DkimKeyError
 
 __all__ = ["ConfigError", "Settings"]
@@ -117,6 +118,10 @@ class SendingSettings:
     # Signs every message when set (NURTURE_DKIM_SELECTOR, NURTURE_DKIM_PRIVATE_KEY): off
     # by default, since many relays (Postfix with OpenDKIM, SES) sign for the sender.
     dkim: DkimKey | None = None
+    # What `nurture dns records` proposes: the SPF mechanisms of the relay (NURTURE_SPF,
+    # e.g. "include:amazonses.com") and where DMARC reports go (NURTURE_DMARC_RUA).
+    spf: str | None = None
+    dmarc_rua: str | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,19 @@ def _sending(env: Mapping[str, str]) -> SendingSettings:
         utm=read.switch(env, "NURTURE_EMAIL_UTM", default.utm),
         utm_source=read.text(env, "NURTURE_EMAIL_UTM_SOURCE", default.utm_source),
         rate=read.per_second(env, "NURTURE_SEND_RATE"),
-        dkim=_dkim(env))
+        dkim=_dkim(env),
+        spf=_spf(env),
+        dmarc_rua=read.address(env, "NURTURE_DMARC_RUA", None))
+
+
+def _spf(env: Mapping[str, str]) -> str | None:
+    value = read.raw(env, "NURTURE_SPF")
+    if value is None:
+        return None
+    if not all(SPF_MECHANISM.match(term) for term in value.split()):
+        raise ConfigError(f"NURTURE_SPF must be the SPF mechanisms of your relay, such as "
+                          f"'include:amazonses.com ip4:203.0.113.5', not {value!r}.")
+    return value
 
 
 def _dkim(env: Mapping[str, str]) -> DkimKey | None:

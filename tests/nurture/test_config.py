@@ -182,6 +182,11 @@ BAD = [
     ("NURTURE_DKIM_PRIVATE_KEY", "no-such-key.pem",
      "NURTURE_DKIM_PRIVATE_KEY is set but NURTURE_DKIM_SELECTOR is not: DKIM signing needs "
      "both."),
+    ("NURTURE_SPF", "v=spf1 include:amazonses.com ~all",
+     "NURTURE_SPF must be the SPF mechanisms of your relay, such as 'include:amazonses.com "
+     "ip4:203.0.113.5', not 'v=spf1 include:amazonses.com ~all'."),
+    ("NURTURE_DMARC_RUA", "reports",
+     "NURTURE_DMARC_RUA must be an email address such as 'cs@example.com', not 'reports'."),
     ("NURTURE_DKIM_SELECTOR", "s2026",
      "NURTURE_DKIM_SELECTOR is set but NURTURE_DKIM_PRIVATE_KEY is not: DKIM signing needs "
      "both."),
