@@ -156,7 +156,8 @@ def test_the_key_is_read_once_with_the_settings(tmp_path):
 
 @pytest.mark.parametrize("body", [
     b"", b"\r\n\r\n", b"x", b"x\r\n", b"a  b \t\r\n\r\n", b"a b \r\nc\t\t\r\n\r\n\r\n",
-    b"a \r\n \r\n", b"end  ", b"QUJD\r\nREVG\r\n\r\n"])
+    b"a \r\n \r\n", b"end  ", b"x ", b"QUJD\r\nREVG\r\n\r\n", b"word " * 100 + b"\r\n",
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nQUJD\r\n"])
 def test_the_body_is_canonicalized_as_verifiers_do(body):
     from dkim.canonicalization import Relaxed
 
