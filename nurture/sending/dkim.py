@@ -65,8 +65,9 @@ def load_key(selector: str, path: Path) -> DkimKey:
     except (ValueError, TypeError):
         raise DkimKeyError(f"{path} holds no unencrypted private key in PEM form.") from None
     if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
-        raise DkimKeyError(f"{path} holds a {type(key).__name__.removeprefix('_')}, "
-                           f"not an RSA or Ed25519 private key.")
+        raise DkimKeyError(f"{path} holds a private key of another kind "
+                           f"({type(key).__name__}): DKIM signs with an RSA or an Ed25519 "
+                           f"key.")
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size < 1024:
         raise DkimKeyError(f"{path} holds a {key.key_size}-bit RSA key: verifiers refuse "
                            f"keys under 1024 bits (use 2048).")

@@ -14,6 +14,7 @@ from dataclasses import replace
 import dkim as dkimpy
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from nurture.app.cli import main
 from nurture.config import ConfigError, Settings
@@ -130,7 +131,12 @@ def test_a_key_that_cannot_be_used_stops_the_start_up_with_a_sentence(tmp_path):
     missing = tmp_path / "none.pem"
     not_a_key = tmp_path / "notes.pem"
     not_a_key.write_text("hello")
+    elliptic = tmp_path / "ec.pem"
+    elliptic.write_bytes(dkim.pem(ec.generate_private_key(ec.SECP256R1())))
     for path, sentence in (
+            (elliptic, f"NURTURE_DKIM_PRIVATE_KEY cannot be used: {elliptic} holds a private "
+                       "key of another kind (ECPrivateKey): DKIM signs with an RSA or an "
+                       "Ed25519 key."),
             (missing, f"NURTURE_DKIM_PRIVATE_KEY cannot be used: {missing} cannot be read: "
                       "No such file or directory."),
             (not_a_key, f"NURTURE_DKIM_PRIVATE_KEY cannot be used: {not_a_key} holds no "
