@@ -20,6 +20,9 @@ from nurture import env as read
 from nurture.accounts import catalog
 from nurture.accounts.catalog import Catalogue
 from nurture.env import ConfigError
+from nurture.sending.dkim import SELECTOR, DkimKey, load_key
+from nurture.sending.dnsrecords import SPF_MECHANISM
+from nurture.sending.errors import DkimKeyError
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -112,6 +115,13 @@ class SendingSettings:
     utm: bool = True
     utm_source: str = "nurture"
     rate: int | None = None  # messages per second across workers; None: no cap
+    # Signs every message when set (NURTURE_DKIM_SELECTOR, NURTURE_DKIM_PRIVATE_KEY): off
+    # by default, since many relays (Postfix with OpenDKIM, SES) sign for the sender.
+    dkim: DkimKey | None = None
+    # What `nurture dns records` proposes: the SPF mechanisms of the relay (NURTURE_SPF,
+    # e.g. "include:amazonses.com") and where DMARC reports go (NURTURE_DMARC_RUA).
+    spf: str | None = None
+    dmarc_rua: str | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +295,40 @@ def _sending(env: Mapping[str, str]) -> SendingSettings:
                                   unit="days") or default.retention_days,
         utm=read.switch(env, "NURTURE_EMAIL_UTM", default.utm),
         utm_source=read.text(env, "NURTURE_EMAIL_UTM_SOURCE", default.utm_source),
-        rate=read.per_second(env, "NURTURE_SEND_RATE"))
+        rate=read.per_second(env, "NURTURE_SEND_RATE"),
+        dkim=_dkim(env),
+        spf=_spf(env),
+        dmarc_rua=read.address(env, "NURTURE_DMARC_RUA", None))
+
+
+def _spf(env: Mapping[str, str]) -> str | None:
+    value = read.raw(env, "NURTURE_SPF")
+    if value is None:
+        return None
+    if not all(SPF_MECHANISM.match(term) for term in value.split()):
+        raise ConfigError(f"NURTURE_SPF must be the SPF mechanisms of your relay, such as "
+                          f"'include:amazonses.com ip4:203.0.113.5', not {value!r}.")
+    return value
+
+
+def _dkim(env: Mapping[str, str]) -> DkimKey | None:
+    """The DKIM key, read once here; both variables or neither."""
+    selector, path = read.raw(env, "NURTURE_DKIM_SELECTOR"), read.path(
+        env, "NURTURE_DKIM_PRIVATE_KEY")
+    if selector is None and path is None:
+        return None
+    if selector is None or path is None:
+        given, missing = (("NURTURE_DKIM_SELECTOR", "NURTURE_DKIM_PRIVATE_KEY")
+                          if path is None else
+                          ("NURTURE_DKIM_PRIVATE_KEY", "NURTURE_DKIM_SELECTOR"))
+        raise ConfigError(f"{given} is set but {missing} is not: DKIM signing needs both.")
+    if not SELECTOR.match(selector):
+        raise ConfigError(f"NURTURE_DKIM_SELECTOR must be letters, digits, dashes and dots, "
+                          f"not {selector!r}.")
+    try:
+        return load_key(selector, path)
+    except DkimKeyError as exc:
+        raise ConfigError(f"NURTURE_DKIM_PRIVATE_KEY cannot be used: {exc}") from None
 
 
 def _services(env: Mapping[str, str]) -> Catalogue:

@@ -16,3 +16,9 @@ class DSNError(Invalid):
 class RetryError(Invalid):
     """Raised when a retry is refused: no such send, an outcome that is known, a send
     already retried, or no operator named. The message is a sentence."""
+
+
+class DkimKeyError(Invalid):
+    """Raised when the DKIM key cannot be used: a file that cannot be read, one holding no
+    RSA or Ed25519 private key, or a selector that is no DNS label. The message is a
+    sentence."""

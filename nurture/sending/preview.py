@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from nurture.config import Settings
-from nurture.sending import compose
+from nurture.sending import compose, dkim
 from nurture.sending.render import TemplateStore, build_mime, message_id
 from nurture.tokens import Tokens
 
@@ -82,5 +82,7 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
                                      list_id=f"preview.{domain}", domain=domain,
                                      send_key=f"preview:{template.folder}",
                                      language=template.language))
+    if settings.sending.dkim is not None:  # a preview is the message as sent
+        message = dkim.sign(message, settings.sending.dkim, domain)
     return Preview(template.folder, subject, html, text, message, template.message_class,
                    msg_id)

@@ -29,7 +29,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
-from nurture.sending import compose
+from nurture.sending import compose, dkim
 from nurture.sending.classes import MARKETING, MUST_RECEIVE_ONLY, blocked_by_class, under_contract
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
@@ -275,6 +275,8 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
         )
     except Exception as exc:
         return f"render: {exc}"[:200]
+    if settings.sending.dkim is not None:  # once per message, after the MIME is built
+        data = dkim.sign(data, settings.sending.dkim, domain)
     return _Built(msg_id, data, tracker.links)
 
 

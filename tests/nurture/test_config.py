@@ -179,6 +179,17 @@ BAD = [
      "cannot be read: No such file or directory."),
     ("NURTURE_COMMITMENT_MONTHS", "a year",
      "NURTURE_COMMITMENT_MONTHS must be a whole number, not 'a year'."),
+    ("NURTURE_DKIM_PRIVATE_KEY", "no-such-key.pem",
+     "NURTURE_DKIM_PRIVATE_KEY is set but NURTURE_DKIM_SELECTOR is not: DKIM signing needs "
+     "both."),
+    ("NURTURE_SPF", "v=spf1 include:amazonses.com ~all",
+     "NURTURE_SPF must be the SPF mechanisms of your relay, such as 'include:amazonses.com "
+     "ip4:203.0.113.5', not 'v=spf1 include:amazonses.com ~all'."),
+    ("NURTURE_DMARC_RUA", "reports",
+     "NURTURE_DMARC_RUA must be an email address such as 'cs@example.com', not 'reports'."),
+    ("NURTURE_DKIM_SELECTOR", "s2026",
+     "NURTURE_DKIM_SELECTOR is set but NURTURE_DKIM_PRIVATE_KEY is not: DKIM signing needs "
+     "both."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.

@@ -405,6 +405,11 @@ def run_send_bench(base: Settings, contacts: int, echo: Echo = print) -> dict[st
         echo("rendering and MIME...")
         result["render"] = measure_rendering(base.with_(
             database_url=f"sqlite:///{var / 'render.db'}", redis_url=None, **common))
+        echo("DKIM signing...")
+        from nurture.app.bench.dkim import measure_signing  # noqa: PLC0415 (imports this module)
+
+        result["dkim"] = measure_signing(base.with_(
+            database_url=f"sqlite:///{var / 'render.db'}", redis_url=None, **common))
         sqlite = base.with_(database_url=f"sqlite:///{var / 'send.db'}", redis_url=None,
                             **common)
         result["sqlite_inprocess"] = compare(sqlite, contacts, 1, threads, "sqlite", echo)

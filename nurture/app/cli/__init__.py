@@ -9,6 +9,8 @@ import click
 from nurture.app.cli.accounts import accounts
 from nurture.app.cli.bounces import bounces
 from nurture.app.cli.clv import clv
+from nurture.app.cli.dkim import dkim
+from nurture.app.cli.dns import dns
 from nurture.app.cli.insights import insights
 from nurture.app.cli.journeys import journeys, simulate
 from nurture.app.cli.nps import nps
@@ -56,6 +58,8 @@ main.add_command(nps)
 main.add_command(users)
 main.add_command(referral)
 main.add_command(clv)
+main.add_command(dkim)
+main.add_command(dns)
 main.add_command(insights)
 for command in (fit, models, approve_command, generate_history):
     scoring.add_command(command)
