@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nurture.app.bench.send import _personalize
+from nurture.app.bench.personalize import _personalize
 from nurture.app.composition import build
 from nurture.config import Settings
 from nurture.sending import dkim

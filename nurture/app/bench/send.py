@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -35,6 +34,7 @@ import redis
 from sqlalchemy import func, select
 
 from nurture.app.bench.engine import _postgres, _seed
+from nurture.app.bench.personalize import _contact, _personalize
 from nurture.app.composition import build
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import claim_due
@@ -42,37 +42,14 @@ from nurture.app.scheduler.loop import tick
 from nurture.app.tasks import handlers, run_advance
 from nurture.config import Settings
 from nurture.migrate import upgrade
-from nurture.sending import compose
 from nurture.sending.models import Send
-from nurture.sending.render import Template, TemplateStore, build_mime, message_id
+from nurture.sending.render import TemplateStore, build_mime, message_id
 
 Echo = Callable[[str], None]
 DONE = ("sent", "failed", "skipped")
 
 
 # -- rendering and MIME -------------------------------------------------------------------
-
-def _contact(i: int) -> SimpleNamespace:
-    return SimpleNamespace(
-        id=i, email=f"ann{i}@example.com", email_key=f"ann{i}@example.com", first_name="Ann",
-        last_name="Lee", company="Acme", role="admin", industry="retail", stage="try",
-        consent_marketing=True, attributes={"trial": {"ends_at": "2026-04-01T00:00:00+00:00"}})
-
-
-def _personalize(settings: Settings, tokens: Any, template: Template, i: int,
-                 full: bool = True) -> tuple[str, str, str, list[str]]:
-    """What `deliver` does per send before the MIME: signed links, context, render, track."""
-    contact = _contact(i)
-    links = compose.Links(tokens, settings.base_url, contact.id, contact.email_key, i)
-    tracker = compose.Tracker(settings.base_url, tokens.sign("track", i),
-                              template.html.links)
-    context = compose.context(contact, links, settings.postal_address, settings.company_name,
-                              tracker)
-    if not full:
-        return "", template.html.render(context), "", tracker.links
-    subject, html, text = template.render(context)
-    return subject, html, text, tracker.links
-
 
 def _choose_template(rt: Runtime, store: TemplateStore) -> tuple[str, int]:
     """The shipped template with the most tracked links (8 if one has them)."""
@@ -406,7 +383,7 @@ def run_send_bench(base: Settings, contacts: int, echo: Echo = print) -> dict[st
         result["render"] = measure_rendering(base.with_(
             database_url=f"sqlite:///{var / 'render.db'}", redis_url=None, **common))
         echo("DKIM signing...")
-        from nurture.app.bench.dkim import measure_signing  # noqa: PLC0415 (imports this module)
+        from nurture.app.bench.dkim import measure_signing  # noqa: PLC0415
 
         result["dkim"] = measure_signing(base.with_(
             database_url=f"sqlite:///{var / 'render.db'}", redis_url=None, **common))
