@@ -118,10 +118,18 @@ class SendingSettings:
     # Signs every message when set (NURTURE_DKIM_SELECTOR, NURTURE_DKIM_PRIVATE_KEY): off
     # by default, since many relays (Postfix with OpenDKIM, SES) sign for the sender.
     dkim: DkimKey | None = None
+    # A second, Ed25519 signature beside the first (RFC 8463), when
+    # NURTURE_DKIM_ED25519_SELECTOR and NURTURE_DKIM_ED25519_PRIVATE_KEY are set.
+    dkim_ed25519: DkimKey | None = None
     # What `nurture dns records` proposes: the SPF mechanisms of the relay (NURTURE_SPF,
     # e.g. "include:amazonses.com") and where DMARC reports go (NURTURE_DMARC_RUA).
     spf: str | None = None
     dmarc_rua: str | None = None
+
+    @property
+    def dkim_keys(self) -> tuple[DkimKey, ...]:
+        """The keys every message is signed with, in order; () when Nurture does not sign."""
+        return tuple(k for k in (self.dkim, self.dkim_ed25519) if k is not None)
 
 
 @dataclass(frozen=True)
@@ -297,6 +305,7 @@ def _sending(env: Mapping[str, str]) -> SendingSettings:
         utm_source=read.text(env, "NURTURE_EMAIL_UTM_SOURCE", default.utm_source),
         rate=read.per_second(env, "NURTURE_SEND_RATE"),
         dkim=_dkim(env),
+        dkim_ed25519=_dkim_ed25519(env),
         spf=_spf(env),
         dmarc_rua=read.address(env, "NURTURE_DMARC_RUA", None))
 
@@ -311,24 +320,42 @@ def _spf(env: Mapping[str, str]) -> str | None:
     return value
 
 
-def _dkim(env: Mapping[str, str]) -> DkimKey | None:
-    """The DKIM key, read once here; both variables or neither."""
-    selector, path = read.raw(env, "NURTURE_DKIM_SELECTOR"), read.path(
-        env, "NURTURE_DKIM_PRIVATE_KEY")
+def _dkim(env: Mapping[str, str], prefix: str = "NURTURE_DKIM") -> DkimKey | None:
+    """A DKIM key, read once here; both variables or neither."""
+    names = (f"{prefix}_SELECTOR", f"{prefix}_PRIVATE_KEY")
+    selector, path = read.raw(env, names[0]), read.path(env, names[1])
     if selector is None and path is None:
         return None
     if selector is None or path is None:
-        given, missing = (("NURTURE_DKIM_SELECTOR", "NURTURE_DKIM_PRIVATE_KEY")
-                          if path is None else
-                          ("NURTURE_DKIM_PRIVATE_KEY", "NURTURE_DKIM_SELECTOR"))
+        given, missing = names[::-1] if selector is None else names
         raise ConfigError(f"{given} is set but {missing} is not: DKIM signing needs both.")
     if not SELECTOR.match(selector):
-        raise ConfigError(f"NURTURE_DKIM_SELECTOR must be letters, digits, dashes and dots, "
+        raise ConfigError(f"{names[0]} must be letters, digits, dashes and dots, "
                           f"not {selector!r}.")
     try:
         return load_key(selector, path)
     except DkimKeyError as exc:
-        raise ConfigError(f"NURTURE_DKIM_PRIVATE_KEY cannot be used: {exc}") from None
+        raise ConfigError(f"{names[1]} cannot be used: {exc}") from None
+
+
+def _dkim_ed25519(env: Mapping[str, str]) -> DkimKey | None:
+    """The optional second key, which signs beside the first: Ed25519 beside RSA, since
+    many receivers do not verify Ed25519 yet (RFC 8463 recommends signing with both)."""
+    key = _dkim(env, "NURTURE_DKIM_ED25519")
+    if key is None:
+        return None
+    if key.algorithm != "ed25519-sha256":
+        raise ConfigError("NURTURE_DKIM_ED25519_PRIVATE_KEY holds an RSA key: the second "
+                          "signature is an Ed25519 one (nurture dkim keygen --ed25519).")
+    first = _dkim(env)
+    if first is None or first.algorithm != "rsa-sha256":
+        raise ConfigError("NURTURE_DKIM_ED25519_SELECTOR signs beside an RSA key, and "
+                          "NURTURE_DKIM_SELECTOR names none: set the RSA key too, or give "
+                          "the Ed25519 key as NURTURE_DKIM_SELECTOR alone.")
+    if first.selector == key.selector:
+        raise ConfigError(f"Both DKIM keys use the selector {key.selector!r}: each key is "
+                          "published under its own selector.")
+    return key
 
 
 def _services(env: Mapping[str, str]) -> Catalogue:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,3 +156,13 @@ def sign(message: bytes, key: DkimKey, domain: str, *, now: int | None = None) -
         signature = key.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
     return (b"DKIM-Signature: " + field.encode() + base64.b64encode(signature) + b"\r\n"
             + message)
+
+
+def sign_all(message: bytes, keys: Sequence[DkimKey], domain: str, *,
+             now: int | None = None) -> bytes:
+    """`message` signed with each key in turn: RSA, and Ed25519 beside it when both are
+    configured (RFC 8463 6: a verifier that knows only RSA ignores the Ed25519 signature,
+    one that knows both needs only one to pass). No key: the message as it is."""
+    for key in keys:
+        message = sign(message, key, domain, now=now)
+    return message

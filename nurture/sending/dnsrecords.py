@@ -9,7 +9,7 @@ since the check must say something useful where DNS cannot be reached.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nurture.sending.dkim import DkimKey
@@ -45,7 +45,7 @@ class Finding:
     sentence: str
 
 
-def needed(domain: str, key: DkimKey | None, spf: str | None, rua: str | None
+def needed(domain: str, keys: Sequence[DkimKey], spf: str | None, rua: str | None
            ) -> list[Record]:
     """The SPF, DKIM and DMARC records `domain` needs for Nurture's mail."""
     mechanisms = spf or SPF_PLACEHOLDER
@@ -56,10 +56,10 @@ def needed(domain: str, key: DkimKey | None, spf: str | None, rua: str | None
                 "ip4:/ip6: address, then set NURTURE_SPF to the same mechanisms. If the "
                 "domain already has an SPF record, add them to it: a domain has one.")
     records = [Record(domain, "TXT", f"v=spf1 {mechanisms} ~all", spf_note)]
-    if key is not None:
+    for key, setting in zip(keys, ("NURTURE_DKIM_PRIVATE_KEY",
+                                   "NURTURE_DKIM_ED25519_PRIVATE_KEY"), strict=False):
         records.append(Record(f"{key.selector}._domainkey.{domain}", "TXT", key.record(),
-                              "The public key of the key Nurture signs with "
-                              "(NURTURE_DKIM_PRIVATE_KEY)."))
+                              f"The public key of the key Nurture signs with ({setting})."))
     reports = rua or f"dmarc-reports@{domain}"
     records.append(Record(
         f"_dmarc.{domain}", "TXT", f"v=DMARC1; p=none; rua=mailto:{reports}; adkim=r; aspf=r",
@@ -71,12 +71,12 @@ def needed(domain: str, key: DkimKey | None, spf: str | None, rua: str | None
     return records
 
 
-def check(domain: str, key: DkimKey | None, spf: str | None, resolve: Resolve
+def check(domain: str, keys: Sequence[DkimKey], spf: str | None, resolve: Resolve
           ) -> list[Finding]:
     """What is published for `domain`, compared with what Nurture needs; a single finding
     saying so when DNS cannot be reached."""
     try:
-        found = [*_spf(domain, spf, resolve(domain)), *_dkim(domain, key, resolve),
+        found = [*_spf(domain, spf, resolve(domain)), *_dkim(domain, keys, resolve),
                  *_dmarc(domain, resolve(f"_dmarc.{domain}"))]
     except Unreachable as exc:
         return [Finding(False, f"DNS could not be reached ({exc}): nothing was checked; "
@@ -111,22 +111,26 @@ def _spf(domain: str, spf: str | None, txt: list[str]) -> list[Finding]:
     return found
 
 
-def _dkim(domain: str, key: DkimKey | None, resolve: Resolve) -> list[Finding]:
-    if key is None:
+def _dkim(domain: str, keys: Sequence[DkimKey], resolve: Resolve) -> list[Finding]:
+    if not keys:
         return [Finding(True, "Nurture does not sign (NURTURE_DKIM_SELECTOR is unset): your "
                               f"relay must sign with d={domain}; a received message's "
                               "DKIM-Signature header shows it.")]
+    return [_published(domain, key, resolve) for key in keys]
+
+
+def _published(domain: str, key: DkimKey, resolve: Resolve) -> Finding:
     name = f"{key.selector}._domainkey.{domain}"
     published = [t for t in resolve(name) if "p=" in t]
     if not published:
-        return [Finding(False, f"No DKIM key is published at {name}: receivers cannot "
-                               "verify what Nurture signs; publish the record above.")]
+        return Finding(False, f"No DKIM key is published at {name}: receivers cannot "
+                              "verify what Nurture signs; publish the record above.")
     ours = _tag(key.record(), "p")
     if all(_tag(t, "p") != ours for t in published):
-        return [Finding(False, f"The DKIM key published at {name} is not the key Nurture "
-                               "signs with: every message fails DKIM. Publish the record "
-                               "above, or set the key that matches.")]
-    return [Finding(True, f"The DKIM key at {name} matches the key Nurture signs with.")]
+        return Finding(False, f"The DKIM key published at {name} is not the key Nurture "
+                              "signs with: every message fails DKIM. Publish the record "
+                              "above, or set the key that matches.")
+    return Finding(True, f"The DKIM key at {name} matches the key Nurture signs with.")
 
 
 def _dmarc(domain: str, txt: list[str]) -> list[Finding]:

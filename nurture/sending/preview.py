@@ -82,7 +82,6 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
                                      list_id=f"preview.{domain}", domain=domain,
                                      send_key=f"preview:{template.folder}",
                                      language=template.language))
-    if settings.sending.dkim is not None:  # a preview is the message as sent
-        message = dkim.sign(message, settings.sending.dkim, domain)
+    message = dkim.sign_all(message, settings.sending.dkim_keys, domain)  # as sent
     return Preview(template.folder, subject, html, text, message, template.message_class,
                    msg_id)

@@ -275,8 +275,8 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
         )
     except Exception as exc:
         return f"render: {exc}"[:200]
-    if settings.sending.dkim is not None:  # once per message, after the MIME is built
-        data = dkim.sign(data, settings.sending.dkim, domain)
+    # Once per message, after the MIME is built (no key: nothing to do).
+    data = dkim.sign_all(data, settings.sending.dkim_keys, domain)
     return _Built(msg_id, data, tracker.links)
 
 

@@ -190,6 +190,12 @@ BAD = [
     ("NURTURE_DKIM_SELECTOR", "s2026",
      "NURTURE_DKIM_SELECTOR is set but NURTURE_DKIM_PRIVATE_KEY is not: DKIM signing needs "
      "both."),
+    ("NURTURE_DKIM_ED25519_SELECTOR", "ed2026",
+     "NURTURE_DKIM_ED25519_SELECTOR is set but NURTURE_DKIM_ED25519_PRIVATE_KEY is not: "
+     "DKIM signing needs both."),
+    ("NURTURE_DKIM_ED25519_PRIVATE_KEY", "no-such-key.pem",
+     "NURTURE_DKIM_ED25519_PRIVATE_KEY is set but NURTURE_DKIM_ED25519_SELECTOR is not: "
+     "DKIM signing needs both."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.

@@ -19,7 +19,7 @@ def dns() -> None:
 
 def _records(settings: Settings) -> list[dnsrecords.Record]:
     sending = settings.sending
-    return dnsrecords.needed(settings.mail_domain, sending.dkim, sending.spf,
+    return dnsrecords.needed(settings.mail_domain, sending.dkim_keys, sending.spf,
                              sending.dmarc_rua)
 
 
@@ -44,7 +44,7 @@ def check(timeout: float) -> None:
     settings = Settings.from_env()
     _print(_records(settings))
     click.echo("")
-    findings = dnsrecords.check(settings.mail_domain, settings.sending.dkim,
+    findings = dnsrecords.check(settings.mail_domain, settings.sending.dkim_keys,
                                 settings.sending.spf, RESOLVER(timeout))
     for finding in findings:
         click.echo(f"{'ok' if finding.ok else 'PROBLEM'}: {finding.sentence}")

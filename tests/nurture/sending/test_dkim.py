@@ -5,8 +5,6 @@ has no DNS."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 from dataclasses import replace
@@ -111,19 +109,62 @@ def test_keygen_prints_a_record_that_verifies_what_the_preview_signs(tmp_path):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
-def test_an_ed25519_key_signs_beside_what_rsa_verifiers_know(tmp_path):
-    key = dkim.DkimKey("ed", dkim.generate(ed25519_key=True))
-    assert key.record().startswith("v=DKIM1; k=ed25519; p=")
-    message = dkim.sign(b"From: a@acme.example\r\nTo: b@example.com\r\n\r\nhi\r\n", key,
-                        DOMAIN)
-    assert b"a=ed25519-sha256;" in message
-    # dkimpy verifies Ed25519 only with PyNaCl, which is not installed here: the signature
-    # is checked against the public key over the same canonical text.
-    signed = (b"from:a@acme.example\r\nto:b@example.com\r\n" + dkim.relaxed_header(
-        b"DKIM-Signature", re.sub(rb"b=[^;]*$", b"b=", message.split(b"\r\nFrom:")[0]
-                                  .removeprefix(b"DKIM-Signature:"))))
-    signature = re.search(rb"\bb=([A-Za-z0-9+/=]+)\r\n", message).group(1)
-    key.key.public_key().verify(base64.b64decode(signature), hashlib.sha256(signed).digest())
+def test_an_ed25519_key_signs_beside_the_rsa_key_and_each_signature_verifies(tmp_path):
+    rsa_pem, ed_pem = tmp_path / "rsa.pem", tmp_path / "ed.pem"
+    rsa_pem.write_bytes(dkim.pem(dkim.generate()))
+    ed_pem.write_bytes(dkim.pem(dkim.generate(ed25519_key=True)))
+    env = {"SECRET_KEY": "k", "NURTURE_VAR_DIR": str(tmp_path / "var"),
+           "NURTURE_FROM": f"Acme <hello@{DOMAIN}>",
+           "NURTURE_DKIM_SELECTOR": "rsa1", "NURTURE_DKIM_PRIVATE_KEY": str(rsa_pem),
+           "NURTURE_DKIM_ED25519_SELECTOR": "ed1",
+           "NURTURE_DKIM_ED25519_PRIVATE_KEY": str(ed_pem)}
+    (tmp_path / "ann.json").write_text(json.dumps({"email": "ann@example.com"}))
+    shown = CliRunner().invoke(main, [
+        "templates", "render", "trial-welcome", "--contact-json", str(tmp_path / "ann.json"),
+        "--out", str(tmp_path / "out")], env=env)
+    assert shown.exit_code == 0, shown.output
+    message = (tmp_path / "out" / "message.eml").read_bytes()
+    assert message.count(b"DKIM-Signature: ") == 2
+    assert b"a=ed25519-sha256;" in message and b"a=rsa-sha256;" in message
+
+    printed = CliRunner().invoke(main, ["dns", "records"], env=env)
+    published = dict(re.findall(r'^(\S+)\.  TXT  "(v=DKIM1;[^"]+)"$', printed.stdout, re.M))
+    assert set(published) == {f"rsa1._domainkey.{DOMAIN}", f"ed1._domainkey.{DOMAIN}"}
+    # A verifier checks each signature (dkimpy verifies Ed25519 with PyNaCl); one that
+    # knows only RSA passes on the RSA one, whatever it makes of the other.
+    verifier = dkimpy.DKIM(message)
+    assert verifier.verify(idx=0, dnsfunc=_dns(published))
+    assert verifier.verify(idx=1, dnsfunc=_dns(published))
+    tampered = dkimpy.DKIM(message.replace(b"To: ann@example.com", b"To: bob@example.com"))
+    assert not tampered.verify(idx=0, dnsfunc=_dns(published))
+    assert not tampered.verify(idx=1, dnsfunc=_dns(published))
+
+
+def test_a_second_key_that_is_not_ed25519_beside_rsa_is_refused_with_a_sentence(tmp_path):
+    rsa_pem, ed_pem = tmp_path / "rsa.pem", tmp_path / "ed.pem"
+    rsa_pem.write_bytes(dkim.pem(dkim.generate()))
+    ed_pem.write_bytes(dkim.pem(dkim.generate(ed25519_key=True)))
+    env = {"SECRET_KEY": "k", "NURTURE_VAR_DIR": str(tmp_path)}
+    second = {"NURTURE_DKIM_ED25519_SELECTOR": "ed1",
+              "NURTURE_DKIM_ED25519_PRIVATE_KEY": str(ed_pem)}
+    first = {"NURTURE_DKIM_SELECTOR": "rsa1", "NURTURE_DKIM_PRIVATE_KEY": str(rsa_pem)}
+    for given, sentence in (
+            (second, "NURTURE_DKIM_ED25519_SELECTOR signs beside an RSA key, and "
+                     "NURTURE_DKIM_SELECTOR names none: set the RSA key too, or give the "
+                     "Ed25519 key as NURTURE_DKIM_SELECTOR alone."),
+            ({**first, **second, "NURTURE_DKIM_ED25519_PRIVATE_KEY": str(rsa_pem)},
+             "NURTURE_DKIM_ED25519_PRIVATE_KEY holds an RSA key: the second signature is "
+             "an Ed25519 one (nurture dkim keygen --ed25519)."),
+            ({**first, **second, "NURTURE_DKIM_ED25519_SELECTOR": "rsa1"},
+             "Both DKIM keys use the selector 'rsa1': each key is published under its own "
+             "selector."),
+            ({**first, "NURTURE_DKIM_ED25519_SELECTOR": "ed1"},
+             "NURTURE_DKIM_ED25519_SELECTOR is set but NURTURE_DKIM_ED25519_PRIVATE_KEY is "
+             "not: DKIM signing needs both.")):
+        with pytest.raises(ConfigError) as raised:
+            Settings.from_env({**env, **given})
+        assert str(raised.value) == sentence
+    assert Settings.from_env({**env, **first, **second}).sending.dkim_keys[1].selector == "ed1"
 
 
 def test_a_key_that_cannot_be_used_stops_the_start_up_with_a_sentence(tmp_path):
@@ -177,3 +218,5 @@ def test_the_send_bench_reports_the_cost_of_signing(settings):
     assert report["off_us_per_message"] == 0 and not report["on_in_these_settings"]
     assert report["rsa_2048_signing_us_per_message"] > 0
     assert report["ed25519_signing_us_per_message"] > 0
+    assert report["rsa_and_ed25519_signing_us_per_message"] > \
+        report["rsa_2048_signing_us_per_message"]
