@@ -1,11 +1,11 @@
-"""Contact rows and their stage history."""
+"""Contact rows, their stage history, and the lists a marketer keeps them in."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
@@ -60,3 +60,30 @@ class StageChange(Base):
     cause: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_stage_changes_contact", "contact_id", "at"),)
+
+
+class ContactList(Base):
+    """A static, named set of contacts (an import, a bulk action, a trade-show scan): unlike
+    a segment, nobody enters or leaves it but by being added or removed."""
+
+    __tablename__ = "contact_lists"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class ListMember(Base):
+    """One contact on one list, once: when and how it was added."""
+
+    __tablename__ = "list_members"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("contact_lists.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(120), default="")  # "import:42", "bulk:ann@…"
+
+    __table_args__ = (PrimaryKeyConstraint("list_id", "contact_id"),
+                      Index("ix_list_members_contact", "contact_id"))
