@@ -81,7 +81,8 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
         headers=compose.list_headers(message_class=template.message_class, links=links,
                                      list_id=f"preview.{domain}", domain=domain,
                                      send_key=f"preview:{template.folder}",
-                                     language=template.language))
+                                     language=template.language,
+                                     mailto=settings.reads_unsubscribe_mail))
     if settings.sending.dkim is not None:  # a preview is the message as sent
         message = dkim.sign(message, settings.sending.dkim, domain)
     return Preview(template.folder, subject, html, text, message, template.message_class,
