@@ -24,6 +24,8 @@ UNSUBSCRIBE = "unsubscribe"
 # Where a relay or the mail server names the recipient besides To and Cc.
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 _DAEMONS = ("mailer-daemon", "postmaster")
+_FAILURE = re.compile(r"undeliver|delivery (?:status|failure|has failed)|failure notice"
+                      r"|returned mail|not delivered|delivery notification", re.I)
 # A signed token (`nurture.tokens`): payload, time and signature in URL-safe base64.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
 
@@ -94,18 +96,21 @@ def classify(data: bytes, ours: Mailboxes) -> Decision:
     msg = _parse(data)
     recipients = _recipients(msg)
     verp_send = _verp_send(recipients, ours)
-    if verp_send is not None or _looks_like_report(msg):
+    report = _looks_like_report(msg)
+    if verp_send is not None or report:
         try:
             bounces = tuple(parse_report(data))
         except DSNError:
             bounces = ()
         if bounces:
             return Report(bounces, verp_send)
-        if verp_send is not None and not _auto_reply(msg):
+        if verp_send is None:
+            return Keep("A delivery report that names no failed recipient and no complaint.")
+        # Out-of-office replies go to the return path too (RFC 3834): only a mail server's
+        # failure notice is a bounce.
+        if report or _FAILURE.search(str(msg.get("Subject", ""))):
             return Report((), verp_send, readable=False)
-        if verp_send is not None:
-            return Keep("An automatic reply came to a bounce address.")
-        return Keep("A delivery report that names no failed recipient and no complaint.")
+        return Keep("A message for a person came to a bounce address.")
     if f"{UNSUBSCRIBE}@{ours.domain}" in recipients:
         token = _token(str(msg.get("Subject", "")), ours.tokens)
         if token is None and _auto_reply(msg):
