@@ -82,13 +82,15 @@ class Mailboxes:
 
 def envelope(data: bytes) -> Envelope:
     msg = _parse(data)
-    message_id = " ".join(str(msg.get("Message-ID", "")).split())[:300]
+    message_id = _storable(" ".join(str(msg.get("Message-ID", "")).split()))[:300]
     key = message_id or "sha256:" + hashlib.sha256(data).hexdigest()
     senders = tuple(dict.fromkeys(
         a for a in (_address(msg.get(h)) for h in ("From", "Sender", "Return-Path")) if a))
     recipients = _recipients(msg)
-    return Envelope(key, _address(msg.get("From")), recipients[0] if recipients else "",
-                    " ".join(str(msg.get("Subject", "")).split())[:300], senders)
+    return Envelope(key, _storable(_address(msg.get("From"))),
+                    _storable(recipients[0] if recipients else ""),
+                    _storable(" ".join(str(msg.get("Subject", "")).split()))[:300],
+                    tuple(_storable(s) for s in senders))
 
 
 def classify(data: bytes, ours: Mailboxes) -> Decision:
@@ -126,6 +128,12 @@ def verp_send(data: bytes, ours: Mailboxes) -> int | None:
 
 def _verp_send(recipients: list[str], ours: Mailboxes) -> int | None:
     return next((send for send in (_verp(a, ours) for a in recipients) if send), None)
+
+
+def _storable(value: str) -> str:
+    """Header text as a database stores it: no NUL, and undecodable bytes (which the
+    parser keeps as lone surrogates) as the replacement character."""
+    return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def _parse(data: bytes) -> Message:
