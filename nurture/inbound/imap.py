@@ -93,29 +93,39 @@ def poll(box: Mailbox, handler: Callable[[bytes], Handled]) -> dict[str, int]:
     left for the next poll."""
     counts = Counter[str]()
     with opened(box) as conn:
-        status, found = conn.uid("SEARCH", "UNSEEN")
-        uids = [u.decode() for u in found[0].split()] if status == "OK" and found[0] else []
-        deleted = False
-        for uid in uids:
-            data = _fetch(conn, uid)
-            if data is None:
-                continue  # gone meanwhile (another poller expunged it)
-            try:
-                done = handler(data)
-            except Exception:  # this message waits for the next poll; the others go on
-                log.exception("inbound: message UID %s could not be handled; it stays in "
-                              "the mailbox for the next poll", uid)
-                counts["failed"] += 1
-                continue
-            counts["duplicate" if done.duplicate else done.handled] += 1
-            if done.handled == "kept":  # the whole message stays for a person
-                conn.uid("STORE", uid, "+FLAGS", r"(\Seen)")
-            else:
-                conn.uid("STORE", uid, "+FLAGS", r"(\Seen \Deleted)")
-                deleted = True
-        if deleted:
-            conn.expunge()
+        try:
+            _handle_unseen(conn, handler, counts)
+        except (OSError, imaplib.IMAP4.error) as exc:  # handled ones are not handled again
+            raise MailboxError(f"The IMAP mailbox {box.user}@{box.host} stopped answering "
+                               f"during a poll ({exc}); the messages left are read at the "
+                               "next one.") from None
     return dict(counts)
+
+
+def _handle_unseen(conn: imaplib.IMAP4, handler: Callable[[bytes], Handled],
+                   counts: Counter[str]) -> None:
+    status, found = conn.uid("SEARCH", "UNSEEN")
+    uids = [u.decode() for u in found[0].split()] if status == "OK" and found[0] else []
+    deleted = False
+    for uid in uids:
+        data = _fetch(conn, uid)
+        if data is None:
+            continue  # gone meanwhile (another poller expunged it)
+        try:
+            done = handler(data)
+        except Exception:  # this message waits for the next poll; the others go on
+            log.exception("inbound: message UID %s could not be handled; it stays in "
+                          "the mailbox for the next poll", uid)
+            counts["failed"] += 1
+            continue
+        counts["duplicate" if done.duplicate else done.handled] += 1
+        if done.handled == "kept":  # the whole message stays for a person
+            conn.uid("STORE", uid, "+FLAGS", r"(\Seen)")
+        else:
+            conn.uid("STORE", uid, "+FLAGS", r"(\Seen \Deleted)")
+            deleted = True
+    if deleted:
+        conn.expunge()
 
 
 def _fetch(conn: imaplib.IMAP4, uid: str) -> bytes | None:

@@ -8,6 +8,7 @@ import click
 
 from nurture.app.cli.ops import running
 from nurture.app.cli.refusals import Group
+from nurture.inbound.errors import MailboxError
 from nurture.inbound.imap import poll_mailbox
 
 
@@ -28,9 +29,15 @@ def imap(watch: bool, interval: int) -> None:
                 "NURTURE_INBOUND_IMAP_URL is not set: set it to the mailbox that receives "
                 "unsubscribe@ and bounces, such as imaps://user:password@host:993/INBOX.")
         while True:
-            counts = poll_mailbox(rt, rt.settings)
-            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing new"
-            click.echo(f"Inbound mail: {summary}.")
+            try:
+                counts = poll_mailbox(rt, rt.settings)
+            except MailboxError as exc:
+                if not watch:
+                    raise
+                click.echo(f"{exc} Trying again in {interval} s.", err=True)
+            else:
+                summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+                click.echo(f"Inbound mail: {summary or 'nothing new'}.")
             if not watch:
                 return
             time.sleep(interval)

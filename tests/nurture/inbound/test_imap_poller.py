@@ -5,10 +5,14 @@ handled once and never lost. About 0.1 s a test beyond the shared runtime set-up
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from nurture.app.cli import main
+from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.config import InboundSettings
 from nurture.inbound.errors import MailboxError
 from nurture.inbound.imap import Mailbox, poll, poll_mailbox
@@ -20,6 +24,7 @@ from tests.helpers import (
     running,
     sends,
     signed_in,
+    wait_for,
 )
 from tests.nurture.inbound.mail import (
     DSN,
@@ -156,3 +161,33 @@ def test_a_mailbox_that_refuses_the_sign_in_is_a_sentence(dovecot):
     box = Mailbox("127.0.0.1", dovecot.port, "none", "someone", "wrong-password")
     with pytest.raises(MailboxError, match=r"^Could not read the IMAP mailbox someone@"):
         poll(box, lambda data: pytest.fail("nothing to handle"))
+
+
+def test_the_scheduler_polls_the_mailbox_with_its_periodic_jobs(rt, deliver):
+    cid = subscribed(rt)
+    deliver(mail(UNSUBSCRIBE, "unsubscribe", sender="ann@example.com"))
+    stop = threading.Event()
+    scheduler = threading.Thread(target=run_scheduler, args=(rt, stop), daemon=True)
+    scheduler.start()
+    try:
+        wait_for(lambda: get_contact(rt, cid).consent_marketing is False, 10)
+    finally:
+        stop.set()
+        scheduler.join(10)
+
+
+def test_nurture_inbound_imap_polls_once_and_says_what_it_did(rt, deliver, tmp_path):
+    subscribed(rt)
+    deliver(mail(UNSUBSCRIBE, "unsubscribe", sender="ann@example.com"))
+    deliver(mail(UNSUBSCRIBE, "Lunch?", sender="eve@stranger.example"))
+    env = {"SECRET_KEY": rt.settings.secret_key, "DATABASE_URL": rt.settings.database_url,
+           "NURTURE_VAR_DIR": str(tmp_path), "NURTURE_INBOUND_IMAP_URL":
+           rt.settings.inbound.imap_url}
+    result = CliRunner().invoke(main, ["inbound", "imap"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output == "Inbound mail: 1 kept, 1 unsubscribed.\n"
+    again = CliRunner().invoke(main, ["inbound", "imap"], env=env)
+    assert again.output == "Inbound mail: nothing new.\n"
+    unset = CliRunner().invoke(main, ["inbound", "imap"], env={
+        **env, "NURTURE_INBOUND_IMAP_URL": ""})
+    assert unset.exit_code == 1 and "NURTURE_INBOUND_IMAP_URL is not set" in unset.output

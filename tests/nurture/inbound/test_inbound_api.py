@@ -11,7 +11,7 @@ import pytest
 
 from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.config import InboundSettings
-from tests.helpers import contact, get_contact, outbox, running, web_client
+from tests.helpers import contact, get_contact, outbox, running, signed_in, web_client
 from tests.nurture.inbound.mail import (
     DSN,
     UNSUBSCRIBE,
@@ -134,3 +134,19 @@ def test_the_start_up_log_says_why_there_is_no_mailto_and_how_to_offer_it(
     assert said.startswith("Marketing email offers only the one-click unsubscribe link, "
                            "no mailto: nothing reads unsubscribe@nurture.localhost.")
     assert "NURTURE_INBOUND_IMAP_URL" in said and "NURTURE_INBOUND_WEBHOOK=1" in said
+
+
+def test_a_large_message_is_taken_and_the_console_pages_kept_mail(rt):
+    big = mail(UNSUBSCRIBE, "Our brochure", sender="eve@stranger.example",
+               body="x" * (3 * 2**20))
+    assert _post(rt, big).json["handled"] == "kept"
+    relay = web_client(rt)
+    for n in range(50):
+        relay.post("/api/inbound", headers=KEY, content_type=RFC822, data=mail(
+            "hello@nurture.localhost", f"Reply {n}", sender=f"r{n}@example.org"))
+    console = signed_in(rt, "marketer")
+    first = console.get("/inbound").text
+    assert "51 in all" in first and "Page 1 of 2." in first and "Reply 49" in first
+    second = console.get("/inbound?page=2").text
+    assert "Our brochure" in second and "Reply 49" not in second
+    assert "Page 2 of 2." in console.get("/inbound?page=99").text
