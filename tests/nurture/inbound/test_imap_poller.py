@@ -191,3 +191,10 @@ def test_nurture_inbound_imap_polls_once_and_says_what_it_did(rt, deliver, tmp_p
     unset = CliRunner().invoke(main, ["inbound", "imap"], env={
         **env, "NURTURE_INBOUND_IMAP_URL": ""})
     assert unset.exit_code == 1 and "NURTURE_INBOUND_IMAP_URL is not set" in unset.output
+
+
+def test_a_mailbox_elsewhere_is_read_over_tls_and_plaintext_only_on_this_machine():
+    assert Mailbox.from_url("imaps://ann%40example.com:p%2Fw@imap.example.com/Bounces") == \
+        Mailbox("imap.example.com", 993, "implicit", "ann@example.com", "p/w", "Bounces")
+    assert Mailbox.from_url("imap://u:p@imap.example.com").tls == "starttls"
+    assert Mailbox.from_url("imap://u:p@localhost:1143/INBOX").tls == "none"
