@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from nurture.consent.records import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.queries import lock_contacts
 from nurture.contacts.services import email_key
+from nurture.db import rowcount
 from nurture.inbound.classify import (
     Envelope,
     Keep,
@@ -45,6 +47,9 @@ from nurture.tokens import Tokens
 from nurture.unit_of_work import Work, Works
 
 EXCERPT = 16 * 1024  # what is kept of a message that was acted on
+# How long a message acted on is remembered, so that the same one again does nothing:
+# relays retry for days, not months. Kept messages stay for the person who reads them.
+REMEMBER = timedelta(days=90)
 UNREADABLE = "A failure report came back to this send's return path and could not be read."
 
 
@@ -78,6 +83,7 @@ def handle(works: Works, ours: Mailboxes, data: bytes, source: str) -> Handled:
     try:
         with works.work(works.now()) as work:
             row = _row(seen, data, source)
+            row.received_at = work.now
             work.session.add(row)
             work.session.flush()  # another poller with the same message waits or fails here
             row.handled, row.detail = _act(work, decision, seen, source)
@@ -105,6 +111,15 @@ def reports_in_file(works: Works, ours: Mailboxes, data: bytes) -> list[Bounce]:
             send = session.get(Send, send_id)
             found += _matched(bounces, send)
     return found
+
+
+def forget_old(works: Works) -> int:
+    """Forget messages acted on longer ago than REMEMBER (the consent records, events and
+    suppressions they made stay); how many."""
+    with works.transaction() as session:
+        return rowcount(session.execute(delete(InboundMessage).where(
+            InboundMessage.handled != "kept",
+            InboundMessage.received_at < works.now() - REMEMBER)))
 
 
 def _earlier(works: Works, key: str) -> str | None:

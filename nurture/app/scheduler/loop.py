@@ -12,6 +12,7 @@ from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.errors import NurtureError
 from nurture.inbound.imap import poll_mailbox
+from nurture.inbound.services import forget_old
 from nurture.sending.retention import run_send_jobs
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.services import run_referral_jobs
@@ -66,6 +67,9 @@ SCORING_EVERY = 3600.0  # decay moves scores slowly: hourly keeps them to the po
 def _poll_inbound(rt: Runtime) -> None:
     """The unsubscribe mailbox and bounces, when NURTURE_INBOUND_IMAP_URL is set; a mailbox
     that cannot be read is logged and tried again at the next run of the jobs."""
+    forgotten = forget_old(rt)  # what either inbound path handled long ago
+    if forgotten:
+        log.info("scheduler: inbound mail: %d old messages forgotten", forgotten)
     if rt.settings.inbound.imap_url is None:
         return
     try:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
 
 from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.config import InboundSettings
+from nurture.inbound.queries import kept_page
+from nurture.inbound.services import forget_old
 from tests.helpers import contact, get_contact, outbox, running, signed_in, web_client
 from tests.nurture.inbound.mail import (
     DSN,
@@ -150,3 +153,15 @@ def test_a_large_message_is_taken_and_the_console_pages_kept_mail(rt):
     second = console.get("/inbound?page=2").text
     assert "Our brochure" in second and "Reply 49" not in second
     assert "Page 2 of 2." in console.get("/inbound?page=99").text
+
+
+def test_messages_acted_on_are_forgotten_after_90_days_and_kept_ones_stay(rt):
+    subscribed(rt)
+    _post(rt, mail(UNSUBSCRIBE, "unsubscribe", sender="ann@example.com"))
+    _post(rt, mail(UNSUBSCRIBE, "Hello", sender="eve@stranger.example"))
+    rt.clock.advance(timedelta(days=89))
+    assert forget_old(rt) == 0
+    rt.clock.advance(timedelta(days=2))
+    assert forget_old(rt) == 1
+    assert kept_page(rt).total == 1
+    assert len(withdrawals(rt)) == 1, "the proof stays"
