@@ -9,12 +9,14 @@ one area are a small frozen dataclass of their own (`settings.nps`, `settings.se
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from nurture import env as read
 from nurture.accounts import catalog
@@ -133,6 +135,18 @@ class SendingSettings:
 
 
 @dataclass(frozen=True)
+class InboundSettings:
+    """What reads the mail that comes back: the IMAP mailbox polled for the unsubscribe
+    address and bounces, a relay that forwards it to `POST /api/inbound`, and VERP return
+    paths (`bounces+TOKEN@DOMAIN`) that tie a bounce to its send."""
+
+    imap_url: str | None = field(default=None, repr=False)  # None: no mailbox is polled
+    webhook: bool = False  # a relay forwards the unsubscribe mailbox to POST /api/inbound
+    verp: bool = False
+    bounce_domain: str | None = None  # None: the From address's domain
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Nurture installation."""
 
@@ -178,6 +192,20 @@ class Settings:
     services: Catalogue = field(default_factory=catalog.default)
     # A purchase's commitment, in months, when the event does not say (seed 002: 12).
     commitment_months: int = 12
+    inbound: InboundSettings = InboundSettings()
+
+    @property
+    def reads_unsubscribe_mail(self) -> bool:
+        """Someone reads unsubscribe@: the mailbox is polled, or a relay forwards it to an
+        API that is on. Only then do emails offer the mailto unsubscribe."""
+        return bool(self.inbound.imap_url or (self.inbound.webhook and self.api_key))
+
+    @property
+    def verp_domain(self) -> str | None:
+        """The domain of each message's return path `bounces+TOKEN@...`; None: VERP off."""
+        if not self.inbound.verp:
+            return None
+        return self.inbound.bounce_domain or self.mail_domain
 
     @property
     def mail_domain(self) -> str:
@@ -233,6 +261,7 @@ class Settings:
             services=_services(env),
             commitment_months=read.whole(env, "NURTURE_COMMITMENT_MONTHS", 12, least=1,
                                          unit="months"),
+            inbound=_inbound(env),
         )
 
     def with_(self, **changes: Any) -> Settings:
@@ -366,3 +395,24 @@ def _services(env: Mapping[str, str]) -> Catalogue:
         named = "NURTURE_SERVICES_FILE" if path else "The shipped services file"
         raise ConfigError(f"{named} cannot be used: {first}")
     return loaded.value
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _inbound(env: Mapping[str, str]) -> InboundSettings:
+    imap_url = read.url(env, "NURTURE_INBOUND_IMAP_URL", ("imap", "imaps"))
+    if imap_url is not None:
+        parts = urlsplit(imap_url)
+        if not (parts.username and parts.password):
+            raise ConfigError("NURTURE_INBOUND_IMAP_URL must name the mailbox's user and "
+                              "password, as in imaps://user:password@host:993/INBOX.")
+    domain = read.raw(env, "NURTURE_BOUNCE_DOMAIN")
+    if domain is not None and not _DOMAIN.match(domain.lower()):
+        raise ConfigError(f"NURTURE_BOUNCE_DOMAIN must be a domain such as "
+                          f"'bounces.example.com', not {domain!r}.")
+    return InboundSettings(
+        imap_url=imap_url, webhook=read.switch(env, "NURTURE_INBOUND_WEBHOOK", False),
+        # A bounce domain of its own says VERP is wanted.
+        verp=read.switch(env, "NURTURE_VERP", domain is not None),
+        bounce_domain=domain.lower() if domain else None)

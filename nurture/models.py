@@ -6,6 +6,7 @@ from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
+from nurture.inbound.models import InboundMessage
 from nurture.landing.models import LandingPage
 from nurture.nps.models import NPSResponse
 from nurture.sending.models import Send
@@ -24,7 +25,8 @@ from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, 
 
 __all__ = [
     "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
-    "Enrollment", "Event", "Handoff", "HandoffNote", "JourneyVersion", "LandingPage",
+    "Enrollment", "Event", "Handoff", "HandoffNote", "InboundMessage", "JourneyVersion",
+    "LandingPage",
     "NPSResponse", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
     "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Send", "StageChange",
     "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",

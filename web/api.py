@@ -1,4 +1,5 @@
-"""JSON API: events, bounces and scores. Authenticated by the NURTURE_API_KEY bearer token.
+"""JSON API: events, bounces, inbound mail and scores. Authenticated by the NURTURE_API_KEY
+bearer token.
 
 Each view declares its body or query (`web/schemas.py`) with `@validate`: a call that breaks
 it is a 422 problem document, stored nowhere. Errors are problem documents (`web/problems.py`);
@@ -13,16 +14,27 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from nurture.events.services import record_for_email
+from nurture.inbound.services import handle, mailboxes
 from nurture.sending.bounces import record_bounces
 from nurture.sending.dsn import parse_json_event
 from scoring.queries import score_card
 from web.openapi import validate
-from web.problems import problem
-from web.schemas import BouncesIn, BouncesRecorded, EventIn, EventRecorded, ScoreCard, ScoreQuery
+from web.problems import Problem, problem
+from web.schemas import (
+    BouncesIn,
+    BouncesRecorded,
+    EventIn,
+    EventRecorded,
+    InboundHandled,
+    ScoreCard,
+    ScoreQuery,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+INBOUND_MAX = 10 * 2**20  # a forwarded email with attachments; the IMAP path has no limit
 NO_KEY = "A valid API key is required (Authorization: Bearer ...)."
 
 
@@ -55,6 +67,31 @@ def post_bounces(json: BouncesIn):
     bounces = parse_json_event(request.get_json())
     counts = record_bounces(current_app.extensions["nurture"], bounces, "webhook")
     return BouncesRecorded(recorded=len(bounces), by_kind=counts), 202
+
+
+@bp.post("/inbound")
+@key_required
+@validate(resp={"HTTP_200": InboundHandled, "HTTP_413": Problem, "HTTP_415": Problem},
+          tags=("inbound",))
+def post_inbound():
+    """One raw email (`Content-Type: message/rfc822`) that a relay received for the
+    unsubscribe address or a bounce address: unsubscribes, bounces and complaints are
+    applied at once, anything else is kept for a person (see docs/delivery.md)."""
+    if request.mimetype != "message/rfc822":
+        return error("The body must be one raw email message, sent with "
+                     "Content-Type: message/rfc822.", 415)
+    request.max_content_length = INBOUND_MAX
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return error(f"The message is larger than {INBOUND_MAX // 2**20} MB, the most this "
+                     "address takes.", 413)
+    if not data.strip():
+        return error("The body is empty; it must be one raw email message.", 400)
+    rt = current_app.extensions["nurture"]
+    done = handle(rt, mailboxes(rt.settings), data, "inbound-api")
+    return InboundHandled(handled=done.handled, message_id=done.message_id,
+                          detail=done.detail, duplicate=done.duplicate)
 
 
 @bp.post("/events")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from journeys import queries as journeys
+from nurture.inbound import queries as inbound
 from nurture.sending import queries as sends
 from web.auth import login_required
 
@@ -20,7 +21,8 @@ def healthz():
 @bp.get("/")
 @login_required("marketer")  # and admins
 def index():
-    db = current_app.extensions["nurture"].db
-    seen = journeys.overview(db)
+    rt = current_app.extensions["nurture"]
+    seen = journeys.overview(rt.db)
     return render_template("dashboard.html", journeys=seen.journeys,
-                           sends=sends.recent_sends(db), deferred=seen.deferred)
+                           sends=sends.recent_sends(rt.db), deferred=seen.deferred,
+                           inbound_unread=inbound.unread(rt))

@@ -5,7 +5,9 @@
 - JSON is strict: `NaN` and `Infinity` are not JSON, and a body nested deeper than
   `MAX_DEPTH` (which would exhaust the parser's stack) is refused with a 400.
 - An API call without its key is left to the view's 401: nothing of it is read first.
-- Under /api/, a body is JSON (`Content-Type: application/json`) or it is a 400.
+- Under /api/, a body is JSON (`Content-Type: application/json`) or it is a 400; except at
+  `RAW_BODIES`, whose view reads the raw body it takes (one email message) and says itself
+  what it refuses.
 - Text no database can store (`nurture.text`) in a query argument, a form field, a JSON
   string or a header is refused with a sentence, before any view or database: 422 (a
   problem document under /api/, the styled page otherwise); in a path segment, a 404.
@@ -47,6 +49,9 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number.")
+
+
+RAW_BODIES = ("/api/inbound",)  # a raw email (message/rfc822), no JSON
 
 
 def init_app(app: Flask) -> None:
@@ -91,6 +96,8 @@ class _Fine:
 
 def _json_body() -> Any:
     """The parsed JSON body (None when there is none), or the 400 that answers it."""
+    if request.path in RAW_BODIES:
+        return _Fine(None)
     if not request.is_json:
         if is_api():
             return _unreadable("The request body must be JSON, sent with "

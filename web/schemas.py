@@ -77,6 +77,17 @@ class BouncesRecorded(Closed):
     by_kind: dict[str, int]
 
 
+# ---- /api/inbound --------------------------------------------------------------------
+
+class InboundHandled(Closed):
+    """What was done with one message forwarded by a relay (see docs/delivery.md)."""
+
+    handled: Literal["unsubscribed", "bounce", "complaint", "kept"]
+    message_id: str = Field(description="Its Message-ID: a message is handled once.")
+    detail: str = Field(description="What was done, as a sentence.")
+    duplicate: bool = Field(description="Handled before; nothing was done this time.")
+
+
 # ---- /api/scores ---------------------------------------------------------------------
 
 class ScoreQuery(Closed):

@@ -222,10 +222,13 @@ def add_tracking(compiled_html: str) -> tuple[str, tuple[str, ...]]:
 
 
 def list_headers(*, message_class: str, links: Links, list_id: str, domain: str,
-                 send_key: str, language: str | None = None) -> dict[str, str]:
+                 send_key: str, language: str | None = None,
+                 mailto: bool = False) -> dict[str, str]:
     """The headers beside the message's own: the send key, a translation's
     Content-Language, the message's class and, for marketing email only, the list and
-    one-click unsubscribe (service and transactional mail is no list one leaves)."""
+    one-click unsubscribe (service and transactional mail is no list one leaves). The
+    mailto unsubscribe is offered only when `mailto` says something reads that mailbox
+    (`Settings.reads_unsubscribe_mail`): an unread address would be a broken promise."""
     headers = {"X-Nurture-Send": send_key}
     if language:
         headers["Content-Language"] = language
@@ -233,10 +236,12 @@ def list_headers(*, message_class: str, links: Links, list_id: str, domain: str,
     if message_class != MARKETING:
         return headers
     unsubscribe = links.unsubscribe
-    token = unsubscribe.rsplit("/", 1)[-1]
+    offered = f"<{unsubscribe}>"
+    if mailto:
+        offered += f", <mailto:unsubscribe@{domain}?subject={unsubscribe.rsplit('/', 1)[-1]}>"
     headers |= {
         "List-Id": f"<{list_id}>",
-        "List-Unsubscribe": f"<{unsubscribe}>, <mailto:unsubscribe@{domain}?subject={token}>",
+        "List-Unsubscribe": offered,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     return headers

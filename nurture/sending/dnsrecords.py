@@ -36,6 +36,8 @@ class Record:
     note: str  # a sentence: why, and what to change in it
 
     def zone_line(self) -> str:
+        if self.type != "TXT":
+            return f"{self.name}.  {self.type}  {self.value}"
         return f'{self.name}.  TXT  "{self.value}"'
 
 
@@ -69,6 +71,30 @@ def needed(domain: str, keys: Sequence[DkimKey], spf: str | None, rua: str | Non
         f" {reports} is a placeholder: set NURTURE_DMARC_RUA to a mailbox that receives "
         "the reports (one at another domain must authorize it in DNS).")))
     return records
+
+
+MX_PLACEHOLDER = "10 YOUR-INBOUND-MAIL-SERVER.example."
+
+
+def bounce_records(bounce_domain: str | None, domain: str, spf: str | None) -> list[Record]:
+    """With VERP to a bounce domain of its own (NURTURE_BOUNCE_DOMAIN), what that domain
+    needs: an MX, since bounces come back to it, and an SPF record, since the envelope
+    sender is there and SPF checks that domain, not the From's. None for the From domain."""
+    if bounce_domain is None or bounce_domain == domain:
+        return []
+    aligned = bounce_domain.endswith(f".{domain}")
+    return [
+        Record(bounce_domain, "MX", MX_PLACEHOLDER,
+               "Bounces come back to bounces+TOKEN@ this domain (VERP): point its MX at the "
+               "server whose mailbox Nurture reads (NURTURE_INBOUND_IMAP_URL) or at a relay "
+               "that forwards it to POST /api/inbound; the value is a placeholder."),
+        Record(bounce_domain, "TXT", f"v=spf1 {spf or SPF_PLACEHOLDER} ~all",
+               "SPF checks the envelope sender, which VERP puts at this domain. "
+               + ("A subdomain of the From domain aligns with it for DMARC (aspf=r)."
+                  if aligned else
+                  f"It is no subdomain of {domain}, so SPF does not align for DMARC: "
+                  "DKIM must (sign with NURTURE_DKIM_SELECTOR).")),
+    ]
 
 
 def check(domain: str, keys: Sequence[DkimKey], spf: str | None, resolve: Resolve

@@ -70,10 +70,14 @@ def parse_report(data: bytes) -> list[Bounce]:
 
 def parse_mbox_or_message(data: bytes) -> list[Bounce]:
     """Bounces in one message or in every message of an mbox file, in file order."""
+    return [bounce for chunk in messages(data) for bounce in parse_report(chunk)]
+
+
+def messages(data: bytes) -> list[bytes]:
+    """The messages of an mbox file, in file order, or `data` itself when it is one."""
     if not data.lstrip().startswith(b"From "):
-        return parse_report(data)
-    chunks = [c for c in _MBOX_SEPARATOR.split(data.lstrip()) if c.strip()]
-    return [bounce for chunk in chunks for bounce in parse_report(chunk)]
+        return [data]
+    return [c for c in _MBOX_SEPARATOR.split(data.lstrip()) if c.strip()]
 
 
 def parse_json_event(payload: dict) -> list[Bounce]:

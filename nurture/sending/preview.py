@@ -81,7 +81,8 @@ def render_preview(store: TemplateStore, settings: Settings, name: str, contact:
         headers=compose.list_headers(message_class=template.message_class, links=links,
                                      list_id=f"preview.{domain}", domain=domain,
                                      send_key=f"preview:{template.folder}",
-                                     language=template.language))
+                                     language=template.language,
+                                     mailto=settings.reads_unsubscribe_mail))
     message = dkim.sign_all(message, settings.sending.dkim_keys, domain)  # as sent
     return Preview(template.folder, subject, html, text, message, template.message_class,
                    msg_id)

@@ -104,7 +104,10 @@ class FileOutbox(Sender):
              canonical: bool = False, commit: Callable[[], bool] | None = None) -> bool:
         final = self.path_for(message_id)
         tmp = final.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
+        # What a mailbox's final delivery adds: the envelope sender, where bounces go
+        # (a VERP address when that is on). Above any DKIM signature, which never signs it.
+        return_path = email.utils.parseaddr(sender)[1]
+        tmp.write_bytes(f"Return-Path: <{return_path}>\r\n".encode() + data)
         try:
             if commit is not None and not commit():
                 return False

@@ -37,6 +37,7 @@ from nurture.sending.render import Template, TemplateStore, build_mime, message_
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender, SendError, retry_delay
 from nurture.sending.throttles import Throttle
+from nurture.sending.verp import Verp
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Works
 
@@ -169,7 +170,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
                 continue
             mark = _Mark(works, mailroom.lease, ledger, send.id)
             try:
-                if not mailroom.sender.send(mailroom.settings.from_address, send.to_email,
+                if not mailroom.sender.send(_return_path(mailroom, send.id), send.to_email,
                                             built.msg_id,
                                       built.data, canonical=True, commit=mark):
                     continue  # another worker has it, or an unsubscribe just stopped it
@@ -193,6 +194,15 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
     if outcome.bounced or outcome.events:
         _record(works, outcome, now)
     return outcome.counts
+
+
+def _return_path(mailroom: Mailroom, send_id: int) -> str:
+    """The envelope sender (MAIL FROM): a VERP address naming the send when VERP is on,
+    where bounces come back; else the From address."""
+    domain = mailroom.settings.verp_domain
+    if domain is None:
+        return mailroom.settings.from_address
+    return Verp(mailroom.settings.secret_key).address(send_id, domain)
 
 
 def _throttled(throttles: Sequence[Throttle], held: list[set[int]], template: str,
@@ -271,7 +281,8 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
             headers=compose.list_headers(message_class=send.message_class, links=links,
                                          list_id=f"{send.journey_id or 'system'}.{domain}",
                                          domain=domain, send_key=send.send_key,
-                                         language=template.language),
+                                         language=template.language,
+                                         mailto=settings.reads_unsubscribe_mail),
         )
     except Exception as exc:
         return f"render: {exc}"[:200]

@@ -196,6 +196,15 @@ BAD = [
     ("NURTURE_DKIM_ED25519_PRIVATE_KEY", "no-such-key.pem",
      "NURTURE_DKIM_ED25519_PRIVATE_KEY is set but NURTURE_DKIM_ED25519_SELECTOR is not: "
      "DKIM signing needs both."),
+    ("NURTURE_INBOUND_IMAP_URL", "imaps://imap.example.com/INBOX",
+     "NURTURE_INBOUND_IMAP_URL must name the mailbox's user and password, as in "
+     "imaps://user:password@host:993/INBOX."),
+    ("NURTURE_INBOUND_WEBHOOK", "maybe",
+     "NURTURE_INBOUND_WEBHOOK must be 'on' or 'off', not 'maybe'."),
+    ("NURTURE_VERP", "sometimes", "NURTURE_VERP must be 'on' or 'off', not 'sometimes'."),
+    ("NURTURE_BOUNCE_DOMAIN", "bounces@example.com",
+     "NURTURE_BOUNCE_DOMAIN must be a domain such as 'bounces.example.com', not "
+     "'bounces@example.com'."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.

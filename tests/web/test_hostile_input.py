@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from nurture.inbound import queries as inbound
+from nurture.inbound.services import handle, mailboxes
 from nurture.models import Base
 from nurture.trials.lifecycle import conversion_token
 from nurture.trials.models import Trial
@@ -124,6 +126,11 @@ CORPUS: dict[str, Entry] = {
                                           numbers=("horizon",)),
     "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
     "GET /templates": Entry(who="marketer"),
+    "GET /inbound": Entry(who="marketer", query=("page",), numbers=("page",)),
+    "GET /inbound/<int:message_id>": Entry(
+        who="marketer", path=lambda ctx: {"message_id": str(ctx["message_id"])}),
+    "POST /inbound/<int:message_id>/read": Entry(
+        who="marketer", path=lambda ctx: {"message_id": str(ctx["message_id"])}),
     "GET /templates/<name>": Entry(who="marketer", path=lambda ctx: {"name": "trial-welcome"},
                                    query=("variant", "vertical", "stage", "language",
                                           "email")),
@@ -174,6 +181,9 @@ CORPUS: dict[str, Entry] = {
     "POST /api/bounces": Entry(who="api", json={
         "type": "bounce", "email": "ann@example.com", "status": "5.1.1",
         "diagnostic": "550 no such user", "occurred_at": "2026-03-02T09:00:00Z"}),
+    # A raw message (message/rfc822) is no form and no JSON: here every call is a 415; the
+    # hostile messages themselves are in tests/nurture/inbound/test_inbound_api.py.
+    "POST /api/inbound": Entry(who="api"),
     "GET /api/scores": Entry(who="api", query=("email",)),
     "GET /api/nps": Entry(who="api", query=("period", "segment")),
     "POST /api/trials/<int:trial_id>/usage": Entry(
@@ -232,7 +242,10 @@ def world(rt, request) -> dict:
                                                    "password": PASSWORD})
         assert signed.status_code == 303
     source_id, code = referral_api.create_source(rt, "partner", "Pat", "pat@example.com")
+    handle(rt, mailboxes(rt.settings), b"From: bo@example.org\r\nSubject: Hi\r\n\r\nHi\r\n",
+           "inbound-api")
     return {"clients": clients, "rt": rt, "code": code, "source_id": source_id,
+            "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "user_id": user.id if user else 0,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),

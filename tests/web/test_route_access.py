@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
+from nurture.inbound import queries as inbound
+from nurture.inbound.services import handle, mailboxes
 from nurture.trials import lifecycle
 from nurture.users import services
 from nurture.users.models import User
@@ -91,6 +93,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     # The JSON API: a session cookie is not a key.
     (POST, "/api/events"): api_key(401),
     (POST, "/api/bounces"): api_key(401),
+    (POST, "/api/inbound"): api_key(401),
     (GET, "/api/scores"): api_key(401),
     (GET, "/api/nps"): api_key(401),
     (POST, "/api/trials/<int:trial_id>/usage"): api_key(401),
@@ -128,6 +131,9 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/referrals/rewards"): console(GET, MARKETER),
     (POST, "/referrals/rewards/<int:reward_id>"): console(POST, MARKETER, ok=422),
     (GET, "/referrals/fulfilment"): console(GET, MARKETER),
+    (GET, "/inbound"): console(GET, MARKETER),
+    (GET, "/inbound/<int:message_id>"): console(GET, MARKETER),
+    (POST, "/inbound/<int:message_id>/read"): console(POST, MARKETER, ok=303),
     # The first reward is a credit: paid, never fulfilled.
     (POST, "/referrals/rewards/<int:reward_id>/fulfil"): console(POST, MARKETER, ok=409),
 }
@@ -151,6 +157,8 @@ def _rows(rt) -> dict[str, object]:
     sign_up(friend, visit(friend, code))
     lifecycle.convert(rt, rt.settings, referrals(rt)[-1].trial_id, "keep_data")  # rewards to move
     run_due(rt)
+    reply = b"From: ann@example.org\r\nTo: hello@nurture.localhost\r\nSubject: Thanks\r\n\r\nHi\r\n"
+    handle(rt, mailboxes(rt.settings), reply, "inbound-api")
     with rt.db.sessions() as session:
         handoff = session.scalar(select(Handoff).where(Handoff.contact_id == lead))
         rita = session.scalar(select(User.id).where(User.email == "rita@sales.example"))
@@ -159,7 +167,8 @@ def _rows(rt) -> dict[str, object]:
     return {"filename": "none.css", "slug": "trial", "code": code, "token": "forged.token",
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
-            "reward_id": rewards(rt)[0].id, "name": "trial-welcome"}
+            "reward_id": rewards(rt)[0].id, "name": "trial-welcome",
+            "message_id": inbound.kept_page(rt).messages[0].id}
 
 
 def _path(rule, values: dict[str, object]) -> str:

@@ -10,8 +10,8 @@ import click
 from nurture.app.cli.refusals import Group
 from nurture.app.composition import build
 from nurture.config import Settings
+from nurture.inbound.services import mailboxes, reports_in_file
 from nurture.sending.bounces import record_bounces
-from nurture.sending.dsn import parse_mbox_or_message
 from nurture.sending.errors import DSNError
 
 
@@ -26,16 +26,18 @@ def bounces() -> None:
 def import_(files: tuple[Path, ...]) -> None:
     """Read bounce messages and suppress hard-bounced and complaining addresses."""
     found = []
-    for path in files:
-        try:
-            parsed = parse_mbox_or_message(path.read_bytes())
-        except DSNError as exc:  # presentation: the sentence names the file it is about
-            raise click.ClickException(f"{path}: {exc}") from None
-        if not parsed:
-            click.echo(f"{path}: no bounce or complaint found; nothing recorded.", err=True)
-        found += parsed
     rt = build(Settings.from_env(), with_transport=False)
     try:
+        ours = mailboxes(rt.settings)
+        for path in files:
+            try:  # a report to a VERP return path is matched to its send
+                parsed = reports_in_file(rt, ours, path.read_bytes())
+            except DSNError as exc:  # presentation: the sentence names the file it is about
+                raise click.ClickException(f"{path}: {exc}") from None
+            if not parsed:
+                click.echo(f"{path}: no bounce or complaint found; nothing recorded.",
+                           err=True)
+            found += parsed
         counts = record_bounces(rt, found, "dsn-import")
     finally:
         rt.close()

@@ -19,8 +19,10 @@ def dns() -> None:
 
 def _records(settings: Settings) -> list[dnsrecords.Record]:
     sending = settings.sending
-    return dnsrecords.needed(settings.mail_domain, sending.dkim_keys, sending.spf,
-                             sending.dmarc_rua)
+    return [*dnsrecords.needed(settings.mail_domain, sending.dkim_keys, sending.spf,
+                               sending.dmarc_rua),
+            *dnsrecords.bounce_records(settings.verp_domain, settings.mail_domain,
+                                       sending.spf)]
 
 
 def _print(records: list[dnsrecords.Record]) -> None:

@@ -10,6 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from nurture.accounts.services import run_account_jobs
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
+from nurture.errors import NurtureError
+from nurture.inbound.imap import poll_mailbox
+from nurture.inbound.services import forget_old
 from nurture.sending.retention import run_send_jobs
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.services import run_referral_jobs
@@ -61,9 +64,32 @@ JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry, da
 SCORING_EVERY = 3600.0  # decay moves scores slowly: hourly keeps them to the point
 
 
+def _poll_inbound(rt: Runtime) -> None:
+    """The unsubscribe mailbox and bounces, when NURTURE_INBOUND_IMAP_URL is set; a mailbox
+    that cannot be read is logged and tried again at the next run of the jobs."""
+    forgotten = forget_old(rt)  # what either inbound path handled long ago
+    if forgotten:
+        log.info("scheduler: inbound mail: %d old messages forgotten", forgotten)
+    if rt.settings.inbound.imap_url is None:
+        return
+    try:
+        polled = poll_mailbox(rt, rt.settings)
+    except NurtureError as exc:
+        log.warning("scheduler: inbound mail: %s", exc)
+        return
+    if polled:
+        log.info("scheduler: inbound mail %s", polled)
+
+
 def run(rt: Runtime, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     log.info("scheduler: polling every %.1fs", rt.settings.poll_seconds)
+    if not rt.settings.reads_unsubscribe_mail:
+        log.warning("Marketing email offers only the one-click unsubscribe link, no mailto: "
+                    "nothing reads unsubscribe@%s. Set NURTURE_INBOUND_IMAP_URL to the "
+                    "mailbox that receives it, or NURTURE_INBOUND_WEBHOOK=1 with "
+                    "NURTURE_API_KEY when a relay forwards it to POST /api/inbound "
+                    "(docs/delivery.md).", rt.settings.mail_domain)
     jobs_due = scoring_due = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
@@ -85,6 +111,7 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)
+                _poll_inbound(rt)
             if started >= scoring_due:
                 scoring_due = started + SCORING_EVERY
                 scored = run_scoring_jobs(rt, rt.settings, rt.db)

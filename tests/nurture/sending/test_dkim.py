@@ -53,8 +53,11 @@ def test_a_message_sent_through_the_outbox_verifies_and_a_tampered_one_does_not(
         [path] = list(rt.settings.outbox_dir.glob("*.eml"))
         sent = path.read_bytes()
 
-    assert sent.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; "
-                           b"d=acme.example; s=s2026;")
+    # The outbox records the envelope sender above the signature, as a mailbox would.
+    return_path, _, signed_message = sent.partition(b"\r\n")
+    assert return_path == f"Return-Path: <hello@{DOMAIN}>".encode()
+    assert signed_message.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; "
+                                     b"c=relaxed/relaxed; d=acme.example; s=s2026;")
     assert sent.count(b"DKIM-Signature:") == 1
     assert _verifies(sent, key)
     head, _, body = sent.partition(b"\r\n\r\n")
