@@ -49,6 +49,9 @@ class Enrollment(Base):
     exit_reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # While its journey is paused the enrollment has no run time: this keeps the one it
+    # had, for the release (journeys/pausing.py).
+    held_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         *due_indexes("enrollments", "next_run_at"),

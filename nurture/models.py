@@ -8,7 +8,7 @@ from nurture.db import Base
 from nurture.events.models import Event
 from nurture.landing.models import LandingPage
 from nurture.nps.models import NPSResponse
-from nurture.sending.models import Send
+from nurture.sending.models import Pause, Send
 from nurture.trials.models import Trial
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
@@ -25,7 +25,7 @@ from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, 
 __all__ = [
     "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "JourneyVersion", "LandingPage",
-    "NPSResponse", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
+    "NPSResponse", "Pause", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
     "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Send", "StageChange",
     "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
 ]

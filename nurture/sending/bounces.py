@@ -1,9 +1,11 @@
-"""Bounce and complaint intake (DSN files, the JSON webhook): suppress, withdraw, record."""
+"""Bounce and complaint intake (DSN files, the JSON webhook): suppress, withdraw, record,
+and mark the send each report is about (nurture/sending/feedback.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -12,15 +14,30 @@ from nurture.consent.records import Proof
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.events.bus import NewEvent
+from nurture.sending import feedback
 from nurture.sending.dsn import Bounce
 from nurture.unit_of_work import Works
 
 
+@dataclass
+class Intake:
+    """What one intake recorded: counts by kind (plus `unknown`, addresses that are no
+    contact of ours), and the journeys whose sends drew a hard bounce or a complaint."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    journeys: set[str] = field(default_factory=set)
+
+
 def record_bounces(works: Works, bounces: Iterable[Bounce], source: str) -> dict[str, int]:
+    """`record_feedback`'s counts."""
+    return record_feedback(works, bounces, source).counts
+
+
+def record_feedback(works: Works, bounces: Iterable[Bounce], source: str) -> Intake:
     """Apply bounces in one transaction. Hard bounces and complaints go on the suppression
-    list (a complaint also withdraws consent); soft bounces are only recorded. Returns
-    counts by kind, plus `unknown` for addresses that are no contact of ours."""
-    now, counts, events = works.now(), Counter[str](), []
+    list (a complaint also withdraws consent) and are marked on their send; soft bounces
+    are only recorded."""
+    now, counts, events, journeys = works.now(), Counter[str](), [], set()
     with works.work(now) as work:
         session = work.session
         for bounce in bounces:
@@ -35,6 +52,13 @@ def record_bounces(works: Works, bounces: Iterable[Bounce], source: str) -> dict
                                  source, now)
                 if contact is not None:
                     consent.withdraw(session, contact, Proof(method=f"complaint:{source}"), now)
+            if bounce.kind in ("hard", "complaint"):
+                said = feedback.HARD_BOUNCE if bounce.kind == "hard" else feedback.COMPLAINT
+                journey = feedback.attribute(session, said, bounce.recipient,
+                                             None if contact is None else contact.id,
+                                             bounce.send_key, at)
+                if journey is not None:
+                    journeys.add(journey)
             counts[bounce.kind] += 1
             if contact is None:
                 counts["unknown"] += 1
@@ -44,4 +68,4 @@ def record_bounces(works: Works, bounces: Iterable[Bounce], source: str) -> dict
                           "diagnostic": bounce.diagnostic[:200], "send": bounce.send_key}
             events.append(NewEvent(contact.id, kind, properties, at, source=source))
         work.record(events)
-    return dict(counts)
+    return Intake(dict(counts), journeys)

@@ -9,8 +9,8 @@ import click
 
 from nurture.app.cli.refusals import Group
 from nurture.app.composition import build
+from nurture.app.guard import intake
 from nurture.config import Settings
-from nurture.sending.bounces import record_bounces
 from nurture.sending.dsn import parse_mbox_or_message
 from nurture.sending.errors import DSNError
 
@@ -36,7 +36,7 @@ def import_(files: tuple[Path, ...]) -> None:
         found += parsed
     rt = build(Settings.from_env(), with_transport=False)
     try:
-        counts = record_bounces(rt, found, "dsn-import")
+        counts = intake(rt, found, "dsn-import")
     finally:
         rt.close()
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing"
