@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, only, utcnow
 
 
 class JourneyVersion(Base):
@@ -56,6 +56,7 @@ class Enrollment(Base):
     __table_args__ = (
         *due_indexes("enrollments", "next_run_at"),
         Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
+        Index("ix_enrollments_held", "journey_id", **only("held_run_at IS NOT NULL")),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 

@@ -97,6 +97,11 @@ def _recent_marketing(session: Session, contact_ids: set[int], now: datetime,
     return found
 
 
+def published(session: Session, journey_id: str) -> bool:
+    return session.scalar(select(JourneyVersion.id)
+                          .where(JourneyVersion.journey_id == journey_id).limit(1)) is not None
+
+
 def owner(session: Session, cache: VersionCache, journey_id: str) -> str | None:
     """The owner named by the journey's newest version, if it names one."""
     version = session.scalar(select(JourneyVersion.id)

@@ -84,11 +84,11 @@ def pause(rt: Runtime, text: str, reason: str, by: str) -> Pause:
     """A person pauses a source, saying why. Refused when it is paused already."""
     source = Source.parse(text)
     now = rt.now()
-    reason = " ".join(reason.split())
-    if not reason:
-        raise pauses.PauseError("A pause needs a reason: say why, e.g. \"complaints from the "
-                                "March import\".")
+    reason = pauses.clean_reason(reason, "pause")
     with rt.transaction() as session:
+        if not pausing.published(session, source.id):
+            raise pauses.PauseError(f"No journey {source.id!r} is published; pause one by "
+                                    f"its id, as `nurture journeys list` shows it.")
         row = _pause(session, rt, source.id, f"paused: by {by}: {reason}", by, now)
         if row is None:
             raise pauses.PauseError(f"The {source.kind} {source.id!r} is paused already.")
@@ -105,6 +105,14 @@ def resume(rt: Runtime, text: str, reason: str, by: str) -> dict[str, int]:
         pauses.resume(work.session, source, by, reason, now)
         released = pausing.release(work.session, source.id, now, rt.pacing)
     return released
+
+
+def run_guard_jobs(rt: Runtime) -> dict[str, int]:
+    """The scheduler's round: judge the journeys with feedback in the window (a hard bounce
+    at SMTP time is marked while delivering, which judges nothing itself)."""
+    with rt.sessions() as session:
+        journeys = feedback.recent_journeys(session, since(rt, rt.now()))
+    return {"paused": len(evaluate(rt, journeys)) if journeys else 0}
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,11 @@ def latest_contact(session: Session, journey_id: str, since: datetime) -> int | 
                           .where(Send.journey_id == journey_id, Send.sent_at > since,
                                  Send.feedback.is_not(None))
                           .order_by(Send.feedback_at.desc()).limit(1))
+
+
+def recent_journeys(session: Session, since: datetime) -> set[str]:
+    """The journeys whose sends drew feedback since `since` (read from `ix_sends_feedback`,
+    which holds only sends with feedback): the ones the scheduler's round judges."""
+    return {journey for journey in session.scalars(
+        select(Send.journey_id).where(Send.feedback_at > since, Send.feedback.is_not(None))
+        .distinct()) if journey}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, only, utcnow
 
 
 class Send(Base):
@@ -54,6 +54,10 @@ class Send(Base):
         # The guard's rates: sends and their feedback per journey over a window, read from
         # the index alone.
         Index("ix_sends_journey_sent", "journey_id", "sent_at", "feedback"),
+        # The journeys with recent feedback, for the scheduler's round; and the sends a
+        # pause holds, for its release. Both hold few rows.
+        Index("ix_sends_feedback", "feedback_at", **only("feedback_at IS NOT NULL")),
+        Index("ix_sends_held", "journey_id", **only("held_due_at IS NOT NULL")),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 

@@ -20,6 +20,8 @@ from nurture.sending.classes import MARKETING
 from nurture.sending.errors import PauseError
 from nurture.sending.guard import Counts
 from nurture.sending.models import Pause, Send
+from nurture.text import text_problem
+from nurture.yamlfile import ID_PATTERN
 
 JOURNEY = "journey"
 KINDS = (JOURNEY,)  # broadcasts join when they exist
@@ -39,9 +41,23 @@ class Source:
         """`journey:ID`, or a bare journey id."""
         kind, _, ident = text.strip().rpartition(":")
         kind = kind or JOURNEY
-        if kind not in KINDS or not ident:
-            raise PauseError(f"{text!r} names no source: write a journey id, or journey:ID.")
+        if kind not in KINDS or len(ident) > 120 or not ID_PATTERN.match(ident):
+            raise PauseError(f"{text[:80]!r} names no source: write a journey id (lower-case "
+                             f"letters, digits, '-', '_' or '.'), or journey:ID.")
         return cls(kind, ident)
+
+
+def clean_reason(reason: str, what: str) -> str:
+    """A reason as stored: one line, refused when empty or unstorable."""
+    if problem := text_problem(reason):
+        raise PauseError(problem)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise PauseError(f"A {what} needs a reason: say "
+                         + ("what was fixed, e.g. \"removed the purchased list\"."
+                            if what == "resume" else
+                            "why, e.g. \"complaints from the March import\"."))
+    return reason
 
 
 def active(session: Session, kind: str = JOURNEY) -> dict[str, Pause]:
@@ -61,9 +77,7 @@ def pause(session: Session, source: Source, reason: str, by: str, now: datetime,
           counts: Counts | None = None) -> Pause | None:
     """Pause a source and hold its queued marketing sends. None when it is paused already
     (the first pause stands, with its reason)."""
-    if not " ".join(reason.split()):
-        raise PauseError("A pause needs a reason: say why, e.g. \"complaints from the "
-                         "March import\".")
+    reason = clean_reason(reason, "pause")
     if source.id in active(session, source.kind):
         return None
     row = Pause(source_kind=source.kind, source_id=source.id, reason=reason[:200],
@@ -80,10 +94,7 @@ def pause(session: Session, source: Source, reason: str, by: str, now: datetime,
 def resume(session: Session, source: Source, by: str, reason: str, now: datetime) -> Pause:
     """End a source's pause, with who and why; its sends are released by the caller, which
     knows how to time them (e.g. `journeys.pausing.release`)."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise PauseError("A resume needs a reason: say what was fixed, e.g. "
-                         "\"removed the purchased list\".")
+    reason = clean_reason(reason, "resume")
     row = active(session, source.kind).get(source.id)
     if row is None:
         raise PauseError(f"The {source.kind} {source.id!r} is not paused.")

@@ -123,6 +123,11 @@ CORPUS: dict[str, Entry] = {
     "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
                                           numbers=("horizon",)),
     "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
+    "GET /deliverability": Entry(who="marketer"),
+    "POST /deliverability/pause": Entry(who="marketer", form={
+        "source": "journey:onboarding", "reason": "Complaints from the March import."}),
+    "POST /deliverability/resume": Entry(who="marketer", form={
+        "source": "onboarding", "reason": "Removed the purchased list."}),
     "GET /templates": Entry(who="marketer"),
     "GET /templates/<name>": Entry(who="marketer", path=lambda ctx: {"name": "trial-welcome"},
                                    query=("variant", "vertical", "stage", "language",

@@ -5,6 +5,8 @@ Revises: 0010
 Create Date: 2026-12-07 17:00:00
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,6 +18,10 @@ branch_labels = None
 depends_on = None
 
 
+def _only(condition: str) -> dict[str, Any]:
+    return {"postgresql_where": sa.text(condition), "sqlite_where": sa.text(condition)}
+
+
 def upgrade() -> None:
     with op.batch_alter_table('sends', schema=None) as batch_op:
         batch_op.add_column(sa.Column('feedback', sa.String(length=16), nullable=True))
@@ -23,8 +29,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('held_due_at', UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_sends_journey_sent', ['journey_id', 'sent_at', 'feedback'],
                               unique=False)
+        batch_op.create_index('ix_sends_feedback', ['feedback_at'], unique=False,
+                              **_only('feedback_at IS NOT NULL'))
+        batch_op.create_index('ix_sends_held', ['journey_id'], unique=False,
+                              **_only('held_due_at IS NOT NULL'))
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('held_run_at', UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_enrollments_held', ['journey_id'], unique=False,
+                              **_only('held_run_at IS NOT NULL'))
     op.create_table(
         'pauses',
         sa.Column('id', BigId, nullable=False),
@@ -49,8 +61,11 @@ def downgrade() -> None:
     op.drop_index('ix_pauses_source', table_name='pauses')
     op.drop_table('pauses')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrollments_held')
         batch_op.drop_column('held_run_at')
     with op.batch_alter_table('sends', schema=None) as batch_op:
+        batch_op.drop_index('ix_sends_held')
+        batch_op.drop_index('ix_sends_feedback')
         batch_op.drop_index('ix_sends_journey_sent')
         batch_op.drop_column('held_due_at')
         batch_op.drop_column('feedback_at')
