@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import insert
 
 from nurture.app import guard
+from nurture.app.cli import main
 from nurture.contacts.services import upsert_contacts
 from nurture.sending.dsn import Bounce
 from nurture.sending.errors import PauseError
@@ -251,3 +253,21 @@ def test_mail_with_a_source_carries_a_feedback_id(rt) -> None:
     event(rt, ann, "custom.joined")
     [message] = outbox(rt)
     assert message["Feedback-ID"] == "news:prospect-case-study:marketing:nurture"
+
+
+def test_the_command_line_shows_pauses_and_resumes_only_with_a_reason(rt, paused) -> None:
+    def cli(*args: str):
+        return CliRunner().invoke(main, ["guard", *args], obj=rt)
+
+    shown = cli("status")
+    assert shown.exit_code == 0, shown.output
+    assert "journey:news  sent 1001  complaints 2 (0.20%)" in shown.output
+    assert "PAUSED" in shown.output and "paused: complaints" in shown.output
+    refused = cli("resume", "news", "--reason", "")
+    assert refused.exit_code == 1 and "A resume needs a reason" in refused.output
+    done = cli("resume", "news", "--reason", "Removed the purchased list.", "--by", "ann")
+    assert done.exit_code == 0 and "1 held sends released" in done.output
+    again = cli("pause", "news", "--reason", "Checking the copy.")
+    assert again.exit_code == 0 and "paused: by cli: Checking the copy." in again.output
+    unknown = cli("pause", "nope", "--reason", "Typo.")
+    assert unknown.exit_code == 1 and "No journey 'nope' is published" in unknown.output
