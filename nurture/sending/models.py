@@ -83,4 +83,9 @@ class Pause(Base):
     resumed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     resume_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
-    __table_args__ = (Index("ix_pauses_source", "source_kind", "source_id", "resumed_at"),)
+    __table_args__ = (
+        Index("ix_pauses_source", "source_kind", "source_id", "resumed_at"),
+        # One pause at a time: two guards judging at once make one pause, not two.
+        Index("ux_pauses_active", "source_kind", "source_id", unique=True,
+              **only("resumed_at IS NULL")),
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Row, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nurture.db import one_of, rowcount
@@ -85,8 +86,12 @@ def pause(session: Session, source: Source, reason: str, by: str, now: datetime,
                 sent=None if counts is None else counts.sent,
                 complaint_rate=None if counts is None else counts.complaint_rate,
                 bounce_rate=None if counts is None else counts.bounce_rate)
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # another guard may have paused it a moment ago
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
     hold_source(session, source, reason)
     return row
 

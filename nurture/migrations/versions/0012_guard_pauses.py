@@ -55,9 +55,12 @@ def upgrade() -> None:
     )
     op.create_index('ix_pauses_source', 'pauses', ['source_kind', 'source_id', 'resumed_at'],
                     unique=False)
+    op.create_index('ux_pauses_active', 'pauses', ['source_kind', 'source_id'], unique=True,
+                    **_only('resumed_at IS NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ux_pauses_active', table_name='pauses')
     op.drop_index('ix_pauses_source', table_name='pauses')
     op.drop_table('pauses')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
