@@ -1,7 +1,7 @@
 """the guard: feedback attributed to sends, pauses of a source's marketing mail
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 17:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from nurture.db import BigId, UTCDateTime
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
