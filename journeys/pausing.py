@@ -72,11 +72,14 @@ def release(session: Session, journey_id: str, now: datetime, pacing: Pacing) ->
         due[send.id] = at
         times.append(at)  # the next one released to this contact counts this one
     pauses.release(session, due)
+    held_here = (Enrollment.journey_id == journey_id, Enrollment.held_run_at.is_not(None))
     result = session.execute(
-        update(Enrollment).where(Enrollment.journey_id == journey_id,
-                                 Enrollment.held_run_at.is_not(None))
+        update(Enrollment).where(*held_here, Enrollment.status.in_(ACTIVE))
         .values(next_run_at=Enrollment.held_run_at, held_run_at=None)
         .execution_options(synchronize_session=False))
+    # An exit goal reached while paused ended some: they stay ended.
+    session.execute(update(Enrollment).where(*held_here).values(held_run_at=None)
+                    .execution_options(synchronize_session=False))
     return {"sends": len(due), "enrollments": rowcount(result)}
 
 

@@ -271,3 +271,26 @@ def test_the_command_line_shows_pauses_and_resumes_only_with_a_reason(rt, paused
     assert again.exit_code == 0 and "paused: by cli: Checking the copy." in again.output
     unknown = cli("pause", "nope", "--reason", "Typo.")
     assert unknown.exit_code == 1 and "No journey 'nope' is published" in unknown.output
+
+
+def test_a_feedback_id_field_never_holds_a_colon_and_mail_without_a_source_has_none() -> None:
+    from nurture.sending.compose import feedback_id
+
+    assert feedback_id("spring:promo", "offer@retail", "marketing") == {
+        "Feedback-ID": "spring-promo:offer-retail:marketing:nurture"}
+    assert feedback_id(None, "sales-handoff", "transactional") == {}
+
+
+def test_a_contact_who_reaches_the_goal_while_paused_stays_out_after_the_resume(rt) -> None:
+    publish_text(rt, NEWS.replace("steps:", "exit_on: [custom.bought]\n    steps:"))
+    _history(rt, "news", 1000)
+    ann = contact(rt, "ann@example.com", consent_marketing=True)
+    event(rt, ann, "custom.joined")
+    guard.pause(rt, "news", "Checking the copy.", "marketer@example.com")
+    event(rt, ann, "custom.bought")
+    guard.resume(rt, "news", "Copy checked.", "marketer@example.com")
+    advance_clock(rt, timedelta(days=3), step=timedelta(hours=6))
+    [enrollment] = enrollments(rt, ann)
+    assert (enrollment.status, enrollment.next_run_at, enrollment.held_run_at) == \
+        ("exited", None, None)
+    assert len(mail_to(rt, "ann@example.com")) == 1
