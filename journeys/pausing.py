@@ -53,7 +53,7 @@ def hold_rows(session: Session, rows: list[Row]) -> None:
 
 
 def paused_journeys(session: Session) -> set[str]:
-    return set(pauses.active(session, pauses.JOURNEY))
+    return set(pauses.reasons(session, pauses.JOURNEY))
 
 
 def release(session: Session, journey_id: str, now: datetime, pacing: Pacing) -> dict[str, int]:

@@ -68,6 +68,14 @@ def active(session: Session, kind: str = JOURNEY) -> dict[str, Pause]:
     return {row.source_id: row for row in rows}
 
 
+def reasons(session: Session, kind: str = JOURNEY) -> dict[str, str]:
+    """The sources of a kind paused now, with the reason: the check every batch of
+    delivering and advancing makes (one row per pause, read by `ux_pauses_active`)."""
+    return dict(session.execute(select(Pause.source_id, Pause.reason)
+                                .where(Pause.source_kind == kind, Pause.resumed_at.is_(None)))
+                .tuples())
+
+
 def history(session: Session, limit: int = 100) -> list[Pause]:
     """Pauses, newest first, resumed or not."""
     return list(session.scalars(select(Pause).order_by(Pause.paused_at.desc(),

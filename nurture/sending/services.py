@@ -208,7 +208,7 @@ def _unpaused(session: Session, sends: Sequence[Row]
     after they were claimed, or made by a journey since), with the reasons by source."""
     if not any(send.message_class == MARKETING and send.journey_id for send in sends):
         return sends, None
-    paused = {source: row.reason for source, row in pauses.active(session).items()}
+    paused = pauses.reasons(session)
     stopped = [send for send in sends
                if send.message_class == MARKETING and send.journey_id in paused]
     if not stopped:
