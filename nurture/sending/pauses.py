@@ -71,9 +71,9 @@ def active(session: Session, kind: str = JOURNEY) -> dict[str, Pause]:
 def reasons(session: Session, kind: str = JOURNEY) -> dict[str, str]:
     """The sources of a kind paused now, with the reason: the check every batch of
     delivering and advancing makes (one row per pause, read by `ux_pauses_active`)."""
-    return dict(session.execute(select(Pause.source_id, Pause.reason)
-                                .where(Pause.source_kind == kind, Pause.resumed_at.is_(None)))
-                .tuples())
+    rows = session.execute(select(Pause.source_id, Pause.reason)
+                           .where(Pause.source_kind == kind, Pause.resumed_at.is_(None)))
+    return {source: reason for source, reason in rows}
 
 
 def history(session: Session, limit: int = 100) -> list[Pause]:
