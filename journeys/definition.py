@@ -193,6 +193,8 @@ class Journey:
     description: str = ""
     reentry: ReEntry = field(default_factory=ReEntry)
     exit_goals: tuple[ExitGoal, ...] = ()
+    # Who is emailed when the guard pauses it (nurture/sending/pauses.py); none: the admins.
+    owner: str | None = None
 
     @property
     def first_step(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,6 +18,7 @@ from journeys.validate import check_graph
 from nurture import yamlfile
 from nurture.yamlfile import ID_PATTERN, line_of
 
+OWNER = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 # Its top keys are checked with the journey, in a sentence of their own.
 JOURNEY_FILE = yamlfile.Kind("The file", "A journey file must be a mapping with id, name, entry "
                                          "and steps.")
@@ -73,6 +75,7 @@ def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Jour
     if topic and topic not in j.TOPICS:
         r.bad(line_of(doc, "topic"), f"The topic {topic!r} is unknown; topics are "
                                      f"{', '.join(j.TOPICS)}.")
+    owner = _owner(r, doc)
     trigger = _trigger(r, doc)
     reentry = _reentry(r, doc)
     goals = _goals(r, doc)
@@ -83,8 +86,20 @@ def _journey(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Jour
         id=journey_id, name=name, trigger=trigger, steps=tuple(steps),
         stages=tuple(stages), vertical=doc.get("vertical") or None, topic=topic,
         description=str(doc.get("description") or ""), reentry=reentry,
-        exit_goals=tuple(goals),
+        exit_goals=tuple(goals), owner=owner,
     )
+
+
+def _owner(r: Reader, doc: CommentedMap) -> str | None:
+    value = doc.get("owner")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not OWNER.fullmatch(value.strip()):
+        r.bad(line_of(doc, "owner"), "'owner' must be one email address, such as "
+                                     "marketing@example.com: it is emailed when the journey "
+                                     "is paused.")
+        return None
+    return value.strip()
 
 
 def _list(value: Any) -> list[Any]:

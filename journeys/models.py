@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, only, utcnow
 
 
 class JourneyVersion(Base):
@@ -49,10 +49,14 @@ class Enrollment(Base):
     exit_reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # While its journey is paused the enrollment has no run time: this keeps the one it
+    # had, for the release (journeys/pausing.py).
+    held_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         *due_indexes("enrollments", "next_run_at"),
         Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
+        Index("ix_enrollments_held", "journey_id", **only("held_run_at IS NOT NULL")),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 

@@ -14,7 +14,7 @@ from nurture.yamlfile import YamlReader, line_of
 
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "set", "handoff", "webhook", "exit")
 TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry", "reentry",
-            "exit_on", "steps"}
+            "exit_on", "steps", "owner"}
 STEP_KEYS = {"id", "next", "variants", "to", "class", "transactional", "timeout", "on_event",
              "on_timeout", "default", *STEP_KINDS}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

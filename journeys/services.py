@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 
-from journeys import entry
+from journeys import entry, pausing
 from journeys.conditions import history_types
 from journeys.definition import ConditionTrigger, DateTrigger, Journey, WaitFor
 from journeys.engine import State, advance
@@ -223,6 +223,10 @@ def advance_batch(session: Session, cache: VersionCache, ids: list[int], now: da
         one_of(session, Enrollment.id, ids), Enrollment.next_run_at <= now))
     # A row made due since that read was woken by whoever made it due, who runs it.
     rows = [r for r in due_rows(session, ids, now) if r.contact_id in contacts]
+    if rows and (paused := pausing.paused_journeys(session)):
+        # Contacts in a paused journey stay where they are (journeys/pausing.py).
+        pausing.hold_rows(session, [r for r in rows if r.journey_id in paused])
+        rows = [r for r in rows if r.journey_id not in paused]
     if not rows:
         return batch
     journeys = cache.get(session, {r.journey_version_id for r in rows})

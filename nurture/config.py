@@ -147,6 +147,18 @@ class InboundSettings:
 
 
 @dataclass(frozen=True)
+class GuardSettings:
+    """When a source's complaints or hard bounces pause its marketing mail: the rolling
+    window, the sends it must hold before it is judged, and the two rates (Gmail asks for
+    complaints under 0.3%, 0.1% recommended; a list past 2% hard bounces is a bad list)."""
+
+    window_days: int = 7
+    min_sends: int = 1000
+    complaint_rate: float = 0.001
+    bounce_rate: float = 0.02
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable about one Nurture installation."""
 
@@ -188,6 +200,7 @@ class Settings:
     scoring: ScoringSettings = ScoringSettings()
     web: WebSettings = WebSettings()
     sending: SendingSettings = SendingSettings()
+    guard: GuardSettings = GuardSettings()
     # The service catalogue with each service's sign-in address (NURTURE_SERVICES_FILE).
     services: Catalogue = field(default_factory=catalog.default)
     # A purchase's commitment, in months, when the event does not say (seed 002: 12).
@@ -258,6 +271,7 @@ class Settings:
             scoring=_scoring(env),
             web=_web(env),
             sending=_sending(env),
+            guard=_guard(env),
             services=_services(env),
             commitment_months=read.whole(env, "NURTURE_COMMITMENT_MONTHS", 12, least=1,
                                          unit="months"),
@@ -323,6 +337,17 @@ def _web(env: Mapping[str, str]) -> WebSettings:
         login_address_rate_limit=read.rate(env, "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
                                            default.login_address_rate_limit),
         lock_wait=read.seconds(env, "NURTURE_WEB_LOCK_WAIT", default.lock_wait, most=3600))
+
+
+def _guard(env: Mapping[str, str]) -> GuardSettings:
+    default = GuardSettings()
+    return GuardSettings(
+        window_days=read.whole(env, "NURTURE_GUARD_WINDOW_DAYS", default.window_days, least=1,
+                               unit="days"),
+        min_sends=read.whole(env, "NURTURE_GUARD_MIN_SENDS", default.min_sends, least=1),
+        complaint_rate=read.fraction(env, "NURTURE_GUARD_COMPLAINT_RATE",
+                                     default.complaint_rate),
+        bounce_rate=read.fraction(env, "NURTURE_GUARD_BOUNCE_RATE", default.bounce_rate))
 
 
 def _sending(env: Mapping[str, str]) -> SendingSettings:

@@ -58,15 +58,17 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 
+def only(condition: str) -> dict[str, Any]:
+    """The keywords of a partial index: only the rows where `condition` (SQL) holds."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 def due_indexes(table: str, due: str) -> tuple[Index, Index]:
     """The two indexes of a table of leased work (see `scheduler.claims`): due rows that
     no one holds, by due time, and held rows, by when their lease runs out."""
-    def where(condition: str) -> dict[str, Any]:
-        return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
-
-    return (Index(f"ix_{table}_due", due, **where(f"{due} IS NOT NULL AND lease_until IS NULL")),
+    return (Index(f"ix_{table}_due", due, **only(f"{due} IS NOT NULL AND lease_until IS NULL")),
             Index(f"ix_{table}_leased", "lease_until",
-                  **where(f"{due} IS NOT NULL AND lease_until IS NOT NULL")))
+                  **only(f"{due} IS NOT NULL AND lease_until IS NOT NULL")))
 
 
 def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:

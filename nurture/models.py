@@ -9,7 +9,7 @@ from nurture.events.models import Event
 from nurture.inbound.models import InboundMessage
 from nurture.landing.models import LandingPage
 from nurture.nps.models import NPSResponse
-from nurture.sending.models import Send
+from nurture.sending.models import Pause, Send
 from nurture.trials.models import Trial
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery
@@ -27,7 +27,7 @@ __all__ = [
     "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "InboundMessage", "JourneyVersion",
     "LandingPage",
-    "NPSResponse", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
+    "NPSResponse", "Pause", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
     "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Send", "StageChange",
     "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
 ]

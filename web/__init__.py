@@ -14,6 +14,7 @@ from web.api import bp as api_bp
 from web.auth import init_app as init_auth
 from web.contacts import bp as contacts_bp
 from web.dashboard import bp as dashboard_bp
+from web.deliverability import bp as deliverability_bp
 from web.email_links import bp as email_links_bp
 from web.email_links import unsubscribe
 from web.email_templates import bp as email_templates_bp
@@ -73,6 +74,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
     app.register_blueprint(insights_bp)
+    app.register_blueprint(deliverability_bp)
     app.register_blueprint(email_templates_bp)
     app.register_blueprint(inbound_bp)
 

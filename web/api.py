@@ -16,9 +16,9 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from nurture.app import guard
 from nurture.events.services import record_for_email
 from nurture.inbound.services import handle, mailboxes
-from nurture.sending.bounces import record_bounces
 from nurture.sending.dsn import parse_json_event
 from scoring.queries import score_card
 from web.openapi import validate
@@ -65,7 +65,7 @@ def authorized() -> bool:
 def post_bounces(json: BouncesIn):
     """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
     bounces = parse_json_event(request.get_json())
-    counts = record_bounces(current_app.extensions["nurture"], bounces, "webhook")
+    counts = guard.intake(current_app.extensions["nurture"], bounces, "webhook")
     return BouncesRecorded(recorded=len(bounces), by_kind=counts), 202
 
 

@@ -21,7 +21,7 @@ AFTER_DEPARTURE = frozenset({
 })
 # Sends about the contact to our own people (the rep's hand-off, the owner's alert) are not
 # mail to the customer: the rule does not hold them.
-STAFF_ROLES = frozenset({"sales_rep", "account_owner"})
+STAFF_ROLES = frozenset({"sales_rep", "account_owner", "source_owner"})
 # The account statuses from which a customer can be deprovisioned.
 SERVED = ("prospect", "trial", "customer")
 

@@ -146,7 +146,8 @@ def _act(work: Work, decision: Unsubscribe | Report | Keep, seen: Envelope,
             found = _matched(bounces, send)
             if not found:
                 return "kept", "A report to a bounce address whose send no longer exists."
-            counts = apply_bounces(work, found, source)
+            # The guard judges the journeys these hit on the scheduler's next round.
+            counts = apply_bounces(work, found, source).counts
             if not readable and send is not None:
                 return "bounce", f"{UNREADABLE} Counted as a soft bounce of {send.to_email}."
             kind = "complaint" if counts.get("complaint") else "bounce"

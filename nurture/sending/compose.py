@@ -130,12 +130,13 @@ class _Survey:
 def context(contact: Any, links: Links, postal_address: str, company: str,
             tracker: Tracker | None = None, *, services: Mapping[str, Any] | None = None,
             recipient: Mapping[str, str] | None = None,
-            account: Mapping[str, Any] | None = None) -> dict[str, Any]:
+            account: Mapping[str, Any] | None = None,
+            notice: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What templates see. Without a tracker (previews) links stay as they are written.
     `recipient` is the person the message is addressed to, when not the contact (a
     technical contact reads their own name, not the signer's); `services` the catalogue
     by id, with each service's sign-in address; `account` the contact's company and its
-    current subscription."""
+    current subscription; `notice` what a notice to staff is about (a pause)."""
     tracking = {} if tracker is None else {"track": tracker, "track_base": tracker.base,
                                            "track_pixel": tracker.pixel}
     person = {"first_name": contact.first_name, "last_name": contact.last_name,
@@ -155,6 +156,7 @@ def context(contact: Any, links: Links, postal_address: str, company: str,
         "links": links.for_templates(),
         "company": {"name": company},
         "footer": {"postal_address": postal_address},
+        "notice": dict(notice or {}),
     }
 
 
@@ -245,3 +247,17 @@ def list_headers(*, message_class: str, links: Links, list_id: str, domain: str,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     return headers
+
+
+_FIELD = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def feedback_id(source: str | None, template: str, message_class: str) -> dict[str, str]:
+    """Gmail's `Feedback-ID: source:template:class:nurture` on mail that has a source, so
+    that Postmaster Tools' complaint figures name the journey (or broadcast) and template.
+    Fields hold no colons (each is cut to what Gmail reads as one field)."""
+    if not source:
+        return {}
+    fields = [_FIELD.sub("-", value).strip("-")[:60] or "none"
+              for value in (source, template, message_class)]
+    return {"Feedback-ID": ":".join([*fields, "nurture"])}

@@ -24,7 +24,7 @@ from nurture.sending.errors import DkimKeyError
 # The headers a verifier expects to be covered, signed when the message has them. From is
 # named twice ("oversigned"): a second From added on the way breaks the signature.
 SIGNED = ("From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-          "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Reply-To")
+          "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Reply-To", "Feedback-ID")
 SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _WSP = re.compile(rb"[ \t]+")

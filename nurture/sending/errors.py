@@ -6,7 +6,7 @@ A template that cannot be rendered (`render.TemplateError`) and a transport that
 
 from __future__ import annotations
 
-from nurture.errors import Invalid
+from nurture.errors import Invalid, NurtureError
 
 
 class DSNError(Invalid):
@@ -21,4 +21,10 @@ class RetryError(Invalid):
 class DkimKeyError(Invalid):
     """Raised when the DKIM key cannot be used: a file that cannot be read, one holding no
     RSA or Ed25519 private key, or a selector that is no DNS label. The message is a
+    sentence."""
+
+
+class PauseError(NurtureError):
+    """Raised when a pause or a resume is refused: a resume or a pause without a reason, a
+    source that is not paused, or text that names no source (400). The message is a
     sentence."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
+from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, only, utcnow
 
 
 class Send(Base):
@@ -40,9 +40,52 @@ class Send(Base):
     # id, and who decided (see `nurture sends retry`).
     retry_of: Mapped[int | None] = mapped_column(BigId, nullable=True)
     retry_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # What the recipient's mail system reported of this send: a hard bounce or a spam
+    # complaint (nurture/sending/feedback.py), and when; the guard counts these per source.
+    feedback: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # While its source is paused a queued send has no due time (no claim sees it): this
+    # keeps the one it had, for the release (nurture/sending/pauses.py).
+    held_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         *due_indexes("sends", "due_at"),
         Index("ix_sends_contact_created", "contact_id", "created_at"),
+        # The guard's rates: sends and their feedback per journey over a window, read from
+        # the index alone.
+        Index("ix_sends_journey_sent", "journey_id", "sent_at", "feedback"),
+        # The journeys with recent feedback, for the scheduler's round; and the sends a
+        # pause holds, for its release. Both hold few rows.
+        Index("ix_sends_feedback", "feedback_at", **only("feedback_at IS NOT NULL")),
+        Index("ix_sends_held", "journey_id", **only("held_due_at IS NOT NULL")),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
+    )
+
+
+class Pause(Base):
+    """One pause of a source's marketing mail (a journey; broadcasts later), by the guard
+    or by a person, and its resume. Rows are kept: they are the pause history. A source is
+    paused while it has a row without `resumed_at`."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_kind: Mapped[str] = mapped_column(String(20))  # "journey"
+    source_id: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(200))  # "paused: complaints", "paused: by …"
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused_by: Mapped[str] = mapped_column(String(320))  # "guard" or a person's address
+    # The window's figures when the guard paused (None for a pause by a person).
+    sent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    complaint_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bounce_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resumed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    resume_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    __table_args__ = (
+        Index("ix_pauses_source", "source_kind", "source_id", "resumed_at"),
+        # One pause at a time: two guards judging at once make one pause, not two.
+        Index("ux_pauses_active", "source_kind", "source_id", unique=True,
+              **only("resumed_at IS NULL")),
     )

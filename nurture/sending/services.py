@@ -29,7 +29,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
-from nurture.sending import compose, dkim
+from nurture.sending import compose, dkim, feedback, notices, pauses
 from nurture.sending.classes import MARKETING, MUST_RECEIVE_ONLY, blocked_by_class, under_contract
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
@@ -45,7 +45,7 @@ _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
 _SEND_FIELDS = [_SENDS.c[name] for name in (
     "id", "send_key", "contact_id", "to_email", "role", "journey_id", "template",
-    "message_class", "topic", "attempts")]
+    "message_class", "topic", "attempts", "due_at")]
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
@@ -60,6 +60,7 @@ class Outcome:
                                                             "skipped": 0, "retried": 0})
     events: list[NewEvent] = field(default_factory=list)
     bounced: list[tuple[str, str]] = field(default_factory=list)  # address, diagnostic
+    bounced_sends: list[int] = field(default_factory=list)  # their sends, by id
 
 
 # Preference-center frequencies: at most one marketing email per this many days.
@@ -134,6 +135,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
         sends = session.execute(select(*_SEND_FIELDS).where(one_of(session, Send.id, ids),
                                                            Send.status == "queued")
                                 .order_by(Send.id)).all()
+        sends, paused = _unpaused(session, sends)
         contacts = {c.id: c for c in session.execute(select(*_CONTACT_FIELDS).where(
             one_of(session, Contact.id, {s.contact_id for s in sends})))}
         rows = [(send, contacts[send.contact_id]) for send in sends
@@ -147,6 +149,10 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
         readers = _recipients(session, rows)
         accounts = account_queries.for_templates(
             session, {c.account_id for _, c in rows if c.account_id is not None})
+        facts = notices.for_sends(session, [s for s, _ in rows], mailroom.settings)
+    if paused:
+        with works.transaction() as session:
+            pauses.hold(session, *paused)
     services = mailroom.settings.services.for_templates()
     # One commit per message: the outcomes so far, and this send marked `sending`, made
     # by the sender once the message is built and the server waits for its text.
@@ -163,7 +169,8 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
             key = (send.template, contact.industry or "", contact.stage or "",
                    contact.language or "")
             built = _build(mailroom, templates, key, send, contact, Reader(
-                readers.get(send.id), services, accounts.get(contact.account_id or 0)))
+                readers.get(send.id), services, accounts.get(contact.account_id or 0),
+                facts.get(send.id)))
             if isinstance(built, str):  # a broken template fails its sends, never the batch
                 ledger.stage({"id": send.id, "status": "failed", "reason": built})
                 outcome.counts["failed"] += 1
@@ -205,6 +212,21 @@ def _return_path(mailroom: Mailroom, send_id: int) -> str:
     return Verp(mailroom.settings.secret_key).address(send_id, domain)
 
 
+def _unpaused(session: Session, sends: Sequence[Row]
+              ) -> tuple[Sequence[Row], tuple[list[Row], dict[str, str]] | None]:
+    """The sends that may go, and the marketing sends of paused sources to hold (paused
+    after they were claimed, or made by a journey since), with the reasons by source."""
+    if not any(send.message_class == MARKETING and send.journey_id for send in sends):
+        return sends, None
+    paused = pauses.reasons(session)
+    stopped = [send for send in sends
+               if send.message_class == MARKETING and send.journey_id in paused]
+    if not stopped:
+        return sends, None
+    held = {send.id for send in stopped}
+    return [send for send in sends if send.id not in held], (stopped, paused)
+
+
 def _throttled(throttles: Sequence[Throttle], held: list[set[int]], template: str,
                contact_id: int) -> str | None:
     for throttle, recent in zip(throttles, held, strict=True):
@@ -230,6 +252,7 @@ class Reader:
     recipient: dict[str, str] | None = None
     services: dict[str, Any] = field(default_factory=dict)
     account: dict[str, Any] | None = None
+    notice: dict[str, Any] | None = None  # a notice to staff: what it is about
 
 
 def _recipients(session: Session, rows: list[tuple[Row, Row]]) -> dict[int, dict[str, str]]:
@@ -273,7 +296,8 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
         reader = reader or Reader()
         context = compose.context(contact, links, settings.postal_address,
                                   settings.company_name, tracker, services=reader.services,
-                                  recipient=reader.recipient, account=reader.account)
+                                  recipient=reader.recipient, account=reader.account,
+                                  notice=reader.notice)
         subject, html, text = template.render(context)
         data = build_mime(
             sender=settings.from_address, to=send.to_email,
@@ -282,7 +306,8 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
                                          list_id=f"{send.journey_id or 'system'}.{domain}",
                                          domain=domain, send_key=send.send_key,
                                          language=template.language,
-                                         mailto=settings.reads_unsubscribe_mail),
+                                         mailto=settings.reads_unsubscribe_mail)
+            | compose.feedback_id(send.journey_id, send.template, send.message_class),
         )
     except Exception as exc:
         return f"render: {exc}"[:200]
@@ -316,6 +341,7 @@ def _failure(send: Row, contact: Row, exc: SendError, now: datetime, outcome: Ou
     outcome.counts["failed"] += 1
     if exc.hard_bounce:
         outcome.bounced.append((send.to_email, str(exc)))
+        outcome.bounced_sends.append(send.id)
         if send.role == "contact":
             outcome.events.append(NewEvent(contact.id, "email.bounced", {
                 "kind": "hard", "send": send.send_key, "diagnostic": str(exc)[:200]}, now,
@@ -324,10 +350,12 @@ def _failure(send: Row, contact: Row, exc: SendError, now: datetime, outcome: Ou
 
 
 def _record(works: Works, outcome: Outcome, now: datetime) -> None:
-    """Hard bounces onto the suppression list and their events, after the batch."""
+    """Hard bounces onto the suppression list, marked on their sends for the guard, and
+    their events, after the batch."""
     with works.work(now) as work:
         for address, diagnostic in outcome.bounced:
             suppress(work.session, address, "bounced", diagnostic, "smtp", now)
+        feedback.mark_bounced(work.session, outcome.bounced_sends, now)
         work.record(outcome.events)
 
 

@@ -122,3 +122,15 @@ def test_a_duration_too_long_to_count_is_a_violation_at_its_line(tmp_path: Path)
     assert result.exit_code == 1
     assert f"{path}:7: The wait duration is not valid: The duration '99999999999d' is too long" \
         in result.output
+
+
+def test_an_owner_must_be_one_email_address():
+    from journeys.loader import load_text
+
+    good = load_text("id: j\nname: J\nowner: ann@example.com\nentry: {event: custom.x}\n"
+                     "steps:\n  - {id: a, exit: done}\n")
+    assert good.violations == [] and good.journey.owner == "ann@example.com"
+    bad = load_text("id: j\nname: J\nowner: ann, bob\nentry: {event: custom.x}\n"
+                    "steps:\n  - {id: a, exit: done}\n")
+    assert ["'owner' must be one email address" in v.message for v in bad.violations] == [True]
+    assert bad.violations[0].line == 3

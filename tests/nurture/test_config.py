@@ -205,6 +205,14 @@ BAD = [
     ("NURTURE_BOUNCE_DOMAIN", "bounces@example.com",
      "NURTURE_BOUNCE_DOMAIN must be a domain such as 'bounces.example.com', not "
      "'bounces@example.com'."),
+    ("NURTURE_GUARD_WINDOW_DAYS", "a week",
+     "NURTURE_GUARD_WINDOW_DAYS must be a whole number, not 'a week'."),
+    ("NURTURE_GUARD_MIN_SENDS", "0",
+     "NURTURE_GUARD_MIN_SENDS must be a whole number, 1 or more, not '0'."),
+    ("NURTURE_GUARD_COMPLAINT_RATE", "lots", "NURTURE_GUARD_COMPLAINT_RATE must be a share "
+                                             "between 0 and 1 (like 0.7 or 70%), not 'lots'."),
+    ("NURTURE_GUARD_BOUNCE_RATE", "150%", "NURTURE_GUARD_BOUNCE_RATE must be a share between "
+                                          "0 and 1 (like 0.7 or 70%), not '150%'."),
 ]
 # Free text, or a path read when it is used (an invalid rules file pauses scoring or rewards
 # and `nurture scoring|referral validate` says why): no value is refused at start-up.

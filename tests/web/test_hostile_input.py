@@ -125,6 +125,11 @@ CORPUS: dict[str, Entry] = {
     "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
                                           numbers=("horizon",)),
     "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
+    "GET /deliverability": Entry(who="marketer"),
+    "POST /deliverability/pause": Entry(who="marketer", form={
+        "source": "journey:onboarding", "reason": "Complaints from the March import."}),
+    "POST /deliverability/resume": Entry(who="marketer", form={
+        "source": "onboarding", "reason": "Removed the purchased list."}),
     "GET /templates": Entry(who="marketer"),
     "GET /inbound": Entry(who="marketer", query=("page",), numbers=("page",)),
     "GET /inbound/<int:message_id>": Entry(

@@ -116,6 +116,10 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/contacts/deprovision"): console(POST, MARKETER, ok=422),  # not confirmed
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
+    (GET, "/deliverability"): console(GET, MARKETER),
+    # Sent empty: no journey named, no reason given (a 400 page with the sentence).
+    (POST, "/deliverability/pause"): console(POST, MARKETER, ok=400),
+    (POST, "/deliverability/resume"): console(POST, MARKETER, ok=400),
     (GET, "/insights/acquisition-ceiling"): console(GET, SALES, MARKETER),
     (GET, "/templates"): console(GET, MARKETER),
     (GET, "/templates/<name>"): console(GET, MARKETER),

@@ -11,6 +11,7 @@ from nurture.app.cli.bounces import bounces
 from nurture.app.cli.clv import clv
 from nurture.app.cli.dkim import dkim
 from nurture.app.cli.dns import dns
+from nurture.app.cli.guard import guard
 from nurture.app.cli.inbound import inbound
 from nurture.app.cli.insights import insights
 from nurture.app.cli.journeys import journeys, simulate
@@ -61,6 +62,7 @@ main.add_command(referral)
 main.add_command(clv)
 main.add_command(dkim)
 main.add_command(dns)
+main.add_command(guard)
 main.add_command(insights)
 main.add_command(inbound)
 for command in (fit, models, approve_command, generate_history):

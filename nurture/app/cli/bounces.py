@@ -9,9 +9,9 @@ import click
 
 from nurture.app.cli.refusals import Group
 from nurture.app.composition import build
+from nurture.app.guard import intake
 from nurture.config import Settings
 from nurture.inbound.services import mailboxes, reports_in_file
-from nurture.sending.bounces import record_bounces
 from nurture.sending.errors import DSNError
 
 
@@ -38,7 +38,7 @@ def import_(files: tuple[Path, ...]) -> None:
                 click.echo(f"{path}: no bounce or complaint found; nothing recorded.",
                            err=True)
             found += parsed
-        counts = record_bounces(rt, found, "dsn-import")
+        counts = intake(rt, found, "dsn-import")
     finally:
         rt.close()
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing"

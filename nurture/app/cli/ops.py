@@ -208,12 +208,13 @@ def _coerce(value: str):
 
 
 @click.command(cls=Command)
-@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring"]))
+@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 def bench(what: str, contacts: int, sim_contacts: int) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
-    pages under gunicorn; `scoring`: events scored per second, decay for 1M) and print JSON."""
+    pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
+    guard's queries with --contacts sends on PostgreSQL) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
 
     if what == "web":
@@ -227,6 +228,13 @@ def bench(what: str, contacts: int, sim_contacts: int) -> None:
 
         click.echo(json.dumps(run_scoring_bench(Settings.from_env(), echo=lambda m:
                                                 click.echo(m, err=True)), indent=2))
+        sys.exit(0)
+
+    if what == "guard":
+        from nurture.app.bench.guard import run_guard_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+        click.echo(json.dumps(run_guard_bench(Settings.from_env(), contacts, echo=lambda m:
+                                              click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "send":

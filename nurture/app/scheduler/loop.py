@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from nurture.accounts.services import run_account_jobs
+from nurture.app.guard import run_guard_jobs
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.errors import NurtureError
@@ -108,6 +109,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 rewarded = run_referral_jobs(rt)  # rewards past their hold period
                 if any(rewarded.values()):
                     log.info("scheduler: referrals %s", rewarded)
+                guarded = run_guard_jobs(rt)  # journeys past a complaint or bounce rate
+                if any(guarded.values()):
+                    log.warning("scheduler: guard %s", guarded)
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)

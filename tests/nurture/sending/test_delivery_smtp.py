@@ -43,6 +43,10 @@ def test_hard_bounce_suppresses_and_a_4xx_is_retried_later(smtp_rt):
         bounced = session.scalars(select(Event.contact_id).where(Event.type == "email.bounced"))
         assert list(bounced) == [people["gone"]]
     assert suppressed == {"gone@example.com": "bounced"}
+    # The refused send is marked for the guard's hard-bounce rate; the others are not.
+    marked = {s.to_email: s.feedback for s in sends(rt)}
+    assert marked == {"ok@example.com": None, "gone@example.com": "hard_bounce",
+                      "busy@example.com": None}
 
 
 def test_bounces_import_suppresses_from_a_dsn_file(settings, monkeypatch, rt):
