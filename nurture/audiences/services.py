@@ -1,0 +1,204 @@
+"""Segments: save, count, sample and export the contacts a condition selects.
+
+`contact_ids(session, segment, now)` is the statement others build on (a broadcast's
+audience, an export, a bulk action): the ids of the contacts in the segment at `now`,
+chosen by SQL alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from journeys.expressions import Expression, ExpressionError, compile_expression
+from nurture.audiences import sql
+from nurture.audiences.errors import SegmentInvalid, SegmentNotFound
+from nurture.audiences.models import Segment
+from nurture.contacts.models import Contact
+from nurture.text import text_problem
+
+MAX_NAME = 120
+MAX_CONDITION = 4000
+SAMPLE = 10
+EXPORT_COLUMNS = ("id", "email", "first_name", "last_name", "company", "stage", "industry",
+                  "language", "country", "score", "created_at")
+
+
+@dataclass(frozen=True)
+class SampleContact:
+    id: int
+    email: str
+    name: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    count: int
+    sample: list[SampleContact]
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    id: int
+    name: str
+    condition: str
+    description: str
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+    count: int | None = None
+
+
+def parse(condition: str) -> Expression:
+    """The condition, checked that segments can count it; SegmentInvalid (with the line and
+    column when there is one) otherwise."""
+    if not isinstance(condition, str) or not condition.strip():
+        raise SegmentInvalid("A segment needs a condition, such as \"stage == 'try'\".")
+    if len(condition) > MAX_CONDITION:
+        raise SegmentInvalid(f"A condition is at most {MAX_CONDITION} characters; this one "
+                             f"has {len(condition)}.")
+    if (problem := text_problem(condition)) is not None:
+        raise SegmentInvalid(problem)
+    try:
+        expression = compile_expression(condition)
+        sql.check(expression)
+    except ExpressionError as exc:
+        raise SegmentInvalid(str(exc), exc.line, exc.column) from None
+    except RecursionError:
+        raise SegmentInvalid("The condition is nested too deeply to read.") from None
+    return expression
+
+
+def matching(session: Session, condition: str | Expression, now: datetime) -> Select:
+    """The ids of the contacts for whom the condition holds at `now`."""
+    expression = parse(condition) if isinstance(condition, str) else condition
+    dialect = session.get_bind().dialect.name
+    return select(Contact.id).where(sql.where(expression, dialect, now))
+
+
+def contact_ids(session: Session, segment: str | int, now: datetime) -> Select:
+    """The ids of the contacts in the segment (by name or id) at `now`."""
+    return matching(session, find(session, segment).condition, now)
+
+
+def count(session: Session, condition: str | Expression, now: datetime) -> int:
+    ids = matching(session, condition, now).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
+
+
+def preview(session: Session, condition: str, now: datetime, limit: int = SAMPLE) -> Preview:
+    """How many contacts match, and the first few (by id) to show."""
+    expression = parse(condition)
+    ids = matching(session, expression, now)
+    rows = session.execute(
+        select(Contact.id, Contact.email, Contact.first_name, Contact.last_name,
+               Contact.stage).where(Contact.id.in_(ids)).order_by(Contact.id).limit(limit))
+    sample = [SampleContact(r.id, r.email, f"{r.first_name} {r.last_name}".strip(), r.stage)
+              for r in rows]
+    return Preview(count(session, expression, now), sample)
+
+
+def export_rows(session: Session, condition: str, now: datetime,
+                batch: int = 1000) -> Iterator[tuple[object, ...]]:
+    """The matching contacts' EXPORT_COLUMNS, by id, read from the database in batches."""
+    columns = [getattr(Contact, name) for name in EXPORT_COLUMNS]
+    result = session.execute(
+        select(*columns).where(Contact.id.in_(matching(session, condition, now)))
+        .order_by(Contact.id).execution_options(yield_per=batch))
+    for row in result:
+        yield tuple(row)
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise SegmentInvalid("A segment needs a name.")
+    if len(name) > MAX_NAME:
+        raise SegmentInvalid(f"A segment's name is at most {MAX_NAME} characters; this one "
+                             f"has {len(name)}.")
+    if (problem := text_problem(name)) is not None:
+        raise SegmentInvalid(problem)
+    return name
+
+
+def _taken(session: Session, name: str, other_than: int | None = None) -> None:
+    found = session.scalar(select(Segment.id).where(Segment.name == name))
+    if found is not None and found != other_than:
+        raise SegmentInvalid(f"A segment called {name!r} exists already; choose another name.")
+
+
+def create(session: Session, name: str, condition: str, now: datetime, *, by: str = "",
+           description: str = "") -> int:
+    """Save a new segment; its id. The condition is checked first: nothing is saved that
+    segments could not count."""
+    name = _check_name(name)
+    parse(condition)
+    _taken(session, name)
+    row = Segment(name=name, condition=condition.strip(), description=description.strip(),
+                  created_by=by, created_at=now, updated_by=by, updated_at=now)
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # saved by someone else at the same moment
+        raise SegmentInvalid(f"A segment called {name!r} exists already; choose another "
+                             "name.") from None
+    return row.id
+
+
+def update(session: Session, segment_id: int, name: str, condition: str, now: datetime, *,
+           by: str = "", description: str = "") -> None:
+    row = session.get(Segment, segment_id)
+    if row is None:
+        raise SegmentNotFound("There is no such segment.")
+    name = _check_name(name)
+    parse(condition)
+    _taken(session, name, other_than=segment_id)
+    row.name, row.condition, row.description = name, condition.strip(), description.strip()
+    row.updated_by, row.updated_at = by, now
+
+
+def delete(session: Session, segment_id: int) -> str:
+    """Delete the segment; its name."""
+    row = session.get(Segment, segment_id)
+    if row is None:
+        raise SegmentNotFound("There is no such segment.")
+    session.delete(row)
+    return row.name
+
+
+def _view(row: Segment, count: int | None = None) -> SegmentView:
+    return SegmentView(row.id, row.name, row.condition, row.description, row.created_by,
+                       row.created_at, row.updated_by, row.updated_at, count)
+
+
+def find(session: Session, segment: str | int) -> SegmentView:
+    """The segment by id or name; SegmentNotFound otherwise."""
+    row = (session.get(Segment, segment) if isinstance(segment, int)
+           else session.scalar(select(Segment).where(Segment.name == segment.strip())))
+    if row is None:
+        raise SegmentNotFound(f"There is no segment {segment!r}." if isinstance(segment, str)
+                              else "There is no such segment.")
+    return _view(row)
+
+
+def summaries(session: Session, now: datetime, with_counts: bool = True) -> list[SegmentView]:
+    """Every segment by name, each with how many contacts it holds now."""
+    rows = session.scalars(select(Segment).order_by(Segment.name)).all()
+    return [_view(row, _count_or_none(session, row.condition, now) if with_counts else None)
+            for row in rows]
+
+
+def _count_or_none(session: Session, condition: str, now: datetime) -> int | None:
+    """The count, or None for a condition saved before the language changed under it."""
+    try:
+        return count(session, condition, now)
+    except SegmentInvalid:
+        return None

@@ -1,0 +1,35 @@
+"""segments: named conditions over contacts
+
+Revision ID: 0015
+Revises: 0011
+Create Date: 2026-12-07 17:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from nurture.db import BigId, UTCDateTime
+
+revision = '0015'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'segments',
+        sa.Column('id', BigId, primary_key=True),
+        sa.Column('name', sa.String(length=120), nullable=False),
+        sa.Column('condition', sa.Text(), nullable=False),
+        sa.Column('description', sa.Text(), nullable=False),
+        sa.Column('created_by', sa.String(length=320), nullable=False),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_by', sa.String(length=320), nullable=False),
+        sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint('name'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('segments')
