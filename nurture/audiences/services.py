@@ -7,6 +7,7 @@ chosen by SQL alone.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +21,15 @@ from nurture.audiences import sql
 from nurture.audiences.errors import SegmentInvalid, SegmentNotFound
 from nurture.audiences.models import Segment
 from nurture.contacts.models import Contact
+from nurture.db import Database
 from nurture.text import text_problem
 
 MAX_NAME = 120
 MAX_CONDITION = 4000
 SAMPLE = 10
+MAX_DEPTH = 60
+TOO_DEEP = ("The condition nests too deeply to count; write it with fewer brackets and "
+            "`not`s.")
 EXPORT_COLUMNS = ("id", "email", "first_name", "last_name", "company", "stage", "industry",
                   "language", "country", "score", "created_at")
 
@@ -72,8 +77,20 @@ def parse(condition: str) -> Expression:
     except ExpressionError as exc:
         raise SegmentInvalid(str(exc), exc.line, exc.column) from None
     except RecursionError:
-        raise SegmentInvalid("The condition is nested too deeply to read.") from None
+        raise SegmentInvalid(TOO_DEEP) from None
+    if _depth(expression.tree) > MAX_DEPTH:
+        raise SegmentInvalid(TOO_DEEP)
     return expression
+
+
+def _depth(node: ast.AST) -> int:
+    """How deeply the condition nests (iteratively: a hostile one may nest thousands)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def matching(session: Session, condition: str | Expression, now: datetime) -> Select:
@@ -202,3 +219,35 @@ def _count_or_none(session: Session, condition: str, now: datetime) -> int | Non
         return count(session, condition, now)
     except SegmentInvalid:
         return None
+
+
+# The console's calls: each opens its own session on the runtime's database.
+
+def listed(db: Database, now: datetime) -> list[SegmentView]:
+    with db.sessions() as session:
+        return summaries(session, now)
+
+
+def shown(db: Database, segment_id: int) -> SegmentView:
+    with db.sessions() as session:
+        return find(session, segment_id)
+
+
+def tried(db: Database, condition: str, now: datetime) -> Preview:
+    with db.sessions() as session:
+        return preview(session, condition, now)
+
+
+def saved(db: Database, segment_id: int | None, name: str, condition: str, now: datetime,
+          by: str, description: str = "") -> int:
+    """Create (no id) or update the segment; its id."""
+    with db.transaction() as session:
+        if segment_id is None:
+            return create(session, name, condition, now, by=by, description=description)
+        update(session, segment_id, name, condition, now, by=by, description=description)
+        return segment_id
+
+
+def removed(db: Database, segment_id: int) -> str:
+    with db.transaction() as session:
+        return delete(session, segment_id)
