@@ -2,7 +2,7 @@
 
 from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
-from nurture.audiences.models import Segment
+from nurture.audiences.models import Segment, SegmentMember
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.models import Contact, StageChange
 from nurture.db import Base
@@ -27,6 +27,6 @@ __all__ = [
     "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "JourneyVersion", "LandingPage",
     "NPSResponse", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
-    "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Segment", "Send", "StageChange",
-    "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
+    "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Segment", "SegmentMember",
+    "Send", "StageChange", "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
 ]

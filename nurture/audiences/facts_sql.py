@@ -16,6 +16,8 @@ from referral.models import Referral
 from scoring.models import ContactScore, Handoff
 
 NO_GRADE = "D"  # a contact not scored yet, as the scoring pages show it
+# What a contact without a row reads for each related fact.
+DEFAULTS = {"grade": NO_GRADE, "owner": None, "trial": None, "referral": None, "nps": None}
 OWNING = ("open", "accepted")  # a hand-off whose rep owns the lead
 
 
@@ -62,7 +64,41 @@ class Subqueries:
                 .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(1)
                 .correlate(Contact).scalar_subquery())
 
+    # The same facts as tables of (contact_id, value), one row per contact that has one:
+    # a condition over one of them is answered for all contacts with two set operations
+    # (`nurture.audiences.sql`, `_leaf`) rather than a subquery per contact.
+
+    def related(self, fact: str) -> Any:
+        if fact == "grade":
+            return select(ContactScore.contact_id.label("contact_id"), func.coalesce(
+                func.nullif(ContactScore.grade, ""), NO_GRADE).label("value")).subquery()
+        if fact == "referral":
+            return select(Referral.friend_id.label("contact_id"),
+                          func.nullif(Referral.status, "").label("value")).subquery()
+        if fact == "owner":
+            return _latest(select(Handoff.contact_id.label("contact_id"),
+                                  User.email.label("value"))
+                           .join(User, Handoff.assigned_to == User.id)
+                           .where(Handoff.status.in_(OWNING)),
+                           Handoff.contact_id, Handoff.created_at, Handoff.id)
+        if fact == "trial":
+            return _latest(select(Trial.contact_id.label("contact_id"),
+                                  func.nullif(Trial.status, "").label("value")),
+                           Trial.contact_id, Trial.started_at, Trial.id)
+        return _latest(select(Event.contact_id.label("contact_id"),
+                              Event.properties.label("value"))
+                       .where(Event.type == "nps.answered"),
+                       Event.contact_id, Event.occurred_at, Event.id)
+
     def list_members(self, name: str) -> Any:
         return (select(ListMember.contact_id)
                 .join(ContactList, ContactList.id == ListMember.list_id)
                 .where(ContactList.name == name))
+
+
+def _latest(query: Any, contact: Any, at: Any, row_id: Any) -> Any:
+    """Each contact's latest row of `query`, by `at` then id."""
+    ranked = query.add_columns(func.row_number().over(
+        partition_by=contact, order_by=(at.desc(), row_id.desc())).label("rank")).subquery()
+    return (select(ranked.c.contact_id, ranked.c.value).where(ranked.c.rank == 1)
+            .subquery())

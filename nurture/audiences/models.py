@@ -1,10 +1,11 @@
-"""A segment: a named condition over contacts, in the journeys' condition language."""
+"""A segment: a named condition over contacts, in the journeys' condition language; and
+the members of the segments that journeys are triggered by."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, Index, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, UTCDateTime, utcnow
@@ -21,3 +22,20 @@ class Segment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(320), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When `segment_members` last held the whole segment (a journey triggered by it watches
+    # it); None: never, so the first sweep records who is in without calling that entering.
+    members_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SegmentMember(Base):
+    """Who was in a watched segment when it was last looked at: entering and leaving are
+    the differences between this and the segment now."""
+
+    __tablename__ = "segment_members"
+
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (PrimaryKeyConstraint("segment_id", "contact_id"),
+                      Index("ix_segment_members_contact", "contact_id"))

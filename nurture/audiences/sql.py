@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Float,
+    Text,
     and_,
     case,
     cast,
     func,
+    literal,
     not_,
+    null,
     or_,
     select,
 )
@@ -72,6 +76,7 @@ class _Compiler(Comparisons):
     def __init__(self, expression: Expression, dialect: str, now: datetime):
         self.source, self.dialect, self.now = expression.source, dialect, now
         self.rows = facts_sql.Subqueries(dialect)
+        self.bound: dict[str, Any] = {}  # a related fact read from a table's row, for now
 
     def refuse(self, node: ast.AST, message: str) -> NotInSegments:
         offset = getattr(node, "col_offset", 0)
@@ -90,19 +95,43 @@ class _Compiler(Comparisons):
                 return or_(*[self.pred(v) for v in values])
             case ast.UnaryOp(op=ast.Not(), operand=operand):
                 return not_(self.pred(operand))
-            case ast.Compare(left=left, ops=ops, comparators=comparators):
-                pairs, lhs = [], left
-                for op, rhs in zip(ops, comparators, strict=True):
-                    pairs.append(self.compare(lhs, op, rhs))
-                    lhs = rhs
-                return and_(*pairs)
+            case ast.Compare():
+                return self.leaf(node, lambda: self.comparison(node))
             case ast.Call(func=ast.Name(id="has")):
                 return Contact.id.in_(self.events(node))
             case ast.Call(func=ast.Name(id="in_list"), args=[ast.Constant(value=name)]):
                 return Contact.id.in_(self.rows.list_members(str(name)))
             case ast.Call(func=ast.Name(id=name)) if name in _COUNTS:
                 return Contact.id.in_(self.events(node))
-        return self.truthy(self.value(node))
+        return self.leaf(node, lambda: self.truthy(self.value(node)))
+
+    def comparison(self, node: ast.Compare) -> Predicate:
+        pairs, lhs = [], node.left
+        for op, rhs in zip(node.ops, node.comparators, strict=True):
+            pairs.append(self.compare(lhs, op, rhs))
+            lhs = rhs
+        return and_(*pairs)
+
+    def leaf(self, node: ast.AST, build: Callable[[], Predicate]) -> Predicate:
+        """A condition over one related fact (grade, owner, NPS, trial, referral), answered
+        for every contact at once: those with a row where it holds over the row's value,
+        and, when it holds for the value of no row, those without one."""
+        facts = {fact for n in ast.walk(node) if (fact := _related(n)) and
+                 fact not in self.bound}
+        if len(facts) != 1:
+            return build()
+        fact = facts.pop()
+        rows = self.rows.related(fact)
+        try:
+            self.bound[fact] = rows.c.value
+            with_row = build()
+            default = facts_sql.DEFAULTS[fact]
+            self.bound[fact] = null() if fact == "nps" else literal(default, Text())
+            without = build()
+        finally:
+            del self.bound[fact]
+        return or_(Contact.id.in_(select(rows.c.contact_id).where(with_row)),
+                   and_(without, Contact.id.not_in(select(rows.c.contact_id))))
 
     def compare(self, left: ast.AST, op: ast.cmpop, right: ast.AST) -> Predicate:
         for call, other, flipped in ((left, right, False), (right, left, True)):
@@ -223,7 +252,8 @@ class _Compiler(Comparisons):
         if name == "language":
             return Value(STR, self.rows.language())
         if name in ("grade", "owner"):
-            return Value(STR, getattr(self.rows, name)())
+            return Value(STR, self.bound[name] if name in self.bound
+                         else getattr(self.rows, name)())
         if name in ("event", "properties"):
             raise self.refuse(node, f"A segment has no triggering event, so `{name}` means "
                               "nothing in it; use has() or count() over the history")
@@ -241,9 +271,11 @@ class _Compiler(Comparisons):
             attributes = Contact.__table__.c.attributes
             return Value(JSON, ref=json_at(self.dialect, attributes, tuple(path)))
         if root == "nps" and path in (["category"], ["score"]):
-            return Value(JSON, ref=json_at(self.dialect, self.rows.latest_nps(), tuple(path)))
+            doc = self.bound["nps"] if "nps" in self.bound else self.rows.latest_nps()
+            return Value(JSON, ref=json_at(self.dialect, doc, tuple(path)))
         if root in ("trial", "referral") and path == ["status"]:
-            return Value(STR, getattr(self.rows, root + "_status")())
+            return Value(STR, self.bound[root] if root in self.bound
+                         else getattr(self.rows, root + "_status")())
         if root in ("event", "properties"):
             self.name(base, root)  # refused with its own sentence
         raise self.refuse(node, f"A segment can read {', '.join(_EXAMPLES.values())} and "
@@ -275,3 +307,13 @@ class _Compiler(Comparisons):
                            ast.Mult: operator.mul}[type(op)](a.sql, b.sql))
 
 
+
+
+def _related(node: ast.AST) -> str | None:
+    """The related fact a node reads (`grade`, `owner`, `nps.*`, `trial.*`, `referral.*`)."""
+    if isinstance(node, ast.Name) and node.id in ("grade", "owner"):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+            node.value.id in ("nps", "trial", "referral"):
+        return node.value.id
+    return None

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from nurture.accounts.services import run_account_jobs
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
+from nurture.audiences.triggers import run_segment_jobs
 from nurture.sending.retention import run_send_jobs
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.services import run_referral_jobs
@@ -82,6 +83,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 rewarded = run_referral_jobs(rt)  # rewards past their hold period
                 if any(rewarded.values()):
                     log.info("scheduler: referrals %s", rewarded)
+                entered = run_segment_jobs(rt.db, rt.versions, rt.clock.now())
+                if any(entered.values()):
+                    log.info("scheduler: segments %s", entered)
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)

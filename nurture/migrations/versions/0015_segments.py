@@ -1,4 +1,4 @@
-"""segments: named conditions over contacts
+"""segments: named conditions over contacts, and the members of watched ones
 
 Revision ID: 0015
 Revises: 0011
@@ -27,9 +27,22 @@ def upgrade() -> None:
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('updated_by', sa.String(length=320), nullable=False),
         sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('members_at', UTCDateTime(timezone=True), nullable=True),
         sa.UniqueConstraint('name'),
     )
+    op.create_table(
+        'segment_members',
+        sa.Column('segment_id', BigId, sa.ForeignKey('segments.id', ondelete='CASCADE'),
+                  nullable=False),
+        sa.Column('contact_id', BigId, sa.ForeignKey('contacts.id', ondelete='CASCADE'),
+                  nullable=False),
+        sa.Column('since', UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('segment_id', 'contact_id'),
+    )
+    op.create_index('ix_segment_members_contact', 'segment_members', ['contact_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_segment_members_contact', table_name='segment_members')
+    op.drop_table('segment_members')
     op.drop_table('segments')
