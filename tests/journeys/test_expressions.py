@@ -8,6 +8,7 @@ import pytest
 
 from journeys.expressions import ExpressionError, compile_expression
 from journeys.facts import ContactFacts, EventRecord, Facts
+from journeys.loader import load_text
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -107,3 +108,11 @@ def test_a_syntax_error_says_its_line_and_column():
     with pytest.raises(ExpressionError) as unknown:
         compile_expression("score > 5 and\n  colour == 'red'")
     assert (unknown.value.line, unknown.value.column) == (2, 3)
+
+
+def test_a_journey_condition_naming_what_only_segments_read_is_refused_with_a_sentence():
+    loaded = load_text("id: x\nname: X\nentry: {when: \"grade == 'A' or in_list('VIP')\"}\n"
+                       "steps:\n  - {id: a, send: trial-welcome}\n", "x.yaml")
+    assert len(loaded.violations) == 1
+    assert "uses grade, in_list(), which only segments read for now" in str(
+        loaded.violations[0])
