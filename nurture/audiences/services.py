@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from journeys.expressions import Expression, ExpressionError, compile_expression
 from nurture.audiences import sql
 from nurture.audiences.errors import SegmentInvalid, SegmentNotFound
-from nurture.audiences.models import Segment
+from nurture.audiences.models import Segment, SegmentMember
 from nurture.contacts.models import Contact
 from nurture.db import Database
 from nurture.text import text_problem
@@ -178,6 +179,11 @@ def update(session: Session, segment_id: int, name: str, condition: str, now: da
     name = _check_name(name)
     parse(condition)
     _taken(session, name, other_than=segment_id)
+    if condition.strip() != row.condition:
+        # Another condition is another segment: nobody "enters" by the edit itself, the
+        # next sweep records who is in now (nurture.audiences.triggers).
+        session.execute(sa_delete(SegmentMember).where(SegmentMember.segment_id == row.id))
+        row.members_at = None
     row.name, row.condition, row.description = name, condition.strip(), description.strip()
     row.updated_by, row.updated_at = by, now
 

@@ -37,7 +37,8 @@ def test_contacts_entering_or_leaving_a_segment_start_its_journeys(rt):
     bob = contact(rt, "bob@example.com")
     now = rt.clock.now()
     with rt.db.transaction() as session:
-        services.create(session, "VIP clickers", "in_list('VIP') and clicked('30d') >= 1", now)
+        segment = services.create(session, "VIP clickers",
+                                  "in_list('VIP') and clicked('30d') >= 1", now)
         vip = lists.ensure(session, "VIP", now)
         lists.add(session, vip, [ann, bob], now)
     record_many(rt, [NewEvent(ann, "email.clicked", {"machine": False})])
@@ -55,6 +56,13 @@ def test_contacts_entering_or_leaving_a_segment_start_its_journeys(rt):
     run_segment_jobs(rt.db, rt.versions, rt.clock.now())
     assert _journeys_of(rt, ann) == {"miss-vip"}
     run_segment_jobs(rt.db, rt.versions, rt.clock.now())  # nothing moved: nothing new
+    assert len(enrollments(rt)) == 2
+    # An edited condition is a new baseline: Ann, back in by the edit, did not "enter".
+    with rt.db.transaction() as session:
+        services.update(session, segment, "VIP clickers", "clicked('30d') >= 1",
+                        rt.clock.now())
+    run_segment_jobs(rt.db, rt.versions, rt.clock.now())
+    run_segment_jobs(rt.db, rt.versions, rt.clock.now())
     assert len(enrollments(rt)) == 2
 
 
