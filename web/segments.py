@@ -91,7 +91,7 @@ def save(segment_id: int | None = None) -> ResponseReturnValue:
     try:
         saved = services.saved(rt.db, segment_id, form.get("name", ""),
                                form.get("condition", ""), rt.clock.now(), g.user.email,
-                               form.get("description", "")[:2000])
+                               form.get("description", ""))
     except SegmentInvalid as exc:  # presentation: the sentence beside the builder
         if segment_id is not None:
             services.shown(rt.db, segment_id)  # a segment that is gone is a 404

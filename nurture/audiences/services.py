@@ -27,6 +27,7 @@ from nurture.text import text_problem
 
 MAX_NAME = 120
 MAX_CONDITION = 4000
+MAX_DESCRIPTION = 2000
 SAMPLE = 10
 MAX_DEPTH = 60
 TOO_DEEP = ("The condition nests too deeply to count; write it with fewer brackets and "
@@ -81,6 +82,10 @@ def parse(condition: str) -> Expression:
         raise SegmentInvalid(TOO_DEEP) from None
     if _depth(expression.tree) > MAX_DEPTH:
         raise SegmentInvalid(TOO_DEEP)
+    for node in ast.walk(expression.tree):  # '\x00' written as an escape: no database takes it
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                (problem := text_problem(node.value)) is not None:
+            raise SegmentInvalid(f"A text in the condition cannot be used: {problem}")
     return expression
 
 
@@ -146,6 +151,16 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _check_description(description: str) -> str:
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise SegmentInvalid(f"A segment's description is at most {MAX_DESCRIPTION} "
+                             f"characters; this one has {len(description)}.")
+    if (problem := text_problem(description)) is not None:
+        raise SegmentInvalid(problem)
+    return description
+
+
 def _taken(session: Session, name: str, other_than: int | None = None) -> None:
     found = session.scalar(select(Segment.id).where(Segment.name == name))
     if found is not None and found != other_than:
@@ -156,10 +171,10 @@ def create(session: Session, name: str, condition: str, now: datetime, *, by: st
            description: str = "") -> int:
     """Save a new segment; its id. The condition is checked first: nothing is saved that
     segments could not count."""
-    name = _check_name(name)
+    name, description = _check_name(name), _check_description(description)
     parse(condition)
     _taken(session, name)
-    row = Segment(name=name, condition=condition.strip(), description=description.strip(),
+    row = Segment(name=name, condition=condition.strip(), description=description,
                   created_by=by, created_at=now, updated_by=by, updated_at=now)
     session.add(row)
     try:
@@ -176,7 +191,7 @@ def update(session: Session, segment_id: int, name: str, condition: str, now: da
     row = session.get(Segment, segment_id)
     if row is None:
         raise SegmentNotFound("There is no such segment.")
-    name = _check_name(name)
+    name, description = _check_name(name), _check_description(description)
     parse(condition)
     _taken(session, name, other_than=segment_id)
     if condition.strip() != row.condition:
@@ -184,7 +199,7 @@ def update(session: Session, segment_id: int, name: str, condition: str, now: da
         # next sweep records who is in now (nurture.audiences.triggers).
         session.execute(sa_delete(SegmentMember).where(SegmentMember.segment_id == row.id))
         row.members_at = None
-    row.name, row.condition, row.description = name, condition.strip(), description.strip()
+    row.name, row.condition, row.description = name, condition.strip(), description
     row.updated_by, row.updated_at = by, now
 
 

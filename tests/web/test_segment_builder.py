@@ -24,6 +24,8 @@ def test_the_builder_answers_a_count_and_a_sample_or_the_error_with_its_place(rt
     assert "line 2, column 10" in broken.json["error"]
     unknown = browser.get("/segments/preview", query_string={"where": "colour == 'red'"})
     assert unknown.status_code == 422 and "not a known field" in unknown.json["error"]
+    escaped = browser.get("/segments/preview", query_string={"where": r"stage == '\x00'"})
+    assert escaped.status_code == 422 and "NUL character" in escaped.json["error"]
 
 
 def test_a_segment_is_saved_with_csrf_listed_with_its_count_and_deleted(rt):
