@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     not_,
@@ -34,6 +35,7 @@ from sqlalchemy import (
 
 from journeys.durations import parse_duration
 from journeys.expressions import ENGAGEMENT, Expression, place
+from journeys.facts import ContactFacts, Facts
 from nurture.audiences import facts_sql
 from nurture.audiences.jsonsql import Predicate, json_at
 from nurture.audiences.operands import (
@@ -98,11 +100,11 @@ class _Compiler(Comparisons):
             case ast.Compare():
                 return self.leaf(node, lambda: self.comparison(node))
             case ast.Call(func=ast.Name(id="has")):
-                return Contact.id.in_(self.events(node))
+                return self.among(self.events(node))
             case ast.Call(func=ast.Name(id="in_list"), args=[ast.Constant(value=name)]):
-                return Contact.id.in_(self.rows.list_members(str(name)))
+                return self.among(self.rows.list_members(str(name)))
             case ast.Call(func=ast.Name(id=name)) if name in _COUNTS:
-                return Contact.id.in_(self.events(node))
+                return self.among(self.events(node))
         return self.leaf(node, lambda: self.truthy(self.value(node)))
 
     def comparison(self, node: ast.Compare) -> Predicate:
@@ -125,13 +127,34 @@ class _Compiler(Comparisons):
         try:
             self.bound[fact] = rows.c.value
             with_row = build()
+            if _alone(node, fact):
+                # The contacts without a row read the default: Python says at once whether
+                # that holds, and one set operation answers (at most one row per contact).
+                if _holds_without_a_row(node, self.now):
+                    return not_(self.among(select(rows.c.contact_id).where(not_(with_row))))
+                return self.among(select(rows.c.contact_id).where(with_row))
             default = facts_sql.DEFAULTS[fact]
             self.bound[fact] = null() if fact == "nps" else literal(default, Text())
             without = build()
         finally:
             del self.bound[fact]
-        return or_(Contact.id.in_(select(rows.c.contact_id).where(with_row)),
-                   and_(without, Contact.id.not_in(select(rows.c.contact_id))))
+        return or_(self.among(select(rows.c.contact_id).where(with_row)),
+                   and_(without, not_(self.among(select(rows.c.contact_id)))))
+
+    def among(self, ids: Any, grouped: bool = False) -> Predicate:
+        """The contact's id is one of `ids` (a select of one column). On PostgreSQL an
+        EXISTS, so that under `not` it is an anti-join: `NOT IN` over more ids than fit in
+        work_mem is looked through once per contact. SQLite builds an index for `IN`.
+        A grouped select (`having`) is joined as a whole; another is correlated as it is,
+        since it may read the contact's own columns."""
+        if self.dialect != "postgresql":
+            return Contact.id.in_(ids)
+        if not grouped:
+            return exists(ids.where(ids.selected_columns[0] == Contact.id).correlate(Contact))
+        found = ids.subquery()
+        return exists(select(1).select_from(found)
+                      .where(found.c[next(iter(found.c.keys()))] == Contact.id)
+                      .correlate(Contact))
 
     def compare(self, left: ast.AST, op: ast.cmpop, right: ast.AST) -> Predicate:
         for call, other, flipped in ((left, right, False), (right, left, True)):
@@ -186,8 +209,8 @@ class _Compiler(Comparisons):
         holds = python_op(func.count(), number)
         grouped = self.event_filter(call).group_by(Event.contact_id)
         if python_op(0, number):
-            return Contact.id.not_in(grouped.having(not_(holds)))
-        return Contact.id.in_(grouped.having(holds))
+            return not_(self.among(grouped.having(not_(holds)), grouped=True))
+        return self.among(grouped.having(holds), grouped=True)
 
     def days_since(self, call: ast.Call, op: Any, days: float) -> Predicate:
         """`days_since(...) > days` is `the latest such event < now - days`."""
@@ -195,7 +218,8 @@ class _Compiler(Comparisons):
         latest = {ast.Gt: operator.lt, ast.GtE: operator.le, ast.Lt: operator.gt,
                   ast.LtE: operator.ge}[op]
         grouped = self.event_filter(call).group_by(Event.contact_id)
-        return Contact.id.in_(grouped.having(latest(func.max(Event.occurred_at), threshold)))
+        return self.among(grouped.having(latest(func.max(Event.occurred_at), threshold)),
+                          grouped=True)
 
     # Values.
 
@@ -317,3 +341,23 @@ def _related(node: ast.AST) -> str | None:
             node.value.id in ("nps", "trial", "referral"):
         return node.value.id
     return None
+
+
+def _alone(node: ast.AST, fact: str) -> bool:
+    """The node reads nothing but the related fact and constants."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id not in (fact, "lower"):
+            return False
+        if isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name)
+                                            and n.func.id == "lower"):
+            return False
+    return True
+
+
+def _holds_without_a_row(node: ast.AST, now: datetime) -> bool:
+    """What the Python evaluator answers for a contact with no grade, owner, trial,
+    referral or NPS answer: the same facts `nurture.audiences.facts` gives such a one."""
+    assert isinstance(node, ast.expr)
+    tree = ast.fix_missing_locations(ast.Expression(body=node))
+    blank = Facts(ContactFacts(id=0, email=""), grade=facts_sql.NO_GRADE)
+    return Expression("", tree, frozenset()).evaluate(blank, now)
