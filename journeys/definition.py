@@ -47,7 +47,16 @@ class DateTrigger:
     offset: timedelta
 
 
-Trigger = EventTrigger | ConditionTrigger | DateTrigger
+@dataclass(frozen=True)
+class SegmentTrigger:
+    """Enter when the contact enters (or leaves) the saved segment called `segment`:
+    noticed on the events and changes of the contact, and by a periodic sweep."""
+
+    segment: str
+    on: str = "enter"  # enter | leave
+
+
+Trigger = EventTrigger | ConditionTrigger | DateTrigger | SegmentTrigger
 
 
 @dataclass(frozen=True)

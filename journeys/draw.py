@@ -166,6 +166,9 @@ def _trigger(journey: j.Journey) -> tuple[_Node, list[str]]:
             head, body = f"When {trigger.event}", [f"where {trigger.where}"] * bool(trigger.where)
         case j.ConditionTrigger():
             head, body = f"When {trigger.when}", []
+        case j.SegmentTrigger():
+            verb = "enters" if trigger.on == "enter" else "leaves"
+            head, body = f"When a contact {verb} {trigger.segment}", []
         case _:
             head, body = f"On {_date(trigger)}", []
     re = journey.reentry

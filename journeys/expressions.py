@@ -7,6 +7,13 @@
 The source is parsed with `ast` and only a whitelist of node types is accepted; evaluation
 walks that tree over plain facts. Missing values are `None`, and comparing `None` is false
 rather than an error, so a contact with a gap in its data never stops a batch.
+
+Segments (nurture.audiences) use the same language over every contact, compiled to SQL;
+they add what a marketer filters on beyond the contact row:
+
+    grade in ['A', 'B'] and owner == 'rita@example.com' and in_list('VIP')
+    opened('30d') >= 2 and not clicked('90d')     # people's opens, not image proxies
+    trial.status == 'active' or referral.status == 'converted'
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ from nurture.moments import as_datetime
 NAMES = {
     "stage", "score", "email", "first_name", "last_name", "company", "role", "industry",
     "vertical", "company_size", "country", "timezone", "language", "attributes", "nps", "event",
-    "properties",
+    "properties", "grade", "owner", "trial", "referral",
 }
 # Functions over the contact's event history; the first argument is an event type.
 FUNCTIONS = {"count", "has", "days_since"}
-HELPERS = {"days_until", "lower"}
+# People's email engagement: how many opens or clicks (machines left out) in a period.
+ENGAGEMENT = {"opened": "email.opened", "clicked": "email.clicked"}
+HELPERS = {"days_until", "lower", "in_list", *ENGAGEMENT}
 
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -45,11 +54,14 @@ _ARITH: dict[type, Callable[[Any, Any], Any]] = {
 
 
 class ExpressionError(ValueError):
-    """Raised when a condition is not valid in the journey condition language."""
+    """Raised when a condition is not valid in the journey condition language. `line` and
+    `column` (from 1) say where in the source, when a place is known."""
 
-    def __init__(self, message: str, line_offset: int = 0):
+    def __init__(self, message: str, line_offset: int = 0, line: int | None = None,
+                 column: int | None = None):
         super().__init__(message)
         self.line_offset = line_offset
+        self.line, self.column = line, column
 
 
 @dataclass(frozen=True)
@@ -70,17 +82,38 @@ def compile_expression(source: object) -> Expression:
         source = "True" if source else "False"
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("A condition must be a non-empty text such as \"score >= 50\".")
+    text = source.strip()
+    skipped = len(source) - len(source.lstrip())
+    # A condition may run over several lines (the segment builder's text box): read as one
+    # line of the same length, so that every offset still points into the source.
+    flat = "".join(" " if c in "\r\n" else c for c in text)
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(flat, mode="eval")
     except SyntaxError as exc:
+        # Python gives no offset when the text stops short ("score >="): point at its end.
+        at, why = ((exc.offset - 1, exc.msg) if exc.offset
+                   else (len(text), "it ends before it is complete"))
+        line, column = place(source, skipped + at)
         raise ExpressionError(
-            f"The condition {source!r} is not valid: {exc.msg} at column {exc.offset}."
-        ) from None
+            f"The condition {text!r} is not valid: {why} at line {line}, column {column}.",
+            line=line, column=column) from None
     event_types: set[str] = set()
     for node in ast.walk(tree):
-        _check_node(node, source, event_types)
+        try:
+            _check_node(node, text, event_types)
+        except ExpressionError as exc:
+            if exc.line is None and hasattr(node, "col_offset"):
+                at = len(flat.encode()[:node.col_offset].decode(errors="ignore"))
+                exc.line, exc.column = place(source, skipped + at)
+            raise
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    return Expression(source.strip(), tree, frozenset(event_types), frozenset(names))
+    return Expression(text, tree, frozenset(event_types), frozenset(names))
+
+
+def place(source: str, offset: int) -> tuple[int, int]:
+    """The line and column (both from 1) of a character offset into `source`."""
+    before = source[:max(0, offset)]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 _ALLOWED = (
@@ -110,6 +143,15 @@ def _check_node(node: ast.AST, source: str, event_types: set[str]) -> None:
             )
         if node.func.id in FUNCTIONS:
             _check_history_call(node, source, event_types)
+        elif node.func.id in ENGAGEMENT:
+            _check_engagement_call(node, source, event_types)
+        elif node.func.id == "in_list":
+            args = list(node.args) + [k.value for k in node.keywords]
+            if len(args) != 1 or not isinstance(args[0], ast.Constant) \
+                    or not isinstance(args[0].value, str):
+                raise ExpressionError(
+                    f"In {source!r}, in_list() takes one list name in quotes, "
+                    "like in_list('VIP').")
 
 
 def _check_history_call(node: ast.Call, source: str, event_types: set[str]) -> None:
@@ -130,6 +172,22 @@ def _check_history_call(node: ast.Call, source: str, event_types: set[str]) -> N
             parse_duration(period.value)
         except DurationError as exc:
             raise ExpressionError(f"In {source!r}: {exc}") from None
+
+
+def _check_engagement_call(node: ast.Call, source: str, event_types: set[str]) -> None:
+    name = node.func.id  # type: ignore[attr-defined]
+    args = list(node.args) + [k.value for k in node.keywords]
+    if len(args) > 1:
+        raise ExpressionError(f"In {source!r}, {name}() takes at most a period, like '30d'.")
+    if args:
+        period = args[0]
+        if not isinstance(period, ast.Constant):
+            raise ExpressionError(f"In {source!r}, the period of {name}() must be like '30d'.")
+        try:
+            parse_duration(period.value)
+        except DurationError as exc:
+            raise ExpressionError(f"In {source!r}: {exc}") from None
+    event_types.add(ENGAGEMENT[name])
 
 
 class _Evaluator:
@@ -199,6 +257,8 @@ class _Evaluator:
             return self.event
         if name == "properties":
             return (self.event or {}).get("properties", {})
+        if name in ("grade", "owner", "trial", "referral"):
+            return getattr(self.facts, name)
         value = getattr(contact, name, None)
         return None if value == "" else value
 
@@ -209,6 +269,12 @@ class _Evaluator:
             target = attribute_path(self.facts.contact.attributes, str(args[0]))
             target = as_datetime(target)
             return None if target is None else (target - self.now).total_seconds() / 86400
+        if name == "in_list":
+            return args[0] in self.facts.lists
+        if name in ENGAGEMENT:
+            since = self.now - parse_duration(args[0]) if args else None
+            return sum(1 for e in self.facts.human_events_of(ENGAGEMENT[name])
+                       if e.occurred_at <= self.now and (since is None or e.occurred_at >= since))
         since = self.now - parse_duration(args[1]) if len(args) > 1 else None
         matches = [
             e for e in self.facts.events_of(args[0])

@@ -45,9 +45,22 @@ class Facts:
     contact: ContactFacts
     events: list[EventRecord] = field(default_factory=list)
     capped_sends: list[datetime] = field(default_factory=list)
+    # What segments may ask beyond the contact row (nurture.audiences.facts loads them):
+    # the score grade, the sales rep who owns the lead, the latest trial's and the
+    # contact's own referral's status, and the names of the lists it is on.
+    grade: str | None = None
+    owner: str | None = None
+    trial: dict[str, Any] = field(default_factory=dict)
+    referral: dict[str, Any] = field(default_factory=dict)
+    lists: frozenset[str] = frozenset()
 
     def events_of(self, event_type: str) -> list[EventRecord]:
         return [e for e in self.events if e.type == event_type]
+
+    def human_events_of(self, event_type: str) -> list[EventRecord]:
+        """Opens and clicks by people: those flagged `machine` (image proxies, scanners) are
+        left out."""
+        return [e for e in self.events_of(event_type) if not e.properties.get("machine")]
 
     @property
     def nps(self) -> dict[str, Any]:

@@ -113,12 +113,14 @@ def _trigger(r: Reader, doc: CommentedMap) -> j.Trigger | None:
     line = line_of(doc, "entry")
     if not isinstance(entry, dict):
         r.bad(line, "'entry' is required: an event (with optional 'where'), a 'when' "
-                    "condition, or a 'date' such as 'trial.ends_at - 5d'.")
+                    "condition, a 'date' such as 'trial.ends_at - 5d', or a 'segment'.")
         return None
-    kinds = [k for k in ("event", "when", "date") if k in entry]
+    kinds = [k for k in ("event", "when", "date", "segment") if k in entry]
     if len(kinds) != 1:
-        r.bad(line, "'entry' needs exactly one of 'event', 'when' or 'date'.")
+        r.bad(line, "'entry' needs exactly one of 'event', 'when', 'date' or 'segment'.")
         return None
+    if kinds[0] == "segment":
+        return _segment_trigger(r, entry, line)
     if kinds[0] == "event":
         event = r.event_type(entry["event"], line_of(entry, "event", line))
         where = entry.get("where")
@@ -128,6 +130,20 @@ def _trigger(r: Reader, doc: CommentedMap) -> j.Trigger | None:
         when = r.condition(entry["when"], line_of(entry, "when", line))
         return j.ConditionTrigger(when) if when else None
     return r.date_offset(entry["date"], line_of(entry, "date", line), "entry date")
+
+
+def _segment_trigger(r: Reader, entry: dict, line: int) -> j.SegmentTrigger | None:
+    """`entry: {segment: NAME, on: enter|leave}`: a saved segment's name (checked when the
+    sweep runs: segments live in the database, not in the file)."""
+    name, on = entry.get("segment"), entry.get("on", "enter")
+    if not isinstance(name, str) or not name.strip():
+        r.bad(line_of(entry, "segment", line), "'segment' must name a saved segment, "
+              "such as 'Engaged trialists'.")
+        return None
+    if on not in ("enter", "leave"):
+        r.bad(line_of(entry, "on", line), "'on' must be 'enter' or 'leave'.")
+        return None
+    return j.SegmentTrigger(name.strip(), on)
 
 
 def _reentry(r: Reader, doc: CommentedMap) -> j.ReEntry | None:

@@ -12,6 +12,8 @@ from journeys.expressions import ExpressionError, compile_expression
 from nurture.events.catalog import is_known
 from nurture.yamlfile import YamlReader, line_of
 
+# Names the journey engine's facts do not load (nurture.audiences reads them).
+SEGMENT_ONLY = frozenset({"grade", "owner", "trial", "referral"})
 STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "set", "handoff", "webhook", "exit")
 TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry", "reentry",
             "exit_on", "steps", "owner"}
@@ -51,6 +53,14 @@ class Reader(YamlReader):
             return None
         for event_type in sorted(expression.event_types):
             self.event_type(event_type, line)
+        segment_only = sorted(expression.names & SEGMENT_ONLY)
+        if segment_only or "in_list" in expression.names:
+            # The engine's facts do not hold these yet: refused rather than read as None.
+            named = ", ".join([*segment_only, *["in_list()"] * ("in_list" in expression.names)])
+            self.bad(line, f"The condition {expression.source!r} uses {named}, which only "
+                           "segments read for now; save a segment and start the journey "
+                           "with entry: {segment: NAME}.")
+            return None
         return expression.source
 
     def event_type(self, value: Any, line: int) -> str | None:

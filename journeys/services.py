@@ -109,6 +109,11 @@ class Entries:
             elif isinstance(journey.trigger, DateTrigger):
                 self._date_entry(journey, facts)
 
+    def on_segment(self, journey: Journey, contact_id: int) -> None:
+        """The contact entered (or left) the segment the journey is triggered by."""
+        if self._may_enter(journey, contact_id, False):
+            self._enroll(journey, contact_id, self.now)
+
     def _date_entry(self, journey: Journey, facts: Facts) -> None:
         due = entry.date_due(journey, facts)
         pending = self._pending.get((facts.contact.id, journey.id))

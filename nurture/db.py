@@ -126,6 +126,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _py_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
@@ -141,6 +145,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # Python's own lower-casing (SQLite's lower() knows only ASCII), so that a
+            # segment's `lower(name)` gives in SQL what the condition gives in Python.
+            dbapi_connection.create_function("py_lower", 1, _py_lower, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:

@@ -28,6 +28,7 @@ from web.nps import bp as nps_bp
 from web.problems import init_app as init_problems
 from web.referral import bp as referral_bp
 from web.sales import bp as sales_bp
+from web.segments import bp as segments_bp
 from web.trials import bp as trials_bp
 
 
@@ -73,6 +74,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(sales_bp)
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
+    app.register_blueprint(segments_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(deliverability_bp)
     app.register_blueprint(email_templates_bp)

@@ -17,6 +17,7 @@ from nurture.accounts.deprovisioning import DeprovisionSubscriber
 from nurture.accounts.subscriber import AccountsSubscriber
 from nurture.app import tasks
 from nurture.app.runtime import Runtime
+from nurture.audiences.triggers import SegmentSubscriber
 from nurture.broker import make_transport
 from nurture.clock import Clock
 from nurture.config import Settings
@@ -37,7 +38,8 @@ def subscribers_for(settings: Settings, versions: VersionCache,
             DeprovisionSubscriber(settings.departure),
             ScoringSubscriber(settings),
             ReferralSubscriber(ReferralConfig.from_settings(settings)),
-            JourneySubscriber(versions, pacing.window))
+            JourneySubscriber(versions, pacing.window),
+            SegmentSubscriber(versions))
 
 
 def build(settings: Settings, clock: Clock | None = None, with_transport: bool = True) -> Runtime:

@@ -8,6 +8,7 @@ import pytest
 
 from journeys.expressions import ExpressionError, compile_expression
 from journeys.facts import ContactFacts, EventRecord, Facts
+from journeys.loader import load_text
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -76,3 +77,42 @@ def test_anything_outside_the_language_is_refused_with_a_sentence(source):
         compile_expression(source)
     message = str(refused.value)
     assert message[0].isupper() and message.endswith(".")
+
+
+def test_segment_facts_grade_owner_lists_trial_and_referral_read_as_written():
+    lead = contact()
+    lead.grade, lead.owner, lead.lists = "A", "rita@example.com", frozenset({"VIP"})
+    lead.trial, lead.referral = {"status": "active"}, {"status": "converted"}
+    assert holds("grade in ['A', 'B'] and owner == 'rita@example.com' and in_list('VIP')", lead)
+    assert holds("trial.status == 'active' and referral.status == 'converted'", lead)
+    assert not holds("in_list('Churned') or grade == 'D'", lead)
+
+
+def test_engagement_counts_people_and_leaves_out_machine_opens():
+    reader = contact()
+    reader.events += [
+        EventRecord("email.opened", NOW - timedelta(days=2), {"machine": True}),
+        EventRecord("email.opened", NOW - timedelta(days=3), {"machine": False}),
+        EventRecord("email.opened", NOW - timedelta(days=40)),
+        EventRecord("email.clicked", NOW - timedelta(days=1), {"machine": True}),
+    ]
+    assert holds("opened('30d') == 1 and opened() == 2", reader)
+    assert holds("not clicked('30d')", reader)
+
+
+def test_a_syntax_error_says_its_line_and_column():
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression("score > 5 and\n  stage ==")
+    assert (refused.value.line, refused.value.column) == (2, 11)
+    assert "line 2, column 11" in str(refused.value)
+    with pytest.raises(ExpressionError) as unknown:
+        compile_expression("score > 5 and\n  colour == 'red'")
+    assert (unknown.value.line, unknown.value.column) == (2, 3)
+
+
+def test_a_journey_condition_naming_what_only_segments_read_is_refused_with_a_sentence():
+    loaded = load_text("id: x\nname: X\nentry: {when: \"grade == 'A' or in_list('VIP')\"}\n"
+                       "steps:\n  - {id: a, send: trial-welcome}\n", "x.yaml")
+    assert len(loaded.violations) == 1
+    assert "uses grade, in_list(), which only segments read for now" in str(
+        loaded.violations[0])

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from nurture.audiences import services as segments
 from nurture.inbound import queries as inbound
 from nurture.inbound.services import handle, mailboxes
 from nurture.models import Base
@@ -121,6 +122,21 @@ CORPUS: dict[str, Entry] = {
     "GET /contacts": Entry(who="marketer", query=("email",)),
     "POST /contacts/deprovision": Entry(who="marketer", form={
         "email": "nobody@example.com", "confirmed": "yes", "reason": "moving on"}),
+    "GET /segments": Entry(who="marketer"),
+    "GET /segments/preview": Entry(who="marketer", query=("where",)),
+    "GET /segments/new": Entry(who="marketer"),
+    "POST /segments/new": Entry(who="marketer", form={
+        "name": "Buyers", "condition": "stage == 'buy' and opened('30d') >= 1",
+        "description": "Customers who read us"}),
+    "GET /segments/<int:segment_id>": Entry(
+        who="marketer", path=lambda ctx: {"segment_id": str(ctx["segment_id"])}),
+    "POST /segments/<int:segment_id>": Entry(
+        who="marketer", path=lambda ctx: {"segment_id": str(ctx["segment_id"])},
+        form={"name": "Trialists", "condition": "stage == 'try'\nand score > 10",
+              "description": ""}),
+    "POST /segments/<int:segment_id>/delete": Entry(
+        who="marketer", path=lambda ctx: {"segment_id": str(ctx["segment_id"])},
+        form={"x": "1"}),
     "GET /insights/acquisition-ceiling": Entry(who="marketer", query=("horizon",)),
     "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
                                           numbers=("horizon",)),
@@ -241,6 +257,7 @@ def world(rt, request) -> dict:
         session.add_all([trial, handoff])
         session.flush()
         trial_id, handoff_id = trial.id, handoff.id
+        segment_id = segments.create(session, "Trialists", "stage == 'try'", now)
     if who in STAFF:
         clients[who] = app.test_client()
         signed = clients[who].post("/login", data={"email": f"{who}@example.com",
@@ -251,7 +268,8 @@ def world(rt, request) -> dict:
            "inbound-api")
     return {"clients": clients, "rt": rt, "code": code, "source_id": source_id,
             "message_id": inbound.kept_page(rt).messages[0].id,
-            "trial_id": trial_id, "handoff_id": handoff_id, "user_id": user.id if user else 0,
+            "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
+            "user_id": user.id if user else 0,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),
             "confirm": rt.tokens.sign("confirm", [cid, "ann@example.com", None]),

@@ -20,6 +20,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from nurture.audiences import services as segments
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
 from nurture.inbound import queries as inbound
@@ -114,6 +115,14 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
         POST, SALES, MARKETER, ok=422, sales=404),
     (GET, "/contacts"): console(GET, MARKETER),
     (POST, "/contacts/deprovision"): console(POST, MARKETER, ok=422),  # not confirmed
+    (GET, "/segments"): console(GET, MARKETER),
+    (GET, "/segments/preview"): console(GET, MARKETER, ok=422),  # no condition given
+    (GET, "/segments/new"): console(GET, MARKETER),
+    (POST, "/segments/new"): console(POST, MARKETER, ok=422),  # an empty form
+    (GET, "/segments/<int:segment_id>"): console(GET, MARKETER),
+    (POST, "/segments/<int:segment_id>"): console(POST, MARKETER, ok=422),
+    # The marketer deletes it, so the admin finds it gone.
+    (POST, "/segments/<int:segment_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/deliverability"): console(GET, MARKETER),
@@ -168,10 +177,12 @@ def _rows(rt) -> dict[str, object]:
         rita = session.scalar(select(User.id).where(User.email == "rita@sales.example"))
         assert handoff.assigned_to == rita, "the lead belongs to another rep"
         source_id = session.scalar(select(ReferralSource.id).order_by(ReferralSource.id))
+    with rt.db.transaction() as session:
+        segment_id = segments.create(session, "Trialists", "stage == 'try'", rt.clock.now())
     return {"filename": "none.css", "slug": "trial", "code": code, "token": "forged.token",
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
-            "reward_id": rewards(rt)[0].id, "name": "trial-welcome",
+            "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
             "message_id": inbound.kept_page(rt).messages[0].id}
 
 

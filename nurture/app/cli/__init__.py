@@ -21,6 +21,7 @@ from nurture.app.cli.referral import referral
 from nurture.app.cli.refusals import Group
 from nurture.app.cli.scoring import scoring
 from nurture.app.cli.scoring_models import approve_command, fit, generate_history, models
+from nurture.app.cli.segments import segments
 from nurture.app.cli.sends import sends
 from nurture.app.cli.sink import smtp_sink
 from nurture.app.cli.suppressions import suppressions
@@ -65,6 +66,7 @@ main.add_command(dns)
 main.add_command(guard)
 main.add_command(insights)
 main.add_command(inbound)
+main.add_command(segments)
 for command in (fit, models, approve_command, generate_history):
     scoring.add_command(command)
 main.add_command(scoring)

@@ -208,14 +208,26 @@ def _coerce(value: str):
 
 
 @click.command(cls=Command)
-@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard"]))
+@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard",
+                                                 "segments"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
-def bench(what: str, contacts: int, sim_contacts: int) -> None:
+@click.option("--database", "only", type=click.Choice(["both", "sqlite", "postgresql"]),
+              default="both", show_default=True, help="`segments`: which database to fill.")
+def bench(what: str, contacts: int, sim_contacts: int, only: str) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
-    guard's queries with --contacts sends on PostgreSQL) and print JSON."""
+    guard's queries with --contacts sends on PostgreSQL; `segments`: counting typical
+    segments over --contacts) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+    if what == "segments":
+        from nurture.app.bench.segments import run_segments_bench  # noqa: PLC0415
+
+        click.echo(json.dumps(run_segments_bench(Settings.from_env(), contacts, only,
+                                                 echo=lambda m: click.echo(m, err=True)),
+                              indent=2))
+        sys.exit(0)
 
     if what == "web":
         from nurture.app.bench.web import run_web_bench  # noqa: PLC0415 (heavy: loaded on use)

@@ -11,6 +11,7 @@ from nurture.accounts.services import run_account_jobs
 from nurture.app.guard import run_guard_jobs
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
+from nurture.audiences.triggers import run_segment_jobs
 from nurture.errors import NurtureError
 from nurture.inbound.imap import poll_mailbox
 from nurture.inbound.services import forget_old
@@ -112,6 +113,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 guarded = run_guard_jobs(rt)  # journeys past a complaint or bounce rate
                 if any(guarded.values()):
                     log.warning("scheduler: guard %s", guarded)
+                entered = run_segment_jobs(rt.db, rt.versions, rt.clock.now())
+                if any(entered.values()):
+                    log.info("scheduler: segments %s", entered)
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)
