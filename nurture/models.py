@@ -3,6 +3,7 @@
 from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.consent.models import ConsentRecord, Suppression
+from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReject
 from nurture.contacts.models import Contact, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
@@ -24,7 +25,8 @@ from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, 
 
 __all__ = [
     "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
-    "Enrollment", "Event", "Handoff", "HandoffNote", "JourneyVersion", "LandingPage",
+    "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",
+    "ImportReject", "JourneyVersion", "LandingPage",
     "NPSResponse", "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice",
     "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Send", "StageChange",
     "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
