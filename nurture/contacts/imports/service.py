@@ -82,13 +82,15 @@ def create(works: Works, path: Path, file_name: str, mapping: dict[str, str],
     _, columns = header(path)
     plan(columns, mapping)
     now = works.now()
-    with works.transaction() as session:
+    with works.work(now) as work:
         job = ImportJob(file_name=file_name[:255], path=str(path), mapping=mapping,
                         options=_stored(options, path, columns),
                         created_by=by[:320], created_at=now,
                         due_at=now if background else None)
-        session.add(job)
-        session.flush()
+        work.session.add(job)
+        work.session.flush()
+        if background:
+            work.due("run_imports", [job.id])
         return job.id
 
 
