@@ -19,6 +19,7 @@ from web.email_links import unsubscribe
 from web.email_templates import bp as email_templates_bp
 from web.errors import init_app as init_errors
 from web.i18n import init_app as init_i18n
+from web.imports import bp as imports_bp
 from web.inputs import init_app as init_inputs
 from web.insights import bp as insights_bp
 from web.landing import bp as landing_bp
@@ -71,6 +72,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(sales_bp)
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(email_templates_bp)
 

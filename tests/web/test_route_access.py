@@ -15,11 +15,15 @@ real row; the hand-off is another rep's lead, which the signed-in rep must not r
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from sqlalchemy import select
 
+from nurture.contacts.imports import service as imports
+from nurture.contacts.imports import uploads
+from nurture.contacts.imports.options import Options
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
 from nurture.trials import lifecycle
@@ -111,6 +115,14 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
         POST, SALES, MARKETER, ok=422, sales=404),
     (GET, "/contacts"): console(GET, MARKETER),
     (POST, "/contacts/deprovision"): console(POST, MARKETER, ok=422),  # not confirmed
+    (GET, "/contacts/import"): console(GET, MARKETER),
+    (POST, "/contacts/import"): console(POST, MARKETER, ok=422),  # no file chosen
+    (GET, "/contacts/import/files/<upload>"): console(GET, MARKETER),
+    (POST, "/contacts/import/files/<upload>"): console(POST, MARKETER, ok=422),  # no email
+    (GET, "/contacts/import/<int:job_id>"): console(GET, MARKETER),
+    (GET, "/contacts/import/<int:job_id>/progress"): console(GET, MARKETER),
+    (GET, "/contacts/import/<int:job_id>/rejects.csv"): console(GET, MARKETER),
+    (POST, "/contacts/import/<int:job_id>/resume"): console(POST, MARKETER, ok=303),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/insights/acquisition-ceiling"): console(GET, SALES, MARKETER),
@@ -156,7 +168,11 @@ def _rows(rt) -> dict[str, object]:
         rita = session.scalar(select(User.id).where(User.email == "rita@sales.example"))
         assert handoff.assigned_to == rita, "the lead belongs to another rep"
         source_id = session.scalar(select(ReferralSource.id).order_by(ReferralSource.id))
+    upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\nann@example.com,Ann\n"))
+    job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "people.csv",
+                         {"email": "email"}, Options(), "test", background=False)
     return {"filename": "none.css", "slug": "trial", "code": code, "token": "forged.token",
+            "upload": upload, "job_id": job,
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome"}

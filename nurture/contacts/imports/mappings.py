@@ -18,17 +18,23 @@ MAX_NAME = 120
 def save(session: Session, name: str, mapping: dict[str, str], by: str,
          now: datetime) -> None:
     """Save the mapping under `name`, replacing one saved before under it."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise MappingError(f"A saved mapping needs a name of 1 to {MAX_NAME} characters.")
-    if (problem := text_problem(name)) is not None:
-        raise MappingError(problem)
+    name = check_name(name)
     row = session.scalar(select(ImportMapping).where(ImportMapping.name == name))
     if row is None:
         session.add(ImportMapping(name=name, mapping=dict(mapping), created_by=by[:320],
                                   updated_at=now))
     else:
         row.mapping, row.updated_at = dict(mapping), now
+
+
+def check_name(name: str) -> str:
+    """The name trimmed; raises MappingError with a sentence when it cannot be one."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise MappingError(f"A saved mapping needs a name of 1 to {MAX_NAME} characters.")
+    if (problem := text_problem(name)) is not None:
+        raise MappingError(problem)
+    return name
 
 
 def load(session: Session, name: str) -> dict[str, str]:

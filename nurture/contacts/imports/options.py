@@ -16,6 +16,7 @@ POLICIES = {
     "skip": "leave existing contacts as they are",
 }
 MAX_BASIS = 500  # the consent record's column
+MAX_LIST = 120  # a list's name (nurture.contacts.lists)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ def checked(policy: str, list_name: str, basis: str, consented_at: str | datetim
     for value in (basis, list_name):
         if (problem := text_problem(value)) is not None:
             raise MappingError(problem)
+    if len(list_name) > MAX_LIST:
+        raise MappingError(f"A list's name is at most {MAX_LIST} characters; this one has "
+                           f"{len(list_name)}.")
     if len(basis) > MAX_BASIS:
         raise MappingError(f"The consent basis is {len(basis)} characters long; at most "
                            f"{MAX_BASIS} fit.")

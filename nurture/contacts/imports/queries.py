@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
@@ -81,23 +83,42 @@ def recent(works: Works, limit: int = 20) -> list[JobView]:
     return [job(works, job_id) for job_id in ids]
 
 
-def write_rejects(works: Works, job_id: int, out: TextIO) -> int:
-    """The rejected rows as CSV: line, reason, then the row's cells under the file's
-    header. Returns how many rows."""
+def rejects_csv(works: Works, job_id: int) -> Iterator[str]:
+    """The rejected rows as CSV text, a chunk at a time: line, reason, then the row's
+    cells under the file's header. Each chunk is read in its own short session, so a
+    slow download holds no transaction open."""
     with works.sessions() as session:
         row = session.get(ImportJob, job_id)
         if row is None:
             raise ImportNotFound(f"There is no import #{job_id}.")
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["line", "reason", *(row.options.get("header") or row.mapping)])
-        count = 0
-        query = (select(ImportReject.line, ImportReject.reason, ImportReject.raw)
-                 .where(ImportReject.job_id == job_id).order_by(ImportReject.line)
-                 .execution_options(yield_per=CHUNK))
-        for line, reason, raw in session.execute(query):
+        header = list(row.options.get("header") or row.mapping)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["line", "reason", *header])
+    after = 0
+    while True:
+        with works.sessions() as session:
+            page = session.execute(
+                select(ImportReject.id, ImportReject.line, ImportReject.reason,
+                       ImportReject.raw)
+                .where(ImportReject.job_id == job_id, ImportReject.id > after)
+                .order_by(ImportReject.id).limit(CHUNK)).all()
+        for reject_id, line, reason, raw in page:
             writer.writerow([line, reason, *[_safe(cell) for cell in raw]])
-            count += 1
-    return count
+            after = reject_id
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if len(page) < CHUNK:
+            return
+
+
+def write_rejects(works: Works, job_id: int, out: TextIO) -> int:
+    """Write the rejected rows as CSV (`rejects_csv`) to `out`; how many rows."""
+    for chunk in rejects_csv(works, job_id):
+        out.write(chunk)
+    done = job(works, job_id)
+    return done.rejected + done.duplicates
 
 
 def _safe(cell: str) -> str:

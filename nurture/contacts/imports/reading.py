@@ -44,15 +44,13 @@ def detect(path: Path) -> FileFormat:
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8, has_c1, lines, size, last = True, False, 0, 0, b""
     with path.open("rb") as handle:
-        head = handle.read(4)
+        head = handle.read(4096)
+        _refuse_binary(head)
         handle.seek(0)
         while chunk := handle.read(CHUNK):
             size += len(chunk)
             lines += chunk.count(b"\n")
             last = chunk[-1:]
-            if b"\x00" in chunk and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                raise ImportFileError("The file is in UTF-16; save it as CSV UTF-8 and "
-                                      "upload it again.")
             if is_utf8:
                 try:
                     utf8.decode(chunk)
@@ -79,6 +77,21 @@ def detect(path: Path) -> FileFormat:
 
 
 _NOT_C1 = bytes(b for b in range(256) if b not in C1)
+CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
+
+
+def _refuse_binary(head: bytes) -> None:
+    """A spreadsheet, an archive or a picture is no CSV file: say so before reading it."""
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError("The file is a spreadsheet (Excel or similar), not CSV; save "
+                              "it as CSV UTF-8 and upload it again.")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportFileError("The file is in UTF-16; save it as CSV UTF-8 and upload it "
+                              "again.")
+    controls = len(head) - len(head.translate(None, CONTROL))
+    if head and controls > len(head) // 20:
+        raise ImportFileError("The file is not text (a picture, an archive or another "
+                              "binary file?); save the contacts as CSV and upload it again.")
 
 
 def _delimiter(sample: str) -> str:
