@@ -208,13 +208,29 @@ def _coerce(value: str):
 
 
 @click.command(cls=Command)
-@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring"]))
+@click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "import"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
-def bench(what: str, contacts: int, sim_contacts: int) -> None:
+@click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1),
+              help="import: rows in the generated CSV file.")
+@click.option("--database", "databases", multiple=True,
+              type=click.Choice(["sqlite", "postgresql"]),
+              help="import: where to import (default both).")
+def bench(what: str, contacts: int, sim_contacts: int, rows: int,
+          databases: tuple[str, ...]) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
-    pages under gunicorn; `scoring`: events scored per second, decay for 1M) and print JSON."""
+    pages under gunicorn; `scoring`: events scored per second, decay for 1M; `import`:
+    contacts imported per second from a CSV file, and peak memory) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+    if what == "import":
+        from nurture.app.bench.imports import run_import_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+        click.echo(json.dumps(run_import_bench(Settings.from_env(), rows,
+                                               databases or ("sqlite", "postgresql"),
+                                               echo=lambda m: click.echo(m, err=True)),
+                              indent=2))
+        sys.exit(0)
 
     if what == "web":
         from nurture.app.bench.web import run_web_bench  # noqa: PLC0415 (heavy: loaded on use)
