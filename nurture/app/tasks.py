@@ -13,6 +13,7 @@ from journeys.repository import load_facts
 from journeys.services import Entries, advance_batch, all_history_types
 from nurture.app.runtime import Runtime
 from nurture.contacts.imports import service as imports
+from nurture.contacts.imports import uploads
 from nurture.contacts.imports.errors import ImportFileError
 from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
@@ -57,9 +58,12 @@ def run_import(rt: Runtime, job_id: int) -> None:
     the lease to run out: the scheduler hands the job on, which resumes from its
     checkpoint."""
     try:
-        imports.run(rt, job_id, lease=rt.lease)
+        done = imports.run(rt, job_id, lease=rt.lease)
     except ImportFileError as exc:
         log.info("import %d stopped: %s", job_id, exc)
+        return
+    if done.status == "done":
+        uploads.discard(rt.settings.var_dir, imports.stored_path(rt, job_id))
 
 
 def run_advance(rt: Runtime, ids: list[int]) -> None:

@@ -41,6 +41,7 @@ def test_an_upload_is_mapped_run_by_the_worker_and_reported_with_its_rejects(rt)
     assert started.status_code == 303
     job_url = started.headers["Location"]
     run_due(rt)
+    assert list((rt.settings.var_dir / "imports").glob("*")) == []  # done: the file goes
     report = client.get(job_url)
     assert "The import is done." in report.text
     assert "imports/progress.js" not in report.text
@@ -60,7 +61,10 @@ def test_an_upload_is_mapped_run_by_the_worker_and_reported_with_its_rejects(rt)
     assert table[0] == ["line", "reason", "Email", "Vorname", "Firma", "Stage", "Shoe size"]
     assert [r[0] for r in table[1:]] == ["3", "4"]
     assert table[1][2:] == ["nobody", "Bob", "€uro AG", "learn", "44"]
-    again = client.get(uploaded.headers["Location"].split("?")[0] + "?mapping=Fair+scanner")
+    gone = client.get(uploaded.headers["Location"])
+    assert gone.status_code == 404 and "upload the file again" in gone.text
+    next_file = _upload(client, name="next-fair.csv").headers["Location"].split("?")[0]
+    again = client.get(next_file + "?mapping=Fair+scanner")
     assert '<option value="attribute" selected>' in again.text  # the saved mapping
 
 

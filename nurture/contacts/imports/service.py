@@ -226,6 +226,14 @@ def _batches(source: Iterator[reading.Row], the_plan: Plan, seen: set[int],
         yield last, batch, count
 
 
+def stored_path(works: Works, job_id: int) -> Path:
+    with works.sessions() as session:
+        job = session.get(ImportJob, job_id)
+        if job is None:
+            raise ImportNotFound(f"There is no import #{job_id}.")
+        return Path(job.path)
+
+
 def status(works: Works, job_id: int) -> Progress:
     with works.sessions() as session:
         job = session.get(ImportJob, job_id)

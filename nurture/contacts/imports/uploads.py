@@ -49,6 +49,14 @@ def path_of(var_dir: Path, token: str) -> Path:
     return path
 
 
+def discard(var_dir: Path, path: Path) -> None:
+    """Delete an upload once its import is done (its rejected rows are kept in the
+    database): a file of people's addresses does not linger. Files outside the uploads'
+    folder (the command line's own) are left alone."""
+    if path.parent.resolve() == folder(var_dir).resolve():
+        path.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class Preview:
     """What the mapping page shows of a file: its columns, the mapping suggested, the
