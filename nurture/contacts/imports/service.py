@@ -146,10 +146,8 @@ def run(works: Works, job_id: int, *, batch_size: int = BATCH, lease: timedelta 
             raise ImportFileError("The file has no header line naming its columns.")
         the_plan = plan([c.strip() for c in first.cells], mapping)
         seen: set[int] = set()
-        for number, (last_line, batch, size) in enumerate(_batches(source, the_plan, seen,
-                                                                   batch_size)):
-            if last_line <= checkpoint:
-                continue
+        for number, (last_line, batch, size) in enumerate(
+                _batches(source, the_plan, seen, batch_size, checkpoint)):
             now = works.now()
             with works.work(now) as work:
                 done = write(work, job_id, batch, options, list_id, now)
@@ -198,13 +196,18 @@ def _stop(works: Works, job_id: int, sentence: str) -> None:
 
 
 def _batches(source: Iterator[reading.Row], the_plan: Plan, seen: set[int],
-             size: int) -> Iterator[tuple[int, Batch, int]]:
-    """The file's rows in batches of `size`, checked: (the batch's last line, the batch,
-    its row count). `seen` holds the addresses given by earlier rows (as hashes: a
-    million fit in 60 MB, where the addresses themselves would take 150)."""
+             size: int, checkpoint: int = 0) -> Iterator[tuple[int, Batch, int]]:
+    """The file's rows after `checkpoint` in batches of `size`, checked: (the batch's
+    last line, the batch, its row count). `seen` holds the addresses given by earlier
+    rows (as hashes: a million fit in 60 MB, where the addresses themselves would take
+    150); rows up to the checkpoint, already written, are read again only for it."""
     batch, count, last = Batch(), 0, 0
     for row in source:
         result = convert(row.cells, the_plan, row.line)
+        if row.line <= checkpoint:
+            if isinstance(result, Accepted):
+                seen.add(hash(result.email_key))
+            continue
         if isinstance(result, Accepted):
             key = hash(result.email_key)
             if key in seen:

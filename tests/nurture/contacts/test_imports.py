@@ -14,6 +14,7 @@ from nurture.app.cli import main
 from nurture.consent.models import ConsentRecord
 from nurture.contacts.imports import queries, service
 from nurture.contacts.imports.mapping import suggest
+from nurture.contacts.imports.models import ImportJob
 from nurture.contacts.imports.options import Options
 from nurture.contacts.lists import summaries
 from nurture.contacts.models import Contact
@@ -266,6 +267,26 @@ def test_a_crash_mid_import_leaves_no_half_batch_and_running_again_finishes_it(r
     assert count(rt, Contact) == 25
     assert len(events(rt, "contact.created")) == 25
     assert [r.line for r in queries.job(rt, job).rejects] == [9, 13]
+
+
+def test_the_command_run_again_after_a_crash_resumes_the_stopped_import(rt, tmp_path):
+    lines = ["email"] + [f"p{i}@example.com" for i in range(12)]
+    path = _file(tmp_path, "\n".join(lines) + "\n")
+    _, header = service.header(path)
+    job = service.create(rt, path, path.name, suggest(header), Options(), "cli",
+                         background=False)
+
+    def crash(number: int) -> None:
+        if number == 1:
+            raise Crash
+
+    with pytest.raises(Crash):
+        service.run(rt, job, batch_size=5, hook=crash)
+    result = _import(rt, path)
+    assert result.exit_code == 0, result.output
+    assert f"Resuming import #{job} from its last committed line." in result.output
+    assert "12 rows read: 12 created" in result.output
+    assert count(rt, Contact) == 12 and count(rt, ImportJob) == 1
 
 
 def test_running_the_same_file_again_creates_no_duplicate(rt, tmp_path):
