@@ -22,6 +22,7 @@ from nurture.contacts.imports.errors import ImportFileError, ImportNotFound, Map
 from nurture.contacts.imports.mapping import Accepted, Plan, convert, plan
 from nurture.contacts.imports.models import ImportJob
 from nurture.contacts.imports.options import Options
+from nurture.contacts.imports.seen import Seen
 from nurture.unit_of_work import Works
 
 BATCH = 2000  # rows per transaction
@@ -145,7 +146,7 @@ def run(works: Works, job_id: int, *, batch_size: int = BATCH, lease: timedelta 
         if first is None or not first.cells:
             raise ImportFileError("The file has no header line naming its columns.")
         the_plan = plan([c.strip() for c in first.cells], mapping)
-        seen: set[int] = set()
+        seen = Seen()
         for number, (last_line, batch, size) in enumerate(
                 _batches(source, the_plan, seen, batch_size, checkpoint)):
             now = works.now()
@@ -195,29 +196,26 @@ def _stop(works: Works, job_id: int, sentence: str) -> None:
             lease_until=None))
 
 
-def _batches(source: Iterator[reading.Row], the_plan: Plan, seen: set[int],
+def _batches(source: Iterator[reading.Row], the_plan: Plan, seen: Seen,
              size: int, checkpoint: int = 0) -> Iterator[tuple[int, Batch, int]]:
     """The file's rows after `checkpoint` in batches of `size`, checked: (the batch's
     last line, the batch, its row count). `seen` holds the addresses given by earlier
-    rows (as hashes: a million fit in 60 MB, where the addresses themselves would take
-    150); rows up to the checkpoint, already written, are read again only for it."""
+    rows; rows up to the checkpoint, already written, are read again only for it."""
     batch, count, last = Batch(), 0, 0
     for row in source:
         result = convert(row.cells, the_plan, row.line)
         if row.line <= checkpoint:
             if isinstance(result, Accepted):
-                seen.add(hash(result.email_key))
+                seen.add(result.email_key)
             continue
         if isinstance(result, Accepted):
-            key = hash(result.email_key)
-            if key in seen:
+            if not seen.add(result.email_key):
                 batch.duplicates += 1
                 batch.rejects.append((row.line, f"Line {row.line}: the address "
                                       f"{result.fields['email'][:80]!r} is already on an "
                                       "earlier line of the file; the first one is kept.",
                                       row.cells))
             else:
-                seen.add(key)
                 batch.accepted.append(result)
         else:
             batch.rejects.append((row.line, result, row.cells))

@@ -16,6 +16,7 @@ from nurture.contacts.imports import queries, service
 from nurture.contacts.imports.mapping import suggest
 from nurture.contacts.imports.models import ImportJob
 from nurture.contacts.imports.options import Options
+from nurture.contacts.imports.seen import MERGE_EVERY, Seen
 from nurture.contacts.lists import summaries
 from nurture.contacts.models import Contact
 from scoring.models import ContactScore
@@ -316,3 +317,11 @@ def test_an_import_uploaded_for_the_background_is_run_by_the_worker(rt, tmp_path
     assert (view.status, view.created) == ("done", 2)
     out = io.StringIO()
     assert queries.write_rejects(rt, job, out) == 0
+
+
+def test_addresses_met_are_remembered_across_merges_of_the_compact_store():
+    seen = Seen()
+    keys = [f"p{i}@example.com" for i in range(MERGE_EVERY * 2 + 10)]
+    assert all(seen.add(k) for k in keys)
+    assert not any(seen.add(k) for k in keys[::997])  # in the merged array and the set
+    assert len(seen) == len(keys)
