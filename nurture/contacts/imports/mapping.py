@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -245,7 +245,7 @@ def _field(name: str, value: str) -> Any:
         return value if is_zone(value) else _Problem(
             f"the time zone {value[:64]!r} is unknown; give an IANA name, like Europe/Paris.")
     if name == "language":
-        tag = language.standard_tag(value)
+        tag = _language(value)
         return tag if tag else _Problem(language.problem(value)[0].lower()
                                         + language.problem(value)[1:])
     if len(value) > length:
@@ -254,7 +254,12 @@ def _field(name: str, value: str) -> Any:
     return value
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: a hostile file may give a million different values
+def _language(value: str) -> str | None:
+    return language.standard_tag(value)  # a file says "de" a million times
+
+
+@lru_cache(maxsize=4096)
 def _country(value: str) -> str | None:
     try:
         found = pycountry.countries.lookup(value)
