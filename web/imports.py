@@ -131,10 +131,12 @@ def begin(upload: str) -> ResponseReturnValue:
                           form.get("start_journeys") == "yes", rt.now())
         if save_as:
             mappings.check_name(save_as)
-        job_id = service.create(rt, path, _file_name(form.get("name", "")) or "upload.csv",
-                                chosen, options, by, background=True)
+        service.check_mapping(path, chosen)
     except MappingError as exc:
         return _mapping_page(token, chosen, exc.sentence, 422)
+    job_id = service.create(rt, uploads.for_job(rt.settings.var_dir, token),
+                            _file_name(form.get("name", "")) or "upload.csv", chosen, options,
+                            by, background=True)
     if save_as:
         with rt.transaction() as session:
             mappings.save(session, save_as, chosen, by, rt.now())

@@ -76,6 +76,12 @@ def header(path: Path) -> tuple[reading.FileFormat, list[str]]:
     return found, columns
 
 
+def check_mapping(path: Path, mapping: dict[str, str]) -> None:
+    """Raises MappingError (every problem, one sentence each) when `mapping` cannot be
+    used with this file's header."""
+    plan(header(path)[1], mapping)
+
+
 def create(works: Works, path: Path, file_name: str, mapping: dict[str, str],
            options: Options, by: str, *, background: bool) -> int:
     """A new job for this file; `background`: due now, for the scheduler to hand to a
@@ -90,6 +96,9 @@ def create(works: Works, path: Path, file_name: str, mapping: dict[str, str],
                         due_at=now if background else None)
         work.session.add(job)
         work.session.flush()
+        if options.list_name:  # made now, with the job: the run only adds to it
+            lists.ensure(work.session, options.list_name, now, by=by,
+                         description=f"Imported from {file_name[:200]}")
         if background:
             work.due("run_imports", [job.id])
         return job.id

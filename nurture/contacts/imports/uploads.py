@@ -1,11 +1,15 @@
-"""Files uploaded for an import, kept under the var dir (never in memory) until the job
-that reads them is done: each under a random name, which is the only way to it."""
+"""Files uploaded for an import, kept under the var dir (never in memory): each under a
+random name, which is the only way to it. Starting an import gives the job a copy of its
+own (a hard link), deleted once the job is done; the upload itself may be mapped again
+(another mapping, another list) and is deleted a day later, at the next upload."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -18,6 +22,7 @@ from nurture.text import UNSTORABLE
 
 TOKEN = re.compile(r"[0-9a-f]{32}")
 SAMPLE_ROWS = 3
+KEEP_SECONDS = 24 * 3600  # an upload nobody imported is deleted after a day
 
 
 def folder(var_dir: Path) -> Path:
@@ -30,6 +35,7 @@ def store(var_dir: Path, stream: IO[bytes]) -> str:
     token = secrets.token_hex(16)
     where = folder(var_dir)
     where.mkdir(parents=True, exist_ok=True)
+    _sweep(where)
     path = where / f"{token}.csv"
     with path.open("wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
@@ -47,6 +53,26 @@ def path_of(var_dir: Path, token: str) -> Path:
     if not TOKEN.fullmatch(token) or not path.is_file():
         raise ImportNotFound("This upload is not here any more; upload the file again.")
     return path
+
+
+def _sweep(where: Path) -> None:
+    """Delete the uploads older than KEEP_SECONDS (jobs' own copies stay until done)."""
+    cutoff = time.time() - KEEP_SECONDS
+    for old in where.glob("*.csv"):
+        if TOKEN.fullmatch(old.stem) and old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+
+
+def for_job(var_dir: Path, token: str) -> Path:
+    """A copy of the upload for one job to read (a hard link: no second file's worth of
+    disk), so that the upload can be mapped again while the job runs and after."""
+    source = path_of(var_dir, token)
+    copy = folder(var_dir) / f"{token}-{secrets.token_hex(4)}.job.csv"
+    try:
+        os.link(source, copy)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, copy)
+    return copy
 
 
 def discard(var_dir: Path, path: Path) -> None:
