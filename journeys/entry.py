@@ -39,6 +39,13 @@ def may_reenter(journey: Journey, history: Sequence[PastEnrollment], now: dateti
     return policy.after is not None and now - last >= policy.after
 
 
+def held_back(event_type: str, source: str, properties: Mapping[str, Any]) -> bool:
+    """Whether an event enters no journey: a contact created by an import, unless the
+    marketer chose at import that journeys start (no welcome to a million by surprise)."""
+    return (event_type == "contact.created" and source == "import"
+            and not properties.get("start_journeys"))
+
+
 def event_triggers(journey: Journey, event_type: str, properties: Mapping[str, Any],
                    facts: Facts, now: datetime) -> bool:
     trigger = journey.trigger

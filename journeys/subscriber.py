@@ -4,7 +4,8 @@ For each batch, in its transaction: end the enrollments whose goal an event reac
 the `wait_for` steps an event answered, and enter contacts into the journeys whose event
 trigger fired or whose condition the batch made true (a stage, a score, an attribute
 changed by the events or by the subscribers before this one). Woken and new enrollments
-are answered as due now.
+are answered as due now. Contacts an import created enter nothing, by event or by
+condition, unless the marketer chose so at import (`entry.held_back`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from journeys.entry import held_back
 from journeys.facts import EventRecord
 from journeys.repository import VersionCache, load_facts
 from journeys.services import Entries, all_history_types, react_to_events
@@ -28,6 +30,10 @@ class JourneySubscriber:
     window: timedelta = timedelta(days=7)  # the send history the facts hold
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
+        held = {e.contact_id for e in batch.events
+                if held_back(e.type, e.source, e.properties)}
+        if all(e.contact_id in held for e in batch.events):
+            return Reaction()  # new contacts of an import: no enrollment, nothing to enter
         now, contacts = batch.now, dict(batch.contacts)
         live = self.versions.live(session)
         facts = load_facts(session, contacts, all_history_types(live.values()), now,
@@ -40,10 +46,11 @@ class JourneySubscriber:
         reaction.make_due(ADVANCE, react_to_events(session, self.versions, facts, triples,
                                                    now))
         entries = Entries(session, live, now)
-        entries.load_history(contacts)
+        entries.load_history(set(contacts) - held)
         for contact_id, type_, properties in triples:
-            entries.on_event(facts[contact_id], type_, properties)
-        for contact_id in batch.changed:
+            if contact_id not in held:
+                entries.on_event(facts[contact_id], type_, properties)
+        for contact_id in batch.changed - held:
             entries.on_change(facts[contact_id])
         reaction.make_due(ADVANCE, entries.flush())
         return reaction

@@ -20,7 +20,8 @@ from nurture.config import Settings
 log = logging.getLogger(__name__)
 
 QUEUES = {"advance_enrollments": "journeys", "deliver_sends": "sending",
-          "deliver_webhooks": "webhooks", "escalate_handoffs": "sales"}
+          "deliver_webhooks": "webhooks", "escalate_handoffs": "sales",
+          "run_imports": "imports"}
 
 
 @dataclass

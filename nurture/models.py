@@ -4,6 +4,7 @@ from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.audiences.models import Segment, SegmentMember
 from nurture.consent.models import ConsentRecord, Suppression
+from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReject
 from nurture.contacts.models import Contact, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
@@ -26,9 +27,9 @@ from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, 
 
 __all__ = [
     "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
-    "Enrollment", "Event", "Handoff", "HandoffNote", "InboundMessage", "JourneyVersion",
-    "LandingPage", "NPSResponse", "Pause", "PredictiveModel", "Referral", "ReferralClick",
-    "ReferralDevice", "ReferralSource", "Reward", "RewardTransition", "ScoreEntry", "Segment",
-    "SegmentMember", "Send", "StageChange", "Subscription", "Suppression", "Trial", "User",
-    "WebhookDelivery",
+    "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",
+    "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",
+    "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",
+    "Reward", "RewardTransition", "ScoreEntry", "Segment", "SegmentMember", "Send",
+    "StageChange", "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
 ]

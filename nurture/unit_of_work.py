@@ -31,7 +31,8 @@ from nurture.events.recorder import Recorded, record_events
 
 # Each kind of work: the table that holds it (a `lease_until` column beside its due time).
 TABLES = {"advance_enrollments": "enrollments", "deliver_sends": "sends",
-          "deliver_webhooks": "webhook_deliveries", "escalate_handoffs": "handoffs"}
+          "deliver_webhooks": "webhook_deliveries", "escalate_handoffs": "handoffs",
+          "run_imports": "import_jobs"}
 
 
 class Runner(Protocol):

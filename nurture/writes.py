@@ -61,6 +61,40 @@ def insert_ignore(session: Session, model: type[Base], rows: list[dict[str, Any]
     return list(session.scalars(statement.returning(table.c.id), rows))
 
 
+def insert_returning(session: Session, model: type[Base], rows: list[dict[str, Any]]
+                     ) -> list[int]:
+    """Insert rows; their new ids, in the rows' order. The ids of an autoincrement key are
+    handed out in the order the rows go in (PostgreSQL: the ORDER BY on the arrays'
+    ordinality; SQLite: the VALUES' order), so the returned ids sorted are the rows' ids in
+    order: the guarantee SQLAlchemy's own `sort_by_parameter_order` rests on."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    table = model.__table__
+    if _unnest_fits(dialect, rows):
+        columns = _insert_columns(table, rows)
+        arrays, casts = _columns(dialect, columns, rows)
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM '
+               f'unnest({", ".join(casts)}) WITH ORDINALITY AS d({names}, ordinality) '
+               "ORDER BY ordinality RETURNING id")
+        return sorted(r[0] for r in session.connection().exec_driver_sql(sql, arrays))
+    if _sqlite_fits(dialect, rows):
+        head, values = _sqlite_insert(dialect, table, rows)
+        width = len(values[0])
+        one = "(" + ", ".join(["?"] * width) + ")"
+        ids: list[int] = []
+        step = _SQLITE_VARIABLES // width
+        for k in range(0, len(values), step):
+            chunk = values[k:k + step]
+            flat = tuple(value for row in chunk for value in row)
+            sql = f"{head} VALUES {', '.join([one] * len(chunk))} RETURNING id"
+            ids += sorted(r[0] for r in session.connection().exec_driver_sql(sql, flat))
+        return ids
+    statement = insert(model).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))
+
+
 def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert rows (an ORM bulk insert, as one array statement on PostgreSQL)."""
     if not rows:

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
+from nurture.writes import bulk_insert
 from scoring.engine import (
     Delta,
     HandoffCase,
@@ -88,16 +89,14 @@ def save_states(session: Session, rules: Rules, states: dict[int, ScoreState],
                 fit=bindparam("fit"), engagement=bindparam("engagement"),
                 engagement_at=bindparam("engagement_at"), fit_facts=bindparam("fit_facts"),
                 grade=bindparam("grade"), updated_at=bindparam("updated_at")), old)
-    if new:
-        session.execute(insert(ContactScore), [
-            {"contact_id": r.pop("cid"), **r} for r in new])
+    # The bulk path (`nurture.writes`): an import's batch scores thousands of new contacts.
+    bulk_insert(session, ContactScore, [{"contact_id": r.pop("cid"), **r} for r in new])
 
 
 def append(session: Session, deltas: Sequence[Delta]) -> None:
-    if deltas:
-        session.execute(insert(ScoreEntry), [
-            {"contact_id": d.contact_id, "kind": d.kind, "rule": d.rule, "delta": d.delta,
-             "at": d.at, "event_id": d.event_id} for d in deltas])
+    bulk_insert(session, ScoreEntry, [
+        {"contact_id": d.contact_id, "kind": d.kind, "rule": d.rule, "delta": d.delta,
+         "at": d.at, "event_id": d.event_id} for d in deltas])
 
 
 def _cap_usage(session: Session, rules: Rules, events: list[ScoredEvent]

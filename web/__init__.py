@@ -20,6 +20,7 @@ from web.email_links import unsubscribe
 from web.email_templates import bp as email_templates_bp
 from web.errors import init_app as init_errors
 from web.i18n import init_app as init_i18n
+from web.imports import bp as imports_bp
 from web.inbound import bp as inbound_bp
 from web.inputs import init_app as init_inputs
 from web.insights import bp as insights_bp
@@ -75,6 +76,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
     app.register_blueprint(segments_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(deliverability_bp)
     app.register_blueprint(email_templates_bp)

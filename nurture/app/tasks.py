@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from journeys.repository import load_facts
 from journeys.services import Entries, advance_batch, all_history_types
 from nurture.app.runtime import Runtime
+from nurture.contacts.imports import service as imports
+from nurture.contacts.imports import uploads
+from nurture.contacts.imports.errors import ImportFileError
 from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
 from nurture.sending.services import deliver
@@ -40,8 +43,27 @@ def handlers(rt: Runtime) -> dict[str, Handler]:
     def advance_enrollments(ids: list[int]) -> None:
         run_advance(rt, ids)
 
+    def run_imports(ids: list[int]) -> None:
+        for job_id in ids:
+            run_import(rt, job_id)
+
     return {"advance_enrollments": advance_enrollments, "deliver_sends": deliver_sends,
-            "deliver_webhooks": deliver_webhooks, "escalate_handoffs": escalate_handoffs}
+            "deliver_webhooks": deliver_webhooks, "escalate_handoffs": escalate_handoffs,
+            "run_imports": run_imports}
+
+
+def run_import(rt: Runtime, job_id: int) -> None:
+    """Run an import job, renewing its lease each batch; a file that cannot be imported
+    is recorded on the job (its sentence) and not tried again. A worker that dies leaves
+    the lease to run out: the scheduler hands the job on, which resumes from its
+    checkpoint."""
+    try:
+        done = imports.run(rt, job_id, lease=rt.lease)
+    except ImportFileError as exc:
+        log.info("import %d stopped: %s", job_id, exc)
+        return
+    if done.status == "done":
+        uploads.discard(rt.settings.var_dir, imports.stored_path(rt, job_id))
 
 
 def run_advance(rt: Runtime, ids: list[int]) -> None:

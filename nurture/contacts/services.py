@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from nurture.consent.models import ConsentRecord
 from nurture.contacts import language
+from nurture.contacts.emails import EMAIL, MAX_EMAIL, email_key
 from nurture.contacts.errors import ContactError
 from nurture.contacts.models import Contact
 from nurture.contacts.schemas import ContactFields
@@ -21,17 +21,12 @@ from nurture.events.effects import CONTACT_FIELDS
 from nurture.text import text_problem
 from nurture.violations import Violation, from_pydantic
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL = 320  # the column's length
+__all__ = ["EMAIL", "MAX_EMAIL", "clean", "email_key", "upsert_contacts"]
 
 
 def _sentence(violation: Violation) -> str:
     return f"The {violation.field.replace('_', ' ')} is not valid: " \
         f"{violation.message[:1].lower()}{violation.message[1:]}"
-
-
-def email_key(email: str) -> str:
-    return email.strip().lower()
 
 
 def clean(data: Mapping[str, Any]) -> dict[str, Any]:

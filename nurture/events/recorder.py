@@ -31,6 +31,7 @@ from nurture.events.models import Event
 from nurture.events.schemas import property_violations
 from nurture.text import MAX_DEPTH, depth, text_problem, value_problems
 from nurture.violations import Violation, moment_problem
+from nurture.writes import insert_returning
 
 MAX_FUTURE = timedelta(minutes=5)
 MAX_ROUNDS = 8  # events answered by events: a hand-off, a conversion; never this deep
@@ -149,8 +150,7 @@ def _record_round(session: Session, subscribers: Sequence[Subscriber],
         {"contact_id": e.contact_id, "type": e.type, "properties": dict(e.properties),
          "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
          "dedupe_key": e.dedupe_key} for e in fresh]
-    statement = insert(Event).returning(Event.id, sort_by_parameter_order=True)
-    done.event_ids = list(session.scalars(statement, rows))
+    done.event_ids = insert_returning(session, Event, rows)  # the bulk path: imports
     changed = _apply_effects(session, contacts, rows, lifecycle)
     recorded = tuple(RecordedEvent(event_id, r["contact_id"], r["type"], r["properties"],
                                    r["occurred_at"], r["source"])

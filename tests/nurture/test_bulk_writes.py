@@ -10,8 +10,19 @@ from sqlalchemy import select
 
 from nurture.contacts.models import Contact
 from nurture.webhooks.models import WebhookDelivery
-from nurture.writes import UNNEST_FROM, bulk_insert, bulk_update, insert_ignore
+from nurture.writes import UNNEST_FROM, bulk_insert, bulk_update, insert_ignore, insert_returning
 from tests.helpers import START
+
+
+@pytest.mark.parametrize("count", [3, UNNEST_FROM + 7, 3000])
+def test_insert_returning_gives_each_row_its_own_id_in_the_rows_order(rt, count):
+    rows = [{"delivery_key": f"r{i}", "url": f"https://crm.example.com/{i}",
+             "payload": {"n": i}, "due_at": START} for i in range(count)]
+    with rt.db.transaction() as session:
+        ids = insert_returning(session, WebhookDelivery, rows)
+    with rt.db.sessions() as session:
+        stored = {r.id: r.delivery_key for r in session.scalars(select(WebhookDelivery))}
+    assert [stored[i] for i in ids] == [f"r{i}" for i in range(count)]
 
 
 @pytest.mark.parametrize("count", [3, UNNEST_FROM + 7])

@@ -161,6 +161,8 @@ BAD = [
      "not 'lots'."),
     ("NURTURE_WEB_LOCK_WAIT", "99999",
      "NURTURE_WEB_LOCK_WAIT must be a number of seconds between 0 and 3600, not '99999'."),
+    ("NURTURE_IMPORT_MAX_MB", "0",
+     "NURTURE_IMPORT_MAX_MB must be a whole number of MB, 1 or more, not '0'."),
     ("NURTURE_SEND_RETENTION_DAYS", "two years",
      "NURTURE_SEND_RETENTION_DAYS must be a whole number, not 'two years'."),
     ("NURTURE_EMAIL_UTM", "maybe", "NURTURE_EMAIL_UTM must be 'on' or 'off', not 'maybe'."),

@@ -10,6 +10,7 @@ naming it: the corpus grows with every route.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from nurture.audiences import services as segments
+from nurture.contacts.imports import service as imports
+from nurture.contacts.imports import uploads
+from nurture.contacts.imports.options import Options
 from nurture.inbound import queries as inbound
 from nurture.inbound.services import handle, mailboxes
 from nurture.models import Base
@@ -136,6 +140,24 @@ CORPUS: dict[str, Entry] = {
               "description": ""}),
     "POST /segments/<int:segment_id>/delete": Entry(
         who="marketer", path=lambda ctx: {"segment_id": str(ctx["segment_id"])},
+        form={"x": "1"}),
+    "GET /contacts/import": Entry(who="marketer"),
+    "POST /contacts/import": Entry(who="marketer", form={"file": "not a file"}),
+    "GET /contacts/import/files/<upload>": Entry(
+        who="marketer", path=lambda ctx: {"upload": ctx["upload"]}, query=("mapping", "name")),
+    "POST /contacts/import/files/<upload>": Entry(
+        who="marketer", path=lambda ctx: {"upload": ctx["upload"]}, form={
+            "name": "people.csv", "col-0": "email", "col-1": "attribute", "policy": "update",
+            "list": "Fair", "basis": "Signed up at the fair", "consented_at": "2026-02-20",
+            "start_journeys": "yes", "save_as": "Fair scanner"}, dates=("consented_at",)),
+    "GET /contacts/import/<int:job_id>": Entry(
+        who="marketer", path=lambda ctx: {"job_id": str(ctx["import_job"])}),
+    "GET /contacts/import/<int:job_id>/progress": Entry(
+        who="marketer", path=lambda ctx: {"job_id": str(ctx["import_job"])}),
+    "GET /contacts/import/<int:job_id>/rejects.csv": Entry(
+        who="marketer", path=lambda ctx: {"job_id": str(ctx["import_job"])}),
+    "POST /contacts/import/<int:job_id>/resume": Entry(
+        who="marketer", path=lambda ctx: {"job_id": str(ctx["import_job"])},
         form={"x": "1"}),
     "GET /insights/acquisition-ceiling": Entry(who="marketer", query=("horizon",)),
     "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
@@ -266,7 +288,13 @@ def world(rt, request) -> dict:
     source_id, code = referral_api.create_source(rt, "partner", "Pat", "pat@example.com")
     handle(rt, mailboxes(rt.settings), b"From: bo@example.org\r\nSubject: Hi\r\n\r\nHi\r\n",
            "inbound-api")
-    return {"clients": clients, "rt": rt, "code": code, "source_id": source_id,
+    # A header alone: the jobs that good values start (run by the workers, while the next
+    # values are tried) change no count of rows.
+    upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\n"))
+    import_job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "p.csv",
+                                {"email": "email"}, Options(), "test", background=False)
+    return {"upload": upload, "import_job": import_job,
+            "clients": clients, "rt": rt, "code": code, "source_id": source_id,
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
             "user_id": user.id if user else 0,
@@ -396,3 +424,36 @@ def _send_to(client, who: str, call: Call):
                            content_type=call.content_type or "application/json",
                            headers=headers)
     return client.open(url, method=call.method, data=call.form, headers=headers)
+
+
+# ---- files uploaded for an import -----------------------------------------------------
+
+HOSTILE_FILES = {
+    "not CSV bytes": bytes(range(256)) * 64,
+    "a PNG": b"\x89PNG\r\n\x1a\n" + b"\x00" * 4000,
+    "UTF-16": "email\nann@example.com\n".encode("utf-16"),
+    "a huge header": b",".join(b"c%d" % i for i in range(50_000)) + b"\nann@example.com\n",
+    "a column name 100,000 characters long": b"x" * 100_000 + b"\nann@example.com\n",
+    "a NUL in the header": b"em\x00ail\nann@example.com\n",
+    "nothing": b"",
+    "only blank lines": b"\n\n\r\n",
+}
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE_FILES))
+def test_a_hostile_file_is_refused_with_a_sentence_and_starts_nothing(rt, what):
+    app = create_app(rt)
+    app.config.update(WTF_CSRF_ENABLED=False)
+    with rt.db.transaction() as session:
+        users.create_user(session, "m@example.com", "M", "marketer", PASSWORD,
+                          now=rt.clock.now())
+    client = app.test_client()
+    client.post("/login", data={"email": "m@example.com", "password": PASSWORD})
+    before = _snapshot(rt)
+    answer = client.post("/contacts/import", data={
+        "file": (io.BytesIO(HOSTILE_FILES[what]), "contacts.csv")},
+        content_type="multipart/form-data")
+    assert answer.status_code == 422, what
+    assert '<p id="upload-error" class="error" role="alert">' in answer.text
+    assert _snapshot(rt) == before
+    assert list(uploads.folder(rt.settings.var_dir).glob("*")) == []  # nothing kept

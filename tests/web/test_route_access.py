@@ -15,12 +15,16 @@ real row; the hand-off is another rep's lead, which the signed-in rep must not r
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from sqlalchemy import select
 
 from nurture.audiences import services as segments
+from nurture.contacts.imports import service as imports
+from nurture.contacts.imports import uploads
+from nurture.contacts.imports.options import Options
 from nurture.events.bus import NewEvent
 from nurture.events.services import record_many
 from nurture.inbound import queries as inbound
@@ -123,6 +127,14 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/segments/<int:segment_id>"): console(POST, MARKETER, ok=422),
     # The marketer deletes it, so the admin finds it gone.
     (POST, "/segments/<int:segment_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
+    (GET, "/contacts/import"): console(GET, MARKETER),
+    (POST, "/contacts/import"): console(POST, MARKETER, ok=422),  # no file chosen
+    (GET, "/contacts/import/files/<upload>"): console(GET, MARKETER),
+    (POST, "/contacts/import/files/<upload>"): console(POST, MARKETER, ok=422),  # no email
+    (GET, "/contacts/import/<int:job_id>"): console(GET, MARKETER),
+    (GET, "/contacts/import/<int:job_id>/progress"): console(GET, MARKETER),
+    (GET, "/contacts/import/<int:job_id>/rejects.csv"): console(GET, MARKETER),
+    (POST, "/contacts/import/<int:job_id>/resume"): console(POST, MARKETER, ok=303),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/deliverability"): console(GET, MARKETER),
@@ -179,7 +191,11 @@ def _rows(rt) -> dict[str, object]:
         source_id = session.scalar(select(ReferralSource.id).order_by(ReferralSource.id))
     with rt.db.transaction() as session:
         segment_id = segments.create(session, "Trialists", "stage == 'try'", rt.clock.now())
+    upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\nann@example.com,Ann\n"))
+    job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "people.csv",
+                         {"email": "email"}, Options(), "test", background=False)
     return {"filename": "none.css", "slug": "trial", "code": code, "token": "forged.token",
+            "upload": upload, "job_id": job,
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,

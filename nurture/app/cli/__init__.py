@@ -9,6 +9,7 @@ import click
 from nurture.app.cli.accounts import accounts
 from nurture.app.cli.bounces import bounces
 from nurture.app.cli.clv import clv
+from nurture.app.cli.contacts import contacts
 from nurture.app.cli.dkim import dkim
 from nurture.app.cli.dns import dns
 from nurture.app.cli.guard import guard
@@ -51,6 +52,7 @@ def main(verbose: int) -> None:
 for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):
     main.add_command(command)
 main.add_command(bounces)
+main.add_command(contacts)
 main.add_command(sends)
 main.add_command(suppressions)
 main.add_command(smtp_sink)

@@ -209,23 +209,38 @@ def _coerce(value: str):
 
 @click.command(cls=Command)
 @click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard",
-                                                 "segments"]))
+                                                 "segments", "import"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
-@click.option("--database", "only", type=click.Choice(["both", "sqlite", "postgresql"]),
-              default="both", show_default=True, help="`segments`: which database to fill.")
-def bench(what: str, contacts: int, sim_contacts: int, only: str) -> None:
+@click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1),
+              help="import: rows in the generated CSV file.")
+@click.option("--database", "databases", multiple=True,
+              type=click.Choice(["sqlite", "postgresql"]),
+              help="segments, import: which database to fill (default both).")
+def bench(what: str, contacts: int, sim_contacts: int, rows: int,
+          databases: tuple[str, ...]) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
     guard's queries with --contacts sends on PostgreSQL; `segments`: counting typical
-    segments over --contacts) and print JSON."""
+    segments over --contacts; `import`: contacts imported per second from a CSV file, and
+    peak memory) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
 
+    chosen = tuple(dict.fromkeys(databases)) or ("sqlite", "postgresql")
     if what == "segments":
         from nurture.app.bench.segments import run_segments_bench  # noqa: PLC0415
 
+        only = chosen[0] if len(chosen) == 1 else "both"
         click.echo(json.dumps(run_segments_bench(Settings.from_env(), contacts, only,
                                                  echo=lambda m: click.echo(m, err=True)),
+                              indent=2))
+        sys.exit(0)
+
+    if what == "import":
+        from nurture.app.bench.imports import run_import_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+        click.echo(json.dumps(run_import_bench(Settings.from_env(), rows, chosen,
+                                               echo=lambda m: click.echo(m, err=True)),
                               indent=2))
         sys.exit(0)
 

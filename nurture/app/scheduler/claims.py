@@ -17,6 +17,7 @@ from sqlalchemy import any_, func, select, update
 from sqlalchemy.orm import Session
 
 from journeys.models import Enrollment
+from nurture.contacts.imports.models import ImportJob
 from nurture.db import rowcount
 from nurture.sending.models import Send
 from nurture.sending.services import fail_interrupted
@@ -28,6 +29,7 @@ DUE_WORK: dict[str, tuple[Any, Any]] = {
     "deliver_sends": (Send, Send.due_at),
     "deliver_webhooks": (WebhookDelivery, WebhookDelivery.due_at),
     "escalate_handoffs": (Handoff, Handoff.due_at),  # the sales SLA ran out
+    "run_imports": (ImportJob, ImportJob.due_at),  # an import uploaded in the console
 }
 
 
