@@ -17,7 +17,7 @@ model's defaults, as with an ORM insert.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Column, ColumnDefault, Table, insert, update
@@ -45,17 +45,7 @@ def insert_ignore(session: Session, model: type[Base], rows: list[dict[str, Any]
         sql, arrays = _insert(dialect, table, rows)
         return [r[0] for r in session.connection().exec_driver_sql(sql + conflict, arrays)]
     if _sqlite_fits(dialect, rows):
-        head, values = _sqlite_insert(dialect, table, rows)
-        width = len(values[0])
-        one = "(" + ", ".join(["?"] * width) + ")"
-        ids: list[int] = []
-        step = _SQLITE_VARIABLES // width
-        for k in range(0, len(values), step):
-            chunk = values[k:k + step]
-            flat = tuple(value for row in chunk for value in row)
-            sql = f"{head} VALUES {', '.join([one] * len(chunk))}{conflict}"
-            ids += [r[0] for r in session.connection().exec_driver_sql(sql, flat)]
-        return ids
+        return [i for ids in _sqlite_returning(session, table, rows, conflict) for i in ids]
     module = postgresql if dialect.name == "postgresql" else sqlite
     statement = module.insert(model).on_conflict_do_nothing(index_elements=[key])
     return list(session.scalars(statement.returning(table.c.id), rows))
@@ -80,19 +70,25 @@ def insert_returning(session: Session, model: type[Base], rows: list[dict[str, A
                "ORDER BY ordinality RETURNING id")
         return sorted(r[0] for r in session.connection().exec_driver_sql(sql, arrays))
     if _sqlite_fits(dialect, rows):
-        head, values = _sqlite_insert(dialect, table, rows)
-        width = len(values[0])
-        one = "(" + ", ".join(["?"] * width) + ")"
-        ids: list[int] = []
-        step = _SQLITE_VARIABLES // width
-        for k in range(0, len(values), step):
-            chunk = values[k:k + step]
-            flat = tuple(value for row in chunk for value in row)
-            sql = f"{head} VALUES {', '.join([one] * len(chunk))} RETURNING id"
-            ids += sorted(r[0] for r in session.connection().exec_driver_sql(sql, flat))
-        return ids
+        return [i for ids in _sqlite_returning(session, table, rows, " RETURNING id")
+                for i in sorted(ids)]
     statement = insert(model).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.scalars(statement, rows))
+
+
+def _sqlite_returning(session: Session, table: Table, rows: list[dict[str, Any]],
+                      tail: str) -> Iterator[list[int]]:
+    """Multi-row INSERTs on SQLite, as many rows each as its parameter limit allows, with
+    `tail` (an ON CONFLICT and a RETURNING id) after the VALUES: each one's new ids."""
+    head, values = _sqlite_insert(session.get_bind().dialect, table, rows)
+    width = len(values[0])
+    one = "(" + ", ".join(["?"] * width) + ")"
+    step = _SQLITE_VARIABLES // width
+    for k in range(0, len(values), step):
+        chunk = values[k:k + step]
+        flat = tuple(value for row in chunk for value in row)
+        sql = f"{head} VALUES {', '.join([one] * len(chunk))}{tail}"
+        yield [r[0] for r in session.connection().exec_driver_sql(sql, flat)]
 
 
 def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
