@@ -1,4 +1,5 @@
-"""Contact lookup for marketers: `/contacts?email=...` shows one contact's consent,
+"""Contacts for marketers: `/contacts` lists them (search, filters, sort, a page at a time);
+`/contacts?email=...` shows one contact's consent,
 suppression, journeys, sends (with the reason a send was skipped or failed), touches and
 events; and, for a customer who leaves, ends service and billing (a confirmed POST)."""
 
@@ -9,7 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from nurture.accounts.services import deprovision as end_service
 from nurture.app.reports.contact_record import contact_record
+from nurture.audiences import browse
 from nurture.contacts.services import EMAIL
+from nurture.contacts.stages import STAGES
 from web.auth import login_required
 from web.errors import refusals_shown_on
 
@@ -20,6 +23,8 @@ bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 @login_required("marketer")  # and admins
 def lookup():
     email = request.args.get("email", "").strip()
+    if "email" not in request.args:
+        return _list()
     if not email:
         return render_template("contacts/lookup.html", email="", record=None, error=None)
     if len(email) > 320 or not EMAIL.match(email):
@@ -60,3 +65,23 @@ def deprovision() -> ResponseReturnValue:
              f"data is kept until {done.retention_until:%Y-%m-%d}, then deleted; every "
              "contact of the account is told so.", retention_days=_retention_days(),
         services=rt.settings.services)
+
+
+def _list() -> ResponseReturnValue:
+    """Every contact, searched, filtered and sorted, a page at a time."""
+    args = request.args
+    sort = args.get("sort", "newest")
+    query = browse.Query(
+        search=args.get("q", "")[:browse.MAX_SEARCH],
+        filters=tuple((name, args.get(name, "")[:200]) for name in browse.FILTERS),
+        consent=args.get("consent", ""), segment=args.get("segment", "")[:120],
+        list_name=args.get("list", "")[:120],
+        sort=sort if sort in browse.SORTS else "newest",
+        descending=args.get("order", "desc" if sort in ("newest", "score") else "asc") == "desc",
+        after=args.get("after", "")[:400])
+    rt = current_app.extensions["nurture"]
+    now = rt.now()
+    shown = browse.listed(rt.db, query, now)
+    kept = {k: v for k, v in args.items() if k not in ("after",) and v}
+    return render_template("contacts/list.html", page=shown, query=query, args=kept,
+                           choices=browse.choices(rt.db, now), stages=STAGES)

@@ -123,7 +123,9 @@ CORPUS: dict[str, Entry] = {
     "GET /users": Entry(who="admin"),
     "POST /users/<int:user_id>/sign-out": Entry(
         who="admin", path=lambda ctx: {"user_id": str(ctx["user_id"])}, form={"x": "1"}),
-    "GET /contacts": Entry(who="marketer", query=("email",)),
+    "GET /contacts": Entry(who="marketer", query=(
+        "email", "q", "stage", "vertical", "grade", "consent", "language", "owner", "segment",
+        "list", "sort", "order", "after")),
     "POST /contacts/deprovision": Entry(who="marketer", form={
         "email": "nobody@example.com", "confirmed": "yes", "reason": "moving on"}),
     "GET /segments": Entry(who="marketer"),
