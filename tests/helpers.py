@@ -458,6 +458,19 @@ class Site:
     url: str
 
 
+def marketer_and_four_contacts(site: Site) -> None:
+    """Mia the marketer (password PASSWORD) and four contacts: ann, cy and dee trying
+    (ann and dee in retail, cy in healthcare), bob learning in retail."""
+    rt = site.rt
+    with rt.db.transaction() as session:
+        users.create_user(session, "mia@nurture.example", "Mia Marketer", "marketer",
+                          PASSWORD, now=rt.clock.now())
+    for name, stage, industry in [("ann", "try", "retail"), ("bob", "learn", "retail"),
+                                  ("cy", "try", "healthcare"), ("dee", "try", "retail")]:
+        contact(rt, f"{name}@example.com", first_name=name.title(), last_name="Lee",
+                stage=stage, industry=industry)
+
+
 def axe_violations(page: Page) -> list[dict]:
     """axe-core's violations on the page as it is now (all its default rules: WCAG 2.x A
     and AA, and best practices)."""

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from nurture.users import services
-from tests.helpers import Site, axe_report, axe_violations, contact
-
-PASSWORD = "correct horse battery"
-
-
-def _setup(site: Site) -> None:
-    rt = site.rt
-    with rt.db.transaction() as session:
-        services.create_user(session, "mia@nurture.example", "Mia Marketer", "marketer",
-                             PASSWORD, now=rt.clock.now())
-    for name, stage, industry in [("ann", "try", "retail"), ("bob", "learn", "retail"),
-                                  ("cy", "try", "healthcare"), ("dee", "try", "retail")]:
-        contact(rt, f"{name}@example.com", first_name=name.title(), last_name="Lee",
-                stage=stage, industry=industry)
+from tests.helpers import (
+    PASSWORD,
+    Site,
+    axe_report,
+    axe_violations,
+    marketer_and_four_contacts,
+)
 
 
 def test_the_contact_list_filtered_and_sorted(site: Site, axe_page: Page):
-    _setup(site)
+    marketer_and_four_contacts(site)
     page = axe_page
     page.goto(f"{site.url}/contacts")
     page.get_by_label("Email address").fill("mia@nurture.example")

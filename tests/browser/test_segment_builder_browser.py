@@ -6,21 +6,13 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from nurture.users import services
-from tests.helpers import Site, axe_report, axe_violations, contact
-
-PASSWORD = "correct horse battery"
-
-
-def _setup(site: Site) -> None:
-    rt = site.rt
-    with rt.db.transaction() as session:
-        services.create_user(session, "mia@nurture.example", "Mia Marketer", "marketer",
-                             PASSWORD, now=rt.clock.now())
-    for name, stage, industry in [("ann", "try", "retail"), ("bob", "learn", "retail"),
-                                  ("cy", "try", "healthcare"), ("dee", "try", "retail")]:
-        contact(rt, f"{name}@example.com", first_name=name.title(), last_name="Lee",
-                stage=stage, industry=industry)
+from tests.helpers import (
+    PASSWORD,
+    Site,
+    axe_report,
+    axe_violations,
+    marketer_and_four_contacts,
+)
 
 
 def _sign_in(page: Page, site: Site, path: str) -> None:
@@ -32,7 +24,7 @@ def _sign_in(page: Page, site: Site, path: str) -> None:
 
 def test_a_segment_typed_shows_its_error_then_a_live_count_and_is_saved(site: Site,
                                                                         page: Page):
-    _setup(site)
+    marketer_and_four_contacts(site)
     _sign_in(page, site, "/segments/new")
     expect(page.get_by_role("heading", name="New segment")).to_be_visible()
     page.get_by_label("Name").fill("Retail trialists")
@@ -55,7 +47,7 @@ def test_a_segment_typed_shows_its_error_then_a_live_count_and_is_saved(site: Si
 
 
 def test_segment_pages_pass_axe_core(site: Site, axe_page: Page):
-    _setup(site)
+    marketer_and_four_contacts(site)
     page, results = axe_page, {}
     _sign_in(page, site, "/segments/new")
     page.get_by_label("Name").fill("Trialists")
