@@ -36,7 +36,7 @@ from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender, SendError, retry_delay
-from nurture.sending.throttles import Throttle
+from nurture.sending.throttles import Deferral, Throttle
 from nurture.sending.verp import Verp
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Works
@@ -45,7 +45,7 @@ _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
 _SEND_FIELDS = [_SENDS.c[name] for name in (
     "id", "send_key", "contact_id", "to_email", "role", "journey_id", "template",
-    "message_class", "topic", "attempts", "due_at")]
+    "message_class", "topic", "attempts", "due_at", "broadcast_id")]
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
@@ -113,7 +113,8 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
 class Mailroom:
     """What delivering needs besides units of work: the engine its send ledger commits on,
     the sender, the settings messages are built with, the signer of their links, the
-    templates, the lease a send is marked for, and the throttles that hold sends back."""
+    templates, the lease a send is marked for, the throttles that hold sends back and the
+    deferrals that move them later."""
 
     engine: Engine
     sender: Sender
@@ -122,6 +123,7 @@ class Mailroom:
     store: TemplateStore
     lease: timedelta
     throttles: Sequence[Throttle] = ()
+    deferrals: Sequence[Deferral] = ()
 
 
 def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
@@ -150,6 +152,13 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
         accounts = account_queries.for_templates(
             session, {c.account_id for _, c in rows if c.account_id is not None})
         facts = notices.for_sends(session, [s for s, _ in rows], mailroom.settings)
+        later: dict[int, tuple[datetime, str]] = {}
+        for deferral in mailroom.deferrals:
+            later |= deferral.later(session, rows, now)
+    if later:  # written before any mark, and only while still queued: a cancel stands
+        with works.transaction() as session:
+            outcome.counts["deferred"] = _defer(session, later)
+        rows = [(send, contact) for send, contact in rows if send.id not in later]
     if paused:
         with works.transaction() as session:
             pauses.hold(session, *paused)
@@ -213,18 +222,33 @@ def _return_path(mailroom: Mailroom, send_id: int) -> str:
 
 
 def _unpaused(session: Session, sends: Sequence[Row]
-              ) -> tuple[Sequence[Row], tuple[list[Row], dict[str, str]] | None]:
+              ) -> tuple[Sequence[Row], tuple[list[Row], dict[pauses.Source, str]] | None]:
     """The sends that may go, and the marketing sends of paused sources to hold (paused
     after they were claimed, or made by a journey since), with the reasons by source."""
-    if not any(send.message_class == MARKETING and send.journey_id for send in sends):
+    kinds = {source.kind for send in sends if send.message_class == MARKETING
+             and (source := pauses.source_of(send)) is not None}
+    if not kinds:
         return sends, None
-    paused = pauses.reasons(session)
+    paused = {pauses.Source(kind, ident): reason for kind in sorted(kinds)
+              for ident, reason in pauses.reasons(session, kind).items()}
     stopped = [send for send in sends
-               if send.message_class == MARKETING and send.journey_id in paused]
+               if send.message_class == MARKETING and pauses.source_of(send) in paused]
     if not stopped:
         return sends, None
     held = {send.id for send in stopped}
     return [send for send in sends if send.id not in held], (stopped, paused)
+
+
+def _defer(session: Session, later: dict[int, tuple[datetime, str]]) -> int:
+    """Give sends a later due time, with the reason, leaving them queued: counted and seen
+    as deferred, never dropped. Returns how many were still queued to defer."""
+    deferred = 0
+    for send_id, (due, reason) in sorted(later.items()):
+        deferred += rowcount(session.execute(
+            update(Send).where(Send.id == send_id, Send.status == "queued")
+            .values(due_at=due, reason=reason[:200], lease_until=None)
+            .execution_options(synchronize_session=False)))
+    return deferred
 
 
 def _throttled(throttles: Sequence[Throttle], held: list[set[int]], template: str,

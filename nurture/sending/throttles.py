@@ -1,6 +1,8 @@
-"""Throttles: rules, registered by the composition root, that hold back a kind of email
-from contacts who had one recently (the NPS survey's, for one). Sending knows only this
-shape; the domain that owns the rule (`nurture.nps`) implements it."""
+"""Throttles and deferrals: rules, registered by the composition root. A throttle holds back
+(skips) a kind of email from contacts who had one recently (the NPS survey's, for one); a
+deferral moves a send later, keeping it queued (a broadcast over the frequency cap or in
+quiet hours). Sending knows only these shapes; the domain that owns the rule (`nurture.nps`,
+`nurture.broadcasts`) implements them."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 
@@ -23,3 +26,12 @@ class Throttle(Protocol):
 
     def recent(self, session: Session, contact_ids: Iterable[int], now: datetime) -> set[int]:
         """The contacts among `contact_ids` that may not get another one now."""
+
+
+class Deferral(Protocol):
+    """Moves some sends, about to go, to a later due time."""
+
+    def later(self, session: Session, rows: list[tuple[Row, Row]],
+              now: datetime) -> dict[int, tuple[datetime, str]]:
+        """For the (send, contact) rows that may not go at `now`: send id -> (when they
+        may, the reason recorded on the send while it waits)."""

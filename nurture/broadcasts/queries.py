@@ -1,0 +1,265 @@
+"""What the console and the command line read of broadcasts: the list, one broadcast's
+live progress, its A/B test and its report, each as plain values counted from the rows.
+
+Attribution, decided here: opens, clicks and complaints are the broadcast's when they name
+its sends (the tracking events carry the send's key; feedback is marked on the send).
+Unsubscribes and trials started are the recipients' `email.unsubscribed` and
+`trial.started` events within ATTRIBUTION after their send was handed over: the window
+HubSpot and Mautic use for email influence, and one a marketer can check by hand.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, distinct, func, literal, select
+from sqlalchemy.orm import Session
+
+from nurture.abtest import Arm, decide
+from nurture.broadcasts import plan as plans
+from nurture.broadcasts.models import WAITING, Broadcast
+from nurture.broadcasts.services import REST, get
+from nurture.db import Database
+from nurture.events.models import Event
+from nurture.sending import pauses
+from nurture.sending.feedback import COMPLAINT, HARD_BOUNCE
+from nurture.sending.models import Send
+
+ATTRIBUTION = timedelta(days=7)
+MIN_SAMPLE = 200  # sends per arm before the test may name a winner
+THRESHOLD = 0.95
+OPENED, CLICKED = "email.opened", "email.clicked"
+
+
+@dataclass(frozen=True)
+class Summary:
+    id: int
+    name: str
+    audience: str
+    status: str
+    recipients: int
+    created_at: datetime
+
+
+@dataclass
+class Progress:
+    """Where the broadcast's sends are now, counted from the rows."""
+
+    queued: int = 0
+    waiting: int = 0  # the rest of an A/B test, for the winner
+    paused: int = 0  # held by a pause
+    deferred: int = 0  # over the frequency cap or in quiet hours, due later
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # by reason
+    deferred_by: dict[str, int] = field(default_factory=dict)  # by reason
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def pending(self) -> int:
+        return self.queued + self.waiting + self.paused + self.deferred + self.sending
+
+    def as_dict(self) -> dict[str, object]:
+        return {"queued": self.queued, "waiting": self.waiting, "paused": self.paused,
+                "deferred": self.deferred, "deferred_by": self.deferred_by,
+                "sending": self.sending, "sent": self.sent, "failed": self.failed,
+                "cancelled": self.cancelled, "skipped": self.skipped,
+                "skipped_total": self.skipped_total, "pending": self.pending}
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    name: str
+    template: str
+    sent: int
+    successes: int
+    rate: float
+    interval: tuple[float, float]
+    probability: float
+
+
+@dataclass(frozen=True)
+class TestResult:
+    metric: str
+    arms: list[ArmResult]
+    winner: str | None
+    leader: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Report:
+    sent: int
+    delivered: int
+    bounced: int
+    opened_human: int
+    opened_machine: int
+    clicked: int
+    unsubscribed: int
+    complaints: int
+    trials: int
+    hours: list[dict[str, object]]  # {"hour": datetime, "sent", "opened", "clicked"}
+
+
+def summaries(session: Session, limit: int = 200) -> list[Summary]:
+    rows = session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
+    return [Summary(r.id, r.name, f"{r.audience} {r.audience_name}", r.status, r.recipients,
+                    r.created_at) for r in rows]
+
+
+def progress(session: Session, broadcast_id: int) -> Progress:
+    found = Progress()
+    for status, reason, due, count in session.execute(
+            select(Send.status, Send.reason, Send.due_at.is_(None), func.count())
+            .where(Send.broadcast_id == broadcast_id)
+            .group_by(Send.status, Send.reason, Send.due_at.is_(None))):
+        reason = reason or ""
+        if status == "queued" and due:
+            found.paused += count
+        elif status == "queued" and reason.startswith(plans.DEFERRED):
+            found.deferred += count
+            found.deferred_by[reason] = found.deferred_by.get(reason, 0) + count
+        elif status == "skipped":
+            found.skipped[reason] = found.skipped.get(reason, 0) + count
+        elif status == WAITING:
+            found.waiting += count
+        elif status in ("queued", "sending", "sent", "failed", "cancelled"):
+            setattr(found, status, getattr(found, status) + count)
+    return found
+
+
+def _hits(session: Session, broadcast_id: int, kind: str, variants: bool = False,
+          machine: bool = False) -> Counter[str]:
+    """Distinct sends of the broadcast with a hit of `kind` (human ones, or machine ones),
+    counted per variant (or all under "")."""
+    flag = func.coalesce(Event.properties["machine"].as_boolean(), False)
+    query = (select(Send.variant if variants else literal(""), func.count(distinct(Send.id)))
+             .select_from(Event).join(Send, Send.send_key == Event.properties["send"].as_string())
+             .where(Event.type == kind, Send.broadcast_id == broadcast_id,
+                    flag.is_(machine)))
+    if variants:
+        query = query.group_by(Send.variant)
+    return Counter({str(name or ""): int(count) for name, count in session.execute(query)})
+
+
+def test_result(session: Session, row: Broadcast) -> TestResult:
+    """Each arm's rate on the sample, with its 95% interval and its probability to beat
+    every other arm (`nurture.abtest`), and the winner if there is one."""
+    names = [plans.ARMS[i] for i in range(len(row.templates))]
+    sent = Counter({str(v): int(n) for v, n in session.execute(
+        select(Send.variant, func.count()).where(Send.broadcast_id == row.id,
+                                                Send.status == "sent",
+                                                Send.variant.in_(names))
+        .group_by(Send.variant))})
+    hits = _hits(session, row.id, CLICKED if row.metric == plans.CLICKS else OPENED, True)
+    arms = [Arm(name, min(hits[name], sent[name]), sent[name]) for name in names]
+    decision = decide(arms, min_sample=MIN_SAMPLE, threshold=THRESHOLD)
+    leader = max(names, key=lambda n: (decision.rates[n], decision.probabilities[n]))
+    return TestResult(row.metric, [
+        ArmResult(name, row.templates[i], sent[name], arms[i].successes,
+                  decision.rates[name], decision.intervals[name],
+                  decision.probabilities[name]) for i, name in enumerate(names)],
+        decision.winner, leader, decision.reason)
+
+
+def _after_send(session: Session, broadcast_id: int, kind: str) -> int:
+    """Recipients with an event of `kind` within ATTRIBUTION after their send went. The
+    window is applied here: date arithmetic differs between SQLite and PostgreSQL, and the
+    rows are only the recipients who had such an event since."""
+    found = set()
+    for contact_id, sent_at, at in session.execute(
+            select(Send.contact_id, Send.sent_at, Event.occurred_at)
+            .join(Event, and_(Event.contact_id == Send.contact_id, Event.type == kind,
+                              Event.occurred_at >= Send.sent_at))
+            .where(Send.broadcast_id == broadcast_id, Send.status == "sent")):
+        if sent_at is not None and at < sent_at + ATTRIBUTION:
+            found.add(contact_id)
+    return len(found)
+
+
+def report(session: Session, broadcast_id: int) -> Report:
+    sent, bounced, complaints = session.execute(
+        select(func.count(), func.count().filter(Send.feedback == HARD_BOUNCE),
+               func.count().filter(Send.feedback == COMPLAINT))
+        .where(Send.broadcast_id == broadcast_id, Send.status == "sent")).one()
+    hard = int(session.scalar(select(func.count()).where(
+        Send.broadcast_id == broadcast_id, Send.status == "failed",
+        Send.feedback == HARD_BOUNCE)) or 0)  # refused outright by the receiving server
+    return Report(int(sent), int(sent) - int(bounced), int(bounced) + hard,
+                  _hits(session, broadcast_id, OPENED)[""],
+                  _hits(session, broadcast_id, OPENED, machine=True)[""],
+                  _hits(session, broadcast_id, CLICKED)[""],
+                  _after_send(session, broadcast_id, "email.unsubscribed"), int(complaints),
+                  _after_send(session, broadcast_id, "trial.started"),
+                  _hours(session, broadcast_id))
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hours(session: Session, broadcast_id: int) -> list[dict[str, object]]:
+    """Sends handed over, human opens and clicks per hour. Read as timestamps and bucketed
+    here: the same on SQLite and PostgreSQL, and a broadcast's hours are few."""
+    buckets: dict[datetime, Counter[str]] = {}
+    for (at,) in session.execute(select(Send.sent_at).where(
+            Send.broadcast_id == broadcast_id, Send.status == "sent")):
+        if at is not None:
+            buckets.setdefault(_hour(at), Counter())["sent"] += 1
+    flag = func.coalesce(Event.properties["machine"].as_boolean(), False)
+    for kind, at in session.execute(
+            select(Event.type, func.min(Event.occurred_at))
+            .join(Send, Send.send_key == Event.properties["send"].as_string())
+            .where(Event.type.in_((OPENED, CLICKED)), Send.broadcast_id == broadcast_id,
+                   flag.is_(False))
+            .group_by(Event.type, Send.id)):
+        buckets.setdefault(_hour(at), Counter())[
+            "opened" if kind == OPENED else "clicked"] += 1
+    return [{"hour": hour, "sent": c["sent"], "opened": c["opened"], "clicked": c["clicked"]}
+            for hour, c in sorted(buckets.items())]
+
+
+@dataclass(frozen=True)
+class Detail:
+    broadcast: Broadcast
+    progress: Progress
+    paused: str | None  # the pause's reason
+    test: TestResult | None
+    report: Report
+
+
+def detail(session: Session, broadcast_id: int) -> Detail:
+    row = get(session, broadcast_id)
+    paused = pauses.reasons(session, pauses.BROADCAST).get(str(row.id))
+    test = test_result(session, row) if len(row.templates) > 1 and row.sample_percent else None
+    session.expunge(row)
+    return Detail(row, progress(session, broadcast_id), paused, test,
+                  report(session, broadcast_id))
+
+
+# The console's calls: each in a session of its own.
+
+def listed(db: Database) -> list[Summary]:
+    with db.sessions() as session:
+        return summaries(session)
+
+
+def shown(db: Database, broadcast_id: int) -> Detail:
+    with db.sessions() as session:
+        return detail(session, broadcast_id)
+
+
+def progress_of(db: Database, broadcast_id: int) -> Progress:
+    with db.sessions() as session:
+        get(session, broadcast_id)
+        return progress(session, broadcast_id)
+
+
+__all__ = ["REST", "Detail", "Progress", "Report", "Summary", "TestResult"]

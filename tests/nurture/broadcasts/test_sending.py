@@ -1,0 +1,136 @@
+"""A broadcast's sends: made once for its audience, then delivered by the send pipeline
+under the rules of every marketing send (consent, suppression, the frequency cap, quiet
+hours), timed in each contact's zone, paused, resumed and cancelled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from nurture.broadcasts import queries, services
+from nurture.consent.records import suppress
+from nurture.contacts import lists
+from nurture.sending.models import Send
+from nurture.sending.services import deliver
+from tests.helpers import advance_clock, contact, outbox, run_due
+from tests.nurture.broadcasts.conftest import audience, broadcast
+
+
+def _sends(rt, broadcast_id: int) -> list[Send]:
+    with rt.db.sessions() as session:
+        return list(session.scalars(select(Send).where(Send.broadcast_id == broadcast_id)
+                                    .order_by(Send.contact_id)))
+
+
+def _progress(rt, broadcast_id: int) -> queries.Progress:
+    return queries.progress_of(rt.db, broadcast_id)
+
+
+def test_the_audience_becomes_sends_once_even_when_made_twice(rt):
+    ids = audience(rt, 5)
+    made = broadcast(rt)
+    with rt.db.transaction() as session:
+        again = services.materialize(session, services.get(session, made.id),
+                                     rt.clock.now(), "UTC")
+    sends = _sends(rt, made.id)
+    assert again == made.recipients == 5
+    assert [s.contact_id for s in sends] == ids
+    assert {s.send_key for s in sends} == {f"broadcast:{made.id}:{i}" for i in ids}
+    run_due(rt)
+    assert _progress(rt, made.id).sent == 5
+    assert len(outbox(rt)) == 5
+
+
+def test_consent_and_suppression_at_send_time_skip_with_their_reason(rt):
+    ids = audience(rt, 3)
+    made = broadcast(rt)
+    with rt.db.transaction() as session:
+        suppress(session, "reader1@example.com", "bounced", "550 no such user", "smtp",
+                 rt.clock.now())
+        session.execute(Send.__table__.update().where(Send.contact_id == ids[2])
+                        .values(to_email="reader2@example.com"))
+    contact(rt, "reader2@example.com", consent_marketing=False)
+    run_due(rt)
+    progress = _progress(rt, made.id)
+    assert progress.sent == 1
+    assert progress.skipped_total == 2
+    assert len(progress.skipped) == 2  # two different reasons, each named
+
+
+def test_a_contact_over_the_frequency_cap_is_deferred_not_dropped(rt):
+    ids = audience(rt, 2)
+    now = rt.clock.now()
+    with rt.db.transaction() as session:  # three marketing emails this week: the cap
+        session.execute(Send.__table__.insert(), [
+            {"send_key": f"earlier:{n}", "contact_id": ids[0], "to_email": "reader0@example.com",
+             "role": "contact", "template": "prospect-case-study", "variant": "",
+             "message_class": "marketing", "topic": "", "status": "sent", "attempts": 1,
+             "created_at": now - timedelta(days=n), "sent_at": now - timedelta(days=n)}
+            for n in (1, 2, 3)])
+    made = broadcast(rt)
+    run_due(rt)
+    progress = _progress(rt, made.id)
+    assert progress.sent == 1
+    assert progress.deferred == 1
+    assert progress.deferred_by == {"deferred: frequency_cap": 1}
+    waiting = next(s for s in _sends(rt, made.id) if s.contact_id == ids[0])
+    assert waiting.status == "queued"
+    assert waiting.due_at == now - timedelta(days=3) + timedelta(days=7)
+    advance_clock(rt, timedelta(days=4, hours=1), step=timedelta(hours=12))
+    assert _progress(rt, made.id).sent == 2
+
+
+def test_quiet_hours_in_the_contacts_zone_defer_to_their_end(rt):
+    audience(rt, 1, timezone="Asia/Tokyo")  # 10:00 UTC is 19:00 in Tokyo; quiet from 20:00
+    rt.clock.advance(timedelta(hours=2))  # 21:00 in Tokyo
+    made = broadcast(rt)
+    run_due(rt)
+    send = _sends(rt, made.id)[0]
+    assert send.status == "queued" and send.reason == "deferred: quiet_hours"
+    assert send.due_at == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # 08:00 in Tokyo
+
+
+def test_ten_oclock_in_each_contacts_own_zone(rt):
+    zones = {"Europe/Berlin": datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
+             "America/New_York": datetime(2026, 3, 2, 15, 0, tzinfo=UTC),
+             "Asia/Tokyo": datetime(2026, 3, 3, 1, 0, tzinfo=UTC),
+             "": datetime(2026, 3, 2, 10, 0, tzinfo=UTC)}  # UTC, the default: now
+    for n, zone in enumerate(zones):
+        cid = contact(rt, f"z{n}@example.com", timezone=zone, consent_marketing=True)
+        with rt.db.transaction() as session:
+            lists.add(session, lists.ensure(session, "Zones", rt.clock.now()), [cid],
+                      rt.clock.now())
+    made = broadcast(rt, list_name="Zones", timing="local", local_time="10:00")
+    due = {s.to_email: s.due_at for s in _sends(rt, made.id)}
+    assert due == {f"z{n}@example.com": at for n, at in enumerate(zones.values())}
+
+
+def test_a_pause_holds_the_sends_and_the_resume_releases_them(rt):
+    audience(rt, 4)
+    made = broadcast(rt)
+    with rt.db.transaction() as session:
+        assert services.pause(session, made.id, "ann@example.com", "wrong link",
+                              rt.clock.now())
+    run_due(rt)
+    assert _progress(rt, made.id).paused == 4
+    assert outbox(rt) == []
+    with rt.db.transaction() as session:
+        assert services.resume(session, made.id, "ann@example.com", "fixed",
+                               rt.clock.now()) == 4
+    run_due(rt)
+    assert _progress(rt, made.id).sent == 4
+
+
+def test_a_cancel_midway_stops_exactly_what_was_not_handed_over(rt):
+    audience(rt, 10)
+    made = broadcast(rt)
+    first = [s.id for s in _sends(rt, made.id)][:4]
+    assert deliver(rt, rt.mailroom(), first)["sent"] == 4
+    with rt.db.transaction() as session:
+        never = services.cancel(session, made.id, "ann@example.com", rt.clock.now())
+    run_due(rt)
+    progress = _progress(rt, made.id)
+    assert never == progress.cancelled == 6
+    assert progress.sent == 4 and len(outbox(rt)) == 4
+    assert queries.shown(rt.db, made.id).broadcast.never_sent == 6
