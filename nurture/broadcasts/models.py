@@ -14,6 +14,7 @@ TESTING, SENDING, CANCELLED = "testing", "sending", "cancelled"
 # A send of the rest of an A/B test's audience, waiting for the winner: no due time, no
 # template chosen yet (the winner's is written when it is decided).
 WAITING = "waiting"
+REST = "rest"  # the variant of a send to the rest of a test's audience (the sample: A, B…)
 
 
 class Broadcast(Base):

@@ -14,13 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, distinct, func, literal, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from nurture.abtest import Arm, decide
 from nurture.broadcasts import plan as plans
+from nurture.broadcasts.arms import CLICKED, OPENED, TestResult, hits, test_result
 from nurture.broadcasts.models import WAITING, Broadcast
-from nurture.broadcasts.services import REST, get
+from nurture.broadcasts.services import get
 from nurture.db import Database
 from nurture.events.models import Event
 from nurture.sending import pauses
@@ -28,9 +28,6 @@ from nurture.sending.feedback import COMPLAINT, HARD_BOUNCE
 from nurture.sending.models import Send
 
 ATTRIBUTION = timedelta(days=7)
-MIN_SAMPLE = 200  # sends per arm before the test may name a winner
-THRESHOLD = 0.95
-OPENED, CLICKED = "email.opened", "email.clicked"
 
 
 @dataclass(frozen=True)
@@ -75,26 +72,6 @@ class Progress:
 
 
 @dataclass(frozen=True)
-class ArmResult:
-    name: str
-    template: str
-    sent: int
-    successes: int
-    rate: float
-    interval: tuple[float, float]
-    probability: float
-
-
-@dataclass(frozen=True)
-class TestResult:
-    metric: str
-    arms: list[ArmResult]
-    winner: str | None
-    leader: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Report:
     sent: int
     delivered: int
@@ -135,40 +112,6 @@ def progress(session: Session, broadcast_id: int) -> Progress:
     return found
 
 
-def _hits(session: Session, broadcast_id: int, kind: str, variants: bool = False,
-          machine: bool = False) -> Counter[str]:
-    """Distinct sends of the broadcast with a hit of `kind` (human ones, or machine ones),
-    counted per variant (or all under "")."""
-    flag = func.coalesce(Event.properties["machine"].as_boolean(), False)
-    query = (select(Send.variant if variants else literal(""), func.count(distinct(Send.id)))
-             .select_from(Event).join(Send, Send.send_key == Event.properties["send"].as_string())
-             .where(Event.type == kind, Send.broadcast_id == broadcast_id,
-                    flag.is_(machine)))
-    if variants:
-        query = query.group_by(Send.variant)
-    return Counter({str(name or ""): int(count) for name, count in session.execute(query)})
-
-
-def test_result(session: Session, row: Broadcast) -> TestResult:
-    """Each arm's rate on the sample, with its 95% interval and its probability to beat
-    every other arm (`nurture.abtest`), and the winner if there is one."""
-    names = [plans.ARMS[i] for i in range(len(row.templates))]
-    sent = Counter({str(v): int(n) for v, n in session.execute(
-        select(Send.variant, func.count()).where(Send.broadcast_id == row.id,
-                                                Send.status == "sent",
-                                                Send.variant.in_(names))
-        .group_by(Send.variant))})
-    hits = _hits(session, row.id, CLICKED if row.metric == plans.CLICKS else OPENED, True)
-    arms = [Arm(name, min(hits[name], sent[name]), sent[name]) for name in names]
-    decision = decide(arms, min_sample=MIN_SAMPLE, threshold=THRESHOLD)
-    leader = max(names, key=lambda n: (decision.rates[n], decision.probabilities[n]))
-    return TestResult(row.metric, [
-        ArmResult(name, row.templates[i], sent[name], arms[i].successes,
-                  decision.rates[name], decision.intervals[name],
-                  decision.probabilities[name]) for i, name in enumerate(names)],
-        decision.winner, leader, decision.reason)
-
-
 def _after_send(session: Session, broadcast_id: int, kind: str) -> int:
     """Recipients with an event of `kind` within ATTRIBUTION after their send went. The
     window is applied here: date arithmetic differs between SQLite and PostgreSQL, and the
@@ -193,9 +136,9 @@ def report(session: Session, broadcast_id: int) -> Report:
         Send.broadcast_id == broadcast_id, Send.status == "failed",
         Send.feedback == HARD_BOUNCE)) or 0)  # refused outright by the receiving server
     return Report(int(sent), int(sent) - int(bounced), int(bounced) + hard,
-                  _hits(session, broadcast_id, OPENED)[""],
-                  _hits(session, broadcast_id, OPENED, machine=True)[""],
-                  _hits(session, broadcast_id, CLICKED)[""],
+                  hits(session, broadcast_id, OPENED)[""],
+                  hits(session, broadcast_id, OPENED, machine=True)[""],
+                  hits(session, broadcast_id, CLICKED)[""],
                   _after_send(session, broadcast_id, "email.unsubscribed"), int(complaints),
                   _after_send(session, broadcast_id, "trial.started"),
                   _hours(session, broadcast_id))
@@ -260,6 +203,3 @@ def progress_of(db: Database, broadcast_id: int) -> Progress:
     with db.sessions() as session:
         get(session, broadcast_id)
         return progress(session, broadcast_id)
-
-
-__all__ = ["REST", "Detail", "Progress", "Report", "Summary", "TestResult"]

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from nurture.audiences import services as audiences
 from nurture.audiences.errors import SegmentNotFound
 from nurture.broadcasts import plan as plans
+from nurture.broadcasts.arms import test_result
 from nurture.broadcasts.errors import BroadcastConflict, BroadcastInvalid, BroadcastNotFound
-from nurture.broadcasts.models import CANCELLED, SENDING, TESTING, WAITING, Broadcast
+from nurture.broadcasts.models import CANCELLED, REST, SENDING, TESTING, WAITING, Broadcast
 from nurture.broadcasts.plan import Plan
 from nurture.contacts import lists
 from nurture.contacts.models import Contact, ContactList, ListMember
@@ -34,7 +35,6 @@ from nurture.sending.render import TemplateStore
 from nurture.violations import Violation
 
 BATCH = 50_000  # contacts per INSERT ... SELECT: one statement each, never one per contact
-REST = "rest"  # the variant of a send to the rest of a test's audience
 
 
 def choosable(store: TemplateStore) -> list[str]:
@@ -248,13 +248,11 @@ def choose_winner(session: Session, broadcast_id: int, now: datetime, *, by: str
     """Decide the test now and send the winner to the rest: the arm the test found, or,
     when none reached the threshold, the arm with the best rate so far (what the
     marketer asked for by clicking, or what the window's end means). Returns the arm."""
-    from nurture.broadcasts import queries  # noqa: PLC0415  (queries reads this module's keys)
-
     row = _live(session, broadcast_id)
     if row.status != TESTING:
         raise BroadcastConflict(f"The broadcast #{row.id} has no A/B test waiting for a "
                                 f"winner.")
-    result = queries.test_result(session, row)
+    result = test_result(session, row)
     winner = result.winner or result.leader
     reason = result.reason if result.winner else (
         f"{result.reason} The window ended, so the arm with the best rate so far, "
