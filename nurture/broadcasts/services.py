@@ -284,3 +284,31 @@ def due_winners(db: Database, now: datetime, default_tz: str = "UTC") -> dict[st
                               default_tz=default_tz)
                 decided += 1
     return {"winners": decided}
+
+
+# The console's and the command line's calls: each in a transaction of its own.
+
+def created(db: Database, plan: Plan, now: datetime, *, by: str, default_tz: str) -> int:
+    with db.transaction() as session:
+        return create(session, plan, now, by=by, default_tz=default_tz).id
+
+
+def paused(db: Database, broadcast_id: int, by: str, reason: str, now: datetime) -> bool:
+    with db.transaction() as session:
+        return pause(session, broadcast_id, by, reason, now)
+
+
+def resumed(db: Database, broadcast_id: int, by: str, reason: str, now: datetime) -> int:
+    with db.transaction() as session:
+        return resume(session, broadcast_id, by, reason, now)
+
+
+def cancelled(db: Database, broadcast_id: int, by: str, now: datetime) -> int:
+    with db.transaction() as session:
+        return cancel(session, broadcast_id, by, now)
+
+
+def winner_sent(db: Database, broadcast_id: int, by: str, now: datetime,
+                default_tz: str) -> str:
+    with db.transaction() as session:
+        return choose_winner(session, broadcast_id, now, by=by, default_tz=default_tz)
