@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from nurture.audiences import services as audiences
 from nurture.broadcasts import plan as plans
 from nurture.broadcasts.arms import CLICKED, OPENED, TestResult, hits, test_result
 from nurture.broadcasts.models import WAITING, Broadcast
 from nurture.broadcasts.services import get
+from nurture.contacts import lists
 from nurture.db import Database
 from nurture.events.models import Event
 from nurture.sending import pauses
@@ -203,3 +205,20 @@ def progress_of(db: Database, broadcast_id: int) -> Progress:
     with db.sessions() as session:
         get(session, broadcast_id)
         return progress(session, broadcast_id)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the new-broadcast form offers: segments and lists by name, templates."""
+
+    segments: list[str]
+    lists: list[str]
+    templates: list[str]
+
+
+def choices(db: Database, templates: list[str], now: datetime) -> Choices:
+    """The names only: the form does not count every segment."""
+    with db.sessions() as session:
+        segments = [s.name for s in audiences.summaries(session, now, with_counts=False)]
+        named = [item.name for item in lists.summaries(session)]
+    return Choices(segments, named, templates)
