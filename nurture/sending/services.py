@@ -152,9 +152,20 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
         accounts = account_queries.for_templates(
             session, {c.account_id for _, c in rows if c.account_id is not None})
         facts = notices.for_sends(session, [s for s, _ in rows], mailroom.settings)
+
+        def why_not(send: Row, contact: Row) -> str | None:
+            """`blocked`, on what this batch read (and, in the loop, what it sent since)."""
+            account = accounts.get(contact.account_id or 0) or {}
+            return blocked(send, contact, reasons, last.get(contact.id), now,
+                           _throttled(throttles, held, send.template, contact.id),
+                           account.get("status"))
+
         later: dict[int, tuple[datetime, str]] = {}
-        for deferral in mailroom.deferrals:
-            later |= deferral.later(session, rows, now)
+        if mailroom.deferrals:  # a send that would be skipped anyway is skipped, not deferred
+            free = [(send, contact) for send, contact in rows
+                    if why_not(send, contact) is None]
+            for deferral in mailroom.deferrals:
+                later |= deferral.later(session, free, now)
     if later:  # written before any mark, and only while still queued: a cancel stands
         with works.transaction() as session:
             outcome.counts["deferred"] = _defer(session, later)
@@ -167,10 +178,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
     # by the sender once the message is built and the server waits for its text.
     with SendLedger(mailroom.engine) as ledger:
         for send, contact in rows:
-            account = accounts.get(contact.account_id or 0) or {}
-            why = blocked(send, contact, reasons, last.get(contact.id), now,
-                          _throttled(throttles, held, send.template, contact.id),
-                          account.get("status"))
+            why = why_not(send, contact)
             if why is not None:
                 ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from nurture.app.scheduler.claims import claim_due
 from nurture.broadcasts import queries, services
 from nurture.consent.records import suppress
 from nurture.contacts import lists
@@ -134,3 +135,31 @@ def test_a_cancel_midway_stops_exactly_what_was_not_handed_over(rt):
     assert never == progress.cancelled == 6
     assert progress.sent == 4 and len(outbox(rt)) == 4
     assert queries.shown(rt.db, made.id).broadcast.never_sent == 6
+
+
+def test_sends_already_claimed_when_the_pause_comes_are_held_at_delivery(rt):
+    audience(rt, 3)
+    made = broadcast(rt)
+    with rt.db.transaction() as session:
+        claimed = claim_due(session, "deliver_sends", rt.clock.now(), rt.lease, 100)
+        services.pause(session, made.id, "ann@example.com", "wrong link", rt.clock.now())
+    assert deliver(rt, rt.mailroom(), claimed)["sent"] == 0
+    assert _progress(rt, made.id).paused == 3
+    assert outbox(rt) == []
+
+
+def test_a_contact_without_consent_over_the_cap_is_skipped_not_deferred(rt):
+    cid = contact(rt, "nope@example.com", consent_marketing=False)
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        lists.add(session, lists.ensure(session, "Newsletter", now), [cid], now)
+        session.execute(Send.__table__.insert(), [
+            {"send_key": f"earlier:{n}", "contact_id": cid, "to_email": "nope@example.com",
+             "role": "contact", "template": "prospect-case-study", "variant": "",
+             "message_class": "marketing", "topic": "", "status": "sent", "attempts": 1,
+             "created_at": now - timedelta(days=n), "sent_at": now - timedelta(days=n)}
+            for n in (1, 2, 3)])
+    made = broadcast(rt)
+    run_due(rt)
+    progress = _progress(rt, made.id)
+    assert (progress.skipped_total, progress.deferred) == (1, 0)
