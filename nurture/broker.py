@@ -48,11 +48,12 @@ class Transport:
             messages += 1
         return messages
 
-    def start_worker(self, threads: int) -> Worker:
+    def start_worker(self, threads: int, poll_ms: int | None = None) -> Worker:
         # How long an idle queue's consumer sleeps between polls, at most. In process it is
         # a queue wait; on Redis each poll is a round trip and a script, so an idle worker
-        # polling its eight queues every 100 ms spent 7% of a core doing nothing.
-        timeout = 100 if self.in_process else 500
+        # polling its eight queues every 100 ms spent 7% of a core doing nothing. Tests,
+        # which wait for the queues to drain hundreds of times, poll faster (`poll_ms`).
+        timeout = poll_ms or (100 if self.in_process else 500)
         worker = Worker(self.broker, worker_threads=threads, worker_timeout=timeout)
         # One prefetched message per thread: each message is a batch of hundreds of ids,
         # so a deeper prefetch would only park work behind a busy thread.
@@ -67,11 +68,14 @@ class Transport:
             self.worker = None
         self.broker.close()
 
-    def join(self, timeout_ms: int = 60000) -> None:
+    def join(self, timeout_ms: int = 60000, interval_ms: int = 100) -> None:
         """Wait until the queues are empty and the local worker is idle."""
         for queue in sorted(set(QUEUES.values())):
             if queue in self.broker.get_declared_queues():
-                self.broker.join(queue, timeout=timeout_ms)
+                if self.in_process:
+                    self.broker.join(queue, timeout=timeout_ms)
+                else:
+                    self.broker.join(queue, timeout=timeout_ms, interval=interval_ms)
         if self.worker is not None:
             self.worker.join()
 

@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
 from nurture.app.composition import build
-from tests.helpers import AXE, Site, clean
+from tests.helpers import AXE, TEST_POLL_MS, Site, clean
 from web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,7 +55,7 @@ def site(settings, clock) -> Iterator[Site]:
     url = f"http://127.0.0.1:{server.server_port}"
     rt = build(settings.with_(base_url=url), clock=clock)
     clean(rt.db)
-    rt.transport.start_worker(4)
+    rt.transport.start_worker(4, poll_ms=TEST_POLL_MS)
     server.app = create_app(rt)
     thread = threading.Thread(target=server.serve_forever, name="browser-site", daemon=True)
     thread.start()

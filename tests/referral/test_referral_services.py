@@ -21,6 +21,7 @@ from referral import services as referral_services
 from referral.rules import MONEY_KINDS
 from tests.factories import FRIEND_IP, convert_friend, customer, sign_up, visit
 from tests.helpers import (
+    TEST_POLL_MS,
     advance_clock,
     clean,
     contact,
@@ -168,7 +169,7 @@ def test_the_attribution_model_picks_the_first_or_the_last_referrer(settings, cl
     rt = build(settings.with_(referral=replace(settings.referral, attribution=model,
                                                window=timedelta(days=30))), clock=clock)
     clean(rt.db)
-    rt.transport.start_worker(2)
+    rt.transport.start_worker(2, poll_ms=TEST_POLL_MS)
     try:
         codes = [customer(rt, "ann@lee-retail.example"), customer(rt, "cy@cy-cafe.example")]
         web = create_app(rt).test_client()
