@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from nurture.app.scheduler.claims import claim_due
-from nurture.broadcasts import queries, services
+from nurture.audiences import services as segments
+from nurture.broadcasts import plan, queries, services
 from nurture.consent.records import suppress
 from nurture.contacts import lists
 from nurture.sending.models import Send
@@ -163,3 +164,24 @@ def test_a_contact_without_consent_over_the_cap_is_skipped_not_deferred(rt):
     run_due(rt)
     progress = _progress(rt, made.id)
     assert (progress.skipped_total, progress.deferred) == (1, 0)
+
+
+def test_a_segment_audience_and_a_moment_to_come(rt):
+    audience(rt, 2, stage="try")
+    contact(rt, "learner@example.com", stage="learn", consent_marketing=True)
+    with rt.db.transaction() as session:
+        segments.create(session, "Trialists", "stage == 'try'", rt.clock.now())
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        made = services.create(session, plan.check(
+            name="Trial tips", audience="segment", audience_ref="Trialists",
+            templates=["prospect-case-study"], topic="tips", timing="at",
+            send_at="2026-03-03 09:00", known_templates={"prospect-case-study"}, now=now),
+            now, by="ann@example.com")
+        made_id = made.id
+    sends = _sends(rt, made_id)
+    assert [s.to_email for s in sends] == ["reader0@example.com", "reader1@example.com"]
+    assert {(s.due_at, s.topic) for s in sends} == {
+        (datetime(2026, 3, 3, 9, 0, tzinfo=UTC), "tips")}
+    run_due(rt)
+    assert _progress(rt, made_id).queued == 2  # not before its moment
