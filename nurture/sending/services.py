@@ -335,17 +335,24 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
             sender=settings.from_address, to=send.to_email,
             subject=subject, html_body=html, text_body=text, msg_id=msg_id,
             headers=compose.list_headers(message_class=send.message_class, links=links,
-                                         list_id=f"{send.journey_id or 'system'}.{domain}",
+                                         list_id=f"{_source(send) or 'system'}.{domain}",
                                          domain=domain, send_key=send.send_key,
                                          language=template.language,
                                          mailto=settings.reads_unsubscribe_mail)
-            | compose.feedback_id(send.journey_id, send.template, send.message_class),
+            | compose.feedback_id(_source(send), send.template, send.message_class),
         )
     except Exception as exc:
         return f"render: {exc}"[:200]
     # Once per message, after the MIME is built (no key: nothing to do).
     data = dkim.sign_all(data, settings.sending.dkim_keys, domain)
     return _Built(msg_id, data, tracker.links)
+
+
+def _source(send: Row) -> str | None:
+    """What made the send, for its List-Id and Feedback-ID: a journey, or a broadcast."""
+    if send.broadcast_id is not None:
+        return f"broadcast-{send.broadcast_id}"
+    return send.journey_id
 
 
 class _Mark:

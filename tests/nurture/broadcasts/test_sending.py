@@ -41,7 +41,10 @@ def test_the_audience_becomes_sends_once_even_when_made_twice(rt):
     assert {s.send_key for s in sends} == {f"broadcast:{made.id}:{i}" for i in ids}
     run_due(rt)
     assert _progress(rt, made.id).sent == 5
-    assert len(outbox(rt)) == 5
+    mail = outbox(rt)
+    assert len(mail) == 5
+    assert f"broadcast-{made.id}." in mail[0]["List-Id"]  # the reader can filter on it
+    assert mail[0]["Feedback-ID"].startswith(f"broadcast-{made.id}:prospect-case-study:")
 
 
 def test_consent_and_suppression_at_send_time_skip_with_their_reason(rt):
