@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -146,28 +147,36 @@ def report(session: Session, broadcast_id: int) -> Report:
                   _hours(session, broadcast_id))
 
 
-def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _hour_of(session: Session, column: Any) -> Any:
+    """`column`'s hour as text, "YYYY-MM-DD HH" (UTC), bucketed by the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.substr(column, 1, 13)  # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS"
 
 
 def _hours(session: Session, broadcast_id: int) -> list[dict[str, object]]:
-    """Sends handed over, human opens and clicks per hour. Read as timestamps and bucketed
-    here: the same on SQLite and PostgreSQL, and a broadcast's hours are few."""
-    buckets: dict[datetime, Counter[str]] = {}
-    for (at,) in session.execute(select(Send.sent_at).where(
-            Send.broadcast_id == broadcast_id, Send.status == "sent")):
-        if at is not None:
-            buckets.setdefault(_hour(at), Counter())["sent"] += 1
+    """Sends handed over, and sends first opened or clicked by a person, per hour, counted
+    by the database (a broadcast of 100,000 reads a few dozen rows here)."""
+    buckets: dict[str, Counter[str]] = {}
+    sent_hour = _hour_of(session, Send.sent_at)
+    for hour, count in session.execute(
+            select(sent_hour, func.count()).where(Send.broadcast_id == broadcast_id,
+                                                  Send.status == "sent",
+                                                  Send.sent_at.is_not(None))
+            .group_by(sent_hour)):
+        buckets.setdefault(hour, Counter())["sent"] += count
     flag = func.coalesce(Event.properties["machine"].as_boolean(), False)
-    for kind, at in session.execute(
-            select(Event.type, func.min(Event.occurred_at))
-            .join(Send, Send.send_key == Event.properties["send"].as_string())
-            .where(Event.type.in_((OPENED, CLICKED)), Send.broadcast_id == broadcast_id,
-                   flag.is_(False))
-            .group_by(Event.type, Send.id)):
-        buckets.setdefault(_hour(at), Counter())[
-            "opened" if kind == OPENED else "clicked"] += 1
-    return [{"hour": hour, "sent": c["sent"], "opened": c["opened"], "clicked": c["clicked"]}
+    first = (select(Event.type.label("type"), func.min(Event.occurred_at).label("at"))
+             .join(Send, Send.send_key == Event.properties["send"].as_string())
+             .where(Event.type.in_((OPENED, CLICKED)), Send.broadcast_id == broadcast_id,
+                    flag.is_(False))
+             .group_by(Event.type, Send.id).subquery())
+    hit_hour = _hour_of(session, first.c.at)
+    for kind, hour, count in session.execute(
+            select(first.c.type, hit_hour, func.count()).group_by(first.c.type, hit_hour)):
+        buckets.setdefault(hour, Counter())["opened" if kind == OPENED else "clicked"] += count
+    return [{"hour": datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC),
+             "sent": c["sent"], "opened": c["opened"], "clicked": c["clicked"]}
             for hour, c in sorted(buckets.items())]
 
 
