@@ -46,3 +46,17 @@ def test_the_command_line_refuses_a_bad_broadcast_with_every_reason(rt):
     assert "A broadcast needs a name." in refused.output
     missing = _run(rt, "show", "999")
     assert missing.exit_code == 1 and "There is no broadcast #999." in missing.output
+
+
+def test_the_guard_commands_send_a_broadcast_to_its_own_pause(rt):
+    audience(rt, 2)
+    made = _run(rt, "create", "News", "--list", "Newsletter", "--template", TEMPLATE_A)
+    broadcast_id = made.output.split("#")[1].split()[0]
+    assert _run(rt, "pause", broadcast_id, "--reason", "typo").exit_code == 0
+    refused = CliRunner().invoke(main, ["guard", "resume", f"broadcast:{broadcast_id}",
+                                        "--reason", "fixed"], obj=rt)
+    assert refused.exit_code == 1
+    assert f"nurture broadcasts pause|resume {broadcast_id}" in refused.output
+    run_due(rt)
+    shown = _run(rt, "show", broadcast_id).output
+    assert "paused (typo)" in shown and "sent 0" in shown
