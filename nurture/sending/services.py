@@ -36,7 +36,7 @@ from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender, SendError, retry_delay
-from nurture.sending.throttles import Deferral, Throttle
+from nurture.sending.throttles import Deferral, Throttle, defer
 from nurture.sending.verp import Verp
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Works
@@ -168,7 +168,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
                 later |= deferral.later(session, free, now)
     if later:  # written before any mark, and only while still queued: a cancel stands
         with works.transaction() as session:
-            outcome.counts["deferred"] = _defer(session, later)
+            outcome.counts["deferred"] = defer(session, later)
         rows = [(send, contact) for send, contact in rows if send.id not in later]
     if paused:
         with works.transaction() as session:
@@ -245,18 +245,6 @@ def _unpaused(session: Session, sends: Sequence[Row]
         return sends, None
     held = {send.id for send in stopped}
     return [send for send in sends if send.id not in held], (stopped, paused)
-
-
-def _defer(session: Session, later: dict[int, tuple[datetime, str]]) -> int:
-    """Give sends a later due time, with the reason, leaving them queued: counted and seen
-    as deferred, never dropped. Returns how many were still queued to defer."""
-    deferred = 0
-    for send_id, (due, reason) in sorted(later.items()):
-        deferred += rowcount(session.execute(
-            update(Send).where(Send.id == send_id, Send.status == "queued")
-            .values(due_at=due, reason=reason[:200], lease_until=None)
-            .execution_options(synchronize_session=False)))
-    return deferred
 
 
 def _throttled(throttles: Sequence[Throttle], held: list[set[int]], template: str,

@@ -10,8 +10,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Row
+from sqlalchemy import Row, update
 from sqlalchemy.orm import Session
+
+from nurture.db import rowcount
+from nurture.sending.models import Send
 
 
 class Throttle(Protocol):
@@ -35,3 +38,16 @@ class Deferral(Protocol):
               now: datetime) -> dict[int, tuple[datetime, str]]:
         """For the (send, contact) rows that may not go at `now`: send id -> (when they
         may, the reason recorded on the send while it waits)."""
+
+
+def defer(session: Session, later: dict[int, tuple[datetime, str]]) -> int:
+    """Give sends a later due time, with the reason, leaving them queued: counted and seen
+    as deferred, never dropped. Only a send still queued moves (a cancel stands). Returns
+    how many moved."""
+    deferred = 0
+    for send_id, (due, reason) in sorted(later.items()):
+        deferred += rowcount(session.execute(
+            update(Send).where(Send.id == send_id, Send.status == "queued")
+            .values(due_at=due, reason=reason[:200], lease_until=None)
+            .execution_options(synchronize_session=False)))
+    return deferred
