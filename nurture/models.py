@@ -3,6 +3,7 @@
 from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.audiences.models import Segment, SegmentMember
+from nurture.broadcasts.models import Broadcast
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReject
 from nurture.contacts.models import Contact, StageChange
@@ -26,7 +27,8 @@ from referral.models import (
 from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
-    "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
+    "Account", "AccountRole", "Activity", "Base", "Broadcast", "ConsentRecord", "Contact",
+    "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",
     "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",
     "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",

@@ -4,7 +4,8 @@ It builds the database, clock, sender, transport and caches; registers the subsc
 to recorded events: accounts, scoring, referral and journeys, in that order, so that a
 subscription's renewal date is fixed and a departed customer's account is stopped before
 anything reads them, and a score or a referral code changed by the next two can start a
-journey; and registers the send throttles (the NPS survey's). Actors receive ids only; the
+journey; and registers the send throttles (the NPS survey's) and deferrals (broadcasts'
+frequency cap and quiet hours). Actors receive ids only; the
 transport binds each to the runtime built here (`tasks.handlers`).
 """
 
@@ -18,6 +19,7 @@ from nurture.accounts.subscriber import AccountsSubscriber
 from nurture.app import tasks
 from nurture.app.runtime import Runtime
 from nurture.audiences.triggers import SegmentSubscriber
+from nurture.broadcasts.pacing import CapAndQuietHours
 from nurture.broker import make_transport
 from nurture.clock import Clock
 from nurture.config import Settings
@@ -49,6 +51,7 @@ def build(settings: Settings, clock: Clock | None = None, with_transport: bool =
                       versions=VersionCache(store_for(settings.templates_dir).message_class))
     runtime.subscribers = subscribers_for(settings, runtime.versions, runtime.pacing)
     runtime.throttles = (NPSThrottle(NPSConfig.from_settings(settings).throttle_days),)
+    runtime.deferrals = (CapAndQuietHours(runtime.pacing),)  # broadcasts' cap, quiet hours
     if with_transport:
         runtime.transport = make_transport(settings, tasks.handlers(runtime))
     return runtime

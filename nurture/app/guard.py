@@ -80,9 +80,19 @@ def _recipients(session: Session, rt: Runtime, journey_id: str) -> list[str]:
     return [user.email for user in list_users(session, "admin") if user.active]
 
 
+def _journey(text: str) -> Source:
+    """The journey `text` names; a broadcast is paused and resumed on its own page (its
+    sends are released there), never here."""
+    source = Source.parse(text)
+    if source.kind != pauses.JOURNEY:
+        raise pauses.PauseError(f"Pause and resume a broadcast on its page, or with "
+                                f"`nurture broadcasts pause|resume {source.id}`.")
+    return source
+
+
 def pause(rt: Runtime, text: str, reason: str, by: str) -> Pause:
     """A person pauses a source, saying why. Refused when it is paused already."""
-    source = Source.parse(text)
+    source = _journey(text)
     now = rt.now()
     reason = pauses.clean_reason(reason, "pause")
     with rt.transaction() as session:
@@ -99,7 +109,7 @@ def pause(rt: Runtime, text: str, reason: str, by: str) -> Pause:
 def resume(rt: Runtime, text: str, reason: str, by: str) -> dict[str, int]:
     """A person resumes a paused source with a reason; its held sends and contacts are
     released under the cap and quiet hours. Returns how many of each."""
-    source = Source.parse(text)
+    source = _journey(text)
     now = rt.now()
     with rt.work(now) as work:
         pauses.resume(work.session, source, by, reason, now)

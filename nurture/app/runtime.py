@@ -24,7 +24,7 @@ from nurture.events.bus import Subscriber
 from nurture.sending.render import store_for
 from nurture.sending.senders import Sender
 from nurture.sending.services import Mailroom
-from nurture.sending.throttles import Throttle
+from nurture.sending.throttles import Deferral, Throttle
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Work, unit_of_work
 
@@ -42,6 +42,7 @@ class Runtime:
     versions: VersionCache = field(default_factory=VersionCache)
     subscribers: tuple[Subscriber, ...] = ()
     throttles: tuple[Throttle, ...] = ()
+    deferrals: tuple[Deferral, ...] = ()
 
     @property
     def tokens(self) -> Tokens:
@@ -87,7 +88,8 @@ class Runtime:
     def mailroom(self) -> Mailroom:
         """What delivering sends needs of this installation (`sending.services.deliver`)."""
         return Mailroom(self.db.engine, self.sender, self.settings, self.tokens,
-                        store_for(self.settings.templates_dir), self.lease, self.throttles)
+                        store_for(self.settings.templates_dir), self.lease, self.throttles,
+                        self.deferrals)
 
     def close(self) -> None:
         if self.transport is not None:

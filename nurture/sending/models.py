@@ -47,6 +47,8 @@ class Send(Base):
     # While its source is paused a queued send has no due time (no claim sees it): this
     # keeps the one it had, for the release (nurture/sending/pauses.py).
     held_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The broadcast that made this send (nurture/broadcasts), for its progress and report.
+    broadcast_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
 
     __table_args__ = (
         *due_indexes("sends", "due_at"),
@@ -58,19 +60,22 @@ class Send(Base):
         # pause holds, for its release. Both hold few rows.
         Index("ix_sends_feedback", "feedback_at", **only("feedback_at IS NOT NULL")),
         Index("ix_sends_held", "journey_id", **only("held_due_at IS NOT NULL")),
+        # A broadcast's sends by status: its progress, report, pause and cancel.
+        Index("ix_sends_broadcast", "broadcast_id", "status",
+              **only("broadcast_id IS NOT NULL")),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 
 
 class Pause(Base):
-    """One pause of a source's marketing mail (a journey; broadcasts later), by the guard
+    """One pause of a source's marketing mail (a journey or a broadcast), by the guard
     or by a person, and its resume. Rows are kept: they are the pause history. A source is
     paused while it has a row without `resumed_at`."""
 
     __tablename__ = "pauses"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    source_kind: Mapped[str] = mapped_column(String(20))  # "journey"
+    source_kind: Mapped[str] = mapped_column(String(20))  # "journey" | "broadcast"
     source_id: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str] = mapped_column(String(200))  # "paused: complaints", "paused: by …"
     paused_at: Mapped[datetime] = mapped_column(UTCDateTime)

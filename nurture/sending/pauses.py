@@ -1,10 +1,11 @@
 """Pausing a source's marketing mail, defined once: the guard, the console and the command
-line all pause and resume through here, and so will broadcasts.
+line all pause and resume through here, and so do broadcasts.
 
 While a source is paused its queued marketing sends stay `queued`, with the pause's reason
 and no due time: no claim sees them, and nothing is dropped or skipped. The due time they
 had is kept (`held_due_at`) for the release. Service and transactional mail is never held.
-A source is named by its kind and id, e.g. ("journey", "onboarding").
+A source is named by its kind and id, e.g. ("journey", "onboarding") or ("broadcast", "12"):
+a journey's sends carry its id in `journey_id`, a broadcast's in `broadcast_id`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,8 @@ from nurture.text import text_problem
 from nurture.yamlfile import ID_PATTERN
 
 JOURNEY = "journey"
-KINDS = (JOURNEY,)  # broadcasts join when they exist
+BROADCAST = "broadcast"
+KINDS = (JOURNEY, BROADCAST)
 GUARD = "guard"  # who pauses when the rates do
 
 
@@ -39,12 +41,14 @@ class Source:
 
     @classmethod
     def parse(cls, text: str) -> Source:
-        """`journey:ID`, or a bare journey id."""
+        """`journey:ID`, `broadcast:NUMBER`, or a bare journey id."""
         kind, _, ident = text.strip().rpartition(":")
         kind = kind or JOURNEY
-        if kind not in KINDS or len(ident) > 120 or not ID_PATTERN.match(ident):
+        if (kind not in KINDS or len(ident) > 120 or not ID_PATTERN.match(ident)
+                or (kind == BROADCAST and not ident.isdigit())):
             raise PauseError(f"{text[:80]!r} names no source: write a journey id (lower-case "
-                             f"letters, digits, '-', '_' or '.'), or journey:ID.")
+                             f"letters, digits, '-', '_' or '.'), journey:ID or "
+                             f"broadcast:NUMBER.")
         return cls(kind, ident)
 
 
@@ -116,11 +120,25 @@ def resume(session: Session, source: Source, by: str, reason: str, now: datetime
     return row
 
 
+def _of(source: Source) -> ColumnElement[bool]:
+    """The sends a source made."""
+    if source.kind == BROADCAST:
+        return Send.broadcast_id == int(source.id)
+    return Send.journey_id == source.id
+
+
+def source_of(send: Row) -> Source | None:
+    """The source a send (with `journey_id` and `broadcast_id`) belongs to, if any."""
+    if send.broadcast_id is not None:
+        return Source(BROADCAST, str(send.broadcast_id))
+    return Source(JOURNEY, send.journey_id) if send.journey_id else None
+
+
 def hold_source(session: Session, source: Source, reason: str) -> int:
     """Hold every queued marketing send of a source no worker holds (a send being delivered
     now goes, or is held by `hold` at delivery). Returns how many were held."""
     result = session.execute(
-        update(Send).where(Send.journey_id == source.id, Send.status == "queued",
+        update(Send).where(_of(source), Send.status == "queued",
                            Send.message_class == MARKETING, Send.due_at.is_not(None),
                            Send.lease_until.is_(None))
         .values(held_due_at=Send.due_at, due_at=None, reason=reason[:200])
@@ -128,13 +146,16 @@ def hold_source(session: Session, source: Source, reason: str) -> int:
     return rowcount(result)
 
 
-def hold(session: Session, sends: list[Row], reasons: dict[str, str]) -> None:
+def hold(session: Session, sends: list[Row], reasons: dict[Source, str]) -> None:
     """Hold sends met at delivery whose source was paused after they were claimed or made:
-    `sends` have `id` and `due_at`, `reasons` is the pause reason by journey id."""
+    `sends` have `id`, `due_at`, `journey_id` and `broadcast_id`, `reasons` is the pause
+    reason by source."""
     for send in sends:
+        source = source_of(send)
+        reason = reasons.get(source, "paused") if source is not None else "paused"
         session.execute(update(Send).where(Send.id == send.id, Send.status == "queued")
                         .values(held_due_at=send.due_at, due_at=None, lease_until=None,
-                                reason=reasons[send.journey_id][:200])
+                                reason=reason[:200])
                         .execution_options(synchronize_session=False))
 
 
@@ -142,7 +163,7 @@ def held(session: Session, source: Source) -> list[Row]:
     """A paused source's held sends: id, contact, and the due time each had."""
     return list(session.execute(
         select(Send.id, Send.contact_id, Send.held_due_at)
-        .where(Send.journey_id == source.id, Send.status == "queued", Send.due_at.is_(None),
+        .where(_of(source), Send.status == "queued", Send.due_at.is_(None),
                Send.held_due_at.is_not(None))
         .order_by(Send.held_due_at, Send.id)))
 

@@ -36,7 +36,7 @@ from nurture.sending.models import Send
 from nurture.sending.render import Template, TemplateStore, build_mime, message_id
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender, SendError, retry_delay
-from nurture.sending.throttles import Throttle
+from nurture.sending.throttles import Deferral, Throttle, defer
 from nurture.sending.verp import Verp
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Works
@@ -45,7 +45,7 @@ _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
 _SEND_FIELDS = [_SENDS.c[name] for name in (
     "id", "send_key", "contact_id", "to_email", "role", "journey_id", "template",
-    "message_class", "topic", "attempts", "due_at")]
+    "message_class", "topic", "attempts", "due_at", "broadcast_id")]
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
@@ -113,7 +113,8 @@ def _last_marketing(session: Session, contact_ids: set[int], now: datetime
 class Mailroom:
     """What delivering needs besides units of work: the engine its send ledger commits on,
     the sender, the settings messages are built with, the signer of their links, the
-    templates, the lease a send is marked for, and the throttles that hold sends back."""
+    templates, the lease a send is marked for, the throttles that hold sends back and the
+    deferrals that move them later."""
 
     engine: Engine
     sender: Sender
@@ -122,6 +123,7 @@ class Mailroom:
     store: TemplateStore
     lease: timedelta
     throttles: Sequence[Throttle] = ()
+    deferrals: Sequence[Deferral] = ()
 
 
 def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
@@ -150,6 +152,24 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
         accounts = account_queries.for_templates(
             session, {c.account_id for _, c in rows if c.account_id is not None})
         facts = notices.for_sends(session, [s for s, _ in rows], mailroom.settings)
+
+        def why_not(send: Row, contact: Row) -> str | None:
+            """`blocked`, on what this batch read (and, in the loop, what it sent since)."""
+            account = accounts.get(contact.account_id or 0) or {}
+            return blocked(send, contact, reasons, last.get(contact.id), now,
+                           _throttled(throttles, held, send.template, contact.id),
+                           account.get("status"))
+
+        later: dict[int, tuple[datetime, str]] = {}
+        if mailroom.deferrals:  # a send that would be skipped anyway is skipped, not deferred
+            free = [(send, contact) for send, contact in rows
+                    if why_not(send, contact) is None]
+            for deferral in mailroom.deferrals:
+                later |= deferral.later(session, free, now)
+    if later:  # written before any mark, and only while still queued: a cancel stands
+        with works.transaction() as session:
+            outcome.counts["deferred"] = defer(session, later)
+        rows = [(send, contact) for send, contact in rows if send.id not in later]
     if paused:
         with works.transaction() as session:
             pauses.hold(session, *paused)
@@ -158,10 +178,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
     # by the sender once the message is built and the server waits for its text.
     with SendLedger(mailroom.engine) as ledger:
         for send, contact in rows:
-            account = accounts.get(contact.account_id or 0) or {}
-            why = blocked(send, contact, reasons, last.get(contact.id), now,
-                          _throttled(throttles, held, send.template, contact.id),
-                          account.get("status"))
+            why = why_not(send, contact)
             if why is not None:
                 ledger.stage({"id": send.id, "status": "skipped", "reason": why})
                 outcome.counts["skipped"] += 1
@@ -213,14 +230,17 @@ def _return_path(mailroom: Mailroom, send_id: int) -> str:
 
 
 def _unpaused(session: Session, sends: Sequence[Row]
-              ) -> tuple[Sequence[Row], tuple[list[Row], dict[str, str]] | None]:
+              ) -> tuple[Sequence[Row], tuple[list[Row], dict[pauses.Source, str]] | None]:
     """The sends that may go, and the marketing sends of paused sources to hold (paused
     after they were claimed, or made by a journey since), with the reasons by source."""
-    if not any(send.message_class == MARKETING and send.journey_id for send in sends):
+    kinds = {source.kind for send in sends if send.message_class == MARKETING
+             and (source := pauses.source_of(send)) is not None}
+    if not kinds:
         return sends, None
-    paused = pauses.reasons(session)
+    paused = {pauses.Source(kind, ident): reason for kind in sorted(kinds)
+              for ident, reason in pauses.reasons(session, kind).items()}
     stopped = [send for send in sends
-               if send.message_class == MARKETING and send.journey_id in paused]
+               if send.message_class == MARKETING and pauses.source_of(send) in paused]
     if not stopped:
         return sends, None
     held = {send.id for send in stopped}
@@ -303,17 +323,24 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
             sender=settings.from_address, to=send.to_email,
             subject=subject, html_body=html, text_body=text, msg_id=msg_id,
             headers=compose.list_headers(message_class=send.message_class, links=links,
-                                         list_id=f"{send.journey_id or 'system'}.{domain}",
+                                         list_id=f"{_source(send) or 'system'}.{domain}",
                                          domain=domain, send_key=send.send_key,
                                          language=template.language,
                                          mailto=settings.reads_unsubscribe_mail)
-            | compose.feedback_id(send.journey_id, send.template, send.message_class),
+            | compose.feedback_id(_source(send), send.template, send.message_class),
         )
     except Exception as exc:
         return f"render: {exc}"[:200]
     # Once per message, after the MIME is built (no key: nothing to do).
     data = dkim.sign_all(data, settings.sending.dkim_keys, domain)
     return _Built(msg_id, data, tracker.links)
+
+
+def _source(send: Row) -> str | None:
+    """What made the send, for its List-Id and Feedback-ID: a journey, or a broadcast."""
+    if send.broadcast_id is not None:
+        return f"broadcast-{send.broadcast_id}"
+    return send.journey_id
 
 
 class _Mark:

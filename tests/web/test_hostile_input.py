@@ -21,6 +21,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from nurture.audiences import services as segments
+from nurture.broadcasts import plan
+from nurture.broadcasts import services as broadcasts
+from nurture.contacts import lists
 from nurture.contacts.imports import service as imports
 from nurture.contacts.imports import uploads
 from nurture.contacts.imports.options import Options
@@ -142,6 +145,30 @@ CORPUS: dict[str, Entry] = {
               "description": ""}),
     "POST /segments/<int:segment_id>/delete": Entry(
         who="marketer", path=lambda ctx: {"segment_id": str(ctx["segment_id"])},
+        form={"x": "1"}),
+    "GET /broadcasts": Entry(who="marketer"),
+    "GET /broadcasts/new": Entry(who="marketer"),
+    "POST /broadcasts/new": Entry(who="marketer", form={
+        "name": "Spring news", "audience": "list", "list": "Readers", "segment": "",
+        "template": "prospect-case-study", "template_b": "quarterly-needs-assessment",
+        "topic": "news", "timing": "at", "send_at": "2026-03-05 10:00", "local_time": "10:00",
+        "sample_percent": "20", "metric": "clicks", "window_hours": "4"},
+        numbers=("sample_percent", "window_hours")),
+    "GET /broadcasts/<int:broadcast_id>": Entry(
+        who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])}),
+    "GET /broadcasts/<int:broadcast_id>/progress": Entry(
+        who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])}),
+    "POST /broadcasts/<int:broadcast_id>/pause": Entry(
+        who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
+        form={"reason": "the link is wrong"}),
+    "POST /broadcasts/<int:broadcast_id>/resume": Entry(
+        who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
+        form={"reason": "fixed the link"}),
+    "POST /broadcasts/<int:broadcast_id>/cancel": Entry(
+        who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
+        form={"x": "1"}),
+    "POST /broadcasts/<int:broadcast_id>/winner": Entry(
+        who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
         form={"x": "1"}),
     "GET /contacts/import": Entry(who="marketer"),
     "POST /contacts/import": Entry(who="marketer", form={"file": "not a file"}),
@@ -282,6 +309,10 @@ def world(rt, request) -> dict:
         session.flush()
         trial_id, handoff_id = trial.id, handoff.id
         segment_id = segments.create(session, "Trialists", "stage == 'try'", now)
+        lists.add(session, lists.ensure(session, "Readers", now), [cid], now)
+        broadcast_id = broadcasts.create(session, plan.Plan(
+            "News", plan.LIST, "Readers", ("prospect-case-study", "quarterly-needs-assessment"),
+            "", plan.NOW, sample_percent=50), now, by="test").id
     if who in STAFF:
         clients[who] = app.test_client()
         signed = clients[who].post("/login", data={"email": f"{who}@example.com",
@@ -299,6 +330,7 @@ def world(rt, request) -> dict:
             "clients": clients, "rt": rt, "code": code, "source_id": source_id,
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
+            "broadcast_id": broadcast_id,
             "user_id": user.id if user else 0,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),

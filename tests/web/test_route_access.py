@@ -22,6 +22,9 @@ import pytest
 from sqlalchemy import select
 
 from nurture.audiences import services as segments
+from nurture.broadcasts import plan
+from nurture.broadcasts import services as broadcasts
+from nurture.contacts import lists
 from nurture.contacts.imports import service as imports
 from nurture.contacts.imports import uploads
 from nurture.contacts.imports.options import Options
@@ -127,6 +130,18 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/segments/<int:segment_id>"): console(POST, MARKETER, ok=422),
     # The marketer deletes it, so the admin finds it gone.
     (POST, "/segments/<int:segment_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
+    (GET, "/broadcasts"): console(GET, MARKETER),
+    (GET, "/broadcasts/new"): console(GET, MARKETER),
+    (POST, "/broadcasts/new"): console(POST, MARKETER, ok=422),  # an empty form
+    (GET, "/broadcasts/<int:broadcast_id>"): console(GET, MARKETER),
+    (GET, "/broadcasts/<int:broadcast_id>/progress"): console(GET, MARKETER),
+    # Sent empty: no reason given (a 400 page with the sentence).
+    (POST, "/broadcasts/<int:broadcast_id>/pause"): console(POST, MARKETER, ok=400),
+    (POST, "/broadcasts/<int:broadcast_id>/resume"): console(POST, MARKETER, ok=400),
+    # The marketer cancels it, so the admin finds it cancelled.
+    (POST, "/broadcasts/<int:broadcast_id>/cancel"): console(POST, MARKETER, ok=303,
+                                                             admin=409),
+    (POST, "/broadcasts/<int:broadcast_id>/winner"): console(POST, MARKETER, ok=409),
     (GET, "/contacts/import"): console(GET, MARKETER),
     (POST, "/contacts/import"): console(POST, MARKETER, ok=422),  # no file chosen
     (GET, "/contacts/import/files/<upload>"): console(GET, MARKETER),
@@ -191,6 +206,11 @@ def _rows(rt) -> dict[str, object]:
         source_id = session.scalar(select(ReferralSource.id).order_by(ReferralSource.id))
     with rt.db.transaction() as session:
         segment_id = segments.create(session, "Trialists", "stage == 'try'", rt.clock.now())
+        readers = lists.ensure(session, "Readers", rt.clock.now())
+        lists.add(session, readers, [lead], rt.clock.now())
+        broadcast_id = broadcasts.create(session, plan.Plan(
+            "News", plan.LIST, "Readers", ("prospect-case-study",), "", plan.NOW),
+            rt.clock.now(), by="test").id
     upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\nann@example.com,Ann\n"))
     job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "people.csv",
                          {"email": "email"}, Options(), "test", background=False)
@@ -199,7 +219,7 @@ def _rows(rt) -> dict[str, object]:
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
-            "message_id": inbound.kept_page(rt).messages[0].id}
+            "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id}
 
 
 def _path(rule, values: dict[str, object]) -> str:

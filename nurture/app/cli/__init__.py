@@ -8,6 +8,7 @@ import click
 
 from nurture.app.cli.accounts import accounts
 from nurture.app.cli.bounces import bounces
+from nurture.app.cli.broadcasts import broadcasts
 from nurture.app.cli.clv import clv
 from nurture.app.cli.contacts import contacts
 from nurture.app.cli.dkim import dkim
@@ -69,6 +70,7 @@ main.add_command(guard)
 main.add_command(insights)
 main.add_command(inbound)
 main.add_command(segments)
+main.add_command(broadcasts)
 for command in (fit, models, approve_command, generate_history):
     scoring.add_command(command)
 main.add_command(scoring)

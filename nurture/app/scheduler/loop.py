@@ -12,6 +12,7 @@ from nurture.app.guard import run_guard_jobs
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
 from nurture.audiences.triggers import run_segment_jobs
+from nurture.broadcasts.services import due_winners
 from nurture.errors import NurtureError
 from nurture.inbound.imap import poll_mailbox
 from nurture.inbound.services import forget_old
@@ -116,6 +117,10 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 entered = run_segment_jobs(rt.db, rt.versions, rt.clock.now())
                 if any(entered.values()):
                     log.info("scheduler: segments %s", entered)
+                # A/B tests whose window ended: the winner goes to the rest.
+                winners = due_winners(rt.db, rt.clock.now(), rt.settings.timezone)
+                if any(winners.values()):
+                    log.info("scheduler: broadcasts %s", winners)
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)

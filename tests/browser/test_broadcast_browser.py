@@ -1,0 +1,93 @@
+"""A marketer in a real browser creates a broadcast with an A/B test, watches its sample go
+to the SMTP sink, sends the winner to the rest, cancels it midway, and reads the exact
+number never sent; axe-core's verdict on each broadcast page on the way."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from nurture.broadcasts.models import WAITING
+from nurture.sending.models import Send
+from nurture.sending.services import deliver
+from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
+from tests.helpers import (
+    PASSWORD,
+    Site,
+    axe_report,
+    axe_violations,
+    marketer_and_four_contacts,
+    run_due,
+)
+from tests.nurture.broadcasts.conftest import TEMPLATE_A, TEMPLATE_B, audience
+
+
+@pytest.fixture
+def sink():
+    running = SinkThread(SMTPSink(port=0, store=Store(), faults=Faults.parse([])))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def settings(settings, sink):
+    """The site's mail goes to the sink over SMTP."""
+    return settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}")
+
+
+def _sign_in(page: Page, site: Site, path: str) -> None:
+    page.goto(f"{site.url}{path}")
+    page.get_by_label("Email address").fill("mia@nurture.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _sends(site: Site, *statuses: str) -> list[int]:
+    with site.rt.db.sessions() as session:
+        return list(session.scalars(select(Send.id).where(Send.broadcast_id.is_not(None),
+                                                          Send.status.in_(statuses))
+                                    .order_by(Send.id)))
+
+
+def test_an_ab_broadcast_goes_to_the_sink_and_a_cancel_midway_says_what_never_went(
+        site: Site, axe_page: Page, sink: SinkThread):
+    marketer_and_four_contacts(site)
+    audience(site.rt, 40, name="Readers")
+    page, results = axe_page, {}
+    _sign_in(page, site, "/broadcasts/new")
+    expect(page.get_by_role("heading", name="New broadcast")).to_be_visible()
+    results["new broadcast form"] = axe_violations(page)
+    page.get_by_label("Name", exact=True).fill("Spring news")
+    page.get_by_label("List", exact=True).select_option("Readers")
+    page.get_by_label("Email template").select_option(TEMPLATE_A)
+    page.get_by_label("Arm B's template").select_option(TEMPLATE_B)
+    page.get_by_label("Sample").fill("50")
+    page.get_by_role("button", name="Create and schedule").click()
+    expect(page.get_by_role("status").first).to_have_text(
+        "The broadcast 'Spring news' was created.")
+    expect(page.get_by_text("40 recipients")).to_be_visible()
+    sample = len(_sends(site, "queued"))
+    run_due(site.rt)  # the scheduler and the workers: the sample goes out
+    assert sink.stats.recipients == sample
+    expect(page.locator('[data-field="sent"]')).to_have_text(str(sample))  # polled
+    expect(page.get_by_role("columnheader", name="Probability best")).to_be_visible()
+    results["broadcast under test"] = axe_violations(page)
+    page.get_by_role("button", name="Send the winner now").click()
+    expect(page.get_by_role("status").first).to_contain_text("goes to the rest")
+    rest = _sends(site, "queued")
+    assert len(rest) == 40 - sample and not _sends(site, WAITING)
+    deliver(site.rt, site.rt.mailroom(), rest[:5])  # a worker is midway through the rest
+    page.get_by_role("button", name="Cancel the broadcast").click()
+    never = 40 - sample - 5
+    expect(page.get_by_role("status").first).to_have_text(
+        f"The broadcast was cancelled: {never} sends will never be sent.")
+    expect(page.locator("#never-sent")).to_contain_text(f"{never} emails were never sent.")
+    expect(page.locator('[data-field="cancelled"]')).to_have_text(str(never))
+    run_due(site.rt)
+    assert sink.stats.recipients == sample + 5  # nothing cancelled went
+    results["cancelled broadcast"] = axe_violations(page)
+    page.get_by_role("link", name="All broadcasts").click()
+    expect(page.get_by_role("link", name="Spring news")).to_be_visible()
+    results["broadcast list"] = axe_violations(page)
+    assert not any(results.values()), "axe-core violations:\n" + axe_report(results)
