@@ -74,8 +74,9 @@ class Transport:
             if queue in self.broker.get_declared_queues():
                 if self.in_process:
                     self.broker.join(queue, timeout=timeout_ms)
-                else:
-                    self.broker.join(queue, timeout=timeout_ms, interval=interval_ms)
+                else:  # RedisBroker's join polls the queue's length every `interval` ms
+                    self.broker.join(  # type: ignore[call-arg]
+                        queue, timeout=timeout_ms, interval=interval_ms)
         if self.worker is not None:
             self.worker.join()
 

@@ -10,7 +10,7 @@ from alembic import op
 
 from nurture.db import BigId, Json, UTCDateTime
 
-revision = '0016_broadcasts'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
