@@ -96,7 +96,7 @@ def run(host: str, port: int) -> None:
     rt = open_runtime()
     upgrade(rt.db)
     assert rt.transport is not None
-    rt.transport.start_worker(rt.settings.worker_threads)
+    rt.transport.start_worker(rt.settings.worker_threads, rt.settings.priority_threads)
     stop = threading.Event()
     threading.Thread(target=run_scheduler, args=(rt, stop), daemon=True,
                      name="scheduler").start()
@@ -136,7 +136,10 @@ def scheduler() -> None:
 @click.command(cls=Command)
 @click.option("--threads", default=None, type=click.IntRange(1, 256),
               help="Worker threads (default: NURTURE_WORKER_THREADS or 8).")
-def worker(threads: int | None) -> None:
+@click.option("--priority-threads", default=None, type=click.IntRange(1, 64),
+              help="More threads that serve only transactional and service mail and the "
+                   "journeys that send it (default: NURTURE_PRIORITY_THREADS or 2).")
+def worker(threads: int | None, priority_threads: int | None) -> None:
     """A dramatiq worker: advances journeys, delivers email and webhooks."""
     rt = open_runtime()
     assert rt.transport is not None
@@ -144,8 +147,9 @@ def worker(threads: int | None) -> None:
         raise click.ClickException("A separate worker needs REDIS_URL; without it, "
                                    "`nurture run` runs the worker in-process.")
     count = threads or rt.settings.worker_threads
-    rt.transport.start_worker(count)
-    click.echo(f"Worker started with {count} threads.")
+    lane = priority_threads or rt.settings.priority_threads
+    rt.transport.start_worker(count, lane)
+    click.echo(f"Worker started with {count} threads, and {lane} for the priority lane.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
