@@ -26,7 +26,9 @@ QUEUES = {"advance_enrollments": "journeys", "deliver_priority_sends": "sending_
 # never occupies: a worker busy with a broadcast's batches of 500 holds each thread for
 # seconds. The lane carries a triggered email end to end: the journey advance an event
 # made due (a sign-up entering the trial journey), then the send that step wrote. Journeys
-# are served by the other threads too, so a journey backlog still gets all of them.
+# are the lane's alone: a pool that also delivers bulk mail takes an advance into its
+# prefetch and holds it there, behind a batch of 500 (measured: the welcome went out
+# 500th of 601).
 LANE_QUEUES = frozenset({"sending_priority", "journeys"})
 
 
@@ -34,7 +36,7 @@ LANE_QUEUES = frozenset({"sending_priority", "journeys"})
 class Transport:
     broker: dramatiq.Broker
     actors: dict[str, dramatiq.Actor] = field(default_factory=dict)
-    worker: Worker | None = None  # every queue but the priority lane's
+    worker: Worker | None = None  # every queue but the lane's
     lane_worker: Worker | None = None  # the lane's queues (LANE_QUEUES), its own threads
 
     @property
@@ -56,9 +58,9 @@ class Transport:
         return messages
 
     def start_worker(self, threads: int, lane_threads: int = 2) -> Worker:
-        """Start `threads` worker threads on every queue but the priority lane's, and
+        """Start `threads` worker threads on every queue but the lane's, and
         `lane_threads` more on the lane's queues alone; returns the first pool."""
-        others = set(QUEUES.values()) - {QUEUES["deliver_priority_sends"]}
+        others = set(QUEUES.values()) - LANE_QUEUES
         self.lane_worker = self._pool(LANE_QUEUES, lane_threads)
         self.worker = self._pool(others, threads)
         return self.worker
