@@ -14,6 +14,7 @@ from journeys.facts import attribute_path
 from journeys.models import Activity, Enrollment
 from nurture.contacts.models import Contact, StageChange
 from nurture.events.effects import merge_attributes
+from nurture.sending.lanes import lane_of
 from nurture.sending.models import Send
 from nurture.webhooks.models import WebhookDelivery
 from nurture.writes import bulk_insert, bulk_update, insert_ignore
@@ -38,7 +39,8 @@ class Batch:
     # What the batch changed on its contacts, by id, to write back: the contacts it is given
     # may be plain objects rather than ORM ones.
     contact_changes: dict[int, dict[str, Any]] = field(default_factory=dict)
-    send_ids: list[int] = field(default_factory=list)
+    # The new sends' ids by lane (nurture/sending/lanes.py): each lane is kicked apart.
+    send_ids: dict[str, list[int]] = field(default_factory=dict)
     webhook_ids: list[int] = field(default_factory=list)
 
     def activity(self, row: Any, kind: str, step_id: str | None,
@@ -117,7 +119,7 @@ class Batch:
                 "enrollment_id": row.id, "journey_id": row.journey_id,
                 "step_id": decision.step_id, "template": decision.template,
                 "variant": decision.variant, "message_class": decision.message_class,
-                "topic": decision.topic,
+                "lane": lane_of(decision.message_class), "topic": decision.topic,
                 "status": "queued", "created_at": self.now, "due_at": self.now,
                 "lease_until": self.lease_until,
             })
@@ -130,6 +132,10 @@ class Batch:
         bulk_insert(session, StageChange, self.stage_changes)
         # Ids of rows created now, to deliver after commit; a row that already existed
         # (a message processed twice) was kicked by whoever created it.
-        self.send_ids = insert_ignore(session, Send, self.sends, "send_key")
+        lanes: dict[str, list[dict[str, Any]]] = {}
+        for send in self.sends:  # a batch is nearly always of one lane: one statement
+            lanes.setdefault(send["lane"], []).append(send)
+        self.send_ids = {lane: insert_ignore(session, Send, rows, "send_key")
+                         for lane, rows in lanes.items()}
         self.webhook_ids = insert_ignore(session, WebhookDelivery, self.webhooks,
                                          "delivery_key")

@@ -185,6 +185,8 @@ class Settings:
     message_batch: int = 500
     poll_seconds: float = 1.0
     worker_threads: int = 8
+    # Threads of each worker that serve only the priority lane (nurture/sending/lanes.py).
+    priority_threads: int = 2
     from_address: str = "Nurture <hello@nurture.localhost>"
     # Every marketing email shows the sender's postal address (CAN-SPAM, GDPR transparency).
     postal_address: str = "Nurture, 1 Example Street, 75001 Paris, France"
@@ -256,6 +258,8 @@ class Settings:
                                      unit="seconds"),
             worker_threads=read.whole(env, "NURTURE_WORKER_THREADS", 8, least=1,
                                       unit="threads"),
+            priority_threads=read.whole(env, "NURTURE_PRIORITY_THREADS", 2, least=1,
+                                        unit="threads"),
             from_address=read.address(env, "NURTURE_FROM", "Nurture <hello@nurture.localhost>",
                                       with_name=True) or "",
             poll_seconds=read.seconds(env, "NURTURE_POLL_SECONDS", 1.0),

@@ -28,11 +28,12 @@ from nurture.db import Base, Database
 from nurture.events.bus import NewEvent, Subscriber
 from nurture.events.effects import Lifecycle
 from nurture.events.recorder import Recorded, record_events
+from nurture.sending.lanes import KINDS, SEND_KINDS
 
 # Each kind of work: the table that holds it (a `lease_until` column beside its due time).
 TABLES = {"advance_enrollments": "enrollments", "deliver_sends": "sends",
-          "deliver_webhooks": "webhook_deliveries", "escalate_handoffs": "handoffs",
-          "run_imports": "import_jobs"}
+          "deliver_priority_sends": "sends", "deliver_webhooks": "webhook_deliveries",
+          "escalate_handoffs": "handoffs", "run_imports": "import_jobs"}
 
 
 class Runner(Protocol):
@@ -75,9 +76,16 @@ class Work:
         if not ids or self.lease_until is None:
             return
         table = Base.metadata.tables[TABLES[kind]]
-        self.session.execute(update(table).where(table.c.id.in_(ids))
-                             .values(lease_until=self.lease_until)
-                             .execution_options(synchronize_session=False))
+        lease = (update(table).where(table.c.id.in_(ids)).values(lease_until=self.lease_until)
+                 .execution_options(synchronize_session=False))
+        if kind in SEND_KINDS:
+            # A send's lane, stored on its row, decides its queue, whichever kind the
+            # caller named: a use case that queues a log-in email need not know of lanes.
+            for send_id, lane in self.session.execute(lease.returning(table.c.id,
+                                                                      table.c.lane)):
+                self.kicks.setdefault(KINDS[lane], []).append(send_id)
+            return
+        self.session.execute(lease)
         self.kicks.setdefault(kind, []).extend(ids)
 
     def leased(self, kind: str, ids: Iterable[int]) -> None:

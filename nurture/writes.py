@@ -206,10 +206,22 @@ def _processed(dialect: Dialect, columns: list[Column[Any]], rows: list[dict[str
             default = column.default
             if not isinstance(default, ColumnDefault):  # a Sequence: the database's to give
                 raise TypeError(f"Column {column.key} has no default to write in bulk.")
-            values = [default.arg(None) if default.is_callable else default.arg
-                      for _ in rows]
+            values = [default.arg(_Row(row)) if default.is_callable else default.arg
+                      for row in rows]
         out.append(values if process is None else _each(process, values))
     return out
+
+
+class _Row:
+    """What a context-sensitive default (`default=fn(context)`) reads of the row it fills,
+    as SQLAlchemy's execution context gives it: the row's own values."""
+
+    def __init__(self, row: dict[str, Any]):
+        self.row = row
+
+    def get_current_parameters(self, isolate_multiinsert_groups: bool = True
+                               ) -> dict[str, Any]:
+        return self.row
 
 
 def _each(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:

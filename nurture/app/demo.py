@@ -84,7 +84,7 @@ def load_demo(rt: Runtime, count: int, seed: int,
         echo(f"Loaded {min(start + 500, len(people))} of {len(people)} demo contacts.")
     if rt.transport is not None and rt.transport.in_process:
         if rt.transport.worker is None:
-            rt.transport.start_worker(rt.settings.worker_threads)
+            rt.transport.start_worker(rt.settings.worker_threads, rt.settings.priority_threads)
         rt.transport.join()
     if history_leads:
         load_history(rt, history_leads, seed, echo)

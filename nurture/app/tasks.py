@@ -17,6 +17,7 @@ from nurture.contacts.imports import uploads
 from nurture.contacts.imports.errors import ImportFileError
 from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
+from nurture.sending.lanes import KINDS
 from nurture.sending.services import deliver
 from nurture.unit_of_work import Work
 from nurture.webhooks.services import deliver_batch
@@ -47,7 +48,9 @@ def handlers(rt: Runtime) -> dict[str, Handler]:
         for job_id in ids:
             run_import(rt, job_id)
 
+    # Both lanes deliver alike; they differ in their queue and threads (`nurture.broker`).
     return {"advance_enrollments": advance_enrollments, "deliver_sends": deliver_sends,
+            "deliver_priority_sends": deliver_sends,
             "deliver_webhooks": deliver_webhooks, "escalate_handoffs": escalate_handoffs,
             "run_imports": run_imports}
 
@@ -77,7 +80,8 @@ def run_advance(rt: Runtime, ids: list[int]) -> None:
         if batch.changed_contacts:
             work.due("advance_enrollments",
                      _entries_for_changed(work.session, rt, batch.changed_contacts, now))
-        work.leased("deliver_sends", batch.send_ids)
+        for lane, ids in batch.send_ids.items():
+            work.leased(KINDS[lane], ids)
         work.due("deliver_webhooks", batch.webhook_ids)
 
 

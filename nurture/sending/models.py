@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, only, utcnow
+from nurture.sending.lanes import BULK, PRIORITY_ONLY, lane_of
+
+
+def _lane(context: Any) -> str:
+    """The lane of the row being inserted, from its class: every path that writes sends
+    (the ORM, a bulk insert in `nurture.writes`) fills it, and none has to remember to."""
+    return lane_of(context.get_current_parameters().get("message_class"))
 
 
 class Send(Base):
@@ -26,6 +34,8 @@ class Send(Base):
     variant: Mapped[str] = mapped_column(String(120), default="")
     # transactional | service | marketing (nurture/sending/classes.py): who may receive it.
     message_class: Mapped[str] = mapped_column(String(16), default="marketing")
+    # priority | bulk (nurture/sending/lanes.py): which due work and queue deliver it.
+    lane: Mapped[str] = mapped_column(String(8), default=_lane, server_default=BULK)
     topic: Mapped[str] = mapped_column(String(40), default="")  # the journey's topic
     status: Mapped[str] = mapped_column(String(16), default="queued")
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -52,6 +62,10 @@ class Send(Base):
 
     __table_args__ = (
         *due_indexes("sends", "due_at"),
+        # The priority lane's due rows, so that its claim never reads a broadcast's backlog
+        # (the bulk claim reads `ix_sends_due`, past the few priority rows due).
+        Index("ix_sends_priority_due", "due_at",
+              **only(f"due_at IS NOT NULL AND lease_until IS NULL AND {PRIORITY_ONLY}")),
         Index("ix_sends_contact_created", "contact_id", "created_at"),
         # The guard's rates: sends and their feedback per journey over a window, read from
         # the index alone.

@@ -2,7 +2,8 @@
 
 It speaks enough ESMTP for smtplib and real clients (EHLO/HELO, MAIL, RCPT, DATA with
 dot-unstuffing, RSET, NOOP, QUIT, PIPELINING), accepts every message and keeps count; it can
-also write each message to a Maildir and append one JSON line per recipient to a log.
+also write each message to a Maildir and append one JSON line per recipient to a log
+(with the time it was accepted).
 Faults can be injected for tests: a reply for recipients matching a pattern, or a connection
 dropped after some messages. `XSTATS` answers with the counters, for a client in another
 process. aiosmtpd's handler-based server tops out near 550 messages a second; this one is a
@@ -16,6 +17,7 @@ import json
 import mailbox
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,8 +86,9 @@ class Store:
             head_end = data.find(b"\r\n\r\n")
             found = _MESSAGE_ID.search(data, 0, head_end if head_end >= 0 else len(data))
             mid = found.group(1).decode("ascii", "replace") if found else None
+            at = time.time()  # when it was accepted: what a latency is measured to
             with self.log.open("a", encoding="utf-8") as fh:
-                fh.writelines(json.dumps({"recipient": r, "message_id": mid}) + "\n"
+                fh.writelines(json.dumps({"recipient": r, "message_id": mid, "at": at}) + "\n"
                               for r in recipients)
 
 

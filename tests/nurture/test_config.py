@@ -122,6 +122,8 @@ BAD = [
      "NURTURE_POLL_SECONDS must be a number of seconds more than 0, not '0'."),
     ("NURTURE_WORKER_THREADS", "many", "NURTURE_WORKER_THREADS must be a whole number, not "
                                        "'many'."),
+    ("NURTURE_PRIORITY_THREADS", "0", "NURTURE_PRIORITY_THREADS must be a whole number of "
+                                      "threads, 1 or more, not '0'."),
     ("NURTURE_QUEUE_NAMESPACE", "acme prod",
      "NURTURE_QUEUE_NAMESPACE must be letters, digits, dots, dashes, colons or underscores, "
      "not 'acme prod'."),

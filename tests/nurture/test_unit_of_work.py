@@ -36,12 +36,12 @@ from tests.helpers import (
 def test_a_process_with_workers_leases_what_it_makes_due_and_runs_it(rt, clock):
     publish_text(rt, HELLO)
     ann = contact(rt)
-    rt.transport.worker.pause()  # so that the lease is seen before the worker runs it
-    record_many(rt, [NewEvent(ann, "custom.joined")])
+    rt.transport.lane_worker.pause()  # so that the lease is seen before the worker runs it
+    record_many(rt, [NewEvent(ann, "custom.joined")])  # (journeys go by the lane's threads)
     with rt.db.sessions() as session:
         lease = session.scalar(select(Enrollment.lease_until))
     assert lease == clock.now() + rt.lease  # the scheduler leaves it to the kicked message
-    rt.transport.worker.resume()
+    rt.transport.lane_worker.resume()
     rt.transport.join()
     assert [s.status for s in sends(rt, ann)] == ["sent"]
 

@@ -88,16 +88,17 @@ def _measure(settings: Settings, contacts: int, label: str,
             "advanced_per_second_one_process": round(len(claimed) / advance_seconds)}
 
 
-def _postgres(url: str) -> str | None:
+def _postgres(url: str, name: str = "nurture_bench") -> str | None:
+    """A new, empty database `name` on the server of `url`; its URL (None: unreachable)."""
     try:
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS nurture_bench WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE nurture_bench"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
         admin.dispose()
     except Exception:
         return None
-    return url.rsplit("/", 1)[0] + "/nurture_bench"
+    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def run_engine_bench(base: Settings, contacts: int, sim_contacts: int,

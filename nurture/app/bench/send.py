@@ -147,9 +147,12 @@ def measure_rendering(settings: Settings) -> dict[str, Any]:
 # -- the sink and the raw blast ------------------------------------------------------------
 
 @contextmanager
-def sink_process() -> Iterator[str]:
-    """`nurture smtp-sink` on a free port in a child process; yields its SMTP URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "smtp-sink", "--port", "0"],
+def sink_process(log: Path | None = None) -> Iterator[str]:
+    """`nurture smtp-sink` on a free port in a child process; yields its SMTP URL. With
+    `log`, the sink appends a line there for each message it accepts, and when."""
+    extra = ["--log", str(log)] if log is not None else []
+    proc = subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "smtp-sink", "--port", "0",
+                             *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -222,12 +225,18 @@ def _done(rt: Runtime) -> int:
                               .where(Send.status.in_(DONE))) or 0
 
 
-def _spawn_workers(settings: Settings, processes: int, threads: int,
-                   log: Path) -> list[subprocess.Popen]:
-    env = {**os.environ, "DATABASE_URL": settings.database_url,
-           "REDIS_URL": settings.redis_url or "", "SMTP_URL": settings.smtp_url or "",
-           "NURTURE_VAR_DIR": str(settings.var_dir), "SECRET_KEY": settings.secret_key,
-           "NURTURE_QUEUE_NAMESPACE": settings.queue_namespace}
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `nurture` child process on the same installation."""
+    return {**os.environ, "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url or "", "SMTP_URL": settings.smtp_url or "",
+            "NURTURE_VAR_DIR": str(settings.var_dir), "SECRET_KEY": settings.secret_key,
+            "NURTURE_QUEUE_NAMESPACE": settings.queue_namespace}
+
+
+def spawn_workers(settings: Settings, processes: int, threads: int,
+                  log: Path) -> list[subprocess.Popen]:
+    """`processes` x `nurture worker --threads threads`, once each says it started."""
+    env = child_env(settings)
     with log.open("a") as out:  # each child keeps its own copy of the file
         procs = [subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "worker", "--threads",
                                    str(threads)], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -253,7 +262,7 @@ def measure_tick(settings: Settings, contacts: int, processes: int, threads: int
         rt.transport.start_worker(threads)
     else:
         rt.transport.broker.flush_all()
-        workers = _spawn_workers(settings, processes, threads, settings.var_dir / "workers.log")
+        workers = spawn_workers(settings, processes, threads, settings.var_dir / "workers.log")
     before = sink_count(settings.smtp_url)
     echo(f"{label}: delivering with {processes} process(es) x {threads} threads...")
     started, wall = time.perf_counter(), datetime.now(UTC)

@@ -96,7 +96,7 @@ def run(host: str, port: int) -> None:
     rt = open_runtime()
     upgrade(rt.db)
     assert rt.transport is not None
-    rt.transport.start_worker(rt.settings.worker_threads)
+    rt.transport.start_worker(rt.settings.worker_threads, rt.settings.priority_threads)
     stop = threading.Event()
     threading.Thread(target=run_scheduler, args=(rt, stop), daemon=True,
                      name="scheduler").start()
@@ -136,7 +136,10 @@ def scheduler() -> None:
 @click.command(cls=Command)
 @click.option("--threads", default=None, type=click.IntRange(1, 256),
               help="Worker threads (default: NURTURE_WORKER_THREADS or 8).")
-def worker(threads: int | None) -> None:
+@click.option("--priority-threads", default=None, type=click.IntRange(1, 64),
+              help="More threads that serve only transactional and service mail and the "
+                   "journeys that send it (default: NURTURE_PRIORITY_THREADS or 2).")
+def worker(threads: int | None, priority_threads: int | None) -> None:
     """A dramatiq worker: advances journeys, delivers email and webhooks."""
     rt = open_runtime()
     assert rt.transport is not None
@@ -144,8 +147,9 @@ def worker(threads: int | None) -> None:
         raise click.ClickException("A separate worker needs REDIS_URL; without it, "
                                    "`nurture run` runs the worker in-process.")
     count = threads or rt.settings.worker_threads
-    rt.transport.start_worker(count)
-    click.echo(f"Worker started with {count} threads.")
+    lane = priority_threads or rt.settings.priority_threads
+    rt.transport.start_worker(count, lane)
+    click.echo(f"Worker started with {count} threads, and {lane} for the priority lane.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -209,22 +213,29 @@ def _coerce(value: str):
 
 @click.command(cls=Command)
 @click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard",
-                                                 "segments", "import", "broadcasts"]))
+                                                 "segments", "import", "broadcasts",
+                                                 "latency"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 @click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1),
               help="import: rows in the generated CSV file.")
 @click.option("--database", "databases", multiple=True,
               type=click.Choice(["sqlite", "postgresql"]),
-              help="segments, import: which database to fill (default both).")
+              help="segments, import, latency: which database to fill (default both).")
+@click.option("--signups", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="latency: sign-ups timed idle, and as many under the broadcast.")
+@click.option("--broadcast", default=100_000, show_default=True,
+              type=click.IntRange(0, 10_000_000),
+              help="latency: marketing sends due at once, draining while sign-ups are timed.")
 def bench(what: str, contacts: int, sim_contacts: int, rows: int,
-          databases: tuple[str, ...]) -> None:
+          databases: tuple[str, ...], signups: int, broadcast: int) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
     guard's queries with --contacts sends on PostgreSQL; `segments`: counting typical
     segments over --contacts; `broadcasts`: a broadcast's sends made for --contacts;
-    `import`: contacts imported per second from a CSV file, and
-    peak memory) and print JSON."""
+    `import`: contacts imported per second from a CSV file, and peak memory; `latency`:
+    from a trial sign-up to its welcome accepted by the mail server, idle and while a
+    --broadcast of marketing sends drains) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
 
     chosen = tuple(dict.fromkeys(databases)) or ("sqlite", "postgresql")
@@ -250,6 +261,14 @@ def bench(what: str, contacts: int, sim_contacts: int, rows: int,
 
         click.echo(json.dumps(run_import_bench(Settings.from_env(), rows, chosen,
                                                echo=lambda m: click.echo(m, err=True)),
+                              indent=2))
+        sys.exit(0)
+
+    if what == "latency":
+        from nurture.app.bench.latency import run_latency_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+        click.echo(json.dumps(run_latency_bench(Settings.from_env(), signups, broadcast, chosen,
+                                                echo=lambda m: click.echo(m, err=True)),
                               indent=2))
         sys.exit(0)
 

@@ -19,7 +19,8 @@ from nurture.sending.sink import Faults, SMTPSink, Store
 @click.option("--maildir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep every message in this Maildir.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Append one JSON line per recipient: recipient and Message-ID.")
+              help="Append one JSON line per recipient: recipient, Message-ID and "
+                   "when it was accepted (Unix time).")
 @click.option("--reply", "replies", multiple=True, metavar="PATTERN=REPLY",
               help="Answer recipients matching PATTERN with REPLY, e.g. "
                    "'^bounce=550 5.1.1 No such user' (repeatable).")

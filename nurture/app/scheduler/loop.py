@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from nurture.accounts.services import run_account_jobs
 from nurture.app.guard import run_guard_jobs
 from nurture.app.runtime import Runtime
-from nurture.app.scheduler.claims import DUE_WORK, claim_due, release_expired
+from nurture.app.scheduler.claims import DUE_WORK, PRIORITY_SENDS, claim_due, release_expired
 from nurture.audiences.triggers import run_segment_jobs
 from nurture.broadcasts.services import due_winners
 from nurture.errors import NurtureError
@@ -24,43 +25,68 @@ from scoring.services import run_scoring_jobs
 log = logging.getLogger(__name__)
 
 
-def claim_and_enqueue(rt: Runtime, kind: str, max_rounds: int = 100) -> int:
+def claim_and_enqueue(rt: Runtime, kind: str, max_rounds: int = 100,
+                      between: Callable[[], object] | None = None) -> int:
     """Claim every due row of one kind, a batch per statement, and enqueue the ids. On
     PostgreSQL, when a batch comes back full, more threads join in: SKIP LOCKED keeps
-    them off each other's rows, and the per-row cost of writing leases is shared by cores."""
-
-    def rounds(limit: int) -> int:
-        total = 0
-        for _ in range(limit):
-            with rt.db.transaction() as session:
-                ids = claim_due(session, kind, rt.clock.now(), rt.lease,
-                                rt.settings.claim_batch)
-            # Enqueued after the commit: if we die in between, the lease runs out and the
-            # rows are claimed again.
-            rt.kick(kind, ids)
-            total += len(ids)
-            if len(ids) < rt.settings.claim_batch:
-                break
-        return total
-
+    them off each other's rows, and the per-row cost of writing leases is shared by cores.
+    `between` runs after each full round (the tick claims the priority lane there)."""
     with rt.db.transaction() as session:
         released = release_expired(session, kind, rt.clock.now())
     if released:
         log.warning("scheduler: %d %s leases ran out; their work is claimed again",
                     released, kind)
-    first = rounds(1)
+    first = _rounds(rt, kind, 1, between)
     if first < rt.settings.claim_batch:
         return first
     threads = rt.settings.claim_threads if rt.db.is_postgres else 1
     if threads == 1:
-        return first + rounds(max_rounds - 1)
+        return first + _rounds(rt, kind, max_rounds - 1, between)
     with ThreadPoolExecutor(threads) as pool:
-        return first + sum(pool.map(rounds, [max_rounds // threads] * threads))
+        return first + sum(pool.map(lambda n: _rounds(rt, kind, n, between),
+                                    [max_rounds // threads] * threads))
+
+
+def _rounds(rt: Runtime, kind: str, limit: int,
+            between: Callable[[], object] | None = None) -> int:
+    """Up to `limit` claims of a batch each, until one comes back short."""
+    total = 0
+    for _ in range(limit):
+        with rt.db.transaction() as session:
+            ids = claim_due(session, kind, rt.clock.now(), rt.lease, rt.settings.claim_batch)
+        # Enqueued after the commit: if we die in between, the lease runs out and the
+        # rows are claimed again.
+        rt.kick(kind, ids)
+        total += len(ids)
+        if len(ids) < rt.settings.claim_batch:
+            break
+        if between is not None:  # a backlog: more rounds follow
+            between()
+    return total
 
 
 def tick(rt: Runtime, max_rounds: int = 100) -> dict[str, int]:
-    """One pass: returns how many ids of each kind were claimed and enqueued."""
-    return {kind: claim_and_enqueue(rt, kind, max_rounds) for kind in DUE_WORK}
+    """One pass: returns how many ids of each kind were claimed and enqueued.
+
+    The priority lane (`nurture.sending.lanes`) is claimed first, and again after every
+    full round of every other kind: a broadcast's 100,000 sends take twenty rounds to
+    claim, and a log-in email due meanwhile (a retry, a lease run out) does not wait for
+    them."""
+    claimed = dict.fromkeys(DUE_WORK, 0)
+    lock = threading.Lock()  # on PostgreSQL, rounds run on several threads
+
+    def priority() -> None:
+        count = _rounds(rt, PRIORITY_SENDS, 1)
+        with lock:
+            claimed[PRIORITY_SENDS] += count
+
+    claimed[PRIORITY_SENDS] = claim_and_enqueue(rt, PRIORITY_SENDS, max_rounds)
+    for kind in DUE_WORK:
+        if kind != PRIORITY_SENDS:
+            count = claim_and_enqueue(rt, kind, max_rounds, between=priority)
+            with lock:
+                claimed[kind] += count
+    return claimed
 
 
 JOBS_EVERY = 60.0  # seconds between runs of the periodic jobs (trial expiry, data deletion)

@@ -79,8 +79,10 @@ def test_a_send_left_sending_when_its_lease_runs_out_fails_and_is_never_claimed(
         assert ledger.commit(dead, now + rt.lease, now + rt.lease / 2)
     clock.advance(rt.lease + timedelta(seconds=1))
     enqueued: list[int] = []
-    rt.kick = lambda actor, batch: enqueued.extend(batch) if actor == "deliver_sends" else None
-    assert tick(rt)["deliver_sends"] == 1 and enqueued == [queued]
+    # The journey's email is transactional: the priority lane's (nurture/sending/lanes.py).
+    rt.kick = lambda actor, batch: (enqueued.extend(batch)
+                                    if actor == "deliver_priority_sends" else None)
+    assert tick(rt)["deliver_priority_sends"] == 1 and enqueued == [queued]
     with rt.db.sessions() as session:
         row = session.get(Send, dead)
     assert (row.status, row.reason) == ("failed", "interrupted: outcome unknown")
