@@ -1,6 +1,6 @@
 """broadcasts, and the broadcast of a send
 
-Revision ID: 0016_broadcasts
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07 21:30:00
 """
