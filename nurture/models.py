@@ -5,7 +5,7 @@ from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.audiences.models import Segment, SegmentMember
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReject
-from nurture.contacts.models import Contact, StageChange
+from nurture.contacts.models import Contact, ContactChange, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
 from nurture.inbound.models import InboundMessage
@@ -26,7 +26,8 @@ from referral.models import (
 from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
-    "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactScore",
+    "Account", "AccountRole", "Activity", "Base", "ConsentRecord", "Contact", "ContactChange",
+    "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",
     "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",
     "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",
