@@ -12,6 +12,7 @@ from nurture.config import PROJECT_ROOT, Settings
 from web.account import bp as account_bp
 from web.api import bp as api_bp
 from web.auth import init_app as init_auth
+from web.contact_bulk import bp as contact_bulk_bp
 from web.contacts import bp as contacts_bp
 from web.dashboard import bp as dashboard_bp
 from web.deliverability import bp as deliverability_bp
@@ -75,6 +76,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(sales_bp)
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
+    app.register_blueprint(contact_bulk_bp)
     app.register_blueprint(segments_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(insights_bp)
