@@ -63,8 +63,8 @@ def record(session: Session, changes: Iterable[Change], by: str, at: datetime) -
 
 
 def trail(session: Session, contact_id: int, limit: int = SHOWN) -> list[Entry]:
-    """The contact's changes, newest first."""
+    """The contact's changes, newest first; those of one edit in the order made."""
     rows = session.scalars(select(ContactChange).where(ContactChange.contact_id == contact_id)
-                           .order_by(ContactChange.at.desc(), ContactChange.id.desc())
+                           .order_by(ContactChange.at.desc(), ContactChange.id)
                            .limit(limit))
     return [Entry(r.field, r.old, r.new, r.by, r.at) for r in rows]
