@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from journeys.definition import Journey
 from journeys.repository import VersionCache
 from journeys.services import Entries
 from journeys.subscriber import ADVANCE
@@ -169,7 +170,7 @@ def _act(session: Session, work: Any, versions: VersionCache, tables: Sequence[T
         journey = next(j for j in live.values() if j.id == value)
         entries = Entries(session, live, now)
         entries.load_history(ids)
-        for contact_id in ids:
+        for contact_id in _in_audience(session, journey, ids):
             entries.on_segment(journey, contact_id)
         entered = len(entries.created)
         work.due(ADVANCE, entries.flush())
@@ -177,6 +178,16 @@ def _act(session: Session, work: Any, versions: VersionCache, tables: Sequence[T
     if action == "stage":
         return _set_stage(session, work, ids, value, by, now)
     return privacy.erase(session, tables, ids, f"erased by {by}"[:60], now)
+
+
+def _in_audience(session: Session, journey: Journey, ids: list[int]) -> list[int]:
+    """The contacts the journey is written for (its stages and vertical, when it names
+    them), as its own triggers would take them."""
+    rows = session.execute(select(Contact.id, Contact.stage, Contact.industry)
+                           .where(one_of(session, Contact.id, ids)).order_by(Contact.id))
+    return [row.id for row in rows
+            if (not journey.stages or row.stage in journey.stages)
+            and (not journey.vertical or (row.industry or "").lower() == journey.vertical.lower())]
 
 
 def _set_stage(session: Session, work: Any, ids: list[int], stage: str, by: str,

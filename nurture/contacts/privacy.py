@@ -31,6 +31,7 @@ from nurture.accounts.models import Account
 from nurture.consent.records import erase as keep_only_hashes
 from nurture.consent.records import erased_key
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
 from nurture.db import one_of
 
 ROOT = "contacts"
@@ -189,6 +190,7 @@ def erase(session: Session, tables: Sequence[Table], contact_ids: Iterable[int],
     left without contacts loses its name. One batch, in the caller's transaction; returns
     how many contacts were erased."""
     ids = sorted(set(contact_ids))
+    lock_contacts(session, ids)  # contacts first, as every writer: a worker's batch waits
     people = session.execute(select(Contact.id, Contact.email_key, Contact.account_id)
                              .where(one_of(session, Contact.id, ids))).all() if ids else []
     if not people:

@@ -113,6 +113,20 @@ def test_a_segment_is_erased_and_its_addresses_stay_suppressed(rt):
         assert set(suppressions(session, ["c0-retail@example.com"]).values()) == {"erased"}
 
 
+def test_only_the_contacts_a_journey_is_written_for_are_enrolled(rt):
+    publish_text(rt, HELLO.replace("entry: {event: custom.joined}",
+                                   "entry: {event: custom.joined}\n    stages: [try]"))
+    trying = contact(rt, "try@example.com", stage="try")
+    learning = contact(rt, "learn@example.com")
+    selection = bulk.Selection(ids=(trying, learning))
+
+    done = contact_admin.run(rt, selection, contact_admin.plan(rt, selection, "journey",
+                                                               "hi").token, BY)
+
+    assert (done.count, done.changed) == (2, 1)
+    assert [e.contact_id for e in enrollments(rt)] == [trying]
+
+
 @pytest.mark.parametrize(("action", "value", "sentence"), [
     ("journey", "nope", "no live journey"), ("stage", "deprovisioned", "not by hand"),
     ("list", "", "needs a name"), ("fly", "", "Choose an action")])
