@@ -147,18 +147,14 @@ def deprovision() -> ResponseReturnValue:
     rt = current_app.extensions["nurture"]
     if request.form.get("confirmed") != "yes":
         record = contact_record(rt.db, email) if EMAIL.match(email) else None
-        return render_template(
-            "contacts/lookup.html", email=email, record=record, error=None,
-            deprovision_error="Tick the box to confirm that service and billing stop now.",
-            retention_days=_retention_days(), services=rt.settings.services), 422
+        return _page(email, record, 422, deprovision_error="Tick the box to confirm that "
+                     "service and billing stop now.")
     done = end_service(rt, email, source="console",
                        reason=request.form.get("reason", "")[:2000])
-    return render_template(
-        "contacts/lookup.html", email=email, record=contact_record(rt.db, email), error=None,
-        done=f"Service and billing ended on {done.deprovisioned_at:%Y-%m-%d}. The account's "
-             f"data is kept until {done.retention_until:%Y-%m-%d}, then deleted; every "
-             "contact of the account is told so.", retention_days=_retention_days(),
-        services=rt.settings.services)
+    return _page(email, contact_record(rt.db, email),
+                 done=f"Service and billing ended on {done.deprovisioned_at:%Y-%m-%d}. The "
+                      f"account's data is kept until {done.retention_until:%Y-%m-%d}, then "
+                      "deleted; every contact of the account is told so.")
 
 
 def _list() -> ResponseReturnValue:
