@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from journeys.definition import Journey
@@ -28,8 +29,8 @@ from nurture.audiences import services
 from nurture.audiences.errors import SegmentInvalid
 from nurture.contacts import audit, lists, privacy
 from nurture.contacts.editing import DEPARTED, stage_problem
-from nurture.contacts.models import Contact, StageChange
-from nurture.db import one_of
+from nurture.contacts.models import Contact, ListMember, StageChange
+from nurture.db import one_of, rowcount
 from nurture.errors import Conflict, Invalid
 from nurture.events.bus import NewEvent
 from nurture.tokens import TokenError, Tokens
@@ -163,8 +164,8 @@ def run(works: Works, versions: VersionCache, tokens: Tokens, tables: Sequence[T
 def _act(session: Session, work: Any, versions: VersionCache, tables: Sequence[Table],
          action: str, value: str, ids: list[int], by: str, now: datetime) -> int:
     if action == "list":
-        list_id = lists.ensure(session, value, now, by=by)
-        return lists.add(session, list_id, ids, now, source=f"bulk:{by}"[:120])
+        return _add_to_list(session, lists.ensure(session, value, now, by=by), ids,
+                            f"bulk:{by}"[:120], now)
     if action == "journey":
         live = versions.live(session)
         journey = next(j for j in live.values() if j.id == value)
@@ -178,6 +179,21 @@ def _act(session: Session, work: Any, versions: VersionCache, tables: Sequence[T
     if action == "stage":
         return _set_stage(session, work, ids, value, by, now)
     return privacy.erase(session, tables, ids, f"erased by {by}"[:60], now)
+
+
+def _add_to_list(session: Session, list_id: int, ids: list[int], source: str,
+                 now: datetime) -> int:
+    """One INSERT ... SELECT for the batch (the rows are made by the database, not bound
+    one parameter each); those on the list already stay as they were."""
+    columns = ListMember.__table__.c
+    rows = select(literal(list_id, columns.list_id.type), Contact.id,
+                  literal(now, columns.added_at.type), literal(source, columns.source.type)
+                  ).where(one_of(session, Contact.id, ids))
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = module.insert(ListMember).from_select(
+        ["list_id", "contact_id", "added_at", "source"], rows).on_conflict_do_nothing(
+        index_elements=["list_id", "contact_id"])
+    return rowcount(session.execute(statement))
 
 
 def _in_audience(session: Session, journey: Journey, ids: list[int]) -> list[int]:
