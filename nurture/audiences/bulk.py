@@ -30,7 +30,7 @@ from nurture.audiences.errors import SegmentInvalid
 from nurture.contacts import audit, lists, privacy
 from nurture.contacts.editing import DEPARTED, stage_problem
 from nurture.contacts.models import Contact, ListMember, StageChange
-from nurture.db import one_of, rowcount
+from nurture.db import one_of
 from nurture.errors import Conflict, Invalid
 from nurture.events.bus import NewEvent
 from nurture.tokens import TokenError, Tokens
@@ -192,8 +192,8 @@ def _add_to_list(session: Session, list_id: int, ids: list[int], source: str,
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = module.insert(ListMember).from_select(
         ["list_id", "contact_id", "added_at", "source"], rows).on_conflict_do_nothing(
-        index_elements=["list_id", "contact_id"])
-    return rowcount(session.execute(statement))
+        index_elements=["list_id", "contact_id"]).returning(ListMember.contact_id)
+    return len(session.execute(statement).all())
 
 
 def _in_audience(session: Session, journey: Journey, ids: list[int]) -> list[int]:
