@@ -18,13 +18,14 @@ this floor does not import the domains whose tables it walks.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, String, Table, delete, func, or_, select, update
+from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from nurture.accounts.models import Account
@@ -65,7 +66,6 @@ NOTHING_ABOUT: dict[str, str] = {
     "referral_clicks": "visits to a referrer's link: the visitors', kept with the code",
     "suppressions": "the list itself: an erased address leaves only its hash",
 }
-CONTAINS_CHUNK = 50  # addresses per LIKE scan of a BY_ADDRESS table
 
 
 @dataclass(frozen=True)
@@ -136,17 +136,31 @@ def _rows_of(session: Session, tables: Sequence[Table], ids: Collection[int],
 def _address_clauses(session: Session, table: Table,
                      keys: Collection[str]) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
-    for name in BY_ADDRESS.get(table.name, ()):
-        text = func.lower(table.c[name].cast(String()))
-        clauses += [text.like(f"%{_escaped(key)}%", escape="\\") for key in keys]
+    if keys:
+        clauses += [_contains_any(session, table, name, keys)
+                    for name in BY_ADDRESS.get(table.name, ())]
     if table.name == "suppressions":
         clauses.append(one_of(session, table.c.email_key,
                               [*keys, *(erased_key(k) for k in keys)]))
     return clauses
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _contains_any(session: Session, table: Table, name: str,
+                  keys: Collection[str]) -> ColumnElement[bool]:
+    """The column's text (lower-cased) holds one of the addresses: the addresses go as one
+    parameter (an array, or JSON that SQLite's `json_each` reads), not one LIKE each, so
+    a batch of a thousand is one statement the database answers in one pass."""
+    escaped = [k.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+               for k in keys]
+    column = f'lower(CAST("{table.name}"."{name}" AS TEXT))'
+    like = "LIKE '%' || k.value || '%' ESCAPE '\\'"
+    parameter = f"keys_{table.name}_{name}"
+    if session.get_bind().dialect.name == "postgresql":
+        sql = (f"EXISTS (SELECT 1 FROM unnest(CAST(:{parameter} AS text[])) AS k(value) "
+               f"WHERE {column} {like})")
+        return text(sql).bindparams(**{parameter: escaped})  # type: ignore[return-value]
+    sql = f"EXISTS (SELECT 1 FROM json_each(:{parameter}) AS k WHERE {column} {like})"
+    return text(sql).bindparams(**{parameter: json.dumps(escaped)})  # type: ignore[return-value]
 
 
 def export(session: Session, tables: Sequence[Table], contact_id: int) -> dict[str, Any]:
@@ -219,17 +233,16 @@ def _empty_linked(session: Session, walked: list[Link], ids: list[int]) -> None:
 
 def _delete_by_address(session: Session, tables: Sequence[Table], keys: list[str]) -> None:
     for table in tables:
-        if table.name not in BY_ADDRESS:
+        if table.name not in BY_ADDRESS or \
+                session.execute(select(1).select_from(table).limit(1)).first() is None:
             continue
-        for start in range(0, len(keys), CONTAINS_CHUNK):
-            where = _address_clauses(session, table, keys[start:start + CONTAINS_CHUNK])
-            if table.name in EMPTIED:
-                values = {**EMPTIED[table.name]}
-                session.execute(update(table).where(or_(*where)).values(**values)
-                                .execution_options(synchronize_session=False))
-            else:
-                session.execute(delete(table).where(or_(*where))
-                                .execution_options(synchronize_session=False))
+        where = or_(*_address_clauses(session, table, keys))
+        if table.name in EMPTIED:
+            session.execute(update(table).where(where).values(**EMPTIED[table.name])
+                            .execution_options(synchronize_session=False))
+        else:
+            session.execute(delete(table).where(where)
+                            .execution_options(synchronize_session=False))
 
 
 def _delete_walked(session: Session, tables: Sequence[Table], walked: list[Link],

@@ -3,14 +3,18 @@ hash on the suppression list, and it is never mailed again without a new opt-in.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select, text
 
 from nurture.app import contact_admin
 from nurture.consent.records import suppressions
 from nurture.contacts import lists, privacy
+from nurture.contacts.imports.models import ImportJob, ImportReject
 from nurture.contacts.services import upsert_contacts
 from nurture.inbound.services import handle, mailboxes
 from nurture.models import Base
+from nurture.webhooks.models import WebhookDelivery
 from tests.factories import paying_customer, post_sign_up, rep
 from tests.helpers import contact, contact_id, record, run_due, web_client
 
@@ -38,6 +42,19 @@ def _a_contact_with_a_history(rt) -> int:
     now = rt.clock.now()
     with rt.db.transaction() as session:
         lists.add(session, lists.ensure(session, "Trade show", now), [cid], now)
+        # A line of a later import refused for its stage, and what a CRM was told of them
+        # (written as the import and the hand-off's webhook write them), beside another's.
+        job = ImportJob(file_name="fair.csv", path="/tmp/fair.csv", created_at=now)
+        session.add(job)
+        session.flush()
+        session.add_all([
+            ImportReject(job_id=job.id, line=2, reason="The stage 'x' is unknown.",
+                         raw=[EMAIL.upper(), "Annabella", "x"]),
+            ImportReject(job_id=job.id, line=3, reason="The stage 'y' is unknown.",
+                         raw=["bob@example.org", "Bob", "y"]),
+            WebhookDelivery(delivery_key="handoff:1:opened", url="https://crm.example/hook",
+                            event="handoff.opened", created_at=now,
+                            payload={"lead": {"email": EMAIL, "first_name": "Annabella"}})])
     rep(rt, "rep@example.com")
     contact_admin.edit(rt, EMAIL, {"role": "Head of Zyxwright IT", "owner": "rep@example.com",
                                    "attributes": '{"nickname": "Annabella Q"}'},
@@ -71,6 +88,24 @@ def test_after_erasure_no_table_holds_anything_personal(rt):
     with rt.db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM contacts WHERE id = :id"),
                             {"id": bob}).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM import_rejects")).scalar() == 1
+
+
+def test_an_address_is_matched_as_written_not_as_a_pattern(rt):
+    contact(rt, "a_b%c@example.com")
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        job = ImportJob(file_name="f.csv", path="/tmp/f.csv", created_at=now)
+        session.add(job)
+        session.flush()
+        session.add_all([ImportReject(job_id=job.id, line=n, reason="Bad.", raw=[address])
+                         for n, address in enumerate(["A_B%C@example.com", "axbyc@example.com",
+                                                      "a_b%cd@example.com.au"])])
+    contact_admin.erase(rt, "a_b%c@example.com", "admin@example.com")
+    with rt.db.engine.connect() as conn:
+        left = [r[0] for r in conn.execute(text("SELECT raw FROM import_rejects ORDER BY line"))]
+    assert [json.loads(r) if isinstance(r, str) else r for r in left] == [
+        ["axbyc@example.com"], ["a_b%cd@example.com.au"]]
 
 
 def test_an_erased_address_stays_suppressed_when_it_comes_back(rt):
