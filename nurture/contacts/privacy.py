@@ -32,7 +32,6 @@ from nurture.accounts.models import Account
 from nurture.consent.records import erase as keep_only_hashes
 from nurture.consent.records import erased_key
 from nurture.contacts.models import Contact
-from nurture.contacts.queries import lock_contacts
 from nurture.db import one_of
 
 ROOT = "contacts"
@@ -204,9 +203,13 @@ def erase(session: Session, tables: Sequence[Table], contact_ids: Iterable[int],
     left without contacts loses its name. One batch, in the caller's transaction; returns
     how many contacts were erased."""
     ids = sorted(set(contact_ids))
-    lock_contacts(session, ids)  # contacts first, as every writer: a worker's batch waits
-    people = session.execute(select(Contact.id, Contact.email_key, Contact.account_id)
-                             .where(one_of(session, Contact.id, ids))).all() if ids else []
+    # The contacts locked first, in id order, as every writer locks them: a worker's batch
+    # on the same contacts waits for the erasure, then finds them gone.
+    query = (select(Contact.id, Contact.email_key, Contact.account_id)
+             .where(one_of(session, Contact.id, ids)).order_by(Contact.id))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    people = session.execute(query).all() if ids else []
     if not people:
         return 0
     ids = [p.id for p in people]
