@@ -164,8 +164,11 @@ def run(works: Works, versions: VersionCache, tokens: Tokens, tables: Sequence[T
 def _act(session: Session, work: Any, versions: VersionCache, tables: Sequence[Table],
          action: str, value: str, ids: list[int], by: str, now: datetime) -> int:
     if action == "list":
-        return _add_to_list(session, lists.ensure(session, value, now, by=by), ids,
-                            f"bulk:{by}"[:120], now)
+        added = _add_to_list(session, lists.ensure(session, value, now, by=by), ids,
+                             f"bulk:{by}"[:120], now)
+        audit.record(session, [audit.Change(c, "list", None, value) for c in added],
+                     f"{by} (bulk)", now)
+        return len(added)
     if action == "journey":
         live = versions.live(session)
         journey = next(j for j in live.values() if j.id == value)
@@ -173,18 +176,20 @@ def _act(session: Session, work: Any, versions: VersionCache, tables: Sequence[T
         entries.load_history(ids)
         for contact_id in _in_audience(session, journey, ids):
             entries.on_segment(journey, contact_id)
-        entered = len(entries.created)
+        entered = [row.contact_id for row in entries.created]
         work.due(ADVANCE, entries.flush())
-        return entered
+        audit.record(session, [audit.Change(c, "journey", None, value) for c in entered],
+                     f"{by} (bulk)", now)
+        return len(entered)
     if action == "stage":
         return _set_stage(session, work, ids, value, by, now)
     return privacy.erase(session, tables, ids, f"erased by {by}"[:60], now)
 
 
 def _add_to_list(session: Session, list_id: int, ids: list[int], source: str,
-                 now: datetime) -> int:
+                 now: datetime) -> list[int]:
     """One INSERT ... SELECT for the batch (the rows are made by the database, not bound
-    one parameter each); those on the list already stay as they were."""
+    one parameter each); those on the list already stay as they were. The ids added."""
     columns = ListMember.__table__.c
     rows = select(literal(list_id, columns.list_id.type), Contact.id,
                   literal(now, columns.added_at.type), literal(source, columns.source.type)
@@ -193,7 +198,7 @@ def _add_to_list(session: Session, list_id: int, ids: list[int], source: str,
     statement = module.insert(ListMember).from_select(
         ["list_id", "contact_id", "added_at", "source"], rows).on_conflict_do_nothing(
         index_elements=["list_id", "contact_id"]).returning(ListMember.contact_id)
-    return len(session.execute(statement).all())
+    return list(session.scalars(statement))
 
 
 def _in_audience(session: Session, journey: Journey, ids: list[int]) -> list[int]:

@@ -41,6 +41,9 @@ def test_contacts_ticked_are_counted_then_added_to_a_list_made_for_them(rt):
     assert (done.count, done.changed) == (2, 2)
     assert count(rt, ListMember) == 2
     assert contact_admin.run(rt, selection, plan.token, BY).changed == 0  # already on it
+    with rt.db.sessions() as session:
+        assert [(e.field, e.new, e.by) for e in audit.trail(session, ids[0])] == [
+            ("list", "Trade show", f"{BY} (bulk)")]
 
 
 def test_a_segment_that_changed_since_it_was_counted_is_refused_and_nothing_changes(rt):
