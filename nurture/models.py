@@ -6,7 +6,7 @@ from nurture.audiences.models import Segment, SegmentMember
 from nurture.broadcasts.models import Broadcast
 from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReject
-from nurture.contacts.models import Contact, StageChange
+from nurture.contacts.models import Contact, ContactChange, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
 from nurture.inbound.models import InboundMessage
@@ -28,6 +28,7 @@ from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, 
 
 __all__ = [
     "Account", "AccountRole", "Activity", "Base", "Broadcast", "ConsentRecord", "Contact",
+    "ContactChange",
     "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",
     "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",

@@ -32,6 +32,7 @@ MAX_AGE = {
     "nps": 90 * DAY,
     "trial": 60 * DAY,  # conversion link: from the ending notice to the end of retention
     "signup": 7 * DAY,  # confirming what the public sign-up form asked for a known address
+    "bulk": DAY // 24,  # a bulk action confirmed within the hour it was shown
 }
 
 

@@ -13,6 +13,7 @@ from web.account import bp as account_bp
 from web.api import bp as api_bp
 from web.auth import init_app as init_auth
 from web.broadcasts import bp as broadcasts_bp
+from web.contact_bulk import bp as contact_bulk_bp
 from web.contacts import bp as contacts_bp
 from web.dashboard import bp as dashboard_bp
 from web.deliverability import bp as deliverability_bp
@@ -76,6 +77,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(sales_bp)
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)
+    app.register_blueprint(contact_bulk_bp)
     app.register_blueprint(segments_bp)
     app.register_blueprint(broadcasts_bp)
     app.register_blueprint(imports_bp)

@@ -87,3 +87,20 @@ class ListMember(Base):
 
     __table_args__ = (PrimaryKeyConstraint("list_id", "contact_id"),
                       Index("ix_list_members_contact", "contact_id"))
+
+
+class ContactChange(Base):
+    """One field of a contact changed by a person: what it was, what it became, who made
+    the change and when. Written by `nurture.contacts.audit`; the contact page shows it."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(200))  # "stage", "company", "attributes.plan"
+    old: Mapped[str] = mapped_column(Text, default="")  # the values as shown, JSON for others
+    new: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(320))  # the user's email, or "bulk:<user>"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_contact_changes_contact", "contact_id", "at"),)

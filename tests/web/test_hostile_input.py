@@ -131,6 +131,20 @@ CORPUS: dict[str, Entry] = {
         "list", "sort", "order", "after")),
     "POST /contacts/deprovision": Entry(who="marketer", form={
         "email": "nobody@example.com", "confirmed": "yes", "reason": "moving on"}),
+    "POST /contacts/edit": Entry(who="marketer", form={
+        "email": "ann@example.com", "first_name": "Ann", "company": "Acme", "stage": "try",
+        "company_size": "50", "country": "GB", "language": "fr", "owner": "",
+        "attributes": '{"plan": "gold"}'}, numbers=("company_size",)),
+    "GET /contacts/export": Entry(who="marketer", query=("email",)),
+    "GET /contacts/erase": Entry(who="marketer", query=("email",)),
+    "POST /contacts/erase": Entry(who="marketer", form={
+        "email": "ann@example.com", "confirmed": "yes"}),
+    "POST /contacts/bulk": Entry(who="marketer", form={
+        "scope": "ticked", "ids": "1", "segment": "Trialists", "action": "stage",
+        "value_stage": "try", "value_list": "VIP", "value_journey": ""}, numbers=("ids",)),
+    "POST /contacts/bulk/run": Entry(who="marketer", form={
+        "scope": "ticked", "ids": "1", "segment": "", "token": "not-a-token"},
+        numbers=("ids",)),
     "GET /segments": Entry(who="marketer"),
     "GET /segments/preview": Entry(who="marketer", query=("where",)),
     "GET /segments/new": Entry(who="marketer"),

@@ -122,6 +122,12 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
         POST, SALES, MARKETER, ok=422, sales=404),
     (GET, "/contacts"): console(GET, MARKETER),
     (POST, "/contacts/deprovision"): console(POST, MARKETER, ok=422),  # not confirmed
+    (POST, "/contacts/edit"): console(POST, MARKETER, ok=422),  # no address
+    (GET, "/contacts/export"): console(GET, MARKETER, ok=422),  # no address
+    (GET, "/contacts/erase"): console(GET, MARKETER, ok=422),  # no address
+    (POST, "/contacts/erase"): console(POST, MARKETER, ok=422),  # no address
+    (POST, "/contacts/bulk"): console(POST, MARKETER, ok=422),  # no action chosen
+    (POST, "/contacts/bulk/run"): console(POST, MARKETER, ok=409),  # no confirmation token
     (GET, "/segments"): console(GET, MARKETER),
     (GET, "/segments/preview"): console(GET, MARKETER, ok=422),  # no condition given
     (GET, "/segments/new"): console(GET, MARKETER),

@@ -18,6 +18,7 @@ from journeys.models import Enrollment
 from nurture.accounts.queries import Overview
 from nurture.accounts.queries import overview as account_overview
 from nurture.consent.models import ConsentRecord, Suppression
+from nurture.contacts import audit
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import Database
@@ -25,6 +26,7 @@ from nurture.events.models import Event
 from nurture.events.touches import BEFORE_PURCHASE, Touches, touches
 from nurture.sending.models import Send
 from scoring.models import Handoff
+from scoring.ownership import owner_of
 
 RECENT = 50  # sends and events shown
 
@@ -42,6 +44,8 @@ class ContactRecord:
     handoff_at: datetime | None = None  # the latest hand-off to sales
     touches_before_handoff: int = 0
     typical_touches: int = BEFORE_PURCHASE
+    changes: list[audit.Entry] = field(default_factory=list)  # the audit trail, newest first
+    owner: str | None = None  # the email of the rep who owns the lead
 
 
 def contact_record(db: Database, email: str) -> ContactRecord | None:
@@ -68,4 +72,5 @@ def contact_record(db: Database, email: str) -> ContactRecord | None:
             enrollments=newest(Enrollment, Enrollment.entered_at, 20),
             sends=newest(Send, Send.created_at),
             events=newest(Event, Event.occurred_at),
-            account=account_overview(session, contact.id))
+            account=account_overview(session, contact.id),
+            changes=audit.trail(session, contact.id), owner=owner_of(session, contact.id))
