@@ -56,6 +56,7 @@ NOTHING_ABOUT: dict[str, str] = {
     "subscriptions": "a company's services and seats",
     "journey_versions": "journey definitions",
     "segments": "conditions written by marketers",
+    "broadcasts": "a campaign's name, audience, templates and counts; its sends are walked",
     "contact_lists": "lists' names",
     "import_jobs": "an import's file name and counts",
     "import_mappings": "saved column mappings",
