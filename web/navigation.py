@@ -54,11 +54,12 @@ class Shown:
     current: str | None  # aria-current: "page" on its own page, "true" on one beneath it
 
 
-def links_for(app: Flask, user: UserInfo, path: str) -> list[Shown]:
+def links_for(app: Flask, user: UserInfo, path: str,
+              nav: tuple[Link, ...] = NAV) -> list[Shown]:
     """The links `user` may open, the one whose address holds `path` marked current (the
     longest: /contacts/import is Imports, not Contacts). A page beneath a link's page
     (/referrals/sources) marks it "true", not "page": its own tabs mark the page."""
-    allowed = [(link.label, url_for(link.endpoint)) for link in NAV
+    allowed = [(link.label, url_for(link.endpoint)) for link in nav
                if may_open(user, app.view_functions.get(link.endpoint))]
     holding = [url for _, url in allowed
                if path == url or (url != "/" and path.startswith(url.rstrip("/") + "/"))]
