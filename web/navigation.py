@@ -33,7 +33,7 @@ NAV: tuple[Link, ...] = (
     Link("Segments", "segments.index"),
     Link("Imports", "imports.start"),
     Link("Templates", "email_templates.index"),
-    Link("Email", "insights.email_performance"),
+    Link("Email performance", "insights.email_performance"),
     Link("Customer value", "insights.customer_value"),
     Link("Acquisition", "insights.acquisition_ceiling"),
     Link("NPS", "nps.report"),
