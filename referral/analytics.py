@@ -83,7 +83,7 @@ def leaderboard(funnels: list[Funnel], size: int = 10) -> list[Funnel]:
     return ranked[:size]
 
 
-SOURCES_PER_PAGE = 50
+SOURCES_PER_PAGE = 25
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ def sign_in_note(base_url: str, password: str, created: list[str]) -> str:
     if existing:
         lines.append("These demo users already existed and keep the password printed when "
                      "they were created: " + ", ".join(existing) + ".")
-    lines.append(f"Sign in at {login} as {DEMO_USERS[0][0]} (journeys, contacts, insights) "
+    lines.append(f"Sign in at {login} as {DEMO_USERS[0][0]} (the marketing console) "
                  f"or {DEMO_USERS[1][0]} (the sales inbox). To set a new password: "
                  f"nurture users set-password {DEMO_USERS[0][0]}")
     return "\n".join(lines)

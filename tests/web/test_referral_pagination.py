@@ -27,7 +27,7 @@ def test_the_sources_table_shows_one_page_and_links_to_the_others(rt):
     first = web.get("/referrals")
     assert first.status_code == 200
     assert len(_source_rows(first.text)) == SOURCES_PER_PAGE
-    assert "page 1 of 2, 55 sources" in first.text
+    assert f"page 1 of 2, {SOURCES_PER_PAGE + 5} sources" in first.text
     assert 'href="/referrals?page=2" rel="next">Next</a>' in first.text
     second = web.get("/referrals?page=2")
     assert len(_source_rows(second.text)) == 5
