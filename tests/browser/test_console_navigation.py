@@ -53,7 +53,15 @@ def test_the_console_bar_by_keyboard_on_a_narrow_screen_and_the_contact_page_fit
     expect(bar.get_by_role("link", name="Referrals")).to_be_visible()
     results = {"home": axe_violations(page)}
 
-    # Keyboard alone: Tab to the bar's Contacts link and follow it with Enter.
+    # Keyboard alone: the first Tab offers to skip the bar, and Enter does.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the page's content")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")  # the next stop is in the page, past the bar
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    # Tab to the bar's Contacts link and follow it with Enter.
+    page.reload()
     for _ in range(12):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent") == "Contacts":
