@@ -18,6 +18,7 @@ class Funnel:
     key: str  # the source's code, or the source type
     name: str
     type: str
+    email: str = ""  # tells apart sources of the same name
     clicks: int = 0
     signups: int = 0
     conversions: int = 0
@@ -37,7 +38,7 @@ class Funnel:
 
 def per_source(session: Session) -> list[Funnel]:
     """One funnel per source, busiest first."""
-    rows = {s.id: Funnel(s.code, s.name or s.email or s.code, s.type)
+    rows = {s.id: Funnel(s.code, s.name or s.email or s.code, s.type, s.email or "")
             for s in session.scalars(select(ReferralSource))}
     for source_id, n in session.execute(select(ReferralClick.source_id, func.count())
                                         .group_by(ReferralClick.source_id)):
@@ -80,6 +81,34 @@ def leaderboard(funnels: list[Funnel], size: int = 10) -> list[Funnel]:
     ranked = sorted((f for f in funnels if f.conversions),
                     key=lambda f: (-f.conversions, -f.revenue_cents, f.name))
     return ranked[:size]
+
+
+SOURCES_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class FunnelPage:
+    """One page of the per-source funnels, as the console lists them."""
+
+    rows: list[Funnel]
+    number: int  # from 1
+    pages: int
+    total: int
+
+    @property
+    def around(self) -> list[int]:
+        """The page numbers to link: the first, the last, and two either side of this one."""
+        return sorted({1, self.pages, *range(max(1, self.number - 2),
+                                              min(self.pages, self.number + 2) + 1)})
+
+
+def page_of(funnels: list[Funnel], number: int, size: int = SOURCES_PER_PAGE) -> FunnelPage:
+    """Page `number` of `funnels` (a number out of range is the nearest page): the busiest
+    sources stay on the first page, as the list is ranked."""
+    pages = max(1, -(-len(funnels) // size))
+    number = min(max(1, number), pages)
+    return FunnelPage(funnels[(number - 1) * size:number * size], number, pages,
+                      len(funnels))
 
 
 def to_csv(funnels: list[Funnel]) -> str:

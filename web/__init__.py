@@ -27,6 +27,7 @@ from web.inbound import bp as inbound_bp
 from web.inputs import init_app as init_inputs
 from web.insights import bp as insights_bp
 from web.landing import bp as landing_bp
+from web.navigation import init_app as init_navigation
 from web.nps import bp as nps_bp
 from web.problems import init_app as init_problems
 from web.referral import bp as referral_bp
@@ -73,6 +74,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     for blueprint in (landing_bp, trials_bp, nps_bp):
         app.register_blueprint(blueprint)
     init_auth(app)
+    init_navigation(app)
     app.register_blueprint(account_bp)
     app.register_blueprint(sales_bp)
     app.register_blueprint(referral_bp)

@@ -58,6 +58,9 @@ SESSION_LIFETIME = timedelta(hours=12)
 WRONG = "The email or password is incorrect."
 ROLE_NAMES = {"sales": "sales", "marketer": "marketers", "admin": "admins"}
 Args = ParamSpec("Args")
+# The attribute `login_required` sets on a view: the roles it names (empty: any role).
+# The navigation bar reads it, so a link shows exactly where the view lets one in.
+ROLES_ATTRIBUTE = "console_roles"
 View = Callable[Args, ResponseReturnValue]
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -188,8 +191,18 @@ def login_required(*roles: str
                             f"{user.email} ({user.role}). Ask an admin if you need it.",
                     home=home_for(user)), 403
             return view(*args, **kwargs)
+        setattr(wrapped, ROLES_ATTRIBUTE, roles)
         return wrapped
     return decorator
+
+
+def may_open(user: UserInfo, view: Callable[..., object] | None) -> bool:
+    """Whether `login_required` on `view` lets `user` in (False for a view it does not
+    guard: no console link leads to a public page)."""
+    roles: tuple[str, ...] | None = getattr(view, ROLES_ATTRIBUTE, None)
+    if roles is None:
+        return False
+    return not roles or user.role == "admin" or user.role in roles
 
 
 # ---- the views ------------------------------------------------------------------------

@@ -174,7 +174,9 @@ def _done(message: str, endpoint: str) -> BaseResponse:
 def dashboard() -> ResponseReturnValue:
     seen = queries.funnels(_rt().db)
     rules = _config().rules
-    return render_template("referral/dashboard.html", funnels=seen.per_source,
+    # The types and the leaderboard add up every source; the table shows a page of them.
+    shown = analytics.page_of(seen.per_source, request.args.get("page", 1, type=int) or 1)
+    return render_template("referral/dashboard.html", funnels=shown.rows, shown=shown,
                            types=analytics.per_type(seen.per_source),
                            leaders=analytics.leaderboard(seen.per_source), flagged=seen.flagged,
                            money=_money, rules_ok=rules is not None,

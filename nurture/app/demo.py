@@ -121,10 +121,25 @@ def load_sales(rt: Runtime, people: list[dict], seed: int,
     if rt.transport is not None and rt.transport.in_process:
         rt.transport.join()
     run_scoring_jobs(rt, rt.settings, rt.db)
+    echo(sign_in_note(rt.settings.base_url, password, created))
+
+
+def sign_in_note(base_url: str, password: str, created: list[str]) -> str:
+    """How to sign in, whether this run created the demo users or they existed already:
+    a password is stored only as a hash, so a second `nurture demo` cannot show it again,
+    and the note says how to set a new one."""
+    login = f"{base_url.rstrip('/')}/login"
+    existing = [email for email, *_ in DEMO_USERS if email not in created]
+    lines = []
     if created:
-        echo(f"Demo users (password {password}): " + ", ".join(created) + ".")
-        echo("Sign in at /login: marketers see journeys and lifetime value, reps the "
-             "sales inbox at /sales.")
+        lines.append(f"Demo users (password {password}): " + ", ".join(created) + ".")
+    if existing:
+        lines.append("These demo users already existed and keep the password printed when "
+                     "they were created: " + ", ".join(existing) + ".")
+    lines.append(f"Sign in at {login} as {DEMO_USERS[0][0]} (the marketing console) "
+                 f"or {DEMO_USERS[1][0]} (the sales inbox). To set a new password: "
+                 f"nurture users set-password {DEMO_USERS[0][0]}")
+    return "\n".join(lines)
 
 
 def load_history(rt: Runtime, leads: int, seed: int,

@@ -3,10 +3,12 @@ show: contacts in journeys, sign-in users, leads in the sales inbox, a referral 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from journeys.models import Enrollment
-from nurture.app.demo import FRIENDS, load_demo
+from nurture.app.demo import FRIENDS, load_demo, load_sales
 from nurture.contacts.models import Contact
 from nurture.users.models import User
 from referral.models import Referral, ReferralSource, Reward
@@ -30,3 +32,17 @@ def test_demo_data_fills_journeys_sales_and_referrals(rt):
     assert rewards, "the friend who bought earns their referrer a reward"
     assert any("password" in line for line in lines)
     assert lines[-1] == "Demo data is ready."
+
+
+def test_a_second_demo_says_how_to_sign_in_and_how_to_set_a_new_password(rt):
+    first: list[str] = []
+    load_sales(rt, [], seed=3, echo=first.append)
+    again: list[str] = []
+    load_sales(rt, [], seed=3, echo=again.append)
+    created = "\n".join(first)
+    password = re.search(r"Demo users \(password (\S+)\)", created).group(1)
+    note = "\n".join(again)
+    assert password not in note and "Demo users (password" not in note  # only its hash is kept
+    assert "already existed" in note and "marketer@demo.nurture.example" in note
+    assert f"Sign in at {rt.settings.base_url.rstrip('/')}/login" in note
+    assert "nurture users set-password marketer@demo.nurture.example" in note
