@@ -31,6 +31,7 @@ NAV: tuple[Link, ...] = (
     Link("Journeys", "journeys.index"),
     Link("Contacts", "contacts.lookup"),
     Link("Segments", "segments.index"),
+    Link("Broadcasts", "broadcasts.index"),
     Link("Imports", "imports.start"),
     Link("Templates", "email_templates.index"),
     Link("Email performance", "insights.email_performance"),

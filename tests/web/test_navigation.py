@@ -17,7 +17,8 @@ from web import create_app
 from web.auth import login_required
 from web.navigation import NAV, Link, links_for
 
-MARKETER_LINKS = ["Home", "Contacts", "Segments", "Imports", "Templates", "Email performance",
+MARKETER_LINKS = ["Home", "Contacts", "Segments", "Broadcasts", "Imports", "Templates",
+                  "Email performance",
                   "Customer value", "Acquisition", "Referrals", "Sales", "Deliverability",
                   "Inbound"]
 EXPECTED = {
@@ -78,15 +79,15 @@ def test_the_bar_is_on_error_pages_for_signed_in_users_and_absent_for_visitors(r
 
 def test_an_area_added_later_is_one_line_and_shows_only_to_whom_its_view_lets_in(rt):
     app = create_app(rt)
-    app.add_url_rule("/broadcasts", "broadcasts.index",
-                     login_required("marketer")(lambda: "broadcasts"))
-    nav = (*NAV, Link("Broadcasts", "broadcasts.index"))
-    with app.test_request_context("/broadcasts"):
+    app.add_url_rule("/experiments", "experiments.index",
+                     login_required("marketer")(lambda: "experiments"))
+    nav = (*NAV, Link("Experiments", "experiments.index"))
+    with app.test_request_context("/experiments"):
         g.user = None
-        shown = {role: [s for s in links_for(app, _user(role), "/broadcasts", nav)
-                        if s.label == "Broadcasts"] for role in ("sales", "marketer")}
+        shown = {role: [s for s in links_for(app, _user(role), "/experiments", nav)
+                        if s.label == "Experiments"] for role in ("sales", "marketer")}
     assert shown["sales"] == []
-    assert [(s.url, s.current) for s in shown["marketer"]] == [("/broadcasts", "page")]
+    assert [(s.url, s.current) for s in shown["marketer"]] == [("/experiments", "page")]
 
 
 def _user(role: str) -> UserInfo:
