@@ -102,7 +102,8 @@ def test_the_winners_subject_line_goes_to_the_rest(rt, tmp_path):
                                 "UTC") == "B"
     run_due(rt)
     rest = [s for s in _sends(rt, made.id) if s.variant == services.REST]
-    assert len(rest) == 600 - len(sent) and {(s.status, s.subject) for s in rest} == {("sent", LINE_B)}
+    assert len(rest) == 600 - len(sent)
+    assert {(s.status, s.subject) for s in rest} == {("sent", LINE_B)}
     received = _received(tmp_path)
     assert {str(received[s.to_email]["Subject"]) for s in rest} == {LINE_B}
     own = {str(received[s.to_email]["Subject"]) for s in sent if s.variant == "A"}
