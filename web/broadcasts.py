@@ -23,14 +23,20 @@ from flask.typing import ResponseReturnValue
 from nurture.app.runtime import Runtime
 from nurture.broadcasts import plan, queries, services
 from nurture.broadcasts.errors import BroadcastInvalid
+from nurture.sending import subjects as subject_lines
 from nurture.sending.render import store_for
 from web.auth import login_required
 from web.errors import refusals_shown_on
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
 FLASH = "broadcasts_notice"
-FIELDS = ("name", "audience", "segment", "list", "template", "template_b", "topic", "timing",
-          "send_at", "local_time", "sample_percent", "metric", "window_hours")
+FIELDS = ("name", "audience", "segment", "list", "template", "subject", "template_b",
+          "subject_b", "template_c", "subject_c", "topic", "timing", "send_at", "local_time",
+          "sample_percent", "metric", "window_hours")
+# The form's arms: A is the template and subject line above the test; B and C each take
+# a template, a subject line or both (a line alone tests a subject on arm A's template).
+ARM_FIELDS = (("template", "subject"), ("template_b", "subject_b"),
+              ("template_c", "subject_c"))
 
 
 def _rt() -> Runtime:
@@ -75,13 +81,15 @@ def create() -> ResponseReturnValue:
     rt = _rt()
     form = {name: request.form.get(name, "") for name in FIELDS}
     audience = form["audience"]
+    tested = any(form[field].strip() for arm in ARM_FIELDS[1:] for field in arm)
     try:
         checked = plan.check(
             name=form["name"], audience=audience,
             audience_ref=form["segment"] if audience == plan.SEGMENT else form["list"],
-            templates=[form["template"], form["template_b"]], topic=form["topic"],
+            templates=[form[t] for t, _ in ARM_FIELDS], topic=form["topic"],
+            subjects=[form[s] for _, s in ARM_FIELDS], subject_problem=subject_lines.problem,
             timing=form["timing"], send_at=form["send_at"], local_time=form["local_time"],
-            sample_percent=form["sample_percent"] if form["template_b"] else "0",
+            sample_percent=form["sample_percent"] if tested else "0",
             metric=form["metric"], window_hours=form["window_hours"],
             known_templates=set(_templates()), now=rt.clock.now())
         made = services.created(rt.db, checked, rt.clock.now(), by=g.user.email,

@@ -25,6 +25,7 @@ OPENED, CLICKED = "email.opened", "email.clicked"
 class ArmResult:
     name: str
     template: str
+    subject: str  # the arm's subject line; "" for the template's own
     sent: int
     successes: int
     rate: float
@@ -68,8 +69,9 @@ def test_result(session: Session, row: Broadcast) -> TestResult:
     arms = [Arm(name, min(found[name], sent[name]), sent[name]) for name in names]
     decision = decide(arms, min_sample=MIN_SAMPLE, threshold=THRESHOLD)
     leader = max(names, key=lambda n: (decision.rates[n], decision.probabilities[n]))
+    lines = list(row.subjects or []) + [""] * len(names)
     return TestResult(row.metric, [
-        ArmResult(name, row.templates[i], sent[name], arms[i].successes,
+        ArmResult(name, row.templates[i], lines[i], sent[name], arms[i].successes,
                   decision.rates[name], decision.intervals[name],
                   decision.probabilities[name]) for i, name in enumerate(names)],
         decision.winner, leader, decision.reason)

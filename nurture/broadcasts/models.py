@@ -26,6 +26,9 @@ class Broadcast(Base):
     audience_id: Mapped[int] = mapped_column(Integer)
     audience_name: Mapped[str] = mapped_column(String(120))
     templates: Mapped[list[str]] = mapped_column(Json)  # arm A, B, ...; one without a test
+    # Each arm's subject line, beside `templates` ("" for the template's own); None on
+    # broadcasts made before arms could differ by subject.
+    subjects: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
     topic: Mapped[str] = mapped_column(String(40), default="")
     timing: Mapped[str] = mapped_column(String(10))  # "now" | "at" | "local"
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -8,6 +8,7 @@ Time is a parameter everywhere; nothing here reads a clock or a database.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -22,6 +23,7 @@ METRICS = (CLICKS, OPENS)
 SEGMENT, LIST = "segment", "list"
 AUDIENCES = (SEGMENT, LIST)
 ARMS = "ABCDE"  # an A/B test has two to five arms
+SUBJECT_MAX = 200  # characters of an arm's subject line (`sends.subject` holds 300)
 DEFAULT_SAMPLE = 20  # percent of the audience that gets the test
 DEFAULT_WINDOW_HOURS = 4  # how long the sample is watched before the rest gets the winner
 MAX_WINDOW_HOURS = 24 * 7
@@ -40,7 +42,7 @@ class Plan:
     name: str
     audience: str  # SEGMENT | LIST
     audience_ref: str  # the segment's or list's name or id, as given
-    templates: tuple[str, ...]  # one, or an arm each for an A/B test
+    templates: tuple[str, ...]  # one, or an arm each for an A/B test (may repeat)
     topic: str
     timing: str  # NOW | AT | LOCAL
     send_at: datetime | None = None  # AT: the moment, UTC
@@ -48,6 +50,8 @@ class Plan:
     sample_percent: int = 0  # 0 without a test
     metric: str = CLICKS
     window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS)
+    # Each arm's subject line, beside `templates`: "" keeps the template's own.
+    subjects: tuple[str, ...] = ()
 
     @property
     def tested(self) -> bool:
@@ -57,8 +61,12 @@ class Plan:
 def check(*, name: str, audience: str, audience_ref: str, templates: list[str], topic: str,
           timing: str, send_at: str = "", local_time: str = "", sample_percent: str = "",
           metric: str = CLICKS, window_hours: str = "", known_templates: set[str],
-          now: datetime) -> Plan:
-    """The plan, or BroadcastInvalid listing every field that is wrong."""
+          now: datetime, subjects: list[str] | None = None,
+          subject_problem: Callable[[str], str | None] | None = None) -> Plan:
+    """The plan, or BroadcastInvalid listing every field that is wrong. `templates` and
+    `subjects` are the arms in order (A, B…): an arm with a subject line and no template
+    sends arm A's template with that line, so one template and two lines test a subject.
+    `subject_problem` says why a line cannot be a subject (the sandbox's check)."""
     problems: list[Violation] = []
     name = " ".join(name.split())
     if not name:
@@ -69,17 +77,26 @@ def check(*, name: str, audience: str, audience_ref: str, templates: list[str], 
         problems.append(Violation("audience", "Choose a segment or a list as the audience."))
     elif not audience_ref.strip():
         problems.append(Violation("audience", f"Choose which {audience} gets the broadcast."))
-    chosen = [t.strip() for t in templates if t.strip()]
-    if not chosen:
+    arms = _arms(templates, subjects or [])
+    chosen = [template for template, _ in arms]
+    if not chosen[0]:
         problems.append(Violation("template", "Choose the email template to send."))
-    if len(chosen) > len(ARMS):
+    if len(arms) > len(ARMS):
         problems.append(Violation("template", f"An A/B test has at most {len(ARMS)} arms."))
-    if len(set(chosen)) != len(chosen):
-        problems.append(Violation("template", "Each arm of a test needs its own template."))
-    for template in chosen:
-        if template not in known_templates:
+    if len(set(arms)) != len(arms):
+        problems.append(Violation("template", "Each arm of a test differs from the others "
+                                              "by its template or its subject line."))
+    for template in dict.fromkeys(chosen):
+        if template and template not in known_templates:
             problems.append(Violation("template", f"There is no email template "
                                                   f"{template[:80]!r}."))
+    for index, (_, line) in enumerate(arms):
+        why = (f"A subject line is at most {SUBJECT_MAX} characters." if len(line) >
+               SUBJECT_MAX else subject_problem(line) if line and subject_problem else None)
+        if why:
+            field = "subject" if index == 0 else f"subject_{ARMS[index].lower()}"
+            problems.append(Violation(field, f"Arm {ARMS[index]}: {why}" if len(arms) > 1
+                                      else why))
     if len(topic) > 40 or (topic and not re.fullmatch(r"[a-z0-9_.-]+", topic)):
         problems.append(Violation("topic", "A topic is a short word of lower-case letters, "
                                            "digits, '-', '_' or '.'."))
@@ -117,7 +134,22 @@ def check(*, name: str, audience: str, audience_ref: str, templates: list[str], 
     if problems:
         raise BroadcastInvalid(problems)
     return Plan(name, audience, audience_ref.strip(), tuple(chosen), topic, timing, at, local,
-                percent or 0, metric, timedelta(hours=hours or DEFAULT_WINDOW_HOURS))
+                percent or 0, metric, timedelta(hours=hours or DEFAULT_WINDOW_HOURS),
+                tuple(line for _, line in arms))
+
+
+def _arms(templates: list[str], subjects: list[str]) -> list[tuple[str, str]]:
+    """The arms as (template, subject line), in order: the i-th template and the i-th
+    line; an arm given neither is no arm, one given a line only sends arm A's template."""
+    first = templates[0].strip() if templates else ""
+    arms: list[tuple[str, str]] = []
+    for index in range(max(len(templates), len(subjects), 1)):
+        template = templates[index].strip() if index < len(templates) else ""
+        line = " ".join(subjects[index].split()) if index < len(subjects) else ""
+        if index and not template and not line:
+            continue
+        arms.append((template or first, line))
+    return arms
 
 
 def _whole(text: str, default: int) -> int | None:

@@ -14,7 +14,7 @@ import random
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, select, update
+from sqlalchemy import Select, String, case, cast, func, literal, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,7 +77,8 @@ def create(session: Session, plan: Plan, now: datetime, *, by: str,
     audience_id, audience_name = _audience(session, plan)
     row = Broadcast(
         name=plan.name, audience=plan.audience, audience_id=audience_id,
-        audience_name=audience_name[:120], templates=list(plan.templates), topic=plan.topic,
+        audience_name=audience_name[:120], templates=list(plan.templates),
+        subjects=list(plan.subjects) or [""] * len(plan.templates), topic=plan.topic,
         timing=plan.timing, send_at=plan.send_at,
         local_time=None if plan.local_time is None else plan.local_time.strftime("%H:%M"),
         sample_percent=plan.sample_percent if plan.tested else 0, metric=plan.metric,
@@ -131,11 +132,12 @@ def materialize(session: Session, row: Broadcast, now: datetime, default_tz: str
     members = _members(session, row, now)
     due = _due_by_zone(session, row, members, now, default_tz)
     bucket = (Contact.id * plans.MULTIPLIER + row.seed) % plans.BUCKETS
-    templates = row.templates
+    templates, lines = row.templates, arm_subjects(row)
     status: Any
     due_at: Any
     template: Any
     variant: Any
+    subject: Any
     if row.sample_percent and len(templates) > 1:
         sampled = bucket < row.sample_percent * plans.BUCKETS // 100
         arm = bucket % len(templates)
@@ -147,13 +149,17 @@ def materialize(session: Session, row: Broadcast, now: datetime, default_tz: str
         variant = case((sampled, case(*[(arm == i, literal(plans.ARMS[i]))
                                         for i in range(len(templates))])),
                        else_=literal(REST))
+        subject = case((sampled, case(*[(arm == i, _line(line))
+                                        for i, line in enumerate(lines)])),
+                       else_=null())  # the rest's is the winner's, written with it
     else:
         status, due_at = literal("queued"), due
-        template, variant = literal(templates[0]), literal("")
+        template, variant, subject = literal(templates[0]), literal(""), _line(lines[0])
     columns = {
         "send_key": literal(key_prefix(row.id)) + cast(Contact.id, String),
         "contact_id": Contact.id, "to_email": Contact.email, "role": literal("contact"),
-        "template": template, "variant": variant, "message_class": literal(MARKETING),
+        "template": template, "variant": variant, "subject": subject,
+        "message_class": literal(MARKETING),
         "topic": literal(row.topic), "status": status, "attempts": literal(0),
         "created_at": literal(now, UTCDateTime()), "due_at": due_at,
         "broadcast_id": literal(row.id)}
@@ -170,6 +176,17 @@ def materialize(session: Session, row: Broadcast, now: datetime, default_tz: str
     row.recipients = session.scalar(select(func.count()).select_from(Send)
                                     .where(Send.broadcast_id == row.id)) or 0
     return row.recipients
+
+
+def arm_subjects(row: Broadcast) -> list[str]:
+    """Each arm's subject line ("" for the template's own), beside `row.templates`."""
+    lines = list(row.subjects or [])
+    return lines + [""] * (len(row.templates) - len(lines))
+
+
+def _line(line: str) -> Any:
+    """An arm's subject line for a send's `subject` column: NULL keeps the template's."""
+    return literal(line, String(300)) if line else null()
 
 
 def _source(row: Broadcast) -> pauses.Source:
@@ -217,9 +234,10 @@ def cancel(session: Session, broadcast_id: int, by: str, now: datetime) -> int:
 
 def release_rest(session: Session, row: Broadcast, winner: str, now: datetime,
                  default_tz: str) -> int:
-    """Give the waiting rest of the audience the winner's template and a due time (held
-    instead, while the broadcast is paused). Returns how many."""
+    """Give the waiting rest of the audience the winner's template and subject line, and
+    a due time (held instead, while the broadcast is paused). Returns how many."""
     template = row.templates[plans.ARMS.index(winner)]
+    line = arm_subjects(row)[plans.ARMS.index(winner)]
     zone = (select(Contact.timezone).where(Contact.id == Send.contact_id)
             .scalar_subquery())
     due: Any = literal(plans.due(row.timing, now, row.send_at, None, None), UTCDateTime())
@@ -238,7 +256,7 @@ def release_rest(session: Session, row: Broadcast, winner: str, now: datetime,
               else {"due_at": due})
     result = session.execute(
         update(Send).where(Send.broadcast_id == row.id, Send.status == WAITING)
-        .values(status="queued", template=template, **timing)
+        .values(status="queued", template=template, subject=line or None, **timing)
         .execution_options(synchronize_session=False))
     return rowcount(result)
 

@@ -32,6 +32,9 @@ class Send(Base):
     step_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     template: Mapped[str] = mapped_column(String(120))
     variant: Mapped[str] = mapped_column(String(120), default="")
+    # A subject line that replaces the template's (a Jinja line, rendered like the
+    # template's own): an A/B arm's. None: the template's subject.txt.
+    subject: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # transactional | service | marketing (nurture/sending/classes.py): who may receive it.
     message_class: Mapped[str] = mapped_column(String(16), default="marketing")
     # priority | bulk (nurture/sending/lanes.py): which due work and queue deliver it.

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.header import Header
 from email.utils import formatdate
 from pathlib import Path
@@ -161,6 +161,9 @@ class Template:
     folder: str = ""  # the folder used: the name itself, a variant, or a translation
     message_class: str = MARKETING  # see nurture/sending/classes.py
     language: str | None = None  # a translation's language tag; None for the default text
+    # MJML's output, before personalization: another subject line's HTML part is made from
+    # it without compiling the MJML again (nurture/sending/subjects.py).
+    compiled: str = field(default="", repr=False)
 
     def render(self, context: Mapping[str, Any]) -> tuple[str, str, str]:
         """Subject, HTML and text for one message's context."""
@@ -337,20 +340,26 @@ def _compile(name: str, version: str, sources: dict[str, str | None],
     if lost > 0:
         raise TemplateError(name, f"MJML dropped {lost} Jinja tag(s) placed directly between "
                                   "MJML elements; wrap them in <mj-raw>", "body.mjml")
-    title = "".join(part if i % 2 else html.escape(part, quote=False)
-                    for i, part in enumerate(JINJA_TAG.split(subject)))
-    compiled = re.sub(r"<title>.*?</title>", lambda _: f"<title>{title}</title>", compiled,
-                      count=1, flags=re.S)
-    tracked, links = add_tracking(compiled)
-    html_part = replace(_part(ENV, name, "body.mjml", tracked, after_mjml=True),
-                        plain=_part(ENV, name, "body.mjml", compiled, after_mjml=True).jinja,
-                        links=links)
+    html_part = html_with_title(name, compiled, subject)
     text_part = (_part(TEXT_ENV, name, "body.txt", text) if text is not None
                  else _part(TEXT_ENV, name, "body.mjml", text_of(compiled), "text", True))
     folder, _, language = name.partition("/")
     return Template(folder.partition("@")[0], version,
                     _part(TEXT_ENV, name, "subject.txt", subject, "line"),
-                    html_part, text_part, name, message_class, language or None)
+                    html_part, text_part, name, message_class, language or None, compiled)
+
+
+def html_with_title(name: str, compiled: str, subject: str) -> Part:
+    """The HTML part of MJML's output with `subject` (a Jinja line) as its <title>, its
+    links tracked: compiled once per template version (and per A/B subject line)."""
+    title = "".join(part if i % 2 else html.escape(part, quote=False)
+                    for i, part in enumerate(JINJA_TAG.split(subject)))
+    compiled = re.sub(r"<title>.*?</title>", lambda _: f"<title>{title}</title>", compiled,
+                      count=1, flags=re.S)
+    tracked, links = add_tracking(compiled)
+    return replace(_part(ENV, name, "body.mjml", tracked, after_mjml=True),
+                   plain=_part(ENV, name, "body.mjml", compiled, after_mjml=True).jinja,
+                   links=links)
 
 
 def language_candidates(language: str | None) -> list[str]:

@@ -29,7 +29,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import one_of, rowcount
 from nurture.events.bus import NewEvent
-from nurture.sending import compose, dkim, feedback, notices, pauses
+from nurture.sending import compose, dkim, feedback, notices, pauses, subjects
 from nurture.sending.classes import MARKETING, MUST_RECEIVE_ONLY, blocked_by_class, under_contract
 from nurture.sending.ledger import SendLedger
 from nurture.sending.models import Send
@@ -45,7 +45,7 @@ _SENDS = Send.__table__
 # What delivering reads of a send (its outcome columns are only written).
 _SEND_FIELDS = [_SENDS.c[name] for name in (
     "id", "send_key", "contact_id", "to_email", "role", "journey_id", "template",
-    "message_class", "topic", "attempts", "due_at", "broadcast_id")]
+    "message_class", "topic", "attempts", "due_at", "broadcast_id", "subject")]
 # What sending reads of a contact: the checks at send time and what templates see.
 _CONTACT_FIELDS = [Contact.__table__.c[name] for name in (
     "id", "email", "email_key", "first_name", "last_name", "company", "role", "industry",
@@ -311,6 +311,7 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
         if template is None:  # resolved once per batch, not per send
             template = templates[key] = store.resolve(key[0], vertical=key[1], stage=key[2],
                                                       language=key[3])
+        template = subjects.override(template, send.subject)  # an A/B arm's line, if any
         tracker = compose.Tracker(settings.base_url, tokens.sign("track", send.id),
                                   template.html.links)
         reader = reader or Reader()

@@ -1,14 +1,19 @@
 """A marketer in a real browser creates a broadcast with an A/B test, watches its sample go
 to the SMTP sink, sends the winner to the rest, cancels it midway, and reads the exact
-number never sent; axe-core's verdict on each broadcast page on the way."""
+number never sent; tests a subject line and watches skips by reason arrive live; axe-core's
+verdict on each broadcast page on the way."""
 
 from __future__ import annotations
+
+import mailbox
+from email import message_from_bytes, policy
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from nurture.broadcasts.models import WAITING
+from nurture.consent.records import suppress
 from nurture.sending.models import Send
 from nurture.sending.services import deliver
 from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
@@ -24,8 +29,9 @@ from tests.nurture.broadcasts.conftest import TEMPLATE_A, TEMPLATE_B, audience
 
 
 @pytest.fixture
-def sink():
-    running = SinkThread(SMTPSink(port=0, store=Store(), faults=Faults.parse([])))
+def sink(tmp_path):
+    running = SinkThread(SMTPSink(port=0, store=Store(maildir=tmp_path / "sink"),
+                                  faults=Faults.parse([])))
     yield running
     running.stop()
 
@@ -90,4 +96,39 @@ def test_an_ab_broadcast_goes_to_the_sink_and_a_cancel_midway_says_what_never_we
     page.get_by_role("link", name="All broadcasts").click()
     expect(page.get_by_role("link", name="Spring news")).to_be_visible()
     results["broadcast list"] = axe_violations(page)
+    assert not any(results.values()), "axe-core violations:\n" + axe_report(results)
+
+
+def test_a_subject_line_test_reaches_the_sink_and_skips_by_reason_arrive_live(
+        site: Site, axe_page: Page, sink: SinkThread, tmp_path):
+    marketer_and_four_contacts(site)
+    audience(site.rt, 10, name="Readers")
+    page, results = axe_page, {}
+    _sign_in(page, site, "/broadcasts/new")
+    page.get_by_label("Name", exact=True).fill("Subject test")
+    page.get_by_label("List", exact=True).select_option("Readers")
+    page.get_by_label("Email template").select_option(TEMPLATE_A)
+    line = "{{ contact.first_name }}, three weeks to new tools"
+    page.get_by_label("Arm B's subject line").fill(line)
+    page.get_by_label("Sample").fill("100")
+    page.get_by_role("button", name="Create and schedule").click()
+    expect(page.get_by_role("status").first).to_have_text(
+        "The broadcast 'Subject test' was created.")
+    expect(page.get_by_role("cell", name=line)).to_be_visible()
+    reasons = page.locator("#progress-reasons")
+    expect(reasons).to_be_hidden()  # no skip yet
+    with site.rt.db.transaction() as session:  # a complaint comes in before the mail goes
+        suppress(session, "reader0@example.com", "complaint", "", "test",
+                 site.rt.clock.now())
+    run_due(site.rt)
+    expect(page.locator('[data-field="sent"]')).to_have_text("9")  # polled
+    expect(reasons).to_be_visible()  # the poll filled it, no reload
+    expect(reasons.get_by_role("cell", name="skipped: ")).to_have_count(1)
+    subjects = {str(message_from_bytes(kept.as_bytes(), policy=policy.default)["Subject"])
+                for kept in mailbox.Maildir(tmp_path / "sink", create=False)}
+    own = "How a 40-person firm moved its everyday tools in three weeks"
+    personal = subjects - {own}  # arm B's line, with each reader's name
+    assert own in subjects and personal
+    assert personal <= {f"Reader{i}, three weeks to new tools" for i in range(10)}
+    results["broadcast testing subject lines"] = axe_violations(page)
     assert not any(results.values()), "axe-core violations:\n" + axe_report(results)

@@ -9,6 +9,7 @@ import click
 from nurture.app.cli.ops import command_runtime
 from nurture.app.cli.refusals import Group
 from nurture.broadcasts import plan, queries, services
+from nurture.sending import subjects as subject_lines
 from nurture.sending.render import store_for
 
 BY = "cli"
@@ -25,6 +26,11 @@ def broadcasts() -> None:
 @click.option("--list", "list_name", default=None, help="The audience: a list's name or id.")
 @click.option("--template", "templates", multiple=True, required=True,
               help="The email template; give it twice or more for an A/B test (arm A, B…).")
+@click.option("--subject", "subjects", multiple=True,
+              help="A subject line in place of the template's, a Jinja line like "
+                   "subject.txt; give it twice or more to test subjects (arm A, B…): "
+                   "arms with a line and no --template of their own send the first "
+                   "template. Translations keep their own subjects.")
 @click.option("--topic", default="", help="The topic readers can opt out of, e.g. news.")
 @click.option("--at", "send_at", default="", metavar="'YYYY-MM-DD HH:MM'",
               help="Send at this moment (UTC) rather than now.")
@@ -37,8 +43,8 @@ def broadcasts() -> None:
 @click.option("--window", "window_hours", default="", metavar="HOURS",
               help="Hours the sample is watched before the winner goes (default 4).")
 def create(name: str, segment: str | None, list_name: str | None, templates: tuple[str, ...],
-           topic: str, send_at: str, local_time: str, sample_percent: str, metric: str,
-           window_hours: str) -> None:
+           subjects: tuple[str, ...], topic: str, send_at: str, local_time: str,
+           sample_percent: str, metric: str, window_hours: str) -> None:
     """Create broadcast NAME and make its sends."""
     if (segment is None) == (list_name is None):
         raise click.UsageError("Give the audience: --segment NAME or --list NAME (one).")
@@ -51,7 +57,8 @@ def create(name: str, segment: str | None, list_name: str | None, templates: tup
             audience_ref=segment or list_name or "", templates=list(templates), topic=topic,
             timing=plan.AT if send_at else plan.LOCAL if local_time else plan.NOW,
             send_at=send_at, local_time=local_time, sample_percent=sample_percent,
-            metric=metric, window_hours=window_hours, now=now,
+            metric=metric, window_hours=window_hours, now=now, subjects=list(subjects),
+            subject_problem=subject_lines.problem,
             known_templates=set(services.choosable(store_for(rt.settings.templates_dir))))
         made = services.created(rt.db, checked, now, by=BY, default_tz=rt.settings.timezone)
         shown = queries.shown(rt.db, made)
@@ -91,7 +98,8 @@ def show(broadcast_id: int) -> None:
     if detail.test is not None:
         for arm in detail.test.arms:
             low, high = arm.interval
-            click.echo(f"arm {arm.name} ({arm.template}): {arm.successes}/{arm.sent} "
+            line = f", subject {arm.subject!r}" if arm.subject else ""
+            click.echo(f"arm {arm.name} ({arm.template}{line}): {arm.successes}/{arm.sent} "
                        f"{detail.test.metric} = {arm.rate:.1%} [{low:.1%}, {high:.1%}], "
                        f"P(best) {arm.probability:.1%}")
         click.echo(row.winner_reason or detail.test.reason)

@@ -60,3 +60,18 @@ def test_the_guard_commands_send_a_broadcast_to_its_own_pause(rt):
     run_due(rt)
     shown = _run(rt, "show", broadcast_id).output
     assert "paused (typo)" in shown and "sent 0" in shown
+
+
+def test_the_command_line_tests_subject_lines_on_one_template(rt):
+    audience(rt, 10)
+    made = _run(rt, "create", "Subjects", "--list", "Newsletter", "--template", TEMPLATE_A,
+                "--subject", "Line one", "--subject", "Line two", "--sample", "100")
+    assert made.exit_code == 0, made.output
+    broadcast_id = made.output.split("#")[1].split()[0]
+    shown = _run(rt, "show", broadcast_id).output
+    assert f"arm A ({TEMPLATE_A}, subject 'Line one')" in shown
+    assert f"arm B ({TEMPLATE_A}, subject 'Line two')" in shown
+    refused = _run(rt, "create", "Bad", "--list", "Newsletter", "--template", TEMPLATE_A,
+                   "--subject", "{{ contact.__class__ }}")
+    assert refused.exit_code == 1
+    assert "templates cannot reach Python internals" in refused.output

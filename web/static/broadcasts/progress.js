@@ -13,6 +13,34 @@
         el.textContent = number.format(data[name]);
       });
     });
+    reasons(data);
+  }
+  // The skipped and deferred counts by reason: rebuilt from the poll, sorted as the page
+  // sorts them, with text nodes only (a reason is never read as markup).
+  function reasons(data) {
+    var table = document.getElementById("progress-reasons");
+    if (!table) { return; }
+    var rows = [];
+    Object.keys(data.skipped || {}).sort().forEach(function (reason) {
+      rows.push(["skipped: " + reason, data.skipped[reason]]);
+    });
+    Object.keys(data.deferred_by || {}).sort().forEach(function (reason) {
+      rows.push([reason, data.deferred_by[reason]]);
+    });
+    var body = table.tBodies[0];
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      var label = document.createElement("td");
+      var count = document.createElement("td");
+      label.textContent = row[0];
+      count.className = "num";
+      count.textContent = number.format(row[1]);
+      tr.appendChild(label);
+      tr.appendChild(count);
+      body.appendChild(tr);
+    });
+    table.hidden = rows.length === 0;
   }
   function poll() {
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
