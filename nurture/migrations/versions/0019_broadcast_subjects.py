@@ -4,7 +4,7 @@ A broadcast keeps each arm's subject line (`subjects`, beside `templates`; "" fo
 template's own), and a send keeps the subject it was sent with when an arm overrode the
 template's (`sends.subject`), so that rendering needs nothing of broadcasts.
 
-Revision ID: 0019_broadcast_subjects
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-07 22:10:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 from nurture.db import Json
 
-revision = '0019_broadcast_subjects'
+revision = '0019'
 down_revision = '0018'
 branch_labels = None
 depends_on = None
