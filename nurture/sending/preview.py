@@ -11,7 +11,8 @@ from typing import Any
 
 from nurture.config import Settings
 from nurture.sending import compose, dkim
-from nurture.sending.render import TemplateStore, build_mime, message_id
+from nurture.sending.mime import build_mime, message_id
+from nurture.sending.render import TemplateStore
 from nurture.tokens import Tokens
 
 # Who a preview is for when the marketer names nobody.

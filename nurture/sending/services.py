@@ -32,8 +32,9 @@ from nurture.events.bus import NewEvent
 from nurture.sending import compose, dkim, feedback, notices, pauses, subjects
 from nurture.sending.classes import MARKETING, MUST_RECEIVE_ONLY, blocked_by_class, under_contract
 from nurture.sending.ledger import SendLedger
+from nurture.sending.mime import build_mime, message_id
 from nurture.sending.models import Send
-from nurture.sending.render import Template, TemplateStore, build_mime, message_id
+from nurture.sending.render import Template, TemplateStore
 from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender, SendError, retry_delay
 from nurture.sending.throttles import Deferral, Throttle, defer

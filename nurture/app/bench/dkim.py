@@ -12,7 +12,8 @@ from nurture.app.bench.personalize import _personalize
 from nurture.app.composition import build
 from nurture.config import Settings
 from nurture.sending import dkim
-from nurture.sending.render import TemplateStore, build_mime, message_id
+from nurture.sending.mime import build_mime, message_id
+from nurture.sending.render import TemplateStore
 
 MESSAGES = 2000
 

@@ -42,8 +42,9 @@ from nurture.app.scheduler.loop import tick
 from nurture.app.tasks import handlers, run_advance
 from nurture.config import Settings
 from nurture.migrate import upgrade
+from nurture.sending.mime import build_mime, message_id
 from nurture.sending.models import Send
-from nurture.sending.render import TemplateStore, build_mime, message_id
+from nurture.sending.render import TemplateStore
 
 Echo = Callable[[str], None]
 DONE = ("sent", "failed", "skipped")

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from nurture.sending import addresses
-from nurture.sending.render import build_mime
+from nurture.sending.mime import build_mime
 from nurture.sending.senders import NO_SMTPUTF8, SendError, SMTPSender
 from tests.helpers import HELLO, contact, event, publish_text, running, sends, signed_in
 

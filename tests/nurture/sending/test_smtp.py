@@ -309,7 +309,7 @@ def test_a_refused_login_is_temporary_and_does_not_show_the_password(aiosmtpd_se
 def test_built_messages_arrive_whole_without_the_senders_scan(run_sink, tmp_path):
     """`build_mime` writes SMTP's own form (CRLF only, no leading dot, even for a long
     non-ASCII subject or a header value with a line break), so `canonical=True` is safe."""
-    from nurture.sending.render import build_mime
+    from nurture.sending.mime import build_mime
     from nurture.sending.senders import _dot_stuffed
 
     data = build_mime(sender="Nurture <hello@nurture.localhost>", to="ann@example.com",

@@ -14,7 +14,8 @@ import pytest
 
 from nurture.config import PROJECT_ROOT
 from nurture.sending import compose
-from nurture.sending.render import TemplateStore, build_mime, message_id
+from nurture.sending.mime import build_mime, message_id
+from nurture.sending.render import TemplateStore
 from nurture.tokens import Tokens
 
 LIMIT = 2.0
