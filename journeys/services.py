@@ -14,6 +14,7 @@ from journeys import entry, pausing
 from journeys.conditions import history_types
 from journeys.definition import ConditionTrigger, DateTrigger, Journey, WaitFor
 from journeys.engine import State, advance
+from journeys.errors import NotValid, StaleBase
 from journeys.facts import Facts
 from journeys.loader import Loaded
 from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
@@ -31,22 +32,31 @@ class Published:
     created: bool  # False when the file was unchanged since the newest version
 
 
-def publish(session: Session, loaded: Loaded) -> Published:
-    """Store a validated journey as a new immutable version, unless nothing changed."""
+def publish(session: Session, loaded: Loaded, based_on: int | None = None,
+            by: str | None = None, note: str | None = None) -> Published:
+    """Store a validated journey as a new immutable version, unless nothing changed.
+
+    `based_on` is the version the editor started from (0: a new journey; None: not said,
+    as for the shipped files): if another has been published since, nothing is stored and
+    `StaleBase` names both, so that neither edit silently undoes the other."""
     if loaded.journey is None:
-        raise ValueError(f"{loaded.file} is not valid and cannot be published.")
+        raise NotValid(f"{loaded.file} is not valid and cannot be published: "
+                       f"{loaded.violations[0] if loaded.violations else 'it is empty'}.")
     journey = loaded.journey
     digest = checksum(loaded.source)
     newest = session.execute(
         select(JourneyVersion.version, JourneyVersion.checksum)
         .where(JourneyVersion.journey_id == journey.id)
-        .order_by(JourneyVersion.version.desc()).limit(1)
+        .order_by(JourneyVersion.version.desc()).limit(1).with_for_update()
     ).first()
+    if based_on is not None and based_on != (newest.version if newest else 0):
+        raise StaleBase(journey.id, based_on, newest.version if newest else 0)
     if newest is not None and newest.checksum == digest:
         return Published(journey.id, newest.version, False)
     version = (newest.version if newest else 0) + 1
     session.add(JourneyVersion(journey_id=journey.id, version=version, name=journey.name,
-                               checksum=digest, source=loaded.source))
+                               checksum=digest, source=loaded.source, published_by=by,
+                               note=note or None, based_on=based_on))
     session.flush()
     return Published(journey.id, version, True)
 

@@ -15,8 +15,10 @@ from nurture.app.runtime import Runtime
 
 
 def publish_files(rt: Runtime, files: Iterable[Path],
-                  echo: Callable[[str], None] = print) -> int:
-    """Validate every file first; publish only if all are valid. Returns violation count."""
+                  echo: Callable[[str], None] = print, based_on: int | None = None,
+                  note: str | None = None) -> int:
+    """Validate every file first; publish only if all are valid. Returns violation count.
+    `based_on` (one file) is the version it was edited from: refused if it is stale."""
     templates = known_templates(rt.settings.templates_dir)
     loaded = [load_file(path, templates) for path in files]
     problems = [v for item in loaded for v in item.violations]
@@ -28,7 +30,7 @@ def publish_files(rt: Runtime, files: Iterable[Path],
     now = rt.clock.now()
     for item in loaded:
         with rt.db.transaction() as session:
-            result = publish(session, item)
+            result = publish(session, item, based_on=based_on, note=note)
         if not result.created:
             echo(f"{result.journey_id}: unchanged (version {result.version}).")
             continue
@@ -62,3 +64,12 @@ def latest_journey(rt: Runtime, journey_id: str) -> Journey | None:
         if row_id is None:
             return None
         return rt.versions.get(session, [row_id])[row_id]
+
+
+def journey_source(rt: Runtime, journey_id: str, version: int | None = None) -> str | None:
+    """The YAML of a journey's newest version (or of `version`), as published."""
+    with rt.db.sessions() as session:
+        query = select(JourneyVersion.source).where(JourneyVersion.journey_id == journey_id)
+        if version is not None:
+            query = query.where(JourneyVersion.version == version)
+        return session.scalar(query.order_by(JourneyVersion.version.desc()).limit(1))

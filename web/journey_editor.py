@@ -1,0 +1,176 @@
+"""The journey editor: a journey's YAML in a code editor (a plain textarea without
+JavaScript), checked as it is typed with every violation at its line, simulated on
+synthetic contacts, and published as a new version with a note, from the version it
+started from. Marketers and admins.
+
+Whatever is refused (a stale base, an invalid draft, a bad number) is shown on the editor
+with the text as it was sent, so no edit is lost to an error page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from nurture.app import journey_editing as editing
+from nurture.app.runtime import Runtime
+from nurture.errors import Invalid, NurtureError
+from web.auth import login_required
+from web.errors import refusals_shown_on
+
+bp = Blueprint("journey_editor", __name__, url_prefix="/journeys")
+FLASH = "journey_editor_notice"
+ACTIONS = ("check", "simulate", "publish")
+
+
+def _rt() -> Runtime:
+    runtime: Runtime = current_app.extensions["nurture"]
+    return runtime
+
+
+def _form() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in
+            ("source", "based_on", "note", "contacts", "days")}
+
+
+def _whole(text: str, what: str, default: int) -> int:
+    if not text.strip():
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise Invalid(f"The {what} must be a whole number.") from None
+
+
+def _editor(journey_id: str | None, form: dict[str, str], status: int = 200,
+            error: str | None = None, report: Any = None) -> ResponseReturnValue:
+    """The editor page with `form` as sent, the draft's violations, and what was asked."""
+    source = form.get("source", "")
+    try:
+        found = editing.violations(_rt(), source)
+    except Invalid as exc:
+        found, error = [], error or exc.sentence
+    return render_template(
+        "journey_editor/edit.html", journey_id=journey_id, form=form, violations=found,
+        error=error, report=report, notice=session.pop(FLASH, None),
+        chart=_daily_chart(report) if report is not None else None,
+        limits={"contacts": editing.MAX_CONTACTS, "days": editing.MAX_DAYS}), status
+
+
+@bp.get("/new")
+@login_required("marketer")
+def new() -> ResponseReturnValue:
+    return _editor(None, {"source": editing.NEW_JOURNEY, "based_on": "0",
+                          "contacts": "500", "days": "60"})
+
+
+@bp.post("/new")
+@login_required("marketer")
+def new_action() -> ResponseReturnValue:
+    """A new journey's form: check, simulate or publish, as its button says."""
+    action = request.form.get("action", "check")
+    if action == "simulate":
+        return _simulate(None)
+    if action == "publish":
+        return _publish(None)
+    return _editor(None, _form())
+
+
+@bp.get("/<journey_id>/edit")
+@login_required("marketer")
+@refusals_shown_on("problem.html", title="There is no such journey")
+def edit(journey_id: str) -> ResponseReturnValue:
+    found = editing.draft(_rt(), journey_id)
+    return _editor(journey_id, {"source": found.source, "based_on": str(found.based_on),
+                                "contacts": "500", "days": "60"})
+
+
+@bp.post("/<journey_id>/edit")
+@login_required("marketer")
+def check(journey_id: str) -> ResponseReturnValue:
+    """Without JavaScript, the Check button: the draft's violations, each at its line."""
+    return _editor(journey_id, _form())
+
+
+@bp.post("/validate")
+@login_required("marketer")
+def validate() -> ResponseReturnValue:
+    """The violations of the draft in the body (JSON {source}), for checking as one types."""
+    body = request.get_json(silent=True)
+    source = body.get("source") if isinstance(body, dict) else None
+    if not isinstance(source, str):
+        return jsonify(error="Send a JSON object whose 'source' is the journey's text."), 400
+    try:
+        found = editing.violations(_rt(), source)
+    except Invalid as exc:
+        return jsonify(error=exc.sentence), 413
+    return jsonify(valid=not found,
+                   violations=[{"line": v.line, "message": v.message} for v in found])
+
+
+@bp.post("/<journey_id>/simulate")
+@login_required("marketer")
+def simulate(journey_id: str) -> ResponseReturnValue:
+    return _simulate(journey_id)
+
+
+@bp.post("/<journey_id>/publish")
+@login_required("marketer")
+def publish(journey_id: str) -> ResponseReturnValue:
+    return _publish(journey_id)
+
+
+def _simulate(journey_id: str | None) -> ResponseReturnValue:
+    form = _form()
+    try:
+        report = editing.simulated(_rt(), form["source"],
+                                   _whole(form["contacts"], "number of contacts", 500),
+                                   _whole(form["days"], "number of days", 60))
+    except NurtureError as exc:
+        return _editor(journey_id, form, exc.status, exc.sentence)
+    return _editor(journey_id, form, report=report)
+
+
+def _publish(journey_id: str | None) -> ResponseReturnValue:
+    form = _form()
+    try:
+        result, entered = editing.published(
+            _rt(), form["source"], _whole(form["based_on"], "version started from", 0),
+            g.user.email, form["note"], journey_id)
+    except NurtureError as exc:
+        return _editor(journey_id, form, exc.status, exc.sentence)
+    session[FLASH] = (f"Version {result.version} of {result.journey_id} is published"
+                      + (f"; {entered:,} contacts entered" if entered else "")
+                      + ". Contacts already in the journey stay on their version."
+                      if result.created else
+                      f"Nothing changed since version {result.version}: nothing was "
+                      "published.")
+    return redirect(url_for(".edit", journey_id=result.journey_id), 303)
+
+
+def _daily_chart(report: Any) -> dict[str, Any]:
+    """The sends-per-day chart's bars, scale and rows: marketing and service email stacked
+    per day of the simulated period (transactional mail is counted in the table)."""
+    rows = report.sends_per_day()
+    top = max([r["marketing"] + r["service"] for r in rows] + [1])
+    width = 640
+    step = width / max(len(rows), 1)
+    bars = [{"x": round(50 + i * step, 2), "w": round(max(step - 1, 0.6), 2),
+             "m": round(r["marketing"] / top * 160, 2),
+             "s": round(r["service"] / top * 160, 2), **r}
+            for i, r in enumerate(rows)]
+    ticks = [b for b in bars if (b["day"] - 1) % max(len(rows) // 6, 1) == 0]
+    return {"title": f"Emails sent per day over {report.days} simulated days",
+            "top": top, "bars": bars, "ticks": ticks, "width": width + 60, "rows": rows}
