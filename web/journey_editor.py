@@ -25,6 +25,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from nurture.app import journey_editing as editing
+from nurture.app import journey_forecast
 from nurture.app.runtime import Runtime
 from nurture.errors import Invalid, NurtureError
 from web.auth import login_required
@@ -32,7 +33,7 @@ from web.errors import refusals_shown_on
 
 bp = Blueprint("journey_editor", __name__, url_prefix="/journeys")
 FLASH = "journey_editor_notice"
-ACTIONS = ("check", "simulate", "publish")
+DEFAULTS = {"contacts": "500", "days": "60", "sample": "500", "history_days": "30"}
 
 
 def _rt() -> Runtime:
@@ -42,7 +43,7 @@ def _rt() -> Runtime:
 
 def _form() -> dict[str, str]:
     return {name: request.form.get(name, "") for name in
-            ("source", "based_on", "note", "contacts", "days")}
+            ("source", "based_on", "note", "contacts", "days", "sample", "history_days")}
 
 
 def _whole(text: str, what: str, default: int) -> int:
@@ -55,7 +56,8 @@ def _whole(text: str, what: str, default: int) -> int:
 
 
 def _editor(journey_id: str | None, form: dict[str, str], status: int = 200,
-            error: str | None = None, report: Any = None) -> ResponseReturnValue:
+            error: str | None = None, report: Any = None,
+            forecast: Any = None) -> ResponseReturnValue:
     """The editor page with `form` as sent, the draft's violations, and what was asked."""
     source = form.get("source", "")
     try:
@@ -66,14 +68,16 @@ def _editor(journey_id: str | None, form: dict[str, str], status: int = 200,
         "journey_editor/edit.html", journey_id=journey_id, form=form, violations=found,
         error=error, report=report, notice=session.pop(FLASH, None),
         chart=_daily_chart(report) if report is not None else None,
-        limits={"contacts": editing.MAX_CONTACTS, "days": editing.MAX_DAYS}), status
+        forecast=forecast, weekly=_weekly_chart(forecast) if forecast is not None else None,
+        limits={"contacts": editing.MAX_CONTACTS, "days": editing.MAX_DAYS,
+                "sample": journey_forecast.MAX_SAMPLE,
+                "history_days": journey_forecast.MAX_DAYS}), status
 
 
 @bp.get("/new")
 @login_required("marketer")
 def new() -> ResponseReturnValue:
-    return _editor(None, {"source": editing.NEW_JOURNEY, "based_on": "0",
-                          "contacts": "500", "days": "60"})
+    return _editor(None, {"source": editing.NEW_JOURNEY, "based_on": "0", **DEFAULTS})
 
 
 @bp.post("/new")
@@ -85,6 +89,8 @@ def new_action() -> ResponseReturnValue:
         return _simulate(None)
     if action == "publish":
         return _publish(None)
+    if action == "forecast":
+        return _forecast(None)
     return _editor(None, _form())
 
 
@@ -94,7 +100,7 @@ def new_action() -> ResponseReturnValue:
 def edit(journey_id: str) -> ResponseReturnValue:
     found = editing.draft(_rt(), journey_id)
     return _editor(journey_id, {"source": found.source, "based_on": str(found.based_on),
-                                "contacts": "500", "days": "60"})
+                                **DEFAULTS})
 
 
 @bp.post("/<journey_id>/edit")
@@ -126,6 +132,12 @@ def simulate(journey_id: str) -> ResponseReturnValue:
     return _simulate(journey_id)
 
 
+@bp.post("/<journey_id>/forecast")
+@login_required("marketer")
+def forecast(journey_id: str) -> ResponseReturnValue:
+    return _forecast(journey_id)
+
+
 @bp.post("/<journey_id>/publish")
 @login_required("marketer")
 def publish(journey_id: str) -> ResponseReturnValue:
@@ -141,6 +153,17 @@ def _simulate(journey_id: str | None) -> ResponseReturnValue:
     except NurtureError as exc:
         return _editor(journey_id, form, exc.status, exc.sentence)
     return _editor(journey_id, form, report=report)
+
+
+def _forecast(journey_id: str | None) -> ResponseReturnValue:
+    form = _form()
+    try:
+        found = journey_forecast.forecast_draft(
+            _rt(), form["source"], _whole(form["sample"], "number of contacts", 500),
+            _whole(form["history_days"], "number of days of history", 30))
+    except NurtureError as exc:
+        return _editor(journey_id, form, exc.status, exc.sentence)
+    return _editor(journey_id, form, forecast=found)
 
 
 def _publish(journey_id: str | None) -> ResponseReturnValue:
@@ -174,3 +197,14 @@ def _daily_chart(report: Any) -> dict[str, Any]:
     ticks = [b for b in bars if (b["day"] - 1) % max(len(rows) // 6, 1) == 0]
     return {"title": f"Emails sent per day over {report.days} simulated days",
             "top": top, "bars": bars, "ticks": ticks, "width": width + 60, "rows": rows}
+
+
+def _weekly_chart(found: Any) -> dict[str, Any]:
+    """The forecast's sends-per-week bars and scale."""
+    weeks = found.weeks
+    top = max([int(w["sends"]) for w in weeks] + [1])
+    step = 480 / max(len(weeks), 1)
+    bars = [{"x": round(50 + i * step + 4, 2), "w": round(max(step - 8, 2), 2),
+             "h": round(int(w["sends"]) / top * 160, 2), **w} for i, w in enumerate(weeks)]
+    return {"title": f"Emails the draft would have sent per week, last {found.days} days",
+            "top": top, "bars": bars, "width": 540}

@@ -209,6 +209,10 @@ CORPUS: dict[str, Entry] = {
         who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
         form={"source": EDITED, "based_on": "1", "contacts": "20", "days": "5"},
         numbers=("contacts", "days")),
+    "POST /journeys/<journey_id>/forecast": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        form={"source": EDITED, "sample": "50", "history_days": "30"},
+        numbers=("sample", "history_days")),
     "POST /journeys/<journey_id>/publish": Entry(
         who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
         form={"source": EDITED, "based_on": "1", "note": "Same as before."},

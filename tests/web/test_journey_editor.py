@@ -186,3 +186,41 @@ def test_export_writes_the_journey_and_publish_from_a_stale_file_is_refused(rt, 
     missing = _cli(rt, "journeys", "export", "nope", "--out", str(out))
     assert missing.exit_code == 1 and "There is no journey with the id 'nope'." \
         in missing.output
+
+
+LIVE = """
+id: live
+name: Live
+entry: {event: contact.created}
+steps:
+  - {id: one, send: trial-welcome, class: marketing}
+  - {id: two, send: trial-welcome, class: marketing}
+  - {id: three, send: trial-welcome, class: marketing}
+"""
+
+
+def test_a_forecast_replays_real_history_and_counts_collisions_changing_nothing(rt):
+    from tests.helpers import sends
+
+    publish_text(rt, LIVE)
+    publish_text(rt, V1)
+    ann = contact(rt, "ann@example.com", consent_marketing=True)
+    event(rt, ann, "contact.created")
+    before = (len(sends(rt)), len(enrollments(rt)), len(_versions(rt)))
+    assert before[0] == 4  # three from the live journey, one from hello
+    client = signed_in(rt, "marketer")
+    draft = V1.replace("send: trial-welcome", "send: trial-welcome\n    class: marketing")
+    page = client.post("/journeys/hello/forecast", data={
+        "csrf_token": _token(client), "source": draft, "based_on": "1", "sample": "50",
+        "history_days": "14"})
+    assert page.status_code == 200
+    text = page.text
+    assert "Forecast: 1 real contacts over the last 14 days" in text
+    assert 'id="forecast-collisions">1<' in text
+    assert "Who would reach each step" in text and "ann@example.com" in text
+    assert "Emails the draft would have sent per week, last 14 days: the figures" in text
+    assert (len(sends(rt)), len(enrollments(rt)), len(_versions(rt))) == before
+    refused = client.post("/journeys/hello/forecast", data={
+        "csrf_token": _token(client), "source": draft, "sample": "50",
+        "history_days": "9999"})
+    assert refused.status_code == 422 and "between 1 and 180 days" in refused.text

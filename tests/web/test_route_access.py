@@ -138,13 +138,14 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     # The marketer deletes it, so the admin finds it gone.
     (POST, "/segments/<int:segment_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
     # The journey editor: an empty form is checked (its problems listed), a draft with no
-    # text is neither simulated nor published (422), and validation needs a JSON body.
+    # text is neither simulated, forecast nor published (422), and validation needs a JSON body.
     (GET, "/journeys/new"): console(GET, MARKETER),
     (POST, "/journeys/new"): console(POST, MARKETER),
     (GET, "/journeys/<journey_id>/edit"): console(GET, MARKETER),
     (POST, "/journeys/<journey_id>/edit"): console(POST, MARKETER),
     (POST, "/journeys/validate"): console(POST, MARKETER, ok=400),
     (POST, "/journeys/<journey_id>/simulate"): console(POST, MARKETER, ok=422),
+    (POST, "/journeys/<journey_id>/forecast"): console(POST, MARKETER, ok=422),
     (POST, "/journeys/<journey_id>/publish"): console(POST, MARKETER, ok=422),
     (GET, "/broadcasts"): console(GET, MARKETER),
     (GET, "/broadcasts/new"): console(GET, MARKETER),
