@@ -25,6 +25,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from nurture.app import journey_editing as editing
+from nurture.app import journey_ensemble as ensemble
 from nurture.app import journey_forecast
 from nurture.app.runtime import Runtime
 from nurture.errors import Invalid, NurtureError
@@ -92,6 +93,30 @@ def new_action() -> ResponseReturnValue:
     if action == "forecast":
         return _forecast(None)
     return _editor(None, _form())
+
+
+@bp.get("/simulation")
+@login_required("marketer")
+def together() -> ResponseReturnValue:
+    """Live journeys simulated together (a GET: it changes nothing): the form, and the
+    report once journeys are chosen."""
+    rt, args = _rt(), request.args
+    chosen = args.getlist("journey")
+    form = {"contacts": args.get("contacts", "500"), "days": args.get("days", "56"),
+            "cohort": args.get("cohort", "prospects")}
+    report, error, status = None, None, 200
+    if chosen:
+        try:
+            report = ensemble.simulated_together(
+                rt, chosen, _whole(form["contacts"], "number of contacts", 500),
+                _whole(form["days"], "number of days", 56), form["cohort"])
+        except NurtureError as exc:
+            error, status = exc.sentence, exc.status
+    return render_template(
+        "journey_editor/together.html", live=list(ensemble.live_journeys(rt)),
+        chosen=set(chosen), form=form, report=report, error=error,
+        weekly=_together_chart(report) if report is not None else None,
+        limits={"contacts": ensemble.MAX_CONTACTS, "days": ensemble.MAX_DAYS}), status
 
 
 @bp.get("/<journey_id>/edit")
@@ -208,3 +233,15 @@ def _weekly_chart(found: Any) -> dict[str, Any]:
              "h": round(int(w["sends"]) / top * 160, 2), **w} for i, w in enumerate(weeks)]
     return {"title": f"Emails the draft would have sent per week, last {found.days} days",
             "top": top, "bars": bars, "width": 540}
+
+
+def _together_chart(report: Any) -> dict[str, Any]:
+    """Mean emails per contact per week, bars, with the cap as a line."""
+    rows = report.weeks
+    top = max([r.mean for r in rows] + [float(report.cap), 1.0])
+    step = 480 / max(len(rows), 1)
+    bars = [{"x": round(50 + i * step + 3, 2), "w": round(max(step - 6, 2), 2),
+             "h": round(r.mean / top * 160, 2), "row": r} for i, r in enumerate(rows)]
+    return {"title": "Emails per contact per week, all chosen journeys (mean)",
+            "top": round(top, 2), "bars": bars, "width": 540,
+            "cap_y": round(180 - report.cap / top * 160, 2)}

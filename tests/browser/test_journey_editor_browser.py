@@ -73,8 +73,8 @@ def test_an_error_is_listed_at_its_line_then_fixed_simulated_and_published(site:
     expect(problems).to_contain_text("No problems: the journey is valid.")
     expect(page.locator(".cm-lint-marker-error")).to_have_count(0)
 
-    page.get_by_label("Contacts").fill("30")
-    page.get_by_label("Days").fill("7")
+    page.get_by_label("Synthetic contacts").fill("30")
+    page.get_by_label("Days of virtual time").fill("7")
     page.get_by_role("button", name="Simulate").click()
     expect(page.get_by_role("heading", name="Simulated: 30 contacts over 7 days")) \
         .to_be_visible()
@@ -107,6 +107,12 @@ def test_the_editor_passes_axe_core(site: Site, axe_page: Page):
     page.get_by_role("button", name="Simulate").click()
     expect(page.locator("#sends-per-day svg")).to_be_visible()
     results["editor with a simulation"] = axe_violations(page)
+    page.get_by_role("button", name="Forecast").click()
+    expect(page.locator("#forecast")).to_be_visible()
+    results["editor with a forecast"] = axe_violations(page)
     page.goto(f"{site.url}/journeys/new")
     results["new journey"] = axe_violations(page)
+    page.goto(f"{site.url}/journeys/simulation?journey=hello&contacts=40&days=14")
+    expect(page.locator("#per-contact-week svg")).to_be_visible()
+    results["journeys together"] = axe_violations(page)
     assert not any(results.values()), "axe-core violations:\n" + axe_report(results)

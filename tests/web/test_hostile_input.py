@@ -196,6 +196,9 @@ CORPUS: dict[str, Entry] = {
         who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
         form={"x": "1"}),
     "GET /journeys/new": Entry(who="marketer"),
+    "GET /journeys/simulation": Entry(who="marketer",
+                                      query=("journey", "contacts", "days", "cohort"),
+                                      numbers=("contacts", "days")),
     "POST /journeys/new": Entry(who="marketer", form={
         "source": EDITED, "based_on": "0", "action": "simulate", "contacts": "20",
         "days": "5", "note": "First cut."}, numbers=("based_on", "contacts", "days")),

@@ -224,3 +224,19 @@ def test_a_forecast_replays_real_history_and_counts_collisions_changing_nothing(
         "csrf_token": _token(client), "source": draft, "sample": "50",
         "history_days": "9999"})
     assert refused.status_code == 422 and "between 1 and 180 days" in refused.text
+
+
+def test_live_journeys_simulated_together_show_collisions_and_weekly_sends(rt):
+    publish_text(rt, LIVE)
+    publish_text(rt, V1)
+    client = signed_in(rt, "marketer")
+    form = client.get("/journeys/simulation").text
+    assert 'value="live"' in form and 'value="hello"' in form
+    page = client.get("/journeys/simulation?journey=live&journey=hello&contacts=60&days=14")
+    assert page.status_code == 200
+    text = page.text
+    assert "2 journeys, 60 prospects over 14 days" in text
+    assert "Emails per contact per week: the figures" in text and "<svg" in text
+    assert "Held by the cap" in text and "because_of" not in text
+    refused = client.get("/journeys/simulation?journey=nope")
+    assert refused.status_code == 422 and "There is no live journey with the id" in refused.text

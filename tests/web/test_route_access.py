@@ -140,6 +140,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     # The journey editor: an empty form is checked (its problems listed), a draft with no
     # text is neither simulated, forecast nor published (422), and validation needs a JSON body.
     (GET, "/journeys/new"): console(GET, MARKETER),
+    (GET, "/journeys/simulation"): console(GET, MARKETER),
     (POST, "/journeys/new"): console(POST, MARKETER),
     (GET, "/journeys/<journey_id>/edit"): console(GET, MARKETER),
     (POST, "/journeys/<journey_id>/edit"): console(POST, MARKETER),
