@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from journeys.definition import Journey
+from journeys.errors import StaleBase
 from journeys.loader import known_templates, load_file
 from journeys.models import Enrollment, JourneyVersion
 from journeys.services import backfill, publish
@@ -17,8 +18,9 @@ from nurture.app.runtime import Runtime
 def publish_files(rt: Runtime, files: Iterable[Path],
                   echo: Callable[[str], None] = print, based_on: int | None = None,
                   note: str | None = None) -> int:
-    """Validate every file first; publish only if all are valid. Returns violation count.
-    `based_on` (one file) is the version it was edited from: refused if it is stale."""
+    """Validate every file first; publish only if all are valid. Returns the count of
+    violations, or of files refused as stale. `based_on` (one file) is the version it was
+    edited from."""
     templates = known_templates(rt.settings.templates_dir)
     loaded = [load_file(path, templates) for path in files]
     problems = [v for item in loaded for v in item.violations]
@@ -28,9 +30,15 @@ def publish_files(rt: Runtime, files: Iterable[Path],
         echo("Nothing was published: fix the violations above first.")
         return len(problems)
     now = rt.clock.now()
+    refused = 0
     for item in loaded:
-        with rt.db.transaction() as session:
-            result = publish(session, item, based_on=based_on, note=note)
+        try:
+            with rt.db.transaction() as session:
+                result = publish(session, item, based_on=based_on, note=note)
+        except StaleBase as exc:  # the others are published: each file stands alone
+            echo(f"{item.file}: {exc.sentence}")
+            refused += 1
+            continue
         if not result.created:
             echo(f"{result.journey_id}: unchanged (version {result.version}).")
             continue
@@ -38,7 +46,7 @@ def publish_files(rt: Runtime, files: Iterable[Path],
             entered = backfill(session, rt.versions, result.journey_id, now)
         echo(f"{result.journey_id}: published version {result.version}"
              + (f"; {entered} contacts entered." if entered else "."))
-    return 0
+    return refused
 
 
 def journey_table(rt: Runtime) -> list[str]:

@@ -179,6 +179,18 @@ def test_export_writes_the_journey_and_publish_from_a_stale_file_is_refused(rt, 
     assert refused.exit_code == 1
     assert "you started from version 1, but version 2 has been published since" \
         in refused.output
+    # A file that says nothing: a changed one would undo the console's version 2, and a
+    # copy of version 1 is version 1, stale.
+    silent = _cli(rt, "journeys", "publish", str(stale))
+    assert silent.exit_code == 1
+    assert "version 2 was published in the console by marketer@example.com" in silent.output
+    assert "--based-on 2" in silent.output
+    old = tmp_path / "old.yaml"
+    old.write_text(V1)
+    copied = _cli(rt, "journeys", "publish", str(old))
+    assert copied.exit_code == 1
+    assert "you started from version 1, but version 2 has been published since" \
+        in copied.output
     fresh = _cli(rt, "journeys", "publish", str(stale), "--based-on", "2", "--note", "file")
     assert fresh.exit_code == 0, fresh.output
     assert [(v.version, v.note) for v in _versions(rt)] == [(1, None), (2, "console"),
