@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from journeys import decisions as d
 from journeys import entry
 from journeys.conditions import compiled
-from journeys.definition import ConditionTrigger, DateTrigger, EventTrigger, Journey
+from journeys.definition import ConditionTrigger, DateTrigger, EventTrigger, Journey, WaitFor
 from journeys.engine import State, advance
 from journeys.facts import ContactFacts, EventRecord, Facts
 from journeys.schedule import Pacing
@@ -95,11 +95,17 @@ class _Replay:
             if self.state is not None:
                 if self._goal(event):
                     self._finish("goal")
-                else:
-                    self._step(event.occurred_at)
+                elif self._waiting_for_events():
+                    self._step(event.occurred_at)  # it may be the one awaited
             elif not self.done and self._triggers(event):
                 self._enter(event.occurred_at)
         self._until(self.end)
+
+    def _waiting_for_events(self) -> bool:
+        # Only a wait_for wakes on an event: advancing any other step early would repeat
+        # its decisions (a deferral counted twice).
+        step_id = self.state.step_id if self.state is not None else None
+        return step_id is not None and isinstance(self.journey.step(step_id), WaitFor)
 
     def _goal(self, event: EventRecord) -> bool:
         payload = {"type": event.type, "properties": dict(event.properties)}

@@ -14,6 +14,7 @@ from journeys.repository import COUNTED, contact_facts
 from nurture.app.journey_editing import checked, pacing
 from nurture.app.runtime import Runtime
 from nurture.contacts.models import Contact
+from nurture.db import one_of
 from nurture.errors import Invalid
 from nurture.events.models import Event
 from nurture.sending.classes import TRANSACTIONAL
@@ -45,17 +46,17 @@ def forecast_draft(rt: Runtime, text: str, sample: int, days: int) -> Forecast:
                                                  Event.contact_id)
             .limit(sample)))
         contacts = {row.id: row for row in session.scalars(
-            select(Contact).where(Contact.id.in_(ids)))} if ids else {}
+            select(Contact).where(one_of(session, Contact.id, ids)))} if ids else {}
         events: dict[int, list] = {cid: [] for cid in contacts}
         for cid, type_, at, props in session.execute(
                 select(Event.contact_id, Event.type, Event.occurred_at, Event.properties)
-                .where(Event.contact_id.in_(ids), Event.occurred_at >= start,
+                .where(one_of(session, Event.contact_id, ids), Event.occurred_at >= start,
                        Event.occurred_at <= now).order_by(Event.occurred_at, Event.id)):
             events[cid].append((type_, at, props or {}))
         sends: dict[int, list] = {cid: [] for cid in contacts}
         for cid, at in session.execute(
                 select(Send.contact_id, Send.created_at)
-                .where(Send.contact_id.in_(ids), Send.role == "contact",
+                .where(one_of(session, Send.contact_id, ids), Send.role == "contact",
                        Send.message_class != TRANSACTIONAL, Send.status.in_(COUNTED),
                        Send.created_at >= start - paced.window)):
             sends[cid].append(at)

@@ -50,3 +50,26 @@ def test_a_send_held_by_the_cap_because_of_a_live_journey_is_a_collision():
     result = forecast(DRAFT, [busy], START, 21, PACING)
     assert result.collisions == 1 and result.deferrals == {"frequency_cap": 1}
     assert result.reached["hello"] == 1 and sum(result.sends_per_week) == 2
+
+
+def test_a_send_waiting_for_the_cap_is_deferred_once_whatever_events_come():
+    busy = _history(1, ("trial.started", 0.5), ("page.viewed", 1), ("page.viewed", 2),
+                    live=(0.2,))
+    result = forecast(DRAFT, [busy], START, 21, PACING)
+    assert result.deferrals == {"frequency_cap": 1} and result.collisions == 1
+
+
+def test_a_wait_for_wakes_on_the_recorded_event():
+    waiting = load_text("""\
+id: waiting
+name: Waiting
+entry: {event: trial.started}
+steps:
+  - {id: watch, wait_for: email.clicked, timeout: 5d, on_event: clicked, on_timeout: gave_up}
+  - {id: clicked, exit: clicked}
+  - {id: gave_up, exit: gave_up}
+""").journey
+    ann = _history(1, ("trial.started", 0), ("email.clicked", 2))
+    bob = _history(2, ("trial.started", 0))
+    result = forecast(waiting, [ann, bob], START, 14, PACING)
+    assert result.reached["clicked"] == 1 and result.reached["gave_up"] == 1
