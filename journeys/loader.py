@@ -14,7 +14,7 @@ from ruamel.yaml.comments import CommentedMap
 from journeys import definition as j
 from journeys.reader import STEP_KINDS, TOP_KEYS, Reader
 from journeys.steps import parse_step
-from journeys.validate import check_graph
+from journeys.validate import check_graph, skeleton
 from nurture import yamlfile
 from nurture.yamlfile import ID_PATTERN, line_of
 
@@ -49,10 +49,12 @@ def load_file(path: str | FilePath, templates: set[str] | None = None) -> Loaded
 
 
 def _checked(r: Reader, doc: CommentedMap, step_lines: dict[str, int]) -> j.Journey | None:
-    """The journey, with its graph checked once its steps have no problem of their own."""
+    """The journey, with its graph checked as written, even where a step's own value is
+    wrong: whoever edits it sees every violation at once."""
     journey = _journey(r, doc, step_lines)
-    if journey is not None and not r.violations:
-        r.violations += check_graph(journey, r.file, step_lines)
+    raw = doc.get("steps")
+    if isinstance(raw, list):
+        r.violations += check_graph(skeleton(raw, step_lines), r.file)
     return journey
 
 

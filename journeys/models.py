@@ -25,6 +25,11 @@ class JourneyVersion(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Only the newest version takes new entries; a retired journey takes none.
     retired: Mapped[bool] = mapped_column(default=False)
+    # Who published it (an email; none from a file), why, and the version it was edited
+    # from (none: the first, or a file published without saying).
+    published_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    based_on: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (UniqueConstraint("journey_id", "version"),)
 

@@ -14,6 +14,7 @@ from journeys import entry, pausing
 from journeys.conditions import history_types
 from journeys.definition import ConditionTrigger, DateTrigger, Journey, WaitFor
 from journeys.engine import State, advance
+from journeys.errors import NotValid, StaleBase
 from journeys.facts import Facts
 from journeys.loader import Loaded
 from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
@@ -31,24 +32,54 @@ class Published:
     created: bool  # False when the file was unchanged since the newest version
 
 
-def publish(session: Session, loaded: Loaded) -> Published:
-    """Store a validated journey as a new immutable version, unless nothing changed."""
+def publish(session: Session, loaded: Loaded, based_on: int | None = None,
+            by: str | None = None, note: str | None = None) -> Published:
+    """Store a validated journey as a new immutable version, unless nothing changed.
+
+    `based_on` is the version the editor started from (0: a new journey): if another has
+    been published since, nothing is stored and `StaleBase` names both, so that neither
+    edit silently undoes the other. A file that does not say (None, as the shipped files
+    are published) is judged by its content: a copy of an older version, or any change
+    over a version published in the console, is stale too."""
     if loaded.journey is None:
-        raise ValueError(f"{loaded.file} is not valid and cannot be published.")
+        raise NotValid(f"{loaded.file} is not valid and cannot be published: "
+                       f"{loaded.violations[0] if loaded.violations else 'it is empty'}.")
     journey = loaded.journey
     digest = checksum(loaded.source)
     newest = session.execute(
-        select(JourneyVersion.version, JourneyVersion.checksum)
+        select(JourneyVersion.version, JourneyVersion.checksum, JourneyVersion.published_by)
         .where(JourneyVersion.journey_id == journey.id)
-        .order_by(JourneyVersion.version.desc()).limit(1)
+        .order_by(JourneyVersion.version.desc()).limit(1).with_for_update()
     ).first()
     if newest is not None and newest.checksum == digest:
         return Published(journey.id, newest.version, False)
+    if based_on is None and newest is not None:
+        based_on = _implicit_base(session, journey.id, digest, newest.published_by,
+                                  newest.version)
+    elif based_on is not None and based_on != (newest.version if newest else 0):
+        raise StaleBase(journey.id, based_on, newest.version if newest else 0)
     version = (newest.version if newest else 0) + 1
     session.add(JourneyVersion(journey_id=journey.id, version=version, name=journey.name,
-                               checksum=digest, source=loaded.source))
+                               checksum=digest, source=loaded.source, published_by=by,
+                               note=note or None, based_on=based_on))
     session.flush()
     return Published(journey.id, version, True)
+
+
+def _implicit_base(session: Session, journey_id: str, digest: str, newest_by: str | None,
+                   newest: int) -> int | None:
+    """The version a file that names none was edited from, or `StaleBase`: a file equal to
+    an older version is that version, stale; a changed file over a version published in
+    the console would undo it (the file cannot have it)."""
+    older = session.scalar(
+        select(JourneyVersion.version).where(JourneyVersion.journey_id == journey_id,
+                                             JourneyVersion.checksum == digest)
+        .order_by(JourneyVersion.version.desc()).limit(1))
+    if older is not None:
+        raise StaleBase(journey_id, older, newest)
+    if newest_by is not None:
+        raise StaleBase(journey_id, None, newest, by=newest_by)
+    return None
 
 
 def all_history_types(journeys: Iterable[Journey]) -> frozenset[str]:

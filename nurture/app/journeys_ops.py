@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from journeys.definition import Journey
+from journeys.errors import StaleBase
 from journeys.loader import known_templates, load_file
 from journeys.models import Enrollment, JourneyVersion
 from journeys.services import backfill, publish
@@ -15,8 +16,11 @@ from nurture.app.runtime import Runtime
 
 
 def publish_files(rt: Runtime, files: Iterable[Path],
-                  echo: Callable[[str], None] = print) -> int:
-    """Validate every file first; publish only if all are valid. Returns violation count."""
+                  echo: Callable[[str], None] = print, based_on: int | None = None,
+                  note: str | None = None) -> int:
+    """Validate every file first; publish only if all are valid. Returns the count of
+    violations, or of files refused as stale. `based_on` (one file) is the version it was
+    edited from."""
     templates = known_templates(rt.settings.templates_dir)
     loaded = [load_file(path, templates) for path in files]
     problems = [v for item in loaded for v in item.violations]
@@ -26,9 +30,15 @@ def publish_files(rt: Runtime, files: Iterable[Path],
         echo("Nothing was published: fix the violations above first.")
         return len(problems)
     now = rt.clock.now()
+    refused = 0
     for item in loaded:
-        with rt.db.transaction() as session:
-            result = publish(session, item)
+        try:
+            with rt.db.transaction() as session:
+                result = publish(session, item, based_on=based_on, note=note)
+        except StaleBase as exc:  # the others are published: each file stands alone
+            echo(f"{item.file}: {exc.sentence}")
+            refused += 1
+            continue
         if not result.created:
             echo(f"{result.journey_id}: unchanged (version {result.version}).")
             continue
@@ -36,7 +46,7 @@ def publish_files(rt: Runtime, files: Iterable[Path],
             entered = backfill(session, rt.versions, result.journey_id, now)
         echo(f"{result.journey_id}: published version {result.version}"
              + (f"; {entered} contacts entered." if entered else "."))
-    return 0
+    return refused
 
 
 def journey_table(rt: Runtime) -> list[str]:
@@ -62,3 +72,12 @@ def latest_journey(rt: Runtime, journey_id: str) -> Journey | None:
         if row_id is None:
             return None
         return rt.versions.get(session, [row_id])[row_id]
+
+
+def journey_source(rt: Runtime, journey_id: str, version: int | None = None) -> str | None:
+    """The YAML of a journey's newest version (or of `version`), as published."""
+    with rt.db.sessions() as session:
+        query = select(JourneyVersion.source).where(JourneyVersion.journey_id == journey_id)
+        if version is not None:
+            query = query.where(JourneyVersion.version == version)
+        return session.scalar(query.order_by(JourneyVersion.version.desc()).limit(1))

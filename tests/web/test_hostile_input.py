@@ -35,7 +35,7 @@ from nurture.trials.models import Trial
 from nurture.users import services as users
 from referral import services as referral_api
 from scoring.models import Handoff
-from tests.helpers import PASSWORD, contact
+from tests.helpers import PASSWORD, contact, publish_text
 from web import create_app
 
 AUTH = {"Authorization": "Bearer test-api-key"}
@@ -81,6 +81,17 @@ SIGNUP = {"first_name": "Zoe", "last_name": "Li", "email": "zoe@example.org",
           "ship_postal_code": "N1 9GU", "ship_country": "GB", "tech_name": "Tom Li",
           "tech_email": "tom@example.org", "services": "crm", "seats": "5",
           "marketing_consent": "y", "website": "", "utm_source": "news", "ref": ""}
+
+# The journey the editor's routes open; publishing it again unchanged stores nothing.
+EDITED = """\
+id: edited
+name: Edited
+entry: {event: contact.created}
+steps:
+  - {id: hello, send: trial-welcome}
+  - {id: pause, wait: 2d}
+  - {id: done, exit: finished}
+"""
 
 CORPUS: dict[str, Entry] = {
     # Public pages
@@ -184,6 +195,31 @@ CORPUS: dict[str, Entry] = {
     "POST /broadcasts/<int:broadcast_id>/winner": Entry(
         who="marketer", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
         form={"x": "1"}),
+    "GET /journeys/new": Entry(who="marketer"),
+    "GET /journeys/simulation": Entry(who="marketer",
+                                      query=("journey", "contacts", "days", "cohort"),
+                                      numbers=("contacts", "days")),
+    "POST /journeys/new": Entry(who="marketer", form={
+        "source": EDITED, "based_on": "0", "action": "simulate", "contacts": "20",
+        "days": "5", "note": "First cut."}, numbers=("based_on", "contacts", "days")),
+    "GET /journeys/<journey_id>/edit": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]}),
+    "POST /journeys/<journey_id>/edit": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        form={"source": EDITED, "based_on": "1"}),
+    "POST /journeys/validate": Entry(who="marketer", json={"source": EDITED}),
+    "POST /journeys/<journey_id>/simulate": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        form={"source": EDITED, "based_on": "1", "contacts": "20", "days": "5"},
+        numbers=("contacts", "days")),
+    "POST /journeys/<journey_id>/forecast": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        form={"source": EDITED, "sample": "50", "history_days": "30"},
+        numbers=("sample", "history_days")),
+    "POST /journeys/<journey_id>/publish": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        form={"source": EDITED, "based_on": "1", "note": "Same as before."},
+        numbers=("based_on",)),
     "GET /contacts/import": Entry(who="marketer"),
     "POST /contacts/import": Entry(who="marketer", form={"file": "not a file"}),
     "GET /contacts/import/files/<upload>": Entry(
@@ -327,6 +363,7 @@ def world(rt, request) -> dict:
         broadcast_id = broadcasts.create(session, plan.Plan(
             "News", plan.LIST, "Readers", ("prospect-case-study", "quarterly-needs-assessment"),
             "", plan.NOW, sample_percent=50), now, by="test").id
+    publish_text(rt, EDITED)
     if who in STAFF:
         clients[who] = app.test_client()
         signed = clients[who].post("/login", data={"email": f"{who}@example.com",
@@ -344,7 +381,7 @@ def world(rt, request) -> dict:
             "clients": clients, "rt": rt, "code": code, "source_id": source_id,
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
-            "broadcast_id": broadcast_id,
+            "broadcast_id": broadcast_id, "journey_id": "edited",
             "user_id": user.id if user else 0,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),

@@ -40,6 +40,7 @@ from scoring.models import Handoff
 from tests.factories import customer, sign_up, visit
 from tests.helpers import (
     contact,
+    publish_text,
     referrals,
     rewards,
     run_due,
@@ -136,6 +137,17 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/segments/<int:segment_id>"): console(POST, MARKETER, ok=422),
     # The marketer deletes it, so the admin finds it gone.
     (POST, "/segments/<int:segment_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
+    # The journey editor: an empty form is checked (its problems listed), a draft with no
+    # text is neither simulated, forecast nor published (422), and validation needs a JSON body.
+    (GET, "/journeys/new"): console(GET, MARKETER),
+    (GET, "/journeys/simulation"): console(GET, MARKETER),
+    (POST, "/journeys/new"): console(POST, MARKETER),
+    (GET, "/journeys/<journey_id>/edit"): console(GET, MARKETER),
+    (POST, "/journeys/<journey_id>/edit"): console(POST, MARKETER),
+    (POST, "/journeys/validate"): console(POST, MARKETER, ok=400),
+    (POST, "/journeys/<journey_id>/simulate"): console(POST, MARKETER, ok=422),
+    (POST, "/journeys/<journey_id>/forecast"): console(POST, MARKETER, ok=422),
+    (POST, "/journeys/<journey_id>/publish"): console(POST, MARKETER, ok=422),
     (GET, "/broadcasts"): console(GET, MARKETER),
     (GET, "/broadcasts/new"): console(GET, MARKETER),
     (POST, "/broadcasts/new"): console(POST, MARKETER, ok=422),  # an empty form
@@ -225,7 +237,20 @@ def _rows(rt) -> dict[str, object]:
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
-            "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id}
+            "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
+            "journey_id": _journey(rt)}
+
+
+def _journey(rt) -> str:
+    """A published journey, for the editor's routes."""
+    publish_text(rt, """
+        id: edited
+        name: Edited
+        entry: {event: contact.created}
+        steps:
+          - {id: done, exit: finished}
+    """)
+    return "edited"
 
 
 def _path(rule, values: dict[str, object]) -> str:

@@ -19,7 +19,12 @@ from journeys.simulator import SimulationReport, load_behavior
 from journeys.simulator import simulate as run_simulation
 from nurture.app.cli.ops import open_runtime
 from nurture.app.cli.refusals import Command, Group
-from nurture.app.journeys_ops import journey_table, latest_journey, publish_files
+from nurture.app.journeys_ops import (
+    journey_source,
+    journey_table,
+    latest_journey,
+    publish_files,
+)
 from nurture.config import Settings
 from nurture.sending.render import store_for
 
@@ -49,12 +54,36 @@ def validate(paths: tuple[str, ...]) -> None:
 
 @journeys.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-def publish(paths: tuple[str, ...]) -> None:
+@click.option("--based-on", "based_on", type=click.IntRange(0), default=None,
+              help="The version this file was edited from (0 for a new journey); publishing "
+                   "is refused if another was published since. One file only.")
+@click.option("--note", default=None, help="Why: shown with the version in the console.")
+def publish(paths: tuple[str, ...], based_on: int | None, note: str | None) -> None:
     """Publish journey files (default: the shipped library) as new versions when changed."""
     rt = open_runtime(with_transport=False)
     files = iter_files(paths or [rt.settings.journeys_dir])
-    problems = publish_files(rt, files, echo=click.echo)
+    if based_on is not None and len(files) != 1:
+        raise click.UsageError("--based-on names the version of one journey: give one file.")
+    problems = publish_files(rt, files, echo=click.echo, based_on=based_on, note=note)
     sys.exit(1 if problems else 0)
+
+
+@journeys.command()
+@click.argument("journey_id")
+@click.option("--version", type=click.IntRange(1), default=None,
+              help="The version to write [default: the newest].")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="The file to write [default: JOURNEY_ID.yaml in the current folder].")
+def export(journey_id: str, version: int | None, out: str | None) -> None:
+    """Write a published journey (one edited in the console, say) as a YAML file."""
+    rt = open_runtime(with_transport=False)
+    source = journey_source(rt, journey_id, version)
+    if source is None:
+        which = f"version {version} of " if version else ""
+        raise click.ClickException(f"There is no {which}journey with the id {journey_id!r}.")
+    path = Path(out or f"{journey_id}.yaml")
+    path.write_text(source if source.endswith("\n") else source + "\n", encoding="utf-8")
+    click.echo(f"Wrote {path}; publish it with --based-on the version it came from.")
 
 
 @journeys.command("list")
