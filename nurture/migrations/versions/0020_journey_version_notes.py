@@ -1,16 +1,16 @@
 """journey version notes: who published each version, their note, and the version it was
 edited from
 
-Revision ID: 0019_journey_version_notes
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 22:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019_journey_version_notes'
-down_revision = '0018'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
