@@ -1,0 +1,121 @@
+"""Every console chart: a spec in (title, axis labels, categories, series), an SVG out.
+
+The drawing is pygal's (server-side SVG, see docs/charts.md): no script reaches the
+browser, so the page's Content-Security-Policy (`default-src 'self'`) holds and nothing is
+loaded from outside. Pygal writes an inline `<script>` with its tooltip settings even when
+asked for no scripts: it is removed here, as the policy would refuse it anyway.
+
+The template `web/_chart.html` draws a spec: its title as the figure's caption, the SVG as
+an image labelled by that caption, and the same figures as a table for screen readers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+Kind = Literal["bar", "stacked", "line", "hbar", "xy", "pie"]
+
+# The console's colours (base.html); the first two are the broadcast page's, kept.
+COLOURS = ("#1f5f8b", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#319795")
+_STYLE = Style(background="transparent", plot_background="transparent",
+               foreground="#1f2933", foreground_strong="#1f2933",
+               foreground_subtle="#52606d", colors=COLOURS, font_family="inherit",
+               label_font_size=11, major_label_font_size=11, title_font_size=13,
+               legend_font_size=12, value_font_size=11, tooltip_font_size=11)
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line or one set of bars; for an "xy" chart, its `points` instead (x, y)."""
+
+    name: str
+    values: Sequence[float | None] = ()
+    points: Sequence[tuple[float, float]] = ()
+    dashed: bool = False  # an interval's bounds, drawn lighter than the figure itself
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What a page wants drawn. `labels` name the categories along the x axis (or down the
+    y axis of an "hbar"); an "xy" chart names each point by `labels` instead."""
+
+    title: str
+    x_label: str
+    y_label: str
+    labels: Sequence[str]
+    series: Sequence[Series]
+    kind: Kind = "bar"
+    note: str = ""  # one line under the title: what the figures mean
+    digits: int = 0  # decimals shown in the table
+    width: int = 720
+    height: int = 280
+    key: str = field(default="")  # the element id's stem; from the title when empty
+
+    @property
+    def slug(self) -> str:
+        return self.key or _SLUG.sub("-", self.title.lower()).strip("-")[:48]
+
+    def svg(self) -> Markup:
+        return render(self)
+
+    def rows(self) -> list[tuple[str, list[str]]]:
+        """The data table's rows: a category (or point) and its figures, formatted."""
+        if self.kind == "xy":
+            return [(label, [cell(x, self.digits), cell(y, self.digits)])
+                    for s in self.series
+                    for label, (x, y) in zip(self.labels, s.points, strict=True)]
+        return [(label, [cell(s.values[i] if i < len(s.values) else None, self.digits)
+                         for s in self.series])
+                for i, label in enumerate(self.labels)]
+
+    def columns(self) -> list[str]:
+        if self.kind == "xy":
+            return [self.x_label, self.y_label]
+        return [s.name for s in self.series]
+
+
+def cell(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "\N{EN DASH}"
+    return f"{value:,.{digits}f}"
+
+
+_KINDS = {"bar": pygal.Bar, "stacked": pygal.StackedBar, "line": pygal.Line,
+          "hbar": pygal.HorizontalBar, "xy": pygal.XY, "pie": pygal.Pie}
+
+
+def render(chart: Chart) -> Markup:
+    """The chart as inline SVG, labelled by its figure's caption (`<id>-title`)."""
+    many = len(chart.labels) > 16
+    drawing = _KINDS[chart.kind](
+        style=_STYLE, width=chart.width, height=chart.height, explicit_size=False,
+        disable_xml_declaration=True, js=[], x_title=chart.x_label, y_title=chart.y_label,
+        show_legend=len(chart.series) > 1 or chart.kind == "pie", legend_at_bottom=True,
+        legend_at_bottom_columns=4, print_values=False, show_minor_x_labels=not many,
+        x_labels_major_every=max(1, len(chart.labels) // 8) if many else None,
+        x_label_rotation=0, truncate_label=-1, stroke=chart.kind in ("line", "xy"),
+        show_dots=chart.kind == "xy" or len(chart.labels) <= 40, dots_size=3,
+        margin=8, include_x_axis=chart.kind != "xy", no_data_text="Nothing yet",
+        stroke_style={"width": 2})
+    if chart.kind != "xy":
+        drawing.x_labels = list(chart.labels)
+    for s in chart.series:
+        values: list[object] = (
+            [{"value": point, "label": label}
+             for label, point in zip(chart.labels, s.points, strict=True)]
+            if chart.kind == "xy" else list(s.values))
+        drawing.add(s.name, values, stroke_style={"width": 1, "dasharray": "4, 3"}
+                    if s.dashed else {"width": 2})
+    svg = _COMMENT.sub("", _SCRIPT.sub("", drawing.render(is_unicode=True)))
+    labelled = f'<svg role="img" aria-labelledby="chart-{chart.slug}-title"'
+    return Markup(svg.replace("<svg", labelled, 1))  # pygal escapes the text it draws
