@@ -20,15 +20,16 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-Kind = Literal["bar", "stacked", "line", "hbar", "xy", "pie"]
+Kind = Literal["bar", "stacked", "line", "hbar", "xy"]
 
 # The console's colours (base.html); the first two are the broadcast page's, kept.
 COLOURS = ("#1f5f8b", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#319795")
 _STYLE = Style(background="transparent", plot_background="transparent",
                foreground="#1f2933", foreground_strong="#1f2933",
                foreground_subtle="#52606d", colors=COLOURS, font_family="inherit",
-               label_font_size=11, major_label_font_size=11, title_font_size=13,
-               legend_font_size=12, value_font_size=11, tooltip_font_size=11)
+               label_font_size=13, major_label_font_size=13, title_font_size=14,
+               legend_font_size=13, value_font_size=13, tooltip_font_size=13,
+               opacity=".9", opacity_hover="1")
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -57,8 +58,10 @@ class Chart:
     kind: Kind = "bar"
     note: str = ""  # one line under the title: what the figures mean
     digits: int = 0  # decimals shown in the table
-    width: int = 720
-    height: int = 280
+    value_range: tuple[float, float] | None = None  # the value axis; else from the data
+    ticks: Sequence[str] = ()  # shorter names for the axis than `labels`, which the table keeps
+    width: int = 600
+    height: int = 300
     key: str = field(default="")  # the element id's stem; from the title when empty
 
     @property
@@ -78,6 +81,12 @@ class Chart:
                          for s in self.series])
                 for i, label in enumerate(self.labels)]
 
+    def legend(self) -> list[tuple[str, str]]:
+        """Each series' name and colour, for the key above a chart of several series."""
+        if len(self.series) < 2:
+            return []
+        return [(s.name, COLOURS[i % len(COLOURS)]) for i, s in enumerate(self.series)]
+
     def columns(self) -> list[str]:
         if self.kind == "xy":
             return [self.x_label, self.y_label]
@@ -91,24 +100,29 @@ def cell(value: float | None, digits: int = 0) -> str:
 
 
 _KINDS = {"bar": pygal.Bar, "stacked": pygal.StackedBar, "line": pygal.Line,
-          "hbar": pygal.HorizontalBar, "xy": pygal.XY, "pie": pygal.Pie}
+          "hbar": pygal.HorizontalBar, "xy": pygal.XY}
 
 
 def render(chart: Chart) -> Markup:
     """The chart as inline SVG, labelled by its figure's caption (`<id>-title`)."""
     many = len(chart.labels) > 16
+    # A horizontal bar chart draws its categories down the left and its values along the
+    # bottom, so its axis titles trade places.
+    x_title, y_title = ((chart.y_label, chart.x_label) if chart.kind == "hbar"
+                        else (chart.x_label, chart.y_label))
+    # The key is drawn by the template, above the chart: pygal's own, at the bottom, falls
+    # outside the drawing once the axis has a title.
     drawing = _KINDS[chart.kind](
         style=_STYLE, width=chart.width, height=chart.height, explicit_size=False,
-        disable_xml_declaration=True, js=[], x_title=chart.x_label, y_title=chart.y_label,
-        show_legend=len(chart.series) > 1 or chart.kind == "pie", legend_at_bottom=True,
-        legend_at_bottom_columns=4, print_values=False, show_minor_x_labels=not many,
-        x_labels_major_every=max(1, len(chart.labels) // 8) if many else None,
-        x_label_rotation=0, truncate_label=-1, stroke=chart.kind in ("line", "xy"),
+        disable_xml_declaration=True, js=[], x_title=x_title, y_title=y_title,
+        show_legend=False, print_values=False, show_minor_x_labels=not many,
+        x_labels_major_every=max(1, len(chart.labels) // 6) if many else None,
+        truncate_label=-1, stroke=chart.kind in ("line", "xy"),
         show_dots=chart.kind == "xy" or len(chart.labels) <= 40, dots_size=3,
-        margin=8, include_x_axis=chart.kind != "xy", no_data_text="Nothing yet",
-        stroke_style={"width": 2})
+        margin=10, include_x_axis=chart.kind != "xy", no_data_text="Nothing yet",
+        range=chart.value_range, stroke_style={"width": 2})
     if chart.kind != "xy":
-        drawing.x_labels = list(chart.labels)
+        drawing.x_labels = list(chart.ticks or chart.labels)
     for s in chart.series:
         values: list[object] = (
             [{"value": point, "label": label}

@@ -53,7 +53,8 @@ def charts(rows: list[stats.AnswerRow]) -> list[Chart]:
         [Series("NPS", [m.result.score for m in months]),
          Series("95% low", [low for low, _ in band], dashed=True),
          Series("95% high", [high for _, high in band], dashed=True)],
-        kind="line", digits=1, key="nps-trend",
+        kind="line", digits=1, key="nps-trend", value_range=(-100, 100),
+        ticks=[m.period for m in months],
         note=f"The band is drawn for months with {stats.TOO_FEW} answers or more.")
     counts = stats.distribution(r.score for r in rows)
     spread = Chart("Answers by score", "score (0 to 10)", "answers",
@@ -64,7 +65,7 @@ def charts(rows: list[stats.AnswerRow]) -> list[Chart]:
         Chart(f"NPS per {segment}", segment, "NPS (-100 to +100)",
               [_label(line.segment, line.result) for line in lines],
               [Series("NPS", [line.result.score for line in lines])],
-              kind="hbar", digits=1, key=f"nps-{segment}",
+              kind="hbar", digits=1, key=f"nps-{segment}", value_range=(-100, 100),
               height=max(160, 60 + 28 * len(lines)))
         for segment in stats.SEGMENTS
         for lines in [stats.by_segment(rows, segment)]]
