@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 
-from nurture.app.reports import acquisition, email
+from nurture.app.reports import acquisition, email, home
 from scoring import queries as scoring
 from scoring.errors import CLVError
 from web.auth import login_required
+from web.charts import Chart, Series
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
 HORIZONS = {"52": "one year", "104": "two years", "156": "three years"}
@@ -58,5 +59,27 @@ def email_performance():
         days = "30"
     rows = email.email_performance(rt.db, rt.clock.now() - timedelta(days=int(days)),
                                    rt.settings.sending.utm_source)
+    trend = home.daily(rt.db, rt.clock.now(), int(days))
     return render_template("insights/email.html", rows=rows, classes=email.by_class(rows),
-                           days=days, periods=PERIODS)
+                           days=days, periods=PERIODS,
+                           charts=_email_charts(rows, trend, PERIODS[days]))
+
+
+def _email_charts(rows: list[email.TemplateStats], trend: list[home.Day],
+                  period: str) -> list[Chart]:
+    """Sends, human opens and clicks per day; each template's open and click rates."""
+    labels = [d.day.isoformat() for d in trend]
+    sent = [r for r in rows if r.sent]
+    names = [f"{r.template} ({r.journey or 'outside journeys'})" for r in sent]
+    return [
+        Chart(f"Emails sent, opened and clicked per day, last {period}", "day (UTC)",
+              "emails", labels,
+              [Series(name.capitalize(), [getattr(d, name) for d in trend])
+               for name in ("sent", "opened", "clicked")], kind="line", key="email-trend",
+              note="Opens and clicks by people; privacy proxies and link scanners left out."),
+        Chart(f"Open and click rates by template, last {period}", "template", "% of sent",
+              names, [Series("Opened %", [100 * (r.open_rate or 0) for r in sent]),
+                      Series("Clicked %", [100 * (r.click_rate or 0) for r in sent])],
+              kind="hbar", digits=1, key="email-templates", value_range=(0, 100),
+              height=max(180, 80 + 40 * len(sent))),
+    ]
