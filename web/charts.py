@@ -93,6 +93,22 @@ class Chart:
         return [s.name for s in self.series]
 
 
+def histogram(values: Sequence[float], bins: int = 8, digits: int = 0
+              ) -> tuple[list[str], list[int]]:
+    """Equal-width bins over the values' range: each bin's label ("100 to 200") and count.
+    The last bin holds its upper edge."""
+    if not values:
+        return [], []
+    low, high = min(values), max(values)
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for value in values:
+        counts[min(bins - 1, int((value - low) / width))] += 1
+    edges = [low + i * width for i in range(bins + 1)]
+    return [f"{cell(edges[i], digits)} to {cell(edges[i + 1], digits)}"
+            for i in range(bins)], counts
+
+
 def cell(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "\N{EN DASH}"
