@@ -207,6 +207,7 @@ CORPUS: dict[str, Entry] = {
                                           numbers=("horizon",)),
     "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
     "GET /insights/nps": Entry(who="marketer"),
+    "GET /sales/report": Entry(who="marketer"),
     "GET /deliverability": Entry(who="marketer"),
     "POST /deliverability/pause": Entry(who="marketer", form={
         "source": "journey:onboarding", "reason": "Complaints from the March import."}),

@@ -159,6 +159,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/insights/nps"): console(GET, MARKETER),
+    (GET, "/sales/report"): console(GET, SALES, MARKETER),
     (GET, "/deliverability"): console(GET, MARKETER),
     # Sent empty: no journey named, no reason given (a 400 page with the sentence).
     (POST, "/deliverability/pause"): console(POST, MARKETER, ok=400),
