@@ -29,7 +29,7 @@ _STYLE = Style(background="transparent", plot_background="transparent",
                foreground_subtle="#52606d", colors=COLOURS, font_family="inherit",
                label_font_size=13, major_label_font_size=13, title_font_size=14,
                legend_font_size=13, value_font_size=13, tooltip_font_size=13,
-               opacity=".9", opacity_hover="1")
+               no_data_font_size=16, opacity=".9", opacity_hover="1")
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -134,11 +134,23 @@ def render(chart: Chart) -> Markup:
         show_legend=False, print_values=False, show_minor_x_labels=not many,
         x_labels_major_every=max(1, len(chart.labels) // 6) if many else None,
         truncate_label=-1, stroke=chart.kind in ("line", "xy"),
+        # Long category names would run into each other under their bars.
+        x_label_rotation=30 if chart.kind in ("bar", "stacked") and len(chart.labels) > 4
+        and max(map(len, chart.ticks or chart.labels)) > 8 else 0,
         show_dots=chart.kind == "xy" or len(chart.labels) <= 40, dots_size=3,
         margin=10, include_x_axis=chart.kind != "xy", no_data_text="Nothing yet",
         range=chart.value_range, stroke_style={"width": 2})
     if chart.kind != "xy":
         drawing.x_labels = list(chart.ticks or chart.labels)
+    counts = [v for s in chart.series for v in s.values if v is not None]
+    if chart.kind != "xy" and chart.value_range is None and chart.digits == 0:
+        # Counts: whole-number ticks, not 0.1, 0.2... when the figures are small.
+        top = int(max(counts, default=0))
+        if chart.kind == "stacked":
+            top = int(max((sum(s.values[i] or 0 for s in chart.series if i < len(s.values))
+                           for i in range(len(chart.labels))), default=0))
+        if top < 10:
+            drawing.y_labels = list(range(max(1, top) + 1))
     for s in chart.series:
         values: list[object] = (
             [{"value": point, "label": label}
