@@ -143,7 +143,8 @@ def render(chart: Chart) -> Markup:
     if chart.kind != "xy":
         drawing.x_labels = list(chart.ticks or chart.labels)
     counts = [v for s in chart.series for v in s.values if v is not None]
-    if chart.kind != "xy" and chart.value_range is None and chart.digits == 0:
+    # (pygal cannot place ticks of its own on a chart without series.)
+    if counts and chart.kind != "xy" and chart.value_range is None and chart.digits == 0:
         # Counts: whole-number ticks, not 0.1, 0.2... when the figures are small.
         top = int(max(counts, default=0))
         if chart.kind == "stacked":
