@@ -1,6 +1,7 @@
 """`make screenshots`: every console page an admin can open, photographed into
 var/screenshots/ (see the README) so that a reviewer can look at them, each page checked
-to have drawn its charts: an image named by its title, and the figures as a table."""
+to have drawn its charts: an image named by its title, and the figures as a table; and
+axe-core finds nothing to fault on the pages with charts."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from nurture.users import services as users
 from scoring.models import ContactScore, Handoff
 from tests.browser.test_charts_browser import answers
 from tests.factories import rep
-from tests.helpers import PASSWORD, Site, contact
+from tests.helpers import PASSWORD, Site, axe_report, axe_violations, contact
 from web.navigation import NAV
 
 FOLDER = PROJECT_ROOT / "var" / "screenshots"
@@ -83,7 +84,8 @@ def _check_charts(page: Page, path: str) -> int:
     return figures.count()
 
 
-def test_every_console_page_photographed_with_its_charts(site: Site, page: Page):
+def test_every_console_page_photographed_with_its_charts(site: Site, axe_page: Page):
+    page = axe_page  # the pages with charts are also checked by axe-core
     _seed(site)
     FOLDER.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -97,13 +99,17 @@ def test_every_console_page_photographed_with_its_charts(site: Site, page: Page)
              for link in NAV if bar.get_by_role("link", name=link.label, exact=True).count()]
     paths += [p for p in CHARTS if p not in paths]
     drawn: dict[str, int] = {}
+    faults: dict[str, list[dict]] = {}
     for path in paths:
         response = page.goto(f"{site.url}{path}")
         assert response is not None and response.status == 200, path
         drawn[path] = _check_charts(page, path)
+        if path in CHARTS:
+            faults[path] = axe_violations(page)
         name = path.strip("/").replace("/", "-") or "home"
         page.screenshot(path=str(FOLDER / f"{name}.png"), full_page=True)
     short = {p: (drawn.get(p), n) for p, n in CHARTS.items() if drawn.get(p, 0) < n}
     assert not short, f"Pages with fewer charts than expected (drawn, expected): {short}"
+    assert not any(faults.values()), axe_report(faults)
     assert all(Path(FOLDER / f"{(p.strip('/').replace('/', '-') or 'home')}.png").is_file()
                for p in paths)
