@@ -40,10 +40,10 @@ ALL = "all"  # the segment name when answers are not split
 # Below this many answers a score is "too few to judge": its 95% margin is wider than
 # about ±30 points (one answer: ±73.5), so it cannot tell a good month from a bad one.
 TOO_FEW = 30
-INTERVAL = ("The 95% interval is the adjusted-Wald interval: the range the true NPS lies in "
-            "for 95 surveys in 100. It adds three answers (¾ promoter, ¾ detractor, "
-            "1½ passive) before computing, which pulls it towards zero, so with few answers "
-            "it can even leave out the score itself.")
+INTERVAL = ("The 95% interval is the adjusted-Wald interval: computed this way, it holds "
+            "the true NPS in 95 surveys out of 100. It adds three answers (¾ promoter, "
+            "¾ detractor, 1½ passive) before computing, which pulls it towards zero, so with "
+            "few answers it can even leave out the score itself.")
 UNKNOWN = "unknown"  # the segment name for answers without a vertical or stage
 
 
