@@ -143,9 +143,9 @@ def render(chart: Chart) -> Markup:
     if chart.kind != "xy":
         drawing.x_labels = list(chart.ticks or chart.labels)
     counts = [v for s in chart.series for v in s.values if v is not None]
-    # (pygal cannot place ticks of its own on a chart without series.)
+    # Counts get whole-number ticks, not 0.1, 0.2... when the figures are small. (Ticks
+    # given to a chart without figures make pygal fail, hence `counts` first.)
     if counts and chart.kind != "xy" and chart.value_range is None and chart.digits == 0:
-        # Counts: whole-number ticks, not 0.1, 0.2... when the figures are small.
         top = int(max(counts, default=0))
         if chart.kind == "stacked":
             top = int(max((sum(s.values[i] or 0 for s in chart.series if i < len(s.values))
