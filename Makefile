@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # `make test PYTEST_ARGS='-m "not browser"'` narrows a run (CI splits the heavy tiers).
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every console page photographed into var/screenshots/, each checked to draw its charts.
+screenshots: $(STAMP)
+	$(PY) -m pytest -q tests/browser/test_screenshots.py
 
 bench: $(STAMP)
 	$(VENV)/bin/nurture bench engine

@@ -25,6 +25,7 @@ class Funnel:
     flagged: int = 0
     revenue_cents: int = 0
     rewards_cents: int = 0  # not voided
+    rewards: int = 0  # rewards granted, not voided (both sides of a referral count)
     rewards_paid_cents: int = 0
 
     @property
@@ -55,10 +56,11 @@ def per_source(session: Session) -> list[Funnel]:
         if status == "converted":
             funnel.conversions += n
             funnel.revenue_cents += int(revenue or 0)
-    for source_id, status, total in session.execute(
-            select(Reward.source_id, Reward.status, func.sum(Reward.amount_cents))
+    for source_id, status, total, n in session.execute(
+            select(Reward.source_id, Reward.status, func.sum(Reward.amount_cents), func.count())
             .where(Reward.status != "voided").group_by(Reward.source_id, Reward.status)):
         rows[source_id].rewards_cents += int(total or 0)
+        rows[source_id].rewards += n
         if status == "paid":
             rows[source_id].rewards_paid_cents += int(total or 0)
     return sorted(rows.values(), key=lambda f: (-f.conversions, -f.signups, -f.clicks,
@@ -70,7 +72,7 @@ def per_type(funnels: list[Funnel]) -> list[Funnel]:
     for f in funnels:
         t = totals.setdefault(f.type, Funnel(f.type, f.type.title(), f.type))
         for name in ("clicks", "signups", "conversions", "flagged", "revenue_cents",
-                     "rewards_cents", "rewards_paid_cents"):
+                     "rewards_cents", "rewards_paid_cents", "rewards"):
             setattr(t, name, getattr(t, name) + getattr(f, name))
     return sorted(totals.values(), key=lambda f: f.type)
 

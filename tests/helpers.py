@@ -496,3 +496,20 @@ def axe_report(results: dict[str, list[dict]]) -> str:
             lines += [f"    {n['target']}  {n['html'][:160]}\n      "
                       + (n["summary"] or "").replace("\n", "\n      ") for n in v["nodes"]]
     return "\n".join(lines)
+
+
+def chart_rows(page: str, key: str) -> dict[str, list[str]]:
+    """The data table of the chart `key` on the page (web/charts.py): each row's heading
+    and its figures. Fails when the chart or its labelled SVG is missing."""
+    figure = re.search(rf'<figure class="chart" id="chart-{key}">(.*?)</figure>', page, re.S)
+    assert figure, f"The page has no chart {key!r}."
+    assert f'<svg role="img" aria-labelledby="chart-{key}-title"' in figure.group(1)
+    body = re.search(r"<tbody>(.*?)</tbody>", figure.group(1), re.S).group(1)
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        head = re.search(r"<th[^>]*>(.*?)</th>", row, re.S)
+        if head:
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            rows[re.sub(r"<[^>]+>", "", head.group(1)).strip()] = [
+                re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+    return rows

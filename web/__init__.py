@@ -30,6 +30,7 @@ from web.journey_editor import bp as journey_editor_bp
 from web.landing import bp as landing_bp
 from web.navigation import init_app as init_navigation
 from web.nps import bp as nps_bp
+from web.nps_report import bp as nps_report_bp
 from web.problems import init_app as init_problems
 from web.referral import bp as referral_bp
 from web.sales import bp as sales_bp
@@ -85,6 +86,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(broadcasts_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(insights_bp)
+    app.register_blueprint(nps_report_bp)
     app.register_blueprint(deliverability_bp)
     app.register_blueprint(email_templates_bp)
     app.register_blueprint(inbound_bp)

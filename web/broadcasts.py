@@ -26,6 +26,7 @@ from nurture.broadcasts.errors import BroadcastInvalid
 from nurture.sending import subjects as subject_lines
 from nurture.sending.render import store_for
 from web.auth import login_required
+from web.charts import Chart, Series
 from web.errors import refusals_shown_on
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
@@ -167,17 +168,13 @@ def winner(broadcast_id: int) -> ResponseReturnValue:
     return _done(f"Arm {arm} goes to the rest of the audience.", broadcast_id)
 
 
-def _charts(hours: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Each chart's title, series and scale, for the template's SVG: sends handed over, and
-    human opens and clicks, per hour (UTC)."""
-    charts: list[dict[str, object]] = []
-    for title, keys in (("Emails sent per hour", ("sent",)),
-                        ("Human opens and clicks per hour", ("opened", "clicked"))):
-        top = max([int(str(h[k])) for h in hours for k in keys] + [1])
-        charts.append({"title": title, "keys": keys, "top": top, "hours": [
-            {"label": _label(h["hour"]), **{k: int(str(h[k])) for k in keys}}
-            for h in hours]})
-    return charts
+def _charts(hours: list[dict[str, object]]) -> list[Chart]:
+    """Sends handed over, and human opens and clicks, per hour (UTC)."""
+    labels = [_label(h["hour"]) for h in hours]
+    return [Chart(title, "hour (UTC)", "count", labels,
+                  [Series(k.capitalize(), [int(str(h[k])) for h in hours]) for k in keys])
+            for title, keys in (("Emails sent per hour", ("sent",)),
+                                ("Human opens and clicks per hour", ("opened", "clicked")))]
 
 
 def _label(hour: object) -> str:

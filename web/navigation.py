@@ -37,7 +37,7 @@ NAV: tuple[Link, ...] = (
     Link("Email performance", "insights.email_performance"),
     Link("Customer value", "insights.customer_value"),
     Link("Acquisition", "insights.acquisition_ceiling"),
-    Link("NPS", "nps.report"),
+    Link("NPS", "nps_report.page"),
     Link("Referrals", "referral.dashboard"),
     Link("Sales", "sales.index"),
     Link("Deliverability", "deliverability.index"),

@@ -37,6 +37,7 @@ from referral.errors import Invalid
 from referral.fraud import explain
 from referral.rules import FULFILLED_KINDS, KIND_LABELS, format_money
 from web.auth import login_required
+from web.charts import Chart, Series
 from web.errors import refusals_shown_on
 
 log = logging.getLogger(__name__)
@@ -176,11 +177,31 @@ def dashboard() -> ResponseReturnValue:
     rules = _config().rules
     # The types and the leaderboard add up every source; the table shows a page of them.
     shown = analytics.page_of(seen.per_source, request.args.get("page", 1, type=int) or 1)
+    types = analytics.per_type(seen.per_source)
+    leaders = analytics.leaderboard(seen.per_source)
     return render_template("referral/dashboard.html", funnels=shown.rows, shown=shown,
-                           types=analytics.per_type(seen.per_source),
-                           leaders=analytics.leaderboard(seen.per_source), flagged=seen.flagged,
+                           types=types, leaders=leaders, flagged=seen.flagged,
+                           charts=_charts(types, leaders),
                            money=_money, rules_ok=rules is not None,
                            notice=session.pop(FLASH, None))
+
+
+def _charts(types: list[analytics.Funnel], leaders: list[analytics.Funnel]) -> list[Chart]:
+    """The funnel of every source together, one bar colour per source type, and the
+    leaderboard: customers brought in by the best sources."""
+    stages = ("clicks", "signups", "conversions", "rewards")
+    funnel = Chart("Referral funnel: clicks, sign-ups, conversions, rewards", "stage",
+                   "count", ["Clicks", "Sign-ups", "Conversions", "Rewards"],
+                   [Series(t.name, [getattr(t, stage) for stage in stages]) for t in types],
+                   kind="stacked", key="referral-funnel",
+                   note="Every source, stacked by its type; rejected referrals and voided "
+                        "rewards left out.")
+    names = [f.name if not f.email or f.email == f.name else f"{f.name} <{f.email}>"
+             for f in leaders]
+    board = Chart("Leaderboard: customers brought in", "source", "customers", names,
+                  [Series("Customers", [f.conversions for f in leaders])], kind="hbar",
+                  key="referral-leaders", height=max(160, 60 + 32 * len(leaders)))
+    return [funnel, board]
 
 
 @bp.get("/referrals/report.csv")

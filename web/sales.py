@@ -6,6 +6,8 @@ the same 404 as one that does not exist."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     abort,
@@ -18,12 +20,16 @@ from flask import (
     url_for,
 )
 
+from nurture.app.reports.sales import SalesReport, sales_report, wait_bins
 from nurture.app.runtime import Runtime
 from scoring import services as scoring_services
 from scoring.errors import HandoffConflict, HandoffError, HandoffInvalid
 from scoring.queries import handoff_detail, inbox
+from scoring.rules import HandoffPolicy
 from scoring.sales import REJECT_REASONS, check_amount
+from scoring.scorer import rules_from
 from web.auth import login_required
+from web.charts import Chart, Series
 from web.errors import refusals_shown_on
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
@@ -44,6 +50,38 @@ def index():
     views = {k: v for k, v in VIEWS.items() if k != "all" or g.user.role != "sales"}
     return render_template("sales/inbox.html", rows=inbox(_rt(), g.user, show), show=show,
                            views=views, notice=session.pop(FLASH, None))
+
+
+@bp.get("/report")
+@login_required("sales", "marketer")
+def report():
+    """Grades, time to acceptance against the SLA, and each rep's outcomes, as charts."""
+    rt = _rt()
+    rules = rules_from(rt.settings.scoring.rules_file)
+    sla = (rules.handoff if rules else HandoffPolicy()).sla
+    seen = sales_report(rt.db, rt.clock.now(), sla)
+    return render_template("sales/report.html", seen=seen, sla=sla,
+                           hours=f"{sla.total_seconds() / 3600:g}",
+                           charts=_charts(seen, sla))
+
+
+def _charts(seen: SalesReport, sla: timedelta) -> list[Chart]:
+    bins = wait_bins(seen.waits, sla)
+    reps = seen.reps
+    return [
+        Chart("Contacts by grade", "grade", "contacts", list(seen.grades),
+              [Series("Contacts", list(seen.grades.values()))], key="sales-grades",
+              note="The grade is how well a contact fits: A best, D least."),
+        Chart("Time from hand-off to acceptance", "time to accept", "hand-offs",
+              [label for label, _ in bins], [Series("Hand-offs", [n for _, n in bins])],
+              key="sales-waits",
+              note=f"The SLA is {sla.total_seconds() / 3600:g} hours: the first two bars "
+                   "met it."),
+        Chart("Accepted, rejected and won per rep", "rep", "hand-offs",
+              [r.rep for r in reps],
+              [Series(name.capitalize(), [getattr(r, name) for r in reps])
+               for name in ("accepted", "rejected", "won")], key="sales-reps"),
+    ]
 
 
 @bp.get("/handoffs/<int:handoff_id>")

@@ -20,3 +20,9 @@ def answer_rows(db: Database, since: datetime | None = None) -> list[stats.Answe
     """Every answer (from `since`, if given) as report rows."""
     with db.sessions() as session:
         return services.answer_rows(session, since)
+
+
+def latest_reasons(db: Database, category: str, limit: int = 5) -> list[services.Reason]:
+    """The latest reasons given by answers of this category (`services.latest_reasons`)."""
+    with db.sessions() as session:
+        return services.latest_reasons(session, category, limit)

@@ -248,3 +248,23 @@ def answer_rows(session: Session, since: datetime | None = None) -> list[stats.A
     if since is not None:
         query = query.where(NPSResponse.answered_at >= since)
     return [stats.AnswerRow(*row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """An answer that came with a reason, as the report lists it."""
+
+    answered_at: datetime
+    score: int
+    category: str
+    reason: str
+    vertical: str
+
+
+def latest_reasons(session: Session, category: str, limit: int = 5) -> list[Reason]:
+    """The latest answers of this category (promoter, passive, detractor) with a reason."""
+    return [Reason(*row) for row in session.execute(
+        select(NPSResponse.updated_at, NPSResponse.score, NPSResponse.category,
+               NPSResponse.reason, NPSResponse.vertical)
+        .where(NPSResponse.category == category, NPSResponse.reason != "")
+        .order_by(NPSResponse.updated_at.desc(), NPSResponse.id.desc()).limit(limit))]

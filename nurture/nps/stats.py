@@ -37,6 +37,13 @@ Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal distribu
 PERIODS = ("month", "quarter")
 SEGMENTS = ("vertical", "stage")
 ALL = "all"  # the segment name when answers are not split
+# Below this many answers a score is "too few to judge": its 95% margin is wider than
+# about ±30 points (one answer: ±73.5), so it cannot tell a good month from a bad one.
+TOO_FEW = 30
+INTERVAL = ("The 95% interval is the adjusted-Wald interval: computed this way, it holds "
+            "the true NPS in 95 surveys out of 100. It adds three answers (¾ promoter, "
+            "¾ detractor, 1½ passive) before computing, which pulls it towards zero, so with "
+            "few answers it can even leave out the score itself.")
 UNKNOWN = "unknown"  # the segment name for answers without a vertical or stage
 
 
@@ -74,6 +81,20 @@ def nps(promoters: int, passives: int, detractors: int, z: float = Z95) -> NPSRe
     margin = z * math.sqrt((p_adj + d_adj - centre ** 2) / n_adj)
     return NPSResult(score, 100 * margin, max(-100.0, 100 * (centre - margin)),
                      min(100.0, 100 * (centre + margin)), n)
+
+
+def enough(n: int, threshold: int = TOO_FEW) -> bool:
+    """Whether `n` answers are enough to judge a score by (see TOO_FEW)."""
+    return n >= threshold
+
+
+def distribution(scores: Iterable[int]) -> list[int]:
+    """How many answers gave each score, 0 to 10."""
+    counts = [0] * 11
+    for score in scores:
+        category(score)  # refuses a score outside 0-10
+        counts[score] += 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,20 @@ def by_period_and_segment(rows: Iterable[AnswerRow], period: str = "month",
     ]
 
 
+def by_segment(rows: Iterable[AnswerRow], segment: str) -> list[SegmentNPS]:
+    """NPS per vertical or stage over all the given answers, whatever their period (the
+    period is then ALL); ordered by segment."""
+    if segment not in SEGMENTS:
+        raise ValueError(f"The segment must be one of {', '.join(SEGMENTS)}, not {segment!r}.")
+    counts: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"promoter": 0, "passive": 0, "detractor": 0})
+    for row in rows:
+        counts[(getattr(row, segment) or "").strip() or UNKNOWN][category(row.score)] += 1
+    return [SegmentNPS(ALL, name, c["promoter"], c["passive"], c["detractor"],
+                       nps(c["promoter"], c["passive"], c["detractor"]))
+            for name, c in sorted(counts.items())]
+
+
 def as_dict(item: SegmentNPS, digits: int = 1) -> dict[str, Any]:
     """A report line as JSON-ready values, rounded for people to read."""
     result = item.result
@@ -135,4 +170,4 @@ def as_dict(item: SegmentNPS, digits: int = 1) -> dict[str, Any]:
             "promoters": item.promoters, "passives": item.passives,
             "detractors": item.detractors, "nps": rounded(result.score),
             "margin": rounded(result.margin), "low": rounded(result.low),
-            "high": rounded(result.high)}
+            "high": rounded(result.high), "enough": enough(result.n)}

@@ -73,6 +73,8 @@ class Send(Base):
         # The guard's rates: sends and their feedback per journey over a window, read from
         # the index alone.
         Index("ix_sends_journey_sent", "journey_id", "sent_at", "feedback"),
+        # The home page's and email report's sends per day, over up to a year.
+        Index("ix_sends_sent_at", "sent_at", **only("sent_at IS NOT NULL")),
         # The journeys with recent feedback, for the scheduler's round; and the sends a
         # pause holds, for its release. Both hold few rows.
         Index("ix_sends_feedback", "feedback_at", **only("feedback_at IS NOT NULL")),

@@ -165,7 +165,7 @@ def test_signing_in_takes_each_role_to_its_start_page(rt, client):
 
     other = create_app(rt).test_client()
     assert _sign_in(other, "mia@example.com").headers["Location"] == "/"
-    assert "<h1>Journeys</h1>" in other.get("/").text
+    assert "<h1>Home</h1>" in other.get("/").text
 
 
 def test_a_wrong_password_or_unknown_email_gets_one_sentence_and_keeps_the_email(rt, client):
@@ -385,7 +385,7 @@ def test_the_dashboard_is_for_marketers_and_admins_only(rt, client):
     assert refused.status_code == 403 and "This page is for marketers and admins" in refused.text
     admin = create_app(rt).test_client()
     _sign_in(admin, "ada@example.com")
-    assert "<h1>Journeys</h1>" in admin.get("/").text
+    assert "<h1>Home</h1>" in admin.get("/").text
 
 
 def test_public_pages_show_the_senders_name_and_only_staff_get_the_console_link(rt):

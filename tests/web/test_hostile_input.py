@@ -131,7 +131,7 @@ CORPUS: dict[str, Entry] = {
     "POST /trial/<token>/convert": Entry(path=lambda ctx: {"token": ctx["trial_token"]},
                                          form={"choice": "keep_data", "confirmed": "yes"}),
     # Console
-    "GET /": Entry(who="marketer"),
+    "GET /": Entry(who="marketer", query=("days",), numbers=("days",)),
     "GET /account": Entry(who="sales"),
     "POST /account/sign-out-everywhere": Entry(who="sales", form={"x": "1"}),
     "GET /users": Entry(who="admin"),
@@ -242,6 +242,8 @@ CORPUS: dict[str, Entry] = {
     "GET /insights/customer-value": Entry(who="marketer", query=("horizon",),
                                           numbers=("horizon",)),
     "GET /insights/email": Entry(who="marketer", query=("days",), numbers=("days",)),
+    "GET /insights/nps": Entry(who="marketer"),
+    "GET /sales/report": Entry(who="marketer"),
     "GET /deliverability": Entry(who="marketer"),
     "POST /deliverability/pause": Entry(who="marketer", form={
         "source": "journey:onboarding", "reason": "Complaints from the March import."}),

@@ -19,7 +19,7 @@ from web.navigation import NAV, Link, links_for
 
 MARKETER_LINKS = ["Home", "Contacts", "Segments", "Broadcasts", "Imports", "Templates",
                   "Email performance",
-                  "Customer value", "Acquisition", "Referrals", "Sales", "Deliverability",
+                  "Customer value", "Acquisition", "NPS", "Referrals", "Sales", "Deliverability",
                   "Inbound"]
 EXPECTED = {
     "sales": ["Customer value", "Acquisition", "Sales"],

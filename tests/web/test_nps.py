@@ -355,7 +355,10 @@ def test_cli_report_prints_a_table_and_json(rt, survey, tmp_path):
            "NURTURE_VAR_DIR": str(tmp_path / "var")}
     table = CliRunner().invoke(main, ["nps", "report", "--segment", "stage"], env=env)
     assert table.exit_code == 0, table.output
-    assert re.search(r"2026-03\s+adopt\s+1\s+\+100\.0\s+73\.5", table.output)
-    assert re.search(r"2026-01\s+renew\s+1\s+-100\.0", table.output)
+    # One answer: its count, and no interval that would leave out the score itself.
+    assert re.search(r"2026-03\s+adopt\s+1\s+\+100\.0\s+too few to judge \(fewer than 30 "
+                     r"answers\)", table.output)
+    assert re.search(r"2026-01\s+renew\s+1\s+-100\.0\s+too few to judge", table.output)
+    assert "73.5" not in table.output and "adjusted-Wald interval" in table.output
     out = CliRunner().invoke(main, ["nps", "report", "--period", "quarter", "--json"], env=env)
     assert json.loads(out.output)["rows"][0]["n"] == 2

@@ -170,6 +170,8 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/contacts/import/<int:job_id>/resume"): console(POST, MARKETER, ok=303),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
+    (GET, "/insights/nps"): console(GET, MARKETER),
+    (GET, "/sales/report"): console(GET, SALES, MARKETER),
     (GET, "/deliverability"): console(GET, MARKETER),
     # Sent empty: no journey named, no reason given (a 400 page with the sentence).
     (POST, "/deliverability/pause"): console(POST, MARKETER, ok=400),

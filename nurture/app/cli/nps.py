@@ -1,5 +1,6 @@
-"""`nurture nps report`: NPS ± its 95% margin of error per month or quarter, and per
-vertical or stage."""
+"""`nurture nps report`: NPS per month or quarter, and per vertical or stage, with the number
+of answers and its 95% interval, or "too few to judge" where the answers are too few for
+the interval to say anything."""
 
 from __future__ import annotations
 
@@ -39,8 +40,12 @@ def report(period: str, segment: str | None, as_json: bool) -> None:
     if not lines:
         click.echo("No NPS answers yet.")
         return
-    click.echo(f"{'period':<9} {'segment':<20} {'n':>5} {'NPS':>7} {'±':>6}  95% interval")
+    click.echo(f"{'period':<9} {'segment':<20} {'n':>5} {'NPS':>7}  95% interval")
     for line in lines:
-        click.echo(f"{line['period']:<9} {line['segment'][:20]:<20} {line['n']:>5} "
-                   f"{line['nps']:>+7.1f} {line['margin']:>6.1f}  "
-                   f"{line['low']:+.1f} to {line['high']:+.1f}")
+        head = f"{line['period']:<9} {line['segment'][:20]:<20} {line['n']:>5} {line['nps']:>+7.1f}"
+        if not line["enough"]:  # a margin of ±30 points or more says nothing yet
+            click.echo(f"{head}  too few to judge (fewer than {stats.TOO_FEW} answers)")
+            continue
+        click.echo(f"{head}  {line['low']:+.1f} to {line['high']:+.1f} "
+                   f"(±{line['margin']:.1f})")
+    click.echo(f"\n{stats.INTERVAL}")

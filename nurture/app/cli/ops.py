@@ -214,14 +214,15 @@ def _coerce(value: str):
 @click.command(cls=Command)
 @click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard",
                                                  "segments", "import", "broadcasts",
-                                                 "latency", "bulk"]))
+                                                 "latency", "bulk", "charts"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 @click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1),
               help="import: rows in the generated CSV file.")
 @click.option("--database", "databases", multiple=True,
               type=click.Choice(["sqlite", "postgresql"]),
-              help="segments, import, latency, bulk: which database to fill (default both).")
+              help="segments, import, latency, bulk, charts: which database to fill "
+                   "(default both).")
 @click.option("--signups", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="latency: sign-ups timed idle, and as many under the broadcast.")
 @click.option("--broadcast", default=100_000, show_default=True,
@@ -236,7 +237,8 @@ def bench(what: str, contacts: int, sim_contacts: int, rows: int,
     `import`: contacts imported per second from a CSV file, and peak memory; `latency`:
     from a trial sign-up to its welcome accepted by the mail server, idle and while a
     --broadcast of marketing sends drains; `bulk`: the contact list's bulk actions on a
-    segment of --contacts) and print JSON."""
+    segment of --contacts; `charts`: the home page's charts over a year of email to
+    --contacts) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
 
     chosen = tuple(dict.fromkeys(databases)) or ("sqlite", "postgresql")
@@ -254,6 +256,14 @@ def bench(what: str, contacts: int, sim_contacts: int, rows: int,
 
         click.echo(json.dumps(run_broadcast_bench(Settings.from_env(), contacts, chosen,
                                                   echo=lambda m: click.echo(m, err=True)),
+                              indent=2))
+        sys.exit(0)
+
+    if what == "charts":
+        from nurture.app.bench.charts import run_charts_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+        click.echo(json.dumps(run_charts_bench(Settings.from_env(), contacts, chosen,
+                                               echo=lambda m: click.echo(m, err=True)),
                               indent=2))
         sys.exit(0)
 

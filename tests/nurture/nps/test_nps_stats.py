@@ -8,10 +8,16 @@ from datetime import UTC, datetime
 import pytest
 
 from nurture.nps.stats import (
+    ALL,
+    INTERVAL,
+    TOO_FEW,
     AnswerRow,
     as_dict,
     by_period_and_segment,
+    by_segment,
     category,
+    distribution,
+    enough,
     nps,
     period_of,
 )
@@ -120,4 +126,35 @@ def test_report_lines_round_for_reading():
                                    + [_row(1, 4)] * 20)
     assert as_dict(line) == {
         "period": "2026-01", "segment": "all", "n": 100, "promoters": 50, "passives": 30,
-        "detractors": 20, "nps": 30.0, "margin": 15.1, "low": 14.1, "high": 44.2}
+        "detractors": 20, "nps": 30.0, "margin": 15.1, "low": 14.1, "high": 44.2,
+        "enough": True}
+
+
+def test_few_answers_are_too_few_to_judge():
+    [one] = by_period_and_segment([_row(3, 10)])
+    line = as_dict(one)
+    # The score a reader sees is outside its own interval: the page and the command must
+    # not present it as a judgement.
+    assert line["nps"] == 100.0 and line["high"] < 100.0 and line["enough"] is False
+    assert not enough(TOO_FEW - 1) and enough(TOO_FEW)
+    [thirty] = by_period_and_segment([_row(3, 10)] * 15 + [_row(3, 2)] * 15)
+    assert as_dict(thirty)["enough"] is True and thirty.result.margin < 36
+    assert "adjusted-Wald" in INTERVAL and len(INTERVAL.split(". ")) <= 3
+
+
+def test_distribution_counts_each_score_and_refuses_others():
+    assert distribution([0, 10, 10, 7]) == [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2]
+    assert distribution([]) == [0] * 11
+    with pytest.raises(ValueError, match="0 to 10"):
+        distribution([11])
+
+
+def test_by_segment_pools_every_period():
+    rows = [_row(1, 10, vertical="retail"), _row(3, 0, vertical="retail"),
+            _row(2, 9, vertical=""), _row(2, 9, vertical="healthcare")]
+    lines = {line.segment: line for line in by_segment(rows, "vertical")}
+    assert sorted(lines) == ["healthcare", "retail", "unknown"]
+    assert lines["retail"].result.score == 0.0 and lines["retail"].result.n == 2
+    assert {line.period for line in lines.values()} == {ALL}
+    with pytest.raises(ValueError):
+        by_segment(rows, "country")
