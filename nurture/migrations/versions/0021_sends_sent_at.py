@@ -1,15 +1,15 @@
 """sends by the time they were sent: the console's charts of sends per day
 
-Revision ID: 0019_sends_sent_at
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 22:25:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019_sends_sent_at'
-down_revision = '0018'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
