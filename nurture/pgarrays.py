@@ -87,18 +87,20 @@ def _fixed(oid: int, array: np.ndarray, count: int) -> Encoded:
 
 
 def _elements(oid: int, values: Sequence[Any], convert: Any) -> Encoded:
-    """Element by element, converting each distinct run of values once."""
+    """Element by element, converting each distinct object once (a batch's rows share
+    their times, and many share a dict of points)."""
     parts = [b""]
-    last: Any = _elements
+    done: dict[int, bytes] = {}
     pack, has_null = _LEN.pack, False
     for value in values:
         if value is None:
             parts.append(_NULL)
             has_null = True
             continue
-        if value is not last:
-            last, data = value, convert(value)
-            item = pack(len(data)) + data
+        item = done.get(id(value))
+        if item is None:
+            data = convert(value)
+            item = done[id(value)] = pack(len(data)) + data
         parts.append(item)
     parts[0] = _HEAD.pack(1, int(has_null), oid, len(values), 1)
     return Encoded(b"".join(parts))

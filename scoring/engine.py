@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring.rules import HandoffPolicy, Rules, grade_at_least
+from scoring.rules import HandoffPolicy, Matcher, Rules, grade_at_least
 
 
 @dataclass
@@ -86,10 +86,44 @@ def rounded(value: float) -> int:
     return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
+class FitMemo:
+    """The fit rules' verdicts for a batch of contacts, each condition tested once per
+    value: a batch shares a few industries, sizes and roles (an import's 5,000 contacts
+    test 40,000 conditions on a few hundred values). Contacts that hold the same rules
+    share one dict of points, which the bulk writer then converts once."""
+
+    def __init__(self, rules: Rules):
+        self.rules = rules
+        self._verdicts: dict[tuple[int, Any], bool] = {}
+        self._held: dict[tuple[str, ...], dict[str, float]] = {}
+
+    def held(self, facts: Mapping[str, Any]) -> dict[str, float]:
+        """The fit rules that hold for these facts, with their points."""
+        ids = tuple(rule.id for rule in self.rules.fit
+                    if all(self._matches(m, facts.get(name)) for name, m in rule.when.items()))
+        if ids not in self._held:
+            points = {rule.id: rule.points for rule in self.rules.fit}
+            self._held[ids] = {rule_id: points[rule_id] for rule_id in ids}
+        return self._held[ids]
+
+    def _matches(self, matcher: Matcher, value: Any) -> bool:
+        try:
+            key = (id(matcher), value)
+            verdict = self._verdicts.get(key)
+        except TypeError:  # an unhashable value: tested as it comes
+            return matcher.matches(value)
+        if verdict is None:
+            verdict = self._verdicts[key] = matcher.matches(value)
+        return verdict
+
+
 def refit(rules: Rules, contact_id: int, state: ScoreState, facts: Mapping[str, Any],
-          now: datetime) -> list[Delta]:
-    """Re-evaluate the fit rules; a delta for each rule that starts, stops or changes."""
-    held = {rule.id: rule.points for rule in rules.fit if rule.applies(facts)}
+          now: datetime, memo: FitMemo | None = None) -> list[Delta]:
+    """Re-evaluate the fit rules; a delta for each rule that starts, stops or changes.
+    The points held become the state's (shared with other contacts when from `memo`: a
+    state's points are replaced, never changed in place)."""
+    held = memo.held(facts) if memo is not None else \
+        {rule.id: rule.points for rule in rules.fit if rule.applies(facts)}
     deltas = []
     for rule_id in sorted(held.keys() | state.fit_points.keys()):
         change = held.get(rule_id, 0.0) - state.fit_points.get(rule_id, 0.0)

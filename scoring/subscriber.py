@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings
-from nurture.events.bus import Reaction, RecordedBatch
+from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch
 from scoring.handoffs import Outcome, SalesConfig, open_handoffs
 from scoring.rules import Rules
 from scoring.scorer import HandoffRequest, rules_from, score_batch
@@ -53,5 +54,22 @@ class ScoringSubscriber:
                              [e.id for e in batch.events], set(batch.changed), batch.now)
         # A lead with an open hand-off is never handed off again, so the hand-off's own
         # `sales.handoff` event, recorded next, opens no second one.
+        handed = hand_off(session, setup, scored.handoffs, batch.now)
+        return Reaction(changed=set(scored.scores), events=handed.events)
+
+    def on_created(self, session: Session, batch: CreatedBatch) -> Reaction:
+        """The bulk path (an import's batch): the new contacts' fit from the columns just
+        written, with no contact row loaded; their scores written in one statement."""
+        if batch.changed:  # moved since they were written: score the rows as they are
+            return self(session, batch.recorded())
+        setup = setup_for(self.settings)
+        if setup is None:
+            return Reaction()
+        contacts = {cid: SimpleNamespace(**{**dict(fields), "score": fields.get("score", 0)})
+                    for cid, fields in batch.fields.items()}
+        rows = [{"contact_id": e.contact_id, "type": e.type, "properties": e.properties,
+                 "occurred_at": e.occurred_at} for e in batch.events]
+        scored = score_batch(session, setup.rules, contacts, rows,
+                             [e.id for e in batch.events], set(), batch.now)
         handed = hand_off(session, setup, scored.handoffs, batch.now)
         return Reaction(changed=set(scored.scores), events=handed.events)

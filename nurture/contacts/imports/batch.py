@@ -92,8 +92,9 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
     if list_id is not None and touched:
         _add_to_list(session, list_id, touched, now, f"import:{job_id}")
     properties = {"import": job_id, "start_journeys": options.start_journeys}
-    work.record([NewEvent(cid, "contact.created", properties, now, source=SOURCE)
-                 for cid in new_ids])
+    written = {ids[r["email_key"]]: r for r in fresh if ids.get(r["email_key"]) in created}
+    work.record_created([NewEvent(cid, "contact.created", properties, now, source=SOURCE)
+                         for cid in new_ids], written)
     bulk_insert(session, ImportReject, [
         {"job_id": job_id, "line": line, "reason": reason, "raw": _raw(cells)}
         for line, reason, cells in batch.rejects])
