@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring.rules import HandoffPolicy, Matcher, Rules, grade_at_least
+from scoring.rules import FitRule, HandoffPolicy, Matcher, Rules, grade_at_least
 
 
 @dataclass
@@ -89,32 +89,52 @@ def rounded(value: float) -> int:
 class FitMemo:
     """The fit rules' verdicts for a batch of contacts, each condition tested once per
     value: a batch shares a few industries, sizes and roles (an import's 5,000 contacts
-    test 40,000 conditions on a few hundred values). Contacts that hold the same rules
-    share one dict of points, which the bulk writer then converts once."""
+    would test 40,000 conditions on a few hundred values). Each condition is a bit; a
+    field's value gives the bits of the conditions it meets, and a contact holds the
+    rules whose bits its values together meet. Contacts that hold the same rules share
+    one dict of points, which the bulk writer then converts once."""
 
     def __init__(self, rules: Rules):
         self.rules = rules
-        self._verdicts: dict[tuple[int, Any], bool] = {}
-        self._held: dict[tuple[str, ...], dict[str, float]] = {}
+        self._conditions: dict[str, list[tuple[Matcher, int]]] = {}
+        self._needs: list[tuple[FitRule, int]] = []
+        bit = 0
+        for rule in rules.fit:
+            mask = 0
+            for name, matcher in rule.when.items():
+                self._conditions.setdefault(name, []).append((matcher, 1 << bit))
+                mask |= 1 << bit
+                bit += 1
+            self._needs.append((rule, mask))
+        self._bits: dict[tuple[str, type, Any], int] = {}
+        self._held: dict[int, dict[str, float]] = {}
 
     def held(self, facts: Mapping[str, Any]) -> dict[str, float]:
         """The fit rules that hold for these facts, with their points."""
-        ids = tuple(rule.id for rule in self.rules.fit
-                    if all(self._matches(m, facts.get(name)) for name, m in rule.when.items()))
-        if ids not in self._held:
-            points = {rule.id: rule.points for rule in self.rules.fit}
-            self._held[ids] = {rule_id: points[rule_id] for rule_id in ids}
-        return self._held[ids]
+        met = 0
+        for name in self._conditions:
+            met |= self._met(name, facts.get(name))
+        if met not in self._held:
+            self._held[met] = {rule.id: rule.points for rule, needs in self._needs
+                               if met & needs == needs}
+        return self._held[met]
 
-    def _matches(self, matcher: Matcher, value: Any) -> bool:
+    def _met(self, name: str, value: Any) -> int:
         try:
-            key = (id(matcher), value)
-            verdict = self._verdicts.get(key)
+            key = (name, type(value), value)  # 1 and True are equal keys, not equal text
+            bits = self._bits.get(key)
         except TypeError:  # an unhashable value: tested as it comes
-            return matcher.matches(value)
-        if verdict is None:
-            verdict = self._verdicts[key] = matcher.matches(value)
-        return verdict
+            return self._test(name, value)
+        if bits is None:
+            bits = self._bits[key] = self._test(name, value)
+        return bits
+
+    def _test(self, name: str, value: Any) -> int:
+        bits = 0
+        for matcher, bit in self._conditions[name]:
+            if matcher.matches(value):
+                bits |= bit
+        return bits
 
 
 def refit(rules: Rules, contact_id: int, state: ScoreState, facts: Mapping[str, Any],

@@ -4,10 +4,10 @@ answered to the recorder, which records them as the next round."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,20 @@ from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch
 from scoring.handoffs import Outcome, SalesConfig, open_handoffs
 from scoring.rules import Rules
 from scoring.scorer import HandoffRequest, rules_from, score_batch
+
+
+class _Written:
+    """A new contact's columns as written, read as a row's attributes (as scoring reads
+    a contact); its score is the one scoring gives it."""
+
+    __slots__ = ("fields", "score")
+
+    def __init__(self, fields: Mapping[str, Any]):
+        self.fields = fields
+        self.score = fields.get("score") or 0
+
+    def __getattr__(self, name: str) -> Any:
+        return self.fields.get(name)
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,7 @@ class ScoringSubscriber:
         setup = setup_for(self.settings)
         if setup is None:
             return Reaction()
-        contacts = {cid: SimpleNamespace(**{**dict(fields), "score": fields.get("score", 0)})
-                    for cid, fields in batch.fields.items()}
+        contacts = {cid: _Written(fields) for cid, fields in batch.fields.items()}
         rows = [{"contact_id": e.contact_id, "type": e.type, "properties": e.properties,
                  "occurred_at": e.occurred_at} for e in batch.events]
         scored = score_batch(session, setup.rules, contacts, rows,

@@ -90,7 +90,7 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
              "page": options.consent_basis, "ip": "", "user_agent": "",
              "at": options.consented_at} for cid in consented])
     if list_id is not None and touched:
-        _add_to_list(session, list_id, touched, now, f"import:{job_id}")
+        _add_to_list(session, list_id, touched, set(new_ids), now, f"import:{job_id}")
     properties = {"import": job_id, "start_journeys": options.start_journeys}
     written = {ids[r["email_key"]]: r for r in fresh if ids.get(r["email_key"]) in created}
     work.record_created([NewEvent(cid, "contact.created", properties, now, source=SOURCE)
@@ -101,12 +101,15 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
     return counts
 
 
-def _add_to_list(session: Session, list_id: int, ids: list[int], now: datetime,
-                 source: str) -> None:
+def _add_to_list(session: Session, list_id: int, ids: list[int], new: set[int],
+                 now: datetime, source: str) -> None:
     """`lists.add` in the bulk path: the members not on the list yet, in one insert (an
-    import's batches of one job run one after the other, so nobody adds them between)."""
+    import's batches of one job run one after the other, so nobody adds them between).
+    Contacts `new` in this transaction are on no list yet: only the others are looked up."""
+    old = [cid for cid in ids if cid not in new]
     present = set(session.scalars(select(ListMember.contact_id).where(
-        ListMember.list_id == list_id, one_of(session, ListMember.contact_id, ids))))
+        ListMember.list_id == list_id, one_of(session, ListMember.contact_id, old)))) \
+        if old else set()
     bulk_insert(session, ListMember, [
         {"list_id": list_id, "contact_id": cid, "added_at": now, "source": source}
         for cid in ids if cid not in present])
