@@ -57,7 +57,7 @@ def encode(sql_type: str, values: Sequence[Any]) -> Encoded | None:
     `sql_type` (as SQLAlchemy compiles it: BIGINT, VARCHAR(120), ...); None when the type
     is not one this module writes."""
     base = sql_type.split("(", 1)[0].strip().upper()
-    nulls = any(v is None for v in values)
+    nulls = None in values  # identity first, then ==: no value of ours equals None
     if base in _INTS and not nulls:
         oid, dtype = _INTS[base]
         return _fixed(oid, np.asarray(values, dtype=dtype), len(values))

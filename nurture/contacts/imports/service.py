@@ -26,7 +26,7 @@ from nurture.contacts.imports.prefetch import ahead
 from nurture.contacts.imports.seen import Seen
 from nurture.unit_of_work import Works
 
-BATCH = 2000  # rows per transaction
+BATCH = 5000  # rows per transaction
 MAX_COLUMNS = 500
 FINISHED = ("done",)
 
