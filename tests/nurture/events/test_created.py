@@ -82,10 +82,10 @@ def test_the_bulk_path_records_contact_created_for_the_contacts_given_only(rt):
     cid = contact(rt, "old@example.com")
     now = rt.now()
     with rt.work(now) as work:
-        with pytest.raises(ValueError, match="contact.created"):
+        with pytest.raises(ValueError, match=r"contact\.created"):
             record_created(work.session, work.subscribers,
                            [NewEvent(cid, "email.opened", {}, now)], {cid: {}}, now)
-        with pytest.raises(ValueError, match="contact.created"):
+        with pytest.raises(ValueError, match=r"contact\.created"):
             record_created(work.session, work.subscribers,
                            [NewEvent(cid, "contact.created", {}, now)], {}, now)
         with pytest.raises(EventError):
