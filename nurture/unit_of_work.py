@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from nurture.db import Base, Database
 from nurture.events.bus import NewEvent, Subscriber
-from nurture.events.created import record_created
+from nurture.events.created import fill_created, record_created
 from nurture.events.effects import Lifecycle
 from nurture.events.recorder import Recorded, record_events
 
@@ -69,6 +69,11 @@ class Work:
         for kind, ids in recorded.due.items():
             self.due(kind, ids)
         return recorded
+
+    def fill_created(self, rows: list[dict[str, Any]]) -> None:
+        """Before inserting new contacts for `record_created`: the columns that the
+        subscribers own (the score) filled in their rows."""
+        fill_created(self.subscribers, rows)
 
     def record_created(self, events: Sequence[NewEvent],
                        fields: Mapping[int, Mapping[str, Any]]) -> Recorded:

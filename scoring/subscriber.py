@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from nurture.config import Settings
 from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch
+from scoring.engine import FitMemo, rounded
 from scoring.handoffs import Outcome, SalesConfig, open_handoffs
-from scoring.rules import Rules
+from scoring.rules import Rules, fit_facts
 from scoring.scorer import HandoffRequest, rules_from, score_batch
 
 
@@ -70,6 +71,16 @@ class ScoringSubscriber:
         # `sales.handoff` event, recorded next, opens no second one.
         handed = hand_off(session, setup, scored.handoffs, batch.now)
         return Reaction(changed=set(scored.scores), events=handed.events)
+
+    def fill_created(self, rows: list[dict[str, Any]]) -> None:
+        """The score of contacts about to be inserted: their fit, as `on_created` will
+        find it (it writes any score that differs)."""
+        setup = setup_for(self.settings)
+        if setup is None:
+            return
+        memo = FitMemo(setup.rules)
+        for row in rows:
+            row["score"] = rounded(sum(memo.held(fit_facts(row)).values()))
 
     def on_created(self, session: Session, batch: CreatedBatch) -> Reaction:
         """The bulk path (an import's batch): the new contacts' fit from the columns just

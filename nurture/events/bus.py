@@ -99,7 +99,12 @@ class Subscriber(Protocol):
 
 
 class BulkSubscriber(Subscriber, Protocol):
-    """A subscriber that also answers the bulk path's `CreatedBatch` (an optional method:
-    the recorder calls `on_created` where a subscriber has one, else `__call__`)."""
+    """A subscriber that also answers the bulk path's `CreatedBatch` (optional methods:
+    the recorder calls `on_created` where a subscriber has one, else `__call__`).
+    `fill_created` may first fill columns it owns in the rows of contacts about to be
+    inserted (fit scoring: the score), so that `on_created` finds them right and need not
+    write every new row a second time."""
 
     def on_created(self, session: Session, batch: CreatedBatch) -> Reaction: ...
+
+    def fill_created(self, rows: list[dict[str, Any]]) -> None: ...

@@ -101,6 +101,15 @@ def record_created(session: Session, subscribers: Sequence[Subscriber],
     return result
 
 
+def fill_created(subscribers: Sequence[Subscriber], rows: list[dict[str, Any]]) -> None:
+    """Let the subscribers fill the columns they own in the rows of new contacts before
+    they are inserted (then recorded with `record_created`)."""
+    for subscriber in subscribers:
+        fill = getattr(subscriber, "fill_created", None)
+        if fill is not None:
+            fill(rows)
+
+
 def _has_effects(rows: list[dict[str, Any]], fields: Mapping[int, Mapping[str, Any]],
                  lifecycle: Lifecycle | None) -> bool:
     """Whether any event moves its contact (a stage, a field); asked once for each stage

@@ -65,6 +65,7 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
         select(Contact.__table__).where(one_of(session, Contact.email_key, list(rows))))}
     consent = bool(options.consent_basis) and options.consented_at is not None
     fresh = [_new_row(row, options, now) for key, row in rows.items() if key not in existing]
+    work.fill_created(fresh)
     created = set(insert_ignore(session, Contact, fresh, "email_key"))
     keys = [r["email_key"] for r in fresh]
     ids = {key: cid for key, cid in session.execute(

@@ -95,3 +95,14 @@ def test_the_bulk_path_records_contact_created_for_the_contacts_given_only(rt):
     with rt.db.sessions() as session:
         assert session.scalars(select(Contact.email)).all() == ["old@example.com"]
     assert events(rt, "contact.created") == []
+
+
+def test_scoring_fills_the_score_before_the_insert_and_corrects_one_that_differs(rt):
+    with rt.work(rt.now()) as work:
+        filled = [{**FIELDS, "email": "ann@example.com", "email_key": "ann@example.com"}]
+        work.fill_created(filled)
+        assert filled[0]["score"] == 40  # written with the row: no second write of it
+        written = _insert(work.session, "bob@example.com", score=999)
+        work.record_created([NewEvent(cid, "contact.created", {}, rt.now())
+                             for cid in written], written)
+    assert get_contact(rt, next(iter(written))).score == 40
