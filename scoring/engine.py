@@ -86,6 +86,9 @@ def rounded(value: float) -> int:
     return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
+MEMO_VALUES = 50_000  # field values a FitMemo remembers (some 8 MB)
+
+
 class FitMemo:
     """The fit rules' verdicts for a batch of contacts, each condition tested once per
     value: a batch shares a few industries, sizes and roles (an import's 5,000 contacts
@@ -126,6 +129,8 @@ class FitMemo:
         except TypeError:  # an unhashable value: tested as it comes
             return self._test(name, value)
         if bits is None:
+            if len(self._bits) >= MEMO_VALUES:  # bounded: a file of a million domains
+                self._bits.clear()
             bits = self._bits[key] = self._test(name, value)
         return bits
 

@@ -122,11 +122,27 @@ def _cap_usage(session: Session, rules: Rules, events: list[ScoredEvent]
     return used
 
 
+_memos: dict[int, tuple[Rules, FitMemo]] = {}
+
+
+def fit_memo(rules: Rules) -> FitMemo:
+    """The memo of these rules' fit verdicts, kept from batch to batch while the rules
+    stay the same (an import's batches meet the same domains and industries again)."""
+    kept = _memos.get(id(rules))
+    if kept is None or kept[0] is not rules:
+        _memos.clear()  # the rules changed: the last ones' verdicts are of no use
+        kept = _memos[id(rules)] = (rules, FitMemo(rules))
+    return kept[1]
+
+
 def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
                 rows: Sequence[dict[str, Any]], event_ids: Sequence[int], refit_ids: set[int],
-                now: datetime) -> Scored:
+                now: datetime, fields: Mapping[int, Mapping[str, Any]] | None = None
+                ) -> Scored:
     """Score recorded events (`rows` with their `event_ids`) and re-fit contacts whose fields
-    changed. Updates `contacts[...].score`; returns changed scores and hand-off requests."""
+    changed. Updates `contacts[...].score`; returns changed scores and hand-off requests.
+    `fields`: the contacts' columns as plain values, when at hand (the bulk path), read
+    for fit rather than the rows' attributes."""
     events = [ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
                           r["occurred_at"])
               for r, eid in zip(rows, event_ids, strict=True) if r["type"] in rules.event_types]
@@ -143,9 +159,10 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
         states[cid] = ScoreState()
     states = {cid: states[cid] for cid in ids}
     deltas: list[Delta] = []
-    memo = FitMemo(rules)
+    memo = fit_memo(rules)
     for cid in sorted(refits):
-        deltas += refit(rules, cid, states[cid], fit_facts(_fields(contacts[cid])), now, memo)
+        given = fields[cid] if fields is not None else _fields(contacts[cid])
+        deltas += refit(rules, cid, states[cid], fit_facts(given), now, memo)
     used = _cap_usage(session, rules, events)
     for item in sorted(events, key=lambda e: e.at):
         deltas += score_event(rules, states[item.contact_id], item, used[item.contact_id])

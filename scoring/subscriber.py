@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from nurture.config import Settings
 from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch
-from scoring.engine import FitMemo, rounded
+from scoring.engine import rounded
 from scoring.handoffs import Outcome, SalesConfig, open_handoffs
 from scoring.rules import Rules, fit_facts
-from scoring.scorer import HandoffRequest, rules_from, score_batch
+from scoring.scorer import HandoffRequest, fit_memo, rules_from, score_batch
 
 
 class _Written:
@@ -78,7 +78,7 @@ class ScoringSubscriber:
         setup = setup_for(self.settings)
         if setup is None:
             return
-        memo = FitMemo(setup.rules)
+        memo = fit_memo(setup.rules)
         for row in rows:
             row["score"] = rounded(sum(memo.held(fit_facts(row)).values()))
 
@@ -94,6 +94,6 @@ class ScoringSubscriber:
         rows = [{"contact_id": e.contact_id, "type": e.type, "properties": e.properties,
                  "occurred_at": e.occurred_at} for e in batch.events]
         scored = score_batch(session, setup.rules, contacts, rows,
-                             [e.id for e in batch.events], set(), batch.now)
+                             [e.id for e in batch.events], set(), batch.now, batch.fields)
         handed = hand_off(session, setup, scored.handoffs, batch.now)
         return Reaction(changed=set(scored.scores), events=handed.events)
