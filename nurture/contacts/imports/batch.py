@@ -22,7 +22,7 @@ from nurture.contacts.models import Contact, ListMember, StageChange
 from nurture.db import one_of
 from nurture.events.bus import NewEvent
 from nurture.unit_of_work import Work
-from nurture.writes import bulk_insert, bulk_update, insert_ignore
+from nurture.writes import bulk_insert, bulk_update, insert_ignore_keyed
 
 SOURCE = "import"
 UPDATABLE = [name for name in FIELDS if name != "email"]
@@ -66,11 +66,8 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
     consent = bool(options.consent_basis) and options.consented_at is not None
     fresh = [_new_row(row, options, now) for key, row in rows.items() if key not in existing]
     work.fill_created(fresh)
-    created = set(insert_ignore(session, Contact, fresh, "email_key"))
-    keys = [r["email_key"] for r in fresh]
-    ids = {key: cid for key, cid in session.execute(
-        select(Contact.email_key, Contact.id).where(one_of(session, Contact.email_key, keys)))}
-    new_ids = [ids[r["email_key"]] for r in fresh if ids.get(r["email_key"]) in created]
+    ids = insert_ignore_keyed(session, Contact, fresh, "email_key")  # those inserted now
+    new_ids = [ids[r["email_key"]] for r in fresh if r["email_key"] in ids]
     counts.created = len(new_ids)
     counts.skipped = len(fresh) - len(new_ids)  # someone else added them meanwhile
     touched = list(new_ids)
@@ -93,7 +90,7 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
     if list_id is not None and touched:
         _add_to_list(session, list_id, touched, set(new_ids), now, f"import:{job_id}")
     properties = {"import": job_id, "start_journeys": options.start_journeys}
-    written = {ids[r["email_key"]]: r for r in fresh if ids.get(r["email_key"]) in created}
+    written = {ids[r["email_key"]]: r for r in fresh if r["email_key"] in ids}
     work.record_created([NewEvent(cid, "contact.created", properties, now, source=SOURCE)
                          for cid in new_ids], written)
     bulk_insert(session, ImportReject, [
