@@ -34,7 +34,7 @@ class JourneySubscriber:
         chose so; then, and for contacts created otherwise, the usual way."""
         held = {e.contact_id for e in batch.events
                 if held_back(e.type, e.source, e.properties)}
-        if len(held) == len(batch.fields) and batch.changed <= held:
+        if all(e.contact_id in held for e in batch.events) and batch.changed <= held:
             return Reaction()  # as `__call__` answers them: nothing to enter or wake
         return self(session, batch.recorded())
 

@@ -55,8 +55,8 @@ def record_created(session: Session, subscribers: Sequence[Subscriber],
     result.duplicates = len(events) - len(fresh)
     if not fresh:
         return result
-    # One properties object for the whole batch stays one: the bulk writer converts a
-    # value shared by consecutive rows once.
+    # The batch's one properties object stays one (not copied per row): the bulk writer
+    # converts a value that many rows share once.
     rows: list[dict[str, Any]] = [
         {"contact_id": e.contact_id, "type": e.type, "properties": e.properties,
          "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
