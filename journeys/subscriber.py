@@ -19,7 +19,7 @@ from journeys.entry import held_back
 from journeys.facts import EventRecord
 from journeys.repository import VersionCache, load_facts
 from journeys.services import Entries, all_history_types, react_to_events
-from nurture.events.bus import Reaction, RecordedBatch
+from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch
 
 ADVANCE = "advance_enrollments"
 
@@ -28,6 +28,15 @@ ADVANCE = "advance_enrollments"
 class JourneySubscriber:
     versions: VersionCache
     window: timedelta = timedelta(days=7)  # the send history the facts hold
+
+    def on_created(self, session: Session, batch: CreatedBatch) -> Reaction:
+        """New contacts (the bulk path): an import's enter nothing unless the marketer
+        chose so; then, and for contacts created otherwise, the usual way."""
+        held = {e.contact_id for e in batch.events
+                if held_back(e.type, e.source, e.properties)}
+        if all(e.contact_id in held for e in batch.events) and batch.changed <= held:
+            return Reaction()  # as `__call__` answers them: nothing to enter or wake
+        return self(session, batch.recorded())
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
         held = {e.contact_id for e in batch.events

@@ -15,17 +15,18 @@ next poll, rather than waiting out a lease given to a broker that exits with the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from nurture.db import Base, Database
 from nurture.events.bus import NewEvent, Subscriber
+from nurture.events.created import fill_created, record_created
 from nurture.events.effects import Lifecycle
 from nurture.events.recorder import Recorded, record_events
 from nurture.sending.lanes import KINDS, SEND_KINDS
@@ -66,6 +67,22 @@ class Work:
         if not events:
             return Recorded()
         recorded = record_events(self.session, self.subscribers, events, self.now, lifecycle)
+        for kind, ids in recorded.due.items():
+            self.due(kind, ids)
+        return recorded
+
+    def fill_created(self, rows: list[dict[str, Any]]) -> None:
+        """Before inserting new contacts for `record_created`: the columns that the
+        subscribers own (the score) filled in their rows."""
+        fill_created(self.subscribers, rows)
+
+    def record_created(self, events: Sequence[NewEvent],
+                       fields: Mapping[int, Mapping[str, Any]]) -> Recorded:
+        """`record`, on the bulk path (`nurture.events.created`): `contact.created` for
+        contacts this transaction inserted, with their columns as written."""
+        if not events:
+            return Recorded()
+        recorded = record_created(self.session, self.subscribers, events, fields, self.now)
         for kind, ids in recorded.due.items():
             self.due(kind, ids)
         return recorded

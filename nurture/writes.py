@@ -36,19 +36,31 @@ def insert_ignore(session: Session, model: type[Base], rows: list[dict[str, Any]
                   key: str) -> list[int]:
     """Insert rows, silently skipping any whose unique `key` already exists. Returns the ids
     of the rows inserted now (from RETURNING: no second lookup by key)."""
+    return [r[0] for r in _insert_ignore(session, model, rows, key, "id")]
+
+
+def insert_ignore_keyed(session: Session, model: type[Base], rows: list[dict[str, Any]],
+                        key: str) -> dict[Any, int]:
+    """`insert_ignore`, the ids of the rows inserted now by their `key`."""
+    column = model.__table__.c[key].name
+    return {r[1]: r[0] for r in _insert_ignore(session, model, rows, key, f'id, "{column}"')}
+
+
+def _insert_ignore(session: Session, model: type[Base], rows: list[dict[str, Any]],
+                   key: str, returning: str) -> list[Any]:
     if not rows:
         return []
     dialect = session.get_bind().dialect
     table = model.__table__
-    conflict = f' ON CONFLICT ("{table.c[key].name}") DO NOTHING RETURNING id'
+    conflict = f' ON CONFLICT ("{table.c[key].name}") DO NOTHING RETURNING {returning}'
     if _unnest_fits(dialect, rows):
         sql, arrays = _insert(dialect, table, rows)
-        return [r[0] for r in session.connection().exec_driver_sql(sql + conflict, arrays)]
+        return list(session.connection().exec_driver_sql(sql + conflict, arrays))
     if _sqlite_fits(dialect, rows):
-        return [i for ids in _sqlite_returning(session, table, rows, conflict) for i in ids]
+        return [r for found in _sqlite_returning(session, table, rows, conflict) for r in found]
     module = postgresql if dialect.name == "postgresql" else sqlite
     statement = module.insert(model).on_conflict_do_nothing(index_elements=[key])
-    return list(session.scalars(statement.returning(table.c.id), rows))
+    return list(session.execute(statement.returning(table.c.id, table.c[key]), rows))
 
 
 def insert_returning(session: Session, model: type[Base], rows: list[dict[str, Any]]
@@ -70,16 +82,16 @@ def insert_returning(session: Session, model: type[Base], rows: list[dict[str, A
                "ORDER BY ordinality RETURNING id")
         return sorted(r[0] for r in session.connection().exec_driver_sql(sql, arrays))
     if _sqlite_fits(dialect, rows):
-        return [i for ids in _sqlite_returning(session, table, rows, " RETURNING id")
-                for i in sorted(ids)]
+        return [i for found in _sqlite_returning(session, table, rows, " RETURNING id")
+                for i in sorted(r[0] for r in found)]
     statement = insert(model).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.scalars(statement, rows))
 
 
 def _sqlite_returning(session: Session, table: Table, rows: list[dict[str, Any]],
-                      tail: str) -> Iterator[list[int]]:
+                      tail: str) -> Iterator[list[Any]]:
     """Multi-row INSERTs on SQLite, as many rows each as its parameter limit allows, with
-    `tail` (an ON CONFLICT and a RETURNING id) after the VALUES: each one's new ids."""
+    `tail` (an ON CONFLICT and a RETURNING id) after the VALUES: each one's rows returned."""
     head, values = _sqlite_insert(session.get_bind().dialect, table, rows)
     width = len(values[0])
     one = "(" + ", ".join(["?"] * width) + ")"
@@ -88,7 +100,7 @@ def _sqlite_returning(session: Session, table: Table, rows: list[dict[str, Any]]
         chunk = values[k:k + step]
         flat = tuple(value for row in chunk for value in row)
         sql = f"{head} VALUES {', '.join([one] * len(chunk))}{tail}"
-        yield [r[0] for r in session.connection().exec_driver_sql(sql, flat)]
+        yield list(session.connection().exec_driver_sql(sql, flat))
 
 
 def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -225,14 +237,14 @@ class _Row:
 
 
 def _each(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """`process` over values, once per run of the same object: a batch's rows share their
-    times (one `now`), and a date costs 2.4 µs to convert."""
-    out, last, done = [], _NOTHING, None
+    """`process` over values, once per distinct object: a batch's rows share their times
+    (one `now`) and often a dict (an import's event properties), and a date costs 2.4 µs
+    to convert. (`values` holds every object meanwhile, so no id is reused.)"""
+    done: dict[int, Any] = {}
+    out = []
     for value in values:
-        if value is not last:
-            last, done = value, process(value)
-        out.append(done)
+        key = id(value)
+        if key not in done:
+            done[key] = process(value)
+        out.append(done[key])
     return out
-
-
-_NOTHING = object()

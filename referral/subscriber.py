@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
-from nurture.events.bus import NewEvent, RecordedBatch
+from nurture.events.bus import CreatedBatch, NewEvent, RecordedBatch
 from nurture.events.bus import Reaction as Answer
 from nurture.trials.models import Trial
 from referral import ledger, rules, sources
@@ -56,6 +56,14 @@ class ReferralSubscriber:
     """Registered by the composition root with the installation's referral settings."""
 
     config: ReferralConfig
+
+    def on_created(self, session: Session, batch: CreatedBatch) -> Answer:
+        """New contacts (the bulk path): only customers among them need anything (a
+        code), and they go the usual way."""
+        if any(e.type in WATCHED for e in batch.events) or any(
+                f.get("stage") in CUSTOMER_STAGES for f in batch.fields.values()):
+            return self(session, batch.recorded())
+        return Answer()
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Answer:
         rows = [{"contact_id": e.contact_id, "type": e.type, "properties": e.properties,

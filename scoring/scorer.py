@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,11 +13,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from nurture.contacts.models import Contact
-from nurture.writes import bulk_insert
+from nurture.db import one_of
+from nurture.writes import bulk_insert, bulk_update
 from scoring.engine import (
     Delta,
+    FitMemo,
     HandoffCase,
     ScoredEvent,
     ScoreState,
@@ -69,7 +72,7 @@ def load_states(session: Session, ids: Iterable[int]) -> dict[int, ScoreState]:
     rows = session.execute(select(ContactScore.contact_id, ContactScore.fit,
                                   ContactScore.engagement, ContactScore.engagement_at,
                                   ContactScore.fit_facts)
-                           .where(ContactScore.contact_id.in_(list(ids))))
+                           .where(one_of(session, ContactScore.contact_id, list(ids))))
     return {r.contact_id: ScoreState(r.fit, r.engagement, r.engagement_at, dict(r.fit_facts or {}))
             for r in rows}
 
@@ -119,11 +122,27 @@ def _cap_usage(session: Session, rules: Rules, events: list[ScoredEvent]
     return used
 
 
-def score_batch(session: Session, rules: Rules, contacts: dict[int, Contact],
+_memos: dict[int, tuple[Rules, FitMemo]] = {}
+
+
+def fit_memo(rules: Rules) -> FitMemo:
+    """The memo of these rules' fit verdicts, kept from batch to batch while the rules
+    stay the same (an import's batches meet the same domains and industries again)."""
+    kept = _memos.get(id(rules))
+    if kept is None or kept[0] is not rules:
+        _memos.clear()  # the rules changed: the last ones' verdicts are of no use
+        kept = _memos[id(rules)] = (rules, FitMemo(rules))
+    return kept[1]
+
+
+def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
                 rows: Sequence[dict[str, Any]], event_ids: Sequence[int], refit_ids: set[int],
-                now: datetime) -> Scored:
+                now: datetime, fields: Mapping[int, Mapping[str, Any]] | None = None
+                ) -> Scored:
     """Score recorded events (`rows` with their `event_ids`) and re-fit contacts whose fields
-    changed. Updates `contacts[...].score`; returns changed scores and hand-off requests."""
+    changed. Updates `contacts[...].score`; returns changed scores and hand-off requests.
+    `fields`: the contacts' columns as plain values, when at hand (the bulk path), read
+    for fit rather than the rows' attributes."""
     events = [ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
                           r["occurred_at"])
               for r, eid in zip(rows, event_ids, strict=True) if r["type"] in rules.event_types]
@@ -140,8 +159,10 @@ def score_batch(session: Session, rules: Rules, contacts: dict[int, Contact],
         states[cid] = ScoreState()
     states = {cid: states[cid] for cid in ids}
     deltas: list[Delta] = []
+    memo = fit_memo(rules)
     for cid in sorted(refits):
-        deltas += refit(rules, cid, states[cid], fit_facts(_fields(contacts[cid])), now)
+        given = fields[cid] if fields is not None else _fields(contacts[cid])
+        deltas += refit(rules, cid, states[cid], fit_facts(given), now, memo)
     used = _cap_usage(session, rules, events)
     for item in sorted(events, key=lambda e: e.at):
         deltas += score_event(rules, states[item.contact_id], item, used[item.contact_id])
@@ -151,20 +172,35 @@ def score_batch(session: Session, rules: Rules, contacts: dict[int, Contact],
     for cid, state in states.items():
         score = rounded(state.total(now, rules.half_life))
         if contacts[cid].score != score:
-            contacts[cid].score = score
             result.scores[cid] = score
+    store_scores(session, contacts, result.scores, now)
     candidates = {cid for cid in ids if cid in raisers
                   or contacts[cid].score >= rules.handoff.threshold}
     result.handoffs = check_handoffs(session, rules, contacts, states, candidates, raisers, now)
     return result
 
 
-def _fields(contact: Contact) -> dict[str, Any]:
+def store_scores(session: Session, contacts: Mapping[int, Any], scores: dict[int, int],
+                 now: datetime) -> None:
+    """Write changed scores in one statement (the ORM wrote one UPDATE per contact: an
+    import's batch of thousands), and set them on the rows in hand as the stored values."""
+    bulk_update(session, Contact, [{"id": cid, "score": score, "updated_at": now}
+                                   for cid, score in scores.items()])
+    for cid, score in scores.items():
+        contact = contacts[cid]
+        if isinstance(contact, Contact):
+            set_committed_value(contact, "score", score)
+            set_committed_value(contact, "updated_at", now)
+        else:
+            contact.score = score
+
+
+def _fields(contact: Any) -> dict[str, Any]:
     return {name: getattr(contact, name) for name in (
         "email", "industry", "company_size", "role", "country", "stage", "company", "timezone")}
 
 
-def check_handoffs(session: Session, rules: Rules, contacts: dict[int, Contact],
+def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
                    states: dict[int, ScoreState], candidates: set[int],
                    raisers: dict[int, str], now: datetime) -> list[HandoffRequest]:
     if not candidates:

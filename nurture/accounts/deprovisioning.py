@@ -23,7 +23,7 @@ from nurture.accounts.departure import DEPARTED_STAGE, SERVED, Departure, retent
 from nurture.accounts.models import Account, Subscription
 from nurture.config import DepartureSettings
 from nurture.contacts.models import Contact
-from nurture.events.bus import NewEvent, Reaction, RecordedBatch, RecordedEvent
+from nurture.events.bus import CreatedBatch, NewEvent, Reaction, RecordedBatch, RecordedEvent
 from nurture.events.effects import merge_attributes
 from nurture.moments import as_datetime
 
@@ -35,6 +35,12 @@ class DeprovisionSubscriber:
     """Registered by the composition root, before the subscribers that read the stage."""
 
     settings: DepartureSettings
+
+    def on_created(self, session: Session, batch: CreatedBatch) -> Reaction:
+        """New contacts (the bulk path): no departure among them."""
+        if not any(e.type == EVENT for e in batch.events):
+            return Reaction()
+        return self(session, batch.recorded())
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
         reaction = Reaction()

@@ -20,18 +20,25 @@ from sqlalchemy.orm import Session
 
 from nurture.accounts import companies, purchases
 from nurture.contacts.models import Contact
-from nurture.events.bus import Reaction, RecordedBatch, RecordedEvent
+from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch, RecordedEvent
 
 PURCHASES = ("trial.converted", "purchase.completed")
+HANDLED = ("contact.updated", "subscription.renewed")
 
 
 @dataclass(frozen=True)
 class AccountsSubscriber:
     commitment_months: int = 12
 
+    def on_created(self, session: Session, batch: CreatedBatch) -> Reaction:
+        """New contacts (the bulk path): no update, renewal or purchase to act on."""
+        if not any(e.type in (*HANDLED, *PURCHASES) for e in batch.events):
+            return Reaction()
+        return self(session, batch.recorded())
+
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
         reaction = Reaction()
-        for event in batch.of_type("contact.updated", "subscription.renewed", *PURCHASES):
+        for event in batch.of_type(*HANDLED, *PURCHASES):
             contact = batch.contacts.get(event.contact_id)
             if contact is None:
                 continue

@@ -31,7 +31,7 @@ from nurture.audiences.errors import SegmentInvalid
 from nurture.audiences.models import Segment, SegmentMember
 from nurture.contacts.models import Contact
 from nurture.db import Database, one_of
-from nurture.events.bus import Reaction, RecordedBatch
+from nurture.events.bus import CreatedBatch, Reaction, RecordedBatch
 
 log = logging.getLogger(__name__)
 CHUNK = 5000  # members per statement (SQLite's limit on parameters: 3 per row)
@@ -146,7 +146,15 @@ class SegmentSubscriber:
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction:
         reaction = Reaction()
-        contacts = set(dict(batch.contacts)) | set(batch.changed)
+        contacts = set(batch.contacts) | set(batch.changed)
+        if contacts:
+            reaction.make_due(ADVANCE, sweep(session, self.versions, batch.now, contacts))
+        return reaction
+
+    def on_created(self, session: Session, batch: CreatedBatch) -> Reaction:
+        """New contacts (the bulk path): the same look, by SQL, with no row loaded."""
+        reaction = Reaction()
+        contacts = set(batch.fields) | set(batch.changed)
         if contacts:
             reaction.make_due(ADVANCE, sweep(session, self.versions, batch.now, contacts))
         return reaction

@@ -15,13 +15,18 @@ from sqlalchemy.orm import Session
 from nurture.contacts.language import primary
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
-from nurture.db import Database
+from nurture.db import Database, one_of
 
 
-def lock_contacts(session: Session, ids: Iterable[int]) -> dict[int, Contact]:
+def lock_contacts(session: Session, ids: Iterable[int], *, reload: bool = False
+                  ) -> dict[int, Contact]:
     """Contact rows, locked in id order on PostgreSQL so that concurrent batches touching
-    the same contact queue up instead of both spending its frequency cap."""
-    query = select(Contact).where(Contact.id.in_(sorted(set(ids)))).order_by(Contact.id)
+    the same contact queue up instead of both spending its frequency cap. `reload`: rows
+    already in the session are read again (a set-based statement changed them)."""
+    query = select(Contact).where(one_of(session, Contact.id, sorted(set(ids)))) \
+        .order_by(Contact.id)
+    if reload:
+        query = query.execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return {c.id: c for c in session.scalars(query)}

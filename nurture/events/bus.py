@@ -11,7 +11,7 @@ and the work it made due now (handed to the unit of work, kicked after the commi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,6 +64,21 @@ class RecordedBatch:
         return [e for e in self.events if e.type in types]
 
 
+@dataclass(frozen=True)
+class CreatedBatch:
+    """The bulk path's round (`nurture.events.created`): one `contact.created` per contact
+    that this transaction inserted (an import's batch). `fields` are those contacts'
+    columns as written, plain values: no contact row is loaded for them. A subscriber with
+    no bulk answer of its own calls `recorded()` for the usual `RecordedBatch` (the rows
+    are loaded and locked then)."""
+
+    events: tuple[RecordedEvent, ...]
+    fields: Mapping[int, Mapping[str, Any]]
+    changed: frozenset[int]
+    now: datetime
+    recorded: Callable[[], RecordedBatch]
+
+
 @dataclass
 class Reaction:
     """What one subscriber did with a batch."""
@@ -81,3 +96,15 @@ class Subscriber(Protocol):
     """Reacts to recorded events in their transaction; registered by the composition root."""
 
     def __call__(self, session: Session, batch: RecordedBatch) -> Reaction: ...
+
+
+class BulkSubscriber(Subscriber, Protocol):
+    """A subscriber that also answers the bulk path's `CreatedBatch` (optional methods:
+    the recorder calls `on_created` where a subscriber has one, else `__call__`).
+    `fill_created` may first fill columns it owns in the rows of contacts about to be
+    inserted (fit scoring: the score), so that `on_created` finds them right and need not
+    write every new row a second time."""
+
+    def on_created(self, session: Session, batch: CreatedBatch) -> Reaction: ...
+
+    def fill_created(self, rows: list[dict[str, Any]]) -> None: ...

@@ -56,8 +56,20 @@ def check(events: Sequence[NewEvent], now: datetime) -> list[Violation]:
     of several). Every caller gets these rules: the API, the CLI and code."""
     if len(events) == 1:
         return _violations(events[0], now)
-    return [Violation(f"events[{index}].{v.field}", v.message)
-            for index, item in enumerate(events) for v in _violations(item, now)]
+    # Events that share their type, time and properties object (an import's batch) are
+    # checked once: the rules read nothing else.
+    known: dict[tuple[str, int, datetime | None], list[Violation]] = {}
+    found = []
+    for index, item in enumerate(events):
+        try:
+            key = (item.type, id(item.properties), item.occurred_at)
+            if key not in known:
+                known[key] = _violations(item, now)
+            problems = known[key]
+        except TypeError:  # an unhashable type or time: the check says what is wrong
+            problems = _violations(item, now)
+        found += [Violation(f"events[{index}].{v.field}", v.message) for v in problems]
+    return found
 
 
 def _violations(item: NewEvent, now: datetime) -> list[Violation]:
@@ -142,7 +154,7 @@ def _record_round(session: Session, subscribers: Sequence[Subscriber],
     unknown = sorted({e.contact_id for e in events} - contacts.keys())
     if unknown:
         raise EventError(f"There is no contact with id {unknown[0]}.")
-    fresh = _drop_duplicates(session, events)
+    fresh = drop_duplicates(session, events)
     done.duplicates = len(events) - len(fresh)
     if not fresh:
         return done
@@ -151,7 +163,7 @@ def _record_round(session: Session, subscribers: Sequence[Subscriber],
          "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
          "dedupe_key": e.dedupe_key} for e in fresh]
     done.event_ids = insert_returning(session, Event, rows)  # the bulk path: imports
-    changed = _apply_effects(session, contacts, rows, lifecycle)
+    changed = apply_effects(session, contacts, rows, lifecycle)
     recorded = tuple(RecordedEvent(event_id, r["contact_id"], r["type"], r["properties"],
                                    r["occurred_at"], r["source"])
                      for event_id, r in zip(done.event_ids, rows, strict=True))
@@ -165,7 +177,7 @@ def _record_round(session: Session, subscribers: Sequence[Subscriber],
     return done
 
 
-def _drop_duplicates(session: Session, events: Sequence[NewEvent]) -> list[NewEvent]:
+def drop_duplicates(session: Session, events: Sequence[NewEvent]) -> list[NewEvent]:
     keys = [e.dedupe_key for e in events if e.dedupe_key]
     seen: set[str] = set()
     if keys:
@@ -180,7 +192,7 @@ def _drop_duplicates(session: Session, events: Sequence[NewEvent]) -> list[NewEv
     return fresh
 
 
-def _apply_effects(session: Session, contacts: dict[int, Contact],
+def apply_effects(session: Session, contacts: dict[int, Contact],
                    rows: list[dict[str, Any]], lifecycle: Lifecycle | None) -> set[int]:
     changed: set[int] = set()
     history = []

@@ -22,7 +22,7 @@ from nurture.contacts.models import Contact, ListMember, StageChange
 from nurture.db import one_of
 from nurture.events.bus import NewEvent
 from nurture.unit_of_work import Work
-from nurture.writes import bulk_insert, bulk_update, insert_ignore
+from nurture.writes import bulk_insert, bulk_update, insert_ignore_keyed
 
 SOURCE = "import"
 UPDATABLE = [name for name in FIELDS if name != "email"]
@@ -65,11 +65,9 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
         select(Contact.__table__).where(one_of(session, Contact.email_key, list(rows))))}
     consent = bool(options.consent_basis) and options.consented_at is not None
     fresh = [_new_row(row, options, now) for key, row in rows.items() if key not in existing]
-    created = set(insert_ignore(session, Contact, fresh, "email_key"))
-    keys = [r["email_key"] for r in fresh]
-    ids = {key: cid for key, cid in session.execute(
-        select(Contact.email_key, Contact.id).where(one_of(session, Contact.email_key, keys)))}
-    new_ids = [ids[r["email_key"]] for r in fresh if ids.get(r["email_key"]) in created]
+    work.fill_created(fresh)
+    ids = insert_ignore_keyed(session, Contact, fresh, "email_key")  # those inserted now
+    new_ids = [ids[r["email_key"]] for r in fresh if r["email_key"] in ids]
     counts.created = len(new_ids)
     counts.skipped = len(fresh) - len(new_ids)  # someone else added them meanwhile
     touched = list(new_ids)
@@ -90,22 +88,26 @@ def write(work: Work, job_id: int, batch: Batch, options: Options, list_id: int 
              "page": options.consent_basis, "ip": "", "user_agent": "",
              "at": options.consented_at} for cid in consented])
     if list_id is not None and touched:
-        _add_to_list(session, list_id, touched, now, f"import:{job_id}")
+        _add_to_list(session, list_id, touched, set(new_ids), now, f"import:{job_id}")
     properties = {"import": job_id, "start_journeys": options.start_journeys}
-    work.record([NewEvent(cid, "contact.created", properties, now, source=SOURCE)
-                 for cid in new_ids])
+    written = {ids[r["email_key"]]: r for r in fresh if r["email_key"] in ids}
+    work.record_created([NewEvent(cid, "contact.created", properties, now, source=SOURCE)
+                         for cid in new_ids], written)
     bulk_insert(session, ImportReject, [
         {"job_id": job_id, "line": line, "reason": reason, "raw": _raw(cells)}
         for line, reason, cells in batch.rejects])
     return counts
 
 
-def _add_to_list(session: Session, list_id: int, ids: list[int], now: datetime,
-                 source: str) -> None:
+def _add_to_list(session: Session, list_id: int, ids: list[int], new: set[int],
+                 now: datetime, source: str) -> None:
     """`lists.add` in the bulk path: the members not on the list yet, in one insert (an
-    import's batches of one job run one after the other, so nobody adds them between)."""
+    import's batches of one job run one after the other, so nobody adds them between).
+    Contacts `new` in this transaction are on no list yet: only the others are looked up."""
+    old = [cid for cid in ids if cid not in new]
     present = set(session.scalars(select(ListMember.contact_id).where(
-        ListMember.list_id == list_id, one_of(session, ListMember.contact_id, ids))))
+        ListMember.list_id == list_id, one_of(session, ListMember.contact_id, old)))) \
+        if old else set()
     bulk_insert(session, ListMember, [
         {"list_id": list_id, "contact_id": cid, "added_at": now, "source": source}
         for cid in ids if cid not in present])

@@ -183,10 +183,11 @@ def convert(cells: Sequence[str], the_plan: Plan, line: int) -> Accepted | str:
     if not cells:
         return f"Line {line} cannot be read as CSV (a cell longer than 100,000 characters, " \
                "or a quote left open); the rows after it were read."
-    for i, cell in enumerate(cells):
-        if (problem := text_problem(cell)) is not None:
-            return f"Line {line}, column {_column(the_plan, i)!r}: " \
-                   f"{problem[0].lower()}{problem[1:]}"
+    if text_problem("\x1f".join(cells)) is not None:  # one search for the usual row
+        for i, cell in enumerate(cells):
+            if (problem := text_problem(cell)) is not None:
+                return f"Line {line}, column {_column(the_plan, i)!r}: " \
+                       f"{problem[0].lower()}{problem[1:]}"
     width = len(cells)
     address = cells[the_plan.email_at].strip() if the_plan.email_at < width else ""
     if not address:

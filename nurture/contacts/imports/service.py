@@ -22,10 +22,11 @@ from nurture.contacts.imports.errors import ImportFileError, ImportNotFound, Map
 from nurture.contacts.imports.mapping import Accepted, Plan, convert, plan
 from nurture.contacts.imports.models import ImportJob
 from nurture.contacts.imports.options import Options
+from nurture.contacts.imports.prefetch import ahead
 from nurture.contacts.imports.seen import Seen
 from nurture.unit_of_work import Works
 
-BATCH = 2000  # rows per transaction
+BATCH = 5000  # rows per transaction
 MAX_COLUMNS = 500
 FINISHED = ("done",)
 
@@ -157,7 +158,7 @@ def run(works: Works, job_id: int, *, batch_size: int = BATCH, lease: timedelta 
         the_plan = plan([c.strip() for c in first.cells], mapping)
         seen = Seen()
         for number, (last_line, batch, size) in enumerate(
-                _batches(source, the_plan, seen, batch_size, checkpoint)):
+                ahead(_batches(source, the_plan, seen, batch_size, checkpoint))):
             now = works.now()
             with works.work(now) as work:
                 done = write(work, job_id, batch, options, list_id, now)

@@ -325,3 +325,12 @@ def test_addresses_met_are_remembered_across_merges_of_the_compact_store():
     assert all(seen.add(k) for k in keys)
     assert not any(seen.add(k) for k in keys[::997])  # in the merged array and the set
     assert len(seen) == len(keys)
+
+
+def test_imported_customers_get_a_referral_code_and_leads_do_not(rt, tmp_path):
+    path = _file(tmp_path, "email,stage\ncus@example.com,onboard\nlea@example.com,learn\n")
+    assert _import(rt, path).exit_code == 0
+    found = _contacts(rt)
+    assert (found["cus@example.com"].attributes.get("referral") or {}).get("code")
+    assert "referral" not in found["lea@example.com"].attributes
+    assert found["lea@example.com"].score == found["cus@example.com"].score == 0
