@@ -25,6 +25,9 @@ class JourneyVersion(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Only the newest version takes new entries; a retired journey takes none.
     retired: Mapped[bool] = mapped_column(default=False)
+    # Who published it (a person's address, or "file" from the command line) and why.
+    published_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("journey_id", "version"),)
 
@@ -57,6 +60,9 @@ class Enrollment(Base):
         *due_indexes("enrollments", "next_run_at"),
         Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
         Index("ix_enrollments_held", "journey_id", **only("held_run_at IS NOT NULL")),
+        # The journey page's counts, read from the index alone (journeys/report.py).
+        Index("ix_enrollments_journey_counts", "journey_id", "status", "journey_version_id",
+              "step_id", "exit_reason"),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 

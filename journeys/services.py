@@ -31,8 +31,10 @@ class Published:
     created: bool  # False when the file was unchanged since the newest version
 
 
-def publish(session: Session, loaded: Loaded) -> Published:
-    """Store a validated journey as a new immutable version, unless nothing changed."""
+def publish(session: Session, loaded: Loaded, by: str | None = None,
+            note: str | None = None) -> Published:
+    """Store a validated journey as a new immutable version, unless nothing changed;
+    `by` and `note` say who published it and why (the console shows them)."""
     if loaded.journey is None:
         raise ValueError(f"{loaded.file} is not valid and cannot be published.")
     journey = loaded.journey
@@ -46,7 +48,8 @@ def publish(session: Session, loaded: Loaded) -> Published:
         return Published(journey.id, newest.version, False)
     version = (newest.version if newest else 0) + 1
     session.add(JourneyVersion(journey_id=journey.id, version=version, name=journey.name,
-                               checksum=digest, source=loaded.source))
+                               checksum=digest, source=loaded.source,
+                               published_by=by, note=note))
     session.flush()
     return Published(journey.id, version, True)
 

@@ -40,6 +40,7 @@ from scoring.models import Handoff
 from tests.factories import customer, sign_up, visit
 from tests.helpers import (
     contact,
+    publish_text,
     referrals,
     rewards,
     run_due,
@@ -51,6 +52,21 @@ ANON, SALES, MARKETER, ADMIN = "anonymous", "sales", "marketer", "admin"
 ROLES = (ANON, SALES, MARKETER, ADMIN)
 PASSWORD = "correct horse battery"
 GET, POST = "GET", "POST"
+SPLIT_JOURNEY = """
+id: tested
+name: Tested
+entry: {event: demo.requested}
+steps:
+  - id: ab
+    split: [{weight: 1, goto: a}, {weight: 1, goto: b}]
+  - id: a
+    send: prospect-case-study
+    next: done
+  - id: b
+    send: quarterly-needs-assessment
+  - id: done
+    exit: finished
+"""
 
 
 def public(status: int = 200) -> dict[str, int]:
@@ -156,6 +172,13 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/contacts/import/<int:job_id>/progress"): console(GET, MARKETER),
     (GET, "/contacts/import/<int:job_id>/rejects.csv"): console(GET, MARKETER),
     (POST, "/contacts/import/<int:job_id>/resume"): console(POST, MARKETER, ok=303),
+    (GET, "/journeys"): console(GET, MARKETER),
+    (GET, "/journeys/<journey_id>"): console(GET, MARKETER),
+    (GET, "/journeys/<journey_id>/steps/<step_id>"): console(GET, MARKETER),
+    (POST, "/journeys/<journey_id>/pause"): console(POST, MARKETER, ok=400),  # no reason
+    (POST, "/journeys/<journey_id>/resume"): console(POST, MARKETER, ok=400),  # not paused
+    (POST, "/journeys/<journey_id>/take-out"): console(POST, MARKETER, ok=422),  # unticked
+    (POST, "/journeys/<journey_id>/splits/<split_id>/end"): console(POST, MARKETER, ok=422),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/deliverability"): console(GET, MARKETER),
@@ -217,6 +240,7 @@ def _rows(rt) -> dict[str, object]:
         broadcast_id = broadcasts.create(session, plan.Plan(
             "News", plan.LIST, "Readers", ("prospect-case-study",), "", plan.NOW),
             rt.clock.now(), by="test").id
+    publish_text(rt, SPLIT_JOURNEY)
     upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\nann@example.com,Ann\n"))
     job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "people.csv",
                          {"email": "email"}, Options(), "test", background=False)
@@ -225,7 +249,8 @@ def _rows(rt) -> dict[str, object]:
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
-            "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id}
+            "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
+            "journey_id": "tested", "step_id": "a", "split_id": "ab"}
 
 
 def _path(rule, values: dict[str, object]) -> str:

@@ -1,0 +1,31 @@
+"""journey console: who published a version and why; an index for the journey's counts
+
+Revision ID: 0019_journey_console
+Revises: 0018
+Create Date: 2026-12-07 22:10:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0019_journey_console'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('journey_versions') as batch:
+        batch.add_column(sa.Column('published_by', sa.String(length=320), nullable=True))
+        batch.add_column(sa.Column('note', sa.Text(), nullable=True))
+    # The journey page counts contacts by status, version, step and exit reason: an
+    # index-only scan of this index, never a read of the enrollments themselves.
+    op.create_index('ix_enrollments_journey_counts', 'enrollments',
+                    ['journey_id', 'status', 'journey_version_id', 'step_id', 'exit_reason'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_enrollments_journey_counts', table_name='enrollments')
+    with op.batch_alter_table('journey_versions') as batch:
+        batch.drop_column('note')
+        batch.drop_column('published_by')
