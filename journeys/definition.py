@@ -152,9 +152,10 @@ SPLIT_METRICS = ("goal", "clicks")  # what a split's arms are judged on (journey
 
 @dataclass(frozen=True)
 class Split:
-    """Contacts go down one of the paths by weight. One path is a test that ended: everyone
-    goes to the winner. `metric` names what decides the test: the journey's exit goals
-    ("goal") or clicks on each arm's email ("clicks"); None: the goal if there is one."""
+    """Contacts go down one of the paths by weight. A path of weight 0 is an arm whose test
+    ended: a single path left with a weight is the winner, where everyone goes. `metric`
+    names what decides the test: the journey's exit goals ("goal") or clicks on each
+    arm's email ("clicks"); None: the goal if there is one."""
 
     id: str
     paths: tuple[Path, ...]

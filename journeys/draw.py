@@ -111,7 +111,7 @@ def _describe(step: j.Step) -> tuple[str, str, list[str]]:
                 [f"where {step.where}"] if step.where else [])
         case j.Branch():
             return "branch", "◆ Branch", []
-        case j.Split() if len(step.paths) == 1:  # a test that ended: all to its winner
+        case j.Split() if sum(1 for p in step.paths if p.weight) == 1:  # a test that ended
             return "split", "⑂ Everyone to the winner", []
         case j.Split():
             return "split", f"⑂ Split {len(step.paths)} ways", []

@@ -164,9 +164,8 @@ def _branch(r: Reader, node: dict[str, Any], step_id: str, value: Any, at: int,
 
 def _split(r: Reader, node: dict[str, Any], step_id: str, value: Any,
            at: int) -> j.Split | None:
-    # One path is allowed: it is how a test that ended sends everyone to its winner.
-    if not isinstance(value, list) or not value:
-        r.bad(at, "A split needs at least one path, each {weight: N, goto: STEP}.")
+    if not isinstance(value, list) or len(value) < 2:
+        r.bad(at, "A split needs at least two paths, each {weight: N, goto: STEP}.")
         return None
     metric = node.get("metric")
     if metric is not None and metric not in j.SPLIT_METRICS:
@@ -179,10 +178,15 @@ def _split(r: Reader, node: dict[str, Any], step_id: str, value: Any,
         weight = item.get("weight") if isinstance(item, dict) else None
         if not isinstance(item, dict) or "goto" not in item:
             r.bad(pline, "Each split path needs a 'weight' and a 'goto'.")
-        elif not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0:
-            r.bad(pline, "A split weight must be a whole number above zero.")
+        elif not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            r.bad(pline, "A split weight must be a whole number, zero or more.")
         else:
             paths.append(j.Path(weight, str(item["goto"])))
+    # A weight of 0 is an arm whose test ended: no one goes there any more, and its steps
+    # stay for the contacts already on them.
+    if len(paths) == len(value) and not any(p.weight for p in paths):
+        r.bad(at, "At least one path of a split needs a weight above zero.")
+        return None
     return (j.Split(step_id, tuple(paths), metric=metric) if len(paths) == len(value)
             else None)
 

@@ -109,23 +109,26 @@ def _judge(session: Session, journey: j.Journey, split: j.Split,
                        Event.type == CLICKED, machine.is_(False))) or 0
     arms = [Arm(goto, min(successes.get(goto, 0), trials.get(goto, 0)), trials.get(goto, 0))
             for goto in gotos]
-    if len(set(gotos)) < 2:
-        only = arms[0]
-        return SplitResult(split.id, metric, [ArmResult(
-            only.name, split.paths[0].weight, only.trials, only.successes,
-            only.successes / only.trials if only.trials else 0.0, (0.0, 1.0), 1.0)],
-            gotos[0], "The test was ended: everyone goes down this path.", True)
+    live = [p.goto for p in split.paths if p.weight]
+    if len(set(gotos)) < 2:  # two paths to one step: no test to judge
+        return SplitResult(split.id, metric, [], None,
+                           "The paths of this split lead to the same step: nothing to judge.",
+                           True)
     decision = decide(arms)
+    ended = len(live) == 1
     return SplitResult(split.id, metric, [
         ArmResult(arm.name, path.weight, arm.trials, arm.successes, decision.rates[arm.name],
                   decision.intervals[arm.name], decision.probabilities[arm.name])
         for arm, path in zip(arms, split.paths, strict=True)],
-        decision.winner, decision.reason, False)
+        live[0] if ended else decision.winner,
+        f"The test was ended: everyone goes to {live[0]}." if ended else decision.reason,
+        ended)
 
 
 def ended_source(source: str, split_id: str, winner: str) -> str:
-    """The journey's YAML with the split `split_id` sending everyone to `winner` (one path
-    left); the rest of the file, comments included, as it was."""
+    """The journey's YAML with the split `split_id` sending everyone to `winner` (the other
+    paths weigh 0: their steps stay for the contacts on them); the rest of the file,
+    comments included, as it was."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     doc = yaml.load(source)
@@ -133,7 +136,8 @@ def ended_source(source: str, split_id: str, winner: str) -> str:
         if isinstance(node, dict) and str(node.get("id")) == split_id and "split" in node:
             if winner not in {str(p.get("goto")) for p in node["split"]}:
                 raise TestNotEnded(f"{winner!r} is not a path of the split {split_id!r}.")
-            node["split"] = [{"weight": 1, "goto": winner}]
+            for path in node["split"]:
+                path["weight"] = 1 if str(path.get("goto")) == winner else 0
             out = io.StringIO()
             yaml.dump(doc, out)
             return out.getvalue()
