@@ -135,14 +135,13 @@ def listing(session: Session, cache: VersionCache, now: datetime) -> list[Listed
     newest = newest_versions(session)
     paused = pauses.reasons(session, pauses.JOURNEY)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for journey_id, status, goal, count in session.execute(
-            select(Enrollment.journey_id, Enrollment.status,
-                   Enrollment.exit_reason.startswith(GOAL), func.count())
-            .group_by(Enrollment.journey_id, Enrollment.status,
-                      Enrollment.exit_reason.startswith(GOAL))):
+    for journey_id, status, reason, count in session.execute(
+            select(Enrollment.journey_id, Enrollment.status, Enrollment.exit_reason,
+                   func.count())
+            .group_by(Enrollment.journey_id, Enrollment.status, Enrollment.exit_reason)):
         counts[journey_id]["entered"] += count
         counts[journey_id]["active"] += count if status in ACTIVE else 0
-        counts[journey_id]["converted"] += count if goal else 0
+        counts[journey_id]["converted"] += count if (reason or "").startswith(GOAL) else 0
     parsed = cache.get(session, [row.id for row in newest.values()])
     sends = sends_per_day(session, sorted(newest), now)
     return [Listed(journey_id, row.name, row.version, parsed[row.id].topic,
