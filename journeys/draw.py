@@ -295,7 +295,7 @@ def _node(node: _Node, href: str | None = None) -> str:
                          fill="#ffffff" if node.kind == "trigger" else colour))
     body = _el("title", escape(node.tip)) + shape + "".join(texts)
     if href is not None:  # the console: a step leads to the contacts at it
-        body = _el("a", body, href=href, aria_label=node.tip.replace("\n", ", "))
+        body = _el("a", body, href=href)  # named by its visible text
     return _el("g", body, class_=f"step {node.kind}", data_id=node.key)
 
 
