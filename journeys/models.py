@@ -85,3 +85,14 @@ class Activity(Base):
         Index("ix_activity_version_step", "journey_version_id", "step_id", "kind"),
         Index("ix_activity_enrollment", "enrollment_id"),
     )
+
+
+class JourneyRollup(Base):
+    """A large journey's counts as the scheduler last measured them (journeys/rollups.py):
+    its page reads them instead of aggregating a million enrollments per view."""
+
+    __tablename__ = "journey_rollups"
+
+    journey_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(Json)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from journeys.definition import Journey
 from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
 from journeys.repository import VersionCache
+from journeys.winners import arm_counts
 from nurture.events.models import Event
 from nurture.sending import pauses
 from nurture.sending.feedback import HARD_BOUNCE
@@ -87,10 +88,23 @@ class Page:
     status: str
     paused: str | None  # the pause's reason
     versions: list[VersionRow]  # newest first
-    steps: dict[str, StepCounts]
-    emails: dict[str, EmailCounts]
-    entered: int
-    converted: int
+    figures: Figures
+
+    @property
+    def steps(self) -> dict[str, StepCounts]:
+        return self.figures.steps
+
+    @property
+    def emails(self) -> dict[str, EmailCounts]:
+        return self.figures.emails
+
+    @property
+    def entered(self) -> int:
+        return self.figures.entered
+
+    @property
+    def converted(self) -> int:
+        return self.figures.converted
 
 
 def _day(column: Any) -> Any:
@@ -130,20 +144,28 @@ def sends_per_day(session: Session, journey_ids: list[str] | None, now: datetime
             for j in (journey_ids if journey_ids is not None else found)}
 
 
-def listing(session: Session, cache: VersionCache, now: datetime) -> list[Listed]:
-    """Every published journey, by id."""
+def listing(session: Session, cache: VersionCache, now: datetime,
+            rolled: dict[str, tuple[Figures, dict[str, Any]]] | None = None) -> list[Listed]:
+    """Every published journey, by id; the large ones' counts from `rolled`, their fresh
+    rollups (journeys/rollups.py), the others' counted now."""
+    rolled = rolled or {}
     newest = newest_versions(session)
     paused = pauses.reasons(session, pauses.JOURNEY)
+    counted = sorted(set(newest) - set(rolled))
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for journey_id, status, reason, count in session.execute(
             select(Enrollment.journey_id, Enrollment.status, Enrollment.exit_reason,
-                   func.count())
+                   func.count()).where(Enrollment.journey_id.in_(counted))
             .group_by(Enrollment.journey_id, Enrollment.status, Enrollment.exit_reason)):
         counts[journey_id]["entered"] += count
         counts[journey_id]["active"] += count if status in ACTIVE else 0
         counts[journey_id]["converted"] += count if (reason or "").startswith(GOAL) else 0
+    sends = sends_per_day(session, counted, now)
+    for journey_id, (found, listed) in rolled.items():
+        counts[journey_id].update(entered=found.entered, converted=found.converted,
+                                  active=listed["active"])
+        sends[journey_id] = listed["sends"]
     parsed = cache.get(session, [row.id for row in newest.values()])
-    sends = sends_per_day(session, sorted(newest), now)
     return [Listed(journey_id, row.name, row.version, parsed[row.id].topic,
                    _status(row, paused), counts[journey_id]["active"],
                    counts[journey_id]["entered"], counts[journey_id]["converted"],
@@ -151,14 +173,22 @@ def listing(session: Session, cache: VersionCache, now: datetime) -> list[Listed
             for journey_id, row in sorted(newest.items())]
 
 
-def page(session: Session, cache: VersionCache, journey_id: str) -> Page | None:
-    """One journey's page, or None when no such journey is published."""
-    rows = session.scalars(select(JourneyVersion).where(JourneyVersion.journey_id == journey_id)
-                           .order_by(JourneyVersion.version.desc())).all()
-    if not rows:
-        return None
-    newest = rows[0]
-    paused = pauses.reasons(session, pauses.JOURNEY)
+@dataclass
+class Figures:
+    """A journey's counts: measured now, or read from its rollup (journeys/rollups.py)."""
+
+    steps: dict[str, StepCounts]
+    emails: dict[str, EmailCounts]
+    pinned: dict[int, int]  # active contacts by version row id
+    entered: int
+    converted: int
+    arms: dict[str, dict[str, tuple[int, int]]]  # split -> path -> (contacts, successes)
+    as_of: datetime | None = None  # when a rollup measured them; None: now
+
+
+def figures(session: Session, journey: Journey, journey_id: str,
+            version_ids: list[int]) -> Figures:
+    """The journey's counts, measured now from the indexes."""
     steps: dict[str, StepCounts] = defaultdict(StepCounts)
     pinned: dict[int, int] = defaultdict(int)
     entered = converted = 0
@@ -178,18 +208,32 @@ def page(session: Session, cache: VersionCache, journey_id: str) -> Page | None:
             if (reason or "").startswith(GOAL):
                 counts.converted += count
                 converted += count
-    version_ids = [row.id for row in rows]
     for step_id, kind, count in session.execute(
             select(Activity.step_id, Activity.kind, func.count())
             .where(Activity.journey_version_id.in_(version_ids),
                    Activity.kind.in_(("entered", "completed")))
             .group_by(Activity.step_id, Activity.kind)):
         setattr(steps[step_id or ""], kind, getattr(steps[step_id or ""], kind) + count)
-    return Page(journey_id, cache.get(session, [newest.id])[newest.id],
-                _status(newest, paused), paused.get(journey_id),
+    return Figures(dict(steps), email_counts(session, journey_id), dict(pinned), entered,
+                   converted, arm_counts(session, journey, version_ids))
+
+
+def page(session: Session, cache: VersionCache, journey_id: str,
+         rolled: Figures | None = None) -> Page | None:
+    """One journey's page (its counts from `rolled`, a fresh rollup, when given), or None
+    when no such journey is published."""
+    rows = session.scalars(select(JourneyVersion).where(JourneyVersion.journey_id == journey_id)
+                           .order_by(JourneyVersion.version.desc())).all()
+    if not rows:
+        return None
+    newest = rows[0]
+    journey = cache.get(session, [newest.id])[newest.id]
+    paused = pauses.reasons(session, pauses.JOURNEY)
+    found = rolled or figures(session, journey, journey_id, [row.id for row in rows])
+    return Page(journey_id, journey, _status(newest, paused), paused.get(journey_id),
                 [VersionRow(row.id, row.version, row.published_at, row.published_by, row.note,
-                            pinned.get(row.id, 0), row.retired) for row in rows],
-                dict(steps), email_counts(session, journey_id), entered, converted)
+                            found.pinned.get(row.id, 0), row.retired) for row in rows],
+                found)
 
 
 def email_counts(session: Session, journey_id: str) -> dict[str, EmailCounts]:

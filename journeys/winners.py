@@ -72,14 +72,24 @@ def arm_send(journey: j.Journey, start: str) -> str | None:
     return None
 
 
-def results(session: Session, journey: j.Journey, version_ids: list[int]) -> list[SplitResult]:
-    """Every split of the journey's newest definition, judged on every version's contacts."""
-    return [_judge(session, journey, step, version_ids) for step in journey.steps
+def results(session: Session, journey: j.Journey, version_ids: list[int],
+            counts: dict[str, dict[str, tuple[int, int]]] | None = None) -> list[SplitResult]:
+    """Every split of the journey's newest definition, judged on every version's contacts
+    (or on `counts`, a rollup's)."""
+    found = counts if counts is not None else arm_counts(session, journey, version_ids)
+    return [judge(journey, step, found.get(step.id, {})) for step in journey.steps
             if isinstance(step, j.Split)]
 
 
-def _judge(session: Session, journey: j.Journey, split: j.Split,
-           version_ids: list[int]) -> SplitResult:
+def arm_counts(session: Session, journey: j.Journey,
+               version_ids: list[int]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per split, per path: (contacts down it, successes on the split's metric)."""
+    return {step.id: _count(session, journey, step, version_ids) for step in journey.steps
+            if isinstance(step, j.Split)}
+
+
+def _count(session: Session, journey: j.Journey, split: j.Split,
+           version_ids: list[int]) -> dict[str, tuple[int, int]]:
     metric = metric_of(journey, split)
     gotos = [p.goto for p in split.paths]
     entered = (select(Activity.step_id, Activity.enrollment_id)
@@ -107,8 +117,19 @@ def _judge(session: Session, journey: j.Journey, split: j.Split,
                       & (entered.c.step_id == goto))
                 .where(Send.journey_id == journey.id, Send.step_id == send_step,
                        Event.type == CLICKED, machine.is_(False))) or 0
-    arms = [Arm(goto, min(successes.get(goto, 0), trials.get(goto, 0)), trials.get(goto, 0))
-            for goto in gotos]
+    return {goto: (trials.get(goto, 0), min(successes.get(goto, 0), trials.get(goto, 0)))
+            for goto in gotos}
+
+
+def judge(journey: j.Journey, split: j.Split, counts: dict[str, tuple[int, int]]
+          ) -> SplitResult:
+    """The A/B module's decision on a split's counts."""
+    metric = metric_of(journey, split)
+    gotos = [p.goto for p in split.paths]
+    arms = []
+    for goto in gotos:
+        trials, successes = counts.get(goto, (0, 0))
+        arms.append(Arm(goto, successes, trials))
     live = [p.goto for p in split.paths if p.weight]
     if len(set(gotos)) < 2:  # two paths to one step: no test to judge
         return SplitResult(split.id, metric, [], None,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from journeys import operations, report, winners
+from journeys import operations, report, rollups, winners
 from journeys.draw import draw_svg
 from journeys.loader import known_templates, load_text
 from journeys.models import JourneyVersion
@@ -27,8 +27,15 @@ class JourneyPage:
 
 
 def listing(rt: Runtime) -> list[report.Listed]:
+    now = rt.now()
     with rt.sessions() as session:
-        return report.listing(session, rt.versions, rt.now())
+        return report.listing(session, rt.versions, now, rollups.read(session, now))
+
+
+def refresh_rollups(rt: Runtime) -> dict[str, int]:
+    """The scheduler's round: measure the large journeys' counts for their pages."""
+    with rt.transaction() as session:
+        return {"rolled_up": rollups.refresh(session, rt.versions, rt.now())}
 
 
 def _lines(counts: report.StepCounts | None, email: report.EmailCounts | None) -> list[str]:
@@ -48,11 +55,14 @@ def _lines(counts: report.StepCounts | None, email: report.EmailCounts | None) -
 def journey_page(rt: Runtime, journey_id: str, link: str) -> JourneyPage:
     """The page's figures; `link` is the address of a step's contacts, with `{step}`."""
     with rt.sessions() as session:
-        page = report.page(session, rt.versions, journey_id)
+        rolled = rollups.read(session, rt.now(), [journey_id]).get(journey_id)
+        page = report.page(session, rt.versions, journey_id,
+                           rolled[0] if rolled is not None else None)
         if page is None:
             raise NotFound(f"No journey {journey_id[:120]!r} is published; choose one from "
                            "the list of journeys.")
-        splits = winners.results(session, page.journey, [v.id for v in page.versions])
+        splits = winners.results(session, page.journey, [v.id for v in page.versions],
+                                 page.figures.arms)
     counts = {step.id: _lines(page.steps.get(step.id), page.emails.get(step.id))
               for step in page.journey.steps}
     links = {step.id: link.replace("%7Bstep%7D", step.id) for step in page.journey.steps}

@@ -1,4 +1,4 @@
-"""journey console: who published a version and why; an index for the journey's counts
+"""journey console: who published a version and why; an index and rollups for its counts
 
 Revision ID: 0019_journey_console
 Revises: 0018
@@ -7,6 +7,8 @@ Create Date: 2026-12-07 22:10:00
 
 import sqlalchemy as sa
 from alembic import op
+
+from nurture.db import Json, UTCDateTime
 
 revision = '0019_journey_console'
 down_revision = '0018'
@@ -22,9 +24,17 @@ def upgrade() -> None:
     # index-only scan of this index, never a read of the enrollments themselves.
     op.create_index('ix_enrollments_journey_counts', 'enrollments',
                     ['journey_id', 'status', 'journey_version_id', 'step_id', 'exit_reason'])
+    op.create_table(
+        'journey_rollups',
+        sa.Column('journey_id', sa.String(length=120), nullable=False),
+        sa.Column('figures', Json, nullable=False),
+        sa.Column('computed_at', UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('journey_id', name=op.f('pk_journey_rollups')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('journey_rollups')
     op.drop_index('ix_enrollments_journey_counts', table_name='enrollments')
     with op.batch_alter_table('journey_versions') as batch:
         batch.drop_column('note')
