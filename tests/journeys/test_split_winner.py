@@ -37,7 +37,8 @@ steps:
 def _arms(rt, a: tuple[int, int], b: tuple[int, int]) -> None:
     """Contacts who went down each arm (entered, converted), as the engine records them."""
     with rt.db.transaction() as session:
-        version = session.scalar(select(JourneyVersion.id))
+        version = session.scalar(select(JourneyVersion.id)
+                                 .where(JourneyVersion.journey_id == "angles"))
         rows = [{"email": f"{arm}{i}@example.com"} for arm, (n, _) in (("a", a), ("b", b))
                 for i in range(n)]
         ids = upsert_contacts(session, rows)
