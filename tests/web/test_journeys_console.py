@@ -150,3 +150,17 @@ def test_an_unknown_journey_or_step_is_a_styled_404_and_sales_is_refused(rt):
     assert missing.status_code == 404 and "No journey" in missing.text
     assert client.get("/journeys/welcome/steps/nope").status_code == 404
     assert signed_in(rt, "sales").get("/journeys").status_code == 403
+
+
+def test_opens_and_clicks_by_people_and_unsubscribes_count_on_their_email(rt):
+    ids = _three_in(rt)
+    advance_clock(rt, timedelta(days=2, hours=1))
+    tips = {s.contact_id: s.send_key for s in sends(rt) if s.step_id == "tips"}
+    event(rt, ids[0], "email.opened", send=tips[ids[0]], machine=False)
+    event(rt, ids[0], "email.opened", send=tips[ids[0]], machine=False)  # the same email
+    event(rt, ids[1], "email.opened", send=tips[ids[1]], machine=True)  # a privacy proxy
+    event(rt, ids[0], "email.clicked", send=tips[ids[0]], machine=False)
+    event(rt, ids[2], "email.unsubscribed", method="unsubscribe-page")
+    page = signed_in(rt, "marketer").get("/journeys/welcome").text
+    assert _cell(page, "email-figures", "tips") == ["3", "1", "1", "1", "0"]
+    assert _cell(page, "email-figures", "hello") == ["3", "0", "0", "0", "0"]
