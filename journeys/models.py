@@ -60,9 +60,9 @@ class Enrollment(Base):
         *due_indexes("enrollments", "next_run_at"),
         Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
         Index("ix_enrollments_held", "journey_id", **only("held_run_at IS NOT NULL")),
-        # The journey page's counts, read from the index alone (journeys/report.py).
-        Index("ix_enrollments_journey_counts", "journey_id", "status", "journey_version_id",
-              "step_id", "exit_reason"),
+        # A journey's enrollments, for its console counts (journeys/report.py). Only the
+        # journey id, which never changes: advancing keeps its HOT updates.
+        Index("ix_enrollments_journey", "journey_id"),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 

@@ -2,9 +2,10 @@
 conversion to the goal, sends a day) and one journey's page (live counts on every step,
 each send step's email figures, its versions with the contacts pinned to each).
 
-Every count is an aggregate over an index, never a read of the rows themselves:
-enrollments by `ix_enrollments_journey_counts` (journey, status, version, step, exit
-reason), the step log by `ix_activity_version_step`, sends by `ix_sends_journey_sent`.
+Every count is an aggregate over the journey's rows found by an index: enrollments by
+`ix_enrollments_journey`, the step log by `ix_activity_version_step`, sends by
+`ix_sends_journey_sent`. A large journey's are measured once a minute by the scheduler
+and read from its rollup (journeys/rollups.py).
 """
 
 from __future__ import annotations
