@@ -147,11 +147,20 @@ class Path:
     goto: str
 
 
+SPLIT_METRICS = ("goal", "clicks")  # what a split's arms are judged on (journeys/winners.py)
+
+
 @dataclass(frozen=True)
 class Split:
+    """Contacts go down one of the paths by weight. A path of weight 0 is an arm whose test
+    ended: a single path left with a weight is the winner, where everyone goes. `metric`
+    names what decides the test: the journey's exit goals ("goal") or clicks on each
+    arm's email ("clicks"); None: the goal if there is one."""
+
     id: str
     paths: tuple[Path, ...]
     next: str | None = None
+    metric: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from xml.sax.saxutils import escape, quoteattr
@@ -110,6 +111,8 @@ def _describe(step: j.Step) -> tuple[str, str, list[str]]:
                 [f"where {step.where}"] if step.where else [])
         case j.Branch():
             return "branch", "◆ Branch", []
+        case j.Split() if sum(1 for p in step.paths if p.weight) == 1:  # a test that ended
+            return "split", "⑂ Everyone to the winner", []
         case j.Split():
             return "split", f"⑂ Split {len(step.paths)} ways", []
         case j.SetFields():
@@ -180,12 +183,14 @@ def _trigger(journey: j.Journey) -> tuple[_Node, list[str]]:
     return _box(_Node(TRIGGER, "trigger", 0), head, body, "Entry"), [_clip(n, 48) for n in note]
 
 
-def _graph(journey: j.Journey) -> tuple[dict[str, _Node], list[_Edge], list[str]]:
+def _graph(journey: j.Journey, counts: Mapping[str, list[str]]
+           ) -> tuple[dict[str, _Node], list[_Edge], list[str]]:
     trigger, note = _trigger(journey)
     nodes, edges = {TRIGGER: trigger}, [_Edge(TRIGGER, journey.first_step)]
     for step in journey.steps:
         kind, head, body = _describe(step)
-        nodes[step.id] = _box(_Node(step.id, kind), head, body, step.id)
+        nodes[step.id] = _box(_Node(step.id, kind), head, [*body, *counts.get(step.id, [])],
+                              step.id)
         edges += [_Edge(step.id, dst, label) for dst, label in _out(journey, step)]
         if not j.successors(journey, step) and not isinstance(step, j.Exit):
             end = f"~end~{step.id}"  # `~` is never in a step id
@@ -271,7 +276,7 @@ def _el(tag: str, body: str = "", /, **attrs: object) -> str:
     return f"<{tag}{pairs}>{body}</{tag}>" if body else f"<{tag}{pairs}/>"
 
 
-def _node(node: _Node) -> str:
+def _node(node: _Node, href: str | None = None) -> str:
     fill, stroke = COLOURS[node.kind]
     left, mid = node.x - node.w / 2, node.y + node.h / 2
     style = {"fill": fill, "stroke": stroke, "stroke_width": 1.5}
@@ -289,6 +294,8 @@ def _node(node: _Node) -> str:
                          font_weight=weight, text_anchor="middle",
                          fill="#ffffff" if node.kind == "trigger" else colour))
     body = _el("title", escape(node.tip)) + shape + "".join(texts)
+    if href is not None:  # the console: a step leads to the contacts at it
+        body = _el("a", body, href=href)  # named by its visible text
     return _el("g", body, class_=f"step {node.kind}", data_id=node.key)
 
 
@@ -354,9 +361,12 @@ def _loop(edge: _Edge, nodes: dict[str, _Node], layers: list[list[str]],
     return parts + ([_label(lane, (sy + ty) / 2, edge.label, LOOP)] if edge.label else [])
 
 
-def draw_svg(journey: j.Journey) -> str:
-    """A standalone SVG flowchart of the journey, top to bottom from its trigger."""
-    nodes, edges, note = _graph(journey)
+def draw_svg(journey: j.Journey, counts: Mapping[str, list[str]] | None = None,
+             links: Mapping[str, str] | None = None) -> str:
+    """A standalone SVG flowchart of the journey, top to bottom from its trigger; the
+    console adds lines of live `counts` to steps' boxes and `links` on them, by step id."""
+    nodes, edges, note = _graph(journey, counts or {})
+    links = links or {}
     layers = _layout(nodes, edges)
     note_w, note_h = max(_width(n, 11) for n in note) + 2 * PAD_X, 15 * len(note) + 2 * PAD_Y
     description = _clip(journey.description, 110)
@@ -387,7 +397,7 @@ def draw_svg(journey: j.Journey) -> str:
         body += _loop(edge, nodes, layers, bottoms, lane)
         lanes = lane + half
         right = max(right, lanes)
-    body += [_node(n) for n in nodes.values() if n.kind != "dummy"]
+    body += [_node(n, links.get(n.key)) for n in nodes.values() if n.kind != "dummy"]
     body.append(_el("g", _el("rect", x=note_x, y=trigger.y, width=note_w, height=note_h, rx=4,
                              fill="#fffbea", stroke="#eab308") + "".join(
         _el("text", escape(line), x=note_x + PAD_X, y=trigger.y + PAD_Y + 15 * i + 11,

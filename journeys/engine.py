@@ -84,7 +84,7 @@ def pick_weighted(weights: list[int], point: float) -> int:
         cumulative += weight / total
         if point < cumulative:
             return index
-    return len(weights) - 1
+    return max(i for i, weight in enumerate(weights) if weight > 0)  # never an ended arm
 
 
 def advance(journey: Journey, state: State, facts: Facts, now: datetime,

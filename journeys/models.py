@@ -62,6 +62,9 @@ class Enrollment(Base):
         *due_indexes("enrollments", "next_run_at"),
         Index("ix_enrollments_contact_journey", "contact_id", "journey_id"),
         Index("ix_enrollments_held", "journey_id", **only("held_run_at IS NOT NULL")),
+        # A journey's enrollments, for its console counts (journeys/report.py). Only the
+        # journey id, which never changes: advancing keeps its HOT updates.
+        Index("ix_enrollments_journey", "journey_id"),
         {"postgresql_with": {"fillfactor": 70}},  # room for HOT updates
     )
 
@@ -84,3 +87,14 @@ class Activity(Base):
         Index("ix_activity_version_step", "journey_version_id", "step_id", "kind"),
         Index("ix_activity_enrollment", "enrollment_id"),
     )
+
+
+class JourneyRollup(Base):
+    """A large journey's counts as the scheduler last measured them (journeys/rollups.py):
+    its page reads them instead of aggregating a million enrollments per view."""
+
+    __tablename__ = "journey_rollups"
+
+    journey_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(Json)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

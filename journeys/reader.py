@@ -18,7 +18,7 @@ STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "set", "handoff", "
 TOP_KEYS = {"id", "name", "description", "stages", "vertical", "topic", "entry", "reentry",
             "exit_on", "steps", "owner"}
 STEP_KEYS = {"id", "next", "variants", "to", "class", "transactional", "timeout", "on_event",
-             "on_timeout", "default", *STEP_KINDS}
+             "on_timeout", "default", "metric", *STEP_KINDS}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _LOCAL = re.compile(rf"^(?:({'|'.join(WEEKDAYS)})\s+)?([01]?\d|2[0-3]):([0-5]\d)$", re.I)
 _DATE = re.compile(r"^([A-Za-z_][\w.]*)\s*(?:([+-])\s*(\S+))?$")

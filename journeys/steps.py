@@ -33,7 +33,7 @@ def parse_step(r: Reader, node: dict[str, Any], step_id: str, line: int) -> j.St
     if kind == "branch":
         return _branch(r, node, step_id, value, at, line)
     if kind == "split":
-        return _split(r, step_id, value, at)
+        return _split(r, node, step_id, value, at)
     if kind == "set":
         return _set(r, step_id, value, at, nxt)
     if kind == "handoff":
@@ -162,9 +162,15 @@ def _branch(r: Reader, node: dict[str, Any], step_id: str, value: Any, at: int,
     return j.Branch(step_id, tuple(cases), default)
 
 
-def _split(r: Reader, step_id: str, value: Any, at: int) -> j.Split | None:
+def _split(r: Reader, node: dict[str, Any], step_id: str, value: Any,
+           at: int) -> j.Split | None:
     if not isinstance(value, list) or len(value) < 2:
         r.bad(at, "A split needs at least two paths, each {weight: N, goto: STEP}.")
+        return None
+    metric = node.get("metric")
+    if metric is not None and metric not in j.SPLIT_METRICS:
+        r.bad(line_of(node, "metric", at), "A split's metric is 'goal' (the journey's exit "
+                                           "goals) or 'clicks' (clicks on each arm's email).")
         return None
     paths = []
     for index, item in enumerate(value):
@@ -172,11 +178,17 @@ def _split(r: Reader, step_id: str, value: Any, at: int) -> j.Split | None:
         weight = item.get("weight") if isinstance(item, dict) else None
         if not isinstance(item, dict) or "goto" not in item:
             r.bad(pline, "Each split path needs a 'weight' and a 'goto'.")
-        elif not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0:
-            r.bad(pline, "A split weight must be a whole number above zero.")
+        elif not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            r.bad(pline, "A split weight must be a whole number, zero or more.")
         else:
             paths.append(j.Path(weight, str(item["goto"])))
-    return j.Split(step_id, tuple(paths)) if len(paths) == len(value) else None
+    # A weight of 0 is an arm whose test ended: no one goes there any more, and its steps
+    # stay for the contacts already on them.
+    if len(paths) == len(value) and not any(p.weight for p in paths):
+        r.bad(at, "At least one path of a split needs a weight above zero.")
+        return None
+    return (j.Split(step_id, tuple(paths), metric=metric) if len(paths) == len(value)
+            else None)
 
 
 def _set(r: Reader, step_id: str, value: Any, at: int, nxt: str | None) -> j.SetFields | None:

@@ -27,6 +27,7 @@ from web.inbound import bp as inbound_bp
 from web.inputs import init_app as init_inputs
 from web.insights import bp as insights_bp
 from web.journey_editor import bp as journey_editor_bp
+from web.journeys import bp as journeys_bp
 from web.landing import bp as landing_bp
 from web.navigation import init_app as init_navigation
 from web.nps import bp as nps_bp
@@ -91,6 +92,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(email_templates_bp)
     app.register_blueprint(inbound_bp)
     app.register_blueprint(journey_editor_bp)
+    app.register_blueprint(journeys_bp)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -36,6 +36,7 @@ from nurture.users import services as users
 from referral import services as referral_api
 from scoring.models import Handoff
 from tests.helpers import PASSWORD, contact, publish_text
+from tests.web.test_route_access import SPLIT_JOURNEY
 from web import create_app
 
 AUTH = {"Authorization": "Bearer test-api-key"}
@@ -220,6 +221,24 @@ CORPUS: dict[str, Entry] = {
         who="marketer", path=lambda ctx: {"journey_id": ctx["journey_id"]},
         form={"source": EDITED, "based_on": "1", "note": "Same as before."},
         numbers=("based_on",)),
+    "GET /journeys": Entry(who="marketer"),
+    "GET /journeys/<journey_id>": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": "tested"}, query=("old", "new"),
+        numbers=("old", "new")),
+    "GET /journeys/<journey_id>/steps/<step_id>": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": "tested", "step_id": "a"}),
+    "POST /journeys/<journey_id>/pause": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": "tested"},
+        form={"reason": "a wrong link"}),
+    "POST /journeys/<journey_id>/resume": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": "tested"},
+        form={"reason": "fixed the link"}),
+    "POST /journeys/<journey_id>/take-out": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": "tested"},
+        form={"email": "ann@example.com", "confirm": "yes"}),
+    "POST /journeys/<journey_id>/splits/<split_id>/end": Entry(
+        who="marketer", path=lambda ctx: {"journey_id": "tested", "split_id": "ab"},
+        form={"confirm": "yes"}),
     "GET /contacts/import": Entry(who="marketer"),
     "POST /contacts/import": Entry(who="marketer", form={"file": "not a file"}),
     "GET /contacts/import/files/<upload>": Entry(
@@ -376,6 +395,7 @@ def world(rt, request) -> dict:
            "inbound-api")
     # A header alone: the jobs that good values start (run by the workers, while the next
     # values are tried) change no count of rows.
+    publish_text(rt, SPLIT_JOURNEY)
     upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\n"))
     import_job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "p.csv",
                                 {"email": "email"}, Options(), "test", background=False)

@@ -17,7 +17,7 @@ from web import create_app
 from web.auth import login_required
 from web.navigation import NAV, Link, links_for
 
-MARKETER_LINKS = ["Home", "Contacts", "Segments", "Broadcasts", "Imports", "Templates",
+MARKETER_LINKS = ["Home", "Journeys", "Contacts", "Segments", "Broadcasts", "Imports", "Templates",
                   "Email performance",
                   "Customer value", "Acquisition", "NPS", "Referrals", "Sales", "Deliverability",
                   "Inbound"]

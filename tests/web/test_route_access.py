@@ -52,6 +52,21 @@ ANON, SALES, MARKETER, ADMIN = "anonymous", "sales", "marketer", "admin"
 ROLES = (ANON, SALES, MARKETER, ADMIN)
 PASSWORD = "correct horse battery"
 GET, POST = "GET", "POST"
+SPLIT_JOURNEY = """
+id: tested
+name: Tested
+entry: {event: demo.requested}
+steps:
+  - id: ab
+    split: [{weight: 1, goto: a}, {weight: 1, goto: b}]
+  - id: a
+    send: prospect-case-study
+    next: done
+  - id: b
+    send: quarterly-needs-assessment
+  - id: done
+    exit: finished
+"""
 
 
 def public(status: int = 200) -> dict[str, int]:
@@ -168,6 +183,13 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/contacts/import/<int:job_id>/progress"): console(GET, MARKETER),
     (GET, "/contacts/import/<int:job_id>/rejects.csv"): console(GET, MARKETER),
     (POST, "/contacts/import/<int:job_id>/resume"): console(POST, MARKETER, ok=303),
+    (GET, "/journeys"): console(GET, MARKETER),
+    (GET, "/journeys/<journey_id>"): console(GET, MARKETER),
+    (GET, "/journeys/<journey_id>/steps/<step_id>"): console(GET, MARKETER),
+    (POST, "/journeys/<journey_id>/pause"): console(POST, MARKETER, ok=400),  # no reason
+    (POST, "/journeys/<journey_id>/resume"): console(POST, MARKETER, ok=400),  # not paused
+    (POST, "/journeys/<journey_id>/take-out"): console(POST, MARKETER, ok=422),  # unticked
+    (POST, "/journeys/<journey_id>/splits/<split_id>/end"): console(POST, MARKETER, ok=422),
     (GET, "/insights/customer-value"): console(GET, SALES, MARKETER),
     (GET, "/insights/email"): console(GET, MARKETER),
     (GET, "/insights/nps"): console(GET, MARKETER),
@@ -240,19 +262,14 @@ def _rows(rt) -> dict[str, object]:
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
             "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
-            "journey_id": _journey(rt)}
+            "journey_id": _journey(rt), "step_id": "a", "split_id": "ab"}
 
 
 def _journey(rt) -> str:
-    """A published journey, for the editor's routes."""
-    publish_text(rt, """
-        id: edited
-        name: Edited
-        entry: {event: contact.created}
-        steps:
-          - {id: done, exit: finished}
-    """)
-    return "edited"
+    """A published journey with an A/B split (`ab`) and a step `a`, for the journeys' pages
+    and the editor's routes."""
+    publish_text(rt, SPLIT_JOURNEY)
+    return "tested"
 
 
 def _path(rule, values: dict[str, object]) -> str:

@@ -214,7 +214,8 @@ def _coerce(value: str):
 @click.command(cls=Command)
 @click.argument("what", type=click.Choice(["engine", "send", "web", "scoring", "guard",
                                                  "segments", "import", "broadcasts",
-                                                 "latency", "bulk", "charts"]))
+                                                 "latency", "bulk", "charts",
+                                                 "journeys"]))
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 @click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1),
@@ -228,8 +229,11 @@ def _coerce(value: str):
 @click.option("--broadcast", default=100_000, show_default=True,
               type=click.IntRange(0, 10_000_000),
               help="latency: marketing sends due at once, draining while sign-ups are timed.")
+@click.option("--enrollments", default=100_000, show_default=True,
+              type=click.IntRange(1, 10_000_000),
+              help="journeys: enrollments of the journey whose console page is timed.")
 def bench(what: str, contacts: int, sim_contacts: int, rows: int,
-          databases: tuple[str, ...], signups: int, broadcast: int) -> None:
+          databases: tuple[str, ...], signups: int, broadcast: int, enrollments: int) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
     guard's queries with --contacts sends on PostgreSQL; `segments`: counting typical
@@ -238,7 +242,8 @@ def bench(what: str, contacts: int, sim_contacts: int, rows: int,
     from a trial sign-up to its welcome accepted by the mail server, idle and while a
     --broadcast of marketing sends drains; `bulk`: the contact list's bulk actions on a
     segment of --contacts; `charts`: the home page's charts over a year of email to
-    --contacts) and print JSON."""
+    --contacts; `journeys`: a journey's console page with --enrollments, on PostgreSQL
+    unless --database says otherwise) and print JSON."""
     from nurture.app.bench.engine import run_engine_bench  # noqa: PLC0415 (heavy: loaded on use)
 
     chosen = tuple(dict.fromkeys(databases)) or ("sqlite", "postgresql")
@@ -295,6 +300,14 @@ def bench(what: str, contacts: int, sim_contacts: int, rows: int,
         from nurture.app.bench.web import run_web_bench  # noqa: PLC0415 (heavy: loaded on use)
 
         click.echo(json.dumps(run_web_bench(echo=lambda m: click.echo(m, err=True)), indent=2))
+        sys.exit(0)
+
+    if what == "journeys":
+        from nurture.app.bench.journeys import run_journeys_bench  # noqa: PLC0415 (heavy: loaded on use)
+
+        click.echo(json.dumps(run_journeys_bench(
+            Settings.from_env(), enrollments, tuple(dict.fromkeys(databases)) or ("postgresql",),
+            echo=lambda m: click.echo(m, err=True)), indent=2))
         sys.exit(0)
 
     if what == "scoring":

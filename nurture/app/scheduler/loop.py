@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from nurture.accounts.services import run_account_jobs
 from nurture.app.guard import run_guard_jobs
+from nurture.app.journeys_console import refresh_rollups
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.claims import DUE_WORK, PRIORITY_SENDS, claim_due, release_expired
 from nurture.audiences.triggers import run_segment_jobs
@@ -140,6 +141,7 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 guarded = run_guard_jobs(rt)  # journeys past a complaint or bounce rate
                 if any(guarded.values()):
                     log.warning("scheduler: guard %s", guarded)
+                refresh_rollups(rt)  # large journeys' counts, for their console pages
                 entered = run_segment_jobs(rt.db, rt.versions, rt.clock.now())
                 if any(entered.values()):
                     log.info("scheduler: segments %s", entered)
