@@ -1,6 +1,6 @@
 """Every 404, 403 and 405 outside /api/ is the styled page with a sentence and a way back,
 whichever part of the app refused: the router (an address no route matches, like
-`/journeys` or `/l/..%2f..`), a view, or a role check. Under /api/ the same errors are
+`/nowhere` or `/l/..%2f..`), a view, or a role check. Under /api/ the same errors are
 RFC 9457 problem documents."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _styled(response, status: int) -> tuple[str, str, str]:
     return heading, sentence, back.group(1)
 
 
-@pytest.mark.parametrize("path", ["/journeys", "/l/..%2f..", "/l/..%2F..%2Fetc",
+@pytest.mark.parametrize("path", ["/campaigns", "/l/..%2f..", "/l/..%2F..%2Fetc",
                                   "/nowhere/at/all", "/inbound/999999999",
                                   "/sales/handoffs/999999999"])
 def test_an_address_with_nothing_is_the_styled_404_with_a_way_to_the_start_page(rt, path):
@@ -38,7 +38,7 @@ def test_an_address_with_nothing_is_the_styled_404_with_a_way_to_the_start_page(
 
 
 def test_a_sales_rep_is_led_back_to_their_own_start_page(rt):
-    _, _, back = _styled(signed_in(rt, "sales").get("/journeys"), 404)
+    _, _, back = _styled(signed_in(rt, "sales").get("/nowhere/at/all"), 404)
     assert back == "/sales"
 
 
