@@ -164,3 +164,19 @@ def test_opens_and_clicks_by_people_and_unsubscribes_count_on_their_email(rt):
     page = signed_in(rt, "marketer").get("/journeys/welcome").text
     assert _cell(page, "email-figures", "tips") == ["3", "1", "1", "1", "0"]
     assert _cell(page, "email-figures", "hello") == ["3", "0", "0", "0", "0"]
+
+
+def test_the_journeys_pages_lead_to_the_editor(rt):
+    publish_text(rt, """
+        id: linked
+        name: Linked
+        entry: {event: contact.created}
+        steps:
+          - {id: done, exit: finished}
+    """)
+    web = signed_in(rt, "marketer")
+    listing = web.get("/journeys").text
+    assert 'href="/journeys/new"' in listing and 'href="/journeys/simulation"' in listing
+    page = web.get("/journeys/linked")
+    assert page.status_code == 200 and 'href="/journeys/linked/edit"' in page.text
+    assert web.get("/journeys/linked/edit").status_code == 200
