@@ -9,15 +9,13 @@ The goal (a benchmark, not a test): 100,000 recipients made in seconds, not minu
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text, update
+from sqlalchemy import insert, text, update
 
+from nurture.app.bench.databases import on_each
 from nurture.app.bench.segments import CONTACT, _write
 from nurture.app.composition import build
 from nurture.broadcasts import plan, queries, services
@@ -31,18 +29,6 @@ DATABASE = "nurture_bench_broadcasts"
 ZONES = ["", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
          "Asia/Tokyo", "Australia/Sydney", "Asia/Kolkata"]
 
-
-def _postgres(url: str) -> str | None:
-    """A fresh database of its own beside `url`'s, or None when PostgreSQL does not answer."""
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-        admin.dispose()
-    except Exception:
-        return None
-    return url.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def _seed(rt: Any, contacts: int) -> None:
@@ -106,18 +92,5 @@ def _measure(settings: Settings, contacts: int, label: str,
 
 def run_broadcast_bench(base: Settings, contacts: int, databases: tuple[str, ...],
                         echo: Callable[[str], None] = print) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if "sqlite" in databases:
-            sqlite = base.with_(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                redis_url=None, var_dir=Path(tmp))
-            result["sqlite"] = _measure(sqlite, contacts, "sqlite", echo)
-        if "postgresql" in databases:
-            pg = _postgres(os.environ.get(
-                "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-            if pg:
-                settings = base.with_(database_url=pg, redis_url=None, var_dir=Path(tmp))
-                result["postgresql"] = _measure(settings, contacts, "postgresql", echo)
-            else:
-                result["postgresql"] = "skipped: PostgreSQL is not reachable"
-    return result
+    return on_each(base, databases, DATABASE,
+                   lambda settings, label: _measure(settings, contacts, label, echo))

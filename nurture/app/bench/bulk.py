@@ -6,16 +6,14 @@ erasing, each in batches of `nurture.audiences.bulk.BATCH` contacts per transact
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from nurture.app import contact_admin
+from nurture.app.bench.databases import on_each
 from nurture.app.bench.segments import _seed
 from nurture.app.composition import build
 from nurture.audiences import bulk
@@ -27,18 +25,6 @@ from nurture.migrate import upgrade
 DATABASE = "nurture_bench_bulk"
 EVERYONE = "score >= 0"  # the segment acted on: every contact seeded
 
-
-def _postgres(url: str) -> str | None:
-    """A fresh database of its own beside `url`'s, or None when PostgreSQL does not answer."""
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-        admin.dispose()
-    except Exception:
-        return None
-    return url.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def _measure(settings: Settings, contacts: int, label: str,
@@ -73,18 +59,5 @@ def _measure(settings: Settings, contacts: int, label: str,
 
 def run_bulk_bench(base: Settings, contacts: int, databases: tuple[str, ...],
                    echo: Callable[[str], None] = print) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if "sqlite" in databases:
-            sqlite = base.with_(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                redis_url=None, var_dir=Path(tmp))
-            result["sqlite"] = _measure(sqlite, contacts, "sqlite", echo)
-        if "postgresql" in databases:
-            pg = _postgres(os.environ.get(
-                "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-            if pg:
-                settings = base.with_(database_url=pg, redis_url=None, var_dir=Path(tmp))
-                result["postgresql"] = _measure(settings, contacts, "postgresql", echo)
-            else:
-                result["postgresql"] = "skipped: PostgreSQL is not reachable"
-    return result
+    return on_each(base, databases, DATABASE,
+                   lambda settings, label: _measure(settings, contacts, label, echo))

@@ -9,17 +9,15 @@ through the indexes on sends' `sent_at` and events' (type, occurred_at).
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
+from nurture.app.bench.databases import on_each
 from nurture.app.bench.segments import CONTACT, _write
 from nurture.app.composition import build
 from nurture.app.reports import home
@@ -35,18 +33,6 @@ SENDS_PER_CONTACT = 10
 HITS = (("email.opened", 0.4), ("email.clicked", 0.1), ("email.unsubscribed", 0.005),
         ("email.bounced", 0.01))
 
-
-def _postgres(url: str) -> str | None:
-    """A fresh database of its own beside `url`'s, or None when PostgreSQL does not answer."""
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-        admin.dispose()
-    except Exception:
-        return None
-    return url.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def _seed(rt: Any, contacts: int, echo: Callable[[str], None]) -> int:
@@ -105,18 +91,5 @@ def _measure(settings: Settings, contacts: int, label: str,
 
 def run_charts_bench(base: Settings, contacts: int, chosen: tuple[str, ...],
                      echo: Callable[[str], None] = print) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if "sqlite" in chosen:
-            sqlite = base.with_(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                redis_url=None, var_dir=Path(tmp))
-            result["sqlite"] = _measure(sqlite, contacts, "sqlite", echo)
-        if "postgresql" in chosen:
-            pg = _postgres(os.environ.get(
-                "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-            if pg:
-                settings = base.with_(database_url=pg, redis_url=None, var_dir=Path(tmp))
-                result["postgresql"] = _measure(settings, contacts, "postgresql", echo)
-            else:
-                result["postgresql"] = "skipped: PostgreSQL is not reachable"
-    return result
+    return on_each(base, chosen, DATABASE,
+                   lambda settings, label: _measure(settings, contacts, label, echo))

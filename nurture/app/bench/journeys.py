@@ -10,21 +10,19 @@ enrollments on PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from journeys.loader import load_text
 from journeys.models import Activity, Enrollment, JourneyVersion
 from journeys.services import publish
 from nurture.app import journeys_console
+from nurture.app.bench.databases import on_each
 from nurture.app.bench.segments import CONTACT, _write
 from nurture.app.composition import build
 from nurture.config import PROJECT_ROOT, Settings
@@ -42,11 +40,11 @@ def _publish(rt: Any) -> tuple[list[int], list[str], dict[str, str]]:
     """Two versions of the library journey; their row ids, its step ids and each send
     step's template."""
     source = (PROJECT_ROOT / "journeys" / "library" / f"{JOURNEY}.yaml").read_text()
-    ids = []
-    for text_ in (source, source + "\n# version 2\n"):
+    ids: list[int] = []
+    for based_on, text_ in enumerate((source, source + "\n# version 2\n")):
         loaded = load_text(text_, f"{JOURNEY}.yaml")
-        with rt.db.transaction() as session:
-            publish(session, loaded, by="bench", note="bench")
+        with rt.db.transaction() as session:  # each version edited from the one before
+            publish(session, loaded, based_on=based_on, by="bench", note="bench")
             ids.append(session.query(JourneyVersion.id).order_by(
                 JourneyVersion.id.desc()).limit(1).scalar())
     journey = loaded.journey
@@ -161,32 +159,6 @@ def _measure(settings: Settings, n: int, label: str,
 
 def run_journeys_bench(base: Settings, enrollments: int, databases: tuple[str, ...],
                        echo: Callable[[str], None] = print) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if "sqlite" in databases:
-            sqlite = base.with_(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                redis_url=None, var_dir=Path(tmp))
-            result["sqlite"] = _measure(sqlite, enrollments, "sqlite", echo)
-        if "postgresql" in databases:
-            pg = _postgres(os.environ.get(
-                "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-            if pg:
-                settings = base.with_(database_url=pg, redis_url=None, var_dir=Path(tmp))
-                result["postgresql"] = _measure(settings, enrollments, "postgresql", echo)
-            else:
-                result["postgresql"] = "skipped: PostgreSQL is not reachable"
-    return result
+    return on_each(base, databases, DATABASE,
+                   lambda settings, label: _measure(settings, enrollments, label, echo))
 
-
-def _postgres(url: str) -> str | None:
-    """A fresh database of this bench's own beside `url`'s, or None when PostgreSQL does
-    not answer."""
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-        admin.dispose()
-    except Exception:
-        return None
-    return url.rsplit("/", 1)[0] + "/" + DATABASE

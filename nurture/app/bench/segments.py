@@ -8,18 +8,16 @@ database, at most 2 s on 1,000,000 on PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from nurture.app.bench.databases import on_each
 from nurture.app.composition import build
 from nurture.audiences import services
 from nurture.config import Settings
@@ -39,18 +37,6 @@ SEGMENTS = {
 BATCH = 20_000
 DATABASE = "nurture_bench_segments"
 
-
-def _postgres(url: str) -> str | None:
-    """A fresh database of its own beside `url`'s, or None when PostgreSQL does not answer."""
-    try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-        admin.dispose()
-    except Exception:
-        return None
-    return url.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def _seed(rt: Any, contacts: int, echo: Callable[[str], None]) -> None:
@@ -164,18 +150,6 @@ def _measure(settings: Settings, contacts: int, label: str,
 
 def run_segments_bench(base: Settings, contacts: int, only: str = "both",
                        echo: Callable[[str], None] = print) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if only in ("both", "sqlite"):
-            sqlite = base.with_(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                redis_url=None, var_dir=Path(tmp))
-            result["sqlite"] = _measure(sqlite, contacts, "sqlite", echo)
-        if only in ("both", "postgresql"):
-            pg = _postgres(os.environ.get(
-                "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-            if pg:
-                settings = base.with_(database_url=pg, redis_url=None, var_dir=Path(tmp))
-                result["postgresql"] = _measure(settings, contacts, "postgresql", echo)
-            else:
-                result["postgresql"] = "skipped: PostgreSQL is not reachable"
-    return result
+    databases = ("sqlite", "postgresql") if only == "both" else (only,)
+    return on_each(base, databases, DATABASE,
+                   lambda settings, label: _measure(settings, contacts, label, echo))
