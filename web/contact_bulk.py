@@ -18,7 +18,12 @@ MAX_ID = 2**63 - 1
 
 
 def _selection() -> Selection:
-    """The contacts ticked (`ids`) or the segment chosen; BulkRefused for a bad id."""
+    """The contacts ticked (`ids`), or the segment or list chosen; BulkRefused for a bad id."""
+    if request.form.get("scope") == "list":
+        name = request.form.get("list", "").strip()
+        if not name or len(name) > 120:
+            raise BulkRefused("Choose the list whose contacts the action is for.")
+        return Selection(list_name=name)
     segment = request.form.get("segment", "").strip()
     if request.form.get("scope") == "segment" or (segment and not request.form.getlist("ids")):
         if not segment or len(segment) > 120:

@@ -52,13 +52,21 @@ class SelectionChanged(Conflict):
 
 @dataclass(frozen=True)
 class Selection:
-    """Contacts by id, or every contact of a segment (by name)."""
+    """Contacts by id, or every contact of a segment or of a list (by name)."""
 
     ids: tuple[int, ...] = ()
     segment: str = ""
+    list_name: str = ""
 
     def describe(self) -> str:
-        return f"the segment {self.segment}" if self.segment else "the contacts ticked"
+        if self.segment:
+            return f"the segment {self.segment}"
+        return f"the list {self.list_name}" if self.list_name else "the contacts ticked"
+
+    @property
+    def named(self) -> list[str]:
+        """What the confirmation signs besides the ids: the segment's and the list's name."""
+        return [self.segment, self.list_name]
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,14 @@ def contacts_of(session: Session, selection: Selection, now: datetime) -> list[i
             return sorted(session.scalars(services.matching(session, condition, now)))
         except SegmentInvalid as exc:
             raise BulkRefused(f"The segment cannot be counted: {exc}") from None
+    if selection.list_name:
+        list_id = lists.find(session, selection.list_name)
+        if list_id is None:
+            raise BulkRefused(f"There is no list called {selection.list_name[:120]!r}.")
+        return sorted(session.scalars(select(ListMember.contact_id)
+                                      .where(ListMember.list_id == list_id)))
     if not selection.ids:
-        raise BulkRefused("Tick at least one contact, or choose a segment.")
+        raise BulkRefused("Tick at least one contact, or choose a segment or a list.")
     if len(selection.ids) > MAX_IDS:
         raise BulkRefused(f"Tick at most {MAX_IDS:,} contacts; for more, save them as a "
                           "segment and act on the segment.")
@@ -128,7 +142,7 @@ def plan(works: Works, versions: VersionCache, tokens: Tokens, selection: Select
     with works.sessions() as session:
         value = check_value(session, versions, action, value)
         ids = contacts_of(session, selection, now)
-    token = tokens.sign("bulk", [action, value, selection.segment, _digest(ids), len(ids)])
+    token = tokens.sign("bulk", [action, value, selection.named, _digest(ids), len(ids)])
     return Plan(action, value, selection, len(ids), token)
 
 
@@ -137,11 +151,11 @@ def run(works: Works, versions: VersionCache, tokens: Tokens, tables: Sequence[T
     """Do the action confirmed by `token` on the selection, in batches; SelectionChanged
     when the selection is not what was counted."""
     try:
-        action, value, segment, digest, count = tokens.load("bulk", token)
+        action, value, named, digest, count = tokens.load("bulk", token)
     except (TokenError, ValueError, TypeError):
         raise SelectionChanged("This confirmation has expired or was altered; choose the "
                                "contacts and the action again.") from None
-    if segment != selection.segment:
+    if named != selection.named:
         raise SelectionChanged("The selection is not the one confirmed; choose again.")
     now = works.now()
     with works.sessions() as session:

@@ -10,10 +10,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from journeys.models import Enrollment
+from nurture.contacts import lists
 from tests.helpers import (
     advance_clock,
     contact,
     csrf,
+    enrollments,
     event,
     publish_text,
     sends,
@@ -180,3 +182,30 @@ def test_the_journeys_pages_lead_to_the_editor(rt):
     page = web.get("/journeys/linked")
     assert page.status_code == 200 and 'href="/journeys/linked/edit"' in page.text
     assert web.get("/journeys/linked/edit").status_code == 200
+
+
+def test_a_list_is_enrolled_from_the_journey_page_after_its_count(rt):
+    publish_text(rt, """
+        id: listed
+        name: Listed
+        entry: {event: custom.never}
+        steps:
+          - {id: hold, wait: 3d}
+          - {id: done, exit: finished}
+    """)
+    ids = [contact(rt, f"fair{i}@example.com") for i in range(3)]
+    with rt.db.transaction() as session:
+        lists.add(session, lists.ensure(session, "Fair", rt.clock.now()), ids, rt.clock.now())
+    web = signed_in(rt, "marketer")
+    page = web.get("/journeys/listed").text
+    assert 'id="enroll-list"' in page
+
+    confirm = web.post("/contacts/bulk", data={
+        "scope": "list", "list": "Fair", "action": "journey", "value_journey": "listed",
+        "csrf_token": csrf(page)})
+    assert confirm.status_code == 200 and "3 contacts (the list Fair)" in confirm.text
+    token = re.search(r'name="token" value="([^"]+)"', confirm.text).group(1)
+    done = web.post("/contacts/bulk/run", data={
+        "scope": "list", "list": "Fair", "token": token, "csrf_token": csrf(confirm.text)})
+    assert done.status_code == 200
+    assert sorted(e.contact_id for e in enrollments(rt) if e.journey_id == "listed") == ids

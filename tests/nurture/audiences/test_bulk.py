@@ -10,7 +10,7 @@ from nurture.app import contact_admin
 from nurture.audiences import bulk
 from nurture.audiences import services as segments
 from nurture.consent.records import suppressions
-from nurture.contacts import audit
+from nurture.contacts import audit, lists
 from nurture.contacts.models import Contact, ContactChange, ListMember, StageChange
 from nurture.contacts.services import upsert_contacts
 from tests.helpers import HELLO, contact, count, enrollments, publish_text, run_due, tampered
@@ -142,3 +142,33 @@ def test_a_bad_action_or_value_is_a_sentence(rt, action, value, sentence):
 def test_nothing_ticked_is_a_sentence(rt):
     with pytest.raises(bulk.BulkRefused, match="Tick at least one contact"):
         contact_admin.plan(rt, bulk.Selection(), "erase", "")
+
+
+def test_every_contact_on_a_list_is_enrolled_after_the_count_and_a_grown_list_is_refused(rt):
+    ids = _many(rt, 4)
+    publish_text(rt, HELLO)
+    with rt.db.transaction() as session:
+        fair = lists.ensure(session, "Fair", rt.clock.now())
+        lists.add(session, fair, ids[:3], rt.clock.now())
+    selection = bulk.Selection(list_name="Fair")
+
+    plan = contact_admin.plan(rt, selection, "journey", "hi")
+    assert plan.count == 3 and selection.describe() == "the list Fair"
+    with rt.db.transaction() as session:
+        lists.add(session, fair, ids[3:], rt.clock.now())
+    with pytest.raises(bulk.SelectionChanged, match="it now holds 4 contacts, not 3"):
+        contact_admin.run(rt, selection, plan.token, BY)
+    assert all(not enrollments(rt, cid) for cid in ids)
+
+    again = contact_admin.plan(rt, selection, "journey", "hi")
+    with pytest.raises(bulk.SelectionChanged, match="not the one confirmed"):
+        contact_admin.run(rt, bulk.Selection(segment="Fair"), again.token, BY)
+    done = contact_admin.run(rt, selection, again.token, BY)
+    run_due(rt)
+    assert (done.count, done.changed) == (4, 4)
+    assert all(len(enrollments(rt, cid)) == 1 for cid in ids)
+
+
+def test_a_list_that_does_not_exist_is_a_sentence(rt):
+    with pytest.raises(bulk.BulkRefused, match="There is no list called 'Nope'"):
+        contact_admin.plan(rt, bulk.Selection(list_name="Nope"), "stage", "buy")
