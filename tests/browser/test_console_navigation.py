@@ -81,11 +81,11 @@ def test_the_console_bar_by_keyboard_on_a_narrow_screen_and_the_contact_page_fit
     results["contact page"] = axe_violations(page)
 
     # An address with nothing: the styled page, with the bar and a way back.
-    page.goto(f"{site.url}/journeys")
+    page.goto(f"{site.url}/campaigns")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     page.get_by_role("link", name="Go to your start page").click()
     expect(page).to_have_url(f"{site.url}/")
-    page.goto(f"{site.url}/journeys")
+    page.goto(f"{site.url}/campaigns")
     results["404 page"] = axe_violations(page)
 
     # A phone: the bar wraps instead of running off the screen.
@@ -98,5 +98,5 @@ def test_the_console_bar_by_keyboard_on_a_narrow_screen_and_the_contact_page_fit
     expect(bar.get_by_role("link", name="Inbound")).to_be_in_viewport()
     results["referrals, narrow"] = axe_violations(page)
 
-    assert [url for url in missing if not url.endswith("/journeys")] == [], missing
+    assert [url for url in missing if not url.endswith("/campaigns")] == [], missing
     assert not any(results.values()), "axe-core violations:\n" + axe_report(results)
