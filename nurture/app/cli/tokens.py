@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
+from sqlalchemy.orm import Session
 
 from nurture.apitokens import services
 from nurture.apitokens.scopes import SCOPES
 from nurture.app.cli.ops import in_transaction
 from nurture.app.cli.refusals import Group
+from nurture.app.runtime import Runtime
 from nurture.users.errors import UserNotFound
 from nurture.users.services import list_users, normalise_email
 
@@ -17,7 +21,7 @@ def tokens() -> None:
     """API tokens: each acts as its user, with a scope, until revoked or expired."""
 
 
-def _user_id(session, email: str) -> int:  # type: ignore[no-untyped-def]
+def _user_id(session: Session, email: str) -> int:
     address = normalise_email(email)
     for user in list_users(session):
         if user.email == address:
@@ -44,7 +48,7 @@ def create(email: str, scope: str, expires: str, name: str) -> None:
 @click.option("--user", "email", default=None, help="Only this user's tokens.")
 def list_command(email: str | None) -> None:
     """Tokens, newest first, with their last use."""
-    def work(session, rt):  # type: ignore[no-untyped-def]
+    def work(session: Session, rt: Runtime) -> tuple[list[services.TokenInfo], datetime]:
         user_id = _user_id(session, email) if email else None
         return services.list_tokens(session, user_id), rt.clock.now()
 
