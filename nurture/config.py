@@ -107,6 +107,7 @@ class WebSettings:
 
     login_rate_limit: str = "5 per minute; 30 per hour"  # per account and address
     login_address_rate_limit: str = "30 per minute; 300 per hour"  # per address
+    api_rate_limit: str = "600 per minute"  # per API token (and for the shared API key)
     lock_wait: float = 10.0  # seconds
     import_max_mb: int = 200  # a million contacts with a dozen columns is about 150 MB
 
@@ -342,6 +343,7 @@ def _web(env: Mapping[str, str]) -> WebSettings:
         login_rate_limit=read.rate(env, "NURTURE_LOGIN_RATE_LIMIT", default.login_rate_limit),
         login_address_rate_limit=read.rate(env, "NURTURE_LOGIN_ADDRESS_RATE_LIMIT",
                                            default.login_address_rate_limit),
+        api_rate_limit=read.rate(env, "NURTURE_API_RATE_LIMIT", default.api_rate_limit),
         lock_wait=read.seconds(env, "NURTURE_WEB_LOCK_WAIT", default.lock_wait, most=3600),
         import_max_mb=read.whole(env, "NURTURE_IMPORT_MAX_MB", default.import_max_mb,
                                  least=1, unit="MB"))

@@ -2,6 +2,7 @@
 
 from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
+from nurture.apitokens.models import ApiToken
 from nurture.audiences.models import Segment, SegmentMember
 from nurture.broadcasts.models import Broadcast
 from nurture.consent.models import ConsentRecord, Suppression
@@ -27,7 +28,8 @@ from referral.models import (
 from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
-    "Account", "AccountRole", "Activity", "Base", "Broadcast", "ConsentRecord", "Contact",
+    "Account", "AccountRole", "Activity", "ApiToken", "Base", "Broadcast", "ConsentRecord",
+    "Contact",
     "ContactChange",
     "ContactScore",
     "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",

@@ -11,6 +11,7 @@ from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT, Settings
 from web.account import bp as account_bp
 from web.api import bp as api_bp
+from web.api_tokens import bp as api_tokens_bp
 from web.auth import init_app as init_auth
 from web.broadcasts import bp as broadcasts_bp
 from web.contact_bulk import bp as contact_bulk_bp
@@ -79,6 +80,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     init_auth(app)
     init_navigation(app)
     app.register_blueprint(account_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(sales_bp)
     app.register_blueprint(referral_bp)
     app.register_blueprint(contacts_bp)

@@ -1,5 +1,5 @@
-"""JSON API: events, bounces, inbound mail and scores. Authenticated by the NURTURE_API_KEY
-bearer token.
+"""JSON API: events, bounces, inbound mail and scores. Authenticated by a user's API token
+or the deprecated NURTURE_API_KEY (`web/api_auth.py`).
 
 Each view declares its body or query (`web/schemas.py`) with `@validate`: a call that breaks
 it is a 422 problem document, stored nowhere. Errors are problem documents (`web/problems.py`);
@@ -7,11 +7,6 @@ a service's refusal (an unknown contact, a bad bounce event) becomes one in `web
 """
 
 from __future__ import annotations
-
-import functools
-import hmac
-from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -21,6 +16,7 @@ from nurture.events.services import record_for_email
 from nurture.inbound.services import handle, mailboxes
 from nurture.sending.dsn import parse_json_event
 from scoring.queries import score_card
+from web.api_auth import key_required
 from web.openapi import validate
 from web.problems import Problem, problem
 from web.schemas import (
@@ -35,28 +31,11 @@ from web.schemas import (
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 INBOUND_MAX = 10 * 2**20  # a forwarded email with attachments; the IMAP path has no limit
-NO_KEY = "A valid API key is required (Authorization: Bearer ...)."
 
 
 def error(message: str, status: int):
     """A problem document with this sentence (404, 409, 422 ...)."""
     return problem(status, message)
-
-
-def key_required(view: Callable) -> Callable:
-    """No key, no answer (401): before the body or query is even looked at."""
-
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        return view(*args, **kwargs) if authorized() else error(NO_KEY, 401)
-    return wrapped
-
-
-def authorized() -> bool:
-    """The request carries the API key (`Authorization: Bearer $NURTURE_API_KEY`)."""
-    key = current_app.extensions["nurture"].settings.api_key or ""
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return bool(key) and hmac.compare_digest(given.encode(), key.encode())
 
 
 @bp.post("/bounces")

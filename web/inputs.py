@@ -24,7 +24,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from nurture.text import MAX_DEPTH, depth, text_problem, value_problems
-from web.api import authorized
+from web.api_auth import authorized
 from web.problems import UNREADABLE, UNSTORABLE, is_api, page, problem
 
 BIGINT_MAX = 2**63 - 1

@@ -161,6 +161,8 @@ BAD = [
     ("NURTURE_LOGIN_ADDRESS_RATE_LIMIT", "lots",
      "NURTURE_LOGIN_ADDRESS_RATE_LIMIT must be a rate such as '30 per minute; 300 per hour', "
      "not 'lots'."),
+    ("NURTURE_API_RATE_LIMIT", "fast",
+     "NURTURE_API_RATE_LIMIT must be a rate such as '600 per minute', not 'fast'."),
     ("NURTURE_WEB_LOCK_WAIT", "99999",
      "NURTURE_WEB_LOCK_WAIT must be a number of seconds between 0 and 3600, not '99999'."),
     ("NURTURE_IMPORT_MAX_MB", "0",

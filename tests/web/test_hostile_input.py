@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from nurture.apitokens import services as apitokens
 from nurture.audiences import services as segments
 from nurture.broadcasts import plan
 from nurture.broadcasts import services as broadcasts
@@ -135,6 +136,12 @@ CORPUS: dict[str, Entry] = {
     "GET /": Entry(who="marketer", query=("days",), numbers=("days",)),
     "GET /account": Entry(who="sales"),
     "POST /account/sign-out-everywhere": Entry(who="sales", form={"x": "1"}),
+    "GET /account/tokens": Entry(who="marketer"),
+    "POST /account/tokens": Entry(who="admin", form={
+        "name": "CRM sync", "scope": "write", "expires": "90d",
+        "user_id": ""}, numbers=("user_id",)),
+    "POST /account/tokens/<int:token_id>/revoke": Entry(
+        who="marketer", path=lambda ctx: {"token_id": str(ctx["token_id"])}, form={"x": "1"}),
     "GET /users": Entry(who="admin"),
     "POST /users/<int:user_id>/sign-out": Entry(
         who="admin", path=lambda ctx: {"user_id": str(ctx["user_id"])}, form={"x": "1"}),
@@ -371,6 +378,8 @@ def world(rt, request) -> dict:
     with rt.db.transaction() as session:
         user = users.create_user(session, f"{who}@example.com", who.title(), who, PASSWORD,
                                  now=now) if who in STAFF else None
+        token_id = apitokens.create_token(session, user.id, "T", "read", now=now).info.id \
+            if user else 0
         trial = Trial(contact_id=cid, company="Acme", services=["crm"], seats=3,
                       status="active", started_at=now, ends_at=now + timedelta(days=30))
         # Accepted by the rep: closing it (with an amount) is open to them.
@@ -404,7 +413,7 @@ def world(rt, request) -> dict:
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
             "broadcast_id": broadcast_id, "journey_id": "edited",
-            "user_id": user.id if user else 0,
+            "user_id": user.id if user else 0, "token_id": token_id,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),
             "confirm": rt.tokens.sign("confirm", [cid, "ann@example.com", None]),

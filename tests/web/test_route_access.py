@@ -125,6 +125,9 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/"): console(GET, MARKETER),
     (GET, "/account"): console(GET),
     (POST, "/account/sign-out-everywhere"): console(POST, ok=303),
+    (GET, "/account/tokens"): console(GET, MARKETER),
+    (POST, "/account/tokens"): console(POST, MARKETER, ok=422),  # an empty form
+    (POST, "/account/tokens/<int:token_id>/revoke"): console(POST, MARKETER, ok=404),
     (GET, "/users"): console(GET, ADMIN),
     (POST, "/users/<int:user_id>/sign-out"): console(POST, ADMIN, ok=303),
     (GET, "/sales"): console(GET, SALES, MARKETER),
@@ -262,7 +265,8 @@ def _rows(rt) -> dict[str, object]:
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
             "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
-            "journey_id": _journey(rt), "step_id": "a", "split_id": "ab"}
+            "journey_id": _journey(rt), "step_id": "a", "split_id": "ab",
+            "token_id": 999999}  # no such token: a 404 for those who may revoke
 
 
 def _journey(rt) -> str:

@@ -28,6 +28,7 @@ from nurture.app.cli.sends import sends
 from nurture.app.cli.sink import smtp_sink
 from nurture.app.cli.suppressions import suppressions
 from nurture.app.cli.templates import templates
+from nurture.app.cli.tokens import tokens
 from nurture.app.cli.trials import trials
 from nurture.app.cli.users import users
 
@@ -62,6 +63,7 @@ main.add_command(trials)
 main.add_command(accounts)
 main.add_command(nps)
 main.add_command(users)
+main.add_command(tokens)
 main.add_command(referral)
 main.add_command(clv)
 main.add_command(dkim)
