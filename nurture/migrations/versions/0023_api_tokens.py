@@ -1,6 +1,6 @@
 """api tokens: per-user bearer tokens for the JSON API, stored as SHA-256 digests
 
-Revision ID: 0023_api_tokens
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07 22:50:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from nurture.db import BigId, UTCDateTime
 
-revision = '0023_api_tokens'
+revision = '0023'
 down_revision = '0022'
 branch_labels = None
 depends_on = None
