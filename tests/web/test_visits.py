@@ -14,8 +14,10 @@ import pytest
 from nurture.consent.models import Suppression
 from nurture.env import ConfigError, origins
 from nurture.visits.pages import with_visitor, without_visitor
+from tests.factories import VALID, post_sign_up, publish_trial_journey
 from tests.helpers import (
     contact,
+    contact_id,
     event,
     events,
     get_contact,
@@ -201,3 +203,16 @@ def test_the_script_is_served(rt):
     script = web_client(rt).get("/t.js")
     assert script.status_code == 200 and script.mimetype == "text/javascript"
     assert b"/api/v1/visits" in script.data and b"SameSite=Lax" in script.data
+
+
+def test_a_landing_form_tells_the_script_who_signed_up_but_not_for_a_known_address(rt):
+    publish_trial_journey(rt)
+    client = web_client(rt)
+    assert post_sign_up(client).status_code == 303
+    thanks = client.get("/l/trial/thanks").text
+    token = re.search(r'data-nurture-visitor="([^"]+)"', thanks).group(1)
+    assert rt.tokens.load("visitor", token) == contact_id(rt, VALID["email"])
+    assert 'src="/t.js"' in thanks
+    again = web_client(rt)  # someone else typing the same address learns nothing
+    assert post_sign_up(again).status_code == 303
+    assert "data-nurture-visitor" not in again.get("/l/trial/thanks").text
