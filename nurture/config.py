@@ -110,6 +110,10 @@ class WebSettings:
     api_rate_limit: str = "600 per minute"  # per API token (and for the shared API key)
     lock_wait: float = 10.0  # seconds
     import_max_mb: int = 200  # a million contacts with a dozen columns is about 150 MB
+    # The customer's websites whose pages may report visits (NURTURE_VISIT_ORIGINS): the
+    # only origins the visit endpoint answers with CORS headers. (): no site may.
+    visit_origins: tuple[str, ...] = ()
+    visit_rate_limit: str = "60 per minute; 1000 per day"  # per visitor
 
 
 @dataclass(frozen=True)
@@ -346,7 +350,9 @@ def _web(env: Mapping[str, str]) -> WebSettings:
         api_rate_limit=read.rate(env, "NURTURE_API_RATE_LIMIT", default.api_rate_limit),
         lock_wait=read.seconds(env, "NURTURE_WEB_LOCK_WAIT", default.lock_wait, most=3600),
         import_max_mb=read.whole(env, "NURTURE_IMPORT_MAX_MB", default.import_max_mb,
-                                 least=1, unit="MB"))
+                                 least=1, unit="MB"),
+        visit_origins=read.origins(env, "NURTURE_VISIT_ORIGINS"),
+        visit_rate_limit=read.rate(env, "NURTURE_VISIT_RATE_LIMIT", default.visit_rate_limit))
 
 
 def _guard(env: Mapping[str, str]) -> GuardSettings:

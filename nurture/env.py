@@ -143,6 +143,24 @@ def rate(env: Env, name: str, default: str) -> str:
     return value
 
 
+def origins(env: Env, name: str) -> tuple[str, ...]:
+    """Web origins (`https://www.example.com`, a port if not the scheme's own), comma
+    separated, each lower-cased as browsers send it in `Origin`; () when unset."""
+    value = raw(env, name)
+    found: list[str] = []
+    for item in (value or "").split(","):
+        item = item.strip().rstrip("/")
+        if not item:
+            continue
+        check_url(name, item, ("http", "https"))
+        parts = urlsplit(item)
+        if parts.path or parts.query or parts.fragment or parts.username:
+            raise ConfigError(f"{name} must list origins such as https://www.example.com, "
+                              f"without a path, not {item!r}.")
+        found.append(f"{parts.scheme.lower()}://{parts.netloc.lower()}")
+    return tuple(found)
+
+
 def url(env: Env, name: str, schemes: Collection[str], *, host: bool = True) -> str | None:
     """An address starting with one of `schemes` (and naming a host, when `host`); None
     when unset."""

@@ -33,6 +33,8 @@ MAX_AGE = {
     "trial": 60 * DAY,  # conversion link: from the ending notice to the end of retention
     "signup": 7 * DAY,  # confirming what the public sign-up form asked for a known address
     "bulk": DAY // 24,  # a bulk action confirmed within the hour it was shown
+    # Who visits the customer's site: added to email clicks, kept a year in a cookie there.
+    "visitor": 400 * DAY,
 }
 
 

@@ -38,6 +38,7 @@ from web.referral import bp as referral_bp
 from web.sales import bp as sales_bp
 from web.segments import bp as segments_bp
 from web.trials import bp as trials_bp
+from web.visits import bp as visits_bp
 
 
 def create_app(config: Settings | Runtime | None = None) -> Flask:
@@ -72,9 +73,11 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     # RFC 8058: mail providers POST `List-Unsubscribe=One-Click` with no session; the signed
     # token in the URL is the authority, as it is for the link in the email.
     csrf.exempt(unsubscribe)
+    csrf.exempt(visits_bp)  # browsers of the customer's site, with a signed visitor id
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(email_links_bp)
+    app.register_blueprint(visits_bp)
     for blueprint in (landing_bp, trials_bp, nps_bp):
         app.register_blueprint(blueprint)
     init_auth(app)

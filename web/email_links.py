@@ -24,6 +24,7 @@ from nurture.sending.render import store_for
 from nurture.sending.tracking import machine_reason
 from nurture.sending.utm import email_tags, tagged
 from nurture.tokens import TokenError
+from nurture.visits.pages import with_visitor
 from web.errors import refusals_shown_on
 from web.i18n import speak_to
 
@@ -211,6 +212,12 @@ def click(token: str, index: int):
         return render_template("email/link_error.html",
                                message="This link is not valid or has expired."), 404
     _record_hit(send, "email.clicked", url=links[index], link=index)
-    tags = email_tags(_rt().settings.sending, send.journey_id, send.template)
-    return Response(status=302, headers={"Location": tagged(links[index], tags),
+    rt = _rt()
+    tags = email_tags(rt.settings.sending, send.journey_id, send.template)
+    location = tagged(links[index], tags)
+    if send.role == "contact" and rt.settings.web.visit_origins:
+        # The customer's own site learns who is visiting (docs/visits.md).
+        location = with_visitor(location, rt.tokens.sign("visitor", send.contact_id),
+                                rt.settings.web.visit_origins)
+    return Response(status=302, headers={"Location": location,
                                          "Cache-Control": "no-store, private"})

@@ -303,7 +303,11 @@ def landing_page(slug: str) -> ResponseReturnValue:
                 "known": outcome.known, "confirmation": outcome.confirmation,
                 "welcome_to": list(outcome.welcome_to), "consent": outcome.consent,
                 "email": form.email.data, "technical_email": form.tech_email.data,
-                "ends_on": _long_date(outcome.ends_at) if outcome.ends_at else ""})
+                "ends_on": _long_date(outcome.ends_at) if outcome.ends_at else "",
+                # A new contact is the person at this browser: the visit script learns
+                # who they are (docs/visits.md). Not so for an address that was known.
+                "visitor": "" if outcome.known else rt.tokens.sign("visitor",
+                                                                   outcome.contact_id)})
     if request.method == "POST":
         status = 422
     return render_template("landing/page.html", page=page, form=form, hero=_hero(page),

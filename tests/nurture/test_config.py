@@ -167,6 +167,12 @@ BAD = [
      "NURTURE_WEB_LOCK_WAIT must be a number of seconds between 0 and 3600, not '99999'."),
     ("NURTURE_IMPORT_MAX_MB", "0",
      "NURTURE_IMPORT_MAX_MB must be a whole number of MB, 1 or more, not '0'."),
+    ("NURTURE_VISIT_ORIGINS", "https://www.example.com/shop",
+     "NURTURE_VISIT_ORIGINS must list origins such as https://www.example.com, without a "
+     "path, not 'https://www.example.com/shop'."),
+    ("NURTURE_VISIT_RATE_LIMIT", "often",
+     "NURTURE_VISIT_RATE_LIMIT must be a rate such as '60 per minute; 1000 per day', not "
+     "'often'."),
     ("NURTURE_SEND_RETENTION_DAYS", "two years",
      "NURTURE_SEND_RETENTION_DAYS must be a whole number, not 'two years'."),
     ("NURTURE_EMAIL_UTM", "maybe", "NURTURE_EMAIL_UTM must be 'on' or 'off', not 'maybe'."),

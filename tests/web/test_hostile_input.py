@@ -336,6 +336,11 @@ CORPUS: dict[str, Entry] = {
     "POST /api/inbound": Entry(who="api"),
     "GET /api/scores": Entry(who="api", query=("email",)),
     "GET /api/nps": Entry(who="api", query=("period", "segment")),
+    # Browsers of a listed site (docs/visits.md); the signed visitor id is the authority.
+    "GET /t.js": Entry(query=("v",)),
+    "POST /api/v1/visits": Entry(json={
+        "visitor": "not-a-signed-id", "url": "http://localhost:5000/pricing",
+        "title": "Pricing", "referrer": ""}),
     "POST /api/trials/<int:trial_id>/usage": Entry(
         who="api", path=lambda ctx: {"trial_id": str(ctx["trial_id"])},
         json={"type": "seat_activated", "seat": "bob@example.com"}),

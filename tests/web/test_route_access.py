@@ -121,6 +121,10 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/api/scores"): api_key(401),
     (GET, "/api/nps"): api_key(401),
     (POST, "/api/trials/<int:trial_id>/usage"): api_key(401),
+    # Page visits on the customer's site: the script, and where it reports (403 without
+    # the Origin of a listed site; docs/visits.md).
+    (GET, "/t.js"): public(200),
+    (POST, "/api/v1/visits"): public(403),
     # The console.
     (GET, "/"): console(GET, MARKETER),
     (GET, "/account"): console(GET),
