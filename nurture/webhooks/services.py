@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,7 +154,7 @@ def replay(session: Session, delivery_id: int, now: datetime) -> int | None:
     if row is None:
         return None
     copy = WebhookDelivery(
-        delivery_key=f"replay:{row.id}:{now.timestamp():.6f}", endpoint_id=row.endpoint_id,
+        delivery_key=f"replay:{row.id}:{uuid.uuid4().hex}", endpoint_id=row.endpoint_id,
         event_id=row.event_id, url=row.url, event=row.event, payload=row.payload,
         status="pending", created_at=now, due_at=now)
     session.add(copy)
