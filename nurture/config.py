@@ -251,8 +251,7 @@ class Settings:
                       or "http://localhost:5000").rstrip("/"),
             timezone=read.zone(env, "NURTURE_TZ", "UTC"),
             var_dir=var_dir,
-            webhook_allow=tuple(p.strip() for p in (env.get("NURTURE_WEBHOOK_ALLOW") or "")
-                                .split(",") if p.strip()),
+            webhook_allow=read.networks(env, "NURTURE_WEBHOOK_ALLOW"),
             frequency_cap=read.whole(env, "NURTURE_FREQUENCY_CAP", 3, least=1),
             frequency_window_days=read.whole(env, "NURTURE_FREQUENCY_WINDOW_DAYS", 7,
                                              least=1, unit="days"),
