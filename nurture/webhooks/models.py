@@ -44,6 +44,9 @@ class WebhookDelivery(Base):
     endpoint_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=True)
     event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    # The contact an endpoint's delivery is about: the privacy walk finds the rows by it
+    # (`nurture.contacts.privacy`), to export them or erase them with the contact.
+    contact_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     url: Mapped[str] = mapped_column(Text)
     event: Mapped[str] = mapped_column(String(120), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

@@ -155,7 +155,8 @@ def replay(session: Session, delivery_id: int, now: datetime) -> int | None:
         return None
     copy = WebhookDelivery(
         delivery_key=f"replay:{row.id}:{uuid.uuid4().hex}", endpoint_id=row.endpoint_id,
-        event_id=row.event_id, url=row.url, event=row.event, payload=row.payload,
+        event_id=row.event_id, contact_id=row.contact_id, url=row.url, event=row.event,
+        payload=row.payload,
         status="pending", created_at=now, due_at=now)
     session.add(copy)
     session.flush()

@@ -34,7 +34,8 @@ def _fan_out(session: Session, events: Sequence[RecordedEvent], now: datetime) -
         return reaction
     endpoints = listening(session)
     rows = [{"delivery_key": f"event:{event.id}:{endpoint.id}", "endpoint_id": endpoint.id,
-             "event_id": event.id, "url": endpoint.url, "event": event.type,
+             "event_id": event.id, "contact_id": event.contact_id, "url": endpoint.url,
+             "event": event.type,
              "payload": payload(event), "status": "pending", "attempts": 0,
              "created_at": now, "due_at": now}
             for event in events for endpoint in endpoints

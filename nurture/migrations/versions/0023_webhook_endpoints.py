@@ -41,6 +41,7 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('endpoint_id', BigId, nullable=True))
         batch_op.add_column(sa.Column('event_id', BigId, nullable=True))
+        batch_op.add_column(sa.Column('contact_id', BigId, nullable=True))
         batch_op.add_column(sa.Column('response_code', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('response_excerpt', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('duration_ms', sa.Integer(), nullable=True))
@@ -56,7 +57,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints'),
             type_='foreignkey')
-        for column in ('duration_ms', 'response_excerpt', 'response_code', 'event_id',
-                       'endpoint_id'):
+        for column in ('duration_ms', 'response_excerpt', 'response_code', 'contact_id',
+                       'event_id', 'endpoint_id'):
             batch_op.drop_column(column)
     op.drop_table('webhook_endpoints')

@@ -5,6 +5,7 @@ replayed; the CRM hand-off and journey steps go the same way."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from dataclasses import replace
@@ -181,3 +182,21 @@ def test_bad_endpoint_settings_are_refused_with_a_sentence(hooks):
             with pytest.raises(EndpointError, match=message):
                 endpoints.create(session, url, events, "", None, hooks.clock.now())
     assert rows(hooks, WebhookEndpoint) == []
+
+
+def test_new_contacts_reach_an_endpoint_and_leave_with_an_erasure(hooks):
+    from nurture.app import contact_admin
+    from nurture.contacts.imports import service as imports
+    from nurture.contacts.imports import uploads
+    from nurture.contacts.imports.options import Options
+
+    with receiving() as receiver:
+        endpoint(hooks, receiver.url, ("contact.created",))
+        upload = uploads.store(hooks.settings.var_dir, io.BytesIO(b"email\ncy@example.com\n"))
+        imports.create(hooks, uploads.path_of(hooks.settings.var_dir, upload), "p.csv",
+                       {"email": "email"}, Options(), "test", background=True)
+        run_due(hooks)  # the import's batch (the bulk path), then the delivery
+    [(_headers, body)] = receiver.received
+    assert json.loads(body)["type"] == "contact.created"
+    contact_admin.erase(hooks, "cy@example.com", "admin@example.com")
+    assert deliveries(hooks) == []  # the log kept nothing about them
