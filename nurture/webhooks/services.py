@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings
@@ -87,6 +87,7 @@ def deliver_batch(session_factory: Callable[[], Session], ids: list[int], now: d
     """Try each pending delivery once, committing each outcome as it comes (a slow
     target must not hold the others' results). Returns the endpoints disabled now."""
     disabled: list[Disabled] = []
+    stopped: set[int] = set()  # disabled by this batch: its other rows are not tried
     with session_factory() as session:
         rows = session.scalars(select(WebhookDelivery).where(
             WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
@@ -96,7 +97,8 @@ def deliver_batch(session_factory: Callable[[], Session], ids: list[int], now: d
             WebhookEndpoint.id.in_(endpoint_ids)))} if endpoint_ids else {}
         for row in rows:
             endpoint = endpoints.get(row.endpoint_id) if row.endpoint_id else None
-            if row.endpoint_id is not None and (endpoint is None or not endpoint.enabled):
+            if row.endpoint_id is not None and (endpoint is None or not endpoint.enabled
+                                                or row.endpoint_id in stopped):
                 _finish(session, row.id, {"status": "failed", "due_at": None,
                                           "lease_until": None,
                                           "last_error": "The endpoint is disabled."})
@@ -118,8 +120,9 @@ def deliver_batch(session_factory: Callable[[], Session], ids: list[int], now: d
             else:
                 values |= {"due_at": due}
             _finish(session, row.id, values)
-            if endpoint is not None and (gone := _count(session, endpoint, result.ok, now)):
+            if endpoint is not None and (gone := _count(session, endpoint.id, result.ok, now)):
                 disabled.append(gone)
+                stopped.add(endpoint.id)
     return disabled
 
 
@@ -129,22 +132,29 @@ def _finish(session: Session, delivery_id: int, values: dict) -> None:
     session.commit()
 
 
-def _count(session: Session, endpoint: WebhookEndpoint, ok: bool, now: datetime
-           ) -> Disabled | None:
-    """Keep the endpoint's run of failures; disable it when the run is too long."""
+def _count(session: Session, endpoint_id: int, ok: bool, now: datetime) -> Disabled | None:
+    """Keep the endpoint's run of failures, in one statement each (workers deliver to the
+    same endpoint side by side: a read-then-write would lose counts); disable it when the
+    run is too long, once, whichever worker sees it first."""
+    this = WebhookEndpoint.id == endpoint_id
     if ok:
-        endpoint.failure_count, endpoint.failing_since = 0, None
+        session.execute(update(WebhookEndpoint).where(this).values(failure_count=0,
+                                                                   failing_since=None))
         session.commit()
         return None
-    endpoint.failure_count += 1
-    endpoint.failing_since = endpoint.failing_since or now
-    reason = schedule.disable_reason(endpoint.failure_count, endpoint.failing_since, now)
-    if reason is not None and endpoint.enabled:
-        endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = False, now, reason
-        session.commit()
-        return Disabled(endpoint.id, endpoint.url, endpoint.owner_id, reason)
+    run = session.execute(update(WebhookEndpoint).where(this).values(
+        failure_count=WebhookEndpoint.failure_count + 1,
+        failing_since=func.coalesce(WebhookEndpoint.failing_since, now))
+        .returning(WebhookEndpoint.failure_count, WebhookEndpoint.failing_since)).one()
+    reason = schedule.disable_reason(run.failure_count, run.failing_since, now)
+    gone = None
+    if reason is not None:
+        gone = session.execute(update(WebhookEndpoint).where(
+            this, WebhookEndpoint.enabled.is_(True)).values(
+            enabled=False, disabled_at=now, disabled_reason=reason)
+            .returning(WebhookEndpoint.url, WebhookEndpoint.owner_id)).first()
     session.commit()
-    return None
+    return Disabled(endpoint_id, gone.url, gone.owner_id, reason) if gone and reason else None
 
 
 def replay(session: Session, delivery_id: int, now: datetime) -> int | None:
