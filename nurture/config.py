@@ -215,6 +215,8 @@ class Settings:
     # A purchase's commitment, in months, when the event does not say (seed 002: 12).
     commitment_months: int = 12
     inbound: InboundSettings = InboundSettings()
+    # Hosts and CIDRs that webhooks may reach although private or loopback (tests, intranets).
+    webhook_allow: tuple[str, ...] = ()
 
     @property
     def reads_unsubscribe_mail(self) -> bool:
@@ -254,6 +256,7 @@ class Settings:
                       or "http://localhost:5000").rstrip("/"),
             timezone=read.zone(env, "NURTURE_TZ", "UTC"),
             var_dir=var_dir,
+            webhook_allow=read.networks(env, "NURTURE_WEBHOOK_ALLOW"),
             frequency_cap=read.whole(env, "NURTURE_FREQUENCY_CAP", 3, least=1),
             frequency_window_days=read.whole(env, "NURTURE_FREQUENCY_WINDOW_DAYS", 7,
                                              least=1, unit="days"),

@@ -8,6 +8,7 @@ password); other values are, so that a typo can be seen."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -24,6 +25,7 @@ ON = frozenset({"on", "1", "true", "yes"})
 OFF = frozenset({"off", "0", "false", "no"})
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._:-]+")
 
 
@@ -40,6 +42,22 @@ def raw(env: Env, name: str) -> str | None:
 def text(env: Env, name: str, default: str) -> str:
     """Free text (a name, an address, a key): any value, blank meaning the default."""
     return raw(env, name) or default
+
+
+def networks(env: Env, name: str) -> tuple[str, ...]:
+    """Host names or networks (`10.0.0.0/8`, `127.0.0.1`), separated by commas."""
+    value = raw(env, name)
+    if value is None:
+        return ()
+    entries = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            if not _HOST.fullmatch(entry):
+                raise ConfigError(f"{name} must list host names or networks such as "
+                                  f"'10.0.0.0/8', separated by commas, not {entry!r}.") from None
+    return entries
 
 
 def whole(env: Env, name: str, default: int, *, least: int, unit: str = "") -> int:

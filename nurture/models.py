@@ -16,7 +16,7 @@ from nurture.nps.models import NPSResponse
 from nurture.sending.models import Pause, Send
 from nurture.trials.models import Trial
 from nurture.users.models import User
-from nurture.webhooks.models import WebhookDelivery
+from nurture.webhooks.models import WebhookDelivery, WebhookEndpoint
 from referral.models import (
     Referral,
     ReferralClick,
@@ -37,4 +37,5 @@ __all__ = [
     "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",
     "Reward", "RewardTransition", "ScoreEntry", "Segment", "SegmentMember", "Send",
     "StageChange", "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
+    "WebhookEndpoint",
 ]

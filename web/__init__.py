@@ -39,6 +39,7 @@ from web.sales import bp as sales_bp
 from web.segments import bp as segments_bp
 from web.trials import bp as trials_bp
 from web.visits import bp as visits_bp
+from web.webhooks import bp as webhooks_bp
 
 
 def create_app(config: Settings | Runtime | None = None) -> Flask:
@@ -98,6 +99,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(inbound_bp)
     app.register_blueprint(journey_editor_bp)
     app.register_blueprint(journeys_bp)
+    app.register_blueprint(webhooks_bp)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

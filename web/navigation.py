@@ -42,6 +42,7 @@ NAV: tuple[Link, ...] = (
     Link("Sales", "sales.index"),
     Link("Deliverability", "deliverability.index"),
     Link("Inbound", "inbound.index"),
+    Link("Webhooks", "webhooks.index"),
     Link("Users", "account.users"),
 )
 

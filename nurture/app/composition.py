@@ -28,6 +28,7 @@ from nurture.events.bus import Subscriber
 from nurture.nps.services import NPSConfig, NPSThrottle
 from nurture.sending.render import store_for
 from nurture.sending.senders import make_sender
+from nurture.webhooks.subscriber import WebhookSubscriber
 from referral.config import ReferralConfig
 from referral.subscriber import ReferralSubscriber
 from scoring.subscriber import ScoringSubscriber
@@ -41,7 +42,8 @@ def subscribers_for(settings: Settings, versions: VersionCache,
             ScoringSubscriber(settings),
             ReferralSubscriber(ReferralConfig.from_settings(settings)),
             JourneySubscriber(versions, pacing.window),
-            SegmentSubscriber(versions))
+            SegmentSubscriber(versions),
+            WebhookSubscriber())
 
 
 def build(settings: Settings, clock: Clock | None = None, with_transport: bool = True) -> Runtime:

@@ -20,7 +20,8 @@ from nurture.events.bus import NewEvent
 from nurture.sending.lanes import KINDS
 from nurture.sending.services import deliver
 from nurture.unit_of_work import Work
-from nurture.webhooks.services import deliver_batch
+from nurture.webhooks.notices import notify_disabled
+from nurture.webhooks.services import Engine, deliver_batch
 from scoring.scorer import HandoffRequest
 from scoring.services import escalate_due
 from scoring.subscriber import hand_off, setup_for
@@ -36,7 +37,7 @@ def handlers(rt: Runtime) -> dict[str, Handler]:
         deliver(rt, rt.mailroom(), ids)
 
     def deliver_webhooks(ids: list[int]) -> None:
-        deliver_batch(rt.db.sessions, ids, rt.clock.now(), rt.settings.secret_key)
+        deliver_webhook_batch(rt, ids)
 
     def escalate_handoffs(ids: list[int]) -> None:
         escalate_due(rt, rt.settings, ids)
@@ -53,6 +54,15 @@ def handlers(rt: Runtime) -> dict[str, Handler]:
             "deliver_priority_sends": deliver_sends,
             "deliver_webhooks": deliver_webhooks, "escalate_handoffs": escalate_handoffs,
             "run_imports": run_imports}
+
+
+def deliver_webhook_batch(rt: Runtime, ids: list[int]) -> None:
+    """Deliver, then tell the owners of endpoints that this batch disabled."""
+    disabled = deliver_batch(rt.db.sessions, ids, rt.clock.now(),
+                             Engine.from_settings(rt.settings))
+    if disabled:
+        with rt.db.sessions() as session:
+            notify_disabled(session, rt.sender, rt.settings, disabled)
 
 
 def run_import(rt: Runtime, job_id: int) -> None:

@@ -51,6 +51,7 @@ EMPTIED: dict[str, dict[str, Any]] = {
 }
 # Tables that hold nothing about any one contact (why, for whoever adds a table).
 NOTHING_ABOUT: dict[str, str] = {
+    "webhook_endpoints": "where staff send events, and the secrets they sign with",
     "users": "the staff who use the console",
     "accounts": "a company: emptied when its last contact is erased (`_empty_accounts`)",
     "subscriptions": "a company's services and seats",

@@ -155,6 +155,9 @@ BAD = [
      "NURTURE_REFERRAL_HOLD_DAYS must be a whole number, not 'a month'."),
     ("NURTURE_CRM_WEBHOOK_URL", "ftp://crm.example/in",
      "NURTURE_CRM_WEBHOOK_URL must start with http:// or https://, not ftp://."),
+    ("NURTURE_WEBHOOK_ALLOW", "10.0.0.0/8, not a host",
+     "NURTURE_WEBHOOK_ALLOW must list host names or networks such as '10.0.0.0/8', "
+     "separated by commas, not 'not a host'."),
     ("NURTURE_LOGIN_RATE_LIMIT", "5 a minute",
      "NURTURE_LOGIN_RATE_LIMIT must be a rate such as '5 per minute; 30 per hour', not "
      "'5 a minute'."),

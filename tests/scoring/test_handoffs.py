@@ -4,13 +4,8 @@ webhook, the SLA escalation, and what sales does with the lead."""
 
 from __future__ import annotations
 
-import hmac
-import json
-import threading
 from dataclasses import replace
 from datetime import timedelta
-from hashlib import sha256
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -207,45 +202,29 @@ def test_a_journey_handoff_step_takes_the_same_path(rt):
     assert len(mail_to(rt, "anna@sales.example")) == 1
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(200 if len(self.received) > 1 else 503)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_the_crm_webhook_is_signed_and_retried_until_delivered(settings, clock):
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/crm"
-        crm = settings.with_(scoring=replace(settings.scoring, crm_webhook_url=url))
+    from standardwebhooks import Webhook
+
+    from nurture.webhooks.signing import derived_secret
+    from tests.nurture.webhooks.webhook_receiver import receiving
+
+    with receiving(codes=[503]) as receiver:
+        crm = settings.with_(scoring=replace(settings.scoring, crm_webhook_url=receiver.url),
+                             webhook_allow=("127.0.0.1",))
         with running(crm, clock) as rt:
             rep(rt, "anna@sales.example")
             cid = contact(rt, "ivy@example.com", first_name="Ivy")
             record(rt, cid, "demo.requested")
-            assert len(_Receiver.received) == 1, "the first attempt got a 503"
+            assert len(receiver.received) == 1, "the first attempt got a 503"
             rt.clock.advance(timedelta(minutes=1))
             run_due(rt)
-            headers, body = _Receiver.received[-1]
-            expected = "sha256=" + hmac.new(b"test-secret-key", headers["X-Nurture-Timestamp"]
-                                            .encode() + b"." + body, sha256).hexdigest()
-            assert headers["X-Nurture-Signature"] == expected
-            payload = json.loads(body)
+            headers, body = receiver.received[-1]
+            payload = Webhook(derived_secret("test-secret-key")).verify(body, headers)
             assert payload["event"] == "sales.handoff" and payload["lead"]["first_name"] == "Ivy"
             assert payload["rep"]["email"] == "anna@sales.example"
             with rt.db.sessions() as session:
                 row = session.scalar(select(WebhookDelivery))
             assert (row.status, row.attempts) == ("delivered", 2)
-    finally:
-        server.shutdown()
 
 
 def test_a_lead_sent_back_for_timing_is_nurtured_again_but_not_a_bad_fit(rt):

@@ -34,6 +34,7 @@ from nurture.models import Base
 from nurture.trials.lifecycle import conversion_token
 from nurture.trials.models import Trial
 from nurture.users import services as users
+from nurture.webhooks import console as webhooks
 from referral import services as referral_api
 from scoring.models import Handoff
 from tests.helpers import PASSWORD, contact, publish_text
@@ -178,6 +179,27 @@ CORPUS: dict[str, Entry] = {
               "description": ""}),
     "POST /segments/<int:segment_id>/delete": Entry(
         who="marketer", path=lambda ctx: {"segment_id": str(ctx["segment_id"])},
+        form={"x": "1"}),
+    "GET /webhooks": Entry(who="marketer"),
+    "POST /webhooks": Entry(who="marketer", form={
+        "url": "https://hooks.example.com/in", "events": "demo.*\ncontact.created",
+        "description": "The CRM"}),
+    "GET /webhooks/<int:endpoint_id>": Entry(
+        who="marketer", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])}),
+    "POST /webhooks/<int:endpoint_id>": Entry(
+        who="marketer", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])},
+        form={"url": "https://hooks.example.com/v2", "events": "*", "description": ""}),
+    "POST /webhooks/<int:endpoint_id>/rotate": Entry(
+        who="marketer", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])},
+        form={"x": "1"}),
+    "POST /webhooks/<int:endpoint_id>/enabled": Entry(
+        who="marketer", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])},
+        form={"enabled": "0"}),
+    "POST /webhooks/<int:endpoint_id>/delete": Entry(
+        who="marketer", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])},
+        form={"x": "1"}),
+    "POST /webhooks/deliveries/<int:delivery_id>/replay": Entry(
+        who="marketer", path=lambda ctx: {"delivery_id": str(ctx["delivery_id"])},
         form={"x": "1"}),
     "GET /broadcasts": Entry(who="marketer"),
     "GET /broadcasts/new": Entry(who="marketer"),
@@ -413,7 +435,11 @@ def world(rt, request) -> dict:
     upload = uploads.store(rt.settings.var_dir, io.BytesIO(b"email,name\n"))
     import_job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "p.csv",
                                 {"email": "email"}, Options(), "test", background=False)
+    endpoint_id, _ = webhooks.created(rt.db, "https://hooks.example.com/in", ["demo.*"], "",
+                                      None, now)
+    delivery_id = webhooks.replayed(rt.db, _a_delivery(rt), now)
     return {"upload": upload, "import_job": import_job,
+            "endpoint_id": endpoint_id, "delivery_id": delivery_id,
             "clients": clients, "rt": rt, "code": code, "source_id": source_id,
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
@@ -424,6 +450,18 @@ def world(rt, request) -> dict:
             "confirm": rt.tokens.sign("confirm", [cid, "ann@example.com", None]),
             "track": rt.tokens.sign("track", 1), "nps": rt.tokens.sign("nps", [cid, 7, 9]),
             "trial_token": conversion_token(rt.tokens, cid, "ann@example.com", trial_id)}
+
+
+def _a_delivery(rt) -> int:
+    """A delivery of the CRM hand-off, with no endpoint: replays of it are what we try."""
+    from nurture.webhooks.models import WebhookDelivery
+
+    with rt.db.transaction() as session:
+        row = WebhookDelivery(delivery_key="handoff:1:sales.handoff", status="delivered",
+                              url="https://crm.example.com/in", payload={})
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def _snapshot(rt) -> tuple:

@@ -20,7 +20,7 @@ from web.navigation import NAV, Link, links_for
 MARKETER_LINKS = ["Home", "Journeys", "Contacts", "Segments", "Broadcasts", "Imports", "Templates",
                   "Email performance",
                   "Customer value", "Acquisition", "NPS", "Referrals", "Sales", "Deliverability",
-                  "Inbound"]
+                  "Inbound", "Webhooks"]
 EXPECTED = {
     "sales": ["Customer value", "Acquisition", "Sales"],
     "marketer": MARKETER_LINKS,

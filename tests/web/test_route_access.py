@@ -159,6 +159,15 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/segments/<int:segment_id>"): console(POST, MARKETER, ok=422),
     # The marketer deletes it, so the admin finds it gone.
     (POST, "/segments/<int:segment_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
+    (GET, "/webhooks"): console(GET, MARKETER),
+    (POST, "/webhooks"): console(POST, MARKETER, ok=422),  # an empty form
+    (GET, "/webhooks/<int:endpoint_id>"): console(GET, MARKETER),
+    (POST, "/webhooks/<int:endpoint_id>"): console(POST, MARKETER, ok=422),
+    (POST, "/webhooks/<int:endpoint_id>/rotate"): console(POST, MARKETER, ok=303),
+    (POST, "/webhooks/<int:endpoint_id>/enabled"): console(POST, MARKETER, ok=303),
+    # The marketer deletes it, so the admin finds it gone.
+    (POST, "/webhooks/<int:endpoint_id>/delete"): console(POST, MARKETER, ok=303, admin=404),
+    (POST, "/webhooks/deliveries/<int:delivery_id>/replay"): console(POST, MARKETER, ok=303),
     # The journey editor: an empty form is checked (its problems listed), a draft with no
     # text is neither simulated, forecast nor published (422), and validation needs a JSON body.
     (GET, "/journeys/new"): console(GET, MARKETER),
@@ -270,7 +279,24 @@ def _rows(rt) -> dict[str, object]:
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
             "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
             "journey_id": _journey(rt), "step_id": "a", "split_id": "ab",
-            "token_id": 999999}  # no such token: a 404 for those who may revoke
+            "token_id": 999999,  # no such token: a 404 for those who may revoke
+            **_webhook(rt)}
+
+
+def _webhook(rt) -> dict[str, int]:
+    """An endpoint, and a delivery of the CRM hand-off to replay (one with no endpoint:
+    it outlives the endpoint's deletion)."""
+    from nurture.webhooks import console as webhooks
+    from nurture.webhooks.models import WebhookDelivery
+
+    endpoint_id, _ = webhooks.created(rt.db, "https://hooks.example.com/in", ["demo.*"], "",
+                                      None, rt.clock.now())
+    with rt.db.transaction() as session:
+        delivery = WebhookDelivery(delivery_key="handoff:1:sales.handoff", status="delivered",
+                                   url="https://crm.example.com/in", payload={})
+        session.add(delivery)
+        session.flush()
+        return {"endpoint_id": endpoint_id, "delivery_id": delivery.id}
 
 
 def _journey(rt) -> str:
