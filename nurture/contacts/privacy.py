@@ -59,6 +59,7 @@ NOTHING_ABOUT: dict[str, str] = {
     "segments": "conditions written by marketers",
     "broadcasts": "a campaign's name, audience, templates and counts; its sends are walked",
     "journey_rollups": "a journey's counts, no one's in particular",
+    "api_tokens": "the staff's API tokens, hashed",
     "contact_lists": "lists' names",
     "import_jobs": "an import's file name and counts",
     "import_mappings": "saved column mappings",
