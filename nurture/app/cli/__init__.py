@@ -7,6 +7,7 @@ import logging
 import click
 
 from nurture.app.cli.accounts import accounts
+from nurture.app.cli.bench import bench
 from nurture.app.cli.bounces import bounces
 from nurture.app.cli.broadcasts import broadcasts
 from nurture.app.cli.clv import clv
@@ -18,7 +19,7 @@ from nurture.app.cli.inbound import inbound
 from nurture.app.cli.insights import insights
 from nurture.app.cli.journeys import journeys, simulate
 from nurture.app.cli.nps import nps
-from nurture.app.cli.ops import bench, demo, events, init, run, scheduler, web, worker
+from nurture.app.cli.ops import demo, events, init, run, scheduler, web, worker
 from nurture.app.cli.referral import referral
 from nurture.app.cli.refusals import Group
 from nurture.app.cli.scoring import scoring
