@@ -474,6 +474,14 @@ def marketer_and_four_contacts(site: Site) -> None:
                 stage=stage, industry=industry)
 
 
+def sign_in_at(page: Page, site: Site, path: str, email: str = "mia@nurture.example") -> None:
+    """Open `path` on the site and sign in on the page it sends a visitor to."""
+    page.goto(f"{site.url}{path}")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def axe_violations(page: Page) -> list[dict]:
     """axe-core's violations on the page as it is now (all its default rules: WCAG 2.x A
     and AA, and best practices)."""

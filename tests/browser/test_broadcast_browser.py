@@ -18,12 +18,12 @@ from nurture.sending.models import Send
 from nurture.sending.services import deliver
 from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
 from tests.helpers import (
-    PASSWORD,
     Site,
     axe_report,
     axe_violations,
     marketer_and_four_contacts,
     run_due,
+    sign_in_at,
 )
 from tests.nurture.broadcasts.conftest import TEMPLATE_A, TEMPLATE_B, audience
 
@@ -42,11 +42,6 @@ def settings(settings, sink):
     return settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}")
 
 
-def _sign_in(page: Page, site: Site, path: str) -> None:
-    page.goto(f"{site.url}{path}")
-    page.get_by_label("Email address").fill("mia@nurture.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _sends(site: Site, *statuses: str) -> list[int]:
@@ -61,7 +56,7 @@ def test_an_ab_broadcast_goes_to_the_sink_and_a_cancel_midway_says_what_never_we
     marketer_and_four_contacts(site)
     audience(site.rt, 40, name="Readers")
     page, results = axe_page, {}
-    _sign_in(page, site, "/broadcasts/new")
+    sign_in_at(page, site, "/broadcasts/new")
     expect(page.get_by_role("heading", name="New broadcast")).to_be_visible()
     results["new broadcast form"] = axe_violations(page)
     page.get_by_label("Name", exact=True).fill("Spring news")
@@ -104,7 +99,7 @@ def test_a_subject_line_test_reaches_the_sink_and_skips_by_reason_arrive_live(
     marketer_and_four_contacts(site)
     audience(site.rt, 10, name="Readers")
     page, results = axe_page, {}
-    _sign_in(page, site, "/broadcasts/new")
+    sign_in_at(page, site, "/broadcasts/new")
     page.get_by_label("Name", exact=True).fill("Subject test")
     page.get_by_label("List", exact=True).select_option("Readers")
     page.get_by_label("Email template").select_option(TEMPLATE_A)

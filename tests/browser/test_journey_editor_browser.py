@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 
 from journeys.models import JourneyVersion
 from tests.helpers import (
-    PASSWORD,
     Site,
     axe_report,
     axe_violations,
@@ -18,6 +17,7 @@ from tests.helpers import (
     marketer_and_four_contacts,
     publish_text,
     rows,
+    sign_in_at,
 )
 
 JOURNEY = """\
@@ -34,11 +34,6 @@ steps:
 """
 
 
-def _sign_in(page: Page, site: Site, path: str) -> None:
-    page.goto(f"{site.url}{path}")
-    page.get_by_label("Email address").fill("mia@nurture.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _retype_wait(page: Page, old: str, new: str) -> None:
@@ -57,7 +52,7 @@ def test_an_error_is_listed_at_its_line_then_fixed_simulated_and_published(site:
     event(site.rt, ann, "contact.created")
     in_flight = enrollments(site.rt, ann)[0]
     assert in_flight.step_id == "pause"
-    _sign_in(page, site, "/journeys/hello/edit")
+    sign_in_at(page, site, "/journeys/hello/edit")
     expect(page.get_by_role("heading", name="Edit the journey hello")).to_be_visible()
     expect(page.locator(".cm-editor .cm-lineNumbers")).to_be_visible()
     problems = page.locator("#violations")
@@ -98,7 +93,7 @@ def test_the_editor_passes_axe_core(site: Site, axe_page: Page):
     marketer_and_four_contacts(site)
     publish_text(site.rt, JOURNEY)
     page, results = axe_page, {}
-    _sign_in(page, site, "/journeys/hello/edit")
+    sign_in_at(page, site, "/journeys/hello/edit")
     _retype_wait(page, "3d", "2x")
     expect(page.locator("#violations")).to_contain_text("Line 8")
     results["editor with an error"] = axe_violations(page)

@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 
 from nurture.sending.sink import Faults, SinkThread, SMTPSink, Store
 from tests.helpers import (
-    PASSWORD,
     Site,
     axe_report,
     axe_violations,
@@ -18,6 +17,7 @@ from tests.helpers import (
     marketer_and_four_contacts,
     publish_text,
     run_due,
+    sign_in_at,
 )
 from tests.journeys.test_split_winner import JOURNEY as SPLIT
 from tests.journeys.test_split_winner import _arms
@@ -37,11 +37,6 @@ def settings(settings, sink):
     return settings.with_(smtp_url=f"smtp://127.0.0.1:{sink.port}")
 
 
-def _sign_in(page: Page, site: Site, path: str) -> None:
-    page.goto(f"{site.url}{path}")
-    page.get_by_label("Email address").fill("mia@nurture.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_journeys_diagram_counts_real_sends_and_a_splits_winner_is_applied(
@@ -54,7 +49,7 @@ def test_a_journeys_diagram_counts_real_sends_and_a_splits_winner_is_applied(
     run_due(rt)
     assert sink.stats.recipients == 3  # the welcome, for real
     page, results = axe_page, {}
-    _sign_in(page, site, "/journeys")
+    sign_in_at(page, site, "/journeys")
     expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
     expect(page.get_by_role("img", name="Emails sent a day by welcome")).to_be_visible()
     results["journey list"] = axe_violations(page)

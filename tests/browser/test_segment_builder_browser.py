@@ -7,25 +7,18 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.helpers import (
-    PASSWORD,
     Site,
     axe_report,
     axe_violations,
     marketer_and_four_contacts,
+    sign_in_at,
 )
-
-
-def _sign_in(page: Page, site: Site, path: str) -> None:
-    page.goto(f"{site.url}{path}")
-    page.get_by_label("Email address").fill("mia@nurture.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_segment_typed_shows_its_error_then_a_live_count_and_is_saved(site: Site,
                                                                         page: Page):
     marketer_and_four_contacts(site)
-    _sign_in(page, site, "/segments/new")
+    sign_in_at(page, site, "/segments/new")
     expect(page.get_by_role("heading", name="New segment")).to_be_visible()
     page.get_by_label("Name").fill("Retail trialists")
     condition = page.get_by_label("Condition")
@@ -49,7 +42,7 @@ def test_a_segment_typed_shows_its_error_then_a_live_count_and_is_saved(site: Si
 def test_segment_pages_pass_axe_core(site: Site, axe_page: Page):
     marketer_and_four_contacts(site)
     page, results = axe_page, {}
-    _sign_in(page, site, "/segments/new")
+    sign_in_at(page, site, "/segments/new")
     page.get_by_label("Name").fill("Trialists")
     page.get_by_label("Condition").press_sequentially("stage == 'try'", delay=5)
     expect(page.locator("#live")).to_have_text("3 contacts match now.")
