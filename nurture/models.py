@@ -10,6 +10,7 @@ from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReje
 from nurture.contacts.models import Contact, ContactChange, StageChange
 from nurture.db import Base
 from nurture.events.models import Event
+from nurture.idempotency.models import IdempotencyKey
 from nurture.inbound.models import InboundMessage
 from nurture.landing.models import LandingPage
 from nurture.nps.models import NPSResponse
@@ -32,7 +33,7 @@ __all__ = [
     "Contact",
     "ContactChange",
     "ContactScore",
-    "Enrollment", "Event", "Handoff", "HandoffNote", "ImportJob", "ImportMapping",
+    "Enrollment", "Event", "Handoff", "HandoffNote", "IdempotencyKey", "ImportJob", "ImportMapping",
     "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",
     "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",
     "Reward", "RewardTransition", "ScoreEntry", "Segment", "SegmentMember", "Send",

@@ -12,6 +12,7 @@ from nurture.config import PROJECT_ROOT, Settings
 from web.account import bp as account_bp
 from web.api import bp as api_bp
 from web.api_tokens import bp as api_tokens_bp
+from web.api_v1 import bp as api_v1_bp
 from web.auth import init_app as init_auth
 from web.broadcasts import bp as broadcasts_bp
 from web.contact_bulk import bp as contact_bulk_bp
@@ -71,12 +72,14 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
 
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # bearer-key JSON API, no cookies
+    csrf.exempt(api_v1_bp)
     # RFC 8058: mail providers POST `List-Unsubscribe=One-Click` with no session; the signed
     # token in the URL is the authority, as it is for the link in the email.
     csrf.exempt(unsubscribe)
     csrf.exempt(visits_bp)  # browsers of the customer's site, with a signed visitor id
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_v1_bp)
     app.register_blueprint(email_links_bp)
     app.register_blueprint(visits_bp)
     for blueprint in (landing_bp, trials_bp, nps_bp):

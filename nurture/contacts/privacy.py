@@ -42,6 +42,7 @@ BY_ADDRESS: dict[str, tuple[str, ...]] = {
     "import_rejects": ("raw",),  # a rejected line of an import, as read from the file
     "webhook_deliveries": ("payload",),  # what we told a CRM about them
     "referral_sources": ("email",),  # a partner entered by address
+    "idempotency_keys": ("response_body",),  # an API answer kept a day for retries
 }
 # Rows the contact's key sets to NULL when it goes (another person's referral, a reward
 # already paid): they stay, with these columns emptied.

@@ -16,6 +16,7 @@ from nurture.app.scheduler.claims import DUE_WORK, PRIORITY_SENDS, claim_due, re
 from nurture.audiences.triggers import run_segment_jobs
 from nurture.broadcasts.services import due_winners
 from nurture.errors import NurtureError
+from nurture.idempotency.services import run_idempotency_jobs
 from nurture.inbound.imap import poll_mailbox
 from nurture.inbound.services import forget_old
 from nurture.sending.retention import run_send_jobs
@@ -152,6 +153,9 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)
+                forgotten = run_idempotency_jobs(rt)  # API idempotency keys past a day
+                if any(forgotten.values()):
+                    log.info("scheduler: idempotency keys %s", forgotten)
                 _poll_inbound(rt)
             if started >= scoring_due:
                 scoring_due = started + SCORING_EVERY
