@@ -35,6 +35,8 @@ MAX_AGE = {
     "bulk": DAY // 24,  # a bulk action confirmed within the hour it was shown
     # Who visits the customer's site: added to email clicks, kept a year in a cookie there.
     "visitor": 400 * DAY,
+    # Where the API's next page of a list starts: long enough to walk a large list slowly.
+    "cursor": 7 * DAY,
 }
 
 

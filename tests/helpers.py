@@ -521,3 +521,55 @@ def chart_rows(page: str, key: str) -> dict[str, list[str]]:
             rows[re.sub(r"<[^>]+>", "", head.group(1)).strip()] = [
                 re.sub(r"<[^>]+>", "", c).strip() for c in cells]
     return rows
+
+
+def api_token(rt: Runtime, role: str = "admin", scope: str = "admin",
+              email: str | None = None) -> str:
+    """A new user of this role with an API token of this scope: the token's secret."""
+    from nurture.apitokens import services as tokens
+    from nurture.users import services as users
+    with rt.db.transaction() as session:
+        user = users.create_user(session, email or f"{role}-{scope}-api@example.com", "API",
+                                 role, PASSWORD, now=rt.clock.now())
+        return tokens.create_token(session, user.id, "tests", scope, now=rt.clock.now()).secret
+
+
+class ApiClient:
+    """A test client that sends a token with every call: `api.get("/api/v1/...")`."""
+
+    def __init__(self, rt: Runtime, role: str = "admin", scope: str = "admin",
+                 email: str | None = None):
+        from web import create_app
+        app = create_app(rt)
+        app.config["RATELIMIT_ENABLED"] = False
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {api_token(rt, role, scope, email)}"}
+
+    def _call(self, method: str, path: str, headers: dict[str, str] | None = None,
+              **kwargs: Any) -> Any:
+        return self.client.open(path, method=method, headers={**self.headers, **(headers or {})},
+                                **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self._call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self._call("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self._call("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self._call("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self._call("DELETE", path, **kwargs)
+
+
+def problem_of(response: Any, status: int) -> dict[str, Any]:
+    """The problem document of a refused API call, checked: its status, its media type and a
+    whole-sentence detail."""
+    assert response.status_code == status, response.text
+    assert response.mimetype == "application/problem+json", response.text
+    assert response.json["detail"].endswith("."), response.json
+    return dict(response.json)

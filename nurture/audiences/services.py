@@ -23,6 +23,7 @@ from nurture.audiences.errors import SegmentInvalid, SegmentNotFound
 from nurture.audiences.models import Segment, SegmentMember
 from nurture.contacts.models import Contact
 from nurture.db import Database
+from nurture.paging import Key, after, split
 from nurture.text import text_problem
 
 MAX_NAME = 120
@@ -272,3 +273,15 @@ def saved(db: Database, segment_id: int | None, name: str, condition: str, now: 
 def removed(db: Database, segment_id: int) -> str:
     with db.transaction() as session:
         return delete(session, segment_id)
+
+
+def page(session: Session, after_key: Key | None, limit: int,
+         name_contains: str | None = None) -> tuple[list[SegmentView], Key | None]:
+    """Segments by id, a page at a time (`nurture.paging`), without counts."""
+    stmt = select(Segment)
+    if name_contains:
+        stmt = stmt.where(func.lower(Segment.name).contains(name_contains.lower(),
+                                                            autoescape=True))
+    rows = session.scalars(after(stmt, [Segment.id], after_key, limit)).all()
+    found, last = split(rows, limit, lambda row: [row.id])
+    return [_view(row) for row in found], last
