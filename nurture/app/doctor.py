@@ -214,3 +214,23 @@ def _smtp(settings: Settings) -> Finding:
                        "check SMTP_URL, the relay's address, port, TLS and credentials.")
     return Finding("smtp", OK, f"the relay at {where} answered ({config.tls} TLS"
                    f"{', signed in' if config.user else ''}).")
+
+
+def readiness(db: Database, redis_url: str | None) -> dict[str, str]:
+    """What `/readyz` reports: "ok" or a sentence for the database and (when configured)
+    Redis, each within 2 seconds. A web process is ready when both are ok."""
+    found = {}
+    try:
+        with db.sessions() as session:
+            session.execute(text("SELECT 1"))
+        found["database"] = "ok"
+    except Exception as exc:
+        found["database"] = f"The database cannot be reached: {str(exc).splitlines()[0]}"
+    if redis_url is not None:
+        import redis  # noqa: PLC0415 (only where configured)
+        try:
+            redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2).ping()
+            found["redis"] = "ok"
+        except Exception as exc:
+            found["redis"] = f"Redis cannot be reached: {exc}"
+    return found

@@ -99,6 +99,7 @@ steps:
 CORPUS: dict[str, Entry] = {
     # Public pages
     "GET /healthz": Entry(query=("x",)),
+    "GET /readyz": Entry(query=("x",)),
     "GET /login": Entry(query=("next",)),
     "POST /login": Entry(form={"email": "marketer@example.com", "password": "wrong",
                                "next": "/"}),

@@ -90,6 +90,7 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     # Flask's own: there are no static files, so every name is a 404.
     (GET, "/static/<path:filename>"): public(404),
     (GET, "/healthz"): public(200),
+    (GET, "/readyz"): public(200),
     # Public pages.
     (GET, "/l/<slug>"): public(200),
     (POST, "/l/<slug>"): public(422),  # an empty sign-up form

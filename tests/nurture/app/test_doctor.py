@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
-from nurture.app.doctor import FAIL, OK, WARN, examine
+from nurture.app.doctor import FAIL, OK, WARN, examine, readiness
 from nurture.app.heartbeats import Heartbeat, beat
+from nurture.db import Database
 from nurture.sending.models import Send
 from tests.helpers import contact
+from web import create_app
 
 
 def _free_port() -> int:
@@ -76,3 +78,12 @@ def test_work_left_unclaimed_for_long_is_a_warning(rt, settings):
                          created_at=datetime.now(UTC) - timedelta(hours=1)))
     backlog = _of(_findings(settings), "backlog")
     assert backlog and backlog[0].status == WARN and "oldest due" in backlog[0].detail
+
+
+def test_readyz_says_ready_and_503_with_a_sentence_when_the_database_is_gone(rt, settings):
+    assert create_app(rt).test_client().get("/readyz").get_json()["database"] == "ok"
+    gone = settings.with_(database_url="postgresql://postgres@127.0.0.1:1/none",
+                          redis_url="redis://127.0.0.1:1/0")
+    found = readiness(Database(gone.database_url), gone.redis_url)
+    assert found["database"].startswith("The database cannot be reached")
+    assert found["redis"].startswith("Redis cannot be reached")
