@@ -10,7 +10,7 @@ import re
 from openapi_spec_validator import validate as validate_openapi
 from werkzeug.routing import Rule
 
-from tests.helpers import contact
+from tests.helpers import contact, signed_in
 from web import create_app
 from web.api_auth import KEY_DEPRECATED
 from web.openapi import spec
@@ -136,3 +136,23 @@ def test_the_reference_page_is_redoc_from_our_own_files(rt):
     script.close()
     # Other pages keep the app's policy, which has no blob: worker.
     assert "blob:" not in client.get("/login").headers["Content-Security-Policy"]
+
+
+def test_the_console_links_to_the_reference_beside_the_tokens(rt):
+    web = signed_in(rt, "marketer")
+    for page in ("/account/tokens", "/account"):
+        text = web.get(page).text
+        assert '<a href="/api/docs">API reference</a>' in text, page
+
+
+def test_a_method_a_call_does_not_take_is_a_405_whatever_the_body(rt):
+    """Found by schemathesis: `PUT /api/nps` with a token and no JSON body answered 400
+    ("the body must be JSON") before the router's 405."""
+    client = create_app(rt).test_client()
+    for path, operations in _document(rt)["paths"].items():
+        url = path.replace("{trial_id}", "1")
+        for method in {"get", "post", "put", "patch", "delete"} - operations.keys():
+            answer = client.open(url, method=method.upper(), headers=AUTH)
+            assert answer.status_code == 405, f"{method.upper()} {url}: {answer.text}"
+            assert answer.mimetype == "application/problem+json"
+            assert set(answer.headers["Allow"].split(", ")) >= {m.upper() for m in operations}
