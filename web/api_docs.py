@@ -7,6 +7,10 @@ served from our own static files (`web/static/vendor/redoc/`), never a CDN; it s
 page with inline styles and runs its search in a worker made from a blob, so that page alone
 gets a Content-Security-Policy that allows those two things and nothing else beyond the
 app's own.
+
+This blueprint also installs `web.openapi.deprecation_headers` for the whole app: the
+`Deprecation` and successor `Link` headers on every answer of a call the document marks
+deprecated.
 """
 
 from __future__ import annotations
