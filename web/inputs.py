@@ -5,6 +5,8 @@
 - JSON is strict: `NaN` and `Infinity` are not JSON, and a body nested deeper than
   `MAX_DEPTH` (which would exhaust the parser's stack) is refused with a 400.
 - An API call without its key is left to the view's 401: nothing of it is read first.
+- A request the router already refused (no such address: 404; a method the address does
+  not take: 405) gets that answer: nothing of it is read either.
 - Under /api/, a body is JSON (`Content-Type: application/json`) or it is a 400; except at
   `RAW_BODIES`, whose view reads the raw body it takes (one email message) and says itself
   what it refuses.
@@ -63,6 +65,8 @@ def init_app(app: Flask) -> None:
 
 
 def check_request() -> Any:
+    if request.routing_exception is not None:
+        return None  # the router's 404 or 405 answers; a PUT to a GET is not a bad body
     if is_api() and not authorized():
         return None  # the view answers 401 before anything of the request is read
     for value in (request.view_args or {}).values():

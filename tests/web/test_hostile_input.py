@@ -359,6 +359,9 @@ CORPUS: dict[str, Entry] = {
     "POST /api/inbound": Entry(who="api"),
     "GET /api/scores": Entry(who="api", query=("email",)),
     "GET /api/nps": Entry(who="api", query=("period", "segment")),
+    # The API's description and its reference page: public, they read no input.
+    "GET /api/openapi.json": Entry(query=("x",)),
+    "GET /api/docs": Entry(query=("x",)),
     # Browsers of a listed site (docs/visits.md); the signed visitor id is the authority.
     "GET /t.js": Entry(query=("v",)),
     # The versioned API: schemathesis fuzzes every operation against its schema

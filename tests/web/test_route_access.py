@@ -127,6 +127,8 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     # the Origin of a listed site; docs/visits.md).
     (GET, "/t.js"): public(200),
     (POST, "/api/v1/visits"): public(403),
+    (GET, "/api/openapi.json"): public(),  # the API's description: what it takes, no data
+    (GET, "/api/docs"): public(),
     # The console.
     (GET, "/"): console(GET, MARKETER),
     (GET, "/account"): console(GET),
