@@ -34,11 +34,22 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 class IdConverter(IntegerConverter):
-    """Flask's `int`, bounded to what a BIGINT id column holds (0 .. 2**63-1)."""
+    """Flask's `int`, bounded to what a BIGINT id column holds (0 .. 2**63-1).
+
+    A number of more than 19 digits matches no rule (404). One of 19 digits past the
+    maximum becomes the maximum, an id no row has, so every method's view answers its own
+    404: refusing it in the converter would make the router answer 405 for the methods of
+    the rules it had already passed over."""
+
+    regex = r"\d{1,19}"
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = None, signed: bool = False) -> None:
-        super().__init__(map, fixed_digits, min, BIGINT_MAX if max is None else max, signed)
+        super().__init__(map, fixed_digits, min, None, signed)
+        self.ceiling = BIGINT_MAX if max is None else max
+
+    def to_python(self, value: str) -> Any:
+        return min(int(super().to_python(value)), self.ceiling)
 
 
 class StrictJSONProvider(DefaultJSONProvider):
