@@ -44,6 +44,11 @@ def error(message: str, status: int):
           successor="/api/v1/bounces")
 def post_bounces(json: BouncesIn):
     """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
+    return bounces_recorded()
+
+
+def bounces_recorded():
+    """What both forms of the bounces call answer."""
     bounces = parse_json_event(request.get_json())
     counts = guard.intake(current_app.extensions["nurture"], bounces, "webhook")
     return BouncesRecorded(recorded=len(bounces), by_kind=counts), 202
@@ -57,6 +62,11 @@ def post_inbound():
     """One raw email (`Content-Type: message/rfc822`) that a relay received for the
     unsubscribe address or a bounce address: unsubscribes, bounces and complaints are
     applied at once, anything else is kept for a person (see docs/delivery.md)."""
+    return inbound_handled()
+
+
+def inbound_handled():
+    """What both forms of the inbound call answer."""
     if request.mimetype != "message/rfc822":
         return error("The body must be one raw email message, sent with "
                      "Content-Type: message/rfc822.", 415)

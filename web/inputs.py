@@ -64,7 +64,7 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number.")
 
 
-RAW_BODIES = ("/api/inbound",)  # a raw email (message/rfc822), no JSON
+RAW_BODIES = ("/api/inbound", "/api/v1/inbound")  # a raw email (message/rfc822), no JSON
 
 
 def init_app(app: Flask) -> None:

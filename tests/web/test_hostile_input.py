@@ -369,6 +369,9 @@ CORPUS: dict[str, Entry] = {
     # one must store nothing.
     "GET /api/v1/segments": Entry(who="api", query=("name_contains", "cursor", "limit"),
                                   numbers=("limit",)),
+    "POST /api/v1/bounces": Entry(who="api", json={
+        "type": "bounce", "email": "ann@example.com", "status": "5.1.1",
+        "diagnostic": "550 no such user", "occurred_at": "2026-03-02T09:00:00Z"}),
     "POST /api/v1/segments": Entry(who="api", json={
         "name": "Hot", "condition": "score >= 40", "description": "Leads past 40."}),
     "POST /api/v1/visits": Entry(json={
