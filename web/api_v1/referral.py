@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from flask import current_app, url_for
 from pydantic import Field, StrictStr
 
+from nurture.db import Database
 from referral import pages, sources
 from referral import services as referral_services
 from web.api_auth import token_required
@@ -158,7 +159,7 @@ def _reward_out(row: Any) -> RewardOut:
         reason=row.reason)
 
 
-def _db() -> Any:
+def _db() -> Database:
     return current_app.extensions["nurture"].db
 
 
