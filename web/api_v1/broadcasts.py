@@ -219,7 +219,7 @@ def _checked(json: BroadcastIn, now: datetime) -> plan.Plan:
 @bp.post("/broadcasts")
 @token_required()
 @idempotent
-@validate(json=BroadcastIn, resp={"HTTP_201": BroadcastOut}, tags=TAGS)
+@validate(json=BroadcastIn, resp={"HTTP_201": BroadcastOut, "HTTP_409": Problem}, tags=TAGS)
 def create_broadcast(json: BroadcastIn):
     """Create a broadcast and make its recipients' sends at once, as the console does.
     Send an `Idempotency-Key`: a retry must not send the campaign twice."""

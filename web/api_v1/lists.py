@@ -24,6 +24,7 @@ from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
 from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
 from web.openapi import validate
+from web.problems import Problem
 from web.schemas import Closed
 
 TAGS = ("lists",)
@@ -126,7 +127,7 @@ def get_list(list_id: int):
 @bp.post("/lists")
 @token_required()
 @idempotent
-@validate(json=ListIn, resp={"HTTP_201": ListOut}, tags=TAGS)
+@validate(json=ListIn, resp={"HTTP_201": ListOut, "HTTP_409": Problem}, tags=TAGS)
 def create_list(json: ListIn):
     """Make an empty list. A name another list has is a 422. Send an `Idempotency-Key` to
     make a retry safe."""
@@ -153,7 +154,7 @@ def list_members(list_id: int, query: PageQuery):
 @bp.post("/lists/<int:list_id>/members")
 @token_required()
 @idempotent
-@validate(json=MembersIn, resp={"HTTP_200": MembersAdded}, tags=TAGS)
+@validate(json=MembersIn, resp={"HTTP_200": MembersAdded, "HTTP_409": Problem}, tags=TAGS)
 def add_members(list_id: int, json: MembersIn):
     """Put contacts on the list, by id or email: each item's result says whether it was
     added now, was on the list already, or names no contact. Adding twice is harmless."""

@@ -186,7 +186,7 @@ def get_source(source_id: int):
 @bp.post("/referral/sources")
 @token_required()
 @idempotent
-@validate(json=SourceIn, resp={"HTTP_201": SourceOut}, tags=TAGS)
+@validate(json=SourceIn, resp={"HTTP_201": SourceOut, "HTTP_409": Problem}, tags=TAGS)
 def create_source(json: SourceIn):
     """Make a partner's or an influencer's source, with a new code, as the console's
     sources page does. Send an `Idempotency-Key` to make a retry safe."""
@@ -232,7 +232,7 @@ def list_rewards(query: RewardQuery):
 @bp.post("/referral/rewards/<int:reward_id>/approve")
 @token_required("admin")
 @idempotent
-@validate(resp={"HTTP_200": RewardOut, "HTTP_409": Problem}, tags=TAGS)
+@validate(resp={"HTTP_200": RewardOut, "HTTP_403": Problem, "HTTP_409": Problem}, tags=TAGS)
 def approve_reward(reward_id: int):
     """Approve a pending reward before its hold period ends (admins). A reward in another
     state, or whose referral waits for a fraud review, is a 409."""
@@ -244,7 +244,8 @@ def approve_reward(reward_id: int):
 @bp.post("/referral/rewards/<int:reward_id>/void")
 @token_required("admin")
 @idempotent
-@validate(json=VoidIn, resp={"HTTP_200": RewardOut, "HTTP_409": Problem}, tags=TAGS)
+@validate(json=VoidIn, resp={"HTTP_200": RewardOut, "HTTP_403": Problem, "HTTP_409": Problem},
+          tags=TAGS)
 def void_reward(reward_id: int, json: VoidIn):
     """Void a pending or approved reward, with a reason (admins). A paid, fulfilled or
     voided reward is a 409."""

@@ -25,6 +25,7 @@ from web.api_v1.etags import precondition_failed, tagged
 from web.api_v1.idempotent import idempotent
 from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
 from web.openapi import validate
+from web.problems import Problem
 from web.schemas import Closed
 
 TAGS = ("webhooks",)
@@ -134,7 +135,7 @@ def list_webhooks(query: PageQuery):
 @bp.post("/webhooks")
 @token_required()
 @idempotent
-@validate(json=WebhookIn, resp={"HTTP_201": WebhookWithSecret}, tags=TAGS)
+@validate(json=WebhookIn, resp={"HTTP_201": WebhookWithSecret, "HTTP_409": Problem}, tags=TAGS)
 def create_webhook(json: WebhookIn):
     """Subscribe a URL to event types. The answer carries the signing secret, once. A URL
     the SSRF guard refuses is a 422."""
@@ -158,7 +159,7 @@ def get_webhook(endpoint_id: int):
 
 @bp.patch("/webhooks/<int:endpoint_id>")
 @token_required()
-@validate(json=WebhookPatch, resp={"HTTP_200": WebhookOut, "HTTP_412": None}, tags=TAGS)
+@validate(json=WebhookPatch, resp={"HTTP_200": WebhookOut, "HTTP_412": Problem}, tags=TAGS)
 def patch_webhook(endpoint_id: int, json: WebhookPatch):
     """Change the URL, the event types or the description; enable or disable it. Send
     `If-Match` with the ETag you read to refuse the change (412) if someone changed it."""
@@ -189,7 +190,7 @@ def delete_webhook(endpoint_id: int):
 @bp.post("/webhooks/<int:endpoint_id>/rotate-secret")
 @token_required()
 @idempotent
-@validate(resp={"HTTP_200": WebhookWithSecret}, tags=TAGS)
+@validate(resp={"HTTP_200": WebhookWithSecret, "HTTP_409": Problem}, tags=TAGS)
 def rotate_webhook_secret(endpoint_id: int):
     """A new signing secret, in this answer only; the previous one keeps signing beside it
     for 24 hours (`rotating_until`), so that the receiver can switch in its own time."""
@@ -223,7 +224,7 @@ def get_webhook_delivery(delivery_id: int):
 @bp.post("/webhooks/deliveries/<int:delivery_id>/replay")
 @token_required()
 @idempotent
-@validate(resp={"HTTP_201": DeliveryOut}, tags=TAGS)
+@validate(resp={"HTTP_201": DeliveryOut, "HTTP_409": Problem}, tags=TAGS)
 def replay_webhook_delivery(delivery_id: int):
     """Send the same payload to the same place again, as a new delivery due now (the
     original stays in the log as it was)."""
