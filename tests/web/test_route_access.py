@@ -238,6 +238,35 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (POST, "/inbound/<int:message_id>/read"): console(POST, MARKETER, ok=303),
     # The first reward is a credit: paid, never fulfilled.
     (POST, "/referrals/rewards/<int:reward_id>/fulfil"): console(POST, MARKETER, ok=409),
+    # /api/v1 referral, lists, broadcasts and webhooks: the bearer token is the authority.
+    ("GET", "/api/v1/referral/sources"): api_key(401),
+    ("POST", "/api/v1/referral/sources"): api_key(401),
+    ("GET", "/api/v1/referral/sources/<int:source_id>"): api_key(401),
+    ("GET", "/api/v1/referrals"): api_key(401),
+    ("GET", "/api/v1/referral/rewards"): api_key(401),
+    ("POST", "/api/v1/referral/rewards/<int:reward_id>/approve"): api_key(401),
+    ("POST", "/api/v1/referral/rewards/<int:reward_id>/void"): api_key(401),
+    ("GET", "/api/v1/lists"): api_key(401),
+    ("POST", "/api/v1/lists"): api_key(401),
+    ("GET", "/api/v1/lists/<int:list_id>"): api_key(401),
+    ("GET", "/api/v1/lists/<int:list_id>/members"): api_key(401),
+    ("POST", "/api/v1/lists/<int:list_id>/members"): api_key(401),
+    ("DELETE", "/api/v1/lists/<int:list_id>/members/<int:contact_id>"): api_key(401),
+    ("GET", "/api/v1/broadcasts"): api_key(401),
+    ("POST", "/api/v1/broadcasts"): api_key(401),
+    ("GET", "/api/v1/broadcasts/<int:broadcast_id>"): api_key(401),
+    ("POST", "/api/v1/broadcasts/<int:broadcast_id>/pause"): api_key(401),
+    ("POST", "/api/v1/broadcasts/<int:broadcast_id>/resume"): api_key(401),
+    ("POST", "/api/v1/broadcasts/<int:broadcast_id>/cancel"): api_key(401),
+    ("GET", "/api/v1/webhooks"): api_key(401),
+    ("POST", "/api/v1/webhooks"): api_key(401),
+    ("GET", "/api/v1/webhooks/<int:endpoint_id>"): api_key(401),
+    ("PATCH", "/api/v1/webhooks/<int:endpoint_id>"): api_key(401),
+    ("DELETE", "/api/v1/webhooks/<int:endpoint_id>"): api_key(401),
+    ("POST", "/api/v1/webhooks/<int:endpoint_id>/rotate-secret"): api_key(401),
+    ("GET", "/api/v1/webhooks/<int:endpoint_id>/deliveries"): api_key(401),
+    ("GET", "/api/v1/webhooks/deliveries/<int:delivery_id>"): api_key(401),
+    ("POST", "/api/v1/webhooks/deliveries/<int:delivery_id>/replay"): api_key(401),
 }
 
 
@@ -284,6 +313,7 @@ def _rows(rt) -> dict[str, object]:
             "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
             "journey_id": _journey(rt), "step_id": "a", "split_id": "ab",
             "token_id": 999999,  # no such token: a 404 for those who may revoke
+            "list_id": readers, "contact_id": lead,
             **_webhook(rt)}
 
 
