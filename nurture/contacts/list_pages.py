@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nurture.contacts import lists
@@ -80,12 +81,15 @@ def one(db: Database, list_id: int) -> lists.ListSummary:
 
 def create(db: Database, name: str, description: str, now: datetime, by: str) -> int:
     """A new list; a name another list has is refused (lists are found by name)."""
-    with db.transaction() as session:
-        name = lists.check_name(name)
-        if lists.find(session, name) is not None:
-            raise ContactError(f"There is already a list called {name!r}; choose another "
-                               "name.")
-        return lists.ensure(session, name, now, by=by, description=description.strip())
+    name = lists.check_name(name)
+    taken = ContactError(f"There is already a list called {name!r}; choose another name.")
+    try:
+        with db.transaction() as session:
+            if lists.find(session, name) is not None:
+                raise taken
+            return lists.ensure(session, name, now, by=by, description=description.strip())
+    except IntegrityError:  # made by another request a moment ago
+        raise taken from None
 
 
 def members(db: Database, list_id: int, last: Key | None, limit: int
