@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ CODE_LENGTH = 12
 CODE = re.compile(r"[A-Za-z0-9_-]{4,32}")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CAMPAIGN = re.compile(r"^[A-Za-z0-9._-]{0,120}$")
+MAX_EXPIRY_YEARS = 10
 
 
 def new_code() -> str:
@@ -117,6 +118,16 @@ def create(session: Session, type_: str, name: str, email: str, campaign: str,
             "code"):  # emails to the partner (the thank-you) link to this code
         contact.attributes = {**(contact.attributes or {}), "referral": {"code": row.code}}
     return row
+
+
+def expiry(day: date, today: date) -> datetime:
+    """The end of a source's last day (UTC), from today to ten years ahead; else Invalid.
+    The console's form and the API both ask this."""
+    if not today <= day <= today.replace(year=today.year + MAX_EXPIRY_YEARS,
+                                         day=min(today.day, 28)):
+        raise Invalid(f"The expiry date must be between today and {MAX_EXPIRY_YEARS} years "
+                      f"from now; {day.isoformat()} is not.")
+    return datetime.combine(day, time(), UTC) + timedelta(days=1)
 
 
 # ---- links ------------------------------------------------------------------------------

@@ -113,6 +113,8 @@ def _json_body() -> Any:
     """The parsed JSON body (None when there is none), or the 400 that answers it."""
     if request.path in RAW_BODIES:
         return _Fine(None)
+    if not request.content_length and not request.content_type:
+        return _Fine(None)  # no body at all: an action such as `POST .../approve`
     if not request.is_json:
         if is_api():
             return _unreadable("The request body must be JSON, sent with "

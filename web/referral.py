@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -240,11 +240,9 @@ def sources_page() -> ResponseReturnValue:
                            notice=session.pop(FLASH, None)), status
 
 
-MAX_EXPIRY_YEARS = 10
-
-
 def _date(text: str) -> datetime | None:
-    """The end of the expiry day (UTC), from today to ten years ahead; else a sentence."""
+    """The end of the expiry day (UTC) typed in the form (`sources.expiry`); else a
+    sentence."""
     text = text.strip()
     if not text:
         return None
@@ -252,12 +250,7 @@ def _date(text: str) -> datetime | None:
         day = date.fromisoformat(text)
     except ValueError:
         raise Invalid("Enter the expiry date as YYYY-MM-DD, like 2026-12-31.") from None
-    today = _rt().clock.now().date()
-    if not today <= day <= today.replace(year=today.year + MAX_EXPIRY_YEARS, day=min(
-            today.day, 28)):
-        raise Invalid(f"The expiry date must be between today and {MAX_EXPIRY_YEARS} years "
-                      f"from now; {day.isoformat()} is not.")
-    return datetime.combine(day, time(), UTC) + timedelta(days=1)
+    return sources.expiry(day, _rt().clock.now().date())
 
 
 @bp.post("/referrals/sources/<int:source_id>/status")

@@ -45,7 +45,8 @@ def index(error: EndpointError | None = None, status: int = 200) -> ResponseRetu
 def create() -> ResponseReturnValue:
     rt = _rt()
     try:
-        endpoint_id, secret = console.created(rt.db, *_form(), g.user.id, rt.clock.now())
+        endpoint_id, secret = console.created(rt.db, *_form(), g.user.id, rt.clock.now(),
+                                             rt.settings.webhook_allow)
     except EndpointError as exc:  # the sentence beside the form, what was typed kept
         return index(exc, exc.status)
     session[FLASH], session[SECRET] = "The endpoint was added.", secret
@@ -75,7 +76,7 @@ def endpoint(endpoint_id: int) -> ResponseReturnValue:
 @refusals_shown_on("problem.html", title="The endpoint was not saved", back="webhooks.index")
 def save(endpoint_id: int) -> ResponseReturnValue:
     try:
-        console.changed(_rt().db, endpoint_id, *_form())
+        console.changed(_rt().db, endpoint_id, *_form(), _rt().settings.webhook_allow)
     except EndpointError as exc:
         return _page(endpoint_id, exc, exc.status)
     session[FLASH] = "The endpoint was saved."

@@ -26,6 +26,7 @@ from nurture.broadcasts.services import get
 from nurture.contacts import lists
 from nurture.db import Database
 from nurture.events.models import Event
+from nurture.paging import Key, after, split
 from nurture.sending import pauses
 from nurture.sending.feedback import COMPLAINT, HARD_BOUNCE
 from nurture.sending.models import Send
@@ -92,6 +93,19 @@ def summaries(session: Session, limit: int = 200) -> list[Summary]:
     rows = session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
     return [Summary(r.id, r.name, f"{r.audience} {r.audience_name}", r.status, r.recipients,
                     r.created_at) for r in rows]
+
+
+def page(db: Database, last: Key | None, limit: int, status: str | None = None
+         ) -> tuple[list[Summary], Key | None]:
+    """Broadcasts oldest first, a keyset page at a time (the API's list)."""
+    stmt = select(Broadcast)
+    if status:
+        stmt = stmt.where(Broadcast.status == status)
+    with db.sessions() as session:
+        rows = session.scalars(after(stmt, [Broadcast.id], last, limit)).all()
+    found, key = split(rows, limit, lambda r: [r.id])
+    return [Summary(r.id, r.name, f"{r.audience} {r.audience_name}", r.status, r.recipients,
+                    r.created_at) for r in found], key
 
 
 def progress(session: Session, broadcast_id: int) -> Progress:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from nurture.errors import Invalid
+from nurture.errors import Invalid, NotFound
 
 
 class ContactError(Invalid):
     """Raised when contact data is not acceptable (bad email, unknown stage...)."""
+
+
+class ListNotFound(NotFound):
+    """Raised when no list has the id asked for."""

@@ -63,14 +63,20 @@ def add(session: Session, list_id: int, contact_ids: Iterable[int], now: datetim
         source: str = "") -> int:
     """Put the contacts on the list; those already on it stay as they were. Returns how
     many were added now."""
+    return len(added_ids(session, list_id, contact_ids, now, source))
+
+
+def added_ids(session: Session, list_id: int, contact_ids: Iterable[int], now: datetime,
+              source: str = "") -> set[int]:
+    """`add`, returning which contacts were added now (the others were on it already)."""
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    ids, added = sorted(set(contact_ids)), 0
+    ids, added = sorted(set(contact_ids)), set()
     for at in range(0, len(ids), CHUNK):
         rows = [{"list_id": list_id, "contact_id": c, "added_at": now, "source": source}
                 for c in ids[at:at + CHUNK]]
         statement = module.insert(ListMember).values(rows).on_conflict_do_nothing(
             index_elements=["list_id", "contact_id"]).returning(ListMember.contact_id)
-        added += len(session.execute(statement).all())
+        added |= set(session.scalars(statement))
     return added
 
 

@@ -4,7 +4,7 @@ log (subscriptions, CRM hand-offs and journey steps alike), and the changes a us
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,8 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.db import Database
-from nurture.webhooks import endpoints
-from nurture.webhooks.errors import DeliveryNotFound, EndpointNotFound
+from nurture.paging import Key, after, split
+from nurture.webhooks import endpoints, ssrf
+from nurture.webhooks.errors import (
+    DeliveryNotFound,
+    EndpointError,
+    EndpointNotFound,
+    Refused,
+)
 from nurture.webhooks.models import WebhookDelivery, WebhookEndpoint
 from nurture.webhooks.services import replay
 
@@ -91,9 +97,55 @@ def shown(db: Database, endpoint_id: int, now: datetime
         return _endpoint(row, now), log
 
 
+def _guarded(url: str, allow: Sequence[str]) -> None:
+    """The SSRF guard's rule, when the URL is saved: an inside address is refused."""
+    try:
+        ssrf.check(endpoints.clean_url(url), allow)
+    except Refused as exc:
+        raise EndpointError(str(exc)) from exc
+
+
+def page(db: Database, last: Key | None, limit: int, now: datetime
+         ) -> tuple[list[EndpointView], Key | None]:
+    """Endpoints oldest first, a keyset page at a time (the API's list)."""
+    with db.sessions() as session:
+        rows = session.scalars(after(select(WebhookEndpoint), [WebhookEndpoint.id], last,
+                                     limit)).all()
+        found, key = split(rows, limit, lambda r: [r.id])
+        return [_endpoint(r, now) for r in found], key
+
+
+def one(db: Database, endpoint_id: int, now: datetime) -> EndpointView:
+    with db.sessions() as session:
+        return _endpoint(_found(session, endpoint_id), now)
+
+
+def deliveries(db: Database, endpoint_id: int, last: Key | None, limit: int
+               ) -> tuple[list[DeliveryView], Key | None]:
+    """An endpoint's deliveries, newest first, a keyset page at a time."""
+    with db.sessions() as session:
+        _found(session, endpoint_id)
+        rows = session.scalars(after(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id),
+            [WebhookDelivery.id], last, limit, descending=True)).all()
+        found, key = split(rows, limit, lambda r: [r.id])
+        return [_delivery(r) for r in found], key
+
+
+def delivery(db: Database, delivery_id: int) -> DeliveryView:
+    with db.sessions() as session:
+        row = session.get(WebhookDelivery, delivery_id)
+        if row is None:
+            raise DeliveryNotFound()
+        return _delivery(row)
+
+
 def created(db: Database, url: str, events: Iterable[str], description: str,
-            owner_id: int | None, now: datetime) -> tuple[int, str]:
-    """The new endpoint's id and its secret (shown once, to copy to the receiver)."""
+            owner_id: int | None, now: datetime, allow: Sequence[str] = ()
+            ) -> tuple[int, str]:
+    """The new endpoint's id and its secret (shown once, to copy to the receiver). A URL
+    the SSRF guard refuses (unless `allow`, NURTURE_WEBHOOK_ALLOW, names it) is refused."""
+    _guarded(url, allow)
     with db.transaction() as session:
         row = endpoints.create(session, url, events, description, owner_id, now)
         return row.id, row.secret
@@ -107,7 +159,8 @@ def _found(session: Session, endpoint_id: int) -> WebhookEndpoint:
 
 
 def changed(db: Database, endpoint_id: int, url: str, events: Iterable[str],
-            description: str) -> None:
+            description: str, allow: Sequence[str] = ()) -> None:
+    _guarded(url, allow)
     with db.transaction() as session:
         endpoints.change(session, _found(session, endpoint_id), url, events, description)
 

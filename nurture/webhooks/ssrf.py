@@ -61,13 +61,32 @@ def resolve(url: str, allow: Sequence[str] = ()) -> Target:
     except (OSError, ValueError) as exc:
         raise Refused(f"The host {host} could not be resolved ({exc}).") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    _refuse_inside(host, addresses, allow)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, host, port, path, addresses[0])
+
+
+def _refuse_inside(host: str, addresses: Sequence[str], allow: Sequence[str]) -> None:
     for text in addresses:
         ip = ipaddress.ip_address(text.split("%", 1)[0])
         if _inside(ip) and not _allowed(host, ip, allow):
             raise Refused(f"The host {host} resolves to {ip}, an address inside the network; "
                           "add it to NURTURE_WEBHOOK_ALLOW to deliver there.")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.scheme, host, port, path, addresses[0])
+
+
+def check(url: str, allow: Sequence[str] = ()) -> None:
+    """When an endpoint is saved: refuse a URL whose host is, or resolves to, an address
+    inside the network, by the rule every delivery applies (`resolve`), so that the user
+    hears it now rather than from a log of failed deliveries. A name that does not resolve
+    yet is accepted (its DNS may come later); each delivery checks again."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return
+    _refuse_inside(parts.hostname, [str(info[4][0]) for info in infos], allow)
 
 
 class _PinnedHTTP(http.client.HTTPConnection):

@@ -96,6 +96,7 @@ steps:
   - {id: done, exit: finished}
 """
 
+PAGE = ("limit", "cursor")  # an /api/v1 list's query
 CORPUS: dict[str, Entry] = {
     # Public pages
     "GET /healthz": Entry(query=("x",)),
@@ -380,6 +381,72 @@ CORPUS: dict[str, Entry] = {
     "POST /api/trials/<int:trial_id>/usage": Entry(
         who="api", path=lambda ctx: {"trial_id": str(ctx["trial_id"])},
         json={"type": "seat_activated", "seat": "bob@example.com"}),
+    # /api/v1 referral, lists, broadcasts and webhooks (no reward exists: a 404).
+    "GET /api/v1/referral/sources": Entry(who="api", query=(*PAGE, "type", "status"),
+                                          numbers=("limit",)),
+    "POST /api/v1/referral/sources": Entry(who="api", json={
+        "type": "partner", "name": "Pat", "email": "pat@example.com",
+        "campaign": "spring", "landing": "trial", "expires_on": "2026-12-31"}),
+    "GET /api/v1/referral/sources/<int:source_id>": Entry(
+        who="api", path=lambda ctx: {"source_id": str(ctx["source_id"])}),
+    "GET /api/v1/referrals": Entry(who="api", query=(*PAGE, "source_id", "status"),
+                                   numbers=("limit", "source_id")),
+    "GET /api/v1/referral/rewards": Entry(who="api", query=(*PAGE, "status", "source_id"),
+                                          numbers=("limit", "source_id")),
+    "POST /api/v1/referral/rewards/<int:reward_id>/approve": Entry(
+        who="api", path=lambda ctx: {"reward_id": "1"}),
+    "POST /api/v1/referral/rewards/<int:reward_id>/void": Entry(
+        who="api", path=lambda ctx: {"reward_id": "1"}, json={"reason": "refund"}),
+    "GET /api/v1/lists": Entry(who="api", query=PAGE, numbers=("limit",)),
+    "POST /api/v1/lists": Entry(who="api", json={"name": "Fair", "description": "Booth"}),
+    "GET /api/v1/lists/<int:list_id>": Entry(
+        who="api", path=lambda ctx: {"list_id": str(ctx["list_id"])}),
+    "GET /api/v1/lists/<int:list_id>/members": Entry(
+        who="api", path=lambda ctx: {"list_id": str(ctx["list_id"])}, query=PAGE,
+        numbers=("limit",)),
+    "POST /api/v1/lists/<int:list_id>/members": Entry(
+        who="api", path=lambda ctx: {"list_id": str(ctx["list_id"])},
+        json={"contacts": ["ann@example.com"]}),
+    "DELETE /api/v1/lists/<int:list_id>/members/<int:contact_id>": Entry(
+        who="api", path=lambda ctx: {"list_id": str(ctx["list_id"]),
+                                     "contact_id": str(ctx["contact_id"])}),
+    "GET /api/v1/broadcasts": Entry(who="api", query=(*PAGE, "status"), numbers=("limit",)),
+    "POST /api/v1/broadcasts": Entry(who="api", json={
+        "name": "News", "audience": "list", "audience_id": 1,
+        "arms": [{"template": "prospect-case-study", "subject": ""}], "topic": "",
+        "timing": "now", "local_time": "", "sample_percent": 0, "metric": "clicks",
+        "window_hours": 4}),
+    "GET /api/v1/broadcasts/<int:broadcast_id>": Entry(
+        who="api", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])}),
+    "POST /api/v1/broadcasts/<int:broadcast_id>/pause": Entry(
+        who="api", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
+        json={"reason": "wrong link"}),
+    "POST /api/v1/broadcasts/<int:broadcast_id>/resume": Entry(
+        who="api", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])},
+        json={"reason": "fixed"}),
+    "POST /api/v1/broadcasts/<int:broadcast_id>/cancel": Entry(
+        who="api", path=lambda ctx: {"broadcast_id": str(ctx["broadcast_id"])}),
+    "GET /api/v1/webhooks": Entry(who="api", query=PAGE, numbers=("limit",)),
+    "POST /api/v1/webhooks": Entry(who="api", json={
+        "url": "https://hooks.example.com/new", "event_types": ["demo.*"],
+        "description": "CRM"}),
+    "GET /api/v1/webhooks/<int:endpoint_id>": Entry(
+        who="api", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])}),
+    "PATCH /api/v1/webhooks/<int:endpoint_id>": Entry(
+        who="api", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])},
+        json={"url": "https://hooks.example.com/v2", "event_types": ["*"],
+              "description": "v2", "enabled": True}),
+    "DELETE /api/v1/webhooks/<int:endpoint_id>": Entry(
+        who="api", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])}),
+    "POST /api/v1/webhooks/<int:endpoint_id>/rotate-secret": Entry(
+        who="api", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])}),
+    "GET /api/v1/webhooks/<int:endpoint_id>/deliveries": Entry(
+        who="api", path=lambda ctx: {"endpoint_id": str(ctx["endpoint_id"])}, query=PAGE,
+        numbers=("limit",)),
+    "GET /api/v1/webhooks/deliveries/<int:delivery_id>": Entry(
+        who="api", path=lambda ctx: {"delivery_id": str(ctx["delivery_id"])}),
+    "POST /api/v1/webhooks/deliveries/<int:delivery_id>/replay": Entry(
+        who="api", path=lambda ctx: {"delivery_id": str(ctx["delivery_id"])}),
 }
 
 # Routes that another change of the same issue makes pass: strict, so that the mark goes
@@ -431,7 +498,8 @@ def world(rt, request) -> dict:
         session.flush()
         trial_id, handoff_id = trial.id, handoff.id
         segment_id = segments.create(session, "Trialists", "stage == 'try'", now)
-        lists.add(session, lists.ensure(session, "Readers", now), [cid], now)
+        list_id = lists.ensure(session, "Readers", now)
+        lists.add(session, list_id, [cid], now)
         broadcast_id = broadcasts.create(session, plan.Plan(
             "News", plan.LIST, "Readers", ("prospect-case-study", "quarterly-needs-assessment"),
             "", plan.NOW, sample_percent=50), now, by="test").id
@@ -459,6 +527,7 @@ def world(rt, request) -> dict:
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
             "broadcast_id": broadcast_id, "journey_id": "edited",
+            "list_id": list_id, "contact_id": cid,
             "user_id": user.id if user else 0, "token_id": token_id,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),

@@ -284,6 +284,7 @@ def _rows(rt) -> dict[str, object]:
             "message_id": inbound.kept_page(rt).messages[0].id, "broadcast_id": broadcast_id,
             "journey_id": _journey(rt), "step_id": "a", "split_id": "ab",
             "token_id": 999999,  # no such token: a 404 for those who may revoke
+            "list_id": readers, "contact_id": lead,
             **_webhook(rt)}
 
 

@@ -70,6 +70,11 @@ def test_bad_input_is_shown_with_a_sentence_and_nothing_stored(hooks):
     assert refused.status_code == 422
     assert "The URL must be an http or https address." in refused.text
     assert "No endpoints yet." in refused.text
+    inside = web.post("/webhooks", data={"csrf_token": token, "url": "http://10.1.2.3/in",
+                                         "events": "demo.*", "description": ""})
+    assert inside.status_code == 422  # the SSRF guard's rule, when the URL is saved
+    assert "resolves to 10.1.2.3, an address inside the network" in inside.text
+    assert "No endpoints yet." in inside.text
     assert web.post("/webhooks", data={"url": "https://h.example", "events": "*"}
                     ).status_code == 400  # no CSRF token
     assert web.get("/webhooks/999").status_code == 404
