@@ -571,5 +571,5 @@ def problem_of(response: Any, status: int) -> dict[str, Any]:
     whole-sentence detail."""
     assert response.status_code == status, response.text
     assert response.mimetype == "application/problem+json", response.text
-    assert response.json["detail"].endswith("."), response.json
+    assert response.json["detail"].endswith((".", ".)")), response.json
     return dict(response.json)

@@ -46,6 +46,7 @@ BENCHES: dict[str, tuple[str, str, Callable[[Options], tuple[Any, ...]]]] = {
     "charts": ("charts", "run_charts_bench", lambda o: (o["contacts"], _databases()(o))),
     "journeys": ("journeys", "run_journeys_bench",
                  lambda o: (o["enrollments"], _databases(("postgresql",))(o))),
+    "partitions": ("partitions", "run_partitions_bench", lambda o: (o["rows"],)),
     "scale": ("scale", "run_scale_bench",
               lambda o: (o["contacts"], o["workers"], o["kill_worker"])),
 }
@@ -57,7 +58,7 @@ NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own s
 @click.option("--contacts", default=100_000, show_default=True, type=int)
 @click.option("--sim-contacts", default=10_000, show_default=True, type=int)
 @click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1),
-              help="import: rows in the generated CSV file.")
+              help="import: rows in the generated CSV file; partitions: events and sends.")
 @click.option("--database", "databases", multiple=True,
               type=click.Choice(list(BOTH)),
               help="segments, import, latency, bulk, charts, broadcasts, journeys: which "
@@ -85,8 +86,9 @@ def bench(what: str, **options: Any) -> None:
     segment of --contacts; `charts`: the home page's charts over a year of email to
     --contacts; `journeys`: a journey's console page with --enrollments, on PostgreSQL
     unless --database says otherwise; `scale`: --contacts imported, a broadcast to all,
-    delivered by a scheduler and --workers processes through Redis on PostgreSQL) and print
-    JSON."""
+    delivered by a scheduler and --workers processes through Redis on PostgreSQL;
+    `partitions`: pruning and claiming over --rows events and sends, plain and partitioned
+    by month) and print JSON."""
     module, function, arguments = BENCHES[what]
     run = getattr(importlib.import_module(f"nurture.app.bench.{module}"), function)
     settings = () if what in NO_SETTINGS else (Settings.from_env(),)
