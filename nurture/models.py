@@ -10,12 +10,13 @@ from nurture.consent.models import ConsentRecord, Suppression
 from nurture.contacts.imports.models import ImportJob, ImportMapping, ImportReject
 from nurture.contacts.models import Contact, ContactChange, StageChange
 from nurture.db import Base
-from nurture.events.models import Event
+from nurture.events.models import Event, EventRollup
 from nurture.idempotency.models import IdempotencyKey
 from nurture.inbound.models import InboundMessage
 from nurture.landing.models import LandingPage
 from nurture.nps.models import NPSResponse
 from nurture.sending.models import Pause, Send
+from nurture.sweeps import SweepCursor
 from nurture.trials.models import Trial
 from nurture.users.models import User
 from nurture.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -34,11 +35,11 @@ __all__ = [
     "Contact",
     "ContactChange",
     "ContactScore",
-    "Enrollment", "Event", "Handoff", "HandoffNote", "Heartbeat", "IdempotencyKey",
+    "Enrollment", "Event", "EventRollup", "Handoff", "HandoffNote", "Heartbeat", "IdempotencyKey",
     "ImportJob", "ImportMapping",
     "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",
     "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",
     "Reward", "RewardTransition", "ScoreEntry", "Segment", "SegmentMember", "Send",
-    "StageChange", "Subscription", "Suppression", "Trial", "User", "WebhookDelivery",
+    "StageChange", "Subscription", "Suppression", "SweepCursor", "Trial", "User", "WebhookDelivery",
     "WebhookEndpoint",
 ]

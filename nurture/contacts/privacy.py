@@ -60,6 +60,8 @@ NOTHING_ABOUT: dict[str, str] = {
     "segments": "conditions written by marketers",
     "broadcasts": "a campaign's name, audience, templates and counts; its sends are walked",
     "journey_rollups": "a journey's counts, no one's in particular",
+    "event_rollups": "pruned events counted per day and type, no one's in particular",
+    "sweep_cursors": "where each retention walk resumes: an id",
     "api_tokens": "the staff's API tokens, hashed",
     "process_heartbeats": "which schedulers and workers run, and their clocks",
     "contact_lists": "lists' names",
