@@ -1,6 +1,6 @@
 """Every model, imported in one place so that metadata (and Alembic) sees all tables."""
 
-from journeys.models import Activity, Enrollment, JourneyVersion
+from journeys.models import Activity, ActivityRollup, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.apitokens.models import ApiToken
 from nurture.app.heartbeats import Heartbeat
@@ -31,7 +31,8 @@ from referral.models import (
 from scoring.models import ContactScore, Handoff, HandoffNote, PredictiveModel, ScoreEntry
 
 __all__ = [
-    "Account", "AccountRole", "Activity", "ApiToken", "Base", "Broadcast", "ConsentRecord",
+    "Account", "AccountRole", "Activity", "ActivityRollup", "ApiToken", "Base", "Broadcast",
+    "ConsentRecord",
     "Contact",
     "ContactChange",
     "ContactScore",

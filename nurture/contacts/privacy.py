@@ -60,6 +60,7 @@ NOTHING_ABOUT: dict[str, str] = {
     "segments": "conditions written by marketers",
     "broadcasts": "a campaign's name, audience, templates and counts; its sends are walked",
     "journey_rollups": "a journey's counts, no one's in particular",
+    "journey_activity_rollups": "pruned journey activity counted per step, no one's",
     "event_rollups": "pruned events counted per day and type, no one's in particular",
     "sweep_cursors": "where each retention walk resumes: an id",
     "api_tokens": "the staff's API tokens, hashed",

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from journeys import retention as journey_retention
 from nurture.accounts.services import run_account_jobs
 from nurture.app.guard import run_guard_jobs
 from nurture.app.journeys_console import refresh_rollups
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 # Each walk does at most MAX_BATCHES short transactions a run (docs/retention.md).
 RETENTION = {"events": event_retention.run_retention_jobs,
              "webhook deliveries": webhook_retention.run_retention_jobs,
-             "score ledger": ledger_retention.run_retention_jobs}
+             "score ledger": ledger_retention.run_retention_jobs,
+             "journey activity": journey_retention.run_retention_jobs}
 
 
 def claim_and_enqueue(rt: Runtime, kind: str, max_rounds: int = 100,

@@ -1,4 +1,5 @@
-"""retention: daily counts of pruned events, the sweeps' cursors, folded ledger rows
+"""retention: counts of pruned events and journey activity, the sweeps' cursors, folded
+ledger rows
 
 Revision ID: 0027
 Revises: 0026
@@ -24,6 +25,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('day', 'type', 'machine', name=op.f('pk_event_rollups')),
     )
     op.create_table(
+        'journey_activity_rollups',
+        sa.Column('journey_version_id', sa.BigInteger(), nullable=False),
+        sa.Column('step_id', sa.String(length=120), nullable=False),
+        sa.Column('kind', sa.String(length=20), nullable=False),
+        sa.Column('count', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('journey_version_id', 'step_id', 'kind',
+                                name=op.f('pk_journey_activity_rollups')),
+    )
+    op.create_table(
         'sweep_cursors',
         sa.Column('name', sa.String(length=40), nullable=False),
         sa.Column('next_id', sa.BigInteger(), nullable=False),
@@ -39,4 +49,5 @@ def downgrade() -> None:
     with op.batch_alter_table('score_ledger') as batch:
         batch.drop_column('entries')
     op.drop_table('sweep_cursors')
+    op.drop_table('journey_activity_rollups')
     op.drop_table('event_rollups')
