@@ -1,11 +1,12 @@
-"""Journey versions, enrollments (due work with a lease) and the activity log."""
+"""Journey versions, enrollments (due work with a lease), the activity log and the counts
+of the activity pruned from it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, only, utcnow
@@ -87,6 +88,24 @@ class Activity(Base):
         Index("ix_activity_version_step", "journey_version_id", "step_id", "kind"),
         Index("ix_activity_enrollment", "enrollment_id"),
     )
+
+
+class ActivityRollup(Base):
+    """The activity of finished enrollments pruned from the log (`journeys.retention`),
+    counted per version, step and kind: the journey's page and its splits add these to the
+    log's own counts. Besides the log's kinds, REACHED counts the enrollments that entered
+    the step (once each, as a split's arms count them) and REACHED_GOAL those of them that
+    reached a goal. Holds no contact."""
+
+    __tablename__ = "journey_activity_rollups"
+
+    journey_version_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "" for none
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+REACHED, REACHED_GOAL = "reached", "reached:goal"
 
 
 class JourneyRollup(Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from journeys.models import Activity, Enrollment, JourneyVersion
+from journeys.models import Activity, ActivityRollup, Enrollment, JourneyVersion
 from nurture.db import Database
 
 
@@ -42,6 +42,9 @@ def overview(db: Database) -> Overview:
             select(Enrollment.journey_id, Enrollment.status, func.count())
             .group_by(Enrollment.journey_id, Enrollment.status))}
         deferred = session.scalar(select(func.count()).where(Activity.kind == "deferred"))
+        deferred = (deferred or 0) + (session.scalar(  # pruned: journeys.retention
+            select(func.sum(ActivityRollup.count)).where(ActivityRollup.kind == "deferred"))
+            or 0)
     return Overview(
         journeys=[JourneyCounts(id=j, name=n, version=v,
                                 active=status.get((j, "active"), 0),

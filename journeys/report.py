@@ -19,7 +19,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from journeys.definition import Journey
-from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
+from journeys.models import ACTIVE, Activity, ActivityRollup, Enrollment, JourneyVersion
 from journeys.repository import VersionCache
 from journeys.winners import arm_counts
 from nurture.events.models import Event
@@ -215,6 +215,11 @@ def figures(session: Session, journey: Journey, journey_id: str,
                    Activity.kind.in_(("entered", "completed")))
             .group_by(Activity.step_id, Activity.kind)):
         setattr(steps[step_id or ""], kind, getattr(steps[step_id or ""], kind) + count)
+    for step_id, kind, count in session.execute(  # finished long ago: journeys.retention
+            select(ActivityRollup.step_id, ActivityRollup.kind, ActivityRollup.count)
+            .where(ActivityRollup.journey_version_id.in_(version_ids),
+                   ActivityRollup.kind.in_(("entered", "completed")))):
+        setattr(steps[step_id], kind, getattr(steps[step_id], kind) + count)
     return Figures(dict(steps), email_counts(session, journey_id), dict(pinned), entered,
                    converted, arm_counts(session, journey, version_ids))
 

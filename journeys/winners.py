@@ -19,7 +19,7 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from journeys import definition as j
-from journeys.models import Activity, Enrollment
+from journeys.models import REACHED, REACHED_GOAL, Activity, ActivityRollup, Enrollment
 from nurture.abtest import Arm, decide
 from nurture.events.models import Event
 from nurture.sending.models import Send
@@ -117,6 +117,17 @@ def _count(session: Session, journey: j.Journey, split: j.Split,
                       & (entered.c.step_id == goto))
                 .where(Send.journey_id == journey.id, Send.step_id == send_step,
                        Event.type == CLICKED, machine.is_(False))) or 0
+    # The arms' enrollments that finished long ago, counted when their activity was pruned
+    # (journeys.retention); a click on the arm's email is judged on live sends only.
+    for step, kind, n in session.execute(
+            select(ActivityRollup.step_id, ActivityRollup.kind, ActivityRollup.count)
+            .where(ActivityRollup.journey_version_id.in_(version_ids),
+                   ActivityRollup.step_id.in_(gotos),
+                   ActivityRollup.kind.in_((REACHED, REACHED_GOAL)))):
+        if kind == REACHED:
+            trials[step] = trials.get(step, 0) + n
+        elif metric == GOAL:
+            successes[step] = successes.get(step, 0) + n
     return {goto: (trials.get(goto, 0), min(successes.get(goto, 0), trials.get(goto, 0)))
             for goto in gotos}
 

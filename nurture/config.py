@@ -142,6 +142,17 @@ class SendingSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long the tables that grow with use keep their rows (docs/retention.md); each is
+    raised to the floor its module sets when lower."""
+
+    event_days: int = 730  # raw events; their daily counts stay in event_rollups
+    webhook_days: int = 30  # finished webhook deliveries
+    score_ledger_days: int = 365  # engagement rows, then folded into one per contact and rule
+    enrollment_days: int = 400  # finished enrollments' step-by-step activity
+
+
+@dataclass(frozen=True)
 class InboundSettings:
     """What reads the mail that comes back: the IMAP mailbox polled for the unsubscribe
     address and bounces, a relay that forwards it to `POST /api/inbound`, and VERP return
@@ -210,6 +221,7 @@ class Settings:
     web: WebSettings = WebSettings()
     sending: SendingSettings = SendingSettings()
     guard: GuardSettings = GuardSettings()
+    retention: RetentionSettings = RetentionSettings()
     # The service catalogue with each service's sign-in address (NURTURE_SERVICES_FILE).
     services: Catalogue = field(default_factory=catalog.default)
     # A purchase's commitment, in months, when the event does not say (seed 002: 12).
@@ -287,6 +299,7 @@ class Settings:
             web=_web(env),
             sending=_sending(env),
             guard=_guard(env),
+            retention=_retention(env),
             services=_services(env),
             commitment_months=read.whole(env, "NURTURE_COMMITMENT_MONTHS", 12, least=1,
                                          unit="months"),
@@ -357,6 +370,19 @@ def _web(env: Mapping[str, str]) -> WebSettings:
                                  least=1, unit="MB"),
         visit_origins=read.origins(env, "NURTURE_VISIT_ORIGINS"),
         visit_rate_limit=read.rate(env, "NURTURE_VISIT_RATE_LIMIT", default.visit_rate_limit))
+
+
+def _retention(env: Mapping[str, str]) -> RetentionSettings:
+    default = RetentionSettings()
+    return RetentionSettings(
+        event_days=read.whole(env, "NURTURE_EVENT_RETENTION_DAYS", default.event_days,
+                              least=1, unit="days"),
+        webhook_days=read.whole(env, "NURTURE_WEBHOOK_RETENTION_DAYS", default.webhook_days,
+                                least=1, unit="days"),
+        score_ledger_days=read.whole(env, "NURTURE_SCORE_LEDGER_DAYS",
+                                     default.score_ledger_days, least=1, unit="days"),
+        enrollment_days=read.whole(env, "NURTURE_ENROLLMENT_RETENTION_DAYS",
+                                   default.enrollment_days, least=1, unit="days"))
 
 
 def _guard(env: Mapping[str, str]) -> GuardSettings:

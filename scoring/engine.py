@@ -196,19 +196,21 @@ def score_from_ledger(entries: Iterable[tuple[str, float, datetime]], now: datet
     return total
 
 
-def explain(rules: Rules, entries: Iterable[tuple[str, str, float, datetime]], now: datetime,
+def explain(rules: Rules, entries: Iterable[tuple[Any, ...]], now: datetime,
             top: int = 8) -> list[Contribution]:
-    """The rules that make up the score at `now`, biggest first: (rule, kind, delta, at)."""
+    """The rules that make up the score at `now`, biggest first: (rule, kind, delta, at)
+    or (rule, kind, delta, at, entries), `entries` the changes a folded row stands for."""
     points: dict[str, float] = {}
     kinds: dict[str, str] = {}
     counts: dict[str, int] = {}
-    for rule, kind, delta, at in entries:
+    for rule, kind, delta, at, *folded in entries:
         if at > now:
             continue
         value = delta * decay_factor(now - at, rules.half_life) if kind == "engagement" else delta
         points[rule] = points.get(rule, 0.0) + value
         kinds[rule] = kind
-        counts[rule] = counts.get(rule, 0) + (1 if kind != "fit" else 0)
+        counts[rule] = counts.get(rule, 0) + ((folded[0] if folded else 1)
+                                              if kind != "fit" else 0)
     ranked = sorted((r for r in points if abs(points[r]) >= 0.05),
                     key=lambda r: (-abs(points[r]), r))
     return [Contribution(r, rules.label(r), kinds[r], round(points[r], 1), counts[r])

@@ -141,7 +141,8 @@ def _follow_ups(session: Session, requests: Sequence[HandoffRequest], now: datet
 def explanation(session: Session, rules: Rules, contact_id: int, now: datetime
                 ) -> list[dict[str, Any]]:
     rows = session.execute(select(ScoreEntry.rule, ScoreEntry.kind, ScoreEntry.delta,
-                                  ScoreEntry.at).where(ScoreEntry.contact_id == contact_id))
+                                  ScoreEntry.at, ScoreEntry.entries)
+                           .where(ScoreEntry.contact_id == contact_id))
     return [{"rule": c.rule, "label": c.label, "kind": c.kind, "points": c.points,
              "events": c.events} for c in explain(rules, rows, now)]
 

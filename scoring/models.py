@@ -13,7 +13,9 @@ from nurture.db import Base, BigId, Json, UTCDateTime, due_indexes, utcnow
 
 
 class ScoreEntry(Base):
-    """One change of score: never updated or deleted. Engagement deltas decay from `at`."""
+    """One change of score, never updated. Engagement deltas decay from `at`. Old
+    engagement rows of a contact and rule are folded into one that adds up to the same
+    points (`scoring.retention`); `entries` says how many changes it stands for."""
 
     __tablename__ = "score_ledger"
 
@@ -24,6 +26,7 @@ class ScoreEntry(Base):
     event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     delta: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entries: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (Index("ix_score_ledger_contact_rule_at", "contact_id", "rule", "at"),)
 

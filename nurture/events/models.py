@@ -1,11 +1,11 @@
-"""The append-only event log."""
+"""The append-only event log, and the daily counts of the events pruned from it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, BigId, Json, UTCDateTime, utcnow
@@ -28,3 +28,17 @@ class Event(Base):
         Index("ix_events_contact_type_time", "contact_id", "type", "occurred_at"),
         Index("ix_events_type_time", "type", "occurred_at"),
     )
+
+
+class EventRollup(Base):
+    """How many events of a type occurred on a day (UTC) and were pruned since
+    (`nurture.events.retention`): reports add these to the events still in the log. Holds
+    no contact: only a day, a type, whether machines made them, and a count."""
+
+    __tablename__ = "event_rollups"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    type: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Opens and clicks flagged as machine traffic (privacy proxies, link scanners).
+    machine: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)

@@ -12,7 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from nurture.app.cli import main
-from nurture.config import ATTRIBUTION_MODELS, PROJECT_ROOT, ConfigError, Settings
+from nurture.config import (
+    ATTRIBUTION_MODELS,
+    PROJECT_ROOT,
+    ConfigError,
+    RetentionSettings,
+    Settings,
+)
 from referral.attribution import MODELS
 
 
@@ -63,6 +69,8 @@ def test_unset_or_blank_means_the_defaults_of_every_area(tmp_path):
             "5 per minute; 30 per hour", "30 per minute; 300 per hour", 10.0)
         assert (s.sending.retention_days, s.sending.utm, s.sending.utm_source,
                 s.sending.rate) == (None, True, "nurture", None)
+        assert s.retention == RetentionSettings(event_days=730, webhook_days=30,
+                                                score_ledger_days=365, enrollment_days=400)
 
 
 def test_each_area_reads_its_variables_as_typed_values(tmp_path):
@@ -77,7 +85,9 @@ def test_each_area_reads_its_variables_as_typed_values(tmp_path):
         NURTURE_CRM_WEBHOOK_URL="https://crm.acme.example/hook",
         NURTURE_LOGIN_RATE_LIMIT="3 per minute", NURTURE_WEB_LOCK_WAIT="2.5",
         NURTURE_SEND_RETENTION_DAYS="730", NURTURE_EMAIL_UTM="Off",
-        NURTURE_EMAIL_UTM_SOURCE="acme-mail", NURTURE_SEND_RATE="14"))
+        NURTURE_EMAIL_UTM_SOURCE="acme-mail", NURTURE_SEND_RATE="14",
+        NURTURE_EVENT_RETENTION_DAYS="1000", NURTURE_WEBHOOK_RETENTION_DAYS="14",
+        NURTURE_SCORE_LEDGER_DAYS="500", NURTURE_ENROLLMENT_RETENTION_DAYS="730"))
     assert (s.api_key, s.queue_namespace, s.quiet_hours_start, s.timezone) == (
         "key", "acme-prod", time(22, 30), "Europe/Paris")
     assert (s.nps.throttle_days, s.nps.alert_delay, s.nps.cs_email) == (
@@ -91,6 +101,7 @@ def test_each_area_reads_its_variables_as_typed_values(tmp_path):
     assert (s.web.login_rate_limit, s.web.lock_wait) == ("3 per minute", 2.5)
     assert (s.sending.retention_days, s.sending.utm, s.sending.utm_source,
             s.sending.rate) == (730, False, "acme-mail", 14)
+    assert s.retention == RetentionSettings(1000, 14, 500, 730)
 
 
 # Every variable with a value that cannot be used, and the sentence that says so.
@@ -183,6 +194,14 @@ BAD = [
     ("NURTURE_EMAIL_UTM", "maybe", "NURTURE_EMAIL_UTM must be 'on' or 'off', not 'maybe'."),
     ("NURTURE_ACCOUNT_RETENTION_DAYS", "0",
      "NURTURE_ACCOUNT_RETENTION_DAYS must be a whole number of days, 1 or more, not '0'."),
+    ("NURTURE_EVENT_RETENTION_DAYS", "forever",
+     "NURTURE_EVENT_RETENTION_DAYS must be a whole number, not 'forever'."),
+    ("NURTURE_WEBHOOK_RETENTION_DAYS", "0",
+     "NURTURE_WEBHOOK_RETENTION_DAYS must be a whole number of days, 1 or more, not '0'."),
+    ("NURTURE_SCORE_LEDGER_DAYS", "a year",
+     "NURTURE_SCORE_LEDGER_DAYS must be a whole number, not 'a year'."),
+    ("NURTURE_ENROLLMENT_RETENTION_DAYS", "-1",
+     "NURTURE_ENROLLMENT_RETENTION_DAYS must be a whole number of days, 1 or more, not '-1'."),
     ("NURTURE_DATA_EXPORT_URL", "ftp://files.example/export",
      "NURTURE_DATA_EXPORT_URL must start with http:// or https://, not ftp://."),
     ("NURTURE_SEND_RATE", "2.5", "NURTURE_SEND_RATE must be a whole number of messages per "

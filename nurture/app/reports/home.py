@@ -4,7 +4,8 @@ waiting now (contacts in journeys, hand-offs nobody has accepted, trials ending 
 Days are UTC calendar days, grouped by the database (`date()` on both SQLite and
 PostgreSQL), so a year of sends is a few hundred rows back, not a row per email. Opens and
 clicks flagged as machine traffic (privacy proxies, link scanners) are left out, as the
-email report leaves them out.
+email report leaves them out. Events pruned from the log (`nurture.events.retention`) are
+counted in `event_rollups`: each day adds both, so a long chart keeps its totals.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from journeys.models import Enrollment
 from nurture.db import Database
-from nurture.events.models import Event
+from nurture.events.models import Event, EventRollup
 from nurture.sending.models import Send
 from nurture.trials.models import Trial
 from scoring.models import Handoff
@@ -72,6 +73,12 @@ def daily(db: Database, now: datetime, days: int) -> list[Day]:
                        (machine.is_(False)) | Event.type.not_in(MACHINE_FILTERED))
                 .group_by(Event.type, func.date(Event.occurred_at))):
             counts.setdefault(_day(day), {})[EVENTS[type_]] = n
+        for type_, day, n in session.execute(
+                select(EventRollup.type, EventRollup.day, EventRollup.count)
+                .where(EventRollup.day >= first, EventRollup.type.in_(tuple(EVENTS)),
+                       EventRollup.machine.is_(False) | EventRollup.type.not_in(MACHINE_FILTERED))):
+            day_counts = counts.setdefault(_day(day), {})
+            day_counts[EVENTS[type_]] = day_counts.get(EVENTS[type_], 0) + n
     return [Day(first + timedelta(days=i), **counts.get(first + timedelta(days=i), {}))
             for i in range(days)]
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from journeys import retention as journey_retention
 from nurture.accounts.services import run_account_jobs
 from nurture.app.guard import run_guard_jobs
 from nurture.app.journeys_console import refresh_rollups
@@ -16,16 +17,25 @@ from nurture.app.scheduler.claims import DUE_WORK, PRIORITY_SENDS, claim_due, re
 from nurture.audiences.triggers import run_segment_jobs
 from nurture.broadcasts.services import due_winners
 from nurture.errors import NurtureError
+from nurture.events import retention as event_retention
 from nurture.idempotency.services import run_idempotency_jobs
 from nurture.inbound.imap import poll_mailbox
 from nurture.inbound.services import forget_old
 from nurture.sending.retention import run_send_jobs
 from nurture.stages import stage
 from nurture.trials.lifecycle import run_trial_jobs
+from nurture.webhooks import retention as webhook_retention
 from referral.services import run_referral_jobs
+from scoring import retention as ledger_retention
 from scoring.services import run_scoring_jobs
 
 log = logging.getLogger(__name__)
+
+# Each walk does at most MAX_BATCHES short transactions a run (docs/retention.md).
+RETENTION = {"events": event_retention.run_retention_jobs,
+             "webhook deliveries": webhook_retention.run_retention_jobs,
+             "score ledger": ledger_retention.run_retention_jobs,
+             "journey activity": journey_retention.run_retention_jobs}
 
 
 def claim_and_enqueue(rt: Runtime, kind: str, max_rounds: int = 100,
@@ -158,6 +168,11 @@ def run(rt: Runtime, stop: threading.Event | None = None) -> None:
                 pruned = run_send_jobs(rt, rt.settings)  # sends older than their links
                 if any(pruned.values()):
                     log.info("scheduler: sends %s", pruned)
+                # Tables that grow with use, pruned or folded past their retention.
+                for name, retain in RETENTION.items():
+                    kept = retain(rt, rt.settings)
+                    if any(kept.values()):
+                        log.info("scheduler: %s %s", name, kept)
                 forgotten = run_idempotency_jobs(rt)  # API idempotency keys past a day
                 if any(forgotten.values()):
                     log.info("scheduler: idempotency keys %s", forgotten)
