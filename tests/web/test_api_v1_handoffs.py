@@ -97,6 +97,14 @@ def test_another_reps_lead_is_the_inboxs_404_and_read_tokens_cannot_act(rt):
     # A marketer reaches every lead, as in the inbox.
     marketer = ApiClient(rt, role="marketer", scope="write")
     assert marketer.get(f"/api/v1/handoffs/{mine}").status_code == 200
+    # The shared key reads every lead, but acts for nobody.
+    key = create_app(rt).test_client()
+    shared = {"Authorization": "Bearer test-api-key"}
+    assert key.get(f"/api/v1/handoffs/{mine}", headers=shared).status_code == 200
+    nobody = problem_of(key.post(f"/api/v1/handoffs/{mine}/accept", json={},
+                                 headers=shared), 403)
+    assert "acts for nobody" in nobody["detail"]
+    assert handoffs(rt)[0].status == "open"
 
 
 def test_the_list_pages_newest_first_and_filters_by_status_and_owner(rt):
