@@ -16,6 +16,7 @@ from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
 from journeys.repository import VersionCache
 from journeys.services import Entries
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
 from nurture.db import rowcount
 from nurture.errors import Conflict, NotFound
 
@@ -102,8 +103,9 @@ def enroll(session: Session, cache: VersionCache, journey_id: str, contact_id: i
                 JourneyVersion.journey_id == journey_id).limit(1)) is None:
             raise NotFound(f"No journey {journey_id[:120]!r} is published.")
         raise Conflict("This journey is retired: it takes no new contacts.")
-    facts = session.execute(select(Contact.stage, Contact.industry)
-                            .where(Contact.id == contact_id)).first()
+    # The contact's row first, as recording an event takes it: two requests entering the
+    # same contact queue up here, and the second sees the first's enrollment.
+    facts = lock_contacts(session, [contact_id]).get(contact_id)
     if facts is None:
         raise NotFound(f"There is no contact with id {contact_id}.")
     if (journey.stages and facts.stage not in journey.stages) or (

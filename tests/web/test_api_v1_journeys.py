@@ -168,3 +168,17 @@ def test_versions_page_newest_first_and_enrollments_filter_by_status(rt):
             f"/api/v1/journeys/welcome/enrollments?status=in&limit=1&cursor={page['next_cursor']}"
     assert walked == [ids[0], ids[2]]
     problem_of(api.get("/api/v1/journeys/welcome/enrollments?status=gone"), 422)
+
+
+def test_two_requests_entering_the_same_contact_at_once_make_one_enrollment(rt):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _publish(rt)
+    cid = contact(rt, "ann@example.com")
+    callers = [ApiClient(rt, email=f"caller{i}@example.com") for i in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda api: api.post(
+            "/api/v1/journeys/welcome/enrollments", json={"contact_id": cid}).status_code,
+            callers))
+    assert sorted(answers) == [201, 409]
+    assert len(enrollments(rt, cid)) == 1
