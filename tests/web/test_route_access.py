@@ -121,6 +121,24 @@ ROUTES: dict[tuple[str, str], dict[str, int]] = {
     (GET, "/api/scores"): api_key(401),
     (GET, "/api/nps"): api_key(401),
     (POST, "/api/trials/<int:trial_id>/usage"): api_key(401),
+    # /api/v1: journeys, hand-offs, NPS and trials.
+    (GET, "/api/v1/journeys"): api_key(401),
+    (GET, "/api/v1/journeys/<journey_id>"): api_key(401),
+    (GET, "/api/v1/journeys/<journey_id>/versions"): api_key(401),
+    (GET, "/api/v1/journeys/<journey_id>/enrollments"): api_key(401),
+    (POST, "/api/v1/journeys/<journey_id>/enrollments"): api_key(401),
+    (GET, "/api/v1/journeys/<journey_id>/enrollments/<int:contact_id>"): api_key(401),
+    ("DELETE", "/api/v1/journeys/<journey_id>/enrollments/<int:contact_id>"): api_key(401),
+    (GET, "/api/v1/handoffs"): api_key(401),
+    (GET, "/api/v1/handoffs/<int:handoff_id>"): api_key(401),
+    (POST, "/api/v1/handoffs/<int:handoff_id>/accept"): api_key(401),
+    (POST, "/api/v1/handoffs/<int:handoff_id>/reject"): api_key(401),
+    (POST, "/api/v1/handoffs/<int:handoff_id>/close"): api_key(401),
+    (GET, "/api/v1/nps/answers"): api_key(401),
+    (GET, "/api/v1/nps/report"): api_key(401),
+    (GET, "/api/v1/trials"): api_key(401),
+    (GET, "/api/v1/trials/<int:trial_id>"): api_key(401),
+    (POST, "/api/v1/trials/<int:trial_id>/usage"): api_key(401),
     # Page visits on the customer's site: the script, and where it reports (403 without
     # the Origin of a listed site; docs/visits.md).
     (GET, "/t.js"): public(200),
@@ -273,7 +291,7 @@ def _rows(rt) -> dict[str, object]:
     job = imports.create(rt, uploads.path_of(rt.settings.var_dir, upload), "people.csv",
                          {"email": "email"}, Options(), "test", background=False)
     return {"filename": "none.css", "slug": "trial", "code": code, "token": "forged.token",
-            "upload": upload, "job_id": job,
+            "upload": upload, "job_id": job, "contact_id": 1,
             "index": 0, "trial_id": "1", "user_id": victim, "handoff_id": handoff.id,
             "source_id": source_id, "referral_id": referrals(rt)[0].id,
             "reward_id": rewards(rt)[0].id, "name": "trial-welcome", "segment_id": segment_id,
