@@ -264,6 +264,7 @@ class Settings:
             quiet_hours_end=read.time_of_day(env, "NURTURE_QUIET_END", time(8, 0)),
             lease_seconds=read.whole(env, "NURTURE_LEASE_SECONDS", 300, least=1,
                                      unit="seconds"),
+            claim_batch=read.whole(env, "NURTURE_CLAIM_BATCH", 5000, least=1, unit="rows"),
             worker_threads=read.whole(env, "NURTURE_WORKER_THREADS", 8, least=1,
                                       unit="threads"),
             priority_threads=read.whole(env, "NURTURE_PRIORITY_THREADS", 2, least=1,

@@ -3,6 +3,7 @@
 from journeys.models import Activity, Enrollment, JourneyVersion
 from nurture.accounts.models import Account, AccountRole, Subscription
 from nurture.apitokens.models import ApiToken
+from nurture.app.heartbeats import Heartbeat
 from nurture.audiences.models import Segment, SegmentMember
 from nurture.broadcasts.models import Broadcast
 from nurture.consent.models import ConsentRecord, Suppression
@@ -33,7 +34,8 @@ __all__ = [
     "Contact",
     "ContactChange",
     "ContactScore",
-    "Enrollment", "Event", "Handoff", "HandoffNote", "IdempotencyKey", "ImportJob", "ImportMapping",
+    "Enrollment", "Event", "Handoff", "HandoffNote", "Heartbeat", "IdempotencyKey",
+    "ImportJob", "ImportMapping",
     "ImportReject", "InboundMessage", "JourneyVersion", "LandingPage", "NPSResponse", "Pause",
     "PredictiveModel", "Referral", "ReferralClick", "ReferralDevice", "ReferralSource",
     "Reward", "RewardTransition", "ScoreEntry", "Segment", "SegmentMember", "Send",

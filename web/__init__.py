@@ -11,6 +11,7 @@ from nurture.app.runtime import Runtime
 from nurture.config import PROJECT_ROOT, Settings
 from web.account import bp as account_bp
 from web.api import bp as api_bp
+from web.api_docs import bp as api_docs_bp
 from web.api_tokens import bp as api_tokens_bp
 from web.api_v1 import bp as api_v1_bp
 from web.auth import init_app as init_auth
@@ -80,6 +81,7 @@ def create_app(config: Settings | Runtime | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_v1_bp)
+    app.register_blueprint(api_docs_bp)  # the document and the reference page
     app.register_blueprint(email_links_bp)
     app.register_blueprint(visits_bp)
     for blueprint in (landing_bp, trials_bp, nps_bp):

@@ -17,7 +17,7 @@ from nurture.inbound.services import handle, mailboxes
 from nurture.sending.dsn import parse_json_event
 from scoring.queries import score_card
 from web.api_auth import key_required
-from web.openapi import validate
+from web.openapi import successor_values, validate
 from web.problems import Problem, problem
 from web.schemas import (
     BouncesIn,
@@ -40,9 +40,15 @@ def error(message: str, status: int):
 
 @bp.post("/bounces")
 @key_required
-@validate(json=BouncesIn, resp={"HTTP_202": BouncesRecorded}, tags=("bounces",))
+@validate(json=BouncesIn, resp={"HTTP_202": BouncesRecorded}, tags=("bounces",),
+          successor="/api/v1/bounces")
 def post_bounces(json: BouncesIn):
     """Bounces and complaints from an email provider's webhook (see docs/delivery.md)."""
+    return bounces_recorded()
+
+
+def bounces_recorded():
+    """What both forms of the bounces call answer."""
     bounces = parse_json_event(request.get_json())
     counts = guard.intake(current_app.extensions["nurture"], bounces, "webhook")
     return BouncesRecorded(recorded=len(bounces), by_kind=counts), 202
@@ -51,11 +57,16 @@ def post_bounces(json: BouncesIn):
 @bp.post("/inbound")
 @key_required
 @validate(resp={"HTTP_200": InboundHandled, "HTTP_413": Problem, "HTTP_415": Problem},
-          tags=("inbound",))
+          tags=("inbound",), successor="/api/v1/inbound", body="message/rfc822")
 def post_inbound():
     """One raw email (`Content-Type: message/rfc822`) that a relay received for the
     unsubscribe address or a bounce address: unsubscribes, bounces and complaints are
     applied at once, anything else is kept for a person (see docs/delivery.md)."""
+    return inbound_handled()
+
+
+def inbound_handled():
+    """What both forms of the inbound call answer."""
     if request.mimetype != "message/rfc822":
         return error("The body must be one raw email message, sent with "
                      "Content-Type: message/rfc822.", 415)
@@ -75,7 +86,8 @@ def post_inbound():
 
 @bp.post("/events")
 @key_required
-@validate(json=EventIn, resp={"HTTP_201": EventRecorded}, tags=("events",))
+@validate(json=EventIn, resp={"HTTP_201": EventRecorded}, tags=("events",),
+          successor="/api/v1/events")
 def post_event(json: EventIn):
     """Record an event about a contact; it moves journeys, scores and referrals."""
     event_id = record_for_email(current_app.extensions["nurture"], json.email, json.type,
@@ -85,11 +97,13 @@ def post_event(json: EventIn):
 
 @bp.get("/scores")
 @key_required
-@validate(query=ScoreQuery, resp={"HTTP_200": ScoreCard}, tags=("scores",))
+@validate(query=ScoreQuery, resp={"HTTP_200": ScoreCard}, tags=("scores",),
+          successor="/api/v1/contacts/{id}/score")
 def get_score(query: ScoreQuery):
     """A contact's score, grade and the rules behind it: `GET /api/scores?email=...`."""
     rt = current_app.extensions["nurture"]
     card = score_card(rt, rt.settings, email=query.email)
     if card is None:
         return error(f"There is no contact with the email address {query.email}.", 404)
+    successor_values(id=card["contact_id"])
     return card

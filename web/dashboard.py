@@ -1,12 +1,13 @@
 """The console's home page for marketers and admins: what email and trials did over the
 last 30, 90 or 365 days, as charts; what is waiting now; published journeys and recent
-email. `/healthz` stays open for load balancers."""
+email. `/healthz` and `/readyz` stay open for load balancers."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
 from journeys import queries as journeys
+from nurture.app.doctor import readiness
 from nurture.app.reports import home
 from nurture.inbound import queries as inbound
 from nurture.sending import queries as sends
@@ -19,7 +20,18 @@ PERIODS = {"30": "30 days", "90": "90 days", "365": "365 days"}
 
 @bp.get("/healthz")
 def healthz():
+    """Alive: the process answers (a load balancer's liveness check)."""
     return {"ok": True}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready: the database and Redis answer too (a load balancer's readiness check); 503
+    with what is wrong otherwise, so traffic goes to another web process."""
+    rt = current_app.extensions["nurture"]
+    found = readiness(rt.db, rt.settings.redis_url)
+    ready = all(value == "ok" for value in found.values())
+    return {"ok": ready, **found}, 200 if ready else 503
 
 
 @bp.get("/")

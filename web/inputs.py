@@ -5,6 +5,8 @@
 - JSON is strict: `NaN` and `Infinity` are not JSON, and a body nested deeper than
   `MAX_DEPTH` (which would exhaust the parser's stack) is refused with a 400.
 - An API call without its key is left to the view's 401: nothing of it is read first.
+- A request the router already refused (no such address: 404; a method the address does
+  not take: 405) gets that answer: nothing of it is read either.
 - Under /api/, a body is JSON (`Content-Type: application/json`) or it is a 400; except at
   `RAW_BODIES`, whose view reads the raw body it takes (one email message) and says itself
   what it refuses.
@@ -32,11 +34,22 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 class IdConverter(IntegerConverter):
-    """Flask's `int`, bounded to what a BIGINT id column holds (0 .. 2**63-1)."""
+    """Flask's `int`, bounded to what a BIGINT id column holds (0 .. 2**63-1).
+
+    A number of more than 19 digits matches no rule (404). One of 19 digits past the
+    maximum becomes the maximum, an id no row has, so every method's view answers its own
+    404: refusing it in the converter would make the router answer 405 for the methods of
+    the rules it had already passed over."""
+
+    regex = r"\d{1,19}"
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = None, signed: bool = False) -> None:
-        super().__init__(map, fixed_digits, min, BIGINT_MAX if max is None else max, signed)
+        super().__init__(map, fixed_digits, min, None, signed)
+        self.ceiling = BIGINT_MAX if max is None else max
+
+    def to_python(self, value: str) -> Any:
+        return min(int(super().to_python(value)), self.ceiling)
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -51,7 +64,7 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON number.")
 
 
-RAW_BODIES = ("/api/inbound",)  # a raw email (message/rfc822), no JSON
+RAW_BODIES = ("/api/inbound", "/api/v1/inbound")  # a raw email (message/rfc822), no JSON
 
 
 def init_app(app: Flask) -> None:
@@ -63,6 +76,8 @@ def init_app(app: Flask) -> None:
 
 
 def check_request() -> Any:
+    if request.routing_exception is not None:
+        return None  # the router's 404 or 405 answers; a PUT to a GET is not a bad body
     if is_api() and not authorized():
         return None  # the view answers 401 before anything of the request is read
     for value in (request.view_args or {}).values():

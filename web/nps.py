@@ -110,7 +110,8 @@ def _form_errors() -> tuple[dict[str, str], int | None]:
 
 @bp.get("/api/nps")
 @key_required
-@validate(query=NPSQuery, resp={"HTTP_200": NPSReport}, tags=("nps",))
+@validate(query=NPSQuery, resp={"HTTP_200": NPSReport}, tags=("nps",),
+          successor="/api/v1/nps/report")
 def report(query: NPSQuery) -> NPSReport:
     """NPS ± its 95% margin per period, and per vertical or stage when asked."""
     rows = queries.answer_rows(_rt().db)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictStr
 
 from nurture.nps.stats import PERIODS, SEGMENTS
+from nurture.trials.rules import USAGE_TYPES
 
 Email = Annotated[StrictStr, Field(min_length=3, max_length=320,
                                    description="An email address, as stored (any case).")]
@@ -111,6 +112,15 @@ class ScoreCard(BaseModel):
 
 class UsageIn(Closed):
     """A seat activated (`seat`: the account, e.g. its email) or a service used."""
+
+    # What the trials service requires (`nurture.trials.rules`), said in the document too,
+    # so that a call it shows as valid is not refused: the field that names the type's
+    # noun, not blank.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        {"if": {"properties": {"type": {"const": kind}}},
+         "then": {"required": [noun], "properties": {noun: {"type": "string",
+                                                            "pattern": "\\S"}}}}
+        for kind, noun in USAGE_TYPES.items()]})
 
     type: Literal["seat_activated", "service_used"]
     seat: Annotated[StrictStr, Field(min_length=1, max_length=320)] | None = None

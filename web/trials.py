@@ -83,7 +83,8 @@ def convert(token: str) -> ResponseReturnValue:
 @bp.post("/api/trials/<int:trial_id>/usage")
 @key_required
 @validate(json=UsageIn, resp={"HTTP_200": UsageRecorded, "HTTP_201": UsageRecorded,
-                              "HTTP_409": Problem}, tags=("trials",))
+                              "HTTP_409": Problem}, tags=("trials",),
+          successor="/api/v1/trials/{trial_id}/usage")
 def usage(trial_id: int, json: UsageIn) -> tuple[UsageRecorded, int]:
     """`{"type": "seat_activated", "seat": ...}` or `{"type": "service_used", "service": ...}`."""
     result = lifecycle.record_usage(_rt(), trial_id, json.type,

@@ -19,6 +19,7 @@ from nurture.contacts.queries import lock_contacts
 from nurture.events.bus import NewEvent
 from nurture.sending.lanes import KINDS
 from nurture.sending.services import deliver
+from nurture.stages import stage
 from nurture.unit_of_work import Work
 from nurture.webhooks.notices import notify_disabled
 from nurture.webhooks.services import Engine, deliver_batch
@@ -81,7 +82,7 @@ def run_import(rt: Runtime, job_id: int) -> None:
 
 def run_advance(rt: Runtime, ids: list[int]) -> None:
     now = rt.clock.now()
-    with rt.work(now) as work:
+    with stage("advance"), rt.work(now) as work:
         # New sends are written leased when this process delivers them (see `Work`).
         batch = advance_batch(work.session, rt.versions, ids, now, rt.pacing,
                               work.lease_until)

@@ -61,6 +61,7 @@ NOTHING_ABOUT: dict[str, str] = {
     "broadcasts": "a campaign's name, audience, templates and counts; its sends are walked",
     "journey_rollups": "a journey's counts, no one's in particular",
     "api_tokens": "the staff's API tokens, hashed",
+    "process_heartbeats": "which schedulers and workers run, and their clocks",
     "contact_lists": "lists' names",
     "import_jobs": "an import's file name and counts",
     "import_mappings": "saved column mappings",

@@ -39,6 +39,7 @@ from nurture.sending.retries import INTERRUPTED
 from nurture.sending.senders import Sender, SendError, retry_delay
 from nurture.sending.throttles import Deferral, Throttle, defer
 from nurture.sending.verp import Verp
+from nurture.stages import stage
 from nurture.tokens import Tokens
 from nurture.unit_of_work import Works
 
@@ -133,7 +134,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
     throttles = mailroom.throttles
     now, outcome = works.now(), Outcome()
     templates: dict[tuple[str, str, str, str], Template] = {}
-    with works.sessions() as session:
+    with stage("load"), works.sessions() as session:
         # Core rows, read-only here: ORM objects cost twice as much to load per send.
         sends = session.execute(select(*_SEND_FIELDS).where(one_of(session, Send.id, ids),
                                                            Send.status == "queued")
@@ -177,7 +178,7 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
     services = mailroom.settings.services.for_templates()
     # One commit per message: the outcomes so far, and this send marked `sending`, made
     # by the sender once the message is built and the server waits for its text.
-    with SendLedger(mailroom.engine) as ledger:
+    with stage("record"), SendLedger(mailroom.engine) as ledger:
         for send, contact in rows:
             why = why_not(send, contact)
             if why is not None:
@@ -186,18 +187,21 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
                 continue
             key = (send.template, contact.industry or "", contact.stage or "",
                    contact.language or "")
-            built = _build(mailroom, templates, key, send, contact, Reader(
-                readers.get(send.id), services, accounts.get(contact.account_id or 0),
-                facts.get(send.id)))
+            with stage("render"):  # less its MIME stage
+                built = _build(mailroom, templates, key, send, contact, Reader(
+                    readers.get(send.id), services, accounts.get(contact.account_id or 0),
+                    facts.get(send.id)))
             if isinstance(built, str):  # a broken template fails its sends, never the batch
                 ledger.stage({"id": send.id, "status": "failed", "reason": built})
                 outcome.counts["failed"] += 1
                 continue
             mark = _Mark(works, mailroom.lease, ledger, send.id)
             try:
-                if not mailroom.sender.send(_return_path(mailroom, send.id), send.to_email,
-                                            built.msg_id,
-                                      built.data, canonical=True, commit=mark):
+                with stage("smtp"):
+                    went = mailroom.sender.send(_return_path(mailroom, send.id),
+                                                send.to_email, built.msg_id, built.data,
+                                                canonical=True, commit=mark)
+                if not went:
                     continue  # another worker has it, or an unsubscribe just stopped it
             except SendError as exc:
                 if mark.marked is None:  # refused before the text went: the attempt counts
@@ -217,7 +221,8 @@ def deliver(works: Works, mailroom: Mailroom, ids: list[int]) -> dict[str, int]:
                     if throttle.applies(send.template):
                         recent.add(contact.id)
     if outcome.bounced or outcome.events:
-        _record(works, outcome, now)
+        with stage("record"):
+            _record(works, outcome, now)
     return outcome.counts
 
 
@@ -321,20 +326,21 @@ def _build(mailroom: Mailroom, templates: dict[tuple[str, str, str, str], Templa
                                   recipient=reader.recipient, account=reader.account,
                                   notice=reader.notice)
         subject, html, text = template.render(context)
-        data = build_mime(
-            sender=settings.from_address, to=send.to_email,
-            subject=subject, html_body=html, text_body=text, msg_id=msg_id,
-            headers=compose.list_headers(message_class=send.message_class, links=links,
-                                         list_id=f"{_source(send) or 'system'}.{domain}",
-                                         domain=domain, send_key=send.send_key,
-                                         language=template.language,
-                                         mailto=settings.reads_unsubscribe_mail)
-            | compose.feedback_id(_source(send), send.template, send.message_class),
-        )
+        with stage("mime"):
+            data = build_mime(
+                sender=settings.from_address, to=send.to_email,
+                subject=subject, html_body=html, text_body=text, msg_id=msg_id,
+                headers=compose.list_headers(message_class=send.message_class, links=links,
+                                             list_id=f"{_source(send) or 'system'}.{domain}",
+                                             domain=domain, send_key=send.send_key,
+                                             language=template.language,
+                                             mailto=settings.reads_unsubscribe_mail)
+                | compose.feedback_id(_source(send), send.template, send.message_class),
+            )
     except Exception as exc:
         return f"render: {exc}"[:200]
-    # Once per message, after the MIME is built (no key: nothing to do).
-    data = dkim.sign_all(data, settings.sending.dkim_keys, domain)
+    with stage("mime"):  # once per message, after the MIME is built (no key: nothing)
+        data = dkim.sign_all(data, settings.sending.dkim_keys, domain)
     return _Built(msg_id, data, tracker.links)
 
 

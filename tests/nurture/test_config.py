@@ -120,6 +120,8 @@ BAD = [
      "NURTURE_LEASE_SECONDS must be a whole number of seconds, 1 or more, not '0'."),
     ("NURTURE_POLL_SECONDS", "0",
      "NURTURE_POLL_SECONDS must be a number of seconds more than 0, not '0'."),
+    ("NURTURE_CLAIM_BATCH", "0",
+     "NURTURE_CLAIM_BATCH must be a whole number of rows, 1 or more, not '0'."),
     ("NURTURE_WORKER_THREADS", "many", "NURTURE_WORKER_THREADS must be a whole number, not "
                                        "'many'."),
     ("NURTURE_PRIORITY_THREADS", "0", "NURTURE_PRIORITY_THREADS must be a whole number of "

@@ -39,7 +39,9 @@ def test_a_write_token_records_an_event_and_reads_a_score(rt):
     secret = _token(rt)
     assert client.post("/api/events", headers=_bearer(secret), json=EVENT).status_code == 201
     read = client.get("/api/scores?email=ann@example.com", headers=_bearer(secret))
-    assert read.status_code == 200 and "Deprecation" not in read.headers
+    assert read.status_code == 200
+    # The old call is deprecated (for its /api/v1 successor), not the token.
+    assert 'rel="successor-version"' in read.headers["Link"]
     with rt.db.sessions() as session:
         assert services.list_tokens(session)[0].last_used_at == rt.clock.now()
 

@@ -7,7 +7,7 @@ cursors (`paging`); POSTs that create take an `Idempotency-Key` (`idempotent`); 
 resources carry an ETag (`etags`). Errors are RFC 9457 problem documents.
 """
 
-from web.api_v1 import handoffs, journeys, nps, segments, trials
+from web.api_v1 import handoffs, journeys, mail, nps, segments, trials
 from web.api_v1.blueprint import bp
 
-__all__ = ["bp", "handoffs", "journeys", "nps", "segments", "trials"]
+__all__ = ["bp", "handoffs", "journeys", "mail", "nps", "segments", "trials"]

@@ -23,6 +23,7 @@ from web.api_v1.etags import precondition_failed, tagged
 from web.api_v1.idempotent import idempotent
 from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
 from web.openapi import validate
+from web.problems import Problem
 from web.schemas import Closed
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=120)]
@@ -116,7 +117,7 @@ def create_segment(json: SegmentIn):
 
 @bp.patch("/segments/<int:segment_id>")
 @token_required()
-@validate(json=SegmentPatch, resp={"HTTP_200": SegmentOut, "HTTP_412": None},
+@validate(json=SegmentPatch, resp={"HTTP_200": SegmentOut, "HTTP_412": Problem},
           tags=("segments",))
 def patch_segment(segment_id: int, json: SegmentPatch):
     """Change a segment's name, condition or description. Send `If-Match` with the ETag you

@@ -33,6 +33,7 @@ import mjml
 import redis
 from sqlalchemy import func, select
 
+from nurture import stages
 from nurture.app.bench.engine import _postgres, _seed
 from nurture.app.bench.personalize import _contact, _personalize
 from nurture.app.composition import build
@@ -45,6 +46,7 @@ from nurture.migrate import upgrade
 from nurture.sending.mime import build_mime, message_id
 from nurture.sending.models import Send
 from nurture.sending.render import TemplateStore
+from nurture.stages import collect
 
 Echo = Callable[[str], None]
 DONE = ("sent", "failed", "skipped")
@@ -235,9 +237,10 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 def spawn_workers(settings: Settings, processes: int, threads: int,
-                  log: Path) -> list[subprocess.Popen]:
-    """`processes` x `nurture worker --threads threads`, once each says it started."""
-    env = child_env(settings)
+                  log: Path, stage_times: Path | None = None) -> list[subprocess.Popen]:
+    """`processes` x `nurture worker --threads threads`, once each says it started; with
+    `stage_times`, each writes its CPU time per stage there when it stops."""
+    env = child_env(settings) | ({stages.VARIABLE: str(stage_times)} if stage_times else {})
     with log.open("a") as out:  # each child keeps its own copy of the file
         procs = [subprocess.Popen([sys.executable, "-m", "nurture.app.cli", "worker", "--threads",
                                    str(threads)], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -259,11 +262,15 @@ def measure_tick(settings: Settings, contacts: int, processes: int, threads: int
     echo(f"{label}: seeding {contacts} due contacts...")
     _seed(rt, contacts)
     workers: list[subprocess.Popen] = []
+    stage_times = settings.var_dir / f"stages-{label}"
+    stages.enable()
+    stages.reset()
     if rt.transport.in_process:
         rt.transport.start_worker(threads)
     else:
         rt.transport.broker.flush_all()
-        workers = spawn_workers(settings, processes, threads, settings.var_dir / "workers.log")
+        workers = spawn_workers(settings, processes, threads, settings.var_dir / "workers.log",
+                                stage_times)
     before = sink_count(settings.smtp_url)
     echo(f"{label}: delivering with {processes} process(es) x {threads} threads...")
     started, wall = time.perf_counter(), datetime.now(UTC)
@@ -296,11 +303,27 @@ def measure_tick(settings: Settings, contacts: int, processes: int, threads: int
             rt.transport.broker.flush_all()
         rt.close()
     received = sink_count(settings.smtp_url) - before
+    spent = collect(stage_times) if stage_times.exists() else {}
+    for name, value in stages.totals().items():  # this process: claims, in-process workers
+        spent[name] = spent.get(name, 0) + value["ns"]
     return {"contacts": contacts, "processes": processes, "threads_per_process": threads,
+            "cpu_us_per_message": per_message(spent, contacts),
             "smtp_connections": processes * threads, "seconds": round(seconds, 2),
             "sends_created_by_seconds": round(all_queued, 2),
             "per_second": round(contacts / seconds), "received_by_sink": received,
             "sends_enqueued_again_by_the_scheduler": again}
+
+
+STAGES = ("claim", "advance", "load", "render", "mime", "smtp", "record")
+
+
+def per_message(spent: dict[str, int], messages: int) -> dict[str, float]:
+    """CPU microseconds per message of each stage (`nurture.stages`), in the send path's
+    order, and their total."""
+    if not messages:
+        return {}
+    found = {name: round(spent.get(name, 0) / 1000 / messages, 1) for name in STAGES}
+    return found | {"total": round(sum(found.values()), 1)}
 
 
 def _prebuilt(settings: Settings, count: int = 200) -> list[bytes]:

@@ -14,6 +14,7 @@ from nurture.app.cli.clv import clv
 from nurture.app.cli.contacts import contacts
 from nurture.app.cli.dkim import dkim
 from nurture.app.cli.dns import dns
+from nurture.app.cli.doctor import doctor
 from nurture.app.cli.guard import guard
 from nurture.app.cli.inbound import inbound
 from nurture.app.cli.insights import insights
@@ -55,6 +56,7 @@ def main(verbose: int) -> None:
 for command in (init, run, web, scheduler, worker, demo, events, journeys, simulate, bench):
     main.add_command(command)
 main.add_command(bounces)
+main.add_command(doctor)
 main.add_command(contacts)
 main.add_command(sends)
 main.add_command(suppressions)

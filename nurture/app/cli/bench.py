@@ -46,6 +46,8 @@ BENCHES: dict[str, tuple[str, str, Callable[[Options], tuple[Any, ...]]]] = {
     "charts": ("charts", "run_charts_bench", lambda o: (o["contacts"], _databases()(o))),
     "journeys": ("journeys", "run_journeys_bench",
                  lambda o: (o["enrollments"], _databases(("postgresql",))(o))),
+    "scale": ("scale", "run_scale_bench",
+              lambda o: (o["contacts"], o["workers"], o["kill_worker"])),
 }
 NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own settings
 
@@ -68,6 +70,10 @@ NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own s
 @click.option("--enrollments", default=100_000, show_default=True,
               type=click.IntRange(1, 10_000_000),
               help="journeys: enrollments of the journey whose console page is timed.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="scale: worker processes.")
+@click.option("--kill-worker", is_flag=True,
+              help="scale: kill a worker (SIGKILL) half way and report what was lost.")
 def bench(what: str, **options: Any) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
@@ -78,7 +84,9 @@ def bench(what: str, **options: Any) -> None:
     --broadcast of marketing sends drains; `bulk`: the contact list's bulk actions on a
     segment of --contacts; `charts`: the home page's charts over a year of email to
     --contacts; `journeys`: a journey's console page with --enrollments, on PostgreSQL
-    unless --database says otherwise) and print JSON."""
+    unless --database says otherwise; `scale`: --contacts imported, a broadcast to all,
+    delivered by a scheduler and --workers processes through Redis on PostgreSQL) and print
+    JSON."""
     module, function, arguments = BENCHES[what]
     run = getattr(importlib.import_module(f"nurture.app.bench.{module}"), function)
     settings = () if what in NO_SETTINGS else (Settings.from_env(),)

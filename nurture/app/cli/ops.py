@@ -17,6 +17,7 @@ from werkzeug.serving import run_simple
 
 from nurture.app.cli.refusals import Command, Group
 from nurture.app.composition import build
+from nurture.app.heartbeats import keep_beating
 from nurture.app.runtime import Runtime
 from nurture.app.scheduler.loop import run as run_scheduler
 from nurture.config import Settings
@@ -97,6 +98,7 @@ def run(host: str, port: int) -> None:
     assert rt.transport is not None
     rt.transport.start_worker(rt.settings.worker_threads, rt.settings.priority_threads)
     stop = threading.Event()
+    keep_beating(rt.db, "embedded", stop)
     threading.Thread(target=run_scheduler, args=(rt, stop), daemon=True,
                      name="scheduler").start()
     click.echo(f"Nurture is running on http://{host}:{port} "
@@ -124,6 +126,7 @@ def scheduler() -> None:
     rt = open_runtime()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    keep_beating(rt.db, "scheduler", stop)
     try:
         run_scheduler(rt, stop)
     except KeyboardInterrupt:
@@ -151,6 +154,7 @@ def worker(threads: int | None, priority_threads: int | None) -> None:
     click.echo(f"Worker started with {count} threads, and {lane} for the priority lane.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    keep_beating(rt.db, "worker", stop)
     try:
         stop.wait()
     except KeyboardInterrupt:

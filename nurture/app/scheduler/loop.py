@@ -20,6 +20,7 @@ from nurture.idempotency.services import run_idempotency_jobs
 from nurture.inbound.imap import poll_mailbox
 from nurture.inbound.services import forget_old
 from nurture.sending.retention import run_send_jobs
+from nurture.stages import stage
 from nurture.trials.lifecycle import run_trial_jobs
 from referral.services import run_referral_jobs
 from scoring.services import run_scoring_jobs
@@ -54,8 +55,12 @@ def _rounds(rt: Runtime, kind: str, limit: int,
     """Up to `limit` claims of a batch each, until one comes back short."""
     total = 0
     for _ in range(limit):
-        with rt.db.transaction() as session:
+        began = time.perf_counter()
+        with stage("claim"), rt.db.transaction() as session:
             ids = claim_due(session, kind, rt.clock.now(), rt.lease, rt.settings.claim_batch)
+        if ids:  # how long each claim takes as tables grow (`nurture bench scale` reads it)
+            log.info("scheduler: claimed %d %s in %.1f ms", len(ids), kind,
+                     (time.perf_counter() - began) * 1000)
         # Enqueued after the commit: if we die in between, the lease runs out and the
         # rows are claimed again.
         rt.kick(kind, ids)
