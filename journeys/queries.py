@@ -108,11 +108,6 @@ def enrollments(session: Session, journey_id: str, statuses: tuple[str, ...] | N
     return split([Enrolled(*row) for row in rows], limit, lambda e: [e.id])
 
 
-def enrollment(session: Session, enrollment_id: int) -> Enrolled | None:
-    row = session.execute(_enrolled().where(Enrollment.id == enrollment_id)).first()
-    return Enrolled(*row) if row is not None else None
-
-
 def latest_enrollment(session: Session, journey_id: str, contact_id: int) -> Enrolled | None:
     """The contact's latest enrollment in the journey, or None."""
     row = session.execute(_enrolled().where(
