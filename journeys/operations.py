@@ -1,5 +1,6 @@
 """What a marketer does to a journey from its page, beyond pausing (journeys/pausing.py):
-see who is at a step, take one contact out, compare two versions."""
+see who is at a step, take one contact out, compare two versions; and enter one contact
+(the API's enrollment, by the rules of the contact list's bulk action)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from datetime import datetime
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from journeys.definition import Journey
 from journeys.models import ACTIVE, Activity, Enrollment, JourneyVersion
+from journeys.repository import VersionCache
+from journeys.services import Entries
 from nurture.contacts.models import Contact
+from nurture.contacts.queries import lock_contacts
 from nurture.db import rowcount
 from nurture.errors import Conflict, NotFound
 
@@ -83,3 +88,48 @@ def diff(session: Session, journey_id: str, old: int, new: int) -> list[str]:
     return list(difflib.unified_diff(
         sources[old].splitlines(), sources[new].splitlines(),
         f"version {old}", f"version {new}", lineterm=""))
+
+
+def enroll(session: Session, cache: VersionCache, journey_id: str, contact_id: int,
+           now: datetime) -> tuple[Enrollment, list[int]]:
+    """Enter one contact into a live journey now, by the rules its own triggers follow
+    (`journeys.entry`: its audience, one active enrollment at a time, its re-entry policy),
+    as the contact list's bulk action does; refused with a sentence otherwise. Returns the
+    enrollment and the ids due at once (the caller makes them due)."""
+    live = cache.live(session)
+    journey = next((j for j in live.values() if j.id == journey_id), None)
+    if journey is None:
+        if session.scalar(select(JourneyVersion.id).where(
+                JourneyVersion.journey_id == journey_id).limit(1)) is None:
+            raise NotFound(f"No journey {journey_id[:120]!r} is published.")
+        raise Conflict("This journey is retired: it takes no new contacts.")
+    # The contact's row first, as recording an event takes it: two requests entering the
+    # same contact queue up here, and the second sees the first's enrollment.
+    facts = lock_contacts(session, [contact_id]).get(contact_id)
+    if facts is None:
+        raise NotFound(f"There is no contact with id {contact_id}.")
+    if (journey.stages and facts.stage not in journey.stages) or (
+            journey.vertical and (facts.industry or "").lower() != journey.vertical.lower()):
+        raise Conflict("This contact is not in the journey's audience (its stages or "
+                       "vertical), so it would not enter it: nothing was changed.")
+    entries = Entries(session, live, now)
+    entries.load_history([contact_id])
+    entries.on_segment(journey, contact_id)
+    if not entries.created:
+        raise Conflict(_not_again(session, journey, contact_id))
+    row = entries.created[0]
+    return row, entries.flush()
+
+
+def _not_again(session: Session, journey: Journey, contact_id: int) -> str:
+    """Why the re-entry policy keeps the contact out, as a sentence."""
+    history = session.execute(select(Enrollment.status, Enrollment.entered_at).where(
+        Enrollment.journey_id == journey.id, Enrollment.contact_id == contact_id)).all()
+    if any(status in ACTIVE for status, _ in history):
+        return "This contact is in the journey already: nothing was changed."
+    if journey.reentry.mode == "once" or journey.reentry.after is None:
+        return ("This contact has been through the journey before, and the journey lets "
+                "each contact enter only once: nothing was changed.")
+    again = max(at for _, at in history) + journey.reentry.after
+    return (f"This contact was in the journey recently; the journey lets them enter again "
+            f"from {again:%Y-%m-%d %H:%M} UTC: nothing was changed.")

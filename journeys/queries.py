@@ -1,14 +1,20 @@
 """What the console reads about journeys, in one read session: each published journey's
-newest version and where its contacts are. (`journeys.repository` serves the engine.)"""
+newest version and where its contacts are; and the API's pages of journeys, versions and
+enrollments (keyset pages, `nurture.paging`). (`journeys.repository` serves the engine.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from journeys.models import Activity, ActivityRollup, Enrollment, JourneyVersion
+from nurture.contacts.models import Contact
 from nurture.db import Database
+from nurture.paging import Key, after, split
 
 
 @dataclass(frozen=True)
@@ -51,3 +57,63 @@ def overview(db: Database) -> Overview:
                                 completed=status.get((j, "completed"), 0),
                                 exited=status.get((j, "exited"), 0)) for j, n, v in versions],
         deferred=deferred or 0)
+
+
+def journey_ids(session: Session, last: Key | None, limit: int) -> tuple[list[str], Key | None]:
+    """A page of published journeys' ids, in order (the id is the key)."""
+    query = after(select(JourneyVersion.journey_id).distinct(), [JourneyVersion.journey_id],
+                  last, limit)
+    return split(list(session.scalars(query)), limit, lambda j: [j])
+
+
+def versions(session: Session, journey_id: str, last: Key | None, limit: int
+             ) -> tuple[list[JourneyVersion], Key | None]:
+    """A page of the journey's versions, newest first."""
+    query = after(select(JourneyVersion).where(JourneyVersion.journey_id == journey_id),
+                  [JourneyVersion.version], last, limit, descending=True)
+    return split(list(session.scalars(query)), limit, lambda v: [v.version])
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """One enrollment as the API shows it."""
+
+    id: int
+    journey_id: str
+    contact_id: int
+    email: str
+    version: int
+    status: str
+    step_id: str | None
+    entered_at: datetime
+    ended_at: datetime | None
+    exit_reason: str | None
+    next_run_at: datetime | None
+
+
+def _enrolled() -> Any:
+    return (select(Enrollment.id, Enrollment.journey_id, Enrollment.contact_id, Contact.email,
+                   JourneyVersion.version, Enrollment.status, Enrollment.step_id,
+                   Enrollment.entered_at, Enrollment.ended_at, Enrollment.exit_reason,
+                   Enrollment.next_run_at)
+            .join(Contact, Contact.id == Enrollment.contact_id)
+            .join(JourneyVersion, JourneyVersion.id == Enrollment.journey_version_id))
+
+
+def enrollments(session: Session, journey_id: str, statuses: tuple[str, ...] | None,
+                last: Key | None, limit: int) -> tuple[list[Enrolled], Key | None]:
+    """A page of the journey's enrollments, oldest first; only those in `statuses` if
+    given (by the index on the journey's id)."""
+    query = _enrolled().where(Enrollment.journey_id == journey_id)
+    if statuses is not None:
+        query = query.where(Enrollment.status.in_(statuses))
+    rows = session.execute(after(query, [Enrollment.id], last, limit)).all()
+    return split([Enrolled(*row) for row in rows], limit, lambda e: [e.id])
+
+
+def latest_enrollment(session: Session, journey_id: str, contact_id: int) -> Enrolled | None:
+    """The contact's latest enrollment in the journey, or None."""
+    row = session.execute(_enrolled().where(
+        Enrollment.journey_id == journey_id, Enrollment.contact_id == contact_id)
+        .order_by(Enrollment.id.desc()).limit(1)).first()
+    return Enrolled(*row) if row is not None else None

@@ -11,6 +11,7 @@ and read from its rollup (journeys/rollups.py).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -116,10 +117,13 @@ def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def newest_versions(session: Session) -> dict[str, JourneyVersion]:
-    """The newest version row of every journey."""
-    rows = session.scalars(select(JourneyVersion).order_by(JourneyVersion.journey_id,
-                                                           JourneyVersion.version))
+def newest_versions(session: Session, only: Sequence[str] | None = None
+                    ) -> dict[str, JourneyVersion]:
+    """The newest version row of every journey (of those in `only`, if given)."""
+    query = select(JourneyVersion).order_by(JourneyVersion.journey_id, JourneyVersion.version)
+    if only is not None:
+        query = query.where(JourneyVersion.journey_id.in_(list(only)))
+    rows = session.scalars(query)
     return {row.journey_id: row for row in rows}
 
 
@@ -146,11 +150,13 @@ def sends_per_day(session: Session, journey_ids: list[str] | None, now: datetime
 
 
 def listing(session: Session, cache: VersionCache, now: datetime,
-            rolled: dict[str, tuple[Figures, dict[str, Any]]] | None = None) -> list[Listed]:
-    """Every published journey, by id; the large ones' counts from `rolled`, their fresh
-    rollups (journeys/rollups.py), the others' counted now."""
-    rolled = rolled or {}
-    newest = newest_versions(session)
+            rolled: dict[str, tuple[Figures, dict[str, Any]]] | None = None,
+            only: Sequence[str] | None = None) -> list[Listed]:
+    """Every published journey (those in `only`, if given: a page of the API's), by id;
+    the large ones' counts from `rolled`, their fresh rollups (journeys/rollups.py), the
+    others' counted now."""
+    newest = newest_versions(session, only)
+    rolled = {k: v for k, v in (rolled or {}).items() if k in newest}
     paused = pauses.reasons(session, pauses.JOURNEY)
     counted = sorted(set(newest) - set(rolled))
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

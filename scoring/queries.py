@@ -1,12 +1,14 @@
 """Read models for people: a contact's score card (parts, grade, explanation, predictive
-contributions), the sales inbox, and the best customers by lifetime value."""
+contributions), the sales inbox (and the API's pages of hand-offs, by the same access
+rule), and the best customers by lifetime value."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings
@@ -14,6 +16,7 @@ from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.db import Database
 from nurture.events.touches import BEFORE_PURCHASE, counts_before, touches
+from nurture.paging import Key, after, split
 from nurture.unit_of_work import Works
 from nurture.users.models import User
 from scoring.access import Viewer, sees_every_lead, visible_to
@@ -171,3 +174,54 @@ def customer_value(db: Database, tz: tzinfo, end: date, horizon: int, top: int =
         best = report.best(top)
         emails = contact_emails(session, [c.customer_id for c in best])
     return report, [(c, emails.get(c.customer_id, "")) for c in best]
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A hand-off as the API shows it: the row, its lead's address, its rep's, and (for
+    one read alone) its notes, oldest first."""
+
+    handoff: Handoff
+    email: str
+    rep_email: str | None
+    notes: tuple[tuple[datetime, str, str, str | None], ...] = ()  # at, action, note, by
+
+
+def _visible(viewer: Viewer) -> Any:
+    return (select(Handoff, Contact.email, User.email)
+            .join(Contact, Contact.id == Handoff.contact_id)
+            .outerjoin(User, User.id == Handoff.assigned_to).where(visible_to(viewer)))
+
+
+def handoffs_page(works: Works, viewer: Viewer, statuses: tuple[str, ...] | None,
+                  owner: str | None, unassigned: bool, last: Key | None, limit: int
+                  ) -> tuple[list[HandoffView], Key | None]:
+    """A page of the hand-offs `viewer` may see (`scoring.access`, as the inbox), newest
+    first; only those in `statuses`, of the rep whose address is `owner`, or `unassigned`,
+    when asked."""
+    query = _visible(viewer)
+    if statuses is not None:
+        query = query.where(Handoff.status.in_(statuses))
+    if owner is not None:
+        query = query.where(func.lower(User.email) == owner.strip().lower())
+    if unassigned:
+        query = query.where(Handoff.assigned_to.is_(None))
+    with works.sessions() as session:
+        rows = session.execute(after(query, [Handoff.id], last, limit, descending=True)).all()
+        found = [HandoffView(h, email, rep) for h, email, rep in rows]
+    return split(found, limit, lambda v: [v.handoff.id])
+
+
+def handoff_view(works: Works, handoff_id: int, viewer: Viewer) -> HandoffView | None:
+    """One hand-off with its notes; None when there is none `viewer` may see."""
+    with works.sessions() as session:
+        row = session.execute(_visible(viewer).where(Handoff.id == handoff_id)).first()
+        if row is None:
+            return None
+        notes = session.execute(select(HandoffNote.at, HandoffNote.action, HandoffNote.note,
+                                       User.email)
+                                .outerjoin(User, User.id == HandoffNote.user_id)
+                                .where(HandoffNote.handoff_id == handoff_id)
+                                .order_by(HandoffNote.id)).all()
+        return HandoffView(row[0], row[1], row[2],
+                           tuple((at, action, note, by) for at, action, note, by in notes))

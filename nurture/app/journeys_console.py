@@ -1,6 +1,7 @@
 """Journeys in the console, for the views: the list, a journey's page (its diagram with live
 counts, email figures, versions and splits), and what a marketer does there: pause and
-resume (the guard's pausing), take a contact out, end a split's test with its winner."""
+resume (the guard's pausing), take a contact out, end a split's test with its winner; and
+what the API adds: enter one contact."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from journeys.draw import draw_svg
 from journeys.loader import known_templates, load_text
 from journeys.models import JourneyVersion
 from journeys.services import publish
+from journeys.subscriber import ADVANCE
 from nurture.app.runtime import Runtime
+from nurture.contacts import audit
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
 from nurture.errors import Conflict, Invalid, NotFound
@@ -26,10 +29,12 @@ class JourneyPage:
     splits: list[winners.SplitResult]
 
 
-def listing(rt: Runtime) -> list[report.Listed]:
+def listing(rt: Runtime, only: list[str] | None = None) -> list[report.Listed]:
+    """The list of journeys (those in `only`, if given), with their counts."""
     now = rt.now()
     with rt.sessions() as session:
-        return report.listing(session, rt.versions, now, rollups.read(session, now))
+        return report.listing(session, rt.versions, now, rollups.read(session, now, only),
+                              only)
 
 
 def refresh_rollups(rt: Runtime) -> dict[str, int]:
@@ -84,6 +89,34 @@ def take_out(rt: Runtime, journey_id: str, email: str, by: str) -> str:
             raise NotFound("There is no contact with this address: nothing was changed.")
         operations.take_out(session, journey_id, row.id, by, rt.now())
         return row.email
+
+
+def contact_by_email(rt: Runtime, email: str) -> int:
+    """The id of the contact with this address; NotFound otherwise."""
+    with rt.sessions() as session:
+        found = session.scalar(select(Contact.id).where(Contact.email_key == email_key(email)))
+    if found is None:
+        raise NotFound("There is no contact with this address: nothing was changed.")
+    return int(found)
+
+
+def enroll(rt: Runtime, journey_id: str, contact_id: int, by: str) -> int:
+    """Enter the contact into the journey now, by the rules of the contact list's bulk
+    action (`journeys.operations.enroll`), kept in the contact's audit trail; the
+    enrollment's id. Its first step runs at once."""
+    now = rt.now()
+    with rt.work(now) as work:
+        row, due = operations.enroll(work.session, rt.versions, journey_id, contact_id, now)
+        work.due(ADVANCE, due)
+        audit.record(work.session, [audit.Change(contact_id, "journey", None, journey_id)],
+                     by, now)
+        return row.id
+
+
+def take_out_contact(rt: Runtime, journey_id: str, contact_id: int, by: str) -> int:
+    """`take_out` by the contact's id; the ended enrollment's id."""
+    with rt.transaction() as session:
+        return operations.take_out(session, journey_id, contact_id, by, rt.now())
 
 
 def diff(rt: Runtime, journey_id: str, old: int, new: int) -> list[str]:

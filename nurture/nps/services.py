@@ -241,12 +241,16 @@ class NPSThrottle:
         return recently_surveyed(session, contact_ids, now, self.days)
 
 
-def answer_rows(session: Session, since: datetime | None = None) -> list[stats.AnswerRow]:
-    """Every answer (from `since`, if given) as report rows: the segment at answer time."""
+def answer_rows(session: Session, since: datetime | None = None,
+                until: datetime | None = None) -> list[stats.AnswerRow]:
+    """Every answer (from `since` and before `until`, if given) as report rows: the
+    segment at answer time."""
     query = select(NPSResponse.answered_at, NPSResponse.score, NPSResponse.vertical,
                    NPSResponse.stage).order_by(NPSResponse.answered_at)
     if since is not None:
         query = query.where(NPSResponse.answered_at >= since)
+    if until is not None:
+        query = query.where(NPSResponse.answered_at < until)
     return [stats.AnswerRow(*row) for row in session.execute(query)]
 
 

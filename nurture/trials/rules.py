@@ -14,6 +14,7 @@ the answer is a refusal with a sentence.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -70,6 +71,14 @@ def eligibility(stage: str, trials: Iterable[TrialFacts], now: datetime) -> Elig
 
 def due_to_expire(trial: TrialFacts, now: datetime) -> bool:
     return trial.status == "active" and trial.ends_at <= now
+
+
+def days_left(trial: TrialFacts, now: datetime) -> int | None:
+    """Whole days until an active trial ends, a part-day counted as a day (0: it ends
+    at its next expiry round); None once it is not active."""
+    if trial.status != "active":
+        return None
+    return max(0, math.ceil((trial.ends_at - now) / timedelta(days=1)))
 
 
 def due_for_deletion(trial: TrialFacts, now: datetime) -> bool:

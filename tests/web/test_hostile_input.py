@@ -447,6 +447,51 @@ CORPUS: dict[str, Entry] = {
         who="api", path=lambda ctx: {"delivery_id": str(ctx["delivery_id"])}),
     "POST /api/v1/webhooks/deliveries/<int:delivery_id>/replay": Entry(
         who="api", path=lambda ctx: {"delivery_id": str(ctx["delivery_id"])}),
+    # /api/v1: journeys, hand-offs, NPS and trials.
+    "GET /api/v1/journeys": Entry(who="api", query=("limit", "cursor"), numbers=("limit",)),
+    "GET /api/v1/journeys/<journey_id>": Entry(
+        who="api", path=lambda ctx: {"journey_id": ctx["journey_id"]}),
+    "GET /api/v1/journeys/<journey_id>/versions": Entry(
+        who="api", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        query=("limit", "cursor"), numbers=("limit",)),
+    "GET /api/v1/journeys/<journey_id>/enrollments": Entry(
+        who="api", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        query=("status", "limit", "cursor"), numbers=("limit",)),
+    # Nobody by this address (404): an enrollment made would be advanced by a worker while
+    # the next values are tried, and the rows its steps write would count against them.
+    "POST /api/v1/journeys/<journey_id>/enrollments": Entry(
+        who="api", path=lambda ctx: {"journey_id": ctx["journey_id"]},
+        json={"email": "nobody@example.com"}),
+    "GET /api/v1/journeys/<journey_id>/enrollments/<int:contact_id>": Entry(
+        who="api", path=lambda ctx: {"journey_id": ctx["journey_id"],
+                                     "contact_id": str(ctx["contact_id"])}),
+    "DELETE /api/v1/journeys/<journey_id>/enrollments/<int:contact_id>": Entry(
+        who="api", path=lambda ctx: {"journey_id": ctx["journey_id"],
+                                     "contact_id": str(ctx["contact_id"])}),
+    "GET /api/v1/handoffs": Entry(who="api", query=("status", "owner", "limit", "cursor"),
+                                  numbers=("limit",)),
+    "GET /api/v1/handoffs/<int:handoff_id>": Entry(
+        who="api", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])}),
+    "POST /api/v1/handoffs/<int:handoff_id>/accept": Entry(
+        who="api", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])}, json={}),
+    "POST /api/v1/handoffs/<int:handoff_id>/reject": Entry(
+        who="api", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])},
+        json={"reason": "no-budget", "detail": "Next year."}),
+    "POST /api/v1/handoffs/<int:handoff_id>/close": Entry(
+        who="api", path=lambda ctx: {"handoff_id": str(ctx["handoff_id"])},
+        json={"outcome": "won", "amount": 12000, "detail": "Signed."}),
+    "GET /api/v1/nps/answers": Entry(
+        who="api", query=("since", "until", "min_score", "max_score", "limit", "cursor"),
+        numbers=("min_score", "max_score", "limit"), dates=("since", "until")),
+    "GET /api/v1/nps/report": Entry(who="api", query=("period", "segment", "since", "until"),
+                                    dates=("since", "until")),
+    "GET /api/v1/trials": Entry(who="api", query=("status", "limit", "cursor"),
+                                numbers=("limit",)),
+    "GET /api/v1/trials/<int:trial_id>": Entry(
+        who="api", path=lambda ctx: {"trial_id": str(ctx["trial_id"])}),
+    "POST /api/v1/trials/<int:trial_id>/usage": Entry(
+        who="api", path=lambda ctx: {"trial_id": str(ctx["trial_id"])},
+        json={"type": "service_used", "service": "crm"}),
 }
 
 # Routes that another change of the same issue makes pass: strict, so that the mark goes
@@ -526,8 +571,9 @@ def world(rt, request) -> dict:
             "clients": clients, "rt": rt, "code": code, "source_id": source_id,
             "message_id": inbound.kept_page(rt).messages[0].id,
             "trial_id": trial_id, "handoff_id": handoff_id, "segment_id": segment_id,
+            "contact_id": cid,
             "broadcast_id": broadcast_id, "journey_id": "edited",
-            "list_id": list_id, "contact_id": cid,
+            "list_id": list_id,
             "user_id": user.id if user else 0, "token_id": token_id,
             "signup": rt.tokens.sign("signup", [cid, "ann@example.com", "no-such-change"]),
             "subscription": rt.tokens.sign("subscription", [cid, "ann@example.com", None]),

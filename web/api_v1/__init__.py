@@ -7,7 +7,19 @@ cursors (`paging`); POSTs that create take an `Idempotency-Key` (`idempotent`); 
 resources carry an ETag (`etags`). Errors are RFC 9457 problem documents.
 """
 
-from web.api_v1 import broadcasts, lists, mail, referral, segments, webhooks
+from web.api_v1 import (
+    broadcasts,
+    handoffs,
+    journeys,
+    lists,
+    mail,
+    nps,
+    referral,
+    segments,
+    trials,
+    webhooks,
+)
 from web.api_v1.blueprint import bp
 
-__all__ = ["bp", "broadcasts", "lists", "mail", "referral", "segments", "webhooks"]
+__all__ = ["bp", "broadcasts", "handoffs", "journeys", "lists", "mail", "nps", "referral",
+           "segments", "trials", "webhooks"]
