@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 from nurture.consent.models import ConsentRecord
 from nurture.consent.records import suppressions
 from nurture.contacts import audit, editing
-from nurture.contacts.emails import MAX_EMAIL, email_key, is_email
+from nurture.contacts.emails import email_key, is_email
 from nurture.contacts.errors import ContactError
 from nurture.contacts.imports.errors import MappingError
 from nurture.contacts.imports.options import checked
@@ -82,7 +82,7 @@ def check(data: Mapping[str, Any], now: datetime) -> Given:
     """The item, checked by the console's rules; ContactError lists every violation."""
     found: list[Violation] = []
     email = str(data.get("email") or "").strip()
-    if not is_email(email) or len(email) > MAX_EMAIL or text_problem(email):
+    if not is_email(email) or text_problem(email):
         found.append(Violation("email", f"The email address {email[:80]!r} is not valid; "
                                         "write it whole, like ann@example.com."))
     form = _form(data)

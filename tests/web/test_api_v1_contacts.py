@@ -4,6 +4,7 @@ the console's rules for who may do what."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import insert, update
@@ -15,6 +16,7 @@ from nurture.contacts import lists
 from nurture.contacts.models import Contact, ContactChange, StageChange
 from nurture.events.models import Event
 from nurture.sending.models import Send
+from tests.factories import rep
 from tests.helpers import ApiClient, contact, count, get_contact, problem_of, rows
 
 BASIS = {"basis": "Signed up at the Berlin fair", "at": "2026-01-02T10:00:00Z"}
@@ -160,7 +162,6 @@ def test_a_bulk_of_1001_is_refused_with_a_sentence_and_1000_go_in_quickly(rt):
     refused = problem_of(api.post("/api/v1/contacts/bulk", json={"items": items}), 422)
     assert "more than 1000 items" in refused["detail"]
     assert count(rt, Contact) == 0
-    import time
     started = time.monotonic()
     done = api.post("/api/v1/contacts/bulk", json={"items": items[:1000]})
     took = time.monotonic() - started
@@ -282,3 +283,15 @@ def test_a_read_token_cannot_write_and_sales_read_scores_only_as_in_the_console(
     assert card.json["contact_id"] == cid and card.json["email"] == "ann@example.com"
     problem_of(sales.get("/api/v1/contacts/999/score"), 404)
     assert count(rt, Contact) == 1
+
+
+def test_an_owner_named_by_patch_owns_the_lead_in_the_list_and_the_trail(rt):
+    ids = _people(rt)
+    rep(rt, "rep@example.com")
+    api = ApiClient(rt, role="admin", scope="admin", email="boss@example.com")
+    named = api.patch(f"/api/v1/contacts/{ids['p2']}", json={"owner": "rep@example.com"})
+    assert named.status_code == 200, named.text
+    assert named.json["owner"] == "rep@example.com"
+    assert _walk(api, "/api/v1/contacts?owner=rep@example.com") == ["p2@example.com"]
+    assert [(c.field, c.new, c.by) for c in rows(rt, ContactChange)] == [
+        ("owner", "rep@example.com", "boss@example.com")]
