@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from nurture.consent.models import ConsentRecord
 from nurture.consent.records import suppressions
@@ -138,29 +139,21 @@ def create(works: Works, data: Mapping[str, Any], by: str) -> int:
     that has the address already."""
     given = check(data, works.now())
     with works.work(works.now()) as work:
-        existing = work.session.scalar(select(Contact.id).where(
-            Contact.email_key == given.email_key))
-        if existing is not None:
-            raise ContactExists(f"A contact with the address {given.email} exists already "
-                                f"(id {existing}); change it with PATCH "
-                                f"/api/v1/contacts/{existing}, or upsert it.")
-        outcome = write(work, [given], by)[0]
+        outcome = write(work, [given], by, update=False)[0]
     if outcome.status != "created" or outcome.id is None:
-        raise ContactExists(outcome.errors[0].message if outcome.errors else
-                            "A contact with this address was created at the same moment.")
+        raise ContactExists(outcome.errors[0].message)
     return outcome.id
 
 
 def upsert(works: Works, data: Mapping[str, Any], by: str) -> tuple[bool, int]:
     """Create the contact, or update the one with its address: whether it was created,
     and its id. ContactError when it breaks a rule, Conflict when its stage cannot change
-    or another call created it at the same moment."""
+    (a departed customer's)."""
     given = check(data, works.now())
     with works.work(works.now()) as work:
         outcome = write(work, [given], by)[0]
     if outcome.status == "error" or outcome.id is None:
-        problem = outcome.errors[0] if outcome.errors else Violation("", "Try again.")
-        raise Conflict(problem.message)
+        raise Conflict(outcome.errors[0].message)
     return outcome.status == "created", outcome.id
 
 
@@ -180,15 +173,15 @@ def bulk(works: Works, items: Sequence[Mapping[str, Any]], by: str,
         part = checked_items[start:start + chunk]
         good = [g for g in part if isinstance(g, Given)]
         with works.work(works.now()) as work:
-            written = iter(write(work, good, by, first_index=start))
+            written = iter(write(work, good, by))
         outcomes += [next(written) if isinstance(g, Given) else g for g in part]
     return outcomes
 
 
-def write(work: Work, items: Sequence[Given], by: str, first_index: int = 0
-          ) -> list[Outcome]:
+def write(work: Work, items: Sequence[Given], by: str, update: bool = True) -> list[Outcome]:
     """Write the items in the work's transaction, set-based; the outcomes in their order.
-    An address given twice is written once, at its first item."""
+    An address given twice is written once, at its first item. `update`: whether a
+    contact that exists is updated (an upsert) or is an error (a create)."""
     outcomes: dict[int, Outcome] = {}
     first: dict[str, int] = {}
     for i, item in enumerate(items):
@@ -199,34 +192,56 @@ def write(work: Work, items: Sequence[Given], by: str, first_index: int = 0
         else:
             first[item.email_key] = i
     session = work.session
-    existing = {r.email_key: r for r in session.execute(
-        select(Contact.__table__).where(one_of(session, Contact.email_key, list(first))))}
-    outcomes.update(_created(work, [(i, items[i]) for k, i in first.items()
-                                    if k not in existing]))
+    existing = _locked(session, list(first))
+    created, lost = _created(work, [(i, items[i]) for k, i in first.items()
+                                    if k not in existing])
+    outcomes.update(created)
+    # Another call created these meanwhile, and has committed: they exist now.
+    existing.update(_locked(session, [items[i].email_key for i in lost]))
+    if not update:
+        return [outcomes.get(i) or _exists(items[i], existing[items[i].email_key].id)
+                for i in range(len(items))]
     outcomes.update(_updated(work, [(first[k], items[first[k]], row)
                                     for k, row in existing.items()], by))
     return [outcomes[i] for i in range(len(items))]
 
 
-def _created(work: Work, new: list[tuple[int, Given]]) -> dict[int, Outcome]:
+def _exists(item: Given, contact_id: int) -> Outcome:
+    return Outcome("error", contact_id, (Violation("email", (
+        f"A contact with the address {item.email[:80]} exists already (id {contact_id}); "
+        f"change it with PATCH /api/v1/contacts/{contact_id}, or upsert it.")),))
+
+
+def _locked(session: Session, keys: list[str]) -> dict[str, Any]:
+    """The contacts with these addresses, as rows, locked in id order as every writer
+    locks contacts: two calls on the same contacts queue up rather than deadlock, and
+    neither merges attributes it read before the other's change."""
+    if not keys:
+        return {}
+    query = select(Contact.__table__).where(one_of(session, Contact.email_key, keys)) \
+        .order_by(Contact.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {r.email_key: r for r in session.execute(query)}
+
+
+def _created(work: Work, new: list[tuple[int, Given]]
+             ) -> tuple[dict[int, Outcome], list[int]]:
+    """The new contacts inserted, with their consent proof and `contact.created`; and the
+    items another call inserted first (by their index)."""
     session, now = work.session, work.now
+    new = sorted(new, key=lambda pair: pair[1].email_key)  # two calls wait, not deadlock
     fresh = [_new_row(item, now) for _, item in new]
     work.fill_created(fresh)
     ids = insert_ignore_keyed(session, Contact, fresh, "email_key")
-    outcomes: dict[int, Outcome] = {}
-    for i, item in new:
-        cid = ids.get(item.email_key)
-        outcomes[i] = Outcome("created", cid) if cid is not None else Outcome(
-            "error", errors=(Violation("email", f"A contact with the address "
-                                                f"{item.email[:80]!r} was created by another "
-                                                "call at the same moment; send it again."),))
-    made = [(ids[item.email_key], item) for _, item in new if item.email_key in ids]
-    bulk_insert(session, ConsentRecord, [_proof(cid, item.consent) for cid, item in made
+    made = [(i, ids[item.email_key], item) for i, item in new if item.email_key in ids]
+    bulk_insert(session, ConsentRecord, [_proof(cid, item.consent) for _, cid, item in made
                                          if item.consent is not None])
     written = {r_id: row for row in fresh if (r_id := ids.get(row["email_key"])) is not None}
     work.record_created([NewEvent(cid, "contact.created", {}, now, source=SOURCE)
-                         for cid, _ in made], written)
-    return outcomes
+                         for _, cid, _ in made], written)
+    return ({i: Outcome("created", cid) for i, cid, _ in made},
+            [i for i, item in new if item.email_key not in ids])
 
 
 def _new_row(item: Given, now: datetime) -> dict[str, Any]:
