@@ -19,6 +19,7 @@ from flask import Response, current_app, url_for
 from nurture.app import contact_admin, contact_views
 from nurture.app.contact_views import ContactView
 from nurture.audiences import browse
+from nurture.contacts import given as checks
 from nurture.contacts import upserts
 from nurture.errors import Forbidden, NotFound
 from nurture.sending.queries import ContactSend
@@ -156,7 +157,7 @@ def patch_contact(contact_id: int, json: ContactPatch):
     if refused is not None:
         return refused
     given = json.model_dump(exclude_unset=True)
-    edit = upserts.edit_of(given, current.attributes)
+    edit = checks.edit_of(given, current.attributes)
     contact_admin.edit_by_id(rt, contact_id, edit, given.get("owner") or "", acting_as(),
                              source="api")
     return tagged(read(contact_id))
