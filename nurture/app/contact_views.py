@@ -6,6 +6,7 @@ in one query each rather than per row.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,11 +17,13 @@ from nurture.audiences import browse
 from nurture.consent.records import suppressions
 from nurture.contacts.models import Contact
 from nurture.errors import NotFound
+from nurture.events.models import Event
 from nurture.paging import Key
 from nurture.sending.queries import ContactSend, contact_sends
 from scoring.models import ContactScore
 from scoring.ownership import owners_of
 
+OPENED, CLICKED = HITS = ("email.opened", "email.clicked")
 NO_GRADE = "D"  # a contact scoring has not graded yet (as the score card says)
 
 
@@ -60,10 +63,30 @@ def page(rt: Runtime, filters: browse.Filters, last: Key | None, limit: int
         return _views(session, found), key
 
 
+@dataclass(frozen=True)
+class SendView:
+    send: ContactSend
+    opens: int  # by a person, not a mail scanner (`machine` on the event)
+    clicks: int
+
+
 def sends(rt: Runtime, contact_id: int, last: Key | None, limit: int
-          ) -> tuple[list[ContactSend], Key | None]:
-    """A page of the contact's sends, newest first; NotFound when there is no contact."""
+          ) -> tuple[list[SendView], Key | None]:
+    """A page of the contact's sends, newest first, with how often a person opened each
+    and clicked in it; NotFound when there is no contact."""
     with rt.sessions() as session:
         if session.get(Contact, contact_id) is None:
             raise NotFound("There is no contact with this id; it may have been erased.")
-        return contact_sends(session, contact_id, last, limit)
+        found, key = contact_sends(session, contact_id, last, limit)
+        hits: Counter[tuple[str, str]] = Counter()
+        if found:
+            keys = {s.send_key for s in found}
+            for type_, properties in session.execute(
+                    select(Event.type, Event.properties).where(
+                        Event.contact_id == contact_id, Event.type.in_(HITS),
+                        Event.occurred_at >= min(s.created_at for s in found))):
+                sent = (properties or {}).get("send")
+                if sent in keys and not (properties or {}).get("machine"):
+                    hits[(sent, type_)] += 1
+        return [SendView(s, hits[(s.send_key, OPENED)], hits[(s.send_key, CLICKED)])
+                for s in found], key

@@ -45,6 +45,7 @@ class ContactSend:
     """One send as a contact's history shows it: what, from where, and what became of it."""
 
     id: int
+    send_key: str
     template: str
     variant: str
     journey_id: str | None
@@ -68,6 +69,6 @@ def contact_sends(session: Session, contact_id: int, last: Key | None, limit: in
                                  [Send.created_at, Send.id], last, limit,
                                  descending=True)).all()
     found, key = split(rows, limit, lambda s: [s.created_at, s.id])
-    return [ContactSend(s.id, s.template, s.variant, s.journey_id, s.step_id, s.broadcast_id,
-                        s.message_class, s.to_email, s.status, s.reason, s.feedback,
-                        s.created_at, s.due_at, s.sent_at) for s in found], key
+    return [ContactSend(s.id, s.send_key, s.template, s.variant, s.journey_id, s.step_id,
+                        s.broadcast_id, s.message_class, s.to_email, s.status, s.reason,
+                        s.feedback, s.created_at, s.due_at, s.sent_at) for s in found], key

@@ -14,7 +14,9 @@ from nurture.consent.models import ConsentRecord, Suppression
 from nurture.consent.records import erased_key
 from nurture.contacts import lists
 from nurture.contacts.models import Contact, ContactChange, StageChange
+from nurture.events.bus import NewEvent
 from nurture.events.models import Event
+from nurture.events.services import record_many
 from nurture.sending.models import Send
 from tests.factories import rep
 from tests.helpers import ApiClient, contact, count, get_contact, problem_of, rows
@@ -254,11 +256,18 @@ def test_a_contacts_sends_newest_first_with_why_one_did_not_go(rt):
             {"send_key": "skip", "contact_id": cid, "to_email": "ann@example.com",
              "journey_id": "trial", "template": "tips", "status": "skipped",
              "reason": "suppressed:unsubscribed", "created_at": now + timedelta(hours=1)}])
+    rt.clock.advance(timedelta(hours=2))
+    later = rt.clock.now()
+    record_many(rt, [NewEvent(cid, "email.opened", {"send": "k2", "machine": False}, later),
+                     NewEvent(cid, "email.opened", {"send": "k2", "machine": True}, later),
+                     NewEvent(cid, "email.clicked", {"send": "k2", "machine": False,
+                                                     "url": "https://x.io", "link": 0}, later)])
     api = ApiClient(rt, role="marketer", scope="read")
     first = api.get(f"/api/v1/contacts/{cid}/sends?limit=2")
     assert first.status_code == 200, first.text
-    assert [(s["template"], s["status"], s["reason"]) for s in first.json["data"]] == [
-        ("tips", "skipped", "suppressed:unsubscribed"), ("t2", "sent", None)]
+    assert [(s["template"], s["status"], s["reason"], s["opens"], s["clicks"])
+            for s in first.json["data"]] == [
+        ("tips", "skipped", "suppressed:unsubscribed", 0, 0), ("t2", "sent", None, 1, 1)]
     rest = api.get(f"/api/v1/contacts/{cid}/sends?limit=2&cursor={first.json['next_cursor']}")
     assert [s["template"] for s in rest.json["data"]] == ["t1", "t0"]
     assert rest.json["next_cursor"] is None

@@ -17,12 +17,11 @@ from typing import Any
 from flask import Response, current_app, url_for
 
 from nurture.app import contact_admin, contact_views
-from nurture.app.contact_views import ContactView
+from nurture.app.contact_views import ContactView, SendView
 from nurture.audiences import browse
 from nurture.contacts import given as checks
 from nurture.contacts import upserts
 from nurture.errors import Forbidden, NotFound
-from nurture.sending.queries import ContactSend
 from scoring.queries import score_card
 from web.api_auth import token_required
 from web.api_v1.blueprint import bp
@@ -186,8 +185,9 @@ def export_contact(contact_id: int):
                     mimetype="application/json")
 
 
-def _send_out(send: ContactSend) -> ContactSendOut:
-    return ContactSendOut.model_validate(asdict(send))
+def _send_out(view: SendView) -> ContactSendOut:
+    return ContactSendOut.model_validate({**asdict(view.send), "opens": view.opens,
+                                          "clicks": view.clicks})
 
 
 @bp.get("/contacts/<int:contact_id>/sends")

@@ -138,6 +138,7 @@ class ContactQuery(PageQuery):
 
 class ContactSendOut(Closed):
     id: int
+    send_key: str = Field(description="The send's key, as a bounce report may name it.")
     template: str
     variant: str
     journey_id: str | None
@@ -153,6 +154,8 @@ class ContactSendOut(Closed):
     created_at: datetime
     due_at: datetime | None
     sent_at: datetime | None
+    opens: int = Field(description="Times a person opened it (mail scanners left out).")
+    clicks: int = Field(description="Times a person clicked a link in it.")
 
 
 class ContactSendPage(PageBase):
