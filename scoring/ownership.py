@@ -63,3 +63,16 @@ def owners(session: Session) -> list[str]:
     """The addresses an owner can be chosen from."""
     return list(session.scalars(select(User.email).where(
         User.active.is_(True), User.role.in_(OWNERS)).order_by(User.email)))
+
+
+def owners_of(session: Session, contact_ids: list[int]) -> dict[int, str]:
+    """`owner_of` for many contacts at once: the owner's email by contact id."""
+    if not contact_ids:
+        return {}
+    found: dict[int, str] = {}
+    for contact_id, email in session.execute(
+            select(Handoff.contact_id, User.email).join(User, Handoff.assigned_to == User.id)
+            .where(Handoff.contact_id.in_(contact_ids), Handoff.status.in_(OWNING))
+            .order_by(Handoff.created_at.desc(), Handoff.id.desc())):
+        found.setdefault(contact_id, email)
+    return found

@@ -47,11 +47,17 @@ def edit(rt: Runtime, email: str, form: Mapping[str, str], by: str) -> list[audi
     owner = str(form.get("owner") or "").strip()
     with rt.sessions() as session:
         contact_id = _contact_id(session, email)
+    return edit_by_id(rt, contact_id, change, owner, by)
+
+
+def edit_by_id(rt: Runtime, contact_id: int, change: editing.Edit, owner: str, by: str,
+               source: str = "console") -> list[audit.Change]:
+    """Make a checked edit of the contact, and name its owner ("": unchanged), as `by`."""
 
     def also(session: Session, now: datetime) -> list[audit.Change]:
         return set_owner(session, contact_id, owner, by, now) if owner else []
 
-    return editing.apply(rt, contact_id, change, by, also)
+    return editing.apply(rt, contact_id, change, by, also, source)
 
 
 def export(rt: Runtime, email: str) -> dict[str, Any]:
@@ -60,12 +66,30 @@ def export(rt: Runtime, email: str) -> dict[str, Any]:
         return privacy.export(session, tables(), _contact_id(session, email))
 
 
+def export_by_id(rt: Runtime, contact_id: int) -> dict[str, Any]:
+    """`export`, for the contact with this id; NotFound when there is none."""
+    with rt.sessions() as session:
+        document = privacy.export(session, tables(), contact_id)
+    if not document:
+        raise NotFound("There is no contact with this id.")
+    return document
+
+
 def erase(rt: Runtime, email: str, by: str) -> None:
     """Erase the contact: rows deleted or emptied, a hash kept on the suppression list."""
     now = rt.now()
     with rt.work(now) as work:
         contact_id = _contact_id(work.session, email)
         privacy.erase(work.session, tables(), [contact_id], f"erased by {by}"[:60], now)
+
+
+def erase_by_id(rt: Runtime, contact_id: int, by: str) -> None:
+    """`erase`, for the contact with this id; NotFound when there is none."""
+    now = rt.now()
+    with rt.work(now) as work:
+        if not privacy.erase(work.session, tables(), [contact_id], f"erased by {by}"[:60],
+                             now):
+            raise NotFound("There is no contact with this id.")
 
 
 def plan(rt: Runtime, selection: bulk.Selection, action: str, value: str) -> bulk.Plan:

@@ -21,9 +21,12 @@ from sqlalchemy.orm import Session
 from nurture.audiences import services
 from nurture.audiences.errors import SegmentInvalid
 from nurture.contacts import lists
-from nurture.contacts.models import Contact
+from nurture.contacts.models import Contact, ContactList
+from nurture.contacts.services import email_key
 from nurture.db import Database
-from nurture.errors import NurtureError
+from nurture.errors import Invalid, NotFound, NurtureError
+from nurture.paging import Key, after, split
+from nurture.violations import Violation
 
 PAGE = 50
 MAX_SEARCH = 200
@@ -164,3 +167,46 @@ def choices(db: Database, now: datetime) -> dict[str, list[str]]:
     with db.sessions() as session:
         return {"segments": [s.name for s in services.summaries(session, now, False)],
                 "lists": [s.name for s in lists.summaries(session)]}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The API's filters of the contact list: the console's, with the segment and the list
+    by id, an exact address and a time of last change."""
+
+    search: str = ""
+    fields: tuple[tuple[str, str], ...] = ()  # (name in FILTERS, value), all must hold
+    consent: bool | None = None
+    segment_id: int | None = None
+    list_id: int | None = None
+    email: str | None = None
+    updated_since: datetime | None = None
+
+
+def keyset(session: Session, filters: Filters, now: datetime, last: Key | None,
+           limit: int) -> tuple[list[Contact], Key | None]:
+    """A page of the contacts that match, by id, after `last`; the key to go on after.
+    Invalid, naming the filter, for a segment or list that does not exist."""
+    segment = list_name = ""
+    if filters.segment_id is not None:
+        try:
+            segment = services.find(session, filters.segment_id).name
+        except NotFound:
+            raise Invalid([Violation("segment", f"There is no segment with the id "
+                                                f"{filters.segment_id}.")]) from None
+    if filters.list_id is not None:
+        found = session.get(ContactList, filters.list_id)
+        if found is None:
+            raise Invalid([Violation("list", f"There is no list with the id "
+                                             f"{filters.list_id}.")])
+        list_name = found.name
+    query = Query(search=filters.search, filters=filters.fields,
+                  consent="" if filters.consent is None else "yes" if filters.consent else "no",
+                  segment=segment, list_name=list_name)
+    statement = _filtered(session, query, now).with_only_columns(Contact)
+    if filters.email is not None:
+        statement = statement.where(Contact.email_key == email_key(filters.email))
+    if filters.updated_since is not None:
+        statement = statement.where(Contact.updated_at >= filters.updated_since)
+    rows = session.scalars(after(statement, [Contact.id], last, limit)).all()
+    return split(rows, limit, lambda c: [c.id])

@@ -126,9 +126,10 @@ def _attributes(text: str | None, found: list[Violation]) -> dict[str, Any] | No
 
 
 def apply(works: Works, contact_id: int, edit: Edit, by: str,
-          also: Also | None = None) -> list[audit.Change]:
+          also: Also | None = None, source: str = "console") -> list[audit.Change]:
     """Make the edit, in one transaction, as `by` (the user's email), with what `also`
-    changes; returns the changes made (none when the form changed nothing)."""
+    changes; returns the changes made (none when the form changed nothing). `source`:
+    where the edit came from, for the `contact.updated` event ("console", "api")."""
     now = works.now()
     with works.work(now) as work:
         session = work.session
@@ -166,6 +167,6 @@ def apply(works: Works, contact_id: int, edit: Edit, by: str,
         session.flush()
         # Even an owner alone is a change the subscribers may want to look at again.
         work.record([NewEvent(contact_id, "contact.updated", properties, now,
-                              source="console")])
+                              source=source)])
         audit.record(session, changes, by, now)
         return changes

@@ -9,6 +9,8 @@ resources carry an ETag (`etags`). Errors are RFC 9457 problem documents.
 
 from web.api_v1 import (
     broadcasts,
+    contacts,
+    contacts_bulk,
     handoffs,
     journeys,
     lists,
@@ -21,5 +23,5 @@ from web.api_v1 import (
 )
 from web.api_v1.blueprint import bp
 
-__all__ = ["bp", "broadcasts", "handoffs", "journeys", "lists", "mail", "nps", "referral",
-           "segments", "trials", "webhooks"]
+__all__ = ["bp", "broadcasts", "contacts", "contacts_bulk", "handoffs", "journeys", "lists", "mail",
+           "nps", "referral", "segments", "trials", "webhooks"]
