@@ -161,7 +161,7 @@ def _record_round(session: Session, subscribers: Sequence[Subscriber],
     rows: list[dict[str, Any]] = [
         {"contact_id": e.contact_id, "type": e.type, "properties": dict(e.properties),
          "occurred_at": e.occurred_at or now, "recorded_at": now, "source": e.source,
-         "dedupe_key": e.dedupe_key} for e in fresh]
+         "dedupe_key": e.dedupe_key, "client_id": e.client_id} for e in fresh]
     done.event_ids = insert_returning(session, Event, rows)  # the bulk path: imports
     changed = apply_effects(session, contacts, rows, lifecycle)
     recorded = tuple(RecordedEvent(event_id, r["contact_id"], r["type"], r["properties"],

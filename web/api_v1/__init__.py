@@ -7,6 +7,7 @@ cursors (`paging`); POSTs that create take an `Idempotency-Key` (`idempotent`); 
 resources carry an ETag (`etags`). Errors are RFC 9457 problem documents.
 """
 
+from web.api_v1 import events
 from web.api_v1.blueprint import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "events"]
