@@ -101,7 +101,8 @@ class Entries:
 
     def load_history(self, contact_ids: Iterable[int]) -> None:
         rows = self.session.execute(
-            select(Enrollment).where(Enrollment.contact_id.in_(list(set(contact_ids))))
+            select(Enrollment).where(one_of(self.session, Enrollment.contact_id,
+                                            list(set(contact_ids))))
         ).scalars()
         for row in rows:
             active = row.status in ACTIVE
@@ -200,7 +201,7 @@ def react_to_events(session: Session, cache: VersionCache, facts: dict[int, Fact
                     events: list[tuple[int, str, dict]], now: datetime) -> list[int]:
     """Exit goals end enrollments and wait_for steps wake, at once. Returns ids to kick."""
     rows = session.scalars(
-        select(Enrollment).where(Enrollment.contact_id.in_(list(facts)),
+        select(Enrollment).where(one_of(session, Enrollment.contact_id, list(facts)),
                                  Enrollment.status.in_(ACTIVE))
     ).all()
     if not rows:

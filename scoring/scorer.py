@@ -113,7 +113,8 @@ def _cap_usage(session: Session, rules: Rules, events: list[ScoredEvent]
         return used
     rows = session.execute(select(ScoreEntry.contact_id, ScoreEntry.rule, ScoreEntry.at,
                                   ScoreEntry.delta)
-                           .where(ScoreEntry.contact_id.in_({e.contact_id for e in events}),
+                           .where(one_of(session, ScoreEntry.contact_id,
+                                         {e.contact_id for e in events}),
                                   ScoreEntry.rule.in_(list(capped)),
                                   ScoreEntry.at >= min(starts)))
     for row in rows:
@@ -209,7 +210,8 @@ def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
     since = now - timedelta(days=policy.velocity_days)
     recent = dict(session.execute(
         select(ScoreEntry.contact_id, func.count(func.distinct(ScoreEntry.event_id)))
-        .where(ScoreEntry.contact_id.in_(candidates), ScoreEntry.kind == "engagement",
+        .where(one_of(session, ScoreEntry.contact_id, candidates),
+               ScoreEntry.kind == "engagement",
                ScoreEntry.delta > 0, ScoreEntry.at >= since)
         .group_by(ScoreEntry.contact_id)).all())
     history = last_handoffs(session, candidates)
@@ -231,7 +233,8 @@ def last_handoffs(session: Session, ids: Iterable[int]
     or close (the cool-down runs from the later)."""
     out: dict[int, tuple[bool, datetime | None]] = {}
     rows = session.execute(select(Handoff.contact_id, Handoff.status, Handoff.created_at,
-                                  Handoff.closed_at).where(Handoff.contact_id.in_(list(ids))))
+                                  Handoff.closed_at).where(one_of(session, Handoff.contact_id,
+                                                                 list(ids))))
     for row in rows:
         is_open, last = out.get(row.contact_id, (False, None))
         moment = max(t for t in (row.created_at, row.closed_at) if t is not None)

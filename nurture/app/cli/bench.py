@@ -46,6 +46,8 @@ BENCHES: dict[str, tuple[str, str, Callable[[Options], tuple[Any, ...]]]] = {
     "charts": ("charts", "run_charts_bench", lambda o: (o["contacts"], _databases()(o))),
     "journeys": ("journeys", "run_journeys_bench",
                  lambda o: (o["enrollments"], _databases(("postgresql",))(o))),
+    "api": ("api", "run_api_bench",
+            lambda o: (o["contacts"], o["events"], _databases(("postgresql",))(o))),
 }
 NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own settings
 
@@ -58,8 +60,8 @@ NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own s
               help="import: rows in the generated CSV file.")
 @click.option("--database", "databases", multiple=True,
               type=click.Choice(list(BOTH)),
-              help="segments, import, latency, bulk, charts, broadcasts, journeys: which "
-                   "database to fill (default both; journeys: PostgreSQL).")
+              help="segments, import, latency, bulk, charts, broadcasts, journeys, api: which "
+                   "database to fill (default both; journeys and api: PostgreSQL).")
 @click.option("--signups", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="latency: sign-ups timed idle, and as many under the broadcast.")
 @click.option("--broadcast", default=100_000, show_default=True,
@@ -68,6 +70,9 @@ NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own s
 @click.option("--enrollments", default=100_000, show_default=True,
               type=click.IntRange(1, 10_000_000),
               help="journeys: enrollments of the journey whose console page is timed.")
+@click.option("--events", default=100_000, show_default=True,
+              type=click.IntRange(1000, 10_000_000),
+              help="api: events posted, in batches of 1,000.")
 def bench(what: str, **options: Any) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
@@ -78,7 +83,9 @@ def bench(what: str, **options: Any) -> None:
     --broadcast of marketing sends drains; `bulk`: the contact list's bulk actions on a
     segment of --contacts; `charts`: the home page's charts over a year of email to
     --contacts; `journeys`: a journey's console page with --enrollments, on PostgreSQL
-    unless --database says otherwise) and print JSON."""
+    unless --database says otherwise; `api`: --events posted to /api/v1/events in batches
+    of 1,000 under gunicorn, for --contacts, on PostgreSQL unless --database says
+    otherwise) and print JSON."""
     module, function, arguments = BENCHES[what]
     run = getattr(importlib.import_module(f"nurture.app.bench.{module}"), function)
     settings = () if what in NO_SETTINGS else (Settings.from_env(),)
