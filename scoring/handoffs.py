@@ -101,10 +101,10 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
     for cid, request in sorted(wanted.items()):
         contact, part = contacts[cid], scores.get(cid)
         grade = part.grade if part else rules.grade(0)
+        score = contact.score if request.score is None else request.score
         handoff = Handoff(
             contact_id=cid, trigger=request.trigger, reason=request.reason, status="open",
-            score=contact.score, grade=grade, priority=priority(request.trigger, grade,
-                                                                contact.score),
+            score=score, grade=grade, priority=priority(request.trigger, grade, score),
             predictive=predicted.get(cid),
             explanation=explained[cid], timeline=timelines_[cid], created_at=now,
             due_at=now + rules.handoff.sla)
@@ -116,7 +116,7 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
         out.handoff_ids.append(handoff.id)
         out.events.append(NewEvent(cid, "sales.handoff", {
             "handoff_id": handoff.id, "trigger": request.trigger, "reason": request.reason,
-            "score": contact.score, "grade": grade}, now, source="scoring"))
+            "score": score, "grade": grade}, now, source="scoring"))
     return out
 
 

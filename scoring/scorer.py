@@ -60,6 +60,7 @@ class HandoffRequest:
     contact_id: int
     trigger: str  # score | hand_raiser | journey | manual
     reason: str
+    score: int | None = None  # the score when it was decided (a batch's moment); None: now
 
 
 @dataclass
@@ -144,18 +145,19 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
     changed. Updates `contacts[...].score`; returns changed scores and hand-off requests.
     `fields`: the contacts' columns as plain values, when at hand (the bulk path), read
     for fit rather than the rows' attributes."""
-    events = [ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
-                          r["occurred_at"])
-              for r, eid in zip(rows, event_ids, strict=True) if r["type"] in rules.event_types]
-    raisers = {r["contact_id"]: r["type"] for r in rows
-               if r["type"] in rules.handoff.hand_raisers}
+    scored_rows = [(r, ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
+                                   r["occurred_at"]))
+                   for r, eid in zip(rows, event_ids, strict=True)
+                   if r["type"] in rules.event_types]
+    events = [e for _r, e in scored_rows]
+    raisers = {r["contact_id"] for r in rows if r["type"] in rules.handoff.hand_raisers}
     everyone = {r["contact_id"] for r in rows} | set(refit_ids)
     if not everyone:
         return Scored()
     states = load_states(session, everyone)
     existing = set(states)
     refits = (everyone - existing) | set(refit_ids)  # a contact's first score starts with fit
-    ids = {e.contact_id for e in events} | refits | raisers.keys()
+    ids = {e.contact_id for e in events} | refits | raisers
     for cid in ids - existing:
         states[cid] = ScoreState()
     states = {cid: states[cid] for cid in ids}
@@ -165,8 +167,18 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
         given = fields[cid] if fields is not None else _fields(contacts[cid])
         deltas += refit(rules, cid, states[cid], fit_facts(given), now, memo)
     used = _cap_usage(session, rules, events)
-    for item in sorted(events, key=lambda e: e.at):
-        deltas += score_event(rules, states[item.contact_id], item, used[item.contact_id])
+    moments = _Moments(rules, now)
+    for cid in ids:
+        moments.start(cid, states[cid])
+    scored = {id(r): e for r, e in scored_rows}
+    for row in sorted(rows, key=lambda r: r["occurred_at"]):
+        cid = row["contact_id"]
+        item = scored.get(id(row))
+        if item is None and row["type"] not in rules.handoff.hand_raisers:
+            continue  # alone, it would not have been scored, nor its contact looked at
+        earned = score_event(rules, states[cid], item, used[cid]) if item else []
+        deltas += earned
+        moments.after(cid, states[cid], row["type"], earned)
     append(session, deltas)
     save_states(session, rules, states, existing, now)
     result = Scored()
@@ -175,9 +187,8 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
         if contacts[cid].score != score:
             result.scores[cid] = score
     store_scores(session, contacts, result.scores, now)
-    candidates = {cid for cid in ids if cid in raisers
-                  or contacts[cid].score >= rules.handoff.threshold}
-    result.handoffs = check_handoffs(session, rules, contacts, states, candidates, raisers, now)
+    result.handoffs = check_handoffs(session, rules, contacts, states, moments.candidates(),
+                                     moments, now)
     return result
 
 
@@ -201,9 +212,46 @@ def _fields(contact: Any) -> dict[str, Any]:
         "email", "industry", "company_size", "role", "country", "stage", "company", "timezone")}
 
 
+@dataclass(frozen=True)
+class Moment:
+    """A contact's score right after one of the batch's events (or before them all)."""
+
+    score: int
+    hand_raiser: str | None = None
+    engaged: int = 0  # this batch's positive engagement events so far, within the velocity
+
+
+class _Moments:
+    """Each contact's score after each of the batch's events, in their order: hand-offs are
+    decided at the first moment one is due, as if the events had come one at a time (the
+    score, the reason and the hand-raiser of that moment, not of the batch's end)."""
+
+    def __init__(self, rules: Rules, now: datetime):
+        self.rules, self.now = rules, now
+        self.since = now - timedelta(days=rules.handoff.velocity_days)
+        self.of: dict[int, list[Moment]] = {}
+
+    def start(self, cid: int, state: ScoreState) -> None:
+        self.of[cid] = [Moment(rounded(state.total(self.now, self.rules.half_life)))]
+
+    def after(self, cid: int, state: ScoreState, type_: str, earned: Sequence[Delta]
+              ) -> None:
+        seen = self.of[cid]
+        engaged = seen[-1].engaged + any(d.kind == "engagement" and d.delta > 0 and
+                                         d.at >= self.since for d in earned)
+        raiser = type_ if type_ in self.rules.handoff.hand_raisers else None
+        seen.append(Moment(rounded(state.total(self.now, self.rules.half_life)), raiser,
+                           engaged))
+
+    def candidates(self) -> set[int]:
+        threshold = self.rules.handoff.threshold
+        return {cid for cid, seen in self.of.items()
+                if any(m.hand_raiser or m.score >= threshold for m in seen[1:] or seen)}
+
+
 def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
                    states: dict[int, ScoreState], candidates: set[int],
-                   raisers: dict[int, str], now: datetime) -> list[HandoffRequest]:
+                   moments: _Moments, now: datetime) -> list[HandoffRequest]:
     if not candidates:
         return []
     policy = rules.handoff
@@ -218,12 +266,19 @@ def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
     requests = []
     for cid in sorted(candidates):
         is_open, last_at = history.get(cid, (False, None))
-        case = HandoffCase(contacts[cid].score, rules.grade(sum(states[cid].fit_points.values())),
-                           contacts[cid].stage, recent.get(cid, 0), raisers.get(cid), is_open,
-                           last_at)
-        decision = handoff_reason(policy, case, now)
-        if decision:
-            requests.append(HandoffRequest(cid, *decision))
+        grade = rules.grade(sum(states[cid].fit_points.values()))
+        seen = moments.of[cid]
+        # The ledger counts the whole batch: at an earlier moment, its later events not yet.
+        before = recent.get(cid, 0) - seen[-1].engaged
+        for moment in seen[1:] or seen:
+            if not moment.hand_raiser and moment.score < policy.threshold:
+                continue
+            case = HandoffCase(moment.score, grade, contacts[cid].stage,
+                               before + moment.engaged, moment.hand_raiser, is_open, last_at)
+            decision = handoff_reason(policy, case, now)
+            if decision:
+                requests.append(HandoffRequest(cid, *decision, score=moment.score))
+                break
     return requests
 
 
