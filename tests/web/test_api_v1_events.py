@@ -143,10 +143,11 @@ def test_a_batch_of_1001_is_refused_with_a_sentence(rt):
     assert _stored(rt) == 0
 
 
-def test_a_batch_of_1000_is_recorded(rt):
+def test_a_batch_of_1000_is_recorded_even_past_a_megabyte(rt):
     contact(rt, "ann@example.com")
-    batch = {"events": [{"email": "ann@example.com", "type": "page.visited", "id": f"p{i}"}
-                        for i in range(1000)]}
+    page = {"path": "/pricing", "title": "Pricing " * 150}
+    batch = {"events": [{"email": "ann@example.com", "type": "page.visited", "id": f"p{i}",
+                         "properties": page} for i in range(1000)]}
     answer = create_app(rt).test_client().post("/api/v1/events", headers=_token(rt),
                                                json=batch)
     assert answer.status_code == 201 and len(answer.json["events"]) == 1000

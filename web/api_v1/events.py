@@ -19,11 +19,13 @@ from pydantic import AwareDatetime, Field, StrictStr, model_validator
 from nurture.events.services import Incoming, record_incoming
 from web.api_auth import token_required
 from web.api_v1.blueprint import bp
+from web.inputs import body_up_to
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed, Email
 
 MAX_BATCH = 1000
+MAX_BODY = 16 * 2**20  # 1,000 events with room for properties; the app's limit is 1 MB
 
 
 class EventV1In(Closed):
@@ -67,6 +69,7 @@ class EventsTaken(Closed):
 
 @bp.post("/events")
 @token_required()
+@body_up_to(MAX_BODY)
 @validate(json=EventsIn, resp={"HTTP_201": EventsTaken, "HTTP_200": EventsTaken,
                                "HTTP_403": Problem, "HTTP_429": Problem}, tags=("events",))
 def post_events(json: EventsIn):
