@@ -168,7 +168,7 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
         deltas += refit(rules, cid, states[cid], fit_facts(given), now, memo)
     used = _cap_usage(session, rules, events)
     moments = _Moments(rules, now)
-    for cid in ids:
+    for cid in ids:  # after the refits: alone, the first event of a contact refits it first
         moments.start(cid, states[cid])
     scored = {id(r): e for r, e in scored_rows}
     for row in sorted(rows, key=lambda r: r["occurred_at"]):
@@ -178,17 +178,17 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
             continue  # alone, it would not have been scored, nor its contact looked at
         earned = score_event(rules, states[cid], item, used[cid]) if item else []
         deltas += earned
-        moments.after(cid, states[cid], row["type"], earned)
+        moments.after(cid, row["type"], earned)
     append(session, deltas)
     save_states(session, rules, states, existing, now)
     result = Scored()
-    for cid, state in states.items():
-        score = rounded(state.total(now, rules.half_life))
+    final = {cid: rounded(state.total(now, rules.half_life)) for cid, state in states.items()}
+    for cid, score in final.items():
         if contacts[cid].score != score:
             result.scores[cid] = score
     store_scores(session, contacts, result.scores, now)
-    result.handoffs = check_handoffs(session, rules, contacts, states, moments.candidates(),
-                                     moments, now)
+    result.handoffs = check_handoffs(session, rules, contacts, states,
+                                     moments.candidates(final), moments, now)
     return result
 
 
@@ -224,29 +224,51 @@ class Moment:
 class _Moments:
     """Each contact's score after each of the batch's events, in their order: hand-offs are
     decided at the first moment one is due, as if the events had come one at a time (the
-    score, the reason and the hand-raiser of that moment, not of the batch's end)."""
+    score, the reason and the hand-raiser of that moment, not of the batch's end). Only the
+    steps are kept as the batch is scored; the scores of the moments are worked out after,
+    for the few contacts that may be handed off, by replaying their deltas on their state
+    as it stood before the batch (as `score_event` applied them)."""
 
     def __init__(self, rules: Rules, now: datetime):
         self.rules, self.now = rules, now
         self.since = now - timedelta(days=rules.handoff.velocity_days)
-        self.of: dict[int, list[Moment]] = {}
+        self.before: dict[int, tuple[float, float, datetime | None]] = {}
+        self.steps: dict[int, list[tuple[str | None, Sequence[Delta]]]] = {}
 
     def start(self, cid: int, state: ScoreState) -> None:
-        self.of[cid] = [Moment(rounded(state.total(self.now, self.rules.half_life)))]
+        self.before[cid] = (state.fixed, state.engagement, state.engagement_at)
+        self.steps[cid] = []
 
-    def after(self, cid: int, state: ScoreState, type_: str, earned: Sequence[Delta]
-              ) -> None:
-        seen = self.of[cid]
-        engaged = seen[-1].engaged + any(d.kind == "engagement" and d.delta > 0 and
-                                         d.at >= self.since for d in earned)
+    def after(self, cid: int, type_: str, earned: Sequence[Delta]) -> None:
         raiser = type_ if type_ in self.rules.handoff.hand_raisers else None
-        seen.append(Moment(rounded(state.total(self.now, self.rules.half_life)), raiser,
-                           engaged))
+        self.steps[cid].append((raiser, earned))
 
-    def candidates(self) -> set[int]:
+    def candidates(self, scores: Mapping[int, int]) -> set[int]:
+        """The contacts that may be due at some moment: a hand-raiser, a final score at
+        the threshold, or a score that went down on the way (it may have been higher)."""
         threshold = self.rules.handoff.threshold
-        return {cid for cid, seen in self.of.items()
-                if any(m.hand_raiser or m.score >= threshold for m in seen[1:] or seen)}
+        return {cid for cid, steps in self.steps.items()
+                if scores[cid] >= threshold
+                or any(raiser or any(d.delta < 0 for d in earned) for raiser, earned in steps)}
+
+    def of(self, cid: int) -> list[Moment]:
+        """The contact's moments: after each of its events, or its one score without any."""
+        fixed, engagement, at = self.before[cid]
+        state = ScoreState(fixed, engagement, at)
+        half_life = self.rules.half_life
+        if not self.steps[cid]:
+            return [Moment(rounded(state.total(self.now, half_life)))]
+        moments, engaged = [], 0
+        for raiser, earned in self.steps[cid]:
+            for d in earned:
+                if d.kind == "engagement":
+                    state.add_engagement(d.delta, d.at, half_life)
+                else:
+                    state.fixed += d.delta
+            engaged += any(d.kind == "engagement" and d.delta > 0 and d.at >= self.since
+                           for d in earned)
+            moments.append(Moment(rounded(state.total(self.now, half_life)), raiser, engaged))
+        return moments
 
 
 def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
@@ -267,10 +289,10 @@ def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
     for cid in sorted(candidates):
         is_open, last_at = history.get(cid, (False, None))
         grade = rules.grade(sum(states[cid].fit_points.values()))
-        seen = moments.of[cid]
+        seen = moments.of(cid)
         # The ledger counts the whole batch: at an earlier moment, its later events not yet.
         before = recent.get(cid, 0) - seen[-1].engaged
-        for moment in seen[1:] or seen:
+        for moment in seen:
             if not moment.hand_raiser and moment.score < policy.threshold:
                 continue
             case = HandoffCase(moment.score, grade, contacts[cid].stage,
