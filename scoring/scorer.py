@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -80,21 +80,16 @@ def load_states(session: Session, ids: Iterable[int]) -> dict[int, ScoreState]:
 
 def save_states(session: Session, rules: Rules, states: dict[int, ScoreState],
                 existing: set[int], now: datetime) -> None:
-    rows = [{"cid": cid, "fit": s.fixed, "engagement": s.engagement,
+    rows = [{"contact_id": cid, "fit": s.fixed, "engagement": s.engagement,
              "engagement_at": s.engagement_at, "fit_facts": s.fit_points,
              "grade": rules.grade(sum(s.fit_points.values())), "updated_at": now}
             for cid, s in states.items()]
-    old = [r for r in rows if r["cid"] in existing]
-    new = [r for r in rows if r["cid"] not in existing]
-    if old:
-        table = ContactScore.__table__
-        session.connection().execute(
-            table.update().where(table.c.contact_id == bindparam("cid")).values(
-                fit=bindparam("fit"), engagement=bindparam("engagement"),
-                engagement_at=bindparam("engagement_at"), fit_facts=bindparam("fit_facts"),
-                grade=bindparam("grade"), updated_at=bindparam("updated_at")), old)
-    # The bulk path (`nurture.writes`): an import's batch scores thousands of new contacts.
-    bulk_insert(session, ContactScore, [{"contact_id": r.pop("cid"), **r} for r in new])
+    # The bulk paths (`nurture.writes`): one statement each for a batch's hundreds of
+    # scores (an executemany of UPDATEs ran one statement per contact on the server), and
+    # for an import's thousands of new contacts.
+    bulk_update(session, ContactScore, [r for r in rows if r["contact_id"] in existing],
+                key="contact_id")
+    bulk_insert(session, ContactScore, [r for r in rows if r["contact_id"] not in existing])
 
 
 def append(session: Session, deltas: Sequence[Delta]) -> None:

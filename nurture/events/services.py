@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from nurture.contacts.models import Contact
 from nurture.contacts.services import email_key
+from nurture.db import one_of
 from nurture.events.bus import NewEvent
 from nurture.events.errors import EventError
 from nurture.events.models import Event
@@ -98,8 +99,8 @@ def _record_incoming(works: Works, items: Sequence[Incoming], source: str,
             found.sort(key=lambda v: _place(v.field))
             raise EventError(found if batch else [
                 Violation(v.field.removeprefix("events[0]."), v.message) for v in found])
-        ids = iter(work.record([e for i, e in enumerate(events) if i not in known])
-                   .event_ids)
+        ids = iter(work.record([e for i, e in enumerate(events) if i not in known],
+                               checked=True).event_ids)
         taken: list[Taken] = []
         first: dict[str | None, int] = {}
         for i, event in enumerate(events):
@@ -139,9 +140,9 @@ def _contacts(session: Session, items: Sequence[Incoming]
             found.append(Violation(f"events[{i}].email", "Give the contact's email address "
                                    "(email) or its id (contact_id)."))
     by_key = {key: cid for key, cid in session.execute(select(Contact.email_key, Contact.id)
-              .where(Contact.email_key.in_(set(keys.values()))))} if keys else {}
+              .where(one_of(session, Contact.email_key, set(keys.values()))))} if keys else {}
     existing = set(session.scalars(select(Contact.id).where(
-        Contact.id.in_(set(given.values()))))) if given else set()
+        one_of(session, Contact.id, set(given.values()))))) if given else set()
     contacts: dict[int, int] = {}
     for i, key in keys.items():
         if key in by_key:
@@ -166,7 +167,7 @@ def _known(session: Session, events: Sequence[NewEvent]
     wanted = {e.client_id for e in events if e.client_id}
     stored = {row.client_id: row for row in session.execute(
         select(Event.client_id, Event.id, Event.contact_id, Event.type)
-        .where(Event.client_id.in_(wanted)))} if wanted else {}
+        .where(one_of(session, Event.client_id, wanted)))} if wanted else {}
     seen: dict[str, tuple[int, str]] = {cid: (r.contact_id, r.type) for cid, r in stored.items()}
     known: dict[int, int | None] = {}
     clashes = []
