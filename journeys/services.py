@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from journeys import entry, pausing
 from journeys.conditions import history_types
-from journeys.definition import ConditionTrigger, DateTrigger, Journey, WaitFor
+from journeys.definition import ConditionTrigger, DateTrigger, EventTrigger, Journey, WaitFor
 from journeys.engine import State, advance
 from journeys.errors import NotValid, StaleBase
 from journeys.facts import Facts
@@ -95,13 +95,22 @@ class Entries:
     def __init__(self, session: Session, live: dict[int, Journey], now: datetime):
         self.session, self.live, self.now = session, live, now
         self.by_journey = {j.id: vid for vid, j in live.items()}
+        # Looked up once per batch, not per event: the journeys each event type can start,
+        # and those a change of the contact can (each list in the live journeys' order).
+        self.by_event: dict[str, list[Journey]] = defaultdict(list)
+        for journey in live.values():
+            if isinstance(journey.trigger, EventTrigger):
+                self.by_event[journey.trigger.event].append(journey)
+        self.on_changes = [j for j in live.values()
+                           if isinstance(j.trigger, (ConditionTrigger, DateTrigger))]
         self._history: dict[tuple[int, str], list[entry.PastEnrollment]] = defaultdict(list)
         self._pending: dict[tuple[int, str], Enrollment] = {}
         self.created: list[Enrollment] = []
 
     def load_history(self, contact_ids: Iterable[int]) -> None:
         rows = self.session.execute(
-            select(Enrollment).where(Enrollment.contact_id.in_(list(set(contact_ids))))
+            select(Enrollment).where(one_of(self.session, Enrollment.contact_id,
+                                            list(set(contact_ids))))
         ).scalars()
         for row in rows:
             active = row.status in ACTIVE
@@ -125,14 +134,14 @@ class Entries:
         self._history[(contact_id, journey.id)].append(entry.PastEnrollment(self.now, True))
 
     def on_event(self, facts: Facts, event_type: str, properties: dict) -> None:
-        for journey in self.live.values():
+        for journey in self.by_event.get(event_type, ()):
             if entry.event_triggers(journey, event_type, properties, facts, self.now) and \
                     self._may_enter(journey, facts.contact.id, journey.reentry.mode == "always"):
                 self._enroll(journey, facts.contact.id, self.now)
 
     def on_change(self, facts: Facts) -> None:
         """Condition and date triggers, re-checked whenever a contact changed."""
-        for journey in self.live.values():
+        for journey in self.on_changes:
             if isinstance(journey.trigger, ConditionTrigger):
                 if entry.condition_holds(journey, facts, self.now) and \
                         self._may_enter(journey, facts.contact.id, False):
@@ -200,7 +209,7 @@ def react_to_events(session: Session, cache: VersionCache, facts: dict[int, Fact
                     events: list[tuple[int, str, dict]], now: datetime) -> list[int]:
     """Exit goals end enrollments and wait_for steps wake, at once. Returns ids to kick."""
     rows = session.scalars(
-        select(Enrollment).where(Enrollment.contact_id.in_(list(facts)),
+        select(Enrollment).where(one_of(session, Enrollment.contact_id, list(facts)),
                                  Enrollment.status.in_(ACTIVE))
     ).all()
     if not rows:

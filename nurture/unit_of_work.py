@@ -60,13 +60,15 @@ class Work:
     subscribers: Sequence[Subscriber] = ()
     kicks: dict[str, list[int]] = field(default_factory=dict)
 
-    def record(self, events: Sequence[NewEvent],
-               lifecycle: Lifecycle | None = None) -> Recorded:
+    def record(self, events: Sequence[NewEvent], lifecycle: Lifecycle | None = None,
+               checked: bool = False) -> Recorded:
         """Record events in this transaction (`nurture.events.recorder`), publishing them
-        to the installation's subscribers; what they make due is handed on like any work."""
+        to the installation's subscribers; what they make due is handed on like any work.
+        `checked`: the caller has checked them already (`recorder.check`)."""
         if not events:
             return Recorded()
-        recorded = record_events(self.session, self.subscribers, events, self.now, lifecycle)
+        recorded = record_events(self.session, self.subscribers, events, self.now, lifecycle,
+                                 checked)
         for kind, ids in recorded.due.items():
             self.due(kind, ids)
         return recorded

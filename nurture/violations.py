@@ -68,9 +68,12 @@ def from_pydantic(exc: ValidationError, prefix: str = "") -> list[Violation]:
     """Every error of a failed validation, with its path under `prefix`."""
     found = []
     for error in exc.errors(include_url=False, include_input=False):
-        loc = [str(part) for part in error["loc"]
-               if not (isinstance(part, str) and part.startswith(("function-", "constrained")))]
-        field = ".".join(p for p in [prefix, *loc] if p)
+        field = prefix
+        for part in error["loc"]:
+            if isinstance(part, int):  # an item of a list: `events[3].type`
+                field += f"[{part}]"
+            elif not part.startswith(("function-", "constrained")):
+                field = f"{field}.{part}" if field else part
         found.append(Violation(field, _sentence(error)))
     return found
 

@@ -118,8 +118,9 @@ def bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]])
         session.execute(insert(model), rows)
 
 
-def bulk_update(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Update rows by primary key `id`; each row names the columns it changes."""
+def bulk_update(session: Session, model: type[Base], rows: list[dict[str, Any]],
+                key: str = "id") -> None:
+    """Update rows by their primary key (`key`); each row names the columns it changes."""
     if not rows:
         return
     dialect = session.get_bind().dialect
@@ -136,21 +137,23 @@ def bulk_update(session: Session, model: type[Base], rows: list[dict[str, Any]])
             session.execute(update(model), group)
             continue
         columns = [table.c[k] for k in keys]
+        where = table.c[key]
         if dialect.name == "sqlite":  # executemany of UPDATE ... WHERE id = ?
-            changed = [c for c in columns if c.key != "id"]
+            changed = [c for c in columns if c.key != key]
             sets = ", ".join(f'"{c.name}" = ?' for c in changed)
-            values = list(zip(*_processed(dialect, [*changed, table.c.id], group),
+            values = list(zip(*_processed(dialect, [*changed, where], group),
                               strict=True))
             session.connection().exec_driver_sql(
-                f'UPDATE "{table.name}" SET {sets} WHERE id = ?', values)
+                f'UPDATE "{table.name}" SET {sets} WHERE "{where.name}" = ?', values)
             continue
         arrays, casts = _columns(dialect, columns, group)
         names = [f'"{c.name}"' for c in columns]
         sets = ", ".join(f"{n} = d.{n}" for c, n in zip(columns, names, strict=True)
-                         if c.key != "id")
+                         if c.key != key)
         session.connection().exec_driver_sql(
             f'UPDATE "{table.name}" SET {sets} FROM unnest({", ".join(casts)}) '
-            f'AS d({", ".join(names)}) WHERE "{table.name}".id = d.id', arrays)
+            f'AS d({", ".join(names)}) WHERE "{table.name}"."{where.name}" = '
+            f'd."{where.name}"', arrays)
 
 
 def _unnest_fits(dialect: Dialect, rows: list[dict[str, Any]]) -> bool:

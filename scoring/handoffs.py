@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.config import Settings
 from nurture.contacts.models import Contact
+from nurture.db import one_of
 from nurture.events.bus import NewEvent
 from nurture.events.effects import merge_attributes
 from nurture.events.models import Event
@@ -95,16 +96,17 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
 
     predicted = score_contacts(session, list(wanted), now)  # the latest approved model's
     reps = _reps(session)
+    explained = explanations(session, rules, list(wanted), now)
+    timelines_ = timelines(session, list(wanted))
     for cid, request in sorted(wanted.items()):
         contact, part = contacts[cid], scores.get(cid)
         grade = part.grade if part else rules.grade(0)
+        score = contact.score if request.score is None else request.score
         handoff = Handoff(
             contact_id=cid, trigger=request.trigger, reason=request.reason, status="open",
-            score=contact.score, grade=grade, priority=priority(request.trigger, grade,
-                                                                contact.score),
+            score=score, grade=grade, priority=priority(request.trigger, grade, score),
             predictive=predicted.get(cid),
-            explanation=explanation(session, rules, cid, now),
-            timeline=timeline(session, cid), created_at=now,
+            explanation=explained[cid], timeline=timelines_[cid], created_at=now,
             due_at=now + rules.handoff.sla)
         session.add(handoff)
         session.flush()
@@ -114,7 +116,7 @@ def open_handoffs(session: Session, rules: Rules, config: SalesConfig,
         out.handoff_ids.append(handoff.id)
         out.events.append(NewEvent(cid, "sales.handoff", {
             "handoff_id": handoff.id, "trigger": request.trigger, "reason": request.reason,
-            "score": contact.score, "grade": grade}, now, source="scoring"))
+            "score": score, "grade": grade}, now, source="scoring"))
     return out
 
 
@@ -140,20 +142,38 @@ def _follow_ups(session: Session, requests: Sequence[HandoffRequest], now: datet
 
 def explanation(session: Session, rules: Rules, contact_id: int, now: datetime
                 ) -> list[dict[str, Any]]:
-    rows = session.execute(select(ScoreEntry.rule, ScoreEntry.kind, ScoreEntry.delta,
-                                  ScoreEntry.at, ScoreEntry.entries)
-                           .where(ScoreEntry.contact_id == contact_id))
-    return [{"rule": c.rule, "label": c.label, "kind": c.kind, "points": c.points,
-             "events": c.events} for c in explain(rules, rows, now)]
+    return explanations(session, rules, [contact_id], now)[contact_id]
 
 
-def timeline(session: Session, contact_id: int, size: int = TIMELINE_SIZE
-             ) -> list[dict[str, Any]]:
-    rows = session.execute(select(Event.type, Event.occurred_at, Event.properties)
-                           .where(Event.contact_id == contact_id)
-                           .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(size))
-    return [{"type": r.type, "at": r.occurred_at.isoformat(), "detail": _detail(r.properties)}
-            for r in rows]
+def explanations(session: Session, rules: Rules, ids: Sequence[int], now: datetime
+                 ) -> dict[int, list[dict[str, Any]]]:
+    """Per contact, the rules behind its score; one query for a batch's hand-offs."""
+    entries: dict[int, list[tuple[str, str, float, datetime, int]]] = {cid: [] for cid in ids}
+    for row in session.execute(select(ScoreEntry.contact_id, ScoreEntry.rule, ScoreEntry.kind,
+                                      ScoreEntry.delta, ScoreEntry.at, ScoreEntry.entries)
+                               .where(one_of(session, ScoreEntry.contact_id, ids))):
+        # `entries`: how many changes a folded row stands for (scoring/retention.py)
+        entries[row.contact_id].append((row.rule, row.kind, row.delta, row.at, row.entries))
+    return {cid: [{"rule": c.rule, "label": c.label, "kind": c.kind, "points": c.points,
+                   "events": c.events} for c in explain(rules, rows, now)]
+            for cid, rows in entries.items()}
+
+
+def timelines(session: Session, ids: Sequence[int], size: int = TIMELINE_SIZE
+              ) -> dict[int, list[dict[str, Any]]]:
+    """Per contact, its latest `size` events, newest first; one query for a batch's
+    hand-offs (each contact's rows numbered by a window, the first `size` kept)."""
+    place = func.row_number().over(partition_by=Event.contact_id,
+                                   order_by=(Event.occurred_at.desc(), Event.id.desc()))
+    ranked = (select(Event.contact_id, Event.type, Event.occurred_at, Event.properties,
+                     place.label("place"))
+              .where(one_of(session, Event.contact_id, ids)).subquery())
+    out: dict[int, list[dict[str, Any]]] = {cid: [] for cid in ids}
+    for r in session.execute(select(ranked).where(ranked.c.place <= size)
+                             .order_by(ranked.c.contact_id, ranked.c.place)):
+        out[r.contact_id].append({"type": r.type, "at": r.occurred_at.isoformat(),
+                                  "detail": _detail(r.properties)})
+    return out
 
 
 def _detail(properties: dict[str, Any] | None) -> str:

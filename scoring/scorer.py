@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -60,6 +60,7 @@ class HandoffRequest:
     contact_id: int
     trigger: str  # score | hand_raiser | journey | manual
     reason: str
+    score: int | None = None  # the score when it was decided (a batch's moment); None: now
 
 
 @dataclass
@@ -79,21 +80,16 @@ def load_states(session: Session, ids: Iterable[int]) -> dict[int, ScoreState]:
 
 def save_states(session: Session, rules: Rules, states: dict[int, ScoreState],
                 existing: set[int], now: datetime) -> None:
-    rows = [{"cid": cid, "fit": s.fixed, "engagement": s.engagement,
+    rows = [{"contact_id": cid, "fit": s.fixed, "engagement": s.engagement,
              "engagement_at": s.engagement_at, "fit_facts": s.fit_points,
              "grade": rules.grade(sum(s.fit_points.values())), "updated_at": now}
             for cid, s in states.items()]
-    old = [r for r in rows if r["cid"] in existing]
-    new = [r for r in rows if r["cid"] not in existing]
-    if old:
-        table = ContactScore.__table__
-        session.connection().execute(
-            table.update().where(table.c.contact_id == bindparam("cid")).values(
-                fit=bindparam("fit"), engagement=bindparam("engagement"),
-                engagement_at=bindparam("engagement_at"), fit_facts=bindparam("fit_facts"),
-                grade=bindparam("grade"), updated_at=bindparam("updated_at")), old)
-    # The bulk path (`nurture.writes`): an import's batch scores thousands of new contacts.
-    bulk_insert(session, ContactScore, [{"contact_id": r.pop("cid"), **r} for r in new])
+    # The bulk paths (`nurture.writes`): one statement each for a batch's hundreds of
+    # scores (an executemany of UPDATEs ran one statement per contact on the server), and
+    # for an import's thousands of new contacts.
+    bulk_update(session, ContactScore, [r for r in rows if r["contact_id"] in existing],
+                key="contact_id")
+    bulk_insert(session, ContactScore, [r for r in rows if r["contact_id"] not in existing])
 
 
 def append(session: Session, deltas: Sequence[Delta]) -> None:
@@ -113,7 +109,8 @@ def _cap_usage(session: Session, rules: Rules, events: list[ScoredEvent]
         return used
     rows = session.execute(select(ScoreEntry.contact_id, ScoreEntry.rule, ScoreEntry.at,
                                   ScoreEntry.delta)
-                           .where(ScoreEntry.contact_id.in_({e.contact_id for e in events}),
+                           .where(one_of(session, ScoreEntry.contact_id,
+                                         {e.contact_id for e in events}),
                                   ScoreEntry.rule.in_(list(capped)),
                                   ScoreEntry.at >= min(starts)))
     for row in rows:
@@ -143,18 +140,19 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
     changed. Updates `contacts[...].score`; returns changed scores and hand-off requests.
     `fields`: the contacts' columns as plain values, when at hand (the bulk path), read
     for fit rather than the rows' attributes."""
-    events = [ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
-                          r["occurred_at"])
-              for r, eid in zip(rows, event_ids, strict=True) if r["type"] in rules.event_types]
-    raisers = {r["contact_id"]: r["type"] for r in rows
-               if r["type"] in rules.handoff.hand_raisers}
+    scored_rows = [(r, ScoredEvent(r["contact_id"], eid, r["type"], r["properties"] or {},
+                                   r["occurred_at"]))
+                   for r, eid in zip(rows, event_ids, strict=True)
+                   if r["type"] in rules.event_types]
+    events = [e for _r, e in scored_rows]
+    raisers = {r["contact_id"] for r in rows if r["type"] in rules.handoff.hand_raisers}
     everyone = {r["contact_id"] for r in rows} | set(refit_ids)
     if not everyone:
         return Scored()
     states = load_states(session, everyone)
     existing = set(states)
     refits = (everyone - existing) | set(refit_ids)  # a contact's first score starts with fit
-    ids = {e.contact_id for e in events} | refits | raisers.keys()
+    ids = {e.contact_id for e in events} | refits | raisers
     for cid in ids - existing:
         states[cid] = ScoreState()
     states = {cid: states[cid] for cid in ids}
@@ -164,19 +162,28 @@ def score_batch(session: Session, rules: Rules, contacts: Mapping[int, Any],
         given = fields[cid] if fields is not None else _fields(contacts[cid])
         deltas += refit(rules, cid, states[cid], fit_facts(given), now, memo)
     used = _cap_usage(session, rules, events)
-    for item in sorted(events, key=lambda e: e.at):
-        deltas += score_event(rules, states[item.contact_id], item, used[item.contact_id])
+    moments = _Moments(rules, now)
+    for cid in ids:  # after the refits: alone, the first event of a contact refits it first
+        moments.start(cid, states[cid])
+    scored = {id(r): e for r, e in scored_rows}
+    for row in sorted(rows, key=lambda r: r["occurred_at"]):
+        cid = row["contact_id"]
+        item = scored.get(id(row))
+        if item is None and row["type"] not in rules.handoff.hand_raisers:
+            continue  # alone, it would not have been scored, nor its contact looked at
+        earned = score_event(rules, states[cid], item, used[cid]) if item else []
+        deltas += earned
+        moments.after(cid, row["type"], earned)
     append(session, deltas)
     save_states(session, rules, states, existing, now)
     result = Scored()
-    for cid, state in states.items():
-        score = rounded(state.total(now, rules.half_life))
+    final = {cid: rounded(state.total(now, rules.half_life)) for cid, state in states.items()}
+    for cid, score in final.items():
         if contacts[cid].score != score:
             result.scores[cid] = score
     store_scores(session, contacts, result.scores, now)
-    candidates = {cid for cid in ids if cid in raisers
-                  or contacts[cid].score >= rules.handoff.threshold}
-    result.handoffs = check_handoffs(session, rules, contacts, states, candidates, raisers, now)
+    result.handoffs = check_handoffs(session, rules, contacts, states,
+                                     moments.candidates(final), moments, now)
     return result
 
 
@@ -200,28 +207,95 @@ def _fields(contact: Any) -> dict[str, Any]:
         "email", "industry", "company_size", "role", "country", "stage", "company", "timezone")}
 
 
+@dataclass(frozen=True)
+class Moment:
+    """A contact's score right after one of the batch's events (or before them all)."""
+
+    score: int
+    hand_raiser: str | None = None
+    engaged: int = 0  # this batch's positive engagement events so far, within the velocity
+
+
+class _Moments:
+    """Each contact's score after each of the batch's events, in their order: hand-offs are
+    decided at the first moment one is due, as if the events had come one at a time (the
+    score, the reason and the hand-raiser of that moment, not of the batch's end). Only the
+    steps are kept as the batch is scored; the scores of the moments are worked out after,
+    for the few contacts that may be handed off, by replaying their deltas on their state
+    as it stood before the batch (as `score_event` applied them)."""
+
+    def __init__(self, rules: Rules, now: datetime):
+        self.rules, self.now = rules, now
+        self.since = now - timedelta(days=rules.handoff.velocity_days)
+        self.before: dict[int, tuple[float, float, datetime | None]] = {}
+        self.steps: dict[int, list[tuple[str | None, Sequence[Delta]]]] = {}
+
+    def start(self, cid: int, state: ScoreState) -> None:
+        self.before[cid] = (state.fixed, state.engagement, state.engagement_at)
+        self.steps[cid] = []
+
+    def after(self, cid: int, type_: str, earned: Sequence[Delta]) -> None:
+        raiser = type_ if type_ in self.rules.handoff.hand_raisers else None
+        self.steps[cid].append((raiser, earned))
+
+    def candidates(self, scores: Mapping[int, int]) -> set[int]:
+        """The contacts that may be due at some moment: a hand-raiser, a final score at
+        the threshold, or a score that went down on the way (it may have been higher)."""
+        threshold = self.rules.handoff.threshold
+        return {cid for cid, steps in self.steps.items()
+                if scores[cid] >= threshold
+                or any(raiser or any(d.delta < 0 for d in earned) for raiser, earned in steps)}
+
+    def of(self, cid: int) -> list[Moment]:
+        """The contact's moments: after each of its events, or its one score without any."""
+        fixed, engagement, at = self.before[cid]
+        state = ScoreState(fixed, engagement, at)
+        half_life = self.rules.half_life
+        if not self.steps[cid]:
+            return [Moment(rounded(state.total(self.now, half_life)))]
+        moments, engaged = [], 0
+        for raiser, earned in self.steps[cid]:
+            for d in earned:
+                if d.kind == "engagement":
+                    state.add_engagement(d.delta, d.at, half_life)
+                else:
+                    state.fixed += d.delta
+            engaged += any(d.kind == "engagement" and d.delta > 0 and d.at >= self.since
+                           for d in earned)
+            moments.append(Moment(rounded(state.total(self.now, half_life)), raiser, engaged))
+        return moments
+
+
 def check_handoffs(session: Session, rules: Rules, contacts: Mapping[int, Any],
                    states: dict[int, ScoreState], candidates: set[int],
-                   raisers: dict[int, str], now: datetime) -> list[HandoffRequest]:
+                   moments: _Moments, now: datetime) -> list[HandoffRequest]:
     if not candidates:
         return []
     policy = rules.handoff
     since = now - timedelta(days=policy.velocity_days)
     recent = dict(session.execute(
         select(ScoreEntry.contact_id, func.count(func.distinct(ScoreEntry.event_id)))
-        .where(ScoreEntry.contact_id.in_(candidates), ScoreEntry.kind == "engagement",
+        .where(one_of(session, ScoreEntry.contact_id, candidates),
+               ScoreEntry.kind == "engagement",
                ScoreEntry.delta > 0, ScoreEntry.at >= since)
         .group_by(ScoreEntry.contact_id)).all())
     history = last_handoffs(session, candidates)
     requests = []
     for cid in sorted(candidates):
         is_open, last_at = history.get(cid, (False, None))
-        case = HandoffCase(contacts[cid].score, rules.grade(sum(states[cid].fit_points.values())),
-                           contacts[cid].stage, recent.get(cid, 0), raisers.get(cid), is_open,
-                           last_at)
-        decision = handoff_reason(policy, case, now)
-        if decision:
-            requests.append(HandoffRequest(cid, *decision))
+        grade = rules.grade(sum(states[cid].fit_points.values()))
+        seen = moments.of(cid)
+        # The ledger counts the whole batch: at an earlier moment, its later events not yet.
+        before = recent.get(cid, 0) - seen[-1].engaged
+        for moment in seen:
+            if not moment.hand_raiser and moment.score < policy.threshold:
+                continue
+            case = HandoffCase(moment.score, grade, contacts[cid].stage,
+                               before + moment.engaged, moment.hand_raiser, is_open, last_at)
+            decision = handoff_reason(policy, case, now)
+            if decision:
+                requests.append(HandoffRequest(cid, *decision, score=moment.score))
+                break
     return requests
 
 
@@ -231,7 +305,8 @@ def last_handoffs(session: Session, ids: Iterable[int]
     or close (the cool-down runs from the later)."""
     out: dict[int, tuple[bool, datetime | None]] = {}
     rows = session.execute(select(Handoff.contact_id, Handoff.status, Handoff.created_at,
-                                  Handoff.closed_at).where(Handoff.contact_id.in_(list(ids))))
+                                  Handoff.closed_at).where(one_of(session, Handoff.contact_id,
+                                                                 list(ids))))
     for row in rows:
         is_open, last = out.get(row.contact_id, (False, None))
         moment = max(t for t in (row.created_at, row.closed_at) if t is not None)

@@ -18,9 +18,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
@@ -75,11 +76,29 @@ def init_app(app: Flask) -> None:
     app.before_request(check_request)
 
 
+View = TypeVar("View", bound=Callable[..., Any])
+BODY_LIMIT = "max_body_bytes"  # the attribute `body_up_to` sets on a view
+
+
+def body_up_to(limit: int) -> Callable[[View], View]:
+    """Mark a view that takes bodies up to `limit` bytes, past the app's MAX_CONTENT_LENGTH
+    (a batch of events): the checks below read the body before the view runs."""
+
+    def mark(view: View) -> View:
+        setattr(view, BODY_LIMIT, limit)
+        return view
+
+    return mark
+
+
 def check_request() -> Any:
     if request.routing_exception is not None:
         return None  # the router's 404 or 405 answers; a PUT to a GET is not a bad body
     if is_api() and not authorized():
         return None  # the view answers 401 before anything of the request is read
+    limit = getattr(current_app.view_functions.get(request.endpoint or ""), BODY_LIMIT, None)
+    if limit is not None:
+        request.max_content_length = limit
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and text_problem(value):
             abort(404)

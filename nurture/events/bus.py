@@ -32,6 +32,7 @@ class NewEvent:
     occurred_at: datetime | None = None
     source: str = "api"
     dedupe_key: str | None = None
+    client_id: str | None = None  # an API client's own id for it (unique, like dedupe_key)
 
 
 @dataclass(frozen=True)

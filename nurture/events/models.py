@@ -23,6 +23,10 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(80), default="api")
     # An optional caller-chosen key: recording the same key twice records one event.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    # The API client's own id for the event (`POST /api/v1/events`): a retry that sends it
+    # again records nothing. One namespace for every client (see docs/api.md).
+    client_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True,
+                                                  index=True)
 
     __table_args__ = (
         Index("ix_events_contact_type_time", "contact_id", "type", "occurred_at"),

@@ -352,6 +352,10 @@ CORPUS: dict[str, Entry] = {
         "email": "ann@example.com", "type": "contact.updated",
         "properties": {"first_name": "Ann", "company_size": 50, "country": "FR"},
         "occurred_at": "2026-03-02T09:00:00Z"}),
+    "POST /api/v1/events": Entry(who="api", json={"events": [{
+        "id": "crm-1", "email": "ann@example.com", "type": "contact.updated",
+        "properties": {"first_name": "Ann", "company_size": 50, "country": "FR"},
+        "occurred_at": "2026-03-02T09:00:00Z"}]}),
     "POST /api/bounces": Entry(who="api", json={
         "type": "bounce", "email": "ann@example.com", "status": "5.1.1",
         "diagnostic": "550 no such user", "occurred_at": "2026-03-02T09:00:00Z"}),

@@ -11,6 +11,7 @@ from web.api_v1 import (
     broadcasts,
     contacts,
     contacts_bulk,
+    events,
     handoffs,
     journeys,
     lists,
@@ -23,5 +24,5 @@ from web.api_v1 import (
 )
 from web.api_v1.blueprint import bp
 
-__all__ = ["bp", "broadcasts", "contacts", "contacts_bulk", "handoffs", "journeys", "lists", "mail",
-           "nps", "referral", "segments", "trials", "webhooks"]
+__all__ = ["bp", "broadcasts", "contacts", "contacts_bulk", "events", "handoffs", "journeys",
+           "lists", "mail", "nps", "referral", "segments", "trials", "webhooks"]

@@ -49,6 +49,8 @@ BENCHES: dict[str, tuple[str, str, Callable[[Options], tuple[Any, ...]]]] = {
     "partitions": ("partitions", "run_partitions_bench", lambda o: (o["rows"],)),
     "scale": ("scale", "run_scale_bench",
               lambda o: (o["contacts"], o["workers"], o["kill_worker"])),
+    "api": ("api", "run_api_bench",
+            lambda o: (o["contacts"], o["events"], _databases(("postgresql",))(o))),
 }
 NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own settings
 
@@ -61,8 +63,8 @@ NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own s
               help="import: rows in the generated CSV file; partitions: events and sends.")
 @click.option("--database", "databases", multiple=True,
               type=click.Choice(list(BOTH)),
-              help="segments, import, latency, bulk, charts, broadcasts, journeys: which "
-                   "database to fill (default both; journeys: PostgreSQL).")
+              help="segments, import, latency, bulk, charts, broadcasts, journeys, api: which "
+                   "database to fill (default both; journeys and api: PostgreSQL).")
 @click.option("--signups", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="latency: sign-ups timed idle, and as many under the broadcast.")
 @click.option("--broadcast", default=100_000, show_default=True,
@@ -75,6 +77,9 @@ NO_SETTINGS = {"web"}  # runs the installed `nurture` commands, with their own s
               help="scale: worker processes.")
 @click.option("--kill-worker", is_flag=True,
               help="scale: kill a worker (SIGKILL) half way and report what was lost.")
+@click.option("--events", default=100_000, show_default=True,
+              type=click.IntRange(1000, 10_000_000),
+              help="api: events posted, in batches of 1,000.")
 def bench(what: str, **options: Any) -> None:
     """Measure the engine (or `send`: rendering, MIME, the SMTP tick; `web`: the public
     pages under gunicorn; `scoring`: events scored per second, decay for 1M; `guard`: the
@@ -88,7 +93,9 @@ def bench(what: str, **options: Any) -> None:
     unless --database says otherwise; `scale`: --contacts imported, a broadcast to all,
     delivered by a scheduler and --workers processes through Redis on PostgreSQL;
     `partitions`: pruning and claiming over --rows events and sends, plain and partitioned
-    by month) and print JSON."""
+    by month; `api`: --events posted to /api/v1/events in batches of 1,000 under
+    gunicorn, for --contacts, on PostgreSQL unless --database says otherwise) and print
+    JSON."""
     module, function, arguments = BENCHES[what]
     run = getattr(importlib.import_module(f"nurture.app.bench.{module}"), function)
     settings = () if what in NO_SETTINGS else (Settings.from_env(),)

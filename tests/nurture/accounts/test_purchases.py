@@ -144,7 +144,7 @@ def test_a_role_outside_the_list_is_a_422_sentence_and_changes_nothing(rt):
         "email": "ann@lee-retail.example", "type": "contact.updated",
         "properties": {"roles": ["boss"]}})
     assert response.status_code == 422
-    assert response.json["errors"][0]["field"] == "properties.roles.0"
+    assert response.json["errors"][0]["field"] == "properties.roles[0]"
     assert _roles(rt) == set() and rows(rt, Account) == []
 
 
