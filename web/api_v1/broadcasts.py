@@ -27,7 +27,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_as
 from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -187,9 +187,7 @@ def list_broadcasts(query: BroadcastQuery):
     """Broadcasts, oldest first."""
     found, last = queries.page(current_app.extensions["nurture"].db, start_after(query),
                                query.limit, query.status)
-    cursor = next_cursor(query, last)
-    return BroadcastPage(data=[_summary(s) for s in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, BroadcastPage, [_summary(s) for s in found], last)
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")

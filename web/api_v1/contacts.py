@@ -39,7 +39,7 @@ from web.api_v1.contacts_schemas import (
 )
 from web.api_v1.etags import precondition_failed, tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import ScoreCard
@@ -92,9 +92,7 @@ def list_contacts(query: ContactQuery):
     marketers_only()
     found, last = contact_views.page(current_app.extensions["nurture"], _filters(query),
                                      start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return ContactPage(data=[contact_out(v) for v in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, ContactPage, [contact_out(v) for v in found], last)
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -199,9 +197,7 @@ def contact_sends(contact_id: int, query: PageQuery):
     marketers_only()
     found, last = contact_views.sends(current_app.extensions["nurture"], contact_id,
                                       start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return ContactSendPage(data=[_send_out(s) for s in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, ContactSendPage, [_send_out(s) for s in found], last)
 
 
 @bp.get("/contacts/<int:contact_id>/score")

@@ -37,7 +37,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_user
 from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -198,9 +198,7 @@ def list_handoffs(query: HandoffQuery):
         owner = user.email
     found, last = handoffs_page(_rt(), _viewer(), statuses, owner, query.owner == "none",
                                 start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return HandoffPage(data=[_out(v) for v in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, HandoffPage, [_out(v) for v in found], last)
 
 
 @bp.get("/handoffs/<int:handoff_id>")

@@ -28,7 +28,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_as
 from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -151,9 +151,7 @@ def list_journeys(query: PageQuery):
     with _rt().sessions() as session:
         ids, last = queries.journey_ids(session, start_after(query), query.limit)
     listed = journeys_console.listing(_rt(), ids) if ids else []
-    cursor = next_cursor(query, last)
-    return JourneyPage(data=[_journey_out(j) for j in listed], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, JourneyPage, [_journey_out(j) for j in listed], last)
 
 
 @bp.get("/journeys/<journey_id>")
@@ -177,8 +175,7 @@ def list_versions(journey_id: str, query: PageQuery):
         data = [JourneyVersionOut(version=v.version, name=v.name, published_at=v.published_at,
                                   published_by=v.published_by, note=v.note,
                                   based_on=v.based_on, retired=v.retired) for v in found]
-    cursor = next_cursor(query, last)
-    return JourneyVersionPage(data=data, next_cursor=cursor), 200, link_header(cursor)
+    return page_of(query, JourneyVersionPage, data, last)
 
 
 @bp.get("/journeys/<journey_id>/enrollments")
@@ -192,9 +189,7 @@ def list_enrollments(journey_id: str, query: EnrollmentQuery):
     with _rt().sessions() as session:
         found, last = queries.enrollments(session, journey.id, statuses, start_after(query),
                                           query.limit)
-    cursor = next_cursor(query, last)
-    return EnrollmentPage(data=[_enrollment_out(e) for e in found], next_cursor=cursor), \
-        200, link_header(cursor)
+    return page_of(query, EnrollmentPage, [_enrollment_out(e) for e in found], last)
 
 
 def _latest(journey_id: str, contact_id: int) -> EnrollmentOut:

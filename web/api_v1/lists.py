@@ -22,7 +22,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_as
 from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -111,9 +111,7 @@ def _db() -> Database:
 def list_lists(query: PageQuery):
     """Contact lists, oldest first, with their member counts."""
     found, last = list_pages.page(_db(), start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return ListPage(data=[_out(s) for s in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, ListPage, [_out(s) for s in found], last)
 
 
 @bp.get("/lists/<int:list_id>")
@@ -145,10 +143,9 @@ def create_list(json: ListIn):
 def list_members(list_id: int, query: PageQuery):
     """The list's members, by contact id."""
     found, last = list_pages.members(_db(), list_id, start_after(query), query.limit)
-    cursor = next_cursor(query, last)
     data = [MemberOut(contact_id=m.contact_id, email=m.email, added_at=m.added_at,
                       source=m.source) for m in found]
-    return MemberPage(data=data, next_cursor=cursor), 200, link_header(cursor)
+    return page_of(query, MemberPage, data, last)
 
 
 @bp.post("/lists/<int:list_id>/members")

@@ -20,7 +20,7 @@ from nurture.nps.queries import Answered
 from web.api_auth import token_required
 from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_user
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -122,9 +122,7 @@ def list_nps_answers(query: NPSAnswerQuery):
     found, last = queries.answers_page(current_app.extensions["nurture"].db, query.since,
                                        query.until, (query.min_score, query.max_score),
                                        start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return NPSAnswerPage(data=[_out(a) for a in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, NPSAnswerPage, [_out(a) for a in found], last)
 
 
 @bp.get("/nps/report")

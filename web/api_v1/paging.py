@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import current_app, request
@@ -94,3 +94,13 @@ def link_header(cursor: str | None) -> dict[str, str]:
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     url = f"{request.base_url}?{urlencode([*args, ('cursor', cursor)])}"
     return {"Link": f'<{url}>; rel="next"'}
+
+
+P = TypeVar("P", bound=PageBase)
+
+
+def page_of(query: PageQuery, page: type[P], data: list[Any], last: Key | None
+            ) -> tuple[P, int, dict[str, str]]:
+    """A list view's answer: the page, 200, and the `Link` to the next one."""
+    cursor = next_cursor(query, last)
+    return page.model_validate({"data": data, "next_cursor": cursor}), 200, link_header(cursor)

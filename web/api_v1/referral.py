@@ -24,7 +24,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_as
 from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -170,9 +170,7 @@ def list_sources(query: SourceQuery):
     """Referral sources (customers', partners', influencers'), oldest first."""
     found, last = pages.sources(_db(), start_after(query), query.limit, query.type,
                                 query.status)
-    cursor = next_cursor(query, last)
-    return SourcePage(data=[_source_out(r) for r in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, SourcePage, [_source_out(r) for r in found], last)
 
 
 @bp.get("/referral/sources/<int:source_id>")
@@ -208,13 +206,12 @@ def list_referrals(query: ReferralQuery):
     """Referred friends, oldest first: of one source, or in one status."""
     found, last = pages.referrals(_db(), start_after(query), query.limit, query.source_id,
                                   query.status)
-    cursor = next_cursor(query, last)
     data = [ReferralOut(id=r.id, source_id=r.source_id, friend_id=r.friend_id,
                         friend_email=email, status=r.status, review=r.review,
                         reasons=list(r.reasons or []), signed_up_at=r.signed_up_at,
                         converted_at=r.converted_at, revenue_cents=r.revenue_cents)
             for r, email in found]
-    return ReferralPage(data=data, next_cursor=cursor), 200, link_header(cursor)
+    return page_of(query, ReferralPage, data, last)
 
 
 @bp.get("/referral/rewards")
@@ -224,9 +221,7 @@ def list_rewards(query: RewardQuery):
     """The rewards ledger, oldest first: in one status, or of one source."""
     found, last = pages.rewards(_db(), start_after(query), query.limit, query.status,
                                 query.source_id)
-    cursor = next_cursor(query, last)
-    return RewardPage(data=[_reward_out(r) for r in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, RewardPage, [_reward_out(r) for r in found], last)
 
 
 @bp.post("/referral/rewards/<int:reward_id>/approve")

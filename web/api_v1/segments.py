@@ -21,7 +21,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_as
 from web.api_v1.etags import precondition_failed, tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -88,9 +88,7 @@ def list_segments(query: SegmentQuery):
     with current_app.extensions["nurture"].db.sessions() as session:
         found, last = services.page(session, start_after(query), query.limit,
                                     query.name_contains)
-    cursor = next_cursor(query, last)
-    return SegmentPage(data=[_out(v) for v in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, SegmentPage, [_out(v) for v in found], last)
 
 
 @bp.get("/segments/<int:segment_id>")

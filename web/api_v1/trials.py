@@ -23,7 +23,7 @@ from web.api_auth import token_required
 from web.api_v1.blueprint import bp
 from web.api_v1.etags import tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed, UsageIn, UsageRecorded
@@ -100,9 +100,7 @@ def _out(row: TrialRow, usage: UsageSummary | None = None) -> TrialOut:
 def list_trials(query: TrialQuery):
     """Trials, newest first; `status` keeps one kind."""
     found, last = trials_page(_rt(), query.status, start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return TrialPage(data=[_out(r) for r in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, TrialPage, [_out(r) for r in found], last)
 
 
 @bp.get("/trials/<int:trial_id>")

@@ -23,7 +23,7 @@ from web.api_v1.blueprint import bp
 from web.api_v1.caller import acting_user
 from web.api_v1.etags import precondition_failed, tagged
 from web.api_v1.idempotent import idempotent
-from web.api_v1.paging import PageBase, PageQuery, link_header, next_cursor, start_after
+from web.api_v1.paging import PageBase, PageQuery, page_of, start_after
 from web.openapi import validate
 from web.problems import Problem
 from web.schemas import Closed
@@ -127,9 +127,7 @@ def list_webhooks(query: PageQuery):
     """Webhook endpoints, oldest first (without their secrets)."""
     rt = current_app.extensions["nurture"]
     found, last = console.page(rt.db, start_after(query), query.limit, rt.clock.now())
-    cursor = next_cursor(query, last)
-    return WebhookPage(data=[_out(v) for v in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, WebhookPage, [_out(v) for v in found], last)
 
 
 @bp.post("/webhooks")
@@ -207,9 +205,7 @@ def list_webhook_deliveries(endpoint_id: int, query: PageQuery):
     attempts."""
     found, last = console.deliveries(current_app.extensions["nurture"].db, endpoint_id,
                                      start_after(query), query.limit)
-    cursor = next_cursor(query, last)
-    return DeliveryPage(data=[_delivery(v) for v in found], next_cursor=cursor), 200, \
-        link_header(cursor)
+    return page_of(query, DeliveryPage, [_delivery(v) for v in found], last)
 
 
 @bp.get("/webhooks/deliveries/<int:delivery_id>")
